@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Dependency direction follows docs/ARCHITECTURE (../shared/ARCHITECTURE.md):
+// the codecs know nothing of sockets; only MediaTransport, ControlPlane and
+// the executables import NIO.
+let package = Package(
+    name: "Cohort",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cohort", targets: ["cohort"]),
+        // The protocol codecs, for the fuzz package and other clients.
+        .library(name: "CohortProtocols", targets: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // System libraries through pkg-config. Names are Cohort-specific so
+        // they cannot clash with another package's "COpenSSL".
+        .systemLibrary(name: "CCohortOpus", pkgConfig: "opus",
+                       providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CCohortSRTP", pkgConfig: "libsrtp2",
+                       providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "CCohortOpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "Wire"),
+        .target(name: "STUN", dependencies: ["Wire", "CCohortOpenSSL"]),
+        .target(name: "RTP", dependencies: ["Wire"]),
+        .target(name: "SDP", dependencies: ["Wire"]),
+        .target(name: "DTLS", dependencies: ["Wire", "CCohortOpenSSL"]),
+        .target(name: "SRTP", dependencies: ["RTP", "CCohortSRTP"]),
+        .target(name: "Opus", dependencies: ["CCohortOpus"]),
+        .target(name: "SFU", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "Opus"]),
+        .target(name: "MediaTransport", dependencies: [
+            "SFU",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ControlPlane", dependencies: [
+            "SFU",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "cohort", dependencies: [
+            "MediaTransport", "ControlPlane",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+        .target(name: "CohortTestSupport", dependencies: ["Wire"]),
+
+        .testTarget(name: "WireTests", dependencies: ["Wire", "CohortTestSupport"]),
+        .testTarget(name: "STUNTests", dependencies: ["STUN", "CohortTestSupport"]),
+        .testTarget(name: "RTPTests", dependencies: ["RTP", "CohortTestSupport"]),
+        .testTarget(name: "SDPTests", dependencies: ["SDP", "CohortTestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "DTLSTests", dependencies: ["DTLS", "CohortTestSupport"]),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CohortTestSupport"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortTestSupport"]),
+        .testTarget(name: "ControlPlaneTests", dependencies: [
+            "ControlPlane", "cohort", "CohortTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what Cohort needs to build, and with --e2e what its end-to-end tests
+# need. Idempotent: a second run installs nothing and takes a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_e2e=0
+[ "${1:-}" = "--e2e" ] && want_e2e=1
+
+apt_packages=(libopus-dev libsrtp2-dev libssl-dev pkg-config)
+if [ "$want_e2e" = 1 ]; then
+  apt_packages+=(chromium iproute2 util-linux openssl python3-venv)
+fi
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ "$want_e2e" = 1 ]; then
+  venv=.venv-e2e
+  stamp="$venv/.installed-$(sha256sum Tests/e2e/requirements.txt | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "bootstrap: creating $venv with the Python test peers"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r Tests/e2e/requirements.txt
+    touch "$stamp"
+  fi
+fi

@@ -1,0 +1,1 @@
+// ControlPlane: see ../shared/ARCHITECTURE.md. Filled in by its issue.

@@ -1,0 +1,1 @@
+// DTLS: see ../shared/ARCHITECTURE.md. Filled in by its issue.

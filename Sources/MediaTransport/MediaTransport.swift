@@ -1,0 +1,1 @@
+// MediaTransport: see ../shared/ARCHITECTURE.md. Filled in by its issue.

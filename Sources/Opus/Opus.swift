@@ -1,0 +1,1 @@
+// Opus: see ../shared/ARCHITECTURE.md. Filled in by its issue.

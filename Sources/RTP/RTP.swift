@@ -1,0 +1,1 @@
+// RTP: see ../shared/ARCHITECTURE.md. Filled in by its issue.

@@ -1,0 +1,1 @@
+// SDP: see ../shared/ARCHITECTURE.md. Filled in by its issue.

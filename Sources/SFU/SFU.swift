@@ -1,0 +1,1 @@
+// SFU: see ../shared/ARCHITECTURE.md. Filled in by its issue.

@@ -1,0 +1,1 @@
+// SRTP: see ../shared/ARCHITECTURE.md. Filled in by its issue.

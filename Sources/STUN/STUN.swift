@@ -1,0 +1,1 @@
+// STUN: see ../shared/ARCHITECTURE.md. Filled in by its issue.
