@@ -1,1 +1,0 @@
-// SFU: see ../shared/ARCHITECTURE.md. Filled in by its issue.
