@@ -65,6 +65,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "CohortTestSupport"]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CohortTestSupport"]),
+        .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortTestSupport"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "ControlPlane", "cohort", "CohortTestSupport",

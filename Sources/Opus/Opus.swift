@@ -1,1 +1,0 @@
-// Opus: see ../shared/ARCHITECTURE.md. Filled in by its issue.
