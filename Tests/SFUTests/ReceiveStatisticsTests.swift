@@ -12,11 +12,11 @@ final class ReceiveStatisticsTests: XCTestCase {
             if i % 10 != 3 { s.record(sequence: seq, timestamp: ts, now: now) }  // lose 10 %
             seq &+= 1; ts &+= 960; now = now + .milliseconds(20)
         }
-        XCTAssertEqual(s.expected, 99, "the last packet (index 99) arrived; first was 65500")
+        XCTAssertEqual(s.expected, 100, "indices 0 and 99 both arrived: 100 expected")
         XCTAssertEqual(s.received, 90)
-        XCTAssertEqual(s.cumulativeLost, 9)
+        XCTAssertEqual(s.cumulativeLost, 10)
         XCTAssertEqual(s.extendedHighestSequence, UInt32(65_536 + 63))
-        XCTAssertEqual(s.takeFractionLost(), UInt8(9 * 256 / 99))
+        XCTAssertEqual(s.takeFractionLost(), UInt8(10 * 256 / 100))
         XCTAssertEqual(s.takeFractionLost(), 0, "a new interval with nothing in it")
         XCTAssertEqual(s.jitter, 0, "perfectly paced packets have no jitter")
     }

@@ -1,0 +1,150 @@
+/// A participant's id within a therapy session.
+public typealias ParticipantID = String
+/// A room's id within a therapy session ("main" or a breakout room).
+public typealias RoomID = String
+
+/// Media kinds that have receive slots.
+public enum MediaKind: String, Codable, Sendable, CaseIterable {
+    /// Opus audio.
+    case audio
+    /// Video (VP8).
+    case video
+}
+
+/// Who receives whom, and through which slot: the one place where the
+/// isolation rule is enforced (ARCHITECTURE.md, "Rooms, roles and the
+/// isolation rule").
+///
+/// Every forwarding decision reads `targets(of:kind:)`, which is rebuilt from
+/// room membership after each change; a subscriber is a target only of
+/// publishers in its own room. Runs on the session's loop; not thread-safe.
+public struct RoutingTable: Sendable {
+    /// One participant's place in the table.
+    public struct Member: Sendable, Equatable {
+        /// The room the participant is in.
+        public var room: RoomID
+        /// Order of joining, to fill slots stably.
+        public var order: Int
+        /// Which publisher fills each audio slot (nil = empty).
+        public var audioSlots: [ParticipantID?]
+        /// Which publisher fills each video slot (nil = empty).
+        public var videoSlots: [ParticipantID?]
+        /// Whether the participant receives media at all (false in the waiting room).
+        public var receives: Bool
+        /// Whether the participant's media is forwarded at all.
+        public var publishes: Bool
+
+        func slots(_ kind: MediaKind) -> [ParticipantID?] { kind == .audio ? audioSlots : videoSlots }
+    }
+
+    /// A subscriber and the slot index through which it receives a publisher.
+    public struct Target: Sendable, Equatable {
+        /// The receiving participant.
+        public var subscriber: ParticipantID
+        /// Index into its slots of that kind.
+        public var slot: Int
+    }
+
+    /// All members by id.
+    public private(set) var members: [ParticipantID: Member] = [:]
+    private var nextOrder = 0
+    private var audioTargets: [ParticipantID: [Target]] = [:]
+    private var videoTargets: [ParticipantID: [Target]] = [:]
+
+    /// Creates an empty table.
+    public init() {}
+
+    /// Adds a participant to `room` with the given numbers of receive slots.
+    /// Returns the participants whose slot maps changed.
+    @discardableResult
+    public mutating func add(_ id: ParticipantID, room: RoomID, audioSlots: Int, videoSlots: Int,
+                             receives: Bool = true, publishes: Bool = true) -> Set<ParticipantID> {
+        members[id] = Member(room: room, order: nextOrder, audioSlots: Array(repeating: nil, count: audioSlots),
+                             videoSlots: Array(repeating: nil, count: videoSlots), receives: receives, publishes: publishes)
+        nextOrder += 1
+        return rebuild()
+    }
+
+    /// Removes a participant. Returns the participants whose slot maps changed.
+    @discardableResult
+    public mutating func remove(_ id: ParticipantID) -> Set<ParticipantID> {
+        guard members.removeValue(forKey: id) != nil else { return [] }
+        return rebuild()
+    }
+
+    /// Moves a participant to another room. Returns the participants whose slot maps changed.
+    @discardableResult
+    public mutating func move(_ id: ParticipantID, to room: RoomID) -> Set<ParticipantID> {
+        guard members[id] != nil, members[id]?.room != room else { return [] }
+        members[id]?.room = room
+        return rebuild()
+    }
+
+    /// Sets whether a participant sends and receives media (waiting room, admission).
+    @discardableResult
+    public mutating func setFlow(_ id: ParticipantID, receives: Bool, publishes: Bool) -> Set<ParticipantID> {
+        guard members[id] != nil else { return [] }
+        members[id]?.receives = receives
+        members[id]?.publishes = publishes
+        return rebuild()
+    }
+
+    /// The subscribers (and their slots) that receive `publisher`'s media of `kind`.
+    @inlinable public func targets(of publisher: ParticipantID, kind: MediaKind) -> [Target] {
+        (kind == .audio ? _audioTargets : _videoTargets)[publisher] ?? []
+    }
+
+    @usableFromInline var _audioTargets: [ParticipantID: [Target]] { audioTargets }
+    @usableFromInline var _videoTargets: [ParticipantID: [Target]] { videoTargets }
+
+    /// Members of `room`, in joining order.
+    public func members(of room: RoomID) -> [ParticipantID] {
+        members.filter { $0.value.room == room }.sorted { $0.value.order < $1.value.order }.map(\.key)
+    }
+
+    /// True when `subscriber` may receive `publisher`'s media: the isolation rule itself.
+    public func mayReceive(_ subscriber: ParticipantID, from publisher: ParticipantID) -> Bool {
+        guard subscriber != publisher, let s = members[subscriber], let p = members[publisher] else { return false }
+        return s.room == p.room && s.receives && p.publishes
+    }
+
+    /// Re-fills every subscriber's slots and rebuilds the forwarding index.
+    /// A publisher keeps its slot while it stays eligible; free slots take
+    /// eligible publishers in joining order.
+    private mutating func rebuild() -> Set<ParticipantID> {
+        var changed: Set<ParticipantID> = []
+        let ordered = members.sorted { $0.value.order < $1.value.order }.map(\.key)
+        for sub in ordered {
+            guard var m = members[sub] else { continue }
+            let eligible = ordered.filter { mayReceive(sub, from: $0) }
+            let newAudio = Self.fill(m.audioSlots, eligible: eligible)
+            let newVideo = Self.fill(m.videoSlots, eligible: eligible)
+            if newAudio != m.audioSlots || newVideo != m.videoSlots {
+                m.audioSlots = newAudio
+                m.videoSlots = newVideo
+                members[sub] = m
+                changed.insert(sub)
+            }
+        }
+        audioTargets = [:]
+        videoTargets = [:]
+        for (sub, m) in members {
+            for (i, p) in m.audioSlots.enumerated() { if let p { audioTargets[p, default: []].append(Target(subscriber: sub, slot: i)) } }
+            for (i, p) in m.videoSlots.enumerated() { if let p { videoTargets[p, default: []].append(Target(subscriber: sub, slot: i)) } }
+        }
+        return changed
+    }
+
+    private static func fill(_ slots: [ParticipantID?], eligible: [ParticipantID]) -> [ParticipantID?] {
+        let allowed = Set(eligible)
+        var out = slots.map { $0.flatMap { allowed.contains($0) ? $0 : nil } }
+        var placed = Set(out.compactMap { $0 })
+        var candidates = eligible.filter { !placed.contains($0) }.makeIterator()
+        for i in out.indices where out[i] == nil {
+            guard let next = candidates.next() else { break }
+            out[i] = next
+            placed.insert(next)
+        }
+        return out
+    }
+}
