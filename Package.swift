@@ -56,6 +56,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .executableTarget(name: "cohort-fuzz", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP"]),
         .target(name: "CohortTestSupport", dependencies: ["Wire"]),
 
         .testTarget(name: "WireTests", dependencies: ["Wire", "CohortTestSupport"]),

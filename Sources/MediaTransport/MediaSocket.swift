@@ -1,0 +1,154 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SFU
+import STUN
+import Wire
+
+/// One UDP socket on one event loop, in front of one `DatagramEngine`.
+///
+/// It reads datagrams in batches (`recvmmsg` through NIO's vector reads),
+/// hands each to the engine with the time read once per batch, writes the
+/// engine's transmits and flushes once per batch (`sendmmsg`), and keeps a
+/// single timer armed for the engine's next deadline. It owns sockets and
+/// timers and nothing else (ARCHITECTURE.md, "MediaTransport").
+public final class MediaSocket: @unchecked Sendable {
+    /// The loop this socket and its engine live on.
+    public let eventLoop: EventLoop
+    /// The bound local address.
+    public let localAddress: SocketAddress
+    private let channel: Channel
+    private let handler: MediaChannelHandler
+
+    private init(channel: Channel, handler: MediaChannelHandler) {
+        self.channel = channel
+        self.handler = handler
+        self.eventLoop = channel.eventLoop
+        self.localAddress = channel.localAddress!
+    }
+
+    /// Binds `host:port` on `eventLoop` and drives `engine`, which from now on
+    /// is called only on that loop. The engine is created on the loop by `makeEngine`.
+    public static func bind(host: String, port: Int, on eventLoop: EventLoop, batchSize: Int = 64,
+                            logger: Logger, engine makeEngine: @escaping @Sendable () -> DatagramEngine) -> EventLoopFuture<MediaSocket> {
+        DatagramBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.datagramVectorReadMessageCount, value: batchSize)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2_048 * batchSize))
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelOption(.socketOption(.so_sndbuf), value: 4 << 20)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        MediaChannelHandler(engine: makeEngine(), logger: logger))
+                }
+            }
+            .bind(host: host, port: port)
+            .flatMap { channel in
+                channel.pipeline.handler(type: MediaChannelHandler.self).map { MediaSocket(channel: channel, handler: $0) }
+            }
+    }
+
+    /// Runs `body` with the engine on its loop, then sends what it queued.
+    /// This is how control-plane commands reach the media engine.
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (DatagramEngine, Instant, inout [Transmit]) throws -> T) -> EventLoopFuture<T> {
+        let handler = self.handler
+        return eventLoop.submit {
+            var result: Result<T, Error>!
+            handler.withEngine { engine, now, transmits in
+                result = Result { try body(engine, now, &transmits) }
+            }
+            return try result.get()
+        }
+    }
+
+    /// Closes the socket.
+    public func close() -> EventLoopFuture<Void> { channel.close() }
+}
+
+/// The monotonic time the engines see: NIO's uptime clock in nanoseconds.
+@inlinable func monotonicNow() -> Instant {
+    Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
+}
+
+final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let engine: DatagramEngine
+    private let logger: Logger
+    private var transmits: [Transmit] = []
+    private var batchNow: Instant?
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: Instant?
+    private var context: ChannelHandlerContext?
+
+    init(engine: DatagramEngine, logger: Logger) {
+        self.engine = engine
+        self.logger = logger
+        transmits.reserveCapacity(256)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard let source = AddressConversion.stunAddress(envelope.remoteAddress) else { return }
+        let now = batchNow ?? monotonicNow()
+        batchNow = now
+        let bytes = Array(envelope.data.readableBytesView)
+        engine.receive(bytes, from: source, now: now, transmits: &transmits)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        batchNow = nil
+        flush(context: context)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP port-unreachable and friends surface here; a peer going away
+        // must not close the shared socket.
+        logger.debug("media socket error", metadata: ["error": "\(error)"])
+    }
+
+    private func flush(context: ChannelHandlerContext) {
+        if !transmits.isEmpty {
+            for t in transmits {
+                var buffer = context.channel.allocator.buffer(capacity: t.bytes.count)
+                buffer.writeBytes(t.bytes)
+                let envelope = AddressedEnvelope(remoteAddress: AddressConversion.socketAddress(t.destination), data: buffer)
+                context.write(wrapOutboundOut(envelope), promise: nil)
+            }
+            transmits.removeAll(keepingCapacity: true)
+            context.flush()
+        }
+        armTimer(context: context)
+    }
+
+    private func armTimer(context: ChannelHandlerContext) {
+        guard let deadline = engine.nextDeadline else { return }
+        if let current = timerDeadline, current <= deadline { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        let loop = context.eventLoop
+        let nioDeadline = NIODeadline.uptimeNanoseconds(deadline.nanoseconds)
+        timer = loop.assumeIsolated().scheduleTask(deadline: nioDeadline) { [self] in
+            self.timerDeadline = nil
+            self.timer = nil
+            guard let context = self.context else { return }
+            self.engine.handleTimeout(now: monotonicNow(), transmits: &self.transmits)
+            self.flush(context: context)
+        }
+    }
+
+    /// Runs `body` against the engine on the loop and flushes what it produced
+    /// (used for commands from the control plane, already on this loop).
+    func withEngine(_ body: (DatagramEngine, Instant, inout [Transmit]) -> Void) {
+        body(engine, monotonicNow(), &transmits)
+        if let context { flush(context: context) }
+    }
+}

@@ -1,1 +1,0 @@
-// MediaTransport: see ../shared/ARCHITECTURE.md. Filled in by its issue.

@@ -1,0 +1,28 @@
+import STUN
+import Wire
+
+/// A datagram to send: bytes and where to.
+public struct Transmit: Sendable {
+    /// The datagram.
+    public var bytes: [UInt8]
+    /// The destination.
+    public var destination: StunAddress
+
+    /// Creates a transmit.
+    public init(bytes: [UInt8], destination: StunAddress) {
+        self.bytes = bytes
+        self.destination = destination
+    }
+}
+
+/// The small interface between the UDP shell (MediaTransport) and the
+/// sans-IO engine behind one socket. Every call happens on that socket's
+/// event loop, with the time read once per batch by the shell.
+public protocol DatagramEngine: AnyObject {
+    /// Handles one received datagram, appending any datagrams to send to `transmits`.
+    func receive(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout [Transmit])
+    /// Handles timers that are due at `now`, appending datagrams to send.
+    func handleTimeout(now: Instant, transmits: inout [Transmit])
+    /// When `handleTimeout` must next be called, if ever.
+    var nextDeadline: Instant? { get }
+}
