@@ -4,7 +4,7 @@ public typealias ParticipantID = String
 public typealias RoomID = String
 
 /// Media kinds that have receive slots.
-public enum MediaKind: String, Codable, Sendable, CaseIterable {
+public enum TrackKind: String, Codable, Sendable, CaseIterable {
     /// Opus audio.
     case audio
     /// Video (VP8).
@@ -34,7 +34,7 @@ public struct RoutingTable: Sendable {
         /// Whether the participant's media is forwarded at all.
         public var publishes: Bool
 
-        func slots(_ kind: MediaKind) -> [ParticipantID?] { kind == .audio ? audioSlots : videoSlots }
+        func slots(_ kind: TrackKind) -> [ParticipantID?] { kind == .audio ? audioSlots : videoSlots }
     }
 
     /// A subscriber and the slot index through which it receives a publisher.
@@ -90,7 +90,7 @@ public struct RoutingTable: Sendable {
     }
 
     /// The subscribers (and their slots) that receive `publisher`'s media of `kind`.
-    @inlinable public func targets(of publisher: ParticipantID, kind: MediaKind) -> [Target] {
+    @inlinable public func targets(of publisher: ParticipantID, kind: TrackKind) -> [Target] {
         (kind == .audio ? _audioTargets : _videoTargets)[publisher] ?? []
     }
 

@@ -28,7 +28,7 @@ final class RoutingTableTests: XCTestCase {
         XCTAssertEqual(Set(t.members["h"]?.audioSlots.compactMap { $0 } ?? []), ["z"])
         XCTAssertFalse(t.mayReceive("h", from: "x"))
         for pub in ["h", "x", "y", "z"] {
-            for kind in MediaKind.allCases {
+            for kind in TrackKind.allCases {
                 for target in t.targets(of: pub, kind: kind) {
                     XCTAssertEqual(t.members[target.subscriber]?.room, t.members[pub]?.room)
                 }

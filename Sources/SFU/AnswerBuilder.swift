@@ -1,0 +1,111 @@
+import DTLS
+import Wire
+
+/// Writes Cohort's SDP answer (RFC 8829 §5.3) for an `OfferPlan`: ICE-lite
+/// with one host candidate, BUNDLE on one transport, rtcp-mux, the offer's
+/// own payload types, and one SSRC per receive slot so that each slot is
+/// one continuous stream for the client.
+public struct AnswerBuilder: Sendable {
+    /// Our ICE username fragment.
+    public var ufrag: String
+    /// Our ICE password.
+    public var password: String
+    /// Our certificate's fingerprint.
+    public var fingerprint: DTLSFingerprint
+    /// The address put in the candidate and c= lines.
+    public var candidateHost: String
+    /// The UDP port of this session's media socket.
+    public var candidatePort: UInt16
+    /// Identifies the participant in CNAME and msid.
+    public var participantID: String
+
+    /// Creates a builder.
+    public init(ufrag: String, password: String, fingerprint: DTLSFingerprint,
+                candidateHost: String, candidatePort: UInt16, participantID: String) {
+        self.ufrag = ufrag
+        self.password = password
+        self.fingerprint = fingerprint
+        self.candidateHost = candidateHost
+        self.candidatePort = candidatePort
+        self.participantID = participantID
+    }
+
+    /// The answer text (CRLF line endings). `slotSSRCs[kind][i]` is the SSRC of slot `i`.
+    public func answer(for plan: OfferPlan, slotSSRCs: [TrackKind: [UInt32]], sessionVersion: UInt64) -> String {
+        let ipv6 = candidateHost.contains(":")
+        let addrType = ipv6 ? "IP6" : "IP4"
+        var lines = [
+            "v=0",
+            "o=- \(sessionVersion) 2 IN \(addrType) \(candidateHost)",
+            "s=Cohort",
+            "t=0 0",
+        ]
+        let accepted = plan.sections.compactMap { s -> String? in
+            switch s {
+            case .publish(_, let p): return p.mid
+            case .slot(_, _, let slot): return slot.mid
+            case .rejected: return nil
+            }
+        }
+        lines.append("a=group:BUNDLE " + accepted.joined(separator: " "))
+        lines.append("a=ice-lite")
+        lines.append("a=msid-semantic: WMS *")
+        for section in plan.sections {
+            switch section {
+            case .rejected(let mid, _, let mediaLine):
+                lines.append("m=\(mediaLine)")
+                lines.append("c=IN \(addrType) \(candidateHost)")
+                if let mid { lines.append("a=mid:\(mid)") }
+                lines.append("a=inactive")
+            case .publish(let kind, let p):
+                lines += mediaSection(kind: kind, mid: p.mid, payloadType: p.payloadType, direction: "recvonly",
+                                      plan: plan, addrType: addrType)
+            case .slot(let kind, let index, let slot):
+                lines += mediaSection(kind: kind, mid: slot.mid, payloadType: slot.payloadType, direction: "sendonly",
+                                      plan: plan, addrType: addrType)
+                if let ssrc = slotSSRCs[kind]?[index] {
+                    let stream = "cohort-\(kind.rawValue)-\(index)"
+                    let track = "\(participantID)-\(kind.rawValue)-\(index)"
+                    lines.append("a=msid:\(stream) \(track)")
+                    lines.append("a=ssrc:\(ssrc) cname:cohort")
+                    lines.append("a=ssrc:\(ssrc) msid:\(stream) \(track)")
+                }
+            }
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    private func mediaSection(kind: TrackKind, mid: String, payloadType pt: UInt8, direction: String,
+                              plan: OfferPlan, addrType: String) -> [String] {
+        var l = [
+            "m=\(kind.rawValue) \(candidatePort) UDP/TLS/RTP/SAVPF \(pt)",
+            "c=IN \(addrType) \(candidateHost)",
+            "a=mid:\(mid)",
+            "a=ice-ufrag:\(ufrag)",
+            "a=ice-pwd:\(password)",
+            "a=fingerprint:\(fingerprint.sdpValue)",
+            "a=setup:\(plan.dtlsServer ? "passive" : "active")",
+            "a=\(direction)",
+            "a=rtcp-mux",
+        ]
+        if plan.rtcpReducedSize { l.append("a=rtcp-rsize") }
+        switch kind {
+        case .audio:
+            l.append("a=rtpmap:\(pt) opus/48000/2")
+            l.append("a=fmtp:\(pt) minptime=10;useinbandfec=1")
+        case .video:
+            l.append("a=rtpmap:\(pt) VP8/90000")
+            l.append("a=rtcp-fb:\(pt) nack pli")
+            l.append("a=rtcp-fb:\(pt) ccm fir")
+        }
+        for uri in OfferPlan.forwardedExtensions {
+            guard let id = plan.extensionIDs[uri] else { continue }
+            if kind == .video && uri.hasSuffix("ssrc-audio-level") { continue }
+            l.append("a=extmap:\(id) \(uri)")
+        }
+        // RFC 8445 §5.1.2: host candidate priority, type preference 126.
+        l.append("a=candidate:1 1 udp 2130706431 \(candidateHost) \(candidatePort) typ host")
+        l.append("a=end-of-candidates")
+        return l
+    }
+}

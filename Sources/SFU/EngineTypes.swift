@@ -1,0 +1,163 @@
+import DTLS
+import Wire
+
+/// Static settings of a media engine.
+public struct EngineConfiguration: Sendable {
+    /// Our DTLS certificate (its fingerprint goes into every answer).
+    public var certificate: DTLSCertificate
+    /// The address put into ICE candidates.
+    public var candidateHost: String
+    /// The UDP port of this engine's socket.
+    public var candidatePort: UInt16
+    /// RFC 7675 consent lifetime: a participant with no valid check for this long is removed.
+    public var consentTimeout: TimeSpan
+    /// Receive slots per kind Cohort uses at most.
+    public var maxSlots: Int
+    /// Participants per therapy session.
+    public var maxParticipantsPerSession: Int
+    /// Unix time in nanoseconds at `Instant.zero`, for NTP timestamps in sender reports.
+    public var unixNanosecondsAtZero: UInt64
+
+    /// Creates a configuration.
+    public init(certificate: DTLSCertificate, candidateHost: String, candidatePort: UInt16,
+                consentTimeout: TimeSpan = .seconds(30), maxSlots: Int = 4, maxParticipantsPerSession: Int = 50,
+                unixNanosecondsAtZero: UInt64 = 0) {
+        self.certificate = certificate
+        self.candidateHost = candidateHost
+        self.candidatePort = candidatePort
+        self.consentTimeout = consentTimeout
+        self.maxSlots = maxSlots
+        self.maxParticipantsPerSession = maxParticipantsPerSession
+        self.unixNanosecondsAtZero = unixNanosecondsAtZero
+    }
+}
+
+/// A request to join a therapy session, already authenticated by the control plane.
+public struct JoinRequest: Sendable {
+    /// The therapy session (token claim `sid`).
+    public var sessionID: String
+    /// The room to start in.
+    public var room: RoomID
+    /// Display name.
+    public var name: String
+    /// Role from the token: "host", "co-host" or "participant".
+    public var role: String
+    /// The client's SDP offer.
+    public var offer: String
+
+    /// Creates a request.
+    public init(sessionID: String, room: RoomID, name: String, role: String, offer: String) {
+        self.sessionID = sessionID
+        self.room = room
+        self.name = name
+        self.role = role
+        self.offer = offer
+    }
+}
+
+/// Which participant fills one receive slot (the client's `mid`).
+public struct SlotAssignment: Codable, Equatable, Sendable {
+    /// The slot's mid in the client's offer.
+    public var mid: String
+    /// "audio" or "video".
+    public var kind: TrackKind
+    /// The participant whose media flows through it, if any.
+    public var participantId: String?
+    /// That participant's display name.
+    public var name: String?
+
+    /// Creates an assignment.
+    public init(mid: String, kind: TrackKind, participantId: String?, name: String?) {
+        self.mid = mid
+        self.kind = kind
+        self.participantId = participantId
+        self.name = name
+    }
+}
+
+/// One participant as others see it.
+public struct RosterEntry: Codable, Equatable, Sendable {
+    /// Participant id.
+    public var participantId: String
+    /// Display name.
+    public var name: String
+    /// "host", "co-host" or "participant".
+    public var role: String
+
+    /// Creates an entry.
+    public init(participantId: String, name: String, role: String) {
+        self.participantId = participantId
+        self.name = name
+        self.role = role
+    }
+}
+
+/// What a successful join returns.
+public struct JoinAnswer: Sendable {
+    /// The new participant's id.
+    public var participantID: ParticipantID
+    /// The room it is in.
+    public var room: RoomID
+    /// Our SDP answer.
+    public var answer: String
+    /// Its slot map.
+    public var slots: [SlotAssignment]
+    /// Who is in its room.
+    public var roster: [RosterEntry]
+}
+
+/// Why a participant left the engine.
+public enum RemovalReason: String, Sendable {
+    /// It asked to leave.
+    case left
+    /// RFC 7675 consent expired: no valid ICE check for the configured time.
+    case consentExpired = "consent-expired"
+    /// The DTLS handshake failed or timed out.
+    case dtlsFailed = "dtls-failed"
+    /// A host removed it.
+    case removed
+    /// Its WebSocket closed.
+    case disconnected
+}
+
+/// Callbacks from an engine to the control plane, on the engine's loop.
+public protocol MediaEngineDelegate: AnyObject, Sendable {
+    /// A participant's slot map changed.
+    func engine(slotsChanged slots: [SlotAssignment], participant: ParticipantID, session: String)
+    /// The roster of `room` changed; `recipients` are its members.
+    func engine(rosterChanged roster: [RosterEntry], room: RoomID, recipients: [ParticipantID], session: String)
+    /// A participant was removed by the engine (consent, DTLS) or on request.
+    func engine(removed participant: ParticipantID, reason: RemovalReason, session: String)
+    /// A participant's DTLS-SRTP is up: media flows.
+    func engine(mediaConnected participant: ParticipantID, session: String)
+}
+
+/// Counters an engine exports (all dropped packets are counted by reason).
+public struct EngineCounters: Sendable, Equatable {
+    /// Datagrams received.
+    public var datagramsIn = 0
+    /// Datagrams sent.
+    public var datagramsOut = 0
+    /// RTP packets forwarded (one per copy sent).
+    public var rtpForwarded = 0
+    /// STUN that was malformed, unknown or failed checks.
+    public var stunDropped = 0
+    /// DTLS, RTP or RTCP from an address that has not passed ICE.
+    public var unknownSourceDropped = 0
+    /// Datagrams of no known kind (RFC 7983).
+    public var unknownKindDropped = 0
+    /// SRTP or SRTCP that failed to authenticate or decrypt (includes replays).
+    public var srtpFailed = 0
+    /// RTP or RTCP that did not parse after decryption.
+    public var malformedMedia = 0
+    /// RTP with an SSRC or payload type this participant did not negotiate.
+    public var unexpectedStream = 0
+    /// Media arriving before DTLS completed.
+    public var mediaBeforeKeys = 0
+    /// Packets that would have crossed a room boundary. Must stay 0.
+    public var isolationViolations = 0
+    /// PLIs sent to publishers.
+    public var pliSent = 0
+    /// Creates zeroed counters.
+    public init() {}
+}

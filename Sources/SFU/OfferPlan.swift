@@ -1,0 +1,149 @@
+import DTLS
+import SDP
+
+/// What Cohort makes of a client's offer (ARCHITECTURE.md, "Subscriptions"):
+/// which sections carry the client's own microphone and camera, which are
+/// receive slots, and which are refused. Built once at join.
+public struct OfferPlan: Sendable {
+    /// A section the client sends on (its microphone or camera).
+    public struct Publish: Sendable, Equatable {
+        /// The section's mid.
+        public var mid: String
+        /// The payload type of the chosen codec.
+        public var payloadType: UInt8
+        /// The SSRC from a=ssrc, if the client declared one.
+        public var ssrc: UInt32?
+    }
+
+    /// A receive slot: a section the client only receives on.
+    public struct Slot: Sendable, Equatable {
+        /// The section's mid.
+        public var mid: String
+        /// The payload type the client expects for the codec.
+        public var payloadType: UInt8
+    }
+
+    /// What the answer says about each section, in offer order.
+    public enum Section: Sendable, Equatable {
+        /// Own audio or video: answer recvonly.
+        case publish(TrackKind, Publish)
+        /// Receive slot `index` of `kind`: answer sendonly with the slot's SSRC.
+        case slot(TrackKind, index: Int, Slot)
+        /// Refused (unsupported kind or codec, or a second camera): answered
+        /// with `mediaLine` (port 0, RFC 8829 §5.3.1).
+        case rejected(mid: String?, reason: String, mediaLine: String)
+    }
+
+    /// The sections, in offer order.
+    public var sections: [Section]
+    /// The client's ICE username fragment.
+    public var remoteUfrag: String
+    /// The client's ICE password.
+    public var remotePassword: String
+    /// The client's certificate fingerprint.
+    public var remoteFingerprint: DTLSFingerprint
+    /// Whether Cohort takes the DTLS server role (offer setup actpass or active).
+    public var dtlsServer: Bool
+    /// The client's header-extension ids by URI (RFC 8285), bundle-wide.
+    public var extensionIDs: [String: UInt8]
+    /// Whether the client offered reduced-size RTCP (RFC 5506).
+    public var rtcpReducedSize: Bool
+
+    /// The client's own audio section, if any.
+    public var audio: Publish? { publish(.audio) }
+    /// The client's own video section, if any.
+    public var video: Publish? { publish(.video) }
+
+    /// Receive slots of `kind`, by index.
+    public func slots(_ kind: TrackKind) -> [Slot] {
+        sections.compactMap { if case .slot(kind, _, let s) = $0 { return s } else { return nil } }
+    }
+
+    private func publish(_ kind: TrackKind) -> Publish? {
+        for s in sections { if case .publish(kind, let p) = s { return p } }
+        return nil
+    }
+
+    /// Header extensions Cohort negotiates and forwards (RFC 6464 audio level
+    /// and the load test's send time); everything else is left out so that
+    /// clients never send it.
+    public static let forwardedExtensions = [
+        "urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+        "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+    ]
+
+    /// Analyses `offer`. At most `maxSlots` receive slots per kind are used.
+    public init(offer: SessionDescription, maxSlots: Int) throws(SFUError) {
+        let media = offer.mediaSections
+        guard let first = media.first else { throw .invalidOffer("no media sections") }
+        if media.count > 1 {
+            guard let bundle = offer.bundleMIDs, bundle.count == media.filter({ !$0.isRejected }).count else {
+                throw .invalidOffer("all media must be in one BUNDLE group (RFC 8843)")
+            }
+        }
+        guard let ufrag = offer.iceUfrag(for: first), let pwd = offer.icePwd(for: first),
+              !ufrag.isEmpty, !pwd.isEmpty else {
+            throw .missingICECredentials
+        }
+        let usable = offer.fingerprints(for: first).compactMap { try? DTLSFingerprint(sdp: $0.attributeValue) }
+        guard let fingerprint = usable.first else { throw .missingFingerprint }
+        remoteUfrag = ufrag
+        remotePassword = pwd
+        remoteFingerprint = fingerprint
+        dtlsServer = offer.setup(for: first) != .passive
+        rtcpReducedSize = first.isRTCPReducedSize
+
+        var ids: [String: UInt8] = [:]
+        var sections: [Section] = []
+        var slotCount: [TrackKind: Int] = [.audio: 0, .video: 0]
+        var published: Set<TrackKind> = []
+        for m in media {
+            let mid = m.mid
+            let refusedLine = "\(m.media.kind.rawValue) 0 \(m.media.proto) \(m.media.formats.first ?? "0")"
+            func reject(_ why: String) { sections.append(.rejected(mid: mid, reason: why, mediaLine: refusedLine)) }
+            guard let mid, !m.isRejected else {
+                reject("no mid or rejected")
+                continue
+            }
+            guard m.isRTCPMux || media.count == 1 else {
+                throw .invalidOffer("rtcp-mux is required (RFC 8858)")
+            }
+            let kind: TrackKind
+            let codec: Codec?
+            switch m.kind {
+            case .audio:
+                kind = .audio
+                codec = m.codecs.first { $0.isNamed("opus") && $0.clockRate == 48_000 }
+            case .video:
+                kind = .video
+                codec = m.codecs.first { $0.isNamed("VP8") && $0.clockRate == 90_000 }
+            default:
+                reject("unsupported media \(m.kind)")
+                continue
+            }
+            guard let codec else {
+                reject(kind == .audio ? "no Opus" : "no VP8")
+                continue
+            }
+            for ext in m.extMaps where Self.forwardedExtensions.contains(ext.uri) && ext.id < 15 {
+                ids[ext.uri] = UInt8(ext.id)
+            }
+            let direction = offer.direction(of: m)
+            if direction.sends && !published.contains(kind) {
+                published.insert(kind)
+                sections.append(.publish(kind, Publish(mid: mid, payloadType: codec.payloadType,
+                                                       ssrc: m.primarySSRCs.first)))
+            } else if direction.receives && !direction.sends && slotCount[kind]! < maxSlots {
+                sections.append(.slot(kind, index: slotCount[kind]!, Slot(mid: mid, payloadType: codec.payloadType)))
+                slotCount[kind]! += 1
+            } else {
+                reject("more sections than Cohort uses")
+            }
+        }
+        self.sections = sections
+        self.extensionIDs = ids
+        if sections.allSatisfy({ if case .rejected = $0 { return true } else { return false } }) {
+            throw .invalidOffer("no Opus audio or VP8 video section")
+        }
+    }
+}

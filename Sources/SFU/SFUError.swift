@@ -1,0 +1,40 @@
+/// Why the engine refused a request. Each case maps to a protocol error code
+/// that the control plane sends to the client (docs/PROTOCOL.md).
+public enum SFUError: Error, Equatable, Sendable {
+    /// The SDP offer could not be parsed or is not usable; the text says why.
+    case invalidOffer(String)
+    /// The offer lacks ice-ufrag or ice-pwd.
+    case missingICECredentials
+    /// The offer lacks a usable a=fingerprint (sha-256, sha-384 or sha-512).
+    case missingFingerprint
+    /// The session already holds its maximum number of participants.
+    case sessionFull
+    /// No participant with that id in this session.
+    case unknownParticipant(String)
+    /// The engine could not set up DTLS or SRTP.
+    case internalFailure(String)
+
+    /// The protocol error code for this error.
+    public var code: String {
+        switch self {
+        case .invalidOffer: return "invalid-offer"
+        case .missingICECredentials: return "missing-ice-credentials"
+        case .missingFingerprint: return "missing-fingerprint"
+        case .sessionFull: return "session-full"
+        case .unknownParticipant: return "unknown-participant"
+        case .internalFailure: return "internal-error"
+        }
+    }
+
+    /// A sentence for the client.
+    public var message: String {
+        switch self {
+        case .invalidOffer(let why): return "The SDP offer is not usable: \(why)"
+        case .missingICECredentials: return "The SDP offer has no ice-ufrag/ice-pwd."
+        case .missingFingerprint: return "The SDP offer has no sha-256, sha-384 or sha-512 fingerprint."
+        case .sessionFull: return "This session is full."
+        case .unknownParticipant(let id): return "No participant \(id) in this session."
+        case .internalFailure(let why): return "The server could not set up media: \(why)"
+        }
+    }
+}
