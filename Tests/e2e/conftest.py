@@ -25,10 +25,15 @@ def run(coro: Awaitable[T], timeout: float = 30.0) -> T:
     """Run ``coro`` on a fresh event loop, failing after ``timeout`` s."""
 
     async def bounded() -> T:
-        try:
-            return await asyncio.wait_for(coro, timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"test did not finish within {timeout} s") from None
+        # asyncio.wait, not wait_for: a TimeoutError raised inside the test
+        # must surface as itself, not as the test's overall timeout.
+        task = asyncio.ensure_future(coro)
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise AssertionError(f"test did not finish within {timeout} s")
+        return task.result()
 
     return asyncio.run(bounded())
 

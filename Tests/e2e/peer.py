@@ -192,16 +192,40 @@ class _RecordingPeer:
             return None
         return r.first_frame_at - (self.connected_at or self.created_at)
 
-    async def wait_connected(self, timeout: float = 15.0) -> None:
-        """Wait for connectionState "connected" (TimeoutError otherwise)."""
-        await asyncio.wait_for(self._connected.wait(), timeout)
+    def summary(self, candidates: Iterable[float] = ()) -> str:
+        """One line per receiving mid: frames, seconds and tones heard."""
+        candidates = list(candidates)
+        lines = [f"{self.name}: connection {self.pc.connectionState}"]
+        for mid, r in sorted(self.recorders.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
+            if r.kind == "video":
+                lines.append(f"  mid {mid} video: {r.video_frames} frames {r.video_size or ''}")
+            else:
+                heard = sorted(self.heard_tones(candidates, mid)) if candidates else []
+                lines.append(f"  mid {mid} audio: {r.audio.seconds:.2f} s, tones {heard}")
+        return "\n".join(lines)
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> None:
-        """Poll ``predicate`` until it holds; TimeoutError with its name otherwise."""
+    async def wait_connected(self, timeout: float = 15.0) -> None:
+        """Wait for connectionState "connected" (AssertionError otherwise)."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(
+                f"{self.name}: not connected within {timeout} s (state {self.pc.connectionState})"
+            ) from None
+
+    async def wait_until(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float,
+        interval: float = 0.1,
+        candidates: Iterable[float] = (),
+    ) -> None:
+        """Poll ``predicate`` until it holds; AssertionError with a summary
+        of what was received (tones among ``candidates``) otherwise."""
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name}: condition not met within {timeout} s")
+                raise AssertionError(f"condition not met within {timeout} s\n{self.summary(candidates)}")
             await asyncio.sleep(interval)
 
     async def close(self) -> None:

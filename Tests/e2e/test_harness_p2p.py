@@ -48,7 +48,10 @@ def test_two_aiortc_peers_hear_each_other_and_not_themselves() -> None:
                     and bob.video_frames_by_mid().get(own_video, 0) >= 10
                 )
 
-            await alice.wait_until(settled, timeout=15)
+            try:
+                await alice.wait_until(settled, timeout=15, candidates=TONES)
+            except AssertionError as e:
+                raise AssertionError(f"{e}\n{bob.summary(TONES)}") from None
             print(
                 f"\naiortc↔aiortc first frame after connect: alice audio {alice.first_frame_delay(a_audio):.3f} s, "
                 f"video {alice.first_frame_delay(a_video):.3f} s; bob audio {bob.first_frame_delay(own_audio):.3f} s"
@@ -87,7 +90,7 @@ def test_chromium_and_aiortc_exchange_audio_and_video() -> None:
                 def flowing() -> bool:
                     return alice.video_frames_by_mid().get(c_video, 0) >= 10 and alice.recorders[c_audio].audio.seconds >= 2.0
 
-                await alice.wait_until(flowing, timeout=15)
+                await alice.wait_until(flowing, timeout=15, candidates=TONES)
                 heard = alice.recorders[c_audio].audio.last(2.0)
                 assert rms_dbfs(heard) > -45, f"Chromium audio too quiet: {rms_dbfs(heard):.1f} dBFS"
                 freq, strength = dominant_frequency(heard, 48_000)

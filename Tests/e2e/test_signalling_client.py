@@ -81,6 +81,7 @@ def test_join_uses_slot_map_and_tracks_events() -> None:
                 lambda: alice.heard_tones(TONES, bob_audio) == {BOB_HZ}
                 and alice.video_frames_by_mid().get(bob_video, 0) >= 5,
                 timeout=10,
+                candidates=TONES,
             )
             # Later events replace the maps and are time-stamped in order.
             await alice.signalling.wait_until(lambda s: len(s.slot_changes) >= 2 and len(s.roster_changes) >= 2)
