@@ -182,6 +182,22 @@ window.cohortTest = (() => {
     return { rate: c.sampleRate, samples: chunks.flat() };
   };
 
+  // Play every received audio track through an <audio> element.  Chromium
+  // pulls (and so decodes, and counts totalAudioEnergy/totalSamplesReceived
+  // for) a remote audio track only while something renders it; the browser
+  // runs with --mute-audio, so nothing is audible.
+  T.playing = {};
+  T.playRemoteAudio = async () => {
+    for (const [mid, track] of Object.entries(T.remote)) {
+      if (track.kind !== "audio" || T.playing[mid]) continue;
+      const el = new Audio();
+      el.srcObject = new MediaStream([track]);
+      T.playing[mid] = el;
+      await el.play().catch((e) => T.log.push(`play ${mid}: ${e}`));
+    }
+    return Object.keys(T.playing);
+  };
+
   T.close = () => {
     if (T.pc) T.pc.close();
     if (T.local) T.local.getTracks().forEach((t) => t.stop());

@@ -110,6 +110,17 @@ def test_chromium_and_aiortc_exchange_audio_and_video() -> None:
                     await asyncio.sleep(0.2)
                 assert inbound[own_audio]["packetsReceived"] > 0
 
+                # Played out, the audio shows up in getStats as energy.
+                assert await page.evaluate("cohortTest.playRemoteAudio()") == [own_audio]
+                deadline = time.monotonic() + 5
+                while True:
+                    stats = await page.get_stats_summary()
+                    audio = {s["mid"]: s for s in stats["inbound"]}[own_audio]
+                    if (audio["totalAudioEnergy"] or 0) > 0 and (audio["totalSamplesReceived"] or 0) > 0:
+                        break
+                    assert time.monotonic() < deadline, f"no audio energy in Chromium's stats: {audio}"
+                    await asyncio.sleep(0.2)
+
                 # …and the audio is aiortc's tone, through WebAudio.
                 capture = await page.evaluate(f"cohortTest.captureAudio({own_audio!r}, 1.5)", timeout=10)
                 samples = np.asarray(capture["samples"], dtype=np.float32)
