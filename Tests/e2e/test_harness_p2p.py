@@ -135,3 +135,47 @@ def test_chromium_and_aiortc_exchange_audio_and_video() -> None:
                 await alice.close()
 
     run(scenario(), timeout=45)
+
+
+def test_chromium_offers_the_cohort_layout_with_an_oscillator_tone() -> None:
+    """The browser-client path: Chromium offers (own tracks + slots) with a
+    WebAudio tone instead of the fake microphone; aiortc answers and fills
+    the first slots."""
+
+    async def scenario() -> None:
+        async with Chromium() as browser:
+            page = await browser.new_page()
+            await page.evaluate("cohortTest.getMedia({toneHz: 550})")
+            offer = await page.evaluate("cohortTest.offer({slots: 3})")
+            sections = media_sections(offer)
+            assert [(s.kind, s.direction) for s in sections] == (
+                [("audio", "sendonly"), ("video", "sendonly")] + [("audio", "recvonly")] * 3 + [("video", "recvonly")] * 3
+            )
+            bob = AiortcSlotFiller("bob", BOB_HZ, video=True)
+            try:
+                answer = await bob.answer_offer(offer)
+                await page.evaluate(f"cohortTest.acceptAnswer({answer!r})")
+                await bob.wait_connected(timeout=10)
+                own_audio, own_video = sections[0].mid, sections[1].mid
+                slot_audio, slot_video = sections[2].mid, sections[5].mid
+                await bob.wait_until(
+                    lambda: bob.heard_tones(TONES, own_audio) == {550.0}
+                    and bob.video_frames_by_mid().get(own_video, 0) >= 10,
+                    timeout=15,
+                    candidates=TONES,
+                )
+                deadline = time.monotonic() + 10
+                while True:
+                    stats = await page.get_stats_summary()
+                    video = {s["mid"]: s for s in stats["inbound"]}.get(slot_video, {})
+                    if (video.get("framesDecoded") or 0) >= 10:
+                        break
+                    assert time.monotonic() < deadline, f"Chromium decoded too little slot video: {stats['inbound']}"
+                    await asyncio.sleep(0.2)
+                capture = await page.evaluate(f"cohortTest.captureAudio({slot_audio!r}, 1.5)", timeout=10)
+                samples = np.asarray(capture["samples"], dtype=np.float32)
+                assert present_tones(samples, capture["rate"], TONES, window_s=None) == {BOB_HZ}
+            finally:
+                await bob.close()
+
+    run(scenario(), timeout=45)
