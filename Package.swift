@@ -57,6 +57,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "cohort-fuzz", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP"]),
+        // A participant in the client role, for engine tests and the load test.
+        .target(name: "CohortClient", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP"]),
         .target(name: "CohortTestSupport", dependencies: ["Wire"]),
 
         .testTarget(name: "WireTests", dependencies: ["Wire", "CohortTestSupport"]),
@@ -67,7 +69,7 @@ let package = Package(
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "CohortTestSupport"]),
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CohortTestSupport"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
-        .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortTestSupport"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "ControlPlane", "cohort", "CohortTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),

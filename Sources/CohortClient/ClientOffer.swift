@@ -1,0 +1,75 @@
+import DTLS
+
+/// Writes the offer a Cohort client sends (ARCHITECTURE.md, "Subscriptions"):
+/// its own microphone and camera as sendonly sections, then `slots` receive-only
+/// audio and video sections, all in one BUNDLE group on one ICE transport.
+public struct ClientOffer: Sendable {
+    /// Our ICE username fragment.
+    public var ufrag: String
+    /// Our ICE password.
+    public var password: String
+    /// Our certificate's fingerprint.
+    public var fingerprint: DTLSFingerprint
+    /// SSRC of our audio, if we publish audio.
+    public var audioSSRC: UInt32?
+    /// SSRC of our video, if we publish video.
+    public var videoSSRC: UInt32?
+    /// Receive slots per kind.
+    public var slots: Int
+
+    /// Payload type of Opus in our offers.
+    public static let opusPayloadType: UInt8 = 111
+    /// Payload type of VP8 in our offers.
+    public static let vp8PayloadType: UInt8 = 96
+    /// Header-extension id of the RFC 6464 audio level.
+    public static let audioLevelID: UInt8 = 1
+    /// Header-extension id of abs-send-time (the load test's send time).
+    public static let sendTimeID: UInt8 = 2
+
+    /// Creates an offer description.
+    public init(ufrag: String, password: String, fingerprint: DTLSFingerprint,
+                audioSSRC: UInt32?, videoSSRC: UInt32?, slots: Int) {
+        self.ufrag = ufrag
+        self.password = password
+        self.fingerprint = fingerprint
+        self.audioSSRC = audioSSRC
+        self.videoSSRC = videoSSRC
+        self.slots = slots
+    }
+
+    /// The mids in order: "a" and "v" for our own tracks, "a0"..., "v0"... for slots.
+    public var mids: [String] {
+        var m: [String] = []
+        if audioSSRC != nil { m.append("a") }
+        if videoSSRC != nil { m.append("v") }
+        m += (0..<slots).map { "a\($0)" } + (0..<slots).map { "v\($0)" }
+        return m
+    }
+
+    /// The SDP text.
+    public var sdp: String {
+        var l = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0",
+                 "a=group:BUNDLE " + mids.joined(separator: " "), "a=msid-semantic: WMS *"]
+        func section(kind: String, mid: String, direction: String, ssrc: UInt32?) {
+            let pt = kind == "audio" ? Self.opusPayloadType : Self.vp8PayloadType
+            l += ["m=\(kind) 9 UDP/TLS/RTP/SAVPF \(pt)", "c=IN IP4 0.0.0.0", "a=mid:\(mid)",
+                  "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)", "a=fingerprint:\(fingerprint.sdpValue)",
+                  "a=setup:actpass", "a=\(direction)", "a=rtcp-mux", "a=rtcp-rsize"]
+            if kind == "audio" {
+                l += ["a=rtpmap:\(pt) opus/48000/2", "a=fmtp:\(pt) minptime=10;useinbandfec=1",
+                      "a=extmap:\(Self.audioLevelID) urn:ietf:params:rtp-hdrext:ssrc-audio-level"]
+            } else {
+                l += ["a=rtpmap:\(pt) VP8/90000", "a=rtcp-fb:\(pt) nack pli", "a=rtcp-fb:\(pt) ccm fir"]
+            }
+            l.append("a=extmap:\(Self.sendTimeID) http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
+            if let ssrc {
+                l += ["a=msid:cohort-client \(mid)", "a=ssrc:\(ssrc) cname:cohort-client"]
+            }
+        }
+        if let a = audioSSRC { section(kind: "audio", mid: "a", direction: "sendonly", ssrc: a) }
+        if let v = videoSSRC { section(kind: "video", mid: "v", direction: "sendonly", ssrc: v) }
+        for i in 0..<slots { section(kind: "audio", mid: "a\(i)", direction: "recvonly", ssrc: nil) }
+        for i in 0..<slots { section(kind: "video", mid: "v\(i)", direction: "recvonly", ssrc: nil) }
+        return l.joined(separator: "\r\n") + "\r\n"
+    }
+}
