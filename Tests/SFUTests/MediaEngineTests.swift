@@ -1,0 +1,109 @@
+import CohortClient
+import CohortTestSupport
+import RTP
+import SFU
+import Wire
+import XCTest
+
+/// The engine end to end, sans-IO: real STUN, DTLS, SRTP and RTP on both
+/// sides, a virtual network and a manual clock.
+final class MediaEngineTests: XCTestCase {
+    func testThreeParticipantsReceiveEachOtherNeverThemselves() throws {
+        let h = EngineHarness()
+        for name in ["ann", "bob", "cy"] { try h.join(name) }
+        XCTAssertEqual(h.events.connected.count, 3)
+        var ts: UInt32 = 0
+        for i in 0..<20 {
+            for name in ["ann", "bob", "cy"] { h.sendMedia(name, audioTimestamp: ts, keyframe: i == 0) }
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+        for name in ["ann", "bob", "cy"] {
+            let byMid = h.rtpByMid(name)
+            var audioFrom: Set<String> = []
+            var videoFrom: Set<String> = []
+            for (mid, packets) in byMid {
+                for (header, packet) in packets {
+                    let text = String(decoding: packet[header.payloadRange], as: UTF8.self)
+                    if mid.hasPrefix("a"), text.hasPrefix("audio:") { audioFrom.insert(String(text.dropFirst(6))) }
+                    if mid.hasPrefix("v") { videoFrom.insert(String(text.dropFirst(8))) }
+                }
+                // Each slot is one continuous stream: one SSRC, consecutive sequence numbers.
+                XCTAssertEqual(Set(packets.map(\.header.ssrc)).count, 1, "\(name) slot \(mid)")
+                let seqs = packets.map(\.header.sequenceNumber)
+                for (a, b) in zip(seqs, seqs.dropFirst()) { XCTAssertEqual(b, a &+ 1, "\(name) slot \(mid)") }
+            }
+            let others = Set(["ann", "bob", "cy"]).subtracting([name])
+            XCTAssertEqual(audioFrom, others, "\(name) hears exactly the others")
+            XCTAssertEqual(videoFrom, others, "\(name) sees exactly the others")
+        }
+        XCTAssertEqual(h.engine.counters.isolationViolations, 0)
+        XCTAssertEqual(h.engine.counters.srtpFailed, 0)
+    }
+
+    func testLeaveAndConsentExpiryRemapSlots() throws {
+        let h = EngineHarness(consentTimeout: .seconds(3))
+        for name in ["ann", "bob", "cy"] { try h.join(name) }
+        h.engine.remove(h.participantIDs["bob"]!, reason: .left, now: h.clock.now)
+        let annSlots = h.events.slots.last { $0.0 == h.participantIDs["ann"]! }!.1
+        XCTAssertFalse(annSlots.contains { $0.participantId == h.participantIDs["bob"] })
+        XCTAssertTrue(annSlots.contains { $0.participantId == h.participantIDs["cy"] })
+        // cy vanishes: no more consent checks.
+        h.clients["cy"]!.client.sendsConsent = false
+        h.run(for: .seconds(5))
+        XCTAssertTrue(h.events.removed.contains { $0.0 == h.participantIDs["cy"]! && $0.1 == .consentExpired })
+        XCTAssertFalse(h.events.removed.contains { $0.0 == h.participantIDs["ann"]! }, "ann keeps sending consent")
+    }
+
+    func testRoomsAreIsolated() throws {
+        let h = EngineHarness()
+        try h.join("ann", room: "r1")
+        try h.join("bob", room: "r1")
+        try h.join("cy", room: "r2")
+        try h.join("dee", room: "r2")
+        var ts: UInt32 = 0
+        for i in 0..<10 {
+            for name in ["ann", "bob", "cy", "dee"] { h.sendMedia(name, audioTimestamp: ts, keyframe: i == 0) }
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+        func heard(_ name: String) -> Set<String> {
+            var s: Set<String> = []
+            for (_, packets) in h.rtpByMid(name) {
+                for (header, packet) in packets {
+                    let t = String(decoding: packet[header.payloadRange], as: UTF8.self)
+                    if t.hasPrefix("audio:") { s.insert(String(t.dropFirst(6))) }
+                }
+            }
+            return s
+        }
+        XCTAssertEqual(heard("ann"), ["bob"])
+        XCTAssertEqual(heard("cy"), ["dee"])
+        // Move bob to r2 without renegotiation: he now hears cy and dee.
+        try h.engine.move(h.participantIDs["bob"]!, to: "r2", now: h.clock.now)
+        h.received["bob"] = []
+        h.received["ann"] = []
+        for _ in 0..<5 {
+            for name in ["ann", "bob", "cy", "dee"] { h.sendMedia(name, audioTimestamp: ts) }
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+        XCTAssertEqual(heard("bob"), ["cy", "dee"])
+        XCTAssertEqual(heard("ann"), [])
+        XCTAssertEqual(h.engine.counters.isolationViolations, 0)
+    }
+
+    func testJunkDatagramsAreCountedAndDropped() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        var transmits: [Transmit] = []
+        let junk: [[UInt8]] = [[], [0x00], [0x16, 0xFE], [0x80, 0x60, 0, 1], [0xFF, 0xFF], Array(repeating: 0x80, count: 1500)]
+        for j in junk {
+            h.engine.receive(j, from: h.clients["ann"]!.address, now: h.clock.now, transmits: &transmits)
+            h.engine.receive(j, from: .init("10.9.9.9:9")!, now: h.clock.now, transmits: &transmits)
+        }
+        XCTAssertTrue(transmits.isEmpty)
+        let c = h.engine.counters
+        XCTAssertGreaterThan(c.unknownKindDropped + c.stunDropped + c.srtpFailed + c.unknownSourceDropped, 0)
+    }
+}
