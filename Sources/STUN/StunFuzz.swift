@@ -32,17 +32,3 @@ public enum StunFuzz {
         precondition(reparsed.unknownComprehensionRequired == parsed.unknownComprehensionRequired)
     }
 }
-
-extension StunMessage {
-    /// The message without MESSAGE-INTEGRITY and FINGERPRINT attributes.
-    public var withoutIntegrityAndFingerprint: StunMessage {
-        var copy = self
-        copy.attributes.removeAll {
-            switch $0 {
-            case .messageIntegrity, .fingerprint: return true
-            default: return false
-            }
-        }
-        return copy
-    }
-}

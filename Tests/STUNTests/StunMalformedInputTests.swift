@@ -83,7 +83,7 @@ final class StunMalformedInputTests: XCTestCase {
         XCTAssertEqual(parseError(bytes), .invalidAttribute(type: 0x0020, reason: "address family 7"))
     }
 
-    func testSoftwareLengthShortenedStillFramesButFailsIntegrity() throws {
+    func testSoftwareLengthShortenedMisframesTheRest() {
         // SOFTWARE 16 -> 12: the 4 bytes "ient" become an attribute header
         // (type 0x6965, length 0x6e74 = 28276), which overruns.
         var bytes = RFC5769Tests.sampleRequest
@@ -206,6 +206,19 @@ final class StunMalformedInputTests: XCTestCase {
         // The mutations must reach both sides of the parser.
         XCTAssertGreaterThan(parsedCount, iterations / 20, "\(errors)")
         XCTAssertGreaterThan(errors.count, 5, "\(errors)")
+    }
+
+    /// The fuzz entry point on the vectors (full path: parse, checks,
+    /// rebuild) and on short or foreign input.
+    func testFuzzEntryPoint() {
+        for vector in RFC5769Tests.allVectors {
+            XCTAssertTrue(StunMessage.isStun(vector))
+            StunFuzz.run(vector)
+        }
+        for input: [UInt8] in [[], [0], Array("[::1]:5000".utf8), Array("127.0.0.1:5000".utf8),
+                               [UInt8](repeating: 0xFF, count: 100), [0, 1, 0, 0, 0x21, 0x12, 0xA4, 0x42] + Array(1...12)] {
+            StunFuzz.run(input)
+        }
     }
 
     private func mutate(_ bytes: inout [UInt8], _ rng: inout SeededRandom) {
