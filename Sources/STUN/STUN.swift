@@ -1,1 +1,0 @@
-// STUN: see ../shared/ARCHITECTURE.md. Filled in by its issue.
