@@ -32,17 +32,19 @@ final class RTPMalformedTests: XCTestCase {
         // With P set, each prefix's last byte is taken as the padding count:
         // some prefixes parse, the rest must fail with a typed error.
         let padded = hex("B1 6F 0102 00000003 11223344 55667788  BEDE 0001  10 A1 0000  DEADBEEF 000003")
-        var parsed = 0
+        var parsed = 0, rejected = 0
         for length in 0...padded.count {
             do {
                 let header = try RTPHeader(parsing: Array(padded.prefix(length)))
                 XCTAssertEqual(header.payloadRange.upperBound + header.paddingLength, length)
                 parsed += 1
             } catch {
-                XCTAssertTrue(error is RTPError)
+                // Typed throws: the error is an RTPError by construction.
+                rejected += 1
             }
         }
         XCTAssertGreaterThan(parsed, 0)
+        XCTAssertGreaterThan(rejected, 24, "every prefix shorter than the header must be rejected")
     }
 
     func testBadVersion() {
