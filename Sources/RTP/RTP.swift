@@ -1,1 +1,0 @@
-// RTP: see ../shared/ARCHITECTURE.md. Filled in by its issue.
