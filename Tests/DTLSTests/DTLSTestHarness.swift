@@ -20,7 +20,7 @@ final class DTLSPair {
     private(set) var serverEvents: [DTLSEvent] = []
     private(set) var largestDatagram = 0
     private(set) var datagramsSent = 0
-    /// Called for each datagram before it enters the network; may inject more.
+    /// Called for each datagram after it entered the network; may inject more behind it.
     var tamper: ((_ from: String, _ bytes: [UInt8], _ pair: DTLSPair) -> Void)?
 
     init(conditions: VirtualNetwork.Conditions = .init(), seed: UInt64 = 1,
@@ -46,8 +46,8 @@ final class DTLSPair {
                 case .transmit(let bytes):
                     largestDatagram = max(largestDatagram, bytes.count)
                     datagramsSent += 1
-                    tamper?(name, bytes, self)
                     network.send(bytes, from: name, to: name == "client" ? "server" : "client", now: clock.now)
+                    tamper?(name, bytes, self)
                 case .event(let event):
                     if name == "client" { clientEvents.append(event) } else { serverEvents.append(event) }
                 }
