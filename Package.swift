@@ -57,6 +57,9 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "CohortTestSupport", dependencies: ["Wire"]),
+        // Benchmarks live apart from tests; run them in release mode (Scripts/bench-*.sh).
+        .executableTarget(name: "cohort-bench-dtls", dependencies: ["DTLS", "Wire"],
+                          path: "Benchmarks/DTLSHandshake"),
 
         .testTarget(name: "WireTests", dependencies: ["Wire", "CohortTestSupport"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "CohortTestSupport"]),
