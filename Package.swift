@@ -60,6 +60,9 @@ let package = Package(
         // A participant in the client role, for engine tests and the load test.
         .target(name: "CohortClient", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP"]),
         .target(name: "CohortTestSupport", dependencies: ["Wire"]),
+        // Benchmarks live apart from tests; run them in release mode (Scripts/bench-*.sh).
+        .executableTarget(name: "cohort-bench-dtls", dependencies: ["DTLS", "Wire"],
+                          path: "Benchmarks/DTLSHandshake"),
 
         .testTarget(name: "WireTests", dependencies: ["Wire", "CohortTestSupport"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "CohortTestSupport"]),

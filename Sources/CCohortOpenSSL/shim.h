@@ -35,4 +35,23 @@ static inline long cohort_SSL_set_options_no_query_mtu(SSL *ssl) {
 }
 static inline int cohort_BIO_get_data_int(BIO *bio) { return BIO_get_data(bio) != NULL; }
 
+// --- DTLS engine (Sources/DTLS) ---
+#include <openssl/srtp.h>
+static inline EVP_PKEY *cohort_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
+static inline void cohort_BIO_set_retry_read(BIO *bio) { BIO_set_retry_read(bio); }
+static inline void cohort_BIO_clear_retry_flags(BIO *bio) { BIO_clear_retry_flags(bio); }
+static inline long cohort_SSL_CTX_set_max_cert_list(SSL_CTX *ctx, long size) {
+    return SSL_CTX_set_max_cert_list(ctx, size);
+}
+static inline long cohort_SSL_CTX_set_read_ahead(SSL_CTX *ctx, int on) {
+    return SSL_CTX_set_read_ahead(ctx, on);
+}
+/* No tickets, no renegotiation, no MTU probing: the DTLS-SRTP profile. */
+static inline uint64_t cohort_SSL_CTX_set_dtls_srtp_options(SSL_CTX *ctx) {
+    return SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_QUERY_MTU | SSL_OP_NO_RENEGOTIATION);
+}
+static inline int cohort_SSL_get_ex_data_X509_STORE_CTX_idx(void) {
+    return SSL_get_ex_data_X509_STORE_CTX_idx();
+}
+
 #endif

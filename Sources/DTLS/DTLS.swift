@@ -1,1 +1,0 @@
-// DTLS: see ../shared/ARCHITECTURE.md. Filled in by its issue.
