@@ -92,12 +92,9 @@ public final class ControlPlaneServer: Sendable {
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
-                    var session = configuration.expectedSession
-                    if let requested = Self.queryValue("session", in: head.uri) {
-                        // A server pinned to one session ignores nothing: a different query fails every token.
-                        session = configuration.expectedSession.map { $0 == requested ? $0 : "\u{0}mismatch" } ?? requested
-                    }
-                    let machine = SignalingStateMachine(signer: configuration.signer, expectedSession: session)
+                    // Both the server's own session and the client's `?session=` must match the token.
+                    let sessions = [configuration.expectedSession, Self.queryValue("session", in: head.uri)].compactMap { $0 }
+                    let machine = SignalingStateMachine(signer: configuration.signer, requiredSessions: sessions)
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ClientFrameValidator())
                     try sync.addHandler(NIOWebSocketFrameAggregator(

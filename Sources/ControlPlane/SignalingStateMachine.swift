@@ -43,13 +43,13 @@ public struct SignalingStateMachine: Sendable {
     /// The current state.
     public private(set) var state: State = .awaitingJoin
     private let signer: TokenSigner
-    private let expectedSession: String?
+    private let requiredSessions: [String]
 
-    /// - Parameter expectedSession: when set (by server configuration or the `/ws?session=`
-    ///   query), tokens for any other session are refused.
-    public init(signer: TokenSigner, expectedSession: String?) {
+    /// - Parameter requiredSessions: session ids the token's `sid` must equal, from the
+    ///   server configuration and the `/ws?session=` query; empty accepts any session.
+    public init(signer: TokenSigner, requiredSessions: [String]) {
         self.signer = signer
-        self.expectedSession = expectedSession
+        self.requiredSessions = requiredSessions
     }
 
     /// One text frame's payload arrived.
@@ -77,8 +77,9 @@ public struct SignalingStateMachine: Sendable {
         case .closed: return .none
         }
         let claims: TokenClaims
-        do {
-            claims = try signer.verify(request.token, now: now, expectedSession: expectedSession)
+        do throws(TokenError) {
+            claims = try signer.verify(request.token, now: now)
+            guard requiredSessions.allSatisfy({ $0 == claims.session }) else { throw TokenError.wrongSession }
         } catch {
             state = .closed
             let (code, text) = Self.describe(error)

@@ -18,7 +18,7 @@ final class SignalingStateMachineTests: XCTestCase {
     private let result = JoinResult(participantId: "p-1", room: "main", answer: "a", slots: [:], roster: [])
 
     func testJoinLeaveLifecycle() {
-        var m = SignalingStateMachine(signer: signer, expectedSession: "g")
+        var m = SignalingStateMachine(signer: signer, requiredSessions: ["g"])
         guard case .startJoin(let join) = m.receiveText(joinText(token()), now: now) else { return XCTFail() }
         XCTAssertEqual(join.claims.session, "g")
         XCTAssertEqual(join.displayName, "Dana")
@@ -45,7 +45,7 @@ final class SignalingStateMachineTests: XCTestCase {
             ("", .tokenInvalid),
         ]
         for (token, code) in cases {
-            var m = SignalingStateMachine(signer: signer, expectedSession: "g")
+            var m = SignalingStateMachine(signer: signer, requiredSessions: ["g"])
             guard case .sendAndClose(.error(let reply), .policyViolation) = m.receiveText(joinText(token), now: now) else {
                 XCTFail("\(code) did not close"); continue
             }
@@ -53,6 +53,16 @@ final class SignalingStateMachineTests: XCTestCase {
             XCTAssertEqual(reply.id, "j")
             XCTAssertEqual(m.state, .closed)
         }
+    }
+
+    func testAllRequiredSessionsMustMatch() {
+        var m = SignalingStateMachine(signer: signer, requiredSessions: ["g", "h"])
+        guard case .sendAndClose(.error(let reply), .policyViolation) = m.receiveText(joinText(token("g")), now: now) else {
+            return XCTFail()
+        }
+        XCTAssertEqual(reply.code, .unauthorized)
+        var both = SignalingStateMachine(signer: signer, requiredSessions: ["g", "g"])
+        guard case .startJoin = both.receiveText(joinText(token("g")), now: now) else { return XCTFail() }
     }
 
     func testEveryTokenErrorHasACode() {
@@ -64,7 +74,7 @@ final class SignalingStateMachineTests: XCTestCase {
     }
 
     func testNameAndSDPValidation() {
-        var m = SignalingStateMachine(signer: signer, expectedSession: nil)
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         guard case .send(.error(let r1)) = m.receiveText(joinText(token(), name: String(repeating: "x", count: 65)), now: now),
               case .send(.error(let r2)) = m.receiveText(joinText(token(), name: ""), now: now),
               case .send(.error(let r3)) = m.receiveText(joinText(token(), sdp: ""), now: now) else { return XCTFail() }
@@ -73,7 +83,7 @@ final class SignalingStateMachineTests: XCTestCase {
     }
 
     func testOverlongIDIsRefused() {
-        var m = SignalingStateMachine(signer: signer, expectedSession: nil)
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         guard case .send(.error(let r)) = m.receiveText(joinText(token(), id: String(repeating: "i", count: 65)), now: now) else {
             return XCTFail()
         }
@@ -82,7 +92,7 @@ final class SignalingStateMachineTests: XCTestCase {
     }
 
     func testFailedJoinMayBeRetried() {
-        var m = SignalingStateMachine(signer: signer, expectedSession: nil)
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         _ = m.receiveText(joinText(token()), now: now)
         XCTAssertEqual(m.joinCompleted(.failure(SignalingError(code: ErrorCode("room-full"), message: "full"))),
                        .send(.error(ErrorReply(id: "j", code: ErrorCode("room-full"), message: "full"))))
@@ -91,14 +101,14 @@ final class SignalingStateMachineTests: XCTestCase {
     }
 
     func testJoinFinishingAfterCloseReportsDisconnect() {
-        var m = SignalingStateMachine(signer: signer, expectedSession: nil)
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         _ = m.receiveText(joinText(token()), now: now)
         XCTAssertEqual(m.connectionClosing(), .none)
         XCTAssertEqual(m.joinCompleted(.success(result)), .notifyDisconnected(participantId: "p-1"))
     }
 
     func testJoinedConnectionClosingReportsDisconnectOnce() {
-        var m = SignalingStateMachine(signer: signer, expectedSession: nil)
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         _ = m.receiveText(joinText(token()), now: now)
         _ = m.joinCompleted(.success(result))
         XCTAssertEqual(m.connectionClosing(), .notifyDisconnected(participantId: "p-1"))
@@ -107,9 +117,9 @@ final class SignalingStateMachineTests: XCTestCase {
     }
 
     func testJoinDeadline() {
-        var m = SignalingStateMachine(signer: signer, expectedSession: nil)
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         XCTAssertEqual(m.joinDeadlinePassed(), .sendAndClose(.error(ErrorReply(code: .joinTimeout, message: "no join in time")), .policyViolation))
-        var joined = SignalingStateMachine(signer: signer, expectedSession: nil)
+        var joined = SignalingStateMachine(signer: signer, requiredSessions: [])
         _ = joined.receiveText(joinText(token()), now: now)
         _ = joined.joinCompleted(.success(result))
         XCTAssertEqual(joined.joinDeadlinePassed(), .none)

@@ -176,6 +176,14 @@ final class WebSocketServerTests: XCTestCase {
         try await h.stop()
     }
 
+    func testPinnedServerRefusesOtherSessionEvenIfQueryMatchesToken() async throws {
+        let h = try await ServerHarness.start(expectedSession: "group-9")
+        let c = try await h.connect(path: "/ws?session=group-1")
+        try await join(c, token: h.token(session: "group-1"))
+        assertError(try await c.nextMessage(), .unauthorized, id: "j1")
+        try await h.stop()
+    }
+
     func testValidTokenReachesDelegateWithVerifiedClaims() async throws {
         let h = try await ServerHarness.start()
         let c = try await h.connect(path: "/ws?session=group-1")
