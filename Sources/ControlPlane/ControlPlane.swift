@@ -1,1 +1,0 @@
-// ControlPlane: see ../shared/ARCHITECTURE.md. Filled in by its issue.

@@ -1,0 +1,38 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOCore
+import Tokens
+
+/// Everything the control plane needs to run, resolved by the caller (the CLI).
+public struct ControlPlaneConfiguration: Sendable {
+    /// Address to listen on.
+    public var host: String
+    /// TCP port; 0 picks an ephemeral port (tests).
+    public var port: Int
+    /// Verifies join tokens.
+    public var signer: TokenSigner
+    /// When set, only tokens for this session are accepted on this server.
+    public var expectedSession: String?
+    /// The web client.
+    public var staticFiles: StaticFiles
+    /// Largest WebSocket message, after joining fragments; larger closes with 1009.
+    public var maxMessageSize: Int = 64 * 1024
+    /// Time a new WebSocket has to complete `join`.
+    public var joinTimeout: TimeAmount = .seconds(15)
+    /// Time the peer has to answer our Close before we drop TCP (RFC 6455 §7.1.1).
+    public var closeTimeout: TimeAmount = .seconds(5)
+    /// Wall clock in Unix seconds, for token expiry. Injected so tests can fix it.
+    public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+
+    /// Creates a configuration with the defaults above.
+    public init(host: String, port: Int, signer: TokenSigner, expectedSession: String? = nil, staticFiles: StaticFiles) {
+        self.host = host
+        self.port = port
+        self.signer = signer
+        self.expectedSession = expectedSession
+        self.staticFiles = staticFiles
+    }
+}

@@ -1,0 +1,142 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// The HTTP/1.1 + WebSocket listener on one TCP port: `/healthz`, the web client,
+/// and `/ws` signaling handed to a `SignalingDelegate`.
+public final class ControlPlaneServer: Sendable {
+    private let configuration: ControlPlaneConfiguration
+    private let delegate: any SignalingDelegate
+    private let group: any EventLoopGroup
+    private let logger: Logger
+
+    private struct Registry {
+        var listener: (any Channel)?
+        var started = false
+        var children: [ObjectIdentifier: any Channel] = [:]
+    }
+    private let registry = NIOLockedValueBox(Registry())
+
+    /// The path WebSocket clients connect to.
+    public static let webSocketPath = "/ws"
+
+    /// Creates a server; nothing is bound until `start()`.
+    public init(configuration: ControlPlaneConfiguration, delegate: any SignalingDelegate,
+                group: any EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.delegate = delegate
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Binds and starts accepting. Returns the bound address (its port when 0 was asked).
+    public func start() async throws -> SocketAddress {
+        let first = registry.withLockedValue { r in
+            defer { r.started = true }
+            return !r.started
+        }
+        guard first else { throw ControlPlaneError.alreadyStarted }
+        let listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                track(channel)
+                return channel.eventLoop.makeCompletedFuture { try self.configurePipeline(channel) }
+            }
+            .bind(host: configuration.host, port: configuration.port).get()
+        registry.withLockedValue { $0.listener = listener }
+        let address = listener.localAddress!
+        logger.info("control plane listening", metadata: ["address": "\(address)"])
+        return address
+    }
+
+    /// Stops accepting, asks every WebSocket to close with 1001 Going Away (RFC 6455
+    /// §7.4.1), drops plain HTTP connections, and returns when all are closed.
+    public func shutdown() async {
+        let (listener, children) = registry.withLockedValue { r in (r.listener, Array(r.children.values)) }
+        try? await listener?.close()
+        for channel in children {
+            // Only the WebSocket handler consumes CloseRequest; on HTTP channels the event
+            // reaches the head and fails, and we close directly.
+            channel.triggerUserOutboundEvent(CloseRequest(code: .goingAway, message: nil)).whenFailure { _ in
+                channel.close(promise: nil)
+            }
+        }
+        for channel in children { try? await channel.closeFuture.get() }
+        logger.info("control plane stopped")
+    }
+
+    private func track(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        registry.withLockedValue { $0.children[key] = channel }
+        channel.closeFuture.whenComplete { [registry] _ in registry.withLockedValue { _ = $0.children.removeValue(forKey: key) } }
+    }
+
+    private static let httpHandlerName = "cohort.http"
+
+    /// Runs on the child channel's loop.
+    private func configurePipeline(_ channel: any Channel) throws {
+        let configuration = self.configuration
+        let delegate = self.delegate
+        let logger = self.logger
+        let upgrader = NIOWebSocketServerUpgrader(
+            maxFrameSize: configuration.maxMessageSize,
+            automaticErrorHandling: false,
+            shouldUpgrade: { channel, head in
+                let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+                return channel.eventLoop.makeSucceededFuture(path == Self.webSocketPath ? HTTPHeaders() : nil)
+            },
+            upgradePipelineHandler: { channel, head in
+                channel.eventLoop.makeCompletedFuture {
+                    // Both the server's own session and the client's `?session=` must match the token.
+                    let sessions = [configuration.expectedSession, Self.queryValue("session", in: head.uri)].compactMap { $0 }
+                    let machine = SignalingStateMachine(signer: configuration.signer, requiredSessions: sessions)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ClientFrameValidator())
+                    try sync.addHandler(NIOWebSocketFrameAggregator(
+                        minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 256,
+                        maxAccumulatedFrameSize: configuration.maxMessageSize))
+                    try sync.addHandler(WebSocketHandler(machine: machine, delegate: delegate,
+                                                         settings: configuration, logger: logger))
+                }
+            })
+        let sync = channel.pipeline.syncOperations
+        try sync.configureHTTPServerPipeline(
+            withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                context.pipeline.syncOperations.removeHandler(name: Self.httpHandlerName, promise: nil)
+            }))
+        try sync.addHandler(HTTPHandler(files: configuration.staticFiles), name: Self.httpHandlerName)
+    }
+
+    /// The percent-decoded value of `name` in a request target's query, if present.
+    static func queryValue(_ name: String, in uri: String) -> String? {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if kv.first.map(String.init) == name {
+                return kv.count > 1 ? percentDecode(kv[1]) : ""
+            }
+        }
+        return nil
+    }
+
+    private static func percentDecode(_ s: Substring) -> String? {
+        var out: [UInt8] = []
+        var bytes = Array(s.utf8)[...]
+        while let b = bytes.popFirst() {
+            switch b {
+            case UInt8(ascii: "%"):
+                guard bytes.count >= 2, let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) else { return nil }
+                out.append(v)
+                bytes = bytes.dropFirst(2)
+            case UInt8(ascii: "+"): out.append(UInt8(ascii: " "))
+            default: out.append(b)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,181 @@
+import Tokens
+
+/// Every message the server sends, one case per `type` (docs/PROTOCOL.md).
+public enum ServerMessage: Codable, Equatable, Sendable {
+    /// `joined`: the reply to a successful `join`, with the SDP answer.
+    case joined(Joined)
+    /// `roster`: who is in the session now (sent whenever it changes).
+    case roster(RosterUpdate)
+    /// `slots`: which participant's track fills which receive slot now.
+    case slots(SlotUpdate)
+    /// `error`: a request failed, or the connection is about to close.
+    case error(ErrorReply)
+    /// `left`: the reply to `leave`, or notice that the server removed this participant.
+    case left(Left)
+
+    /// The `type` discriminator of each case.
+    public var type: String {
+        switch self {
+        case .joined: return "joined"
+        case .roster: return "roster"
+        case .slots: return "slots"
+        case .error: return "error"
+        case .left: return "left"
+        }
+    }
+
+    private enum TypeKey: String, CodingKey { case type }
+
+    /// Decodes by `type` (for clients and tests).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: TypeKey.self)
+        let type = try c.decode(String.self, forKey: .type)
+        switch type {
+        case "joined": self = .joined(try Joined(from: decoder))
+        case "roster": self = .roster(try RosterUpdate(from: decoder))
+        case "slots": self = .slots(try SlotUpdate(from: decoder))
+        case "error": self = .error(try ErrorReply(from: decoder))
+        case "left": self = .left(try Left(from: decoder))
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
+        }
+    }
+
+    /// Encodes the payload's fields and `type` into one flat object.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: TypeKey.self)
+        try c.encode(type, forKey: .type)
+        switch self {
+        case .joined(let m): try m.encode(to: encoder)
+        case .roster(let m): try m.encode(to: encoder)
+        case .slots(let m): try m.encode(to: encoder)
+        case .error(let m): try m.encode(to: encoder)
+        case .left(let m): try m.encode(to: encoder)
+        }
+    }
+}
+
+/// One participant as the others see them.
+public struct RosterEntry: Codable, Equatable, Sendable {
+    /// Server-assigned id, stable for this connection's lifetime.
+    public var participantId: String
+    /// Display name.
+    public var name: String
+    /// host, co-host or participant.
+    public var role: ParticipantRole
+    /// The room the participant is in ("main" or a breakout room id).
+    public var room: String
+
+    /// Creates a roster entry.
+    public init(participantId: String, name: String, role: ParticipantRole, room: String) {
+        self.participantId = participantId
+        self.name = name
+        self.role = role
+        self.room = room
+    }
+}
+
+/// What a receive slot carries (ARCHITECTURE "Subscriptions: slots").
+public enum SlotTrack: String, Codable, Sendable {
+    /// A participant's microphone, forwarded.
+    case microphone
+    /// A participant's camera.
+    case camera
+    /// A participant's screen share.
+    case screen
+    /// The server's audio mix of the room (no single participant).
+    case mix
+}
+
+/// The source currently mapped into one receive slot.
+public struct SlotSource: Codable, Equatable, Sendable {
+    /// Whose track fills the slot; absent for `mix`.
+    public var participantId: String?
+    /// Which of their tracks.
+    public var track: SlotTrack
+
+    /// Creates a slot source.
+    public init(participantId: String?, track: SlotTrack) {
+        self.participantId = participantId
+        self.track = track
+    }
+}
+
+/// Receive slot (the SDP `mid` of the m-line, RFC 8843 §15) → its current source.
+/// A slot absent from the map is empty.
+public typealias SlotMap = [String: SlotSource]
+
+/// `joined` payload.
+public struct Joined: Codable, Equatable, Sendable {
+    /// The `join` request's id.
+    public var id: String
+    /// This participant's id, as it appears in rosters and slot maps.
+    public var participantId: String
+    /// The room joined.
+    public var room: String
+    /// The SDP answer.
+    public var sdp: String
+    /// The initial slot map.
+    public var slots: SlotMap
+    /// The initial roster.
+    public var roster: [RosterEntry]
+
+    /// Creates a `joined` reply.
+    public init(id: String, participantId: String, room: String, sdp: String, slots: SlotMap, roster: [RosterEntry]) {
+        self.id = id
+        self.participantId = participantId
+        self.room = room
+        self.sdp = sdp
+        self.slots = slots
+        self.roster = roster
+    }
+}
+
+/// `roster` payload: the full list, not a delta, so a lost update cannot desynchronise.
+public struct RosterUpdate: Codable, Equatable, Sendable {
+    /// Everyone this participant may see.
+    public var participants: [RosterEntry]
+
+    /// Creates a roster update.
+    public init(participants: [RosterEntry]) { self.participants = participants }
+}
+
+/// `slots` payload: the full map, not a delta.
+public struct SlotUpdate: Codable, Equatable, Sendable {
+    /// Slot → source.
+    public var map: SlotMap
+
+    /// Creates a slot update.
+    public init(map: SlotMap) { self.map = map }
+}
+
+/// `error` payload.
+public struct ErrorReply: Codable, Equatable, Sendable, Error {
+    /// The id of the request that failed, when the failure belongs to one.
+    public var id: String?
+    /// Machine-readable code (docs/PROTOCOL.md "Error codes").
+    public var code: ErrorCode
+    /// Human-readable detail, in English, for logs; never shown verbatim to therapy clients.
+    public var message: String
+
+    /// Creates an error reply.
+    public init(id: String? = nil, code: ErrorCode, message: String) {
+        self.id = id
+        self.code = code
+        self.message = message
+    }
+}
+
+/// `left` payload.
+public struct Left: Codable, Equatable, Sendable {
+    /// The `leave` request's id; absent when the server removed the participant.
+    public var id: String?
+    /// Why the server removed the participant (e.g. "removed", "session-ended"); absent after `leave`.
+    public var reason: String?
+
+    /// Creates a `left` message.
+    public init(id: String? = nil, reason: String? = nil) {
+        self.id = id
+        self.reason = reason
+    }
+}

@@ -1,0 +1,84 @@
+import Tokens
+
+/// The engine behind the control plane: it runs the sessions, rooms and media. The
+/// control plane calls it only with requests whose token it has already verified,
+/// and only once per connection at a time (no `leave` while `join` is running).
+///
+/// Methods are called from a Swift task, not on the connection's event loop; an
+/// implementation hops to its session's loop itself (ARCHITECTURE "Session").
+public protocol SignalingDelegate: Sendable {
+    /// Admits a participant. `connection` is the handle for pushing `roster`, `slots`
+    /// and `left` later; messages sent through it before this method returns reach
+    /// the client before `joined`. Throwing sends `error` with the thrown code and id
+    /// to the client, which may then try `join` again.
+    func join(_ request: AuthorizedJoin, connection: ClientConnection) async throws(SignalingError) -> JoinResult
+
+    /// The participant asked to leave. After it returns the client gets `left` and the
+    /// socket closes with 1000.
+    func leave(participantId: String, connection: ClientConnection) async
+
+    /// The socket of a joined participant closed without `leave` (network loss, tab
+    /// closed, protocol error, server shutdown). Also called when the socket closed
+    /// while `join` was running and `join` then succeeded.
+    func disconnected(participantId: String, connection: ClientConnection) async
+}
+
+/// A `join` whose token verified: what the delegate needs to admit the participant.
+public struct AuthorizedJoin: Equatable, Sendable {
+    /// The request id (echoed by the control plane; the delegate need not use it).
+    public var requestID: String
+    /// The verified claims: session, room, role, expiry, subject.
+    public var claims: TokenClaims
+    /// The display name: the request's `name` if given, else the token's.
+    public var displayName: String
+    /// The SDP offer.
+    public var offer: String
+    /// The audio preference, if the client stated one.
+    public var audioMode: AudioMode?
+
+    /// Creates an authorized join.
+    public init(requestID: String, claims: TokenClaims, displayName: String, offer: String, audioMode: AudioMode?) {
+        self.requestID = requestID
+        self.claims = claims
+        self.displayName = displayName
+        self.offer = offer
+        self.audioMode = audioMode
+    }
+}
+
+/// What the delegate returns for a successful join; becomes the `joined` message.
+public struct JoinResult: Equatable, Sendable {
+    /// The new participant's id.
+    public var participantId: String
+    /// The room the participant entered.
+    public var room: String
+    /// The SDP answer.
+    public var answer: String
+    /// The initial slot map.
+    public var slots: SlotMap
+    /// The initial roster.
+    public var roster: [RosterEntry]
+
+    /// Creates a join result.
+    public init(participantId: String, room: String, answer: String, slots: SlotMap, roster: [RosterEntry]) {
+        self.participantId = participantId
+        self.room = room
+        self.answer = answer
+        self.slots = slots
+        self.roster = roster
+    }
+}
+
+/// A request the delegate refuses; becomes an `error` message to the client.
+public struct SignalingError: Error, Equatable, Sendable {
+    /// The wire code, e.g. `.notImplemented` or an engine-defined `ErrorCode("room-full")`.
+    public var code: ErrorCode
+    /// Detail for the client's logs.
+    public var message: String
+
+    /// Creates a signaling error.
+    public init(code: ErrorCode, message: String) {
+        self.code = code
+        self.message = message
+    }
+}

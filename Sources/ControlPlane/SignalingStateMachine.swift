@@ -1,0 +1,170 @@
+import NIOWebSocket
+import Tokens
+
+/// The per-connection signaling logic as a value: text messages and delegate results
+/// in, actions out. No I/O, no clock: `now` (Unix seconds) is passed in. The channel
+/// handler owns one and performs its actions on the connection's loop.
+public struct SignalingStateMachine: Sendable {
+    /// Where the connection is in its life.
+    public enum State: Equatable, Sendable {
+        /// Connected; only `join` is acceptable.
+        case awaitingJoin
+        /// `join` was handed to the delegate and has not returned.
+        case joining(requestID: String)
+        /// In the session.
+        case joined(participantId: String)
+        /// `leave` was handed to the delegate and has not returned.
+        case leaving(requestID: String, participantId: String)
+        /// The socket is closing or closed; everything further is ignored.
+        case closed
+    }
+
+    /// What the handler must do next.
+    public enum Action: Equatable, Sendable {
+        /// Nothing.
+        case none
+        /// Send a message; the connection stays open.
+        case send(ServerMessage)
+        /// Send a message, then close with the code (RFC 6455 §7.4.1).
+        case sendAndClose(ServerMessage, WebSocketErrorCode)
+        /// Call `SignalingDelegate.join`.
+        case startJoin(AuthorizedJoin)
+        /// Call `SignalingDelegate.leave`.
+        case startLeave(requestID: String, participantId: String)
+        /// Call `SignalingDelegate.disconnected`.
+        case notifyDisconnected(participantId: String)
+    }
+
+    /// Bounds on client-chosen strings, so one message cannot bloat logs or rosters.
+    public static let maxIDLength = 64
+    /// Longest display name accepted in `join.name`.
+    public static let maxNameLength = 64
+
+    /// The current state.
+    public private(set) var state: State = .awaitingJoin
+    private let signer: TokenSigner
+    private let requiredSessions: [String]
+
+    /// - Parameter requiredSessions: session ids the token's `sid` must equal, from the
+    ///   server configuration and the `/ws?session=` query; empty accepts any session.
+    public init(signer: TokenSigner, requiredSessions: [String]) {
+        self.signer = signer
+        self.requiredSessions = requiredSessions
+    }
+
+    /// One text frame's payload arrived.
+    public mutating func receiveText(_ bytes: [UInt8], now: Int64) -> Action {
+        if state == .closed { return .none }
+        switch MessageCodec.decodeClientMessage(bytes) {
+        case .failure(let reply):
+            return .send(.error(reply))
+        case .success(let message):
+            guard message.id.utf8.count <= Self.maxIDLength else {
+                return .send(.error(ErrorReply(code: .badMessage, message: "`id` longer than \(Self.maxIDLength) bytes")))
+            }
+            switch message {
+            case .join(let request): return receiveJoin(request, now: now)
+            case .leave(let request): return receiveLeave(request)
+            }
+        }
+    }
+
+    private mutating func receiveJoin(_ request: JoinRequest, now: Int64) -> Action {
+        switch state {
+        case .awaitingJoin: break
+        case .joined: return .send(.error(ErrorReply(id: request.id, code: .alreadyJoined, message: "already joined")))
+        case .joining, .leaving: return .send(.error(ErrorReply(id: request.id, code: .busy, message: "a request is in progress")))
+        case .closed: return .none
+        }
+        let claims: TokenClaims
+        do throws(TokenError) {
+            claims = try signer.verify(request.token, now: now)
+            guard requiredSessions.allSatisfy({ $0 == claims.session }) else { throw TokenError.wrongSession }
+        } catch {
+            state = .closed
+            let (code, text) = Self.describe(error)
+            return .sendAndClose(.error(ErrorReply(id: request.id, code: code, message: text)), .policyViolation)
+        }
+        let name = request.name ?? claims.name
+        guard !name.isEmpty, name.count <= Self.maxNameLength else {
+            return .send(.error(ErrorReply(id: request.id, code: .badMessage, message: "`name` must be 1 to \(Self.maxNameLength) characters")))
+        }
+        guard !request.sdp.isEmpty else {
+            return .send(.error(ErrorReply(id: request.id, code: .badMessage, message: "`sdp` is empty")))
+        }
+        state = .joining(requestID: request.id)
+        return .startJoin(AuthorizedJoin(requestID: request.id, claims: claims, displayName: name,
+                                         offer: request.sdp, audioMode: request.audioMode))
+    }
+
+    private mutating func receiveLeave(_ request: LeaveRequest) -> Action {
+        switch state {
+        case .joined(let participantId):
+            state = .leaving(requestID: request.id, participantId: participantId)
+            return .startLeave(requestID: request.id, participantId: participantId)
+        case .awaitingJoin: return .send(.error(ErrorReply(id: request.id, code: .notJoined, message: "not joined")))
+        case .joining, .leaving: return .send(.error(ErrorReply(id: request.id, code: .busy, message: "a request is in progress")))
+        case .closed: return .none
+        }
+    }
+
+    /// The delegate's `join` returned.
+    public mutating func joinCompleted(_ result: Result<JoinResult, SignalingError>) -> Action {
+        switch (state, result) {
+        case (.joining(let requestID), .success(let r)):
+            state = .joined(participantId: r.participantId)
+            return .send(.joined(Joined(id: requestID, participantId: r.participantId, room: r.room,
+                                        sdp: r.answer, slots: r.slots, roster: r.roster)))
+        case (.joining(let requestID), .failure(let e)):
+            state = .awaitingJoin
+            return .send(.error(ErrorReply(id: requestID, code: e.code, message: e.message)))
+        case (.closed, .success(let r)):
+            // The client went away while the engine admitted it: undo the admission.
+            return .notifyDisconnected(participantId: r.participantId)
+        default:
+            return .none
+        }
+    }
+
+    /// The delegate's `leave` returned.
+    public mutating func leaveCompleted() -> Action {
+        guard case .leaving(let requestID, _) = state else { return .none }
+        state = .closed
+        return .sendAndClose(.left(Left(id: requestID)), .normalClosure)
+    }
+
+    /// The handler is closing the socket (peer close, protocol error, timeout, shutdown)
+    /// or the socket is gone. A joined participant is reported to the delegate once.
+    public mutating func connectionClosing() -> Action {
+        defer { state = .closed }
+        if case .joined(let participantId) = state { return .notifyDisconnected(participantId: participantId) }
+        return .none
+    }
+
+    /// No successful `join` within the deadline.
+    public mutating func joinDeadlinePassed() -> Action {
+        switch state {
+        case .awaitingJoin, .joining:
+            // A join still running when the deadline passes is abandoned: `joinCompleted`
+            // in `.closed` then reports the participant as disconnected.
+            state = .closed
+            return .sendAndClose(.error(ErrorReply(code: .joinTimeout, message: "no join in time")), .policyViolation)
+        default:
+            return .none
+        }
+    }
+
+    /// The wire code and text for a token refusal (docs/PROTOCOL.md "Tokens").
+    static func describe(_ error: TokenError) -> (ErrorCode, String) {
+        switch error {
+        case .expired: return (.tokenExpired, "token expired")
+        case .malformed: return (.tokenInvalid, "token is not a JWS compact serialization")
+        case .unsupportedAlgorithm: return (.tokenInvalid, "token algorithm must be HS256")
+        case .missingClaim(let claim): return (.tokenInvalid, "token lacks claim \(claim)")
+        case .invalidClaim(let claim): return (.tokenInvalid, "token claim \(claim) is invalid")
+        case .badSignature: return (.unauthorized, "token signature does not verify")
+        case .notYetValid: return (.unauthorized, "token not yet valid")
+        case .wrongSession: return (.unauthorized, "token is for another session")
+        }
+    }
+}

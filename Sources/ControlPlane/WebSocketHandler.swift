@@ -1,0 +1,248 @@
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// The `/ws` connection: RFC 6455 framing rules and the closing handshake around a
+/// `SignalingStateMachine`. Runs entirely on the channel's event loop; delegate calls
+/// run in tasks and their results hop back here through `assumeIsolated()`.
+final class WebSocketHandler: ChannelDuplexHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = ServerMessage
+    typealias OutboundOut = WebSocketFrame
+
+    private var machine: SignalingStateMachine
+    private let delegate: any SignalingDelegate
+    private let settings: ControlPlaneConfiguration
+    private var logger: Logger
+    private var context: ChannelHandlerContext?
+    /// Kept after the handler is removed: a delegate result may still arrive then.
+    private var eventLoop: (any EventLoop)?
+    private var connection: ClientConnection?
+    /// RFC 6455 §5.5.1: after sending Close we send no more data frames.
+    private var closeSent = false
+    private var joinDeadline: Scheduled<Void>?
+    private var closeDeadline: Scheduled<Void>?
+
+    init(machine: SignalingStateMachine, delegate: any SignalingDelegate, settings: ControlPlaneConfiguration, logger: Logger) {
+        self.machine = machine
+        self.delegate = delegate
+        self.settings = settings
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.eventLoop = context.eventLoop
+        let connection = ClientConnection(channel: context.channel)
+        self.connection = connection
+        logger[metadataKey: "conn"] = "\(String(connection.id, radix: 16))"
+        logger.debug("websocket open", metadata: ["remote": "\(connection.remoteAddress.map { "\($0)" } ?? "?")"])
+        joinDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: settings.joinTimeout) { [self] in
+            perform(machine.joinDeadlinePassed())
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cancelTimers()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimers()
+        perform(machine.connectionClosing())
+        logger.debug("websocket closed")
+        context.fireChannelInactive()
+    }
+
+    // MARK: inbound frames
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Masking and reserved bits were checked by ClientFrameValidator before fragments were joined.
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            guard !closeSent else { return }
+            var payload = frame.unmaskedData
+            let bytes = payload.readBytes(length: payload.readableBytes) ?? []
+            // §8.1: a text frame that is not UTF-8 fails the connection with 1007.
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                return failConnection(.dataInconsistentWithMessage, "text frame is not UTF-8")
+            }
+            perform(machine.receiveText(bytes, now: settings.now()))
+        case .binary:
+            guard !closeSent else { return }
+            // §7.4.1 1003: data of a type the endpoint cannot accept.
+            startClose(.unacceptableData, after: .error(ErrorReply(code: .badMessage, message: "binary frames are not accepted; send JSON text")))
+        case .ping:
+            // §5.5.2/§5.5.3: answer with a Pong carrying the same application data.
+            guard !closeSent else { return }
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+        case .pong:
+            break  // §5.5.3: an unsolicited Pong needs no answer.
+        case .connectionClose:
+            receiveClose(frame)
+        default:
+            // Continuations are joined by NIOWebSocketFrameAggregator; anything else is a reserved opcode (§5.2).
+            failConnection(.protocolError, "unexpected opcode \(frame.opcode)")
+        }
+    }
+
+    /// §5.5.1 and §7.1.1: answer a Close with a Close, then the server closes TCP first.
+    private func receiveClose(_ frame: WebSocketFrame) {
+        guard let context else { return }
+        if closeSent {
+            context.close(promise: nil)
+            return
+        }
+        var payload = frame.unmaskedData
+        var reply = context.channel.allocator.buffer(capacity: 2)
+        switch payload.readableBytes {
+        case 0:
+            break  // §7.1.5: no status code; reply with an empty Close.
+        case 1:
+            return failConnection(.protocolError, "close payload of one byte")
+        default:
+            let code = payload.readInteger(as: UInt16.self)!
+            guard Self.isValidReceivedCloseCode(code) else { return failConnection(.protocolError, "close code \(code)") }
+            guard String(validating: payload.readableBytesView, as: UTF8.self) != nil else {
+                return failConnection(.dataInconsistentWithMessage, "close reason is not UTF-8")
+            }
+            reply.writeInteger(code)
+        }
+        closeSent = true
+        perform(machine.connectionClosing())
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)
+        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { [self] _ in
+            self.context?.close(promise: nil)
+        }
+    }
+
+    /// §7.4.1/§7.4.2: codes a peer may send; 1004-1006 and 1015 must never appear on the wire.
+    static func isValidReceivedCloseCode(_ code: UInt16) -> Bool {
+        switch code {
+        case 1000...1003, 1007...1014, 3000...4999: return true
+        default: return false
+        }
+    }
+
+    // MARK: outbound
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let message = unwrapOutboundIn(data)
+        guard !closeSent else {
+            promise?.fail(ChannelError.outputClosed)
+            return
+        }
+        context.write(wrapOutboundOut(textFrame(message, allocator: context.channel.allocator)), promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let request = event as? CloseRequest else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        startClose(request.code, after: request.message)
+        promise?.succeed(())
+    }
+
+    private func textFrame(_ message: ServerMessage, allocator: ByteBufferAllocator) -> WebSocketFrame {
+        WebSocketFrame(fin: true, opcode: .text, data: allocator.buffer(bytes: MessageCodec.encode(message)))
+    }
+
+    private func send(_ message: ServerMessage) {
+        guard let context, !closeSent else { return }
+        context.writeAndFlush(wrapOutboundOut(textFrame(message, allocator: context.channel.allocator)), promise: nil)
+    }
+
+    /// §7.1.2: start the closing handshake and wait for the peer's Close, at most `closeTimeout`.
+    private func startClose(_ code: WebSocketErrorCode, after message: ServerMessage? = nil) {
+        guard let context, !closeSent else { return }
+        if let message { send(message) }
+        closeSent = true
+        cancelTimers()
+        perform(machine.connectionClosing())
+        var data = context.channel.allocator.buffer(capacity: 2)
+        data.write(webSocketErrorCode: code)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
+        closeDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: settings.closeTimeout) { [self] in
+            self.context?.close(promise: nil)
+        }
+    }
+
+    /// §7.1.7 "Fail the WebSocket Connection": send Close with the code and drop TCP
+    /// without waiting, since the byte stream can no longer be trusted.
+    private func failConnection(_ code: WebSocketErrorCode, _ reason: String) {
+        guard let context else { return }
+        logger.info("failing websocket", metadata: ["reason": "\(reason)", "code": "\(UInt16(webSocketErrorCode: code))"])
+        perform(machine.connectionClosing())
+        guard !closeSent else {
+            context.close(promise: nil)
+            return
+        }
+        closeSent = true
+        var data = context.channel.allocator.buffer(capacity: 2)
+        data.write(webSocketErrorCode: code)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
+            .assumeIsolated().whenComplete { [self] _ in self.context?.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case NIOWebSocketError.invalidFrameLength, NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge:
+            failConnection(.messageTooLarge, "message larger than \(settings.maxMessageSize) bytes")
+        case is NIOWebSocketError, is NIOWebSocketFrameAggregator.Error, is ClientFrameValidator.Violation:
+            failConnection(.protocolError, "\(error)")
+        default:
+            logger.debug("websocket error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: actions
+
+    private func perform(_ action: SignalingStateMachine.Action) {
+        guard let eventLoop, let connection else { return }
+        switch action {
+        case .none:
+            break
+        case .send(let message):
+            send(message)
+        case .sendAndClose(let message, let code):
+            if case .error(let reply) = message {
+                logger.info("closing after error", metadata: ["code": "\(reply.code)", "detail": "\(reply.message)"])
+            }
+            startClose(code, after: message)
+        case .startJoin(let join):
+            logger.info("join", metadata: ["session": "\(join.claims.session)", "room": "\(join.claims.room)",
+                                           "role": "\(join.claims.role.rawValue)"])
+            let delegate = self.delegate
+            eventLoop.makeFutureWithTask { () async -> Result<JoinResult, SignalingError> in
+                do throws(SignalingError) {
+                    return .success(try await delegate.join(join, connection: connection))
+                } catch {
+                    return .failure(error)
+                }
+            }.assumeIsolated().whenSuccess { [self] result in
+                if case .success = result { joinDeadline?.cancel() }
+                perform(machine.joinCompleted(result))
+            }
+        case .startLeave(_, let participantId):
+            let delegate = self.delegate
+            eventLoop.makeFutureWithTask {
+                await delegate.leave(participantId: participantId, connection: connection)
+            }.assumeIsolated().whenSuccess { [self] in
+                perform(machine.leaveCompleted())
+            }
+        case .notifyDisconnected(let participantId):
+            let delegate = self.delegate
+            Task { await delegate.disconnected(participantId: participantId, connection: connection) }
+        }
+    }
+
+    private func cancelTimers() {
+        joinDeadline?.cancel()
+        joinDeadline = nil
+        closeDeadline?.cancel()
+        closeDeadline = nil
+    }
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import ControlPlane
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Tokens
+
+/// `cohort serve`: the control plane (and, later, the media relay) until SIGINT/SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the relay: HTTP + WebSocket signaling, and UDP media.")
+
+    @Option(name: .customLong("http"), help: ArgumentHelp(
+        "HTTP/WebSocket listen address, HOST:PORT. Env COHORT_HTTP. (default: \(ServeSettings.defaultHTTP))",
+        valueName: "host:port"))
+    var http: String?
+
+    @Option(name: .customLong("media"), help: ArgumentHelp(
+        "UDP media listen address (STUN, DTLS, SRTP on one port). Env COHORT_MEDIA. (default: \(ServeSettings.defaultMedia))",
+        valueName: "host:port"))
+    var media: String?
+
+    @Option(name: .customLong("announce"), help: ArgumentHelp(
+        "Address put in ICE candidates, the one clients can reach (e.g. the public IP behind NAT). Env COHORT_ANNOUNCE. (default: the --media host)",
+        valueName: "address"))
+    var announce: String?
+
+    @Option(name: .customLong("secret"), help: ArgumentHelp(
+        "HS256 token secret, at least 32 bytes. Prefer COHORT_SECRET: flags show in `ps`. If unset, a random secret is generated and demo host/participant links are printed.",
+        valueName: "secret"))
+    var secret: String?
+
+    @Option(name: .customLong("session"), help: ArgumentHelp(
+        "Session id used in the printed demo links. Env COHORT_SESSION. (default: \(ServeSettings.defaultSession))",
+        valueName: "id"))
+    var session: String?
+
+    @Option(name: .customLong("consent-timeout"), help: ArgumentHelp(
+        "Seconds without ICE consent (RFC 7675) before a participant's media is dropped. Env COHORT_CONSENT_TIMEOUT. (default: \(ServeSettings.defaultConsentTimeout))",
+        valueName: "seconds"))
+    var consentTimeout: String?
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp(
+        "trace, debug, info, notice, warning, error or critical. Env COHORT_LOG_LEVEL. (default: info)",
+        valueName: "level"))
+    var logLevel: String?
+
+    @Option(name: .customLong("web-root"), help: ArgumentHelp(
+        "Serve the web client from this directory instead of the built-in one. Env COHORT_WEB_ROOT.",
+        valueName: "dir"))
+    var webRoot: String?
+
+    var flags: ServeFlags {
+        ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
+                   consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot)
+    }
+
+    func run() async throws {
+        let settings: ServeSettings
+        do {
+            settings = try ServeSettings.resolve(flags, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "cohort")
+
+        let generated = settings.secret == nil
+        let secret = settings.secret ?? TokenSigner.randomSecret()
+        let files = try settings.webRoot.map { (dir: String) throws(ControlPlaneError) in try StaticFiles(directory: dir) }
+            ?? StaticFiles.bundled()
+        let configuration = ControlPlaneConfiguration(
+            host: settings.http.host, port: settings.http.port,
+            signer: TokenSigner(secret: secret, leeway: 30), staticFiles: files)
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let server = ControlPlaneServer(configuration: configuration, delegate: NotImplementedSignaling(logger: logger),
+                                        group: group, logger: logger)
+        let address: SocketAddress
+        do {
+            address = try await server.start()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        logger.notice("media not bound yet", metadata: ["media": "\(settings.media)", "announce": "\(settings.announce)",
+                                                        "consent-timeout": "\(settings.consentTimeout)"])
+        if generated {
+            let linkHost = settings.http.isUnspecified ? settings.announce : settings.http.host
+            let base = "http://\(HostPort(host: linkHost, port: address.port ?? settings.http.port))/"
+            let links = DemoLinks(signer: TokenSigner(secret: secret), session: settings.session,
+                                  now: Int64(Date().timeIntervalSince1970))
+            // FileHandle writes unbuffered: print() would hold the links back when stdout is a pipe.
+            FileHandle.standardOutput.write(Data("""
+                No --secret given; generated one for this run. Demo session "\(settings.session)":
+                  host:        \(base)?token=\(links.host)
+                  participant: \(base)?token=\(links.participant)
+
+                """.utf8))
+        }
+
+        let signal = await TerminationSignal.wait()
+        logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        await server.shutdown()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Tokens for the links printed when the secret was generated.
+struct DemoLinks {
+    /// How long demo links work.
+    static let ttl: Int64 = 12 * 3600
+    var host: String
+    var participant: String
+
+    init(signer: TokenSigner, session: String, now: Int64) {
+        host = signer.mint(TokenClaims(session: session, name: "Host", role: .host,
+                                       expiresAt: now + Self.ttl, issuedAt: now, subject: "demo-host"))
+        participant = signer.mint(TokenClaims(session: session, name: "Participant", role: .participant,
+                                              expiresAt: now + Self.ttl, issuedAt: now))
+    }
+}

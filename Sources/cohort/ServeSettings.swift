@@ -1,0 +1,105 @@
+import Logging
+import Tokens
+
+/// The `serve` options as typed on the command line, before defaults and environment.
+struct ServeFlags: Equatable, Sendable {
+    var http: String?
+    var media: String?
+    var announce: String?
+    var secret: String?
+    var session: String?
+    var consentTimeout: String?
+    var logLevel: String?
+    var webRoot: String?
+}
+
+/// Why the options cannot be used, worded for the operator.
+enum SettingsError: Error, Equatable, CustomStringConvertible {
+    case invalidAddress(option: String, value: String)
+    case invalidNumber(option: String, value: String)
+    case invalidLogLevel(String)
+    case secretTooShort(Int)
+    case announceRequired(String)
+    case emptyValue(option: String)
+
+    var description: String {
+        switch self {
+        case .invalidAddress(let option, let value):
+            return "\(option) \"\(value)\" is not HOST:PORT, [IPv6]:PORT or PORT (port 0-65535)"
+        case .invalidNumber(let option, let value):
+            return "\(option) \"\(value)\" is not a positive whole number of seconds"
+        case .invalidLogLevel(let value):
+            return "--log-level \"\(value)\" is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
+        case .secretTooShort(let count):
+            return "--secret is \(count) bytes; HS256 needs at least \(TokenSigner.minimumSecretLength) (RFC 7518 §3.2)"
+        case .announceRequired(let host):
+            return "--media binds \(host), which clients cannot reach; set --announce to the public address"
+        case .emptyValue(let option):
+            return "\(option) must not be empty"
+        }
+    }
+}
+
+/// The resolved `serve` configuration.
+struct ServeSettings: Equatable, Sendable {
+    var http: HostPort
+    var media: HostPort
+    /// Address put in ICE candidates.
+    var announce: String
+    /// The token secret; nil means "generate one and print demo links".
+    var secret: String?
+    var session: String
+    /// RFC 7675 consent freshness timeout, seconds.
+    var consentTimeout: Int
+    var logLevel: Logger.Level
+    /// Directory to serve the web client from instead of the bundled one.
+    var webRoot: String?
+
+    static let defaultHTTP = "127.0.0.1:8080"
+    static let defaultMedia = "127.0.0.1:40000"
+    static let defaultSession = "demo"
+    static let defaultConsentTimeout = 30
+
+    /// Each option: the flag if given, else `COHORT_<NAME>` from `environment`, else the default.
+    static func resolve(_ flags: ServeFlags, environment: [String: String]) throws(SettingsError) -> ServeSettings {
+        func pick(_ flag: String?, _ variable: String) -> String? {
+            if let flag { return flag }
+            if let value = environment[variable], !value.isEmpty { return value }
+            return nil
+        }
+        let httpText = pick(flags.http, "COHORT_HTTP") ?? defaultHTTP
+        guard let http = HostPort(httpText, defaultHost: "127.0.0.1") else {
+            throw .invalidAddress(option: "--http", value: httpText)
+        }
+        let mediaText = pick(flags.media, "COHORT_MEDIA") ?? defaultMedia
+        guard let media = HostPort(mediaText, defaultHost: "127.0.0.1") else {
+            throw .invalidAddress(option: "--media", value: mediaText)
+        }
+        let announce: String
+        if let given = pick(flags.announce, "COHORT_ANNOUNCE") {
+            announce = given
+        } else {
+            guard !media.isUnspecified else { throw .announceRequired(media.host) }
+            announce = media.host
+        }
+        let secret = pick(flags.secret, "COHORT_SECRET")
+        if let secret, secret.utf8.count < TokenSigner.minimumSecretLength {
+            throw .secretTooShort(secret.utf8.count)
+        }
+        let session = pick(flags.session, "COHORT_SESSION") ?? defaultSession
+        guard !session.isEmpty else { throw .emptyValue(option: "--session") }
+        let timeoutText = pick(flags.consentTimeout, "COHORT_CONSENT_TIMEOUT")
+        var consentTimeout = defaultConsentTimeout
+        if let timeoutText {
+            guard let value = Int(timeoutText), value > 0 else {
+                throw .invalidNumber(option: "--consent-timeout", value: timeoutText)
+            }
+            consentTimeout = value
+        }
+        let levelText = pick(flags.logLevel, "COHORT_LOG_LEVEL") ?? "info"
+        guard let logLevel = Logger.Level(rawValue: levelText.lowercased()) else { throw .invalidLogLevel(levelText) }
+        return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
+                             consentTimeout: consentTimeout, logLevel: logLevel,
+                             webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"))
+    }
+}

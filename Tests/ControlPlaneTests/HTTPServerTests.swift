@@ -1,0 +1,90 @@
+import XCTest
+@testable import ControlPlane
+
+/// Plain HTTP over a real loopback socket.
+final class HTTPServerTests: XCTestCase {
+    func testHealthz() async throws {
+        let h = try await ServerHarness.start()
+        let r = try await h.get("/healthz")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.body, "ok")
+        XCTAssertEqual(r.headers["content-length"], "2")
+        try await h.stop()
+    }
+
+    func testIndexPageAndStaticFile() async throws {
+        let h = try await ServerHarness.start()
+        let index = try await h.get("/?token=abc")
+        XCTAssertEqual(index.status, 200)
+        XCTAssertEqual(index.headers["content-type"], "text/html; charset=utf-8")
+        XCTAssertEqual(index.headers["referrer-policy"], "no-referrer")
+        XCTAssertEqual(Array(index.body.utf8), ServerHarness.page)
+        let js = try await h.get("/app.js")
+        XCTAssertEqual(js.status, 200)
+        XCTAssertEqual(js.body, "console.log(1)")
+        try await h.stop()
+    }
+
+    func testNotFoundMethodAndTraversal() async throws {
+        let h = try await ServerHarness.start()
+        let missing = try await h.get("/nope.html")
+        XCTAssertEqual(missing.status, 404)
+        let traversal = try await h.get("/../../etc/passwd")
+        XCTAssertEqual(traversal.status, 404)
+        let post = try await h.get("/", method: "POST")
+        XCTAssertEqual(post.status, 405)
+        XCTAssertEqual(post.headers["allow"], "GET, HEAD")
+        let head = try await h.get("/healthz", method: "HEAD")
+        XCTAssertEqual(head.status, 200)
+        XCTAssertEqual(head.body, "")
+        try await h.stop()
+    }
+
+    func testWebSocketPathWithoutUpgradeIs426() async throws {
+        let h = try await ServerHarness.start()
+        let r = try await h.get("/ws")
+        XCTAssertEqual(r.status, 426)
+        XCTAssertEqual(r.headers["upgrade"], "websocket")
+        try await h.stop()
+    }
+
+    func testUpgradeOnOtherPathIsRefused() async throws {
+        let h = try await ServerHarness.start()
+        do {
+            _ = try await h.connect(path: "/elsewhere")
+            XCTFail("upgrade on /elsewhere must be refused")
+        } catch let refused as UpgradeRefused {
+            XCTAssertEqual(refused.status, .notFound)
+        }
+        try await h.stop()
+    }
+
+    func testKeepAliveServesTwoRequests() async throws {
+        let h = try await ServerHarness.start()
+        let request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        let response = try await RawHTTP.exchange(request, port: h.port, group: h.group)
+        XCTAssertEqual(response.components(separatedBy: "HTTP/1.1 200 OK").count - 1, 2)
+        try await h.stop()
+    }
+
+    func testBundledPlaceholderPageLoads() throws {
+        let files = try StaticFiles.bundled()
+        let index = try XCTUnwrap(files.lookup("/"))
+        XCTAssertEqual(index.contentType, "text/html; charset=utf-8")
+        XCTAssertTrue(String(decoding: index.bytes, as: UTF8.self).contains("<title>Cohort</title>"))
+    }
+
+    func testWebRootMissing() {
+        XCTAssertThrowsError(try StaticFiles(directory: "/nonexistent/cohort-web")) {
+            XCTAssertEqual($0 as? ControlPlaneError, .webRootUnreadable("/nonexistent/cohort-web"))
+        }
+    }
+
+    func testQueryValue() {
+        XCTAssertEqual(ControlPlaneServer.queryValue("session", in: "/ws?session=group%2D1&x=2"), "group-1")
+        XCTAssertEqual(ControlPlaneServer.queryValue("x", in: "/ws?session=a&x=2"), "2")
+        XCTAssertEqual(ControlPlaneServer.queryValue("s", in: "/ws?s"), "")
+        XCTAssertNil(ControlPlaneServer.queryValue("session", in: "/ws"))
+        XCTAssertNil(ControlPlaneServer.queryValue("session", in: "/ws?session=%zz"))
+    }
+}

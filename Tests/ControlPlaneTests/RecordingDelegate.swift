@@ -1,0 +1,43 @@
+import ControlPlane
+import Tokens
+
+/// A `SignalingDelegate` that records what it is asked and answers as scripted.
+actor RecordingDelegate: SignalingDelegate {
+    private(set) var joins: [AuthorizedJoin] = []
+    private(set) var leaves: [String] = []
+    private(set) var disconnects: [String] = []
+    private(set) var connections: [ClientConnection] = []
+    /// When set, `join` throws it instead of admitting.
+    var refusal: SignalingError?
+    private var disconnectWaiters: [CheckedContinuation<String, Never>] = []
+
+    func refuse(with error: SignalingError?) { refusal = error }
+
+    func join(_ request: AuthorizedJoin, connection: ClientConnection) async throws(SignalingError) -> JoinResult {
+        joins.append(request)
+        connections.append(connection)
+        if let refusal { throw refusal }
+        let participantId = "p-\(joins.count)"
+        return JoinResult(participantId: participantId, room: request.claims.room, answer: "v=0 answer",
+                          slots: ["1": SlotSource(participantId: "p-0", track: .camera)],
+                          roster: [RosterEntry(participantId: participantId, name: request.displayName,
+                                               role: request.claims.role, room: request.claims.room)])
+    }
+
+    func leave(participantId: String, connection: ClientConnection) async {
+        leaves.append(participantId)
+    }
+
+    func disconnected(participantId: String, connection: ClientConnection) async {
+        disconnects.append(participantId)
+        let waiters = disconnectWaiters
+        disconnectWaiters = []
+        waiters.forEach { $0.resume(returning: participantId) }
+    }
+
+    /// Returns the first disconnected participant, waiting for one if needed.
+    func nextDisconnect() async -> String {
+        if let first = disconnects.first { return first }
+        return await withCheckedContinuation { disconnectWaiters.append($0) }
+    }
+}

@@ -1,0 +1,109 @@
+import Logging
+import Tokens
+import XCTest
+@testable import cohort
+
+/// `cohort serve` option resolution: flag, then COHORT_* variable, then default.
+final class ServeSettingsTests: XCTestCase {
+    private let secret32 = "0123456789abcdef0123456789abcdef"
+
+    func testDefaults() throws {
+        let s = try ServeSettings.resolve(ServeFlags(), environment: [:])
+        XCTAssertEqual(s, ServeSettings(http: HostPort(host: "127.0.0.1", port: 8080), media: HostPort(host: "127.0.0.1", port: 40000),
+                                        announce: "127.0.0.1", secret: nil, session: "demo", consentTimeout: 30,
+                                        logLevel: .info, webRoot: nil))
+    }
+
+    func testEnvironmentFillsEveryOption() throws {
+        let env = ["COHORT_HTTP": "0.0.0.0:80", "COHORT_MEDIA": "[::]:3478", "COHORT_ANNOUNCE": "203.0.113.7",
+                   "COHORT_SECRET": secret32, "COHORT_SESSION": "group-5", "COHORT_CONSENT_TIMEOUT": "12",
+                   "COHORT_LOG_LEVEL": "DEBUG", "COHORT_WEB_ROOT": "/srv/web"]
+        let s = try ServeSettings.resolve(ServeFlags(), environment: env)
+        XCTAssertEqual(s.http, HostPort(host: "0.0.0.0", port: 80))
+        XCTAssertEqual(s.media, HostPort(host: "::", port: 3478))
+        XCTAssertEqual(s.announce, "203.0.113.7")
+        XCTAssertEqual(s.secret, secret32)
+        XCTAssertEqual(s.session, "group-5")
+        XCTAssertEqual(s.consentTimeout, 12)
+        XCTAssertEqual(s.logLevel, .debug)
+        XCTAssertEqual(s.webRoot, "/srv/web")
+    }
+
+    func testFlagWinsOverEnvironment() throws {
+        let env = ["COHORT_HTTP": "0.0.0.0:80", "COHORT_SESSION": "env", "COHORT_CONSENT_TIMEOUT": "12", "COHORT_LOG_LEVEL": "error"]
+        let flags = ServeFlags(http: "127.0.0.1:9000", session: "flag", consentTimeout: "5", logLevel: "trace")
+        let s = try ServeSettings.resolve(flags, environment: env)
+        XCTAssertEqual(s.http, HostPort(host: "127.0.0.1", port: 9000))
+        XCTAssertEqual(s.session, "flag")
+        XCTAssertEqual(s.consentTimeout, 5)
+        XCTAssertEqual(s.logLevel, .trace)
+    }
+
+    func testEmptyEnvironmentValueMeansUnset() throws {
+        let s = try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_HTTP": "", "COHORT_SECRET": ""])
+        XCTAssertEqual(s.http.port, 8080)
+        XCTAssertNil(s.secret)
+    }
+
+    func testAnnounceDefaultsToMediaHost() throws {
+        let s = try ServeSettings.resolve(ServeFlags(media: "10.0.0.5:40000"), environment: [:])
+        XCTAssertEqual(s.announce, "10.0.0.5")
+    }
+
+    func testErrors() {
+        let cases: [(ServeFlags, [String: String], SettingsError)] = [
+            (ServeFlags(http: "localhost"), [:], .invalidAddress(option: "--http", value: "localhost")),
+            (ServeFlags(), ["COHORT_MEDIA": "1.2.3.4:70000"], .invalidAddress(option: "--media", value: "1.2.3.4:70000")),
+            (ServeFlags(media: "0.0.0.0:40000"), [:], .announceRequired("0.0.0.0")),
+            (ServeFlags(secret: "short"), [:], .secretTooShort(5)),
+            (ServeFlags(consentTimeout: "0"), [:], .invalidNumber(option: "--consent-timeout", value: "0")),
+            (ServeFlags(), ["COHORT_CONSENT_TIMEOUT": "soon"], .invalidNumber(option: "--consent-timeout", value: "soon")),
+            (ServeFlags(logLevel: "loud"), [:], .invalidLogLevel("loud")),
+            (ServeFlags(session: ""), [:], .emptyValue(option: "--session")),
+        ]
+        for (flags, env, expected) in cases {
+            XCTAssertThrowsError(try ServeSettings.resolve(flags, environment: env)) {
+                XCTAssertEqual($0 as? SettingsError, expected)
+            }
+        }
+    }
+
+    func testHostPortForms() {
+        XCTAssertEqual(HostPort("127.0.0.1:8080", defaultHost: "h"), HostPort(host: "127.0.0.1", port: 8080))
+        XCTAssertEqual(HostPort("[::1]:443", defaultHost: "h"), HostPort(host: "::1", port: 443))
+        XCTAssertEqual(HostPort("9000", defaultHost: "h"), HostPort(host: "h", port: 9000))
+        XCTAssertEqual(HostPort("example.org:1", defaultHost: "h"), HostPort(host: "example.org", port: 1))
+        for bad in ["", ":80", "::1:80", "[::1]80", "[::1]:", "h:-1", "h:65536", "h:x", "70000"] {
+            XCTAssertNil(HostPort(bad, defaultHost: "h"), bad)
+        }
+        XCTAssertEqual(HostPort(host: "::1", port: 80).description, "[::1]:80")
+        XCTAssertTrue(HostPort(host: "::", port: 80).isUnspecified)
+    }
+
+    func testServeCommandParsesFlags() throws {
+        let command = try ServeCommand.parse(["--http", "127.0.0.1:1", "--consent-timeout", "9", "--log-level", "debug"])
+        XCTAssertEqual(command.flags, ServeFlags(http: "127.0.0.1:1", consentTimeout: "9", logLevel: "debug"))
+    }
+
+    func testDemoLinksVerify() throws {
+        let signer = TokenSigner(secret: secret32)
+        let links = DemoLinks(signer: signer, session: "demo", now: 1_000)
+        let host = try signer.verify(links.host, now: 1_000, expectedSession: "demo")
+        let participant = try signer.verify(links.participant, now: 1_000, expectedSession: "demo")
+        XCTAssertEqual(host.role, .host)
+        XCTAssertEqual(participant.role, .participant)
+        XCTAssertEqual(host.expiresAt, 1_000 + DemoLinks.ttl)
+    }
+
+    func testTokenCommand() throws {
+        let command = try TokenCommand.parse(["--secret", secret32, "--session", "g", "--room", "b1", "--name", "N",
+                                              "--role", "co-host", "--ttl", "60", "--sub", "u9"])
+        XCTAssertEqual(try command.claims(now: 100),
+                       TokenClaims(session: "g", room: "b1", name: "N", role: .coHost, expiresAt: 160, issuedAt: 100, subject: "u9"))
+        XCTAssertEqual(try command.resolvedSecret(environment: [:]), secret32)
+        let fromEnv = try TokenCommand.parse(["--session", "g", "--name", "N"])
+        XCTAssertEqual(try fromEnv.resolvedSecret(environment: ["COHORT_SECRET": secret32]), secret32)
+        XCTAssertThrowsError(try fromEnv.resolvedSecret(environment: [:]))
+        XCTAssertThrowsError(try TokenCommand.parse(["--secret", secret32, "--session", "g", "--name", "N", "--role", "admin"]).claims(now: 0))
+    }
+}
