@@ -76,19 +76,22 @@ public struct SlotAssignment: Codable, Equatable, Sendable {
 }
 
 /// One participant as others see it.
-public struct RosterEntry: Codable, Equatable, Sendable {
+public struct RosterMember: Codable, Equatable, Sendable {
     /// Participant id.
     public var participantId: String
     /// Display name.
     public var name: String
     /// "host", "co-host" or "participant".
     public var role: String
+    /// The room the participant is in.
+    public var room: RoomID
 
     /// Creates an entry.
-    public init(participantId: String, name: String, role: String) {
+    public init(participantId: String, name: String, role: String, room: RoomID) {
         self.participantId = participantId
         self.name = name
         self.role = role
+        self.room = room
     }
 }
 
@@ -103,7 +106,7 @@ public struct JoinAnswer: Sendable {
     /// Its slot map.
     public var slots: [SlotAssignment]
     /// Who is in its room.
-    public var roster: [RosterEntry]
+    public var roster: [RosterMember]
 }
 
 /// Why a participant left the engine.
@@ -125,7 +128,7 @@ public protocol MediaEngineDelegate: AnyObject, Sendable {
     /// A participant's slot map changed.
     func engine(slotsChanged slots: [SlotAssignment], participant: ParticipantID, session: String)
     /// The roster of `room` changed; `recipients` are its members.
-    func engine(rosterChanged roster: [RosterEntry], room: RoomID, recipients: [ParticipantID], session: String)
+    func engine(rosterChanged roster: [RosterMember], room: RoomID, recipients: [ParticipantID], session: String)
     /// A participant was removed by the engine (consent, DTLS) or on request.
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String)
     /// A participant's DTLS-SRTP is up: media flows.

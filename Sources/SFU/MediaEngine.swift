@@ -118,9 +118,9 @@ public final class MediaEngine: DatagramEngine {
     }
 
     /// Who is in `room`.
-    public func roster(room: RoomID, session: String) -> [RosterEntry] {
+    public func roster(room: RoomID, session: String) -> [RosterMember] {
         (sessions[session]?.members(of: room) ?? []).compactMap { id in
-            participants[id].map { RosterEntry(participantId: id, name: $0.name, role: $0.role) }
+            participants[id].map { RosterMember(participantId: id, name: $0.name, role: $0.role, room: room) }
         }
     }
 

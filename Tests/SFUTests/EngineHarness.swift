@@ -107,11 +107,11 @@ final class EngineHarness {
 /// Records the engine's events.
 final class RecordingDelegate: MediaEngineDelegate, @unchecked Sendable {
     var slots: [(ParticipantID, [SlotAssignment])] = []
-    var rosters: [(RoomID, [RosterEntry])] = []
+    var rosters: [(RoomID, [RosterMember])] = []
     var removed: [(ParticipantID, RemovalReason)] = []
     var connected: [ParticipantID] = []
     func engine(slotsChanged slots: [SlotAssignment], participant: ParticipantID, session: String) { self.slots.append((participant, slots)) }
-    func engine(rosterChanged roster: [RosterEntry], room: RoomID, recipients: [ParticipantID], session: String) { rosters.append((room, roster)) }
+    func engine(rosterChanged roster: [RosterMember], room: RoomID, recipients: [ParticipantID], session: String) { rosters.append((room, roster)) }
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) { removed.append((participant, reason)) }
     func engine(mediaConnected participant: ParticipantID, session: String) { connected.append(participant) }
 }
