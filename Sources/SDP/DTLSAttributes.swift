@@ -22,7 +22,7 @@ public struct Fingerprint: SDPAttributeValue {
         let f = SDPScan.fields(attributeValue)
         guard f.count == 2, SDPScan.isToken(f[0]) else { throw .badFingerprint }
         // RFC 8122 §5: 2UHEX *(":" 2UHEX); lower case is tolerated as browsers do. 64 bytes is SHA-512.
-        let pairs = f[1].split(separator: ":", omittingEmptySubsequences: false)
+        let pairs = SDPScan.split(f[1], UInt8(ascii: ":"))
         guard (1...64).contains(pairs.count), pairs.allSatisfy({ $0.utf8.count == 2 }),
               let digest = Hex.decode(String(f[1])), digest.count == pairs.count else { throw .badFingerprint }
         self.init(hashFunction: String(f[0]), digest: digest)

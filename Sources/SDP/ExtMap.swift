@@ -28,7 +28,7 @@ public struct ExtMap: SDPAttributeValue {
         guard let rest else { throw .badExtMap }
         let (uri, attributes) = SDPScan.splitFirst(SDPScan.trimmed(rest))
         guard SDPScan.isWord(uri) else { throw .badExtMap }
-        let idParts = head.split(separator: "/", omittingEmptySubsequences: false)
+        let idParts = SDPScan.split(head, UInt8(ascii: "/"))
         guard idParts.count <= 2 else { throw .badExtMap }
         let id: UInt16 = try SDPScan.number(idParts[0], "extmap id")
         guard (1...255).contains(id) || (4096...4351).contains(id) else { throw .valueOutOfRange(field: "extmap id") }

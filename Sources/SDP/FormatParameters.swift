@@ -54,12 +54,11 @@ public struct FormatParameters: SDPAttributeValue {
 
     /// The `;`-separated items, trimmed of spaces.
     public var parameters: [Parameter] {
-        text.split(separator: ";").compactMap { item in
+        SDPScan.split(text[...], UInt8(ascii: ";"), omittingEmpty: true).compactMap { item in
             let item = SDPScan.trimmed(item)
             guard !item.isEmpty else { return nil }
-            guard let eq = item.firstIndex(of: "=") else { return Parameter(name: String(item)) }
-            return Parameter(name: String(SDPScan.trimmed(item[..<eq])),
-                             value: String(SDPScan.trimmed(item[item.index(after: eq)...])))
+            guard let (name, value) = SDPScan.splitAt(item, UInt8(ascii: "=")) else { return Parameter(name: String(item)) }
+            return Parameter(name: String(SDPScan.trimmed(name)), value: String(SDPScan.trimmed(value)))
         }
     }
 

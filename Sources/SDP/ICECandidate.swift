@@ -110,8 +110,8 @@ public struct ICECandidate: SDPAttributeValue {
     /// Parses a candidate as carried in trickle signalling, with or without the `candidate:` prefix.
     public init(parsing text: String) throws(SDPError.Reason) {
         var value = Substring(text)
-        if value.hasPrefix("a=") { value = value.dropFirst(2) }
-        if value.hasPrefix("candidate:") { value = value.dropFirst("candidate:".count) }
+        if SDPScan.hasPrefix(value, "a=") { value = SDPScan.dropBytes(value, 2) }
+        if SDPScan.hasPrefix(value, "candidate:") { value = SDPScan.dropBytes(value, 10) }
         try self.init(attributeValue: value)
     }
 

@@ -45,9 +45,9 @@ public struct MediaLine: Hashable, Sendable {
 
     /// Parses the text after `m=`.
     public init(fieldValue: Substring) throws(SDPError.Reason) {
-        let f = fieldValue.split(separator: " ", omittingEmptySubsequences: false)
+        let f = SDPScan.split(fieldValue, SDPScan.space)
         guard f.count >= 4, f.allSatisfy(SDPScan.isWord) else { throw .badMediaLine }
-        let portParts = f[1].split(separator: "/", omittingEmptySubsequences: false)
+        let portParts = SDPScan.split(f[1], UInt8(ascii: "/"))
         guard portParts.count <= 2 else { throw .badMediaLine }
         let port: UInt16 = try Self.canonicalNumber(portParts[0], "m= port")
         let count: UInt16? = portParts.count == 2 ? try Self.canonicalNumber(portParts[1], "m= number of ports") : nil
@@ -73,7 +73,7 @@ public struct MediaLine: Hashable, Sendable {
     }
 
     /// Whether the proto carries RTP (`RTP/AVP`, `UDP/TLS/RTP/SAVPF`, …), so formats are payload types.
-    public var isRTP: Bool { proto.split(separator: "/").contains("RTP") }
+    public var isRTP: Bool { SDPScan.split(proto[...], UInt8(ascii: "/")).contains("RTP") }
 
     /// The formats that are RTP payload types (0–127), in m= order; empty for non-RTP protos.
     public var payloadTypes: [UInt8] {

@@ -37,11 +37,11 @@ public struct RID: SDPAttributeValue {
               let direction = RIDDirection(rawValue: String(f[1])) else { throw .badRID }
         self.init(id: String(f[0]), direction: direction)
         guard f.count == 3 else { return }
-        for item in f[2].split(separator: ";", omittingEmptySubsequences: false) {
-            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        for item in SDPScan.split(f[2], UInt8(ascii: ";")) {
+            let parts = SDPScan.split(item, UInt8(ascii: "="), maxSplits: 1)
             guard SDPScan.isToken(parts[0]), parts.count == 1 || !parts[1].isEmpty else { throw .badRID }
             if parts[0] == "pt", parts.count == 2, payloadTypes.isEmpty {
-                for pt in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
+                for pt in SDPScan.split(parts[1], UInt8(ascii: ",")) {
                     payloadTypes.append(try SDPScan.payloadType(pt, "rid pt"))
                 }
             } else {

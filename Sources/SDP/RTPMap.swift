@@ -24,7 +24,7 @@ public struct RTPMap: SDPAttributeValue {
     public init(attributeValue: Substring) throws(SDPError.Reason) {
         let (pt, rest) = SDPScan.splitFirst(attributeValue)
         guard let rest else { throw .badRTPMap }
-        let parts = SDPScan.trimmed(rest).split(separator: "/", omittingEmptySubsequences: false)
+        let parts = SDPScan.split(SDPScan.trimmed(rest), UInt8(ascii: "/"))
         guard parts.count == 2 || parts.count == 3, SDPScan.isToken(parts[0]) else { throw .badRTPMap }
         self.init(payloadType: try SDPScan.payloadType(pt, "rtpmap payload type"),
                   encodingName: String(parts[0]),

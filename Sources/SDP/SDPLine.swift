@@ -128,7 +128,7 @@ extension SDPAttributeContainer {
     public var icePwd: String? { attributeValue("ice-pwd") }
     /// `a=ice-options` tokens at this level (RFC 8839 §5.6), e.g. `["trickle"]`.
     public var iceOptions: [String] {
-        attributes(named: "ice-options").flatMap { ($0.value ?? "").split(separator: " ").map(String.init) }
+        attributes(named: "ice-options").flatMap { SDPScan.fields(($0.value ?? "")[...]).map(String.init) }
     }
     /// Every `a=fingerprint` at this level (RFC 8122 §5 allows several).
     public var fingerprints: [Fingerprint] { typedAttributes(Fingerprint.self) }

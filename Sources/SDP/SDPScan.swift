@@ -26,30 +26,57 @@ enum SDPScan {
         try number(text, field, in: 0...127)
     }
 
-    /// Space-separated fields, tolerating runs of spaces.
-    static func fields(_ text: Substring) -> [Substring] {
-        text.split(separator: " ", omittingEmptySubsequences: true)
+    // The helpers below work on UTF-8 bytes, not Characters: SDP is defined
+    // over bytes (RFC 8866 §9), and a combining mark after a separator must
+    // not glue two fields into one grapheme cluster.
+
+    /// Splits at every `separator` byte.
+    static func split(_ text: Substring, _ separator: UInt8, omittingEmpty: Bool = false,
+                      maxSplits: Int = .max) -> [Substring] {
+        text.utf8.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: omittingEmpty)
+            .map { Substring($0) }
     }
+
+    /// Space-separated fields, tolerating runs of spaces.
+    static func fields(_ text: Substring) -> [Substring] { split(text, space, omittingEmpty: true) }
 
     /// Splits at the first space: (head, rest without leading spaces). Rest is nil without a space.
     static func splitFirst(_ text: Substring) -> (Substring, Substring?) {
-        guard let space = text.firstIndex(of: " ") else { return (text, nil) }
-        let rest = text[text.index(after: space)...].drop(while: { $0 == " " })
-        return (text[..<space], rest)
+        let bytes = text.utf8
+        guard let space = bytes.firstIndex(of: space) else { return (text, nil) }
+        var start = bytes.index(after: space)
+        while start < bytes.endIndex, bytes[start] == Self.space { start = bytes.index(after: start) }
+        return (Substring(bytes[..<space]), Substring(bytes[start...]))
+    }
+
+    /// Splits at the first `separator` byte: (before, after), or nil without one.
+    static func splitAt(_ text: Substring, _ separator: UInt8) -> (Substring, Substring)? {
+        let bytes = text.utf8
+        guard let index = bytes.firstIndex(of: separator) else { return nil }
+        return (Substring(bytes[..<index]), Substring(bytes[bytes.index(after: index)...]))
     }
 
     /// Removes leading and trailing spaces and tabs.
     static func trimmed(_ text: Substring) -> Substring {
-        var start = text.startIndex
-        var end = text.endIndex
-        while start < end, text[start] == " " || text[start] == "\t" { start = text.index(after: start) }
-        while end > start {
-            let before = text.index(before: end)
-            guard text[before] == " " || text[before] == "\t" else { break }
-            end = before
-        }
-        return text[start..<end]
+        let bytes = text.utf8
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isBlank(bytes[start]) { start = bytes.index(after: start) }
+        while end > start, isBlank(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        return Substring(bytes[start..<end])
     }
+
+    /// Whether `text` starts with the ASCII `prefix`, byte for byte.
+    static func hasPrefix(_ text: Substring, _ prefix: String) -> Bool { text.utf8.starts(with: prefix.utf8) }
+
+    /// `text` without its first `count` bytes (which must be ASCII).
+    static func dropBytes(_ text: Substring, _ count: Int) -> Substring {
+        Substring(text.utf8.dropFirst(count))
+    }
+
+    static let space = UInt8(ascii: " ")
+
+    private static func isBlank(_ c: UInt8) -> Bool { c == space || c == UInt8(ascii: "\t") }
 
     /// RFC 8866 §9 `token`: visible ASCII except a few separators.
     static func isToken(_ text: Substring) -> Bool {

@@ -22,10 +22,9 @@ public struct SSRCAttribute: SDPAttributeValue {
         let (id, rest) = SDPScan.splitFirst(attributeValue)
         guard let rest, !rest.isEmpty else { throw .badSSRC }
         let ssrc: UInt32 = try SDPScan.number(id, "ssrc")
-        if let colon = rest.firstIndex(of: ":") {
-            let name = rest[..<colon]
+        if let (name, value) = SDPScan.splitAt(rest, UInt8(ascii: ":")) {
             guard SDPScan.isToken(name) else { throw .badSSRC }
-            self.init(ssrc: ssrc, name: String(name), value: String(rest[rest.index(after: colon)...]))
+            self.init(ssrc: ssrc, name: String(name), value: String(value))
         } else {
             guard SDPScan.isToken(rest) else { throw .badSSRC }
             self.init(ssrc: ssrc, name: String(rest))

@@ -93,12 +93,12 @@ private struct Parser {
 
     /// Splits `name[:value]` at the first colon (RFC 8866 §5.13).
     private static func attribute(_ text: String) throws(SDPError.Reason) -> SDPAttribute {
-        guard let colon = text.firstIndex(of: ":") else {
+        guard let (name, value) = SDPScan.splitAt(text[...], UInt8(ascii: ":")) else {
             guard !text.isEmpty else { throw .malformedLine }
             return SDPAttribute(name: text)
         }
-        guard colon != text.startIndex else { throw .malformedLine }
-        return SDPAttribute(name: String(text[..<colon]), value: String(text[text.index(after: colon)...]))
+        guard !name.isEmpty else { throw .malformedLine }
+        return SDPAttribute(name: String(name), value: String(value))
     }
 
     private static func validateField(_ type: Character, _ value: String) throws(SDPError.Reason) {

@@ -50,11 +50,11 @@ public struct Simulcast: SDPAttributeValue {
 
     private static func streams(_ text: Substring) throws(SDPError.Reason) -> [[Alternative]] {
         var streams: [[Alternative]] = []
-        for stream in text.split(separator: ";", omittingEmptySubsequences: false) {
+        for stream in SDPScan.split(text, UInt8(ascii: ";")) {
             var alternatives: [Alternative] = []
-            for id in stream.split(separator: ",", omittingEmptySubsequences: false) {
-                let paused = id.hasPrefix("~")
-                let rid = paused ? id.dropFirst() : id
+            for id in SDPScan.split(stream, UInt8(ascii: ",")) {
+                let paused = SDPScan.hasPrefix(id, "~")
+                let rid = paused ? SDPScan.dropBytes(id, 1) : id
                 guard RID.isRIDID(rid) else { throw .badSimulcast }
                 alternatives.append(Alternative(rid: String(rid), paused: paused))
             }
