@@ -1,1 +1,0 @@
-// SDP: see ../shared/ARCHITECTURE.md. Filled in by its issue.
