@@ -57,6 +57,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "CohortTestSupport", dependencies: ["Wire"]),
+        // Benchmarks live apart from tests; Scripts/bench-srtp.sh runs this in release mode.
+        .executableTarget(name: "cohort-bench-srtp", dependencies: ["SRTP", "CohortMallocCounter"],
+                          path: "Benchmarks/SRTP/Swift"),
+        // Replaces malloc in the executable that links it, to count allocations per thread.
+        .target(name: "CohortMallocCounter", path: "Benchmarks/SRTP/MallocCounter"),
 
         .testTarget(name: "WireTests", dependencies: ["Wire", "CohortTestSupport"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "CohortTestSupport"]),
@@ -64,7 +69,8 @@ let package = Package(
         .testTarget(name: "SDPTests", dependencies: ["SDP", "CohortTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "CohortTestSupport"]),
-        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CohortTestSupport"]),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CohortTestSupport", "CCohortOpenSSL",
+                                                         "CohortMallocCounter"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortTestSupport"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "ControlPlane", "cohort", "CohortTestSupport",
