@@ -65,6 +65,11 @@ let package = Package(
         // Benchmarks live apart from tests; run them in release mode (Scripts/bench-*.sh).
         .executableTarget(name: "cohort-bench-dtls", dependencies: ["DTLS", "Wire"],
                           path: "Benchmarks/DTLSHandshake"),
+        // Benchmarks live apart from tests; Scripts/bench-srtp.sh runs this in release mode.
+        .executableTarget(name: "cohort-bench-srtp", dependencies: ["SRTP", "CohortMallocCounter"],
+                          path: "Benchmarks/SRTP/Swift"),
+        // Replaces malloc in the executable that links it, to count allocations per thread.
+        .target(name: "CohortMallocCounter", path: "Benchmarks/SRTP/MallocCounter"),
 
         .testTarget(name: "WireTests", dependencies: ["Wire", "CohortTestSupport"]),
         .testTarget(name: "STUNTests", dependencies: ["STUN", "CohortTestSupport"]),
@@ -72,7 +77,8 @@ let package = Package(
         .testTarget(name: "SDPTests", dependencies: ["SDP", "CohortTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DTLSTests", dependencies: ["DTLS", "CohortTestSupport"]),
-        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CohortTestSupport"]),
+        .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CohortTestSupport", "CCohortOpenSSL",
+                                                         "CohortMallocCounter"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),

@@ -50,7 +50,7 @@ def cohort_client(pc: RTCPeerConnection) -> None:
 
 
 async def main(out_dir: str) -> None:
-    aioice_loopback.install()
+    aioice_loopback.apply()
     for name, build in [("aiortc-audio-video.sdp", audio_video),
                         ("aiortc-cohort-client.sdp", cohort_client)]:
         sdp = await offer(build)

@@ -1,1 +1,0 @@
-// SRTP: see ../shared/ARCHITECTURE.md. Filled in by its issue.
