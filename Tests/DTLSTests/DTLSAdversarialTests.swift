@@ -79,7 +79,7 @@ final class DTLSAdversarialTests: XCTestCase {
         }
         var flooded: [DTLSEndpoint] = []
         let configuration = DTLSConfiguration(maxPendingTransmits: 3)
-        for round in 0..<40 {
+        for _ in 0..<40 {
             let endpoint = try DTLSEndpoint(role: .server, certificate: TestCertificates.server,
                                             remoteFingerprint: TestCertificates.client.fingerprint,
                                             now: good.clock.now, configuration: configuration)
