@@ -94,10 +94,6 @@ class CohortSignalling:
         reply = await self.request({"type": "join", "token": token, "name": name, "sdp": sdp, "audioMode": audio_mode})
         if reply.get("type") != "joined":
             raise SignallingError("unexpected-reply", f"expected joined, got {reply.get('type')}", reply)
-        self.state.participant_id = reply.get("participantId")
-        self.state.room = reply.get("room")
-        await self._set_roster(reply.get("roster", []))
-        await self._set_slots(reply.get("slots", {}), reply.get("slotsVersion"))
         return reply
 
     async def leave(self) -> None:
@@ -166,6 +162,12 @@ class CohortSignalling:
         mid = message.get("id")
         if kind == "error":
             self.state.errors.append(message)
+        if kind == "joined":
+            # Applied here, in wire order, so later pushes are judged against it.
+            self.state.participant_id = message.get("participantId")
+            self.state.room = message.get("room")
+            await self._set_roster(message.get("roster", []))
+            await self._set_slots(message.get("slots", {}), message.get("slotsVersion"))
         if mid is not None and mid in self._pending:
             future = self._pending[mid]
             if not future.done():
