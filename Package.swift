@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
-            "ControlPlane", "cohort", "Tokens", "CohortTestSupport",
+            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
