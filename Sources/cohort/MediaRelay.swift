@@ -33,13 +33,13 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     /// Binds one media socket per loop of `group`, on `host` and consecutive
     /// ports from `port` (0: any free ports), announcing `announce` in candidates.
     func start(group: MultiThreadedEventLoopGroup, host: String, port: Int, announce: String,
-               consentTimeout: Int, certificate: DTLSCertificate) async throws -> [SocketAddress] {
+               consentTimeout: Int, waitingRoom: Bool, certificate: DTLSCertificate) async throws -> [SocketAddress] {
         let zero = UInt64(Date().timeIntervalSince1970 * 1e9) &- NIODeadline.now().uptimeNanoseconds
         var sockets: [MediaSocket] = []
         for (i, loop) in group.makeIterator().enumerated() {
             let config = EngineConfiguration(certificate: certificate, candidateHost: announce,
                                              candidatePort: 0, consentTimeout: .seconds(Int64(consentTimeout)),
-                                             unixNanosecondsAtZero: zero)
+                                             waitingRoom: waitingRoom, unixNanosecondsAtZero: zero)
             let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, logger: logger) {
                 [unowned self] in
                 let engine = MediaEngine(configuration: config)
