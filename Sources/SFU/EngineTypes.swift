@@ -22,7 +22,7 @@ public struct EngineConfiguration: Sendable {
 
     /// Creates a configuration.
     public init(certificate: DTLSCertificate, candidateHost: String, candidatePort: UInt16,
-                consentTimeout: TimeSpan = .seconds(30), maxSlots: Int = 4, maxParticipantsPerSession: Int = 50,
+                consentTimeout: TimeSpan = .seconds(30), maxSlots: Int = 16, maxParticipantsPerSession: Int = 50,
                 waitingRoom: Bool = false, unixNanosecondsAtZero: UInt64 = 0) {
         self.waitingRoom = waitingRoom
         self.certificate = certificate
