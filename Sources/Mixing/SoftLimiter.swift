@@ -18,6 +18,11 @@ public struct SoftLimiter: Sendable {
     /// The gain now applied.
     public private(set) var gain: Float = 1
 
+    /// Full scale in 16 bits, one step short of the rail: tanh reaches 1
+    /// in floating point for large overshoots, and even then the output
+    /// stays strictly inside the range.
+    public static let scale: Float = 32_766
+
     /// Creates the defaults.
     public init() {}
 
@@ -44,7 +49,7 @@ public struct SoftLimiter: Sendable {
                 y = y < 0 ? -bent : bent
                 touched = true
             }
-            output[i] = Int16((y * 32_767).rounded())
+            output[i] = Int16((y * Self.scale).rounded())
         }
         gain = newGain
         return touched

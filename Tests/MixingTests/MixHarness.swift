@@ -9,16 +9,18 @@ final class TonePublisher {
     let key: UInt32
     let hz: Double
     let amplitude: Double
+    let syllables: Bool
     let encoder: OpusEncoder
     var sequence: UInt16
     var timestamp: UInt32
     private var sample = 0
 
-    init(key: UInt32, hz: Double, amplitude: Double = 0.1, fec: Bool = true,
+    init(key: UInt32, hz: Double, amplitude: Double = 0.1, fec: Bool = true, syllables: Bool = false,
          sequence: UInt16 = 1_000, timestamp: UInt32 = 5_000) throws {
         self.key = key
         self.hz = hz
         self.amplitude = amplitude
+        self.syllables = syllables
         var options = OpusEncoder.Options()
         options.inbandFEC = fec
         options.bitrate = 48_000
@@ -29,7 +31,7 @@ final class TonePublisher {
 
     /// The next packet: (sequence, timestamp, payload).
     func next() throws -> (UInt16, UInt32, [UInt8]) {
-        let pcm = ToneMeter.tone(hz: hz, amplitude: amplitude, offset: sample)
+        let pcm = ToneMeter.tone(hz: hz, amplitude: amplitude, offset: sample, syllables: syllables)
         sample += 960
         let packet = (sequence, timestamp, try encoder.encode(pcm))
         sequence &+= 1

@@ -44,12 +44,23 @@ enum ToneMeter {
         return longest
     }
 
+    /// How many 10 ms windows of `x` are silent (RMS below `threshold` dBFS).
+    static func silentWindows(_ x: [Int16], threshold: Double = -50) -> Int {
+        stride(from: 0, to: x.count - 479, by: 480).filter { rms(x[$0..<($0 + 480)]) < threshold }.count
+    }
+
     /// One 20 ms frame of a sine at `hz` with `amplitude` (fraction of full
     /// scale), starting at absolute sample `offset` so frames join up.
-    static func tone(hz: Double, amplitude: Double, offset: Int, count: Int = 960) -> [Int16] {
+    /// With `syllables`, the amplitude rises and falls four times a second
+    /// and the pitch wobbles, like speech: libopus's voice activity detector
+    /// calls a steady sine noise after half a second and then stops sending
+    /// in-band FEC (RFC 6716 §4.2.4: LBRR only for active frames).
+    static func tone(hz: Double, amplitude: Double, offset: Int, count: Int = 960, syllables: Bool = false) -> [Int16] {
         (0..<count).map { i in
             let t = Double(offset + i) / 48_000
-            let v = amplitude * 32_767 * sin(2 * Double.pi * hz * t)
+            let envelope = syllables ? 0.7 - 0.3 * cos(2 * Double.pi * 4 * t) : 1
+            let phase = syllables ? hz * t + 3 * sin(2 * Double.pi * 5 * t) : hz * t
+            let v = amplitude * envelope * 32_767 * sin(2 * Double.pi * phase)
             return Int16(max(-32_767, min(32_767, v.rounded())))
         }
     }
