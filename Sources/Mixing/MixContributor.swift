@@ -59,13 +59,21 @@ final class MixContributor {
             default:
                 decoded = decode([], samples: wanted, fec: false, fallback: wanted, counters: &counters)
             }
-            let room = carry.count - carryCount
-            let n = min(decoded, room)
-            for i in 0..<n { carry[carryCount + i] = Float(pcm[i]) * (1 / 32_768) }
+            let at = carryCount
+            let n = min(decoded, carry.count - at)
+            pcm.withUnsafeBufferPointer { src in
+                carry.withUnsafeMutableBufferPointer { dst in
+                    for i in 0..<n { dst[at + i] = Float(src[i]) * (1 / 32_768) }
+                }
+            }
             carryCount += n
         }
         isActive = true
-        for i in 0..<Self.frameSamples { frame[i] = carry[i] }
+        carry.withUnsafeBufferPointer { src in
+            frame.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<Self.frameSamples { dst[i] = src[i] }
+            }
+        }
         level = frame.withUnsafeBufferPointer { AudioLevel.dBov($0) }
         // Keep what is left over for the next tick.
         let rest = carryCount - Self.frameSamples

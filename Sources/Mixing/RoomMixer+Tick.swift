@@ -36,22 +36,28 @@ extension RoomMixer {
     private func mixOneFrame(now: Instant, into frames: inout [MixedFrame]) {
         counters.frames += 1
         let n = Self.frameSamples
-        for i in 0..<n { full[i] = 0 }
+        full.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         for key in contributorOrder {
             guard let c = contributors[key] else { continue }
             c.produce(now: now, counters: &counters)
             guard c.isActive else { continue }
-            for i in 0..<n { full[i] += c.frame[i] }
+            c.frame.withUnsafeBufferPointer { src in
+                full.withUnsafeMutableBufferPointer { dst in for i in 0..<n { dst[i] += src[i] } }
+            }
         }
         let timestamp = frameIndex &* UInt32(n)
         frameIndex &+= 1
         for output in outputs.values {
             // Mix-minus: the full sum less the listener's own contribution,
             // so each contributor costs one subtraction, not a second sum.
-            if case .minus(let own) = output.key, let c = contributors[own], c.isActive {
-                for i in 0..<n { output.mix[i] = full[i] - c.frame[i] }
-            } else {
-                for i in 0..<n { output.mix[i] = full[i] }
+            full.withUnsafeBufferPointer { f in
+                output.mix.withUnsafeMutableBufferPointer { m in
+                    if case .minus(let own) = output.key, let c = contributors[own], c.isActive {
+                        c.frame.withUnsafeBufferPointer { o in for i in 0..<n { m[i] = f[i] - o[i] } }
+                    } else {
+                        for i in 0..<n { m[i] = f[i] }
+                    }
+                }
             }
             let limited = output.mix.withUnsafeBufferPointer { m in
                 output.pcm.withUnsafeMutableBufferPointer { p in output.limiter.process(m, into: p) }
