@@ -86,7 +86,7 @@ let package = Package(
                                                          "CohortMallocCounter"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "MixingTests", dependencies: ["Mixing", "CohortTestSupport"]),
-        .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "Opus"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport",

@@ -133,6 +133,7 @@ public struct SignalingStateMachine: Sendable {
         case .deny(let m): return .deny(m.participantId)
         case .hand(let m): return .setHandRaised(m.raised)
         case .chat(let m): return .chat(m.text)
+        case .audioMode(let m): return .setMixedAudio(m.mode == .mix)
         }
     }
 

@@ -47,9 +47,12 @@ public struct JoinRequest: Sendable {
     public var role: String
     /// The client's SDP offer.
     public var offer: String
+    /// Whether the client wants its room as one mixed audio stream.
+    public var mixedAudio: Bool
 
     /// Creates a request.
-    public init(sessionID: String, room: RoomID, name: String, role: String, offer: String) {
+    public init(sessionID: String, room: RoomID, name: String, role: String, offer: String, mixedAudio: Bool = false) {
+        self.mixedAudio = mixedAudio
         self.sessionID = sessionID
         self.room = room
         self.name = name
@@ -68,9 +71,12 @@ public struct SlotAssignment: Codable, Equatable, Sendable {
     public var participantId: String?
     /// That participant's display name.
     public var name: String?
+    /// Whether the slot carries the room's audio mix.
+    public var isMix = false
 
     /// Creates an assignment.
-    public init(mid: String, kind: TrackKind, participantId: String?, name: String?) {
+    public init(mid: String, kind: TrackKind, participantId: String?, name: String?, isMix: Bool = false) {
+        self.isMix = isMix
         self.mid = mid
         self.kind = kind
         self.participantId = participantId
@@ -176,6 +182,8 @@ public struct EngineCounters: Sendable, Equatable {
     public var isolationViolations = 0
     /// PLIs sent to publishers.
     public var pliSent = 0
+    /// Mixed Opus frames sent to mixed listeners.
+    public var mixedFramesSent = 0
     /// Creates zeroed counters.
     public init() {}
 }

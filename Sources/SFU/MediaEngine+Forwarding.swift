@@ -22,6 +22,11 @@ extension MediaEngine {
             p.videoStats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
         }
         guard let table = sessions[p.sessionID] else { return }
+        if kind == .audio, let room = table.members[p.id]?.room, let mix = mixes[MixKey(session: p.sessionID, room: room)],
+           mix.contributors.contains(p.sourceKey) {
+            mix.mixer.receive(key: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
+                              payload: Array(packet[header.payloadRange]), now: now)
+        }
         let targets = table.targets(of: p.id, kind: kind)
         guard !targets.isEmpty else { return }
         let keyframe = kind == .video && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)

@@ -126,6 +126,8 @@ extension MediaEngine {
         case .deny(let id):
             guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
             removals.append((id, .denied))
+        case .setMixedAudio(let mixed):
+            changed.formUnion(table.setMixedAudio(actor, mixed))
         case .setHandRaised(let raised):
             model.hands.removeAll { $0 == actor }
             if raised { model.hands.append(actor) }

@@ -22,6 +22,7 @@ public final class MediaEngine: DatagramEngine {
 
     var sessions: [String: RoutingTable] = [:]
     var models: [String: SessionModel] = [:]
+    var mixes: [MixKey: RoomMix] = [:]
     var participants: [ParticipantID: Participant] = [:]
     var byUfrag: [String: Participant] = [:]
     var byAddress: [StunAddress: Participant] = [:]
@@ -64,8 +65,9 @@ public final class MediaEngine: DatagramEngine {
         bySourceKey[p.sourceKey] = p
         // The waiting room: a participant neither sends nor receives until a host admits it.
         let waits = configuration.waitingRoom && !Self.isHost(request.role)
-        let changed = table.add(id, room: request.room, audioSlots: p.audioSlots.count, videoSlots: p.videoSlots.count,
+        var changed = table.add(id, room: request.room, audioSlots: p.audioSlots.count, videoSlots: p.videoSlots.count,
                                 receives: !waits, publishes: !waits)
+        if request.mixedAudio && !p.audioSlots.isEmpty { changed.formUnion(table.setMixedAudio(id, true)) }
         sessions[request.sessionID] = table
         if waits { models[request.sessionID, default: SessionModel()].waiting.append(id) }
         let answer = AnswerBuilder(ufrag: ufrag, password: ice.localPassword, fingerprint: configuration.certificate.fingerprint,
@@ -104,6 +106,9 @@ public final class MediaEngine: DatagramEngine {
     func slotMap(of p: Participant) -> [SlotAssignment] {
         guard let member = sessions[p.sessionID]?.members[p.id] else { return [] }
         var out: [SlotAssignment] = []
+        if member.mixedAudio, let first = p.plan.slots(.audio).first {
+            out.append(SlotAssignment(mid: first.mid, kind: .audio, participantId: nil, name: nil, isMix: true))
+        }
         for kind in TrackKind.allCases {
             let filled = kind == .audio ? member.audioSlots : member.videoSlots
             for (i, slot) in p.plan.slots(kind).enumerated() {
@@ -132,10 +137,13 @@ public final class MediaEngine: DatagramEngine {
     /// video sources for a keyframe, and sends the new slot maps.
     func applySlotChanges(_ changed: Set<ParticipantID>, session: String, now: Instant, except: ParticipantID?) {
         guard let table = sessions[session] else { return }
+        syncMixers(session: session)
         for id in changed {
             guard let sub = participants[id], let member = table.members[id] else { continue }
             for (i, who) in member.audioSlots.enumerated() where i < sub.audioSlots.count {
-                sub.audioSlots[i].switchTo(who.flatMap { participants[$0]?.sourceKey }, waitForKeyframe: false)
+                // A mixed listener's first audio slot carries the room mix.
+                let key = member.mixedAudio && i == 0 ? Self.mixSourceKey : who.flatMap { participants[$0]?.sourceKey }
+                sub.audioSlots[i].switchTo(key, waitForKeyframe: false)
             }
             for (i, who) in member.videoSlots.enumerated() where i < sub.videoSlots.count {
                 let key = who.flatMap { participants[$0]?.sourceKey }
@@ -262,6 +270,7 @@ public final class MediaEngine: DatagramEngine {
             }
         }
         finishClosingRooms(now: now)
+        tickMixers(now: now, transmits: &transmits)
         if let t = nextTick, t <= now { nextTick = nil }
         armTick(now)
         counters.datagramsOut += transmits.count - before
@@ -274,6 +283,7 @@ public final class MediaEngine: DatagramEngine {
     /// The earliest of the engine tick and any DTLS retransmission deadline.
     public var nextDeadline: Instant? {
         var earliest = nextTick
+        for m in mixes.values { if let d = m.mixer.nextDeadline, earliest == nil || d < earliest! { earliest = d } }
         for p in participants.values {
             if let d = p.dtls?.nextDeadline, earliest == nil || d < earliest! { earliest = d }
         }

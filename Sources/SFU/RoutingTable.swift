@@ -37,6 +37,9 @@ public struct RoutingTable: Sendable {
         public var audioMuted = false
         /// A host listening in on another room hears that room's audio too.
         public var listening: RoomID?
+        /// Mixed audio mode: the participant hears its room as one mix (slot 0),
+        /// so no forwarded audio goes into its slots.
+        public var mixedAudio = false
 
         func slots(_ kind: TrackKind) -> [ParticipantID?] { kind == .audio ? audioSlots : videoSlots }
     }
@@ -114,6 +117,14 @@ public struct RoutingTable: Sendable {
         return rebuild()
     }
 
+    /// Switches a participant between forwarded and mixed audio.
+    @discardableResult
+    public mutating func setMixedAudio(_ id: ParticipantID, _ mixed: Bool) -> Set<ParticipantID> {
+        guard members[id] != nil, members[id]?.mixedAudio != mixed else { return [] }
+        members[id]?.mixedAudio = mixed
+        return rebuild()
+    }
+
     /// Starts (or with nil stops) a host's listen-in on `room`. The caller
     /// checks the role; the table only applies the one exception to isolation.
     @discardableResult
@@ -129,7 +140,7 @@ public struct RoutingTable: Sendable {
     public func mayReceive(_ subscriber: ParticipantID, from publisher: ParticipantID, kind: TrackKind) -> Bool {
         guard subscriber != publisher, let s = members[subscriber], let p = members[publisher],
               s.receives, p.publishes else { return false }
-        if kind == .audio && p.audioMuted { return false }
+        if kind == .audio && (p.audioMuted || s.mixedAudio) { return false }
         if s.room == p.room { return true }
         return kind == .audio && s.listening == p.room
     }

@@ -34,11 +34,13 @@ public enum SessionCommand: Sendable, Equatable {
     case setHandRaised(Bool)
     /// A chat line to the sender's own room; delivered, never stored.
     case chat(String)
+    /// The sender's own audio mode: forwarded streams or one mix (no renegotiation).
+    case setMixedAudio(Bool)
 
     /// Whether only a host (or co-host) may send it.
     public var requiresHost: Bool {
         switch self {
-        case .setHandRaised, .chat: return false
+        case .setHandRaised, .chat, .setMixedAudio: return false
         default: return true
         }
     }

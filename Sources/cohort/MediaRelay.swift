@@ -89,7 +89,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             throw SignalingError(code: .internalError, message: "media is not running")
         }
         let join = JoinRequest(sessionID: request.claims.session, room: request.claims.room,
-                               name: request.displayName, role: request.claims.role.rawValue, offer: request.offer)
+                               name: request.displayName, role: request.claims.role.rawValue, offer: request.offer,
+                               mixedAudio: request.audioMode == .mix)
         let result: Result<JoinAnswer, SFUError>
         do {
             result = try await socket.perform { [state] engine, now, _ in
@@ -214,6 +215,10 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     static func slotMap(_ slots: [SlotAssignment]) -> SlotMap {
         var map: SlotMap = [:]
         for s in slots {
+            if s.isMix {
+                map[s.mid] = SlotSource(participantId: nil, track: .mix)
+                continue
+            }
             guard let who = s.participantId else { continue }
             map[s.mid] = SlotSource(participantId: who, track: s.kind == .audio ? .microphone : .camera)
         }

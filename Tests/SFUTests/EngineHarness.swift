@@ -31,12 +31,12 @@ final class EngineHarness {
     /// Joins `name` into `room` and runs until its media is connected.
     @discardableResult
     func join(_ name: String, room: String = "main", session: String = "s1", audio: Bool = true, video: Bool = true,
-              slots: Int = 4, role: String = "participant") throws -> JoinAnswer {
+              slots: Int = 4, role: String = "participant", mixed: Bool = false) throws -> JoinAnswer {
         let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate)
         let address = StunAddress("127.0.0.1:\(5000 + clients.count)")!
         clients[name] = (client, address)
         let answer = try engine.join(JoinRequest(sessionID: session, room: room, name: name, role: role,
-                                                 offer: client.offer.sdp), now: clock.now)
+                                                 offer: client.offer.sdp, mixedAudio: mixed), now: clock.now)
         participantIDs[name] = answer.participantID
         try client.accept(answer: answer.answer, now: clock.now)
         run(for: .milliseconds(1)) // let the first checks go

@@ -35,6 +35,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case hand(SessionRequests.Hand)
     /// `chat` (docs/PROTOCOL.md).
     case chat(SessionRequests.Text)
+    /// `audio-mode` (docs/PROTOCOL.md).
+    case audioMode(SessionRequests.SetAudioMode)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -56,6 +58,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny: return "deny"
         case .hand: return "hand"
         case .chat: return "chat"
+        case .audioMode: return "audio-mode"
         }
     }
 
@@ -79,11 +82,12 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny(let m): return m.id
         case .hand(let m): return m.id
         case .chat(let m): return m.id
+        case .audioMode(let m): return m.id
         }
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "hand", "chat"]
+    public static let knownTypes: Set<String> = ["join", "leave", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "hand", "chat", "audio-mode"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -109,6 +113,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case "deny": self = .deny(try SessionRequests.Target(from: decoder))
         case "hand": self = .hand(try SessionRequests.Hand(from: decoder))
         case "chat": self = .chat(try SessionRequests.Text(from: decoder))
+        case "audio-mode": self = .audioMode(try SessionRequests.SetAudioMode(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -136,6 +141,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny(let m): try m.encode(to: encoder)
         case .hand(let m): try m.encode(to: encoder)
         case .chat(let m): try m.encode(to: encoder)
+        case .audioMode(let m): try m.encode(to: encoder)
         }
     }
 }

@@ -27,6 +27,8 @@ public enum SessionRequests {
     public struct Mute: Codable, Equatable, Sendable { public var id: String; public var participantId: String; public var muted: Bool }
     /// `remove`, `admit`, `deny`: `{id, participantId}`.
     public struct Target: Codable, Equatable, Sendable { public var id: String; public var participantId: String }
+    /// `audio-mode`: `{id, mode: "forward" | "mix"}`.
+    public struct SetAudioMode: Codable, Equatable, Sendable { public var id: String; public var mode: AudioMode }
     /// `hand`: `{id, raised}`.
     public struct Hand: Codable, Equatable, Sendable { public var id: String; public var raised: Bool }
 }

@@ -1,0 +1,80 @@
+import Mixing
+import RTP
+import SRTP
+import Wire
+
+/// Identifies one room's mixer.
+struct MixKey: Hashable, Sendable {
+    var session: String
+    var room: RoomID
+}
+
+/// One room's mixer and who feeds and hears it.
+final class RoomMix {
+    let mixer = RoomMixer()
+    var contributors: Set<UInt32> = []
+    var listeners: [ParticipantID: UInt32?] = [:]
+}
+
+extension MediaEngine {
+    /// The source key under which a mixed listener's slot 0 carries the mix.
+    static let mixSourceKey: UInt32 = 0xFFFF_FFFF
+
+    /// Brings each room's mixer in line with the routing table: a room has a
+    /// mixer only while someone in it listens mixed (so a room without mixed
+    /// listeners costs no decoding), every unmuted publisher in it
+    /// contributes, and each mixed listener hears a mix-minus of itself.
+    func syncMixers(session: String) {
+        guard let table = sessions[session] else {
+            for key in mixes.keys where key.session == session { mixes[key] = nil }
+            return
+        }
+        var wanted: [RoomID: [ParticipantID: UInt32?]] = [:]
+        for (id, m) in table.members where m.mixedAudio && m.receives {
+            guard let p = participants[id] else { continue }
+            wanted[m.room, default: [:]][id] = m.publishes && !m.audioMuted && p.plan.audio != nil ? p.sourceKey : nil
+        }
+        for key in mixes.keys where key.session == session && wanted[key.room] == nil { mixes[key] = nil }
+        for (room, listeners) in wanted {
+            let key = MixKey(session: session, room: room)
+            let mix = mixes[key] ?? RoomMix()
+            mixes[key] = mix
+            let contributors = Set(table.members.compactMap { id, m -> UInt32? in
+                guard m.room == room, m.publishes, !m.audioMuted, let p = participants[id], p.plan.audio != nil else { return nil }
+                return p.sourceKey
+            })
+            for gone in mix.contributors.subtracting(contributors) { mix.mixer.removeContributor(gone) }
+            for new in contributors.subtracting(mix.contributors) { try? mix.mixer.addContributor(new) }
+            mix.contributors = contributors
+            for (id, _) in mix.listeners where listeners[id] == nil { mix.mixer.removeListener(id) }
+            for (id, own) in listeners where mix.listeners[id] == nil || mix.listeners[id]! != own {
+                try? mix.mixer.addListener(id, contributorKey: own.flatMap { contributors.contains($0) ? $0 : nil })
+            }
+            mix.listeners = listeners
+        }
+    }
+
+    /// Every 20 ms: one mixed Opus frame per mixed listener, on its first
+    /// audio slot, through the slot's rewriter so the stream stays continuous.
+    func tickMixers(now: Instant, transmits: inout [Transmit]) {
+        for mix in mixes.values {
+            guard let due = mix.mixer.nextDeadline, due <= now else { continue }
+            for frame in mix.mixer.tick(now: now) {
+                // One frame per 960 ticks of the room clock: a continuous sequence per listener.
+                let sequence = UInt16(truncatingIfNeeded: frame.timestamp / 960)
+                guard let sub = participants[frame.listener], let srtp = sub.srtp, let to = sub.ice.selected,
+                      !sub.audioSlots.isEmpty, let pt = sub.plan.slots(.audio).first?.payloadType,
+                      let out = sub.audioSlots[0].rewrite(source: Self.mixSourceKey, sequence: sequence,
+                                                          timestamp: frame.timestamp, isKeyframe: false,
+                                                          payloadBytes: frame.payload.count, now: now) else { continue }
+                let builder = RTPPacketBuilder(payloadType: pt, sequenceNumber: out.sequence, timestamp: out.timestamp,
+                                               ssrc: sub.audioSlots[0].ssrc)
+                guard var packet = try? builder.build(payload: frame.payload) else { continue }
+                packet.reserveCapacity(packet.count + SRTPContext.maximumTrailerLength)
+                do { try srtp.protectRTP(&packet) } catch { counters.srtpFailed += 1; continue }
+                transmits.append(Transmit(bytes: packet, destination: to))
+                counters.mixedFramesSent += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import CohortClient
+import CohortTestSupport
+import Opus
+import RTP
+import SFU
+import Wire
+import XCTest
+
+/// Mixed audio through the engine: real Opus tones in, a mix-minus out on the
+/// mixed listener's first audio slot, no renegotiation to switch modes.
+final class MixedAudioTests: XCTestCase {
+    private final class ToneSource {
+        let hz: Double
+        let encoder = try! OpusEncoder()
+        var sample = 0
+        init(_ hz: Double) { self.hz = hz }
+        func next() -> [UInt8] {
+            let pcm = (0..<960).map { i in Int16(6_000 * sin(2 * .pi * hz * Double(sample + i) / 48_000)) }
+            sample += 960
+            return try! encoder.encode(pcm)
+        }
+    }
+
+    private func power(_ x: ArraySlice<Int16>, _ hz: Double) -> Double {
+        var re = 0.0, im = 0.0
+        for (i, s) in x.enumerated() {
+            let w = 2 * Double.pi * hz * Double(i) / 48_000
+            re += Double(s) * cos(w); im += Double(s) * sin(w)
+        }
+        return 10 * log10((re * re + im * im) / Double(x.count * x.count) + 1e-9)
+    }
+
+    private func run(_ h: EngineHarness, _ tones: [String: ToneSource], frames: Int, ts: inout UInt32) {
+        for _ in 0..<frames {
+            for (name, tone) in tones {
+                guard let c = h.clients[name]?.client, let ssrc = c.offer.audioSSRC else { continue }
+                c.sendRTP(ssrc: ssrc, payloadType: ClientOffer.opusPayloadType, timestamp: ts, payload: tone.next())
+            }
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+    }
+
+    /// Decoded audio `name` received through slot `mid` since its events were cleared.
+    private func decoded(_ h: EngineHarness, _ name: String, mid: String) -> [Int16] {
+        let decoder = try! OpusDecoder()
+        var out: [Int16] = []
+        for (header, packet) in h.rtpByMid(name)[mid] ?? [] {
+            out += (try? decoder.decode(Array(packet[header.payloadRange]))) ?? []
+        }
+        return out
+    }
+
+    func testMixedListenerHearsOthersNotItselfAndSwitchesModes() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob")
+        let tones = ["ann": ToneSource(440), "bob": ToneSource(660), "cy": ToneSource(880)]
+        let joined = try h.join("cy", mixed: true)
+        XCTAssertTrue(joined.slots.contains { $0.mid == "a0" && $0.isMix && $0.participantId == nil })
+        var ts: UInt32 = 0
+        run(h, tones, frames: 75, ts: &ts)
+        let mix = decoded(h, "cy", mid: "a0")
+        XCTAssertGreaterThan(mix.count, 48_000, "about 1.5 s of mixed audio")
+        let tail = mix.suffix(24_000)
+        let p440 = power(tail, 440), p660 = power(tail, 660), p880 = power(tail, 880)
+        XCTAssertGreaterThan(p440 - p880, 30, "own tone at least 30 dB below the others (\(p440), \(p880))")
+        XCTAssertGreaterThan(p660 - p880, 30)
+        XCTAssertEqual(abs(p440 - p660), 0, accuracy: 3, "both others at about the same level")
+        XCTAssertTrue((h.rtpByMid("cy")["a1"] ?? []).isEmpty, "a mixed listener gets no forwarded audio")
+        let cyID = h.participantIDs["cy"]!
+
+        // Switch to forwarded audio mid-call: the next frames arrive per speaker.
+        try h.engine.perform(.setMixedAudio(false), by: cyID, now: h.clock.now)
+        h.received["cy"] = []
+        run(h, tones, frames: 3, ts: &ts)
+        let byMid = h.rtpByMid("cy")
+        XCTAssertEqual(byMid.keys.filter { $0.hasPrefix("a") }.count, 2, "two forwarded speakers within one frame")
+        XCTAssertGreaterThan(h.engine.counters.mixedFramesSent, 60)
+    }
+
+    func testRoomWithoutMixedListenerHasNoMixer() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob")
+        var ts: UInt32 = 0
+        run(h, ["ann": ToneSource(440), "bob": ToneSource(660)], frames: 10, ts: &ts)
+        XCTAssertEqual(h.engine.counters.mixedFramesSent, 0)
+    }
+}
