@@ -121,3 +121,30 @@ def test_leave_and_vanish_update_slot_maps() -> None:
                     await p.close()
 
     run(scenario(), timeout=60)
+
+
+def test_mixed_participant_hears_the_mix_of_the_others() -> None:
+    async def scenario() -> None:
+        with CohortServer() as server:
+            peers = await join_all(server, ["ann", "bob"])
+            cy = AiortcParticipant("cy", TONES["cy"])
+            try:
+                await cy.join_cohort(server.ws_url, server.token("cy"), "cy", audio_mode="mix")
+                peers["cy"] = cy
+                [mix_mid] = [s["mid"] for s in cy.signalling.state.slots if s.get("track") == "mix"]
+                await cy.wait_until(lambda: cy.heard_tones(CANDIDATES, mix_mid) == {TONES["ann"], TONES["bob"]},
+                                    timeout=20, candidates=CANDIDATES)
+                strengths = cy.tone_strengths(CANDIDATES, mix_mid)
+                assert strengths[TONES["ann"]] - strengths[TONES["cy"]] > 20, strengths
+                others = [m for m in cy.audio_mids() if m != mix_mid and cy.recorders[m].audio.seconds > 0]
+                assert others == [], f"a mixed participant gets no forwarded audio, got {others}"
+                # The forwarding participants still hear cy's own tone, forwarded.
+                pid = ids(peers)
+                [cy_at_ann] = peers["ann"].signalling.state.mids_of(pid["cy"], "audio")
+                await peers["ann"].wait_until(lambda: TONES["cy"] in peers["ann"].heard_tones(CANDIDATES, cy_at_ann),
+                                              timeout=10, candidates=CANDIDATES)
+            finally:
+                for p in peers.values():
+                    await p.close()
+
+    run(scenario(), timeout=60)
