@@ -18,6 +18,10 @@ extension MediaEngine {
         }
         if kind == .audio {
             p.audioStats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
+            if let id = p.plan.extensionIDs[OfferPlan.forwardedExtensions[0]],
+               let level = header.audioLevel(id: id, in: packet), level.voiceActivity, level.level <= Self.speakingLevel {
+                p.lastVoice = now
+            }
         } else {
             p.videoStats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
         }

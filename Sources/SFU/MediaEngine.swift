@@ -23,6 +23,8 @@ public final class MediaEngine: DatagramEngine {
     var sessions: [String: RoutingTable] = [:]
     var models: [String: SessionModel] = [:]
     var mixes: [MixKey: RoomMix] = [:]
+    var speakers: [MixKey: [ParticipantID]] = [:]
+    var nextSpeakerCheck: Instant = .zero
     var participants: [ParticipantID: Participant] = [:]
     var byUfrag: [String: Participant] = [:]
     var byAddress: [StunAddress: Participant] = [:]
@@ -270,6 +272,7 @@ public final class MediaEngine: DatagramEngine {
             }
         }
         finishClosingRooms(now: now)
+        announceSpeakers(now: now)
         tickMixers(now: now, transmits: &transmits)
         if let t = nextTick, t <= now { nextTick = nil }
         armTick(now)

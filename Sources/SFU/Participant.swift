@@ -29,6 +29,8 @@ final class Participant {
     var audioStats = ReceiveStatistics(clockRate: 48_000)
     var videoStats = ReceiveStatistics(clockRate: 90_000)
     var lastPLI: Instant?
+    /// When the publisher last sent audio flagged as voice (RFC 6464) above the speaking threshold.
+    var lastVoice: Instant?
     var pliPending = false
 
     /// Subscriber side: one rewriter per slot.

@@ -100,4 +100,6 @@ public enum SessionMessage: Sendable, Equatable {
     case broadcast(fromName: String, text: String)
     /// A chat line within a room.
     case chat(from: ParticipantID, fromName: String, text: String)
+    /// Who in the recipient's room is speaking now (RFC 6464 voice activity), on change, at most every 300 ms.
+    case speaking([ParticipantID])
 }

@@ -198,6 +198,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         switch message {
         case .broadcast(let name, let text): wire = .broadcast(BroadcastEvent(from: name, text: text))
         case .chat(let from, let name, let text): wire = .chat(ChatEvent(from: from, name: name, text: text))
+        case .speaking(let ids): wire = .speaking(SpeakingEvent(participants: ids))
         }
         for id in recipients { connection(id)?.send(wire) }
     }

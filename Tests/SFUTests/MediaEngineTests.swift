@@ -111,3 +111,28 @@ final class MediaEngineTests: XCTestCase {
         XCTAssertGreaterThan(c.unknownKindDropped + c.stunDropped + c.srtpFailed + c.unknownSourceDropped, 0)
     }
 }
+
+/// Speaker events from RFC 6464 voice activity, on change, at most every 300 ms.
+final class SpeakerEventTests: XCTestCase {
+    func testSpeakingStartsAndStops() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob")
+        var ts: UInt32 = 0
+        for _ in 0..<25 {
+            h.sendMedia("ann", audioTimestamp: ts)
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+        let ann = h.participantIDs["ann"]!
+        let speaking = h.events.messages.compactMap { m -> [ParticipantID]? in
+            if case .speaking(let ids) = m.0 { return ids } else { return nil }
+        }
+        XCTAssertEqual(speaking, [[ann]], "one event when ann starts, none repeated while she talks")
+        h.run(for: .seconds(2))
+        let after = h.events.messages.compactMap { m -> [ParticipantID]? in
+            if case .speaking(let ids) = m.0 { return ids } else { return nil }
+        }
+        XCTAssertEqual(after, [[ann], []], "and one when she stops")
+    }
+}

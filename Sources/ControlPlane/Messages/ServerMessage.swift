@@ -21,6 +21,8 @@ public enum ServerMessage: Codable, Equatable, Sendable {
     case broadcast(BroadcastEvent)
     /// `chat`: a line from the same room.
     case chat(ChatEvent)
+    /// `speaking`: who in the room is speaking.
+    case speaking(SpeakingEvent)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -34,6 +36,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .session: return "session"
         case .broadcast: return "broadcast"
         case .chat: return "chat"
+        case .speaking: return "speaking"
         }
     }
 
@@ -53,6 +56,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case "session": self = .session(try SessionView(from: decoder))
         case "broadcast": self = .broadcast(try BroadcastEvent(from: decoder))
         case "chat": self = .chat(try ChatEvent(from: decoder))
+        case "speaking": self = .speaking(try SpeakingEvent(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -72,6 +76,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .session(let m): try m.encode(to: encoder)
         case .broadcast(let m): try m.encode(to: encoder)
         case .chat(let m): try m.encode(to: encoder)
+        case .speaking(let m): try m.encode(to: encoder)
         }
     }
 }

@@ -51,6 +51,14 @@ public struct BroadcastEvent: Codable, Equatable, Sendable {
     public init(from: String, text: String) { self.from = from; self.text = text }
 }
 
+/// `speaking`: who in this room is speaking now; sent on change, at most every 300 ms.
+public struct SpeakingEvent: Codable, Equatable, Sendable {
+    /// Participant ids, sorted.
+    public var participants: [String]
+    /// Creates the event.
+    public init(participants: [String]) { self.participants = participants }
+}
+
 /// `chat`: a line from someone in the same room. Delivered, never stored.
 public struct ChatEvent: Codable, Equatable, Sendable {
     /// Sender's participant id.
