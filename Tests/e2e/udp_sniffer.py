@@ -8,6 +8,10 @@ Python peers do.  Needs CAP_NET_RAW (the e2e suite runs as root inside
 `unshare -n`).
 
 Only RTP is decoded (RFC 3550 §5.1; SRTP leaves the header in clear).
+On loopback the kernel reports each datagram once, when the receive
+softirq delivers it, so a delay measured between a server's input and its
+output includes the kernel's loopback processing of the output (which a
+busy machine can defer to ksoftirqd).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ PACKET_OUTGOING = 4
 class Datagram:
     """One captured UDP datagram."""
 
-    at: float          # kernel receive time, seconds (CLOCK_REALTIME)
+    at: float          # kernel time, seconds (CLOCK_REALTIME)
     src_port: int
     dst_port: int
     payload: bytes
@@ -105,7 +109,7 @@ class UDPSniffer:
             except OSError:
                 return
             if address[2] == PACKET_OUTGOING:
-                continue  # loopback shows each datagram leaving and arriving; keep arrivals
+                continue  # (loopback reports each datagram once, arriving)
             at = time.time()
             for level, kind, value in ancillary:
                 if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS:
