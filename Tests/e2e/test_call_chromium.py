@@ -143,15 +143,24 @@ def test_two_chromium_clients_and_one_aiortc_participant() -> None:
                                 break
                             assert time.monotonic() < deadline, f"{name} decoded too little video: {video}\n{stats}"
                             await asyncio.sleep(0.2)
+                        # Audio keeps arriving, and the client plays every audio
+                        # slot, so Chromium decodes it and counts its energy.
                         first = {o: stats[mids[(pid[o], "microphone")]] for o in others[name]}
-                        await asyncio.sleep(1.0)
-                        stats = await inbound(page)
-                        for o in others[name]:
-                            a0, a1 = first[o], stats[mids[(pid[o], "microphone")]]
-                            # The client plays every audio slot, so Chromium decodes it and counts energy.
-                            assert a1["packetsReceived"] >= a0["packetsReceived"] + 25, f"{name}←{o} audio not flowing: {a0} → {a1}"
-                            assert (a1["totalAudioEnergy"] or 0) > (a0["totalAudioEnergy"] or 0), f"{name}←{o} no audio energy: {a0} → {a1}"
-                            assert (a1["totalSamplesReceived"] or 0) > (a0["totalSamplesReceived"] or 0), f"{name}←{o} audio not played: {a1}"
+                        deadline = time.monotonic() + 8
+                        while True:
+                            await asyncio.sleep(0.5)
+                            stats = await inbound(page)
+                            grown = {}
+                            for o in others[name]:
+                                a0, a1 = first[o], stats[mids[(pid[o], "microphone")]]
+                                grown[o] = (a1["packetsReceived"] >= a0["packetsReceived"] + 25
+                                            and (a1["totalAudioEnergy"] or 0) > (a0["totalAudioEnergy"] or 0)
+                                            and (a1["totalSamplesReceived"] or 0) >= (a0["totalSamplesReceived"] or 0) + 48_000 // 2)
+                            if all(grown.values()):
+                                break
+                            assert time.monotonic() < deadline, (
+                                f"{name}: audio not flowing or not played: " + "; ".join(
+                                    f"{o}: {first[o]} → {stats[mids[(pid[o], 'microphone')]]}" for o in others[name] if not grown[o]))
 
                     # --- cal (aiortc): both browsers' audio in their slots, and their video
                     def cal_ok() -> bool:
