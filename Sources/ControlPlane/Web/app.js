@@ -7,8 +7,21 @@
 // tests can tell participants apart by ear. Nothing else changes.
 "use strict";
 
-// Receive slots per kind; the server fills at most this many (EngineConfiguration.maxSlots).
-const SLOTS = 4;
+// Receive slots per kind: a group of up to 13 sees and hears everyone. The
+// server fills slots in joining order (no loudest-N yet) and uses at most
+// EngineConfiguration.maxSlots (16) per kind.
+const SLOTS = 12;
+
+// Offer only what Cohort forwards (Opus, VP8): the server would refuse the
+// rest anyway, and Chrome's full codec list costs ~2.5 KB per video section,
+// which would push a 12-slot offer past the 64 KiB message limit (close 1009).
+function preferCohortCodecs(transceiver, kind) {
+  if (!transceiver.setCodecPreferences || !window.RTCRtpReceiver || !RTCRtpReceiver.getCapabilities) return;
+  const want = kind === "audio" ? "audio/opus" : "video/vp8";
+  const codecs = (RTCRtpReceiver.getCapabilities(kind) || { codecs: [] }).codecs
+    .filter((c) => c.mimeType.toLowerCase() === want);
+  if (codecs.length) transceiver.setCodecPreferences(codecs);
+}
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
 const testTone = Number(params.get("testTone")) || null;
@@ -19,6 +32,7 @@ const state = {
   participantId: null, room: null, joined: false,
   slots: {}, slotsVersion: -1,     // mid -> {participantId, track}; pushes apply only if newer
   roster: [], rosterPushed: false, // a roster push is always newer than the one in `joined`
+  session: null, sessionVersion: -1,
   tiles: new Map(),                // video slot mid -> tile element
   players: new Map(),              // audio slot mid -> <audio>
   timing: {},                      // performance.now() marks, read by the e2e tests
@@ -46,6 +60,7 @@ const LEFT_TEXT = {
   "media-closed": "The media connection was closed. Join again to reconnect.",
   "dtls-failed": "A secure media connection could not be set up. Join again to retry.",
   "removed": "A host removed you from the session.",
+  "denied": "The host did not let you in to this session.",
   "session-ended": "The session has ended.",
 };
 
@@ -125,6 +140,10 @@ function onMessage(msg) {
       endCall();
       showMessage(LEFT_TEXT[msg.reason] || "You have left the session.");
       break;
+    case "session": applySession(msg); break;
+    case "broadcast":
+      if (typeof msg.text === "string") showMessage(`Message from ${msg.from || "the host"}: ${msg.text}`);
+      break;
   }
 }
 
@@ -137,6 +156,32 @@ function applySlots(map, version) {
   }
   state.slots = map && typeof map === "object" ? map : {};
   render();
+}
+
+// The session's shape (docs/PROTOCOL.md `session`): only what a participant
+// needs to see here — waiting for admission, the room it is in, a countdown.
+// It may arrive before `joined`, so it is kept and shown again after joining.
+function applySession(msg) {
+  if (typeof msg.version === "number") {
+    if (msg.version <= state.sessionVersion) return;
+    state.sessionVersion = msg.version;
+  }
+  state.session = msg;
+  renderSession();
+}
+
+function renderSession() {
+  const msg = state.session, me = state.participantId;
+  if (!msg || !me) return;
+  if (Array.isArray(msg.waiting) && msg.waiting.includes(me)) {
+    setStatus("Waiting for the host to let you in…");
+    return;
+  }
+  const room = (msg.rooms || []).find((r) => Array.isArray(r.members) && r.members.includes(me));
+  if (room) setStatus(`In ${room.name || room.id}`);
+  if (typeof msg.closingInSeconds === "number") {
+    showMessage(`Breakout rooms close in ${msg.closingInSeconds} seconds.`);
+  }
 }
 
 function applyRoster(participants) {
@@ -233,14 +278,19 @@ async function join() {
     state.pc = pc;
     const [audio] = state.local.getAudioTracks();
     const [video] = state.local.getVideoTracks();
-    pc.addTransceiver(audio || "audio", { direction: audio ? "sendonly" : "inactive", streams: [state.local] });
-    pc.addTransceiver(video || "video", { direction: video ? "sendonly" : "inactive", streams: [state.local] });
+    const add = (trackOrKind, kind, direction) => {
+      const t = pc.addTransceiver(trackOrKind, direction === "recvonly" ? { direction } : { direction, streams: [state.local] });
+      preferCohortCodecs(t, kind);
+      return t;
+    };
+    add(audio || "audio", "audio", audio ? "sendonly" : "inactive");
+    add(video || "video", "video", video ? "sendonly" : "inactive");
     const audioSlots = [], videoSlots = [];
-    for (let i = 0; i < SLOTS; i++) audioSlots.push(pc.addTransceiver("audio", { direction: "recvonly" }));
-    for (let i = 0; i < SLOTS; i++) videoSlots.push(pc.addTransceiver("video", { direction: "recvonly" }));
+    for (let i = 0; i < SLOTS; i++) audioSlots.push(add("audio", "audio", "recvonly"));
+    for (let i = 0; i < SLOTS; i++) videoSlots.push(add("video", "video", "recvonly"));
     pc.onconnectionstatechange = () => {
       if (pc !== state.pc) return;
-      if (pc.connectionState === "connected") setStatus(`In the session (room ${state.room})`);
+      if (pc.connectionState === "connected") { setStatus(`In the session (room ${state.room})`); renderSession(); }
       else if (pc.connectionState === "failed") showMessage("The media connection failed. Join again to retry.");
     };
 
@@ -264,6 +314,7 @@ async function join() {
     $("join-panel").hidden = true;
     $("call").hidden = false;
     setStatus("Connecting media…");
+    renderSession();
   } catch (err) {
     console.warn("join failed", err.code || err.name || "", err.detail || err.message);
     if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
@@ -291,6 +342,7 @@ function endCall() {
   state.tiles.clear();
   $("grid").replaceChildren();
   state.slots = {}; state.slotsVersion = -1; state.roster = []; state.rosterPushed = false;
+  state.session = null; state.sessionVersion = -1;
   $("call").hidden = true;
   $("join-panel").hidden = false;
   $("join").disabled = !token;
