@@ -82,6 +82,9 @@ class MidRecorder:
     last_frame_at: float | None = None
     ended: bool = False
     task: asyncio.Task | None = None
+    # Audio only: (arrival monotonic s, pts in samples) of every decoded
+    # frame, to find gaps (a lost packet shows as a pts jump).
+    audio_timeline: list[tuple[float, int]] = field(default_factory=list)
 
     async def consume(self, track: MediaStreamTrack) -> None:
         try:
@@ -93,6 +96,8 @@ class MidRecorder:
                 self.last_frame_at = now
                 if self.kind == "audio":
                     self.audio.append_frame(frame)
+                    if frame.pts is not None:
+                        self.audio_timeline.append((now, frame.pts))
                 else:
                     self.video_frames += 1
                     self.video_size = (frame.width, frame.height)

@@ -83,10 +83,12 @@ class CohortSignalling:
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future] = {}
         self._changed = asyncio.Condition()
+        self.opened_at: float | None = None
 
     async def connect(self) -> None:
         """Open the WebSocket (bounded by ``timeout``)."""
         self._ws = await asyncio.wait_for(connect(self.ws_url, max_size=None), self.timeout)
+        self.opened_at = time.monotonic()
         self._reader = asyncio.create_task(self._read_loop())
 
     async def join(self, token: str, name: str, sdp: str, audio_mode: str = "forward") -> dict:
@@ -166,7 +168,10 @@ class CohortSignalling:
             # Applied here, in wire order, so later pushes are judged against it.
             self.state.participant_id = message.get("participantId")
             self.state.room = message.get("room")
-            await self._set_roster(message.get("roster", []))
+            # A roster push that overtook the reply is newer than its roster
+            # (the server registers the connection before answering).
+            if not self.state.roster_changes:
+                await self._set_roster(message.get("roster", []))
             await self._set_slots(message.get("slots", {}), message.get("slotsVersion"))
         if mid is not None and mid in self._pending:
             future = self._pending[mid]
