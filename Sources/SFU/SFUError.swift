@@ -34,7 +34,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .missingFingerprint: return "missing-fingerprint"
         case .sessionFull: return "session-full"
         case .unknownParticipant: return "unknown-participant"
-        case .internalFailure: return "internal-error"
+        case .internalFailure: return "internal"
         case .forbidden: return "forbidden"
         case .unknownRoom: return "unknown-room"
         case .duplicateRoomName: return "duplicate-room-name"
