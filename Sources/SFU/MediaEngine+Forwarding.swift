@@ -19,8 +19,10 @@ extension MediaEngine {
         if kind == .audio {
             p.audioStats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
             if let id = p.plan.extensionIDs[OfferPlan.forwardedExtensions[0]],
-               let level = header.audioLevel(id: id, in: packet), level.voiceActivity, level.level <= Self.speakingLevel {
-                p.lastVoice = now
+               let level = header.audioLevel(id: id, in: packet) {
+                let value = level.voiceActivity ? Double(127 - Int(level.level)) : 0
+                p.loudness += (value - p.loudness) * 0.2
+                if level.voiceActivity && level.level <= Self.speakingLevel { p.lastVoice = now }
             }
         } else {
             p.videoStats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)

@@ -25,5 +25,25 @@ extension MediaEngine {
             }
         }
         for key in speakers.keys where sessions[key.session] == nil { speakers[key] = nil }
+        promoteLoudestSpeakers(now: now)
+    }
+
+    /// Loudest-N for rooms with more publishers than a subscriber's audio
+    /// slots: 6 dB of hysteresis, so slots change only for a clearly louder voice.
+    func promoteLoudestSpeakers(now: Instant) {
+        for (session, table) in sessions {
+            var loudness: [ParticipantID: Double] = [:]
+            for id in table.members.keys {
+                guard let p = participants[id] else { continue }
+                // Silence decays a publisher's standing even when it sends nothing.
+                if p.lastVoice.map({ now - $0 > Self.speakingHold }) ?? true { p.loudness *= 0.5 }
+                loudness[id] = p.loudness
+            }
+            var updated = table
+            let changed = updated.promoteLoudest(loudness: loudness, margin: 6)
+            guard !changed.isEmpty else { continue }
+            sessions[session] = updated
+            applySlotChanges(changed, session: session, now: now, except: nil)
+        }
     }
 }

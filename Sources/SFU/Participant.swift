@@ -31,6 +31,9 @@ final class Participant {
     var lastPLI: Instant?
     /// When the publisher last sent audio flagged as voice (RFC 6464) above the speaking threshold.
     var lastVoice: Instant?
+    /// Smoothed loudness from RFC 6464 levels: 127 minus the level in dB
+    /// below overload while voiced, 0 in silence; for loudest-N.
+    var loudness: Double = 0
     var pliPending = false
 
     /// Subscriber side: one rewriter per slot.

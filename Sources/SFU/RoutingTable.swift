@@ -117,6 +117,33 @@ public struct RoutingTable: Sendable {
         return rebuild()
     }
 
+    /// Loudest-N: where a subscriber has more audible publishers than audio
+    /// slots, the loudest one left out replaces the quietest one held, but
+    /// only when it is louder by `margin` (hysteresis, so slots do not flap
+    /// between speakers of similar level). `loudness` is larger for louder.
+    /// Returns the subscribers whose slot maps changed.
+    @discardableResult
+    public mutating func promoteLoudest(loudness: [ParticipantID: Double], margin: Double) -> Set<ParticipantID> {
+        var changed: Set<ParticipantID> = []
+        let ordered = members.sorted { $0.value.order < $1.value.order }.map(\.key)
+        for sub in ordered {
+            guard var m = members[sub], !m.mixedAudio, !m.audioSlots.isEmpty else { continue }
+            let heard = ordered.filter { mayReceive(sub, from: $0, kind: .audio) }
+            guard heard.count > m.audioSlots.count else { continue }
+            let level = { (id: ParticipantID) in loudness[id] ?? 0 }
+            let held = m.audioSlots.compactMap { $0 }
+            guard let challenger = heard.filter({ !held.contains($0) }).max(by: { level($0) < level($1) }),
+                  let weakest = held.min(by: { level($0) < level($1) }),
+                  level(challenger) > level(weakest) + margin,
+                  let slot = m.audioSlots.firstIndex(of: weakest) else { continue }
+            m.audioSlots[slot] = challenger
+            members[sub] = m
+            changed.insert(sub)
+        }
+        if !changed.isEmpty { _ = rebuild() }
+        return changed
+    }
+
     /// Switches a participant between forwarded and mixed audio.
     @discardableResult
     public mutating func setMixedAudio(_ id: ParticipantID, _ mixed: Bool) -> Set<ParticipantID> {

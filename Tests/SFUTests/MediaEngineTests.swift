@@ -136,3 +136,27 @@ final class SpeakerEventTests: XCTestCase {
         XCTAssertEqual(after, [[ann], []], "and one when she stops")
     }
 }
+
+/// Loudest-N end to end: RFC 6464 levels in, slot changes out.
+final class LoudestSpeakerEngineTests: XCTestCase {
+    func testLoudSpeakerTakesASlotFromAQuietOne() throws {
+        let h = EngineHarness()
+        try h.join("sub", slots: 2)
+        for p in ["a", "b", "c"] { try h.join(p) }
+        let level = ["a": UInt8(40), "b": UInt8(90), "c": UInt8(20)]  // dB below overload: c is loudest
+        var ts: UInt32 = 0
+        for _ in 0..<40 {
+            for (name, l) in level {
+                let c = h.clients[name]!.client
+                c.sendRTP(ssrc: c.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType, timestamp: ts,
+                          extensions: [.audioLevel(id: ClientOffer.audioLevelID, RTPAudioLevel(voiceActivity: l < 80, level: l))],
+                          payload: Array("audio:\(name)".utf8))
+            }
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+        let sub = h.participantIDs["sub"]!
+        let slots = h.events.slots.last { $0.0 == sub }!.1.filter { $0.kind == .audio }.compactMap(\.participantId)
+        XCTAssertEqual(Set(slots), [h.participantIDs["a"]!, h.participantIDs["c"]!], "c replaced the silent b")
+    }
+}

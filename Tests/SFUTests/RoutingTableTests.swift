@@ -48,3 +48,26 @@ final class RoutingTableTests: XCTestCase {
         XCTAssertEqual(t.targets(of: "w", kind: .audio).map(\.subscriber), ["h"])
     }
 }
+
+/// Loudest-N with hysteresis (ARCHITECTURE.md, "Audio: forward or mix").
+final class LoudestNTests: XCTestCase {
+    func testLoudestLeftOutReplacesQuietestHeldOnlyWhenClearlyLouder() {
+        var t = RoutingTable()
+        t.add("sub", room: "main", audioSlots: 2, videoSlots: 0)
+        for p in ["a", "b", "c", "d"] { t.add(p, room: "main", audioSlots: 2, videoSlots: 0) }
+        XCTAssertEqual(t.members["sub"]?.audioSlots, ["a", "b"], "join order first")
+        // c is only 3 dB louder than b: inside the hysteresis, nothing moves.
+        XCTAssertFalse(t.promoteLoudest(loudness: ["a": 60, "b": 40, "c": 43, "d": 0], margin: 6).contains("sub"))
+        XCTAssertEqual(t.members["sub"]?.audioSlots, ["a", "b"])
+        // c speaks up: it takes b's slot; a keeps its own.
+        XCTAssertTrue(t.promoteLoudest(loudness: ["a": 60, "b": 40, "c": 70, "d": 0], margin: 6).contains("sub"))
+        XCTAssertEqual(t.members["sub"]?.audioSlots, ["a", "c"])
+        XCTAssertEqual(t.targets(of: "c", kind: .audio).first { $0.subscriber == "sub" }?.slot, 1)
+        XCTAssertFalse(t.targets(of: "b", kind: .audio).contains { $0.subscriber == "sub" })
+        // A room that fits in the slots is left alone.
+        var small = RoutingTable()
+        small.add("x", room: "main", audioSlots: 4, videoSlots: 0)
+        small.add("y", room: "main", audioSlots: 4, videoSlots: 0)
+        XCTAssertTrue(small.promoteLoudest(loudness: ["y": 90], margin: 6).isEmpty)
+    }
+}
