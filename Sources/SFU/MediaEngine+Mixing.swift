@@ -12,13 +12,15 @@ struct MixKey: Hashable, Sendable {
 /// One room's mixer and who feeds and hears it.
 final class RoomMix {
     let mixer = RoomMixer()
+    /// The source key the mix has in listeners' slots; unique per mixer, so a
+    /// listener who changes rooms gets a rebased, continuous stream.
+    let sourceKey: UInt32
+    init(sourceKey: UInt32) { self.sourceKey = sourceKey }
     var contributors: Set<UInt32> = []
     var listeners: [ParticipantID: UInt32?] = [:]
 }
 
 extension MediaEngine {
-    /// The source key under which a mixed listener's slot 0 carries the mix.
-    static let mixSourceKey: UInt32 = 0xFFFF_FFFF
 
     /// Brings each room's mixer in line with the routing table: a room has a
     /// mixer only while someone in it listens mixed (so a room without mixed
@@ -37,7 +39,7 @@ extension MediaEngine {
         for key in mixes.keys where key.session == session && wanted[key.room] == nil { mixes[key] = nil }
         for (room, listeners) in wanted {
             let key = MixKey(session: session, room: room)
-            let mix = mixes[key] ?? RoomMix()
+            let mix = mixes[key] ?? RoomMix(sourceKey: nextMixKey())
             mixes[key] = mix
             let contributors = Set(table.members.compactMap { id, m -> UInt32? in
                 guard m.room == room, m.publishes, !m.audioMuted, let p = participants[id], p.plan.audio != nil else { return nil }
@@ -64,7 +66,7 @@ extension MediaEngine {
                 let sequence = UInt16(truncatingIfNeeded: frame.timestamp / 960)
                 guard let sub = participants[frame.listener], let srtp = sub.srtp, let to = sub.ice.selected,
                       !sub.audioSlots.isEmpty, let pt = sub.plan.slots(.audio).first?.payloadType,
-                      let out = sub.audioSlots[0].rewrite(source: Self.mixSourceKey, sequence: sequence,
+                      let out = sub.audioSlots[0].rewrite(source: mix.sourceKey, sequence: sequence,
                                                           timestamp: frame.timestamp, isKeyframe: false,
                                                           payloadBytes: frame.payload.count, now: now) else { continue }
                 let builder = RTPPacketBuilder(payloadType: pt, sequenceNumber: out.sequence, timestamp: out.timestamp,

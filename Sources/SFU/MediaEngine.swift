@@ -30,6 +30,13 @@ public final class MediaEngine: DatagramEngine {
     var byAddress: [StunAddress: Participant] = [:]
     var bySourceKey: [UInt32: Participant] = [:]
     private var nextSourceKey: UInt32 = 1
+    private var mixKeyCounter: UInt32 = 0
+
+    /// Source keys of mixes count down from the top, apart from participants' keys.
+    func nextMixKey() -> UInt32 {
+        mixKeyCounter &+= 1
+        return UInt32.max &- mixKeyCounter
+    }
     var nextTick: Instant?
     var random = SystemRandomNumberGenerator()
     static let tick = TimeSpan.milliseconds(100)
@@ -144,7 +151,8 @@ public final class MediaEngine: DatagramEngine {
             guard let sub = participants[id], let member = table.members[id] else { continue }
             for (i, who) in member.audioSlots.enumerated() where i < sub.audioSlots.count {
                 // A mixed listener's first audio slot carries the room mix.
-                let key = member.mixedAudio && i == 0 ? Self.mixSourceKey : who.flatMap { participants[$0]?.sourceKey }
+                let key = member.mixedAudio && i == 0 ? mixes[MixKey(session: session, room: member.room)]?.sourceKey
+                                                      : who.flatMap { participants[$0]?.sourceKey }
                 sub.audioSlots[i].switchTo(key, waitForKeyframe: false)
             }
             for (i, who) in member.videoSlots.enumerated() where i < sub.videoSlots.count {

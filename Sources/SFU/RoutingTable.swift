@@ -84,7 +84,9 @@ public struct RoutingTable: Sendable {
     public mutating func move(_ id: ParticipantID, to room: RoomID) -> Set<ParticipantID> {
         guard members[id] != nil, members[id]?.room != room else { return [] }
         members[id]?.room = room
-        return rebuild()
+        // The mover always counts as changed: a mixed listener's mix changes room
+        // even when none of its slots change.
+        return rebuild().union([id])
     }
 
     /// Sets whether a participant sends and receives media (waiting room, admission).
@@ -149,7 +151,7 @@ public struct RoutingTable: Sendable {
     public mutating func setMixedAudio(_ id: ParticipantID, _ mixed: Bool) -> Set<ParticipantID> {
         guard members[id] != nil, members[id]?.mixedAudio != mixed else { return [] }
         members[id]?.mixedAudio = mixed
-        return rebuild()
+        return rebuild().union([id])
     }
 
     /// Starts (or with nil stops) a host's listen-in on `room`. The caller
