@@ -46,25 +46,15 @@ extension MediaEngine {
                 counters.isolationViolations += 1
                 continue
             }
-            let rewritten: (sequence: UInt16, timestamp: UInt32)?
-            let slotSSRC: UInt32
-            let slotPT: UInt8
-            switch kind {
-            case .audio:
-                guard target.slot < sub.audioSlots.count else { continue }
-                rewritten = sub.audioSlots[target.slot].rewrite(
-                    source: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
-                    isKeyframe: false, payloadBytes: payloadBytes, now: now)
-                slotSSRC = sub.audioSlots[target.slot].ssrc
-                slotPT = sub.plan.slots(.audio)[target.slot].payloadType
-            case .video:
-                guard target.slot < sub.videoSlots.count else { continue }
-                rewritten = sub.videoSlots[target.slot].rewrite(
-                    source: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
-                    isKeyframe: keyframe, payloadBytes: payloadBytes, now: now)
-                slotSSRC = sub.videoSlots[target.slot].ssrc
-                slotPT = sub.plan.slots(.video)[target.slot].payloadType
+            let slots = sub.plan.slots(kind)
+            guard target.slot < slots.count else { continue }
+            func pass(_ slot: inout SlotRewriter) -> (sequence: UInt16, timestamp: UInt32)? {
+                slot.rewrite(source: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
+                             isKeyframe: keyframe, payloadBytes: payloadBytes, now: now)
             }
+            let rewritten = kind == .audio ? pass(&sub.audioSlots[target.slot]) : pass(&sub.videoSlots[target.slot])
+            let slotSSRC = kind == .audio ? sub.audioSlots[target.slot].ssrc : sub.videoSlots[target.slot].ssrc
+            let slotPT = slots[target.slot].payloadType
             guard let rewritten else { continue }
             var copy = packet
             copy.reserveCapacity(packet.count + SRTPContext.maximumTrailerLength)
