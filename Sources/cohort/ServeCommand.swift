@@ -53,6 +53,15 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "dir"))
     var webRoot: String?
 
+    @Option(name: .customLong("dtls-cert"), help: ArgumentHelp(
+        "PEM certificate for DTLS (with --dtls-key). Env COHORT_DTLS_CERT. (default: a new ECDSA P-256 self-signed certificate per start)",
+        valueName: "file"))
+    var dtlsCert: String?
+
+    @Option(name: .customLong("dtls-key"), help: ArgumentHelp(
+        "PEM private key of --dtls-cert. Env COHORT_DTLS_KEY.", valueName: "file"))
+    var dtlsKey: String?
+
     @Option(name: .customLong("waiting-room"), help: ArgumentHelp(
         "on: participants wait until a host admits them; hosts and co-hosts enter directly. Env COHORT_WAITING_ROOM. (default: off)",
         valueName: "on|off"))
@@ -91,7 +100,13 @@ struct ServeCommand: AsyncParsableCommand {
         let server = ControlPlaneServer(configuration: configuration, delegate: relay, group: group, logger: logger)
         let address: SocketAddress
         do {
-            let certificate = try DTLSCertificate()
+            let environment = ProcessInfo.processInfo.environment
+            let certificate: DTLSCertificate
+            switch (dtlsCert ?? environment["COHORT_DTLS_CERT"], dtlsKey ?? environment["COHORT_DTLS_KEY"]) {
+            case (let cert?, let key?): certificate = try DTLSCertificate(certificatePEMPath: cert, privateKeyPEMPath: key)
+            case (nil, nil): certificate = try DTLSCertificate()
+            default: throw ValidationError("--dtls-cert and --dtls-key go together")
+            }
             let media = try await relay.start(group: group, host: settings.media.host, port: settings.media.port,
                                               announce: settings.announce, consentTimeout: settings.consentTimeout,
                                               waitingRoom: settings.waitingRoom, certificate: certificate)

@@ -79,6 +79,24 @@ final class MixedAudioTests: XCTestCase {
         XCTAssertGreaterThan(h.engine.counters.mixedFramesSent, 60)
     }
 
+    /// Server-enforced mute reaches mixed listeners too: the muted voice leaves the mix.
+    func testMutedPublisherLeavesTheMix() throws {
+        let h = EngineHarness()
+        try h.join("host", role: "host")
+        try h.join("ann")
+        try h.join("cy", mixed: true)
+        let tones = ["host": ToneSource(660), "ann": ToneSource(440), "cy": ToneSource(880)]
+        var ts: UInt32 = 0
+        run(h, tones, frames: 40, ts: &ts)
+        var tail = decoded(h, "cy", mid: "a0").suffix(12_000)
+        XCTAssertGreaterThan(power(tail, 440) - power(tail, 880), 30, "ann is in cy's mix")
+        try h.engine.perform(.setMuted(h.participantIDs["ann"]!, true), by: h.participantIDs["host"]!, now: h.clock.now)
+        h.received["cy"] = []
+        run(h, tones, frames: 40, ts: &ts)
+        tail = decoded(h, "cy", mid: "a0").suffix(12_000)
+        XCTAssertGreaterThan(power(tail, 660) - power(tail, 440), 30, "muted ann is gone from the mix, the host stays")
+    }
+
     func testRoomWithoutMixedListenerHasNoMixer() throws {
         let h = EngineHarness()
         try h.join("ann")
