@@ -1,0 +1,440 @@
+import CohortClient
+import LoadTest
+import NIOCore
+import NIOPosix
+import RTP
+import STUN
+import Wire
+
+/// One simulated participant: a WebSocket for signalling, one UDP socket,
+/// and a sans-IO `ClientParticipant` for ICE, DTLS and SRTP, all on one
+/// event loop. It publishes the shared Opus clip and synthetic video, and
+/// measures everything it receives.
+final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.loop`
+    enum Phase: Equatable { case idle, signalling, connecting, live, leaving, gone }
+
+    let origin: OriginID
+    let context: RunContext
+    unowned let driver: LoopDriver
+    private(set) var phase = Phase.idle
+
+    private var ws: WebSocketConnection?
+    private var udp: (any Channel)?
+    private var client: ClientParticipant?
+    private var serverAddress: SocketAddress?
+    private var participantID = ""
+
+    // Timing of the join.
+    private var wsStart = Instant.zero
+    private var answerAt = Instant.zero
+    private var connectedAt: Instant?
+    private var joinComplete = false
+    private var expectedPeers = 0
+    private var seenPeers = Set<UInt32>()
+    private var sawMix = false
+
+    // Publishing.
+    private var audioDue = Instant.zero
+    private var audioIndex = 0
+    private var audioProbe: UInt32 = 0
+    private var audioTimestamp = UInt32.random(in: 0...UInt32.max)
+    private var videoDue = Instant.zero
+    private var videoProbe: UInt32 = 0
+    private var videoTimestamp = UInt32.random(in: 0...UInt32.max)
+    private var keyframePending = true
+    private var lastKeyframe = Instant.zero
+    private var delayed: [(due: Instant, bytes: [UInt8])] = []
+
+    // Receiving.
+    private var streams: [UInt64: StreamReceiveStats] = [:]
+
+    init(origin: OriginID, context: RunContext, driver: LoopDriver) {
+        self.origin = origin
+        self.context = context
+        self.driver = driver
+    }
+
+    var isConnected: Bool { phase == .live }
+
+    /// Packets expected and received so far over all streams (live loss display).
+    var liveCounts: (expected: Int, received: Int) {
+        streams.values.reduce((0, 0)) { ($0.0 + $1.expected, $0.1 + $1.received) }
+    }
+
+    // MARK: Joining
+
+    /// Opens the UDP socket, then the WebSocket, then sends `join`.
+    func start() {
+        phase = .signalling
+        wsStart = Clock.now()
+        driver.stats.add(.joinsStarted)
+        DatagramBootstrap(group: driver.loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.socketOption(.so_rcvbuf), value: 1 << 20)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramHandler(participant: self))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    udp = channel
+                    guard phase == .signalling else { channel.close(promise: nil); return }
+                    let ws = WebSocketConnection(loop: driver.loop)
+                    ws.delegate = self
+                    self.ws = ws
+                    ws.connect(host: context.host, port: context.httpPort, path: context.path)
+                case .failure(let error):
+                    fail("udp-bind", "\(error)")
+                }
+            }
+    }
+
+    private func fail(_ reason: String, _ detail: String) {
+        guard phase != .gone else { return }
+        if !joinComplete && phase != .leaving {
+            driver.stats.add(.joinsFailed)
+            driver.stats.joinFailures[reason, default: 0] += 1
+            driver.note("\(origin): join failed (\(reason)): \(detail)")
+        }
+        teardown()
+    }
+
+    private func joined(sdp: String, roster: [Signalling.RosterEntry], room: String) {
+        let now = Clock.now()
+        driver.stats.add(.joinsSignalled)
+        driver.stats.signallingTime.record(now - wsStart)
+        expectedPeers = roster.filter { $0.participantID != participantID && $0.room == room }.count
+        // The offer went out in `join`; see webSocketOpened.
+        guard let pending = pendingClient else { return fail("internal", "joined before join") }
+        do { try pending.accept(answer: sdp, now: now) } catch { return fail("bad-answer", "\(error)") }
+        guard let address = pending.server, Self.isLoopback(address) else {
+            return fail("non-loopback-candidate", "the answer's candidate is not on 127.0.0.1; refusing to send there")
+        }
+        guard let socketAddress = try? SocketAddress(ipAddress: "127.0.0.1", port: Int(address.port)) else {
+            return fail("bad-answer", "candidate port")
+        }
+        self.client = pending
+        serverAddress = socketAddress
+        answerAt = now
+        phase = .connecting
+        tick(now: now)
+    }
+
+    private var pendingClient: ClientParticipant?
+
+    static func isLoopback(_ address: StunAddress) -> Bool {
+        let b = address.ipBytes
+        return address.isIPv4 ? b.first == 127 : b == [UInt8](repeating: 0, count: 15) + [1]
+    }
+
+    // MARK: Leaving
+
+    /// Sends `leave`, then closes everything shortly after.
+    func leave(counted: Bool = true) {
+        guard phase != .gone, phase != .leaving else { return }
+        phase = .leaving
+        if counted { driver.stats.add(.leaves) }
+        ws?.send(text: Signalling.leave(id: "2"))
+        driver.loop.scheduleTask(in: .milliseconds(500)) { [self] in teardown() }
+    }
+
+    /// Stops without a word: no leave, no Close, no consent (a lid shut).
+    func vanish() {
+        guard phase != .gone else { return }
+        driver.stats.add(.vanishes)
+        phase = .leaving
+        ws?.abort()
+        teardown()
+    }
+
+    /// Closes sockets and folds the receive statistics into the loop's.
+    func teardown() {
+        guard phase != .gone else { return }
+        phase = .gone
+        ws?.close()
+        ws = nil
+        udp?.close(promise: nil)
+        udp = nil
+        client = nil
+        foldStatistics()
+        driver.removed(self)
+    }
+
+    private func foldStatistics() {
+        let injector = context.injector
+        for (key, s) in streams {
+            let origin = UInt32(truncatingIfNeeded: key >> 1)
+            let kind: MediaKind = key & 1 == 0 ? .audio : .video
+            driver.stats.absorb(s) { injector.dropsUplink(origin: origin, kind: kind, sequence: $0) }
+        }
+        streams.removeAll()
+    }
+
+    // MARK: Timers and media
+
+    /// Runs due timers and sends due media; called by the loop's tick.
+    func tick(now: Instant) {
+        guard let client, phase == .connecting || phase == .live else { return }
+        if let d = client.nextDeadline, d <= now { client.handleTimeout(now: now) }
+        flush(now: now)
+        if phase == .live {
+            sendDueMedia(now: now)
+        }
+        if !delayed.isEmpty {
+            var i = 0
+            while i < delayed.count {
+                if delayed[i].due <= now {
+                    write(delayed[i].bytes)
+                    delayed.remove(at: i)
+                } else { i += 1 }
+            }
+        }
+        udp?.flush()
+    }
+
+    private func sendDueMedia(now: Instant) {
+        guard let client else { return }
+        let media = context.scenario.media
+        if media.audio, let ssrc = client.offer.audioSSRC {
+            var sent = 0
+            while audioDue <= now && sent < 10 {
+                driver.pacing(now - audioDue)
+                sendAudio(client: client, ssrc: ssrc, now: now)
+                audioDue = audioDue + .milliseconds(20)
+                sent += 1
+            }
+            if audioDue <= now { audioDue = now + .milliseconds(20) }  // far behind: skip rather than burst
+        }
+        if let video = context.video, let ssrc = client.offer.videoSSRC {
+            let interval = TimeSpan(nanoseconds: 1_000_000_000 / Int64(video.framesPerSecond))
+            if videoDue <= now {
+                driver.pacing(now - videoDue)
+                let periodic = media.keyframeIntervalSeconds > 0
+                    && (now - lastKeyframe).seconds >= media.keyframeIntervalSeconds
+                sendVideoFrame(client: client, ssrc: ssrc, video: video, keyframe: keyframePending || periodic, now: now)
+                videoDue = videoDue + interval
+                if videoDue <= now { videoDue = now + interval }
+            }
+        }
+    }
+
+    private func sendAudio(client: ClientParticipant, ssrc: UInt32, now: Instant) {
+        let probe = MediaProbe(origin: origin.raw, sequence: audioProbe, sendTime: now)
+        audioProbe += 1
+        guard let payload = try? OpusProbeCarrier.wrap(context.audio.frame(audioIndex), probe: probe) else { return }
+        audioIndex += 1
+        client.sendRTP(ssrc: ssrc, payloadType: ClientOffer.opusPayloadType, timestamp: audioTimestamp,
+                       extensions: [.audioLevel(id: ClientOffer.audioLevelID, RTPAudioLevel(voiceActivity: true, level: 30)),
+                                    RTPHeaderExtensionValue(id: ClientOffer.sendTimeID, data: AbsSendTime.bytes(at: now))],
+                       payload: payload)
+        audioTimestamp &+= UInt32(AudioClip.samplesPerFrame)
+        emitMedia(kind: .audio, sequence: probe.sequence, bytes: payload.count, now: now)
+    }
+
+    private func sendVideoFrame(client: ClientParticipant, ssrc: UInt32, video: VideoPacketizer, keyframe: Bool, now: Instant) {
+        if keyframe {
+            keyframePending = false
+            lastKeyframe = now
+            driver.stats.add(.keyframesSent)
+        }
+        let sizes = video.packetSizes(keyframe: keyframe)
+        for (i, size) in sizes.enumerated() {
+            let probe = MediaProbe(origin: origin.raw, sequence: videoProbe, sendTime: now)
+            videoProbe += 1
+            let payload = VideoPacketizer.payload(size: size, index: i, keyframe: keyframe, probe: probe)
+            client.sendRTP(ssrc: ssrc, payloadType: ClientOffer.vp8PayloadType, timestamp: videoTimestamp,
+                           marker: i == sizes.count - 1,
+                           extensions: [RTPHeaderExtensionValue(id: ClientOffer.sendTimeID, data: AbsSendTime.bytes(at: now))],
+                           payload: payload)
+            emitMedia(kind: .video, sequence: probe.sequence, bytes: size, now: now)
+        }
+        videoTimestamp &+= video.timestampStep
+    }
+
+    /// Takes the packet `sendRTP` just queued and sends, drops or delays it.
+    private func emitMedia(kind: MediaKind, sequence: UInt32, bytes: Int, now: Instant) {
+        guard let client else { return }
+        let out = client.poll()
+        handle(out.events, now: now)
+        for d in out.datagrams {
+            if context.injector.dropsUplink(origin: origin.raw, kind: kind, sequence: sequence) {
+                driver.stats.add(.rtpUplinkDropped)
+                continue
+            }
+            driver.stats.add(.rtpSent)
+            driver.stats.add(.rtpSentBytes, bytes)
+            driver.interval.packetsOut += 1
+            if context.jitter.nanoseconds > 0 {
+                let delay = TimeSpan(nanoseconds: Int64.random(in: 0...context.jitter.nanoseconds))
+                delayed.append((now + delay, d))
+            } else {
+                write(d)
+            }
+        }
+    }
+
+    // MARK: Datagrams
+
+    private func flush(now: Instant) {
+        guard let client else { return }
+        let out = client.poll()
+        for d in out.datagrams { write(d) }
+        handle(out.events, now: now)
+    }
+
+    private func write(_ bytes: [UInt8]) {
+        guard let udp, let serverAddress else { return }
+        udp.write(AddressedEnvelope(remoteAddress: serverAddress, data: udp.allocator.buffer(bytes: bytes)), promise: nil)
+    }
+
+    /// A datagram from the server (or anyone: ClientParticipant checks).
+    func received(_ bytes: [UInt8]) {
+        guard let client, phase == .connecting || phase == .live else { return }
+        let now = Clock.now()
+        driver.stats.add(.bytesReceived, bytes.count)
+        client.receive(bytes, now: now)
+        flush(now: now)
+    }
+
+    /// The socket's batch of reads is over.
+    func readComplete() { udp?.flush() }
+
+    private func handle(_ events: [ClientParticipant.Event], now: Instant) {
+        for event in events {
+            switch event {
+            case .iceConnected:
+                break
+            case .connected:
+                guard phase == .connecting else { continue }
+                phase = .live
+                connectedAt = now
+                driver.stats.add(.mediaConnected)
+                driver.stats.iceDTLSTime.record(now - answerAt)
+                // Random phase so hundreds of senders do not fire in the same tick.
+                audioDue = now + .microseconds(Int64.random(in: 0..<20_000))
+                videoDue = now + .microseconds(Int64.random(in: 0..<20_000))
+                keyframePending = true
+                checkJoinComplete(now: now)
+            case .failed(let why):
+                fail("dtls", why)
+            case .rtp(_, let header, let packet):
+                receivedRTP(header: header, packet: packet, now: now)
+            case .rtcp(let bytes):
+                guard let packets = try? RTCPCompound.parse(bytes) else { continue }
+                for p in packets {
+                    switch p {
+                    case .pictureLossIndication, .fullIntraRequest:
+                        driver.stats.add(.pliReceived)
+                        keyframePending = true
+                    default: break
+                    }
+                }
+            }
+        }
+    }
+
+    private func receivedRTP(header: RTPHeader, packet: [UInt8], now: Instant) {
+        driver.stats.add(.rtpReceived)
+        driver.interval.packetsIn += 1
+        let kind: MediaKind = header.payloadType == ClientOffer.vp8PayloadType ? .video : .audio
+        let probe = kind == .audio ? OpusProbeCarrier.probe(in: packet, range: header.payloadRange)
+                                   : VideoPacketizer.probe(in: packet, payload: header.payloadRange)
+        guard let probe else {
+            driver.stats.add(.rtpWithoutProbe)
+            if kind == .audio { sawMix = true; checkJoinComplete(now: now) }
+            return
+        }
+        let from = OriginID(raw: probe.origin)
+        if from.session != origin.session {
+            driver.stats.violation("\(origin) in session \(origin.session) received \(kind) from \(from)")
+            return
+        }
+        let key = UInt64(probe.origin) << 1 | (kind == .audio ? 0 : 1)
+        let dropped = context.injector.dropsDownlink(receiver: origin.raw, origin: probe.origin, kind: kind,
+                                                     sequence: probe.sequence)
+        let fresh = streams[key, default: StreamReceiveStats()].record(
+            sequence: probe.sequence, sendTime: probe.sendTime, arrival: now, injectedDrop: dropped)
+        guard fresh, !dropped else { return }
+        let latency = now - probe.sendTime
+        if kind == .audio { driver.stats.audioLatency.record(latency) } else { driver.stats.videoLatency.record(latency) }
+        driver.interval.latency.record(latency)
+        for e in header.extensionElements(in: packet) where e.id == ClientOffer.sendTimeID {
+            if let v = AbsSendTime.value(from: packet[e.range]) {
+                let viaExtension = AbsSendTime.delay(sent: v, now: now)
+                if abs(viaExtension.nanoseconds - latency.nanoseconds) > 1_000_000 { driver.stats.add(.sendTimeMismatch) }
+            }
+        }
+        if !joinComplete, seenPeers.insert(probe.origin).inserted { checkJoinComplete(now: now) }
+    }
+
+    private func checkJoinComplete(now: Instant) {
+        guard !joinComplete, phase == .live else { return }
+        let audioOnlyMix = !context.scenario.media.video && context.scenario.wireAudioMode == "mix"
+        let done = audioOnlyMix ? (expectedPeers == 0 || sawMix) : seenPeers.count >= expectedPeers
+        guard done else { return }
+        joinComplete = true
+        driver.stats.add(.joinsComplete)
+        driver.stats.joinTime.record(now - wsStart)
+    }
+}
+
+extension SimulatedParticipant: WebSocketConnectionDelegate {
+    func webSocketOpened(_ connection: WebSocketConnection) {
+        let client = ClientParticipant(publishAudio: context.scenario.media.audio,
+                                       publishVideo: context.scenario.media.video,
+                                       slots: context.scenario.effectiveSlots, certificate: context.certificate)
+        pendingClient = client
+        connection.send(text: Signalling.join(id: "1", token: context.token(for: origin), name: context.name(origin),
+                                              sdp: client.offer.sdp, audioMode: context.scenario.wireAudioMode))
+    }
+
+    func webSocket(_ connection: WebSocketConnection, text: [UInt8]) {
+        let event: Signalling.ServerEvent
+        do { event = try Signalling.decode(text) } catch { return fail("bad-json", error.description) }
+        switch event {
+        case .joined(let pid, let room, let sdp, let roster):
+            participantID = pid
+            joined(sdp: sdp, roster: roster, room: room)
+        case .slots:
+            driver.stats.add(.slotsMessages)
+        case .roster:
+            driver.stats.add(.rosterMessages)
+        case .error(let code, let message):
+            if phase == .signalling { fail(code, message) } else { driver.note("\(origin): server error \(code): \(message)") }
+        case .left(let reason):
+            if phase != .leaving { driver.note("\(origin): removed by the server (\(reason ?? "no reason"))") }
+            teardown()
+        case .other:
+            break
+        }
+    }
+
+    func webSocketClosed(_ connection: WebSocketConnection, code: UInt16?, error: (any Error)?) {
+        guard phase != .gone, phase != .leaving else { return }
+        if phase == .signalling {
+            fail("websocket", error.map { "\($0)" } ?? "closed with \(code.map(String.init) ?? "no code")")
+        } else {
+            driver.note("\(origin): WebSocket closed (\(code.map(String.init) ?? "no code")) while \(phase)")
+            teardown()
+        }
+    }
+}
+
+/// Hands datagrams to the participant.
+private final class DatagramHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    unowned let participant: SimulatedParticipant
+
+    init(participant: SimulatedParticipant) { self.participant = participant }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var envelope = unwrapInboundIn(data)
+        guard let bytes = envelope.data.readBytes(length: envelope.data.readableBytes) else { return }
+        participant.received(bytes)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) { participant.readComplete() }
+}
