@@ -19,6 +19,10 @@ bin=.build-fuzz/debug/cohort-fuzz
 
 for t in "${targets[@]}"; do
   mkdir -p "fuzz-out/$t/corpus" "fuzz-out/$t/crashes"
+  # Seed the SDP corpus with the real offers, so the fuzzer starts past "v=0".
+  if [ "$t" = sdp ] && [ -z "$(ls -A fuzz-out/sdp/corpus)" ]; then
+    cp Tests/SDPTests/Fixtures/*.sdp fuzz-out/sdp/corpus/ 2>/dev/null || true
+  fi
   log="fuzz-out/$t/last.log"
   COHORT_FUZZ_TARGET=$t "$bin" -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="fuzz-out/$t/crashes/" "fuzz-out/$t/corpus" >"$log" 2>&1 || {

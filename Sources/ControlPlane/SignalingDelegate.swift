@@ -58,14 +58,18 @@ public struct JoinResult: Equatable, Sendable {
     public var slots: SlotMap
     /// The initial roster.
     public var roster: [RosterEntry]
+    /// Version of `slots` (see `SlotUpdate.version`).
+    public var slotsVersion: Int?
 
     /// Creates a join result.
-    public init(participantId: String, room: String, answer: String, slots: SlotMap, roster: [RosterEntry]) {
+    public init(participantId: String, room: String, answer: String, slots: SlotMap, roster: [RosterEntry],
+                slotsVersion: Int? = nil) {
         self.participantId = participantId
         self.room = room
         self.answer = answer
         self.slots = slots
         self.roster = roster
+        self.slotsVersion = slotsVersion
     }
 }
 

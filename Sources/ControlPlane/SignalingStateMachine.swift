@@ -114,7 +114,8 @@ public struct SignalingStateMachine: Sendable {
         case (.joining(let requestID), .success(let r)):
             state = .joined(participantId: r.participantId)
             return .send(.joined(Joined(id: requestID, participantId: r.participantId, room: r.room,
-                                        sdp: r.answer, slots: r.slots, roster: r.roster)))
+                                        sdp: r.answer, slots: r.slots, roster: r.roster,
+                                        slotsVersion: r.slotsVersion)))
         case (.joining(let requestID), .failure(let e)):
             state = .awaitingJoin
             return .send(.error(ErrorReply(id: requestID, code: e.code, message: e.message)))

@@ -105,6 +105,8 @@ public struct JoinAnswer: Sendable {
     public var answer: String
     /// Its slot map.
     public var slots: [SlotAssignment]
+    /// The slot map's version; later `slotsChanged` events carry higher ones.
+    public var slotsVersion: Int
     /// Who is in its room.
     public var roster: [RosterMember]
 }
@@ -117,6 +119,8 @@ public enum RemovalReason: String, Sendable {
     case consentExpired = "consent-expired"
     /// The DTLS handshake failed or timed out.
     case dtlsFailed = "dtls-failed"
+    /// The peer closed its DTLS association (close_notify): it hung up.
+    case mediaClosed = "media-closed"
     /// A host removed it.
     case removed
     /// Its WebSocket closed.
@@ -125,8 +129,8 @@ public enum RemovalReason: String, Sendable {
 
 /// Callbacks from an engine to the control plane, on the engine's loop.
 public protocol MediaEngineDelegate: AnyObject, Sendable {
-    /// A participant's slot map changed.
-    func engine(slotsChanged slots: [SlotAssignment], participant: ParticipantID, session: String)
+    /// A participant's slot map changed; `version` grows with every change.
+    func engine(slotsChanged slots: [SlotAssignment], version: Int, participant: ParticipantID, session: String)
     /// The roster of `room` changed; `recipients` are its members.
     func engine(rosterChanged roster: [RosterMember], room: RoomID, recipients: [ParticipantID], session: String)
     /// A participant was removed by the engine (consent, DTLS) or on request.

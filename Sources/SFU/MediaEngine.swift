@@ -14,7 +14,7 @@ import Wire
 /// route. Every early return counts its reason. Runs on its loop only.
 public final class MediaEngine: DatagramEngine {
     /// Settings.
-    public let configuration: EngineConfiguration
+    public var configuration: EngineConfiguration
     /// Where events go (the control plane).
     public weak var delegate: MediaEngineDelegate?
     /// Counters for metrics and tests.
@@ -68,11 +68,12 @@ public final class MediaEngine: DatagramEngine {
                                    participantID: id)
             .answer(for: plan, slotSSRCs: [.audio: p.audioSlots.map(\.ssrc), .video: p.videoSlots.map(\.ssrc)],
                     sessionVersion: UInt64.random(in: 1...UInt64(Int64.max), using: &random))
-        applySlotChanges(changed, session: request.sessionID, now: now, except: id)
+        // Roster first, so clients know a name before a slot shows it.
         announceRoster(room: request.room, session: request.sessionID)
+        applySlotChanges(changed, session: request.sessionID, now: now, except: id)
         armTick(now)
-        return JoinAnswer(participantID: id, room: request.room, answer: answer,
-                          slots: slotMap(of: p), roster: roster(room: request.room, session: request.sessionID))
+        return JoinAnswer(participantID: id, room: request.room, answer: answer, slots: slotMap(of: p),
+                          slotsVersion: p.slotsVersion, roster: roster(room: request.room, session: request.sessionID))
     }
 
     /// Removes a participant and tells the others.
@@ -97,9 +98,9 @@ public final class MediaEngine: DatagramEngine {
         }
         let changed = table.move(id, to: room)
         sessions[p.sessionID] = table
-        applySlotChanges(changed, session: p.sessionID, now: now, except: nil)
         announceRoster(room: from, session: p.sessionID)
         announceRoster(room: room, session: p.sessionID)
+        applySlotChanges(changed, session: p.sessionID, now: now, except: nil)
     }
 
     /// The slot map of a participant, for the client.
@@ -146,7 +147,10 @@ public final class MediaEngine: DatagramEngine {
                 }
                 sub.videoSlots[i].switchTo(key, waitForKeyframe: true)
             }
-            if id != except { delegate?.engine(slotsChanged: slotMap(of: sub), participant: id, session: session) }
+            sub.slotsVersion += 1
+            if id != except {
+                delegate?.engine(slotsChanged: slotMap(of: sub), version: sub.slotsVersion, participant: id, session: session)
+            }
         }
     }
 
@@ -220,14 +224,20 @@ public final class MediaEngine: DatagramEngine {
             case .event(.connected(let keys)):
                 do {
                     p.srtp = try SRTPContext(keyingMaterial: keys, role: dtls.role == .server ? .dtlsServer : .dtlsClient)
+                    // Keyframes sent before this subscriber had keys never
+                    // reached it: ask its video sources (and it) for new ones.
                     p.pliPending = true
+                    for slot in p.videoSlots { if let key = slot.source { bySourceKey[key]?.pliPending = true } }
                     delegate?.engine(mediaConnected: p.id, session: p.sessionID)
                 } catch {
                     remove(p.id, reason: .dtlsFailed, now: now)
                     return
                 }
-            case .event(.failed), .event(.closed):
+            case .event(.failed):
                 remove(p.id, reason: .dtlsFailed, now: now)
+                return
+            case .event(.closed):
+                remove(p.id, reason: .mediaClosed, now: now)
                 return
             case .event(.applicationData):
                 break  // no data channels

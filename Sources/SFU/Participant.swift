@@ -40,6 +40,8 @@ final class Participant {
     /// For an id in this participant's packets, the forwarded-extension index + 1 (0 = none).
     let extensionIndexByID: [UInt8]
     var nextReport: Instant
+    /// Grows with each slot-map change, so clients can drop stale maps.
+    var slotsVersion = 1
 
     init(id: ParticipantID, sessionID: String, name: String, role: String, plan: OfferPlan,
          ice: IceLiteAgent, sourceKey: UInt32, now: Instant, random: inout some RandomNumberGenerator) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ControlPlane
+import DTLS
 import Foundation
 import Logging
 import NIOCore
@@ -81,17 +82,24 @@ struct ServeCommand: AsyncParsableCommand {
             signer: TokenSigner(secret: secret, leeway: 30), staticFiles: files)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = ControlPlaneServer(configuration: configuration, delegate: NotImplementedSignaling(logger: logger),
-                                        group: group, logger: logger)
+        let relay = MediaRelay(logger: logger)
+        let server = ControlPlaneServer(configuration: configuration, delegate: relay, group: group, logger: logger)
         let address: SocketAddress
         do {
+            let certificate = try DTLSCertificate()
+            let media = try await relay.start(group: group, host: settings.media.host, port: settings.media.port,
+                                              announce: settings.announce, consentTimeout: settings.consentTimeout,
+                                              certificate: certificate)
+            logger.notice("media listening", metadata: ["udp": "\(media.map { "\($0)" }.joined(separator: ", "))",
+                                                        "announce": "\(settings.announce)",
+                                                        "fingerprint": "\(certificate.fingerprint.sdpValue)"])
             address = try await server.start()
         } catch {
+            await relay.stop()
             try? await group.shutdownGracefully()
             throw error
         }
-        logger.notice("media not bound yet", metadata: ["media": "\(settings.media)", "announce": "\(settings.announce)",
-                                                        "consent-timeout": "\(settings.consentTimeout)"])
+        FileHandle.standardOutput.write(Data("Cohort web client: http://\(HostPort(host: settings.http.isUnspecified ? settings.announce : settings.http.host, port: address.port ?? settings.http.port))/\n".utf8))
         if generated {
             let linkHost = settings.http.isUnspecified ? settings.announce : settings.http.host
             let base = "http://\(HostPort(host: linkHost, port: address.port ?? settings.http.port))/"
@@ -109,6 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         let signal = await TerminationSignal.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         await server.shutdown()
+        await relay.stop()
         try await group.shutdownGracefully()
     }
 }

@@ -110,7 +110,9 @@ final class RecordingDelegate: MediaEngineDelegate, @unchecked Sendable {
     var rosters: [(RoomID, [RosterMember])] = []
     var removed: [(ParticipantID, RemovalReason)] = []
     var connected: [ParticipantID] = []
-    func engine(slotsChanged slots: [SlotAssignment], participant: ParticipantID, session: String) { self.slots.append((participant, slots)) }
+    func engine(slotsChanged slots: [SlotAssignment], version: Int, participant: ParticipantID, session: String) {
+        self.slots.append((participant, slots))
+    }
     func engine(rosterChanged roster: [RosterMember], room: RoomID, recipients: [ParticipantID], session: String) { rosters.append((room, roster)) }
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) { removed.append((participant, reason)) }
     func engine(mediaConnected participant: ParticipantID, session: String) { connected.append(participant) }

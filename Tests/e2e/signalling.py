@@ -1,15 +1,16 @@
-"""Client side of Cohort's WebSocket signalling (draft protocol).
+"""Client side of Cohort's WebSocket signalling (docs/PROTOCOL.md).
 
-Kept apart from the media code on purpose: when the real protocol lands,
-this file is the one to adapt.  One JSON object per text frame:
+Kept apart from the media code on purpose.  One JSON object per text frame:
 
   client → server  {"type":"join","id":"1","token":…,"name":…,"sdp":<offer>,"audioMode":"forward"}
   server → client  {"type":"joined","id":"1","participantId":…,"room":…,"sdp":<answer>,
-                    "slots":[{"mid","kind","participantId","name"},…],"roster":[…]}
-                   {"type":"slots","slots":[…]}            (full slot map, replaces the old one)
+                    "slots":{mid:{"participantId","track"}},"slotsVersion":n,"roster":[…]}
+                   {"type":"slots","map":{…},"version":n}   (full map; applied only if n is newer)
                    {"type":"roster","participants":[…]}
                    {"type":"error","id":…,"code":…,"message":…}
   client → server  {"type":"leave","id":"2"}
+
+Internally the slot map is kept as a list of {"mid","kind","participantId","name","track"}.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class SignallingState:
     roster_changes: list[Change] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
     other: list[dict] = field(default_factory=list)
+    slots_version: int = 0
 
     def slot_map(self) -> dict[str, dict]:
         """Current slots keyed by mid."""
@@ -92,10 +94,6 @@ class CohortSignalling:
         reply = await self.request({"type": "join", "token": token, "name": name, "sdp": sdp, "audioMode": audio_mode})
         if reply.get("type") != "joined":
             raise SignallingError("unexpected-reply", f"expected joined, got {reply.get('type')}", reply)
-        self.state.participant_id = reply.get("participantId")
-        self.state.room = reply.get("room")
-        await self._set_slots(reply.get("slots", []))
-        await self._set_roster(reply.get("roster", []))
         return reply
 
     async def leave(self) -> None:
@@ -164,13 +162,19 @@ class CohortSignalling:
         mid = message.get("id")
         if kind == "error":
             self.state.errors.append(message)
+        if kind == "joined":
+            # Applied here, in wire order, so later pushes are judged against it.
+            self.state.participant_id = message.get("participantId")
+            self.state.room = message.get("room")
+            await self._set_roster(message.get("roster", []))
+            await self._set_slots(message.get("slots", {}), message.get("slotsVersion"))
         if mid is not None and mid in self._pending:
             future = self._pending[mid]
             if not future.done():
                 future.set_result(message)
             return
         if kind == "slots":
-            await self._set_slots(message.get("slots", []))
+            await self._set_slots(message.get("map", {}), message.get("version"))
         elif kind == "roster":
             await self._set_roster(message.get("participants", []))
         elif kind != "error":
@@ -178,8 +182,20 @@ class CohortSignalling:
         async with self._changed:
             self._changed.notify_all()
 
-    async def _set_slots(self, slots: list[dict]) -> None:
-        self.state.slots = list(slots)
+    async def _set_slots(self, wire: dict, version: int | None) -> None:
+        # Pushes may overtake the joined reply: keep only newer maps.
+        if version is not None:
+            if version <= self.state.slots_version:
+                return
+            self.state.slots_version = version
+        names = {r.get("participantId"): r.get("name") for r in self.state.roster}
+        slots = [
+            {"mid": mid, "kind": "video" if src.get("track") in ("camera", "screen") else "audio",
+             "participantId": src.get("participantId"), "name": names.get(src.get("participantId")),
+             "track": src.get("track")}
+            for mid, src in wire.items()
+        ]
+        self.state.slots = slots
         self.state.slot_changes.append(Change(time.monotonic(), list(slots)))
         async with self._changed:
             self._changed.notify_all()

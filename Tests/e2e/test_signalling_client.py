@@ -45,18 +45,21 @@ class StandInServer:
             elif msg["type"] == "join":
                 answer = await self.bob.answer_offer(msg["sdp"])
                 filled = [s for s in media_sections(answer) if s.direction == "sendonly"]
-                slots = [{"mid": s.mid, "kind": s.kind, "participantId": "p2", "name": "bob"} for s in filled]
+                slots = {s.mid: {"participantId": "p2", "track": "microphone" if s.kind == "audio" else "camera"}
+                         for s in filled}
                 roster = [
-                    {"participantId": "p1", "name": msg["name"], "role": "participant"},
-                    {"participantId": "p2", "name": "bob", "role": "host"},
+                    {"participantId": "p1", "name": msg["name"], "role": "participant", "room": "main"},
+                    {"participantId": "p2", "name": "bob", "role": "host", "room": "main"},
                 ]
                 await ws.send(json.dumps({
                     "type": "joined", "id": msg["id"], "participantId": "p1", "room": "main",
-                    "sdp": answer, "slots": slots, "roster": roster,
+                    "sdp": answer, "slots": slots, "roster": roster, "slotsVersion": 2,
                 }))
+                # A stale push (version not above the joined map's) must be ignored.
+                await ws.send(json.dumps({"type": "slots", "map": {}, "version": 1}))
                 await asyncio.sleep(0.3)
                 await ws.send(json.dumps({"type": "roster", "participants": roster[:1]}))
-                await ws.send(json.dumps({"type": "slots", "slots": []}))
+                await ws.send(json.dumps({"type": "slots", "map": {}, "version": 3}))
 
     async def close(self) -> None:
         if self._server is not None:
@@ -86,6 +89,7 @@ def test_join_uses_slot_map_and_tracks_events() -> None:
             # Later events replace the maps and are time-stamped in order.
             await alice.signalling.wait_until(lambda s: len(s.slot_changes) >= 2 and len(s.roster_changes) >= 2)
             assert state.slots == [] and [p["participantId"] for p in state.roster] == ["p1"]
+            assert len(state.slot_changes) == 2, "the stale version-1 push must not be applied"
             assert state.slot_changes[0].at <= state.slot_changes[1].at
             join = server.received[0]
             assert join["type"] == "join" and join["name"] == "alice" and join["audioMode"] == "forward"

@@ -119,15 +119,19 @@ public struct Joined: Codable, Equatable, Sendable {
     public var slots: SlotMap
     /// The initial roster.
     public var roster: [RosterEntry]
+    /// Version of `slots`: a later `slots` message applies only if its version is higher.
+    public var slotsVersion: Int?
 
     /// Creates a `joined` reply.
-    public init(id: String, participantId: String, room: String, sdp: String, slots: SlotMap, roster: [RosterEntry]) {
+    public init(id: String, participantId: String, room: String, sdp: String, slots: SlotMap, roster: [RosterEntry],
+                slotsVersion: Int? = nil) {
         self.id = id
         self.participantId = participantId
         self.room = room
         self.sdp = sdp
         self.slots = slots
         self.roster = roster
+        self.slotsVersion = slotsVersion
     }
 }
 
@@ -144,9 +148,16 @@ public struct RosterUpdate: Codable, Equatable, Sendable {
 public struct SlotUpdate: Codable, Equatable, Sendable {
     /// Slot → source.
     public var map: SlotMap
+    /// Increases with every change of this participant's slots. Pushes can
+    /// overtake the `joined` reply, so clients apply a map only if its
+    /// version is higher than the one they hold.
+    public var version: Int?
 
     /// Creates a slot update.
-    public init(map: SlotMap) { self.map = map }
+    public init(map: SlotMap, version: Int? = nil) {
+        self.map = map
+        self.version = version
+    }
 }
 
 /// `error` payload.

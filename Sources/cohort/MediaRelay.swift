@@ -1,0 +1,187 @@
+import ControlPlane
+import DTLS
+import Foundation
+import Logging
+import MediaTransport
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SFU
+import Tokens
+
+/// Connects the control plane to the media engines: one `MediaEngine` per
+/// event loop behind its own UDP socket (port base+i), each therapy session
+/// pinned to one of them, so a session's media never crosses threads.
+///
+/// Signalling calls arrive on any thread and hop to the session's loop with
+/// `MediaSocket.perform`; engine events come back on that loop and go out
+/// through the participant's `ClientConnection`, which hops to its channel.
+final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Sendable {
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        var sockets: [MediaSocket] = []
+        var sessionHome: [String: Int] = [:]
+        var sessionCount: [Int: Int] = [:]
+        var connections: [ParticipantID: ClientConnection] = [:]
+        var participantHome: [ParticipantID: Int] = [:]
+    }
+
+    init(logger: Logger) { self.logger = logger }
+
+    /// Binds one media socket per loop of `group`, on `host` and consecutive
+    /// ports from `port` (0: any free ports), announcing `announce` in candidates.
+    func start(group: MultiThreadedEventLoopGroup, host: String, port: Int, announce: String,
+               consentTimeout: Int, certificate: DTLSCertificate) async throws -> [SocketAddress] {
+        let zero = UInt64(Date().timeIntervalSince1970 * 1e9) &- NIODeadline.now().uptimeNanoseconds
+        var sockets: [MediaSocket] = []
+        for (i, loop) in group.makeIterator().enumerated() {
+            let config = EngineConfiguration(certificate: certificate, candidateHost: announce,
+                                             candidatePort: 0, consentTimeout: .seconds(Int64(consentTimeout)),
+                                             unixNanosecondsAtZero: zero)
+            let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, logger: logger) {
+                [unowned self] in
+                let engine = MediaEngine(configuration: config)
+                engine.delegate = self
+                return engine
+            }.get()
+            let bound = UInt16(socket.localAddress.port ?? 0)
+            try await socket.perform { engine, _, _ in (engine as! MediaEngine).configuration.candidatePort = bound }.get()
+            sockets.append(socket)
+        }
+        state.withLockedValue { $0.sockets = sockets }
+        if logger.logLevel <= .debug {
+            for (i, socket) in sockets.enumerated() {
+                let logger = self.logger
+                socket.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
+                    _ = socket.perform { engine, _, _ in
+                        logger.debug("engine counters", metadata: ["loop": "\(i)", "counters": "\((engine as! MediaEngine).counters)"])
+                    }
+                }
+            }
+        }
+        return sockets.map(\.localAddress)
+    }
+
+    /// Closes the media sockets.
+    func stop() async {
+        let sockets = state.withLockedValue { $0.sockets }
+        for s in sockets { try? await s.close().get() }
+    }
+
+    /// The socket a session lives on: the least loaded one when it first appears.
+    private func home(of session: String) -> (Int, MediaSocket)? {
+        state.withLockedValue { s in
+            guard !s.sockets.isEmpty else { return nil }
+            if let i = s.sessionHome[session] { return (i, s.sockets[i]) }
+            let i = s.sockets.indices.min { s.sessionCount[$0, default: 0] < s.sessionCount[$1, default: 0] }!
+            s.sessionHome[session] = i
+            s.sessionCount[i, default: 0] += 1
+            return (i, s.sockets[i])
+        }
+    }
+
+    // MARK: SignalingDelegate
+
+    func join(_ request: AuthorizedJoin, connection: ClientConnection) async throws(SignalingError) -> JoinResult {
+        guard let (index, socket) = home(of: request.claims.session) else {
+            throw SignalingError(code: .internalError, message: "media is not running")
+        }
+        let join = JoinRequest(sessionID: request.claims.session, room: request.claims.room,
+                               name: request.displayName, role: request.claims.role.rawValue, offer: request.offer)
+        let result: Result<JoinAnswer, SFUError>
+        do {
+            result = try await socket.perform { [state] engine, now, _ in
+                do {
+                    let answer = try (engine as! MediaEngine).join(join, now: now)
+                    // Registered on the engine's loop, before any later event for it.
+                    state.withLockedValue {
+                        $0.connections[answer.participantID] = connection
+                        $0.participantHome[answer.participantID] = index
+                    }
+                    return .success(answer)
+                } catch {
+                    return .failure(error as! SFUError)
+                }
+            }.get()
+        } catch {
+            throw SignalingError(code: .internalError, message: "engine unavailable")
+        }
+        switch result {
+        case .failure(let e):
+            logger.info("join refused", metadata: ["code": "\(e.code)", "session": "\(join.sessionID)"])
+            throw SignalingError(code: ErrorCode(e.code), message: e.message)
+        case .success(let a):
+            logger.info("joined", metadata: ["participant": "\(a.participantID)", "session": "\(join.sessionID)",
+                                             "room": "\(a.room)", "role": "\(join.role)"])
+            return JoinResult(participantId: a.participantID, room: a.room, answer: a.answer,
+                              slots: Self.slotMap(a.slots), roster: a.roster.map(Self.rosterEntry),
+                              slotsVersion: a.slotsVersion)
+        }
+    }
+
+    func leave(participantId: String, connection: ClientConnection) async {
+        await remove(participantId, reason: .left)
+    }
+
+    func disconnected(participantId: String, connection: ClientConnection) async {
+        await remove(participantId, reason: .disconnected)
+    }
+
+    private func remove(_ id: ParticipantID, reason: RemovalReason) async {
+        let socket: MediaSocket? = state.withLockedValue { s in
+            let home = s.participantHome.removeValue(forKey: id)
+            s.connections[id] = nil
+            return home.map { s.sockets[$0] }
+        }
+        _ = try? await socket?.perform { engine, now, _ in (engine as! MediaEngine).remove(id, reason: reason, now: now) }.get()
+    }
+
+    // MARK: MediaEngineDelegate (on the engine's loop)
+
+    func engine(slotsChanged slots: [SlotAssignment], version: Int, participant: ParticipantID, session: String) {
+        connection(participant)?.send(.slots(SlotUpdate(map: Self.slotMap(slots), version: version)))
+    }
+
+    func engine(rosterChanged roster: [RosterMember], room: RoomID, recipients: [ParticipantID], session: String) {
+        let message = ServerMessage.roster(RosterUpdate(participants: roster.map(Self.rosterEntry)))
+        for id in recipients { connection(id)?.send(message) }
+    }
+
+    func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) {
+        let conn = state.withLockedValue { s -> ClientConnection? in
+            s.participantHome[participant] = nil
+            return s.connections.removeValue(forKey: participant)
+        }
+        guard let conn else { return }
+        logger.info("participant removed", metadata: ["participant": "\(participant)", "reason": "\(reason.rawValue)"])
+        if reason != .left && reason != .disconnected {
+            conn.close(code: .normalClosure, after: .left(Left(reason: reason.rawValue)))
+        }
+    }
+
+    func engine(mediaConnected participant: ParticipantID, session: String) {
+        logger.info("media connected", metadata: ["participant": "\(participant)"])
+    }
+
+    private func connection(_ id: ParticipantID) -> ClientConnection? {
+        state.withLockedValue { $0.connections[id] }
+    }
+
+    // MARK: Wire shapes
+
+    static func slotMap(_ slots: [SlotAssignment]) -> SlotMap {
+        var map: SlotMap = [:]
+        for s in slots {
+            guard let who = s.participantId else { continue }
+            map[s.mid] = SlotSource(participantId: who, track: s.kind == .audio ? .microphone : .camera)
+        }
+        return map
+    }
+
+    static func rosterEntry(_ m: RosterMember) -> RosterEntry {
+        RosterEntry(participantId: m.participantId, name: m.name,
+                    role: ParticipantRole(rawValue: m.role) ?? .participant, room: m.room)
+    }
+}

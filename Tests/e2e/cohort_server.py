@@ -1,0 +1,91 @@
+"""Starts a real Cohort server (the debug build) for an end-to-end test,
+on loopback with ephemeral ports, and mints its tokens.
+
+Tokens are HS256 JWTs (RFC 7519) minted here with the server's secret, the
+same way `cohort token` does, so tests do not spawn a process per token.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("COHORT_BINARY", os.path.join(ROOT, ".build", "debug", "cohort"))
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@dataclass
+class CohortServer:
+    """One `cohort serve` process; use as a context manager."""
+
+    consent_timeout: int = 30
+    session: str = "e2e"
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    http_port: int | None = None
+    process: subprocess.Popen | None = None
+    log: list[str] = field(default_factory=list)
+
+    def __enter__(self) -> "CohortServer":
+        env = dict(os.environ, COHORT_SECRET=self.secret)
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
+             "--consent-timeout", str(self.consent_timeout), "--log-level", os.environ.get("COHORT_LOG_LEVEL", "info")],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.process is not None and self.process.stdout is not None
+            for line in self.process.stdout:
+                self.log.append(line.rstrip())
+                m = re.search(r"web client: http://127\.0\.0\.1:(\d+)/", line)
+                if m:
+                    self.http_port = int(m.group(1))
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(20):
+            self.__exit__(None, None, None)
+            raise AssertionError("cohort serve did not start:\n" + "\n".join(self.log[-30:]))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.http_port}/ws"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}/"
+
+    def token(self, name: str, role: str = "participant", room: str = "main", ttl: int = 600,
+              session: str | None = None) -> str:
+        now = int(time.time())
+        header = {"alg": "HS256", "typ": "JWT"}
+        claims = {"sid": session or self.session, "room": room, "name": name, "role": role,
+                  "iat": now, "exp": now + ttl}
+        signing_input = _b64(json.dumps(header, separators=(",", ":")).encode()) + "." + \
+            _b64(json.dumps(claims, separators=(",", ":")).encode())
+        mac = hmac.new(self.secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+        return signing_input + "." + _b64(mac)
