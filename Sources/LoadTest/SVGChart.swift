@@ -132,7 +132,7 @@ public struct SVGChart: Sendable {
 
     static func label(_ v: Double) -> String {
         if v == 0 { return "0" }
-        if abs(v) >= 100 { return String(format: "%.0f", v) }
+        if abs(v) >= 10 { return String(format: "%.0f", v) }
         if abs(v) >= 1 { return String(format: "%.1f", v) }
         return String(format: "%.3f", v)
     }

@@ -72,8 +72,9 @@ struct LoadTestCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: resultsDir, withIntermediateDirectories: true)
             if let serverBinary {
                 secretValue = secret ?? TokenSigner.randomSecret()
-                let ports = try Self.freePorts(2)
-                let s = try ServerProcess(binary: serverBinary, httpPort: ports[0], mediaPort: ports[1],
+                // Media on port 0: the server binds one UDP socket per loop on free ports.
+                let ports = try Self.freePorts(1)
+                let s = try ServerProcess(binary: serverBinary, httpPort: ports[0], mediaPort: 0,
                                           secret: secretValue, logPath: "\(resultsDir)/server.log", extraArguments: [])
                 started = s
                 pid = s.pid

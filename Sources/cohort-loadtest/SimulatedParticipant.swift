@@ -44,6 +44,9 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     private var keyframePending = true
     private var lastKeyframe = Instant.zero
     private var delayed: [(due: Instant, bytes: [UInt8])] = []
+    /// RFC 6464 level, distinct per member (the host loudest), so that a
+    /// loudest-N selection is stable and does not show up as loss.
+    private var audioLevel: RTPAudioLevel { RTPAudioLevel(voiceActivity: true, level: UInt8(min(127, 20 + origin.member))) }
 
     // Receiving.
     private var streams: [UInt64: StreamReceiveStats] = [:]
@@ -116,6 +119,13 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         guard let socketAddress = try? SocketAddress(ipAddress: "127.0.0.1", port: Int(address.port)) else {
             return fail("bad-answer", "candidate port")
         }
+        // The server may grant fewer receive slots than offered (its maxSlots):
+        // count the slots its answer filled, so "every peer" means every peer
+        // that can be seen at once.
+        let mids = Set(pending.midBySSRC.values)
+        let granted = max(mids.filter { $0.hasPrefix("a") && $0.count > 1 }.count,
+                          mids.filter { $0.hasPrefix("v") && $0.count > 1 }.count)
+        expectedPeers = min(expectedPeers, granted > 0 ? granted : context.scenario.effectiveSlots)
         self.client = pending
         serverAddress = socketAddress
         answerAt = now
@@ -227,7 +237,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         guard let payload = try? OpusProbeCarrier.wrap(context.audio.frame(audioIndex), probe: probe) else { return }
         audioIndex += 1
         client.sendRTP(ssrc: ssrc, payloadType: ClientOffer.opusPayloadType, timestamp: audioTimestamp,
-                       extensions: [.audioLevel(id: ClientOffer.audioLevelID, RTPAudioLevel(voiceActivity: true, level: 30)),
+                       extensions: [.audioLevel(id: ClientOffer.audioLevelID, audioLevel),
                                     RTPHeaderExtensionValue(id: ClientOffer.sendTimeID, data: AbsSendTime.bytes(at: now))],
                        payload: payload)
         audioTimestamp &+= UInt32(AudioClip.samplesPerFrame)
