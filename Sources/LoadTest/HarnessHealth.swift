@@ -16,8 +16,10 @@ public struct HarnessHealth: Codable, Equatable, Sendable {
 
     /// Judges the run: CPU above 85 % of the budget in the mean (or above
     /// 95 % at the peak), or a pacing p99 above 10 ms (half an audio frame).
+    /// Other processes using more than a quarter of the machine are reported
+    /// too: the server and the harness then wait for CPU, and latency grows.
     public static func assess(harnessCPU: [Double], serverCPU: [Double], loops: Int, cores: Int,
-                              pacingP99Ms: Double) -> HarnessHealth {
+                              pacingP99Ms: Double, machineCPU: [Double] = []) -> HarnessHealth {
         let budget = 100 * Double(max(1, min(loops, cores)))
         let mean = harnessCPU.isEmpty ? 0 : harnessCPU.reduce(0, +) / Double(harnessCPU.count)
         let peak = harnessCPU.max() ?? 0
@@ -37,6 +39,13 @@ public struct HarnessHealth: Codable, Equatable, Sendable {
         if mean + serverMean > 0.9 * 100 * Double(cores) {
             findings.append(String(format: "machine saturated: harness %.0f%% + server %.0f%% of %d cores; both share them",
                                    mean, serverMean, cores))
+        }
+        let machineMean = machineCPU.isEmpty ? 0 : machineCPU.reduce(0, +) / Double(machineCPU.count)
+        let others = machineMean - mean - serverMean
+        if !machineCPU.isEmpty, others > 25 * Double(cores) {
+            findings.append(String(format: "other processes used %.0f%% CPU (machine %.0f%% of %d cores): "
+                                   + "the figures include waiting for CPU and are not the server's alone",
+                                   others, machineMean, cores))
         }
         if findings.isEmpty {
             findings.append(String(format: "harness within limits (CPU %.0f%% mean of %.0f%%, pacing p99 %.2f ms)",

@@ -55,3 +55,39 @@ public struct ProcessSample: Equatable, Sendable {
         return 100 * Double(b.cpuTicks - a.cpuTicks) / ticksPerSecond / seconds
     }
 }
+
+/// Whole-machine CPU time from the first line of /proc/stat (proc(5)), to
+/// see processes other than the server and the harness competing for CPU.
+public struct MachineSample: Equatable, Sendable {
+    /// All jiffies of all CPUs.
+    public var total: UInt64
+    /// Jiffies not idle and not waiting for I/O.
+    public var busy: UInt64
+
+    /// Creates a sample.
+    public init(total: UInt64, busy: UInt64) {
+        self.total = total
+        self.busy = busy
+    }
+
+    /// Parses "cpu  user nice system idle iowait irq softirq steal ...".
+    public init?(stat: String) {
+        guard let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+        let v = line.split(separator: " ").dropFirst().compactMap { UInt64($0) }
+        guard v.count >= 5 else { return nil }
+        let counted = v.prefix(8)  // guest time is already inside user
+        total = counted.reduce(0, +)
+        busy = total - v[3] - v[4]
+    }
+
+    /// Reads /proc/stat.
+    public static func read() -> MachineSample? {
+        (try? String(contentsOfFile: "/proc/stat", encoding: .utf8)).flatMap { MachineSample(stat: $0) }
+    }
+
+    /// Busy CPU between two samples, in percent of one core (up to cores × 100).
+    public static func busyPercent(from a: MachineSample, to b: MachineSample, cores: Int) -> Double {
+        guard b.total > a.total, b.busy >= a.busy else { return 0 }
+        return 100 * Double(cores) * Double(b.busy - a.busy) / Double(b.total - a.total)
+    }
+}

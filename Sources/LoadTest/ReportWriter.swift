@@ -31,6 +31,10 @@ public enum ReportWriter {
             cpuSeries.insert(.init(name: "server CPU %", color: "#1f77b4",
                                    points: ts.compactMap { s in s.serverCPUPercent.map { (s.t, $0) } }), at: 0)
         }
+        if ts.contains(where: { $0.machineCPUPercent != nil }) {
+            cpuSeries.append(.init(name: "whole machine CPU %", color: "#7f7f7f",
+                                   points: ts.compactMap { s in s.machineCPUPercent.map { (s.t, $0) } }))
+        }
         let cpu = SVGChart(title: "CPU over time (100 % = one core)", xLabel: "time (s)", yLabel: "CPU %", series: cpuSeries)
         return ["latency.svg": latency.svg, "packets.svg": packets.svg, "cpu.svg": cpu.svg]
     }

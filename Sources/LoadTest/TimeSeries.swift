@@ -18,11 +18,13 @@ public struct SecondSample: Codable, Equatable, Sendable {
     public var serverRSSMiB: Double?
     /// The harness's own CPU in percent of one core.
     public var harnessCPUPercent: Double
+    /// The whole machine's busy CPU in percent of one core (all processes).
+    public var machineCPUPercent: Double?
 
     /// Creates a sample.
     public init(t: Double, connected: Int, packetsOutPerSecond: Double, packetsInPerSecond: Double,
                 latencyP95Ms: Double, pacingP99Ms: Double, serverCPUPercent: Double?, serverRSSMiB: Double?,
-                harnessCPUPercent: Double) {
+                harnessCPUPercent: Double, machineCPUPercent: Double? = nil) {
         self.t = t
         self.connected = connected
         self.packetsOutPerSecond = packetsOutPerSecond
@@ -32,5 +34,6 @@ public struct SecondSample: Codable, Equatable, Sendable {
         self.serverCPUPercent = serverCPUPercent
         self.serverRSSMiB = serverRSSMiB
         self.harnessCPUPercent = harnessCPUPercent
+        self.machineCPUPercent = machineCPUPercent
     }
 }

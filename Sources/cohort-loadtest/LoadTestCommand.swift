@@ -86,6 +86,9 @@ struct LoadTestCommand: AsyncParsableCommand {
                 }
                 secretValue = s
                 target = try Self.parseLoopbackURL(server)
+                try await ServerProcess.waitUntilListening(port: target.port, group: group, isRunning: {
+                    pid.map { kill($0, 0) == 0 } ?? true
+                })
             }
             let runner = try Runner(scenario: sc, target: target, secret: secretValue, serverPID: pid,
                                     group: group, loops: loops, quiet: quiet, maxLossPercent: maxLossPercent,

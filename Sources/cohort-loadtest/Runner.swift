@@ -66,6 +66,8 @@ final class Runner: @unchecked Sendable {  // used from the command's task only
         var samples: [SecondSample] = []
         var lastServer = serverPID.flatMap { ProcessSample.read(pid: String($0)) }
         var lastSelf = ProcessSample.read(pid: "self")
+        var lastMachine = MachineSample.read()
+        let cores = ProcessInfo.processInfo.activeProcessorCount
         var lastSampleAt = t0
         let end = t0 + .microseconds(Int64(scenario.durationSeconds * 1e6))
         var nextSample = t0 + .seconds(1)
@@ -102,13 +104,19 @@ final class Runner: @unchecked Sendable {  // used from the command's task only
                     if let last = lastSelf { harnessCPU = ProcessSample.cpuPercent(from: last, to: s, seconds: seconds) }
                     lastSelf = s
                 }
+                var machineCPU: Double?
+                if let m = MachineSample.read() {
+                    if let last = lastMachine { machineCPU = MachineSample.busyPercent(from: last, to: m, cores: cores) }
+                    lastMachine = m
+                }
                 let sample = SecondSample(
                     t: (now - t0).seconds, connected: interval.connected,
                     packetsOutPerSecond: Double(interval.packetsOut) / seconds,
                     packetsInPerSecond: Double(interval.packetsIn) / seconds,
                     latencyP95Ms: interval.latency.milliseconds(atPercentile: 95),
                     pacingP99Ms: interval.pacing.milliseconds(atPercentile: 99),
-                    serverCPUPercent: serverCPU, serverRSSMiB: serverRSS, harnessCPUPercent: harnessCPU)
+                    serverCPUPercent: serverCPU, serverRSSMiB: serverRSS, harnessCPUPercent: harnessCPU,
+                    machineCPUPercent: machineCPU)
                 samples.append(sample)
                 if !quiet { progress(sample, expected: interval.expected, received: interval.received) }
             }
@@ -126,11 +134,11 @@ final class Runner: @unchecked Sendable {  // used from the command's task only
         // Let the leaves and Close frames go out before the loops stop.
         try await Task.sleep(nanoseconds: 300_000_000)
 
-        let cores = ProcessInfo.processInfo.activeProcessorCount
         let health = HarnessHealth.assess(harnessCPU: samples.map(\.harnessCPUPercent),
                                           serverCPU: samples.compactMap(\.serverCPUPercent),
                                           loops: drivers.count, cores: cores,
-                                          pacingP99Ms: statistics.pacingLateness.milliseconds(atPercentile: 99))
+                                          pacingP99Ms: statistics.pacingLateness.milliseconds(atPercentile: 99),
+                                          machineCPU: samples.compactMap(\.machineCPUPercent))
         let report = LoadTestReport(scenario: scenario, startedAt: startDate, elapsedSeconds: (Clock.now() - t0).seconds,
                                     server: serverDescription, eventLoops: drivers.count, statistics: statistics,
                                     timeSeries: samples, harness: health, notes: notes, maximumLossPercent: maxLossPercent)

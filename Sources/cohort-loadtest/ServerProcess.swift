@@ -31,18 +31,25 @@ final class ServerProcess: @unchecked Sendable {
     var pid: Int32 { process.processIdentifier }
 
     /// Waits until the HTTP port accepts TCP, up to `timeout`.
-    func waitUntilListening(group: any EventLoopGroup, timeout: TimeInterval = 15) async throws {
+    func waitUntilListening(group: any EventLoopGroup) async throws {
+        let p = process
+        try await Self.waitUntilListening(port: httpPort, group: group, isRunning: { p.isRunning })
+    }
+
+    /// Waits until 127.0.0.1:`port` accepts TCP while `isRunning()` holds, up to `timeout`.
+    static func waitUntilListening(port: Int, group: any EventLoopGroup, timeout: TimeInterval = 15,
+                                   isRunning: () -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            guard process.isRunning else { throw HarnessError("server exited early; see \(logPath)") }
+            guard isRunning() else { throw HarnessError("the server is not running") }
             if let channel = try? await ClientBootstrap(group: group).connectTimeout(.milliseconds(200))
-                .connect(host: "127.0.0.1", port: httpPort).get() {
+                .connect(host: "127.0.0.1", port: port).get() {
                 try? await channel.close()
                 return
             }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        throw HarnessError("server did not listen on 127.0.0.1:\(httpPort) within \(Int(timeout)) s; see \(logPath)")
+        throw HarnessError("nothing listens on 127.0.0.1:\(port) after \(Int(timeout)) s")
     }
 
     /// SIGTERM, then SIGKILL after 5 s.

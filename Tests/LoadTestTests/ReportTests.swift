@@ -103,3 +103,24 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(SVGChart.niceCeiling(1000), 1000)
     }
 }
+
+final class MachineSampleTests: XCTestCase {
+    func testProcStatMachineLine() throws {
+        let a = try XCTUnwrap(MachineSample(stat: "cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 1 2 3 4 5\n"))
+        XCTAssertEqual(a.total, 1_000)
+        XCTAssertEqual(a.busy, 200)
+        let b = MachineSample(total: 2_000, busy: 700)
+        XCTAssertEqual(MachineSample.busyPercent(from: a, to: b, cores: 2), 100, accuracy: 1e-9)
+        XCTAssertNil(MachineSample(stat: "intr 1 2 3"))
+        XCTAssertNotNil(MachineSample.read())
+    }
+
+    func testOtherProcessesAreReported() {
+        let h = HarnessHealth.assess(harnessCPU: [20], serverCPU: [20], loops: 1, cores: 2, pacingP99Ms: 1,
+                                     machineCPU: [190])
+        XCTAssertTrue(h.findings.contains { $0.contains("other processes used 150%") }, "\(h.findings)")
+        let quiet = HarnessHealth.assess(harnessCPU: [20], serverCPU: [20], loops: 1, cores: 2, pacingP99Ms: 1,
+                                         machineCPU: [50])
+        XCTAssertFalse(quiet.findings.contains { $0.contains("other processes") })
+    }
+}
