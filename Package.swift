@@ -36,7 +36,8 @@ let package = Package(
         .target(name: "DTLS", dependencies: ["Wire", "CCohortOpenSSL"]),
         .target(name: "SRTP", dependencies: ["RTP", "CCohortSRTP"]),
         .target(name: "Opus", dependencies: ["CCohortOpus"]),
-        .target(name: "SFU", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "Opus"]),
+        .target(name: "Mixing", dependencies: ["Wire", "RTP", "Opus"]),
+        .target(name: "SFU", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "Opus", "Mixing"]),
         .target(name: "MediaTransport", dependencies: [
             "SFU",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -85,6 +86,9 @@ let package = Package(
         // Benchmarks live apart from tests; Scripts/bench-srtp.sh runs this in release mode.
         .executableTarget(name: "cohort-bench-srtp", dependencies: ["SRTP", "CohortMallocCounter"],
                           path: "Benchmarks/SRTP/Swift"),
+        // Scripts/bench-mixer.sh runs this in release mode: CPU per mixed participant.
+        .executableTarget(name: "cohort-bench-mixer", dependencies: ["Mixing", "Opus", "Wire"],
+                          path: "Benchmarks/Mixer"),
         // Replaces malloc in the executable that links it, to count allocations per thread.
         .target(name: "CohortMallocCounter", path: "Benchmarks/SRTP/MallocCounter"),
 
@@ -97,11 +101,12 @@ let package = Package(
         .testTarget(name: "SRTPTests", dependencies: ["SRTP", "CohortTestSupport", "CCohortOpenSSL",
                                                          "CohortMallocCounter"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
+        .testTarget(name: "MixingTests", dependencies: ["Mixing", "CohortTestSupport"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "Opus", "RTP", "Wire"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
-            "ControlPlane", "cohort", "Tokens", "CohortTestSupport",
+            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import SFU
 import Tokens
 
 /// The engine behind the control plane: it runs the sessions, rooms and media. The
@@ -21,6 +22,10 @@ public protocol SignalingDelegate: Sendable {
     /// closed, protocol error, server shutdown). Also called when the socket closed
     /// while `join` was running and `join` then succeeded.
     func disconnected(participantId: String, connection: ClientConnection) async
+
+    /// A joined participant sent a session command. Returning sends `ok`;
+    /// throwing sends `error` with the thrown code (e.g. `forbidden`).
+    func command(_ command: SessionCommand, participantId: String, connection: ClientConnection) async throws(SignalingError)
 }
 
 /// A `join` whose token verified: what the delegate needs to admit the participant.

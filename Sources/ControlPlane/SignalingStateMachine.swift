@@ -1,4 +1,5 @@
 import NIOWebSocket
+import SFU
 import Tokens
 
 /// The per-connection signaling logic as a value: text messages and delegate results
@@ -33,6 +34,8 @@ public struct SignalingStateMachine: Sendable {
         case startLeave(requestID: String, participantId: String)
         /// Call `SignalingDelegate.disconnected`.
         case notifyDisconnected(participantId: String)
+        /// Call `SignalingDelegate.command`, then reply `ok` or `error` with `requestID`.
+        case startCommand(requestID: String, participantId: String, SessionCommand)
     }
 
     /// Bounds on client-chosen strings, so one message cannot bloat logs or rosters.
@@ -65,6 +68,7 @@ public struct SignalingStateMachine: Sendable {
             switch message {
             case .join(let request): return receiveJoin(request, now: now)
             case .leave(let request): return receiveLeave(request)
+            default: return receiveCommand(message)
             }
         }
     }
@@ -95,6 +99,41 @@ public struct SignalingStateMachine: Sendable {
         state = .joining(requestID: request.id)
         return .startJoin(AuthorizedJoin(requestID: request.id, claims: claims, displayName: name,
                                          offer: request.sdp, audioMode: request.audioMode))
+    }
+
+    /// A session command: only once joined; the delegate checks roles.
+    private mutating func receiveCommand(_ message: ClientMessage) -> Action {
+        guard case .joined(let participantId) = state else {
+            return .send(.error(ErrorReply(id: message.id, code: .notJoined, message: "join first")))
+        }
+        guard let command = Self.sessionCommand(message) else {
+            return .send(.error(ErrorReply(id: message.id, code: .badMessage, message: "incomplete \(message.type)")))
+        }
+        return .startCommand(requestID: message.id, participantId: participantId, command)
+    }
+
+    /// The engine command a wire message stands for.
+    static func sessionCommand(_ message: ClientMessage) -> SessionCommand? {
+        switch message {
+        case .join, .leave: return nil
+        case .createRooms(let m): return .createRooms(names: m.names)
+        case .assign(let m):
+            if m.balanced == true { return .assignBalanced }
+            return m.assignments.map { .assign($0) }
+        case .openRooms: return .openRooms
+        case .move(let m): return .move(m.participantId, to: m.room)
+        case .broadcast(let m): return .broadcast(m.text)
+        case .closeRooms(let m): return .closeRooms(countdownSeconds: m.countdown)
+        case .listen(let m): return .listen(m.room)
+        case .joinRoom(let m): return .joinRoom(m.room)
+        case .mute(let m): return .setMuted(m.participantId, m.muted)
+        case .remove(let m): return .remove(m.participantId)
+        case .endSession: return .endSession
+        case .admit(let m): return .admit(m.participantId)
+        case .deny(let m): return .deny(m.participantId)
+        case .hand(let m): return .setHandRaised(m.raised)
+        case .chat(let m): return .chat(m.text)
+        }
     }
 
     private mutating func receiveLeave(_ request: LeaveRequest) -> Action {

@@ -233,6 +233,18 @@ final class WebSocketHandler: ChannelDuplexHandler {
             }.assumeIsolated().whenSuccess { [self] in
                 perform(machine.leaveCompleted())
             }
+        case .startCommand(let requestID, let participantId, let command):
+            let delegate = self.delegate
+            eventLoop.makeFutureWithTask { () async -> ServerMessage in
+                do throws(SignalingError) {
+                    try await delegate.command(command, participantId: participantId, connection: connection)
+                    return .ok(OkReply(id: requestID))
+                } catch {
+                    return .error(ErrorReply(id: requestID, code: error.code, message: error.message))
+                }
+            }.assumeIsolated().whenSuccess { [self] reply in
+                send(reply)
+            }
         case .notifyDisconnected(let participantId):
             let delegate = self.delegate
             Task { await delegate.disconnected(participantId: participantId, connection: connection) }

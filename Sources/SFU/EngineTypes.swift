@@ -15,13 +15,16 @@ public struct EngineConfiguration: Sendable {
     public var maxSlots: Int
     /// Participants per therapy session.
     public var maxParticipantsPerSession: Int
+    /// Whether participants (not hosts or co-hosts) wait for admission.
+    public var waitingRoom: Bool
     /// Unix time in nanoseconds at `Instant.zero`, for NTP timestamps in sender reports.
     public var unixNanosecondsAtZero: UInt64
 
     /// Creates a configuration.
     public init(certificate: DTLSCertificate, candidateHost: String, candidatePort: UInt16,
-                consentTimeout: TimeSpan = .seconds(30), maxSlots: Int = 4, maxParticipantsPerSession: Int = 50,
-                unixNanosecondsAtZero: UInt64 = 0) {
+                consentTimeout: TimeSpan = .seconds(30), maxSlots: Int = 16, maxParticipantsPerSession: Int = 50,
+                waitingRoom: Bool = false, unixNanosecondsAtZero: UInt64 = 0) {
+        self.waitingRoom = waitingRoom
         self.certificate = certificate
         self.candidateHost = candidateHost
         self.candidatePort = candidatePort
@@ -123,6 +126,10 @@ public enum RemovalReason: String, Sendable {
     case mediaClosed = "media-closed"
     /// A host removed it.
     case removed
+    /// A host turned it away from the waiting room.
+    case denied
+    /// A host ended the session.
+    case sessionEnded = "session-ended"
     /// Its WebSocket closed.
     case disconnected
 }
@@ -137,6 +144,10 @@ public protocol MediaEngineDelegate: AnyObject, Sendable {
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String)
     /// A participant's DTLS-SRTP is up: media flows.
     func engine(mediaConnected participant: ParticipantID, session: String)
+    /// The session's shape changed; `view` is what `recipient` may see.
+    func engine(sessionChanged view: SessionView, recipient: ParticipantID, session: String)
+    /// A broadcast or chat line for `recipients`.
+    func engine(message: SessionMessage, recipients: [ParticipantID], session: String)
 }
 
 /// Counters an engine exports (all dropped packets are counted by reason).

@@ -31,7 +31,7 @@ extension MediaEngine {
                   let destination = sub.ice.selected else { continue }
             // Defence in depth for the isolation rule: the table only lists
             // same-room targets; a violation here would be a bug, counted.
-            guard table.mayReceive(sub.id, from: p.id) else {
+            guard table.mayReceive(sub.id, from: p.id, kind: kind) else {
                 counters.isolationViolations += 1
                 continue
             }

@@ -21,6 +21,7 @@ public final class MediaEngine: DatagramEngine {
     public internal(set) var counters = EngineCounters()
 
     var sessions: [String: RoutingTable] = [:]
+    var models: [String: SessionModel] = [:]
     var participants: [ParticipantID: Participant] = [:]
     var byUfrag: [String: Participant] = [:]
     var byAddress: [StunAddress: Participant] = [:]
@@ -61,8 +62,12 @@ public final class MediaEngine: DatagramEngine {
         participants[id] = p
         byUfrag[ufrag] = p
         bySourceKey[p.sourceKey] = p
-        let changed = table.add(id, room: request.room, audioSlots: p.audioSlots.count, videoSlots: p.videoSlots.count)
+        // The waiting room: a participant neither sends nor receives until a host admits it.
+        let waits = configuration.waitingRoom && !Self.isHost(request.role)
+        let changed = table.add(id, room: request.room, audioSlots: p.audioSlots.count, videoSlots: p.videoSlots.count,
+                                receives: !waits, publishes: !waits)
         sessions[request.sessionID] = table
+        if waits { models[request.sessionID, default: SessionModel()].waiting.append(id) }
         let answer = AnswerBuilder(ufrag: ufrag, password: ice.localPassword, fingerprint: configuration.certificate.fingerprint,
                                    candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                                    participantID: id)
@@ -71,6 +76,7 @@ public final class MediaEngine: DatagramEngine {
         // Roster first, so clients know a name before a slot shows it.
         announceRoster(room: request.room, session: request.sessionID)
         applySlotChanges(changed, session: request.sessionID, now: now, except: id)
+        publishSessionView(request.sessionID, now: now)
         armTick(now)
         return JoinAnswer(participantID: id, room: request.room, answer: answer, slots: slotMap(of: p),
                           slotsVersion: p.slotsVersion, roster: roster(room: request.room, session: request.sessionID))
@@ -86,21 +92,12 @@ public final class MediaEngine: DatagramEngine {
         let room = table.members[id]?.room
         let changed = table.remove(id)
         sessions[p.sessionID] = table.members.isEmpty ? nil : table
-        applySlotChanges(changed, session: p.sessionID, now: now, except: nil)
-        if let room { announceRoster(room: room, session: p.sessionID) }
+        models[p.sessionID]?.forget(id)
+        if table.members.isEmpty { models[p.sessionID] = nil }
         delegate?.engine(removed: id, reason: reason, session: p.sessionID)
-    }
-
-    /// Moves a participant to another room (breakout rooms): slots remap, no renegotiation.
-    public func move(_ id: ParticipantID, to room: RoomID, now: Instant) throws(SFUError) {
-        guard let p = participants[id], var table = sessions[p.sessionID], let from = table.members[id]?.room else {
-            throw .unknownParticipant(id)
-        }
-        let changed = table.move(id, to: room)
-        sessions[p.sessionID] = table
-        announceRoster(room: from, session: p.sessionID)
-        announceRoster(room: room, session: p.sessionID)
+        if let room { announceRoster(room: room, session: p.sessionID) }
         applySlotChanges(changed, session: p.sessionID, now: now, except: nil)
+        publishSessionView(p.sessionID, now: now)
     }
 
     /// The slot map of a participant, for the client.
@@ -125,7 +122,7 @@ public final class MediaEngine: DatagramEngine {
         }
     }
 
-    private func announceRoster(room: RoomID, session: String) {
+    func announceRoster(room: RoomID, session: String) {
         let members = sessions[session]?.members(of: room) ?? []
         delegate?.engine(rosterChanged: roster(room: room, session: session), room: room,
                          recipients: members, session: session)
@@ -264,6 +261,7 @@ public final class MediaEngine: DatagramEngine {
                 sendReports(p, now: now, transmits: &transmits)
             }
         }
+        finishClosingRooms(now: now)
         if let t = nextTick, t <= now { nextTick = nil }
         armTick(now)
         counters.datagramsOut += transmits.count - before

@@ -33,6 +33,10 @@ public struct RoutingTable: Sendable {
         public var receives: Bool
         /// Whether the participant's media is forwarded at all.
         public var publishes: Bool
+        /// Server-enforced mute: the participant's audio reaches nobody.
+        public var audioMuted = false
+        /// A host listening in on another room hears that room's audio too.
+        public var listening: RoomID?
 
         func slots(_ kind: TrackKind) -> [ParticipantID?] { kind == .audio ? audioSlots : videoSlots }
     }
@@ -102,10 +106,32 @@ public struct RoutingTable: Sendable {
         members.filter { $0.value.room == room }.sorted { $0.value.order < $1.value.order }.map(\.key)
     }
 
-    /// True when `subscriber` may receive `publisher`'s media: the isolation rule itself.
-    public func mayReceive(_ subscriber: ParticipantID, from publisher: ParticipantID) -> Bool {
-        guard subscriber != publisher, let s = members[subscriber], let p = members[publisher] else { return false }
-        return s.room == p.room && s.receives && p.publishes
+    /// Mutes or unmutes a participant's audio for everyone.
+    @discardableResult
+    public mutating func setAudioMuted(_ id: ParticipantID, _ muted: Bool) -> Set<ParticipantID> {
+        guard members[id] != nil, members[id]?.audioMuted != muted else { return [] }
+        members[id]?.audioMuted = muted
+        return rebuild()
+    }
+
+    /// Starts (or with nil stops) a host's listen-in on `room`. The caller
+    /// checks the role; the table only applies the one exception to isolation.
+    @discardableResult
+    public mutating func setListening(_ id: ParticipantID, to room: RoomID?) -> Set<ParticipantID> {
+        guard members[id] != nil, members[id]?.listening != room else { return [] }
+        members[id]?.listening = room
+        return rebuild()
+    }
+
+    /// True when `subscriber` may receive `publisher`'s media of `kind`: the
+    /// isolation rule itself. Same room only, except a listening host, who
+    /// also hears (audio only) the room it announced.
+    public func mayReceive(_ subscriber: ParticipantID, from publisher: ParticipantID, kind: TrackKind) -> Bool {
+        guard subscriber != publisher, let s = members[subscriber], let p = members[publisher],
+              s.receives, p.publishes else { return false }
+        if kind == .audio && p.audioMuted { return false }
+        if s.room == p.room { return true }
+        return kind == .audio && s.listening == p.room
     }
 
     /// Re-fills every subscriber's slots and rebuilds the forwarding index.
@@ -116,9 +142,11 @@ public struct RoutingTable: Sendable {
         let ordered = members.sorted { $0.value.order < $1.value.order }.map(\.key)
         for sub in ordered {
             guard var m = members[sub] else { continue }
-            let eligible = ordered.filter { mayReceive(sub, from: $0) }
-            let newAudio = Self.fill(m.audioSlots, eligible: eligible)
-            let newVideo = Self.fill(m.videoSlots, eligible: eligible)
+            // Own room first, then a listened-in room, each in joining order.
+            let heard = ordered.filter { mayReceive(sub, from: $0, kind: .audio) }
+            let audioEligible = heard.filter { members[$0]?.room == m.room } + heard.filter { members[$0]?.room != m.room }
+            let newAudio = Self.fill(m.audioSlots, eligible: audioEligible)
+            let newVideo = Self.fill(m.videoSlots, eligible: ordered.filter { mayReceive(sub, from: $0, kind: .video) })
             if newAudio != m.audioSlots || newVideo != m.videoSlots {
                 m.audioSlots = newAudio
                 m.videoSlots = newVideo

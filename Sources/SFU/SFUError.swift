@@ -13,6 +13,18 @@ public enum SFUError: Error, Equatable, Sendable {
     case unknownParticipant(String)
     /// The engine could not set up DTLS or SRTP.
     case internalFailure(String)
+    /// A host command from someone who is not a host.
+    case forbidden
+    /// No such room.
+    case unknownRoom(String)
+    /// A room with that name exists already.
+    case duplicateRoomName(String)
+    /// The command needs open breakout rooms (or closed ones).
+    case wrongRoomState(String)
+    /// The rooms are closing: moves and room changes wait until they are back.
+    case roomsClosing
+    /// The command's arguments are not acceptable; the text says why.
+    case invalidCommand(String)
 
     /// The protocol error code for this error.
     public var code: String {
@@ -23,6 +35,12 @@ public enum SFUError: Error, Equatable, Sendable {
         case .sessionFull: return "session-full"
         case .unknownParticipant: return "unknown-participant"
         case .internalFailure: return "internal-error"
+        case .forbidden: return "forbidden"
+        case .unknownRoom: return "unknown-room"
+        case .duplicateRoomName: return "duplicate-room-name"
+        case .wrongRoomState: return "wrong-room-state"
+        case .roomsClosing: return "rooms-closing"
+        case .invalidCommand: return "invalid-command"
         }
     }
 
@@ -35,6 +53,12 @@ public enum SFUError: Error, Equatable, Sendable {
         case .sessionFull: return "This session is full."
         case .unknownParticipant(let id): return "No participant \(id) in this session."
         case .internalFailure(let why): return "The server could not set up media: \(why)"
+        case .forbidden: return "Only a host can do that."
+        case .unknownRoom(let id): return "No room \(id) in this session."
+        case .duplicateRoomName(let name): return "A room named \(name) exists already."
+        case .wrongRoomState(let why): return why
+        case .roomsClosing: return "The breakout rooms are closing; try again when everyone is back."
+        case .invalidCommand(let why): return why
         }
     }
 }

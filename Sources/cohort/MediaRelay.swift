@@ -33,13 +33,13 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     /// Binds one media socket per loop of `group`, on `host` and consecutive
     /// ports from `port` (0: any free ports), announcing `announce` in candidates.
     func start(group: MultiThreadedEventLoopGroup, host: String, port: Int, announce: String,
-               consentTimeout: Int, certificate: DTLSCertificate) async throws -> [SocketAddress] {
+               consentTimeout: Int, waitingRoom: Bool, certificate: DTLSCertificate) async throws -> [SocketAddress] {
         let zero = UInt64(Date().timeIntervalSince1970 * 1e9) &- NIODeadline.now().uptimeNanoseconds
         var sockets: [MediaSocket] = []
         for (i, loop) in group.makeIterator().enumerated() {
             let config = EngineConfiguration(certificate: certificate, candidateHost: announce,
                                              candidatePort: 0, consentTimeout: .seconds(Int64(consentTimeout)),
-                                             unixNanosecondsAtZero: zero)
+                                             waitingRoom: waitingRoom, unixNanosecondsAtZero: zero)
             let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, logger: logger) {
                 [unowned self] in
                 let engine = MediaEngine(configuration: config)
@@ -129,6 +129,33 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         await remove(participantId, reason: .disconnected)
     }
 
+    func command(_ command: SessionCommand, participantId: String, connection: ClientConnection) async throws(SignalingError) {
+        let socket: MediaSocket? = state.withLockedValue { s in s.participantHome[participantId].map { s.sockets[$0] } }
+        guard let socket else { throw SignalingError(code: .notJoined, message: "not in a session") }
+        let outcome: SFUError?
+        do {
+            outcome = try await socket.perform { engine, now, _ in
+                do { try (engine as! MediaEngine).perform(command, by: participantId, now: now); return nil }
+                catch { return error as? SFUError }
+            }.get()
+        } catch {
+            throw SignalingError(code: .internalError, message: "engine unavailable")
+        }
+        if let outcome {
+            throw SignalingError(code: ErrorCode(outcome.code), message: outcome.message)
+        }
+        logger.info("session command", metadata: ["participant": "\(participantId)", "command": "\(Self.commandName(command))"])
+    }
+
+    /// The command's name for audit logs: never its text (chat and broadcasts are not stored).
+    static func commandName(_ command: SessionCommand) -> String {
+        switch command {
+        case .chat: return "chat"
+        case .broadcast: return "broadcast"
+        default: return "\(command)"
+        }
+    }
+
     private func remove(_ id: ParticipantID, reason: RemovalReason) async {
         let socket: MediaSocket? = state.withLockedValue { s in
             let home = s.participantHome.removeValue(forKey: id)
@@ -159,6 +186,19 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         if reason != .left && reason != .disconnected {
             conn.close(code: .normalClosure, after: .left(Left(reason: reason.rawValue)))
         }
+    }
+
+    func engine(sessionChanged view: SessionView, recipient: ParticipantID, session: String) {
+        connection(recipient)?.send(.session(view))
+    }
+
+    func engine(message: SessionMessage, recipients: [ParticipantID], session: String) {
+        let wire: ServerMessage
+        switch message {
+        case .broadcast(let name, let text): wire = .broadcast(BroadcastEvent(from: name, text: text))
+        case .chat(let from, let name, let text): wire = .chat(ChatEvent(from: from, name: name, text: text))
+        }
+        for id in recipients { connection(id)?.send(wire) }
     }
 
     func engine(mediaConnected participant: ParticipantID, session: String) {

@@ -53,9 +53,14 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "dir"))
     var webRoot: String?
 
+    @Option(name: .customLong("waiting-room"), help: ArgumentHelp(
+        "on: participants wait until a host admits them; hosts and co-hosts enter directly. Env COHORT_WAITING_ROOM. (default: off)",
+        valueName: "on|off"))
+    var waitingRoom: String?
+
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
-                   consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot)
+                   consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom)
     }
 
     func run() async throws {
@@ -89,7 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
             let certificate = try DTLSCertificate()
             let media = try await relay.start(group: group, host: settings.media.host, port: settings.media.port,
                                               announce: settings.announce, consentTimeout: settings.consentTimeout,
-                                              certificate: certificate)
+                                              waitingRoom: settings.waitingRoom, certificate: certificate)
             logger.notice("media listening", metadata: ["udp": "\(media.map { "\($0)" }.joined(separator: ", "))",
                                                         "announce": "\(settings.announce)",
                                                         "fingerprint": "\(certificate.fingerprint.sdpValue)"])

@@ -11,6 +11,7 @@ struct ServeFlags: Equatable, Sendable {
     var consentTimeout: String?
     var logLevel: String?
     var webRoot: String?
+    var waitingRoom: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -54,6 +55,8 @@ struct ServeSettings: Equatable, Sendable {
     var logLevel: Logger.Level
     /// Directory to serve the web client from instead of the bundled one.
     var webRoot: String?
+    /// Whether participants wait for a host to admit them.
+    var waitingRoom = false
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -98,8 +101,16 @@ struct ServeSettings: Equatable, Sendable {
         }
         let levelText = pick(flags.logLevel, "COHORT_LOG_LEVEL") ?? "info"
         guard let logLevel = Logger.Level(rawValue: levelText.lowercased()) else { throw .invalidLogLevel(levelText) }
+        var waitingRoom = false
+        if let text = pick(flags.waitingRoom, "COHORT_WAITING_ROOM") {
+            switch text.lowercased() {
+            case "on", "true", "yes", "1": waitingRoom = true
+            case "off", "false", "no", "0": waitingRoom = false
+            default: throw .invalidNumber(option: "--waiting-room", value: text)
+            }
+        }
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              consentTimeout: consentTimeout, logLevel: logLevel,
-                             webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"))
+                             webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom)
     }
 }

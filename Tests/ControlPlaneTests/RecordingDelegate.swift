@@ -1,4 +1,5 @@
 import ControlPlane
+import SFU
 import Tokens
 
 /// A `SignalingDelegate` that records what it is asked and answers as scripted.
@@ -22,6 +23,13 @@ actor RecordingDelegate: SignalingDelegate {
                           slots: ["1": SlotSource(participantId: "p-0", track: .camera)],
                           roster: [RosterEntry(participantId: participantId, name: request.displayName,
                                                role: request.claims.role, room: request.claims.room)])
+    }
+
+    private(set) var commands: [(String, SessionCommand)] = []
+
+    func command(_ command: SessionCommand, participantId: String, connection: ClientConnection) async throws(SignalingError) {
+        commands.append((participantId, command))
+        if case .endSession = command { throw SignalingError(code: ErrorCode("forbidden"), message: "Only a host can do that.") }
     }
 
     func leave(participantId: String, connection: ClientConnection) async {

@@ -1,3 +1,4 @@
+import SFU
 import Tokens
 import XCTest
 @testable import ControlPlane
@@ -32,6 +33,31 @@ final class SignalingStateMachineTests: XCTestCase {
         XCTAssertEqual(m.leaveCompleted(), .sendAndClose(.left(Left(id: "l")), .normalClosure))
         XCTAssertEqual(m.state, .closed)
         XCTAssertEqual(m.connectionClosing(), .none, "a participant who left is not also reported as dropped")
+    }
+
+    func testSessionCommandsOnlyAfterJoin() {
+        var m = SignalingStateMachine(signer: signer, requiredSessions: ["g"])
+        let create = Array(#"{"type":"create-rooms","id":"c","names":["A","B"]}"#.utf8)
+        XCTAssertEqual(m.receiveText(create, now: now),
+                       .send(.error(ErrorReply(id: "c", code: .notJoined, message: "join first"))))
+        _ = m.receiveText(joinText(token()), now: now)
+        _ = m.joinCompleted(.success(result))
+        XCTAssertEqual(m.receiveText(create, now: now),
+                       .startCommand(requestID: "c", participantId: "p-1", .createRooms(names: ["A", "B"])))
+        let move = Array(#"{"type":"move","id":"m","participantId":"p-2","room":"r1"}"#.utf8)
+        XCTAssertEqual(m.receiveText(move, now: now), .startCommand(requestID: "m", participantId: "p-1", .move("p-2", to: "r1")))
+        let balanced = Array(#"{"type":"assign","id":"a","balanced":true}"#.utf8)
+        XCTAssertEqual(m.receiveText(balanced, now: now), .startCommand(requestID: "a", participantId: "p-1", .assignBalanced))
+        let empty = Array(#"{"type":"assign","id":"e"}"#.utf8)
+        XCTAssertEqual(m.receiveText(empty, now: now),
+                       .send(.error(ErrorReply(id: "e", code: .badMessage, message: "incomplete assign"))))
+        let stop = Array(#"{"type":"listen","id":"s","room":null}"#.utf8)
+        XCTAssertEqual(m.receiveText(stop, now: now), .startCommand(requestID: "s", participantId: "p-1", .listen(nil)))
+        let mute = Array(#"{"type":"mute","id":"u","participantId":"p-3","muted":true}"#.utf8)
+        XCTAssertEqual(m.receiveText(mute, now: now), .startCommand(requestID: "u", participantId: "p-1", .setMuted("p-3", true)))
+        let missing = Array(#"{"type":"move","id":"x","room":"r1"}"#.utf8)
+        guard case .send(.error(let reply)) = m.receiveText(missing, now: now) else { return XCTFail() }
+        XCTAssertEqual(reply.code, .badMessage)
     }
 
     func testTokenErrorsMapToCodesAndClose() {

@@ -20,22 +20,22 @@ final class EngineHarness {
     static let certificate = try! DTLSCertificate()
 
     init(conditions: VirtualNetwork.Conditions = .init(delay: .milliseconds(2)), seed: UInt64 = 1,
-         consentTimeout: TimeSpan = .seconds(30)) {
+         consentTimeout: TimeSpan = .seconds(30), waitingRoom: Bool = false) {
         network = VirtualNetwork(conditions: conditions, seed: seed)
         engine = MediaEngine(configuration: EngineConfiguration(
             certificate: Self.certificate, candidateHost: "127.0.0.1", candidatePort: 40000,
-            consentTimeout: consentTimeout, maxSlots: 4))
+            consentTimeout: consentTimeout, maxSlots: 4, waitingRoom: waitingRoom))
         engine.delegate = events
     }
 
     /// Joins `name` into `room` and runs until its media is connected.
     @discardableResult
     func join(_ name: String, room: String = "main", session: String = "s1", audio: Bool = true, video: Bool = true,
-              slots: Int = 4) throws -> JoinAnswer {
+              slots: Int = 4, role: String = "participant") throws -> JoinAnswer {
         let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate)
         let address = StunAddress("127.0.0.1:\(5000 + clients.count)")!
         clients[name] = (client, address)
-        let answer = try engine.join(JoinRequest(sessionID: session, room: room, name: name, role: "participant",
+        let answer = try engine.join(JoinRequest(sessionID: session, room: room, name: name, role: role,
                                                  offer: client.offer.sdp), now: clock.now)
         participantIDs[name] = answer.participantID
         try client.accept(answer: answer.answer, now: clock.now)
@@ -116,4 +116,8 @@ final class RecordingDelegate: MediaEngineDelegate, @unchecked Sendable {
     func engine(rosterChanged roster: [RosterMember], room: RoomID, recipients: [ParticipantID], session: String) { rosters.append((room, roster)) }
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) { removed.append((participant, reason)) }
     func engine(mediaConnected participant: ParticipantID, session: String) { connected.append(participant) }
+    var views: [ParticipantID: SessionView] = [:]
+    var messages: [(SessionMessage, [ParticipantID])] = []
+    func engine(sessionChanged view: SessionView, recipient: ParticipantID, session: String) { views[recipient] = view }
+    func engine(message: SessionMessage, recipients: [ParticipantID], session: String) { messages.append((message, recipients)) }
 }

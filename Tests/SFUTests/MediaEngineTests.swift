@@ -57,10 +57,14 @@ final class MediaEngineTests: XCTestCase {
 
     func testRoomsAreIsolated() throws {
         let h = EngineHarness()
-        try h.join("ann", room: "r1")
-        try h.join("bob", room: "r1")
-        try h.join("cy", room: "r2")
-        try h.join("dee", room: "r2")
+        try h.join("host", role: "host")
+        for name in ["ann", "bob", "cy", "dee"] { try h.join(name) }
+        let host = h.participantIDs["host"]!
+        let id = { (name: String) in h.participantIDs[name]! }
+        try h.engine.perform(.createRooms(names: ["Pairs A", "Pairs B"]), by: host, now: h.clock.now)
+        try h.engine.perform(.assign([id("ann"): "r1", id("bob"): "r1", id("cy"): "r2", id("dee"): "r2"]),
+                             by: host, now: h.clock.now)
+        try h.engine.perform(.openRooms, by: host, now: h.clock.now)
         var ts: UInt32 = 0
         for i in 0..<10 {
             for name in ["ann", "bob", "cy", "dee"] { h.sendMedia(name, audioTimestamp: ts, keyframe: i == 0) }
@@ -80,7 +84,7 @@ final class MediaEngineTests: XCTestCase {
         XCTAssertEqual(heard("ann"), ["bob"])
         XCTAssertEqual(heard("cy"), ["dee"])
         // Move bob to r2 without renegotiation: he now hears cy and dee.
-        try h.engine.move(h.participantIDs["bob"]!, to: "r2", now: h.clock.now)
+        try h.engine.perform(.move(id("bob"), to: "r2"), by: host, now: h.clock.now)
         h.received["bob"] = []
         h.received["ann"] = []
         for _ in 0..<5 {

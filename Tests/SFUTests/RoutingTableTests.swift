@@ -26,7 +26,7 @@ final class RoutingTableTests: XCTestCase {
         t.move("y", to: "r1")
         XCTAssertEqual(t.members["x"]?.audioSlots.compactMap { $0 }, ["y"])
         XCTAssertEqual(Set(t.members["h"]?.audioSlots.compactMap { $0 } ?? []), ["z"])
-        XCTAssertFalse(t.mayReceive("h", from: "x"))
+        XCTAssertFalse(t.mayReceive("h", from: "x", kind: .audio))
         for pub in ["h", "x", "y", "z"] {
             for kind in TrackKind.allCases {
                 for target in t.targets(of: pub, kind: kind) {

@@ -105,13 +105,13 @@ class MidRecorder:
 class _RecordingPeer:
     """A peer connection whose receiving transceivers are all recorded."""
 
-    def __init__(self, name: str, tone_hz: float, video: bool) -> None:
+    def __init__(self, name: str, tone_hz: float, video: bool, video_format: tuple[int, int, int] = (320, 240, 15)) -> None:
         self.name = name
         self.tone_hz = tone_hz
         config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         self.pc = RTCPeerConnection(configuration=config)
         self.audio_track = ToneTrack(tone_hz)
-        self.video_track = ColourBarsTrack() if video else None
+        self.video_track = ColourBarsTrack(*video_format) if video else None
         self.recorders: dict[str, MidRecorder] = {}
         self.created_at = time.monotonic()
         self.connected_at: float | None = None
@@ -254,13 +254,15 @@ async def _wait_gathering_complete(pc: RTCPeerConnection, timeout: float) -> Non
 class AiortcParticipant(_RecordingPeer):
     """A Cohort client built on aiortc (see module docstring)."""
 
-    def __init__(self, name: str, tone_hz: float, slots: int = 4, video: bool = True) -> None:
-        super().__init__(name, tone_hz, video)
+    def __init__(self, name: str, tone_hz: float, slots: int = 4, video: bool = True,
+                 video_format: tuple[int, int, int] = (320, 240, 15), video_slots: int | None = None) -> None:
+        super().__init__(name, tone_hz, video, video_format)
         self.slots = slots
         self.send_audio = self.pc.addTransceiver(self.audio_track, direction="sendonly")
         self.send_video = self.pc.addTransceiver(self.video_track or "video", direction="sendonly" if video else "inactive")
         self.audio_slots = [self.pc.addTransceiver("audio", direction="recvonly") for _ in range(slots)]
-        self.video_slots = [self.pc.addTransceiver("video", direction="recvonly") for _ in range(slots)]
+        self.video_slots = [self.pc.addTransceiver("video", direction="recvonly")
+                            for _ in range(slots if video_slots is None else video_slots)]
         self.signalling: CohortSignalling | None = None
         self.joined: dict | None = None
 

@@ -5,12 +5,57 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case join(JoinRequest)
     /// `leave`: leave the session; answered by `left`, then the server closes with 1000.
     case leave(LeaveRequest)
+    /// `create-rooms` (docs/PROTOCOL.md).
+    case createRooms(SessionRequests.CreateRooms)
+    /// `assign` (docs/PROTOCOL.md).
+    case assign(SessionRequests.Assign)
+    /// `open-rooms` (docs/PROTOCOL.md).
+    case openRooms(SessionRequests.Bare)
+    /// `move` (docs/PROTOCOL.md).
+    case move(SessionRequests.Move)
+    /// `broadcast` (docs/PROTOCOL.md).
+    case broadcast(SessionRequests.Text)
+    /// `close-rooms` (docs/PROTOCOL.md).
+    case closeRooms(SessionRequests.CloseRooms)
+    /// `listen` (docs/PROTOCOL.md).
+    case listen(SessionRequests.Listen)
+    /// `join-room` (docs/PROTOCOL.md).
+    case joinRoom(SessionRequests.JoinRoom)
+    /// `mute` (docs/PROTOCOL.md).
+    case mute(SessionRequests.Mute)
+    /// `remove` (docs/PROTOCOL.md).
+    case remove(SessionRequests.Target)
+    /// `end-session` (docs/PROTOCOL.md).
+    case endSession(SessionRequests.Bare)
+    /// `admit` (docs/PROTOCOL.md).
+    case admit(SessionRequests.Target)
+    /// `deny` (docs/PROTOCOL.md).
+    case deny(SessionRequests.Target)
+    /// `hand` (docs/PROTOCOL.md).
+    case hand(SessionRequests.Hand)
+    /// `chat` (docs/PROTOCOL.md).
+    case chat(SessionRequests.Text)
 
     /// The `type` discriminator of each case.
     public var type: String {
         switch self {
         case .join: return "join"
         case .leave: return "leave"
+        case .createRooms: return "create-rooms"
+        case .assign: return "assign"
+        case .openRooms: return "open-rooms"
+        case .move: return "move"
+        case .broadcast: return "broadcast"
+        case .closeRooms: return "close-rooms"
+        case .listen: return "listen"
+        case .joinRoom: return "join-room"
+        case .mute: return "mute"
+        case .remove: return "remove"
+        case .endSession: return "end-session"
+        case .admit: return "admit"
+        case .deny: return "deny"
+        case .hand: return "hand"
+        case .chat: return "chat"
         }
     }
 
@@ -19,11 +64,26 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         switch self {
         case .join(let m): return m.id
         case .leave(let m): return m.id
+        case .createRooms(let m): return m.id
+        case .assign(let m): return m.id
+        case .openRooms(let m): return m.id
+        case .move(let m): return m.id
+        case .broadcast(let m): return m.id
+        case .closeRooms(let m): return m.id
+        case .listen(let m): return m.id
+        case .joinRoom(let m): return m.id
+        case .mute(let m): return m.id
+        case .remove(let m): return m.id
+        case .endSession(let m): return m.id
+        case .admit(let m): return m.id
+        case .deny(let m): return m.id
+        case .hand(let m): return m.id
+        case .chat(let m): return m.id
         }
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave"]
+    public static let knownTypes: Set<String> = ["join", "leave", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "hand", "chat"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -34,6 +94,21 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         switch type {
         case "join": self = .join(try JoinRequest(from: decoder))
         case "leave": self = .leave(try LeaveRequest(from: decoder))
+        case "create-rooms": self = .createRooms(try SessionRequests.CreateRooms(from: decoder))
+        case "assign": self = .assign(try SessionRequests.Assign(from: decoder))
+        case "open-rooms": self = .openRooms(try SessionRequests.Bare(from: decoder))
+        case "move": self = .move(try SessionRequests.Move(from: decoder))
+        case "broadcast": self = .broadcast(try SessionRequests.Text(from: decoder))
+        case "close-rooms": self = .closeRooms(try SessionRequests.CloseRooms(from: decoder))
+        case "listen": self = .listen(try SessionRequests.Listen(from: decoder))
+        case "join-room": self = .joinRoom(try SessionRequests.JoinRoom(from: decoder))
+        case "mute": self = .mute(try SessionRequests.Mute(from: decoder))
+        case "remove": self = .remove(try SessionRequests.Target(from: decoder))
+        case "end-session": self = .endSession(try SessionRequests.Bare(from: decoder))
+        case "admit": self = .admit(try SessionRequests.Target(from: decoder))
+        case "deny": self = .deny(try SessionRequests.Target(from: decoder))
+        case "hand": self = .hand(try SessionRequests.Hand(from: decoder))
+        case "chat": self = .chat(try SessionRequests.Text(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -46,6 +121,21 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         switch self {
         case .join(let m): try m.encode(to: encoder)
         case .leave(let m): try m.encode(to: encoder)
+        case .createRooms(let m): try m.encode(to: encoder)
+        case .assign(let m): try m.encode(to: encoder)
+        case .openRooms(let m): try m.encode(to: encoder)
+        case .move(let m): try m.encode(to: encoder)
+        case .broadcast(let m): try m.encode(to: encoder)
+        case .closeRooms(let m): try m.encode(to: encoder)
+        case .listen(let m): try m.encode(to: encoder)
+        case .joinRoom(let m): try m.encode(to: encoder)
+        case .mute(let m): try m.encode(to: encoder)
+        case .remove(let m): try m.encode(to: encoder)
+        case .endSession(let m): try m.encode(to: encoder)
+        case .admit(let m): try m.encode(to: encoder)
+        case .deny(let m): try m.encode(to: encoder)
+        case .hand(let m): try m.encode(to: encoder)
+        case .chat(let m): try m.encode(to: encoder)
         }
     }
 }

@@ -1,3 +1,4 @@
+import SFU
 import Tokens
 
 /// Every message the server sends, one case per `type` (docs/PROTOCOL.md).
@@ -12,6 +13,14 @@ public enum ServerMessage: Codable, Equatable, Sendable {
     case error(ErrorReply)
     /// `left`: the reply to `leave`, or notice that the server removed this participant.
     case left(Left)
+    /// `ok`: a session command was carried out.
+    case ok(OkReply)
+    /// `session`: the session's shape (rooms, waiting room, mutes, hands), sent whole on every change.
+    case session(SessionView)
+    /// `broadcast`: a host's text to all rooms.
+    case broadcast(BroadcastEvent)
+    /// `chat`: a line from the same room.
+    case chat(ChatEvent)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -21,6 +30,10 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .slots: return "slots"
         case .error: return "error"
         case .left: return "left"
+        case .ok: return "ok"
+        case .session: return "session"
+        case .broadcast: return "broadcast"
+        case .chat: return "chat"
         }
     }
 
@@ -36,6 +49,10 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case "slots": self = .slots(try SlotUpdate(from: decoder))
         case "error": self = .error(try ErrorReply(from: decoder))
         case "left": self = .left(try Left(from: decoder))
+        case "ok": self = .ok(try OkReply(from: decoder))
+        case "session": self = .session(try SessionView(from: decoder))
+        case "broadcast": self = .broadcast(try BroadcastEvent(from: decoder))
+        case "chat": self = .chat(try ChatEvent(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -51,6 +68,10 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .slots(let m): try m.encode(to: encoder)
         case .error(let m): try m.encode(to: encoder)
         case .left(let m): try m.encode(to: encoder)
+        case .ok(let m): try m.encode(to: encoder)
+        case .session(let m): try m.encode(to: encoder)
+        case .broadcast(let m): try m.encode(to: encoder)
+        case .chat(let m): try m.encode(to: encoder)
         }
     }
 }

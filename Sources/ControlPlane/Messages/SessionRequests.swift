@@ -1,0 +1,62 @@
+import SFU
+
+/// Payloads of the session commands (docs/PROTOCOL.md, "Session commands").
+/// Each carries the request `id` that `ok` or `error` echoes.
+public enum SessionRequests {
+    /// `create-rooms`: `{id, names: [String]}`.
+    public struct CreateRooms: Codable, Equatable, Sendable { public var id: String; public var names: [String] }
+    /// `assign`: `{id, assignments: {participantId: roomId}}` or `{id, balanced: true}`.
+    public struct Assign: Codable, Equatable, Sendable {
+        public var id: String
+        public var assignments: [String: String]?
+        public var balanced: Bool?
+    }
+    /// Requests with only an id: `open-rooms`, `end-session`.
+    public struct Bare: Codable, Equatable, Sendable { public var id: String }
+    /// `move`: `{id, participantId, room}`.
+    public struct Move: Codable, Equatable, Sendable { public var id: String; public var participantId: String; public var room: String }
+    /// `broadcast` and `chat`: `{id, text}`.
+    public struct Text: Codable, Equatable, Sendable { public var id: String; public var text: String }
+    /// `close-rooms`: `{id, countdown}` in seconds.
+    public struct CloseRooms: Codable, Equatable, Sendable { public var id: String; public var countdown: Int }
+    /// `listen`: `{id, room}`; a null or absent room stops listening.
+    public struct Listen: Codable, Equatable, Sendable { public var id: String; public var room: String? }
+    /// `join-room`: `{id, room}`.
+    public struct JoinRoom: Codable, Equatable, Sendable { public var id: String; public var room: String }
+    /// `mute`: `{id, participantId, muted}`.
+    public struct Mute: Codable, Equatable, Sendable { public var id: String; public var participantId: String; public var muted: Bool }
+    /// `remove`, `admit`, `deny`: `{id, participantId}`.
+    public struct Target: Codable, Equatable, Sendable { public var id: String; public var participantId: String }
+    /// `hand`: `{id, raised}`.
+    public struct Hand: Codable, Equatable, Sendable { public var id: String; public var raised: Bool }
+}
+
+/// `ok`: a session command was carried out.
+public struct OkReply: Codable, Equatable, Sendable {
+    /// The request's id.
+    public var id: String
+    /// Creates a reply.
+    public init(id: String) { self.id = id }
+}
+
+/// `broadcast`: a host's text to every room.
+public struct BroadcastEvent: Codable, Equatable, Sendable {
+    /// The host's display name.
+    public var from: String
+    /// The text.
+    public var text: String
+    /// Creates the event.
+    public init(from: String, text: String) { self.from = from; self.text = text }
+}
+
+/// `chat`: a line from someone in the same room. Delivered, never stored.
+public struct ChatEvent: Codable, Equatable, Sendable {
+    /// Sender's participant id.
+    public var from: String
+    /// Sender's display name.
+    public var name: String
+    /// The text.
+    public var text: String
+    /// Creates the event.
+    public init(from: String, name: String, text: String) { self.from = from; self.name = name; self.text = text }
+}

@@ -1,0 +1,116 @@
+import Opus
+import Wire
+
+/// One publisher inside a room mixer: its jitter buffer, its decoder, and
+/// the 20 ms of audio it contributes to the current tick. Room loop only.
+final class MixContributor {
+    /// The engine's key for the publisher.
+    let key: UInt32
+    var buffer: OpusJitterBuffer
+    let decoder: OpusDecoder
+    /// This tick's contribution (full scale = 1), valid when `isActive`.
+    var frame: [Float]
+    /// True when the publisher contributes to this tick.
+    var isActive = false
+    /// RMS level of this tick's contribution, in dBov.
+    var level = AudioLevel.silence
+    /// Decoded audio not yet mixed (a packet longer than 20 ms leaves some over).
+    private var carry: [Float]
+    private var carryCount = 0
+    private var pcm: [Int16]
+
+    static let frameSamples = 960
+    /// 120 ms, the longest Opus packet (RFC 6716 §3.4, R5), plus one frame.
+    static let maximumSamples = 5_760
+
+    init(key: UInt32, configuration: OpusJitterBuffer.Configuration) throws(OpusError) {
+        self.key = key
+        buffer = OpusJitterBuffer(configuration: configuration)
+        decoder = try OpusDecoder(channels: 1)
+        frame = Array(repeating: 0, count: Self.frameSamples)
+        carry = Array(repeating: 0, count: Self.maximumSamples + Self.frameSamples)
+        pcm = Array(repeating: 0, count: Self.maximumSamples)
+    }
+
+    /// Fills `frame` with the next 20 ms: decodes the buffer's packets, the
+    /// FEC of a lost one (RFC 6716 §2.1.7), or concealment (§4.4).
+    func produce(now: Instant, counters: inout MixerCounters) {
+        while carryCount < Self.frameSamples {
+            let output = buffer.pop(now: now)
+            if case .nothing = output {
+                guard carryCount > 0 else {
+                    isActive = false
+                    level = AudioLevel.silence
+                    return
+                }
+                for i in carryCount..<Self.frameSamples { carry[i] = 0 }
+                carryCount = Self.frameSamples
+                break
+            }
+            let wanted = Self.frameSamples - carryCount  // a multiple of 2.5 ms
+            let decoded: Int
+            switch output {
+            case .packet(let payload):
+                decoded = decode(payload, samples: Self.maximumSamples, fec: false, fallback: wanted, counters: &counters)
+            case .fec(let successor):
+                let lost = (try? OpusPacketInfo(parsing: successor))?.samples ?? Self.frameSamples
+                decoded = decode(successor, samples: min(lost, Self.maximumSamples), fec: true, fallback: wanted,
+                                 counters: &counters)
+            default:
+                decoded = decode([], samples: wanted, fec: false, fallback: wanted, counters: &counters)
+            }
+            let at = carryCount
+            let n = min(decoded, carry.count - at)
+            pcm.withUnsafeBufferPointer { src in
+                carry.withUnsafeMutableBufferPointer { dst in
+                    for i in 0..<n { dst[at + i] = Float(src[i]) * (1 / 32_768) }
+                }
+            }
+            carryCount += n
+        }
+        isActive = true
+        carry.withUnsafeBufferPointer { src in
+            frame.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<Self.frameSamples { dst[i] = src[i] }
+            }
+        }
+        level = frame.withUnsafeBufferPointer { AudioLevel.dBov($0) }
+        // Keep what is left over for the next tick.
+        let rest = carryCount - Self.frameSamples
+        for i in 0..<rest { carry[i] = carry[Self.frameSamples + i] }
+        carryCount = rest
+    }
+
+    /// One libopus call into `pcm`; on a decode error (peer input) it is
+    /// counted and the frame concealed instead, so the cadence holds.
+    private func decode(_ packet: [UInt8], samples: Int, fec: Bool, fallback: Int, counters: inout MixerCounters) -> Int {
+        counters.decodeCalls += 1
+        do {
+            return try packet.withUnsafeBufferPointer { p throws(OpusError) in
+                try pcm.withUnsafeMutableBufferPointer { o throws(OpusError) in
+                    try decoder.decode(p, into: o, samplesPerChannel: samples, fec: fec)
+                }
+            }
+        } catch {
+            counters.decodeErrors += 1
+            counters.decodeCalls += 1
+            let n = try? [UInt8]().withUnsafeBufferPointer { p throws(OpusError) in
+                try pcm.withUnsafeMutableBufferPointer { o throws(OpusError) in
+                    try decoder.decode(p, into: o, samplesPerChannel: fallback, fec: false)
+                }
+            }
+            if let n { return n }
+            for i in 0..<fallback { pcm[i] = 0 }
+            return fallback
+        }
+    }
+
+    /// Forgets buffered packets, leftover audio and decoder state.
+    func reset() {
+        buffer.reset()
+        decoder.reset()
+        carryCount = 0
+        isActive = false
+        level = AudioLevel.silence
+    }
+}

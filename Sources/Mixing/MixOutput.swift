@@ -1,0 +1,27 @@
+import Opus
+
+/// Which mix an output carries: the whole room, or the room minus one contributor.
+enum MixKey: Hashable {
+    case full
+    case minus(UInt32)
+}
+
+/// One distinct mix and the listeners who hear it: one limiter, one
+/// encoder and one encode per tick however many listeners share it.
+final class MixOutput {
+    let key: MixKey
+    let encoder: OpusEncoder
+    var limiter = SoftLimiter()
+    var listeners: Set<String> = []
+    var mix: [Float]
+    var pcm: [Int16]
+    var packet: [UInt8]
+
+    init(key: MixKey, options: OpusEncoder.Options) throws(OpusError) {
+        self.key = key
+        encoder = try OpusEncoder(channels: 1, options: options)
+        mix = Array(repeating: 0, count: MixContributor.frameSamples)
+        pcm = Array(repeating: 0, count: MixContributor.frameSamples)
+        packet = Array(repeating: 0, count: 1_500)
+    }
+}

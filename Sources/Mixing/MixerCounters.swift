@@ -1,0 +1,23 @@
+/// What a room mixer did, for metrics and tests.
+public struct MixerCounters: Equatable, Sendable {
+    /// Ticks that produced audio (one per 20 ms frame).
+    public var frames = 0
+    /// Frames skipped because `tick` was called too late to catch up.
+    public var skippedFrames = 0
+    /// libopus decode calls (packets, FEC and concealment).
+    public var decodeCalls = 0
+    /// Packets libopus refused (peer input); each was concealed instead.
+    public var decodeErrors = 0
+    /// libopus encode calls.
+    public var encodes = 0
+    /// Encodes that failed (the frame was not sent).
+    public var encodeErrors = 0
+    /// Output frames the limiter changed.
+    public var limitedFrames = 0
+    /// Packets for a key that is not a contributor.
+    public var unknownContributor = 0
+    /// Packets dropped at the door because nobody listens.
+    public var ignoredWithoutListeners = 0
+    /// Creates zeros.
+    public init() {}
+}

@@ -1,0 +1,84 @@
+import Opus
+import Wire
+
+extension RoomMixer {
+    /// Runs every frame due at `now` and returns one encoded frame per
+    /// listener per frame, in frame order. Frames are due every 20 ms from
+    /// the first tick; a late call catches up (up to
+    /// `maximumCatchUpFrames`) or skips whole frames, so the grid never
+    /// drifts. Early calls return nothing.
+    public func tick(now: Instant) -> [MixedFrame] {
+        guard !listenerMix.isEmpty else { return [] }
+        var due = deadline ?? now
+        guard now >= due else { return [] }
+        let behind = Int((now - due).nanoseconds / Self.frameDuration.nanoseconds) + 1
+        if behind > configuration.maximumCatchUpFrames {
+            // Too late to send a burst: skip whole frames, keeping the phase.
+            let skip = behind - 1
+            counters.skippedFrames += skip
+            frameIndex &+= UInt32(truncatingIfNeeded: skip)
+            due = due + Self.frameDuration * Int64(skip)
+            for c in contributors.values {
+                for _ in 0..<skip { _ = c.buffer.pop(now: now) }
+            }
+        }
+        var frames: [MixedFrame] = []
+        frames.reserveCapacity(listenerMix.count * min(behind, configuration.maximumCatchUpFrames))
+        while due <= now {
+            mixOneFrame(now: now, into: &frames)
+            due = due + Self.frameDuration
+        }
+        deadline = due
+        return frames
+    }
+
+    /// Decodes every contributor once, sums, then limits and encodes each distinct mix once.
+    private func mixOneFrame(now: Instant, into frames: inout [MixedFrame]) {
+        counters.frames += 1
+        let n = Self.frameSamples
+        full.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        for key in contributorOrder {
+            guard let c = contributors[key] else { continue }
+            c.produce(now: now, counters: &counters)
+            guard c.isActive else { continue }
+            c.frame.withUnsafeBufferPointer { src in
+                full.withUnsafeMutableBufferPointer { dst in for i in 0..<n { dst[i] += src[i] } }
+            }
+        }
+        let timestamp = frameIndex &* UInt32(n)
+        frameIndex &+= 1
+        for output in outputs.values {
+            // Mix-minus: the full sum less the listener's own contribution,
+            // so each contributor costs one subtraction, not a second sum.
+            full.withUnsafeBufferPointer { f in
+                output.mix.withUnsafeMutableBufferPointer { m in
+                    if case .minus(let own) = output.key, let c = contributors[own], c.isActive {
+                        c.frame.withUnsafeBufferPointer { o in for i in 0..<n { m[i] = f[i] - o[i] } }
+                    } else {
+                        for i in 0..<n { m[i] = f[i] }
+                    }
+                }
+            }
+            let limited = output.mix.withUnsafeBufferPointer { m in
+                output.pcm.withUnsafeMutableBufferPointer { p in output.limiter.process(m, into: p) }
+            }
+            if limited { counters.limitedFrames += 1 }
+            counters.encodes += 1
+            let length: Int
+            do {
+                length = try output.pcm.withUnsafeBufferPointer { p throws(OpusError) in
+                    try output.packet.withUnsafeMutableBufferPointer { o throws(OpusError) in
+                        try output.encoder.encode(p, samplesPerChannel: n, into: o)
+                    }
+                }
+            } catch {
+                counters.encodeErrors += 1
+                continue
+            }
+            let payload = Array(output.packet[0..<length])
+            for listener in output.listeners {
+                frames.append(MixedFrame(listener: listener, payload: payload, timestamp: timestamp))
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Wire
+
+extension MediaEngine {
+    /// Carries out `command` from `actor` (ARCHITECTURE.md, "Rooms, roles and
+    /// the isolation rule"). Commands run one at a time on the session's
+    /// loop, so two hosts issuing conflicting commands see them in one order
+    /// and the same final state. Refusals change nothing.
+    public func perform(_ command: SessionCommand, by actor: ParticipantID, now: Instant) throws(SFUError) {
+        guard let p = participants[actor], var table = sessions[p.sessionID] else { throw .unknownParticipant(actor) }
+        let session = p.sessionID
+        var model = models[session] ?? SessionModel()
+        if command.requiresHost && !Self.isHost(p.role) { throw .forbidden }
+        if model.waiting.contains(actor) { throw .forbidden }
+        var changed: Set<ParticipantID> = []
+        var removals: [(ParticipantID, RemovalReason)] = []
+        var rosterRooms: Set<RoomID> = []
+
+        func requireMember(_ id: ParticipantID) throws(SFUError) {
+            guard let m = participants[id], m.sessionID == session, !model.waiting.contains(id) else {
+                throw .unknownParticipant(id)
+            }
+        }
+        func requireNotClosing() throws(SFUError) { if model.closingAt != nil { throw .roomsClosing } }
+        func requireEnterable(_ room: RoomID) throws(SFUError) {
+            guard model.exists(room) else { throw .unknownRoom(room) }
+            if room != "main" && !model.open { throw .wrongRoomState("Breakout rooms are not open.") }
+        }
+        func moveMember(_ id: ParticipantID, to room: RoomID) {
+            guard let from = table.members[id]?.room, from != room else { return }
+            rosterRooms.formUnion([from, room])
+            changed.formUnion(table.move(id, to: room))
+        }
+
+        switch command {
+        case .createRooms(let names):
+            try requireNotClosing()
+            guard !model.open else { throw .wrongRoomState("Close the open rooms before creating new ones.") }
+            let trimmed = names.map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+            guard !trimmed.isEmpty, trimmed.allSatisfy({ !$0.isEmpty && $0.count <= 100 }) else {
+                throw .invalidCommand("Room names must be 1 to 100 characters.")
+            }
+            guard model.breakouts.count + trimmed.count <= SessionCommand.maxRooms else {
+                throw .invalidCommand("At most \(SessionCommand.maxRooms) rooms.")
+            }
+            var seen = Set(model.breakouts.map { $0.name.lowercased() })
+            for name in trimmed {
+                guard seen.insert(name.lowercased()).inserted, name.lowercased() != "main" else { throw .duplicateRoomName(name) }
+            }
+            for name in trimmed {
+                model.breakouts.append(BreakoutRoom(id: "r\(model.nextRoomNumber)", name: name))
+                model.nextRoomNumber += 1
+            }
+        case .assign(let plan):
+            try requireNotClosing()
+            for (id, room) in plan {
+                try requireMember(id)
+                guard model.exists(room) else { throw .unknownRoom(room) }
+            }
+            for (id, room) in plan {
+                model.assignments[id] = room
+                if model.open { moveMember(id, to: room) }
+            }
+        case .assignBalanced:
+            try requireNotClosing()
+            guard !model.breakouts.isEmpty else { throw .wrongRoomState("Create breakout rooms first.") }
+            let people = table.members.sorted { $0.value.order < $1.value.order }.map(\.key)
+                .filter { participants[$0].map { !Self.isHost($0.role) } ?? false && !model.waiting.contains($0) }
+            for (i, id) in people.enumerated() {
+                let room = model.breakouts[i % model.breakouts.count].id
+                model.assignments[id] = room
+                if model.open { moveMember(id, to: room) }
+            }
+        case .openRooms:
+            try requireNotClosing()
+            guard !model.breakouts.isEmpty else { throw .wrongRoomState("Create breakout rooms first.") }
+            guard !model.open else { throw .wrongRoomState("Breakout rooms are open already.") }
+            model.open = true
+            for (id, room) in model.assignments.sorted(by: { $0.key < $1.key }) where table.members[id] != nil {
+                moveMember(id, to: room)
+            }
+        case .move(let id, let room):
+            try requireNotClosing()
+            try requireMember(id)
+            try requireEnterable(room)
+            if model.assignments[id] != nil || room != "main" { model.assignments[id] = room }
+            moveMember(id, to: room)
+        case .broadcast(let text):
+            guard !text.isEmpty, text.count <= SessionCommand.maxTextLength else {
+                throw .invalidCommand("A broadcast is 1 to \(SessionCommand.maxTextLength) characters.")
+            }
+            let everyone = table.members.keys.filter { !model.waiting.contains($0) }
+            delegate?.engine(message: .broadcast(fromName: p.name, text: text), recipients: Array(everyone), session: session)
+            return
+        case .closeRooms(let seconds):
+            guard model.open else { throw .wrongRoomState("Breakout rooms are not open.") }
+            try requireNotClosing()
+            guard (0...SessionCommand.maxCountdown).contains(seconds) else {
+                throw .invalidCommand("The countdown is 0 to \(SessionCommand.maxCountdown) seconds.")
+            }
+            model.closingAt = now + .seconds(Int64(seconds))
+        case .listen(let room):
+            if let room {
+                guard model.exists(room) else { throw .unknownRoom(room) }
+                guard room != table.members[actor]?.room else { throw .invalidCommand("You are in that room.") }
+            }
+            changed.formUnion(table.setListening(actor, to: room))
+        case .joinRoom(let room):
+            try requireNotClosing()
+            try requireEnterable(room)
+            changed.formUnion(table.setListening(actor, to: nil))
+            moveMember(actor, to: room)
+        case .setMuted(let id, let muted):
+            try requireMember(id)
+            changed.formUnion(table.setAudioMuted(id, muted))
+        case .remove(let id):
+            guard participants[id]?.sessionID == session else { throw .unknownParticipant(id) }
+            guard id != actor else { throw .invalidCommand("Use leave to leave.") }
+            removals.append((id, .removed))
+        case .endSession:
+            removals = table.members.keys.sorted().map { ($0, .sessionEnded) }
+        case .admit(let id):
+            guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
+            model.waiting.removeAll { $0 == id }
+            changed.formUnion(table.setFlow(id, receives: true, publishes: true))
+            rosterRooms.insert(table.members[id]?.room ?? "main")
+        case .deny(let id):
+            guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
+            removals.append((id, .denied))
+        case .setHandRaised(let raised):
+            model.hands.removeAll { $0 == actor }
+            if raised { model.hands.append(actor) }
+        case .chat(let text):
+            guard !text.isEmpty, text.count <= SessionCommand.maxTextLength else {
+                throw .invalidCommand("A chat line is 1 to \(SessionCommand.maxTextLength) characters.")
+            }
+            guard let room = table.members[actor]?.room else { return }
+            let recipients = table.members(of: room).filter { !model.waiting.contains($0) }
+            delegate?.engine(message: .chat(from: actor, fromName: p.name, text: text), recipients: recipients, session: session)
+            return
+        }
+
+        sessions[session] = table
+        models[session] = model
+        for room in rosterRooms.sorted() { announceRoster(room: room, session: session) }
+        applySlotChanges(changed, session: session, now: now, except: nil)
+        for (id, reason) in removals { remove(id, reason: reason, now: now) }
+        if sessions[session] != nil { publishSessionView(session, now: now) }
+    }
+
+    /// Hosts and co-hosts (co-therapists) run the session.
+    static func isHost(_ role: String) -> Bool { role == "host" || role == "co-host" }
+
+    /// Brings everyone back when a close countdown has run out.
+    func finishClosingRooms(now: Instant) {
+        for (session, model) in models {
+            guard let at = model.closingAt, at <= now, var table = sessions[session] else { continue }
+            var changed: Set<ParticipantID> = []
+            for id in table.members.keys.sorted() {
+                changed.formUnion(table.setListening(id, to: nil))
+                changed.formUnion(table.move(id, to: "main"))
+            }
+            sessions[session] = table
+            var m = model
+            m.open = false
+            m.closingAt = nil
+            m.breakouts = []
+            m.assignments = [:]
+            m.nextRoomNumber = 1
+            models[session] = m
+            announceRoster(room: "main", session: session)
+            applySlotChanges(changed, session: session, now: now, except: nil)
+            publishSessionView(session, now: now)
+        }
+    }
+
+    /// Sends every participant of `session` the current view of it.
+    func publishSessionView(_ session: String, now: Instant) {
+        guard let table = sessions[session] else { return }
+        var model = models[session] ?? SessionModel()
+        model.version += 1
+        models[session] = model
+        var rooms = [SessionView.Room(id: "main", name: "Main room", members: table.members(of: "main"), listeners: [])]
+        rooms += model.breakouts.map {
+            SessionView.Room(id: $0.id, name: $0.name, members: table.members(of: $0.id), listeners: [])
+        }
+        for i in rooms.indices {
+            rooms[i].listeners = table.members.filter { $0.value.listening == rooms[i].id }.map(\.key).sorted()
+        }
+        let closing = model.closingAt.map { Int(max(0, ($0 - now).nanoseconds + 999_999_999) / 1_000_000_000) }
+        let waiting = model.waiting.compactMap { id in
+            participants[id].map { RosterMember(participantId: id, name: $0.name, role: $0.role, room: "waiting") }
+        }
+        let base = SessionView(version: model.version, rooms: rooms, breakoutsOpen: model.open, closingInSeconds: closing,
+                               assignments: model.assignments, waiting: [],
+                               muted: table.members.filter { $0.value.audioMuted }.map(\.key).sorted(),
+                               handsRaised: model.hands)
+        for id in table.members.keys.sorted() {
+            guard let p = participants[id] else { continue }
+            var view = base
+            if Self.isHost(p.role) { view.waiting = waiting } else { view.waiting = waiting.filter { $0.participantId == id } }
+            delegate?.engine(sessionChanged: view, recipient: id, session: session)
+        }
+    }
+
+    /// Who is where, for tests and the load test's isolation check.
+    public func placement(session: String) -> [ParticipantID: (room: RoomID, listening: RoomID?)] {
+        (sessions[session]?.members ?? [:]).mapValues { ($0.room, $0.listening) }
+    }
+}

@@ -1,0 +1,101 @@
+/// A command about the shape of a therapy session: breakout rooms, moves,
+/// listen-in, mute, admission, and the participant's own hand and chat.
+/// Host commands are refused with `SFUError.forbidden` for anyone else.
+public enum SessionCommand: Sendable, Equatable {
+    /// Create breakout rooms with these names (before they are opened).
+    case createRooms(names: [String])
+    /// Plan (or, while open, apply) who goes to which room.
+    case assign([ParticipantID: RoomID])
+    /// Spread the participants evenly over the breakout rooms.
+    case assignBalanced
+    /// Send everyone to their planned room.
+    case openRooms
+    /// Move one participant while rooms are open (or back to "main").
+    case move(ParticipantID, to: RoomID)
+    /// A text to every room.
+    case broadcast(String)
+    /// Bring everyone back to the main room after a countdown every participant sees.
+    case closeRooms(countdownSeconds: Int)
+    /// Listen in on a room (nil: stop); the room is told.
+    case listen(RoomID?)
+    /// The host moves to a room.
+    case joinRoom(RoomID)
+    /// Server-enforced mute or unmute of a participant's audio.
+    case setMuted(ParticipantID, Bool)
+    /// Remove a participant from the session.
+    case remove(ParticipantID)
+    /// End the session for everyone.
+    case endSession
+    /// Let a participant in from the waiting room.
+    case admit(ParticipantID)
+    /// Turn a participant away from the waiting room.
+    case deny(ParticipantID)
+    /// Raise or lower the sender's own hand.
+    case setHandRaised(Bool)
+    /// A chat line to the sender's own room; delivered, never stored.
+    case chat(String)
+
+    /// Whether only a host (or co-host) may send it.
+    public var requiresHost: Bool {
+        switch self {
+        case .setHandRaised, .chat: return false
+        default: return true
+        }
+    }
+
+    /// Longest broadcast or chat text, in characters.
+    public static let maxTextLength = 2_000
+    /// Most breakout rooms in one session.
+    public static let maxRooms = 50
+    /// Longest close countdown, in seconds.
+    public static let maxCountdown = 300
+}
+
+/// A breakout room.
+public struct BreakoutRoom: Codable, Equatable, Sendable {
+    /// Its id ("r1", "r2", ...).
+    public var id: RoomID
+    /// Its name, unique in the session.
+    public var name: String
+}
+
+/// What a participant is shown of the session's shape; sent whole on every
+/// change, with a version, so two hosts always converge on the same state.
+public struct SessionView: Codable, Equatable, Sendable {
+    /// One room and who is in it.
+    public struct Room: Codable, Equatable, Sendable {
+        /// "main" or a breakout id.
+        public var id: RoomID
+        /// Display name.
+        public var name: String
+        /// Participants in it, in joining order.
+        public var members: [ParticipantID]
+        /// Hosts listening in on it (the room is told).
+        public var listeners: [ParticipantID]
+    }
+
+    /// Grows with every change.
+    public var version: Int
+    /// The main room first, then breakout rooms.
+    public var rooms: [Room]
+    /// Whether breakout rooms are open.
+    public var breakoutsOpen: Bool
+    /// Seconds until the rooms close, while a close countdown runs.
+    public var closingInSeconds: Int?
+    /// Planned or current assignments.
+    public var assignments: [ParticipantID: RoomID]
+    /// The waiting room: everyone for hosts, only themselves for a waiting participant.
+    public var waiting: [RosterMember]
+    /// Participants whose audio the server mutes.
+    public var muted: [ParticipantID]
+    /// Raised hands, in the order raised.
+    public var handsRaised: [ParticipantID]
+}
+
+/// A text for participants, never stored.
+public enum SessionMessage: Sendable, Equatable {
+    /// A host's broadcast to all rooms.
+    case broadcast(fromName: String, text: String)
+    /// A chat line within a room.
+    case chat(from: ParticipantID, fromName: String, text: String)
+}

@@ -1,0 +1,25 @@
+import Wire
+
+/// The shape of one therapy session beyond who-receives-whom: its breakout
+/// rooms, their planned assignments, whether they are open or closing, the
+/// waiting room and raised hands. The routing table holds the rest.
+struct SessionModel: Sendable {
+    var breakouts: [BreakoutRoom] = []
+    var assignments: [ParticipantID: RoomID] = [:]
+    var open = false
+    var closingAt: Instant?
+    var waiting: [ParticipantID] = []
+    var hands: [ParticipantID] = []
+    var version = 0
+    var nextRoomNumber = 1
+
+    func room(_ id: RoomID) -> BreakoutRoom? { breakouts.first { $0.id == id } }
+
+    func exists(_ id: RoomID) -> Bool { id == "main" || room(id) != nil }
+
+    mutating func forget(_ id: ParticipantID) {
+        assignments[id] = nil
+        waiting.removeAll { $0 == id }
+        hands.removeAll { $0 == id }
+    }
+}

@@ -1,0 +1,180 @@
+import CohortClient
+import CohortTestSupport
+import RTP
+import SFU
+import Wire
+import XCTest
+
+/// Host controls against the sans-IO engine with real client-role peers.
+final class SessionCommandTests: XCTestCase {
+    private func heard(_ h: EngineHarness, _ name: String) -> Set<String> {
+        var s: Set<String> = []
+        for (_, packets) in h.rtpByMid(name) {
+            for (header, packet) in packets {
+                let t = String(decoding: packet[header.payloadRange], as: UTF8.self)
+                if t.hasPrefix("audio:") { s.insert(String(t.dropFirst(6))) }
+            }
+        }
+        return s
+    }
+
+    private func speak(_ h: EngineHarness, _ names: [String], frames: Int = 5, ts: inout UInt32) {
+        for name in names { h.received[name] = [] }
+        for i in 0..<frames {
+            for name in names { h.sendMedia(name, audioTimestamp: ts, keyframe: i == 0) }
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+    }
+
+    func testBreakoutLifecycleListenInMuteAndClose() throws {
+        let h = EngineHarness()
+        try h.join("host", role: "host")
+        let people = ["a1", "a2", "b1", "b2"]
+        for p in people { try h.join(p) }
+        let id = { (n: String) in h.participantIDs[n]! }
+        let host = id("host")
+        var ts: UInt32 = 0
+
+        XCTAssertThrowsError(try h.engine.perform(.createRooms(names: ["x"]), by: id("a1"), now: h.clock.now)) {
+            XCTAssertEqual($0 as? SFUError, .forbidden)
+        }
+        XCTAssertThrowsError(try h.engine.perform(.openRooms, by: host, now: h.clock.now)) {
+            XCTAssertEqual(($0 as? SFUError)?.code, "wrong-room-state")
+        }
+        try h.engine.perform(.createRooms(names: ["Room A", "Room B"]), by: host, now: h.clock.now)
+        XCTAssertThrowsError(try h.engine.perform(.createRooms(names: ["room a"]), by: host, now: h.clock.now)) {
+            XCTAssertEqual($0 as? SFUError, .duplicateRoomName("room a"))
+        }
+        XCTAssertThrowsError(try h.engine.perform(.move(id("a1"), to: "r1"), by: host, now: h.clock.now)) {
+            XCTAssertEqual(($0 as? SFUError)?.code, "wrong-room-state", "a move into a room that is not open")
+        }
+        XCTAssertThrowsError(try h.engine.perform(.move("nobody", to: "r1"), by: host, now: h.clock.now))
+        try h.engine.perform(.assignBalanced, by: host, now: h.clock.now)
+        try h.engine.perform(.assign([id("a1"): "r1", id("a2"): "r1", id("b1"): "r2", id("b2"): "r2"]), by: host, now: h.clock.now)
+        try h.engine.perform(.openRooms, by: host, now: h.clock.now)
+        speak(h, ["host"] + people, ts: &ts)
+        XCTAssertEqual(heard(h, "a1"), ["a2"])
+        XCTAssertEqual(heard(h, "b2"), ["b1"])
+        XCTAssertEqual(heard(h, "host"), [], "the host is alone in the main room")
+        XCTAssertEqual(h.events.views[id("a1")]?.breakoutsOpen, true)
+
+        // Listen-in: the host hears room A; room B hears nothing of it; room A is told.
+        try h.engine.perform(.listen("r1"), by: host, now: h.clock.now)
+        speak(h, ["host"] + people, ts: &ts)
+        XCTAssertEqual(heard(h, "host"), ["a1", "a2"])
+        XCTAssertEqual(heard(h, "b1"), ["b2"])
+        XCTAssertEqual(heard(h, "a1"), ["a2"], "listening does not send the host's audio into the room")
+        XCTAssertEqual(h.events.views[id("a1")]?.rooms.first { $0.id == "r1" }?.listeners, [host])
+        try h.engine.perform(.listen(nil), by: host, now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("a1")]?.rooms.first { $0.id == "r1" }?.listeners, [])
+
+        // Server-enforced mute: a2 reaches nobody.
+        try h.engine.perform(.setMuted(id("a2"), true), by: host, now: h.clock.now)
+        speak(h, people, ts: &ts)
+        XCTAssertEqual(heard(h, "a1"), [])
+        XCTAssertEqual(h.events.views[id("a2")]?.muted, [id("a2")])
+        try h.engine.perform(.setMuted(id("a2"), false), by: host, now: h.clock.now)
+
+        // Close with a countdown: commands that reshape rooms wait; then everyone is back.
+        try h.engine.perform(.closeRooms(countdownSeconds: 3), by: host, now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("b1")]?.closingInSeconds, 3)
+        XCTAssertThrowsError(try h.engine.perform(.move(id("a1"), to: "r2"), by: host, now: h.clock.now)) {
+            XCTAssertEqual($0 as? SFUError, .roomsClosing)
+        }
+        h.run(for: .milliseconds(3_200))
+        XCTAssertEqual(h.events.views[id("b1")]?.breakoutsOpen, false)
+        speak(h, ["host"] + people, ts: &ts)
+        XCTAssertEqual(heard(h, "a1"), ["host", "a2", "b1", "b2"], "everyone is back in the main room")
+        XCTAssertEqual(h.engine.counters.isolationViolations, 0)
+    }
+
+    func testWaitingRoomAdmitDenyAndChat() throws {
+        let h = EngineHarness(waitingRoom: true)
+        try h.join("host", role: "host")
+        try h.join("pat")
+        try h.join("sam")
+        let id = { (n: String) in h.participantIDs[n]! }
+        var ts: UInt32 = 0
+        speak(h, ["host", "pat", "sam"], ts: &ts)
+        XCTAssertEqual(heard(h, "host"), [], "waiting participants send nothing")
+        XCTAssertEqual(heard(h, "pat"), [], "and receive nothing")
+        XCTAssertEqual(h.events.views[id("host")]?.waiting.map(\.participantId), [id("pat"), id("sam")])
+        XCTAssertEqual(h.events.views[id("pat")]?.waiting.map(\.participantId), [id("pat")])
+        XCTAssertThrowsError(try h.engine.perform(.chat("hi"), by: id("pat"), now: h.clock.now))
+        try h.engine.perform(.admit(id("pat")), by: host(h), now: h.clock.now)
+        try h.engine.perform(.deny(id("sam")), by: host(h), now: h.clock.now)
+        XCTAssertTrue(h.events.removed.contains { $0.0 == id("sam") && $0.1 == .denied })
+        speak(h, ["host", "pat"], ts: &ts)
+        XCTAssertEqual(heard(h, "host"), ["pat"])
+        try h.engine.perform(.chat("hello"), by: id("pat"), now: h.clock.now)
+        XCTAssertEqual(h.events.messages.last?.0, .chat(from: id("pat"), fromName: "pat", text: "hello"))
+        XCTAssertEqual(Set(h.events.messages.last?.1 ?? []), [id("host"), id("pat")])
+        try h.engine.perform(.setHandRaised(true), by: id("pat"), now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("host")]?.handsRaised, [id("pat")])
+        try h.engine.perform(.endSession, by: host(h), now: h.clock.now)
+        XCTAssertTrue(h.events.removed.contains { $0.0 == id("pat") && $0.1 == .sessionEnded })
+    }
+
+    private func host(_ h: EngineHarness) -> ParticipantID { h.participantIDs["host"]! }
+
+    /// The isolation invariant under thousands of random command sequences:
+    /// every forwarded packet's origin is the receiver's room, or (audio) the
+    /// room its host announced listening to.
+    func testRandomCommandSequencesNeverBreakIsolation() throws {
+        let h = EngineHarness()
+        try h.join("h1", role: "host")
+        try h.join("h2", role: "co-host")
+        let people = ["p1", "p2", "p3", "p4", "p5", "p6"]
+        for p in people { try h.join(p) }
+        let everyone = ["h1", "h2"] + people
+        let id = { (n: String) in h.participantIDs[n]! }
+        let name = Dictionary(uniqueKeysWithValues: everyone.map { (id($0), $0) })
+        var random = SeededRandom(seed: 42)
+        var ts: UInt32 = 0
+        var checked = 0
+        var refused = 0
+        for step in 0..<2_000 {
+            let actor = id(everyone[Int(random.next() % UInt64(everyone.count))])
+            let target = id(people[Int(random.next() % UInt64(people.count))])
+            let rooms = ["main", "r1", "r2", "r3", "r9"]
+            let room = rooms[Int(random.next() % UInt64(rooms.count))]
+            let commands: [SessionCommand] = [
+                .createRooms(names: ["R\(step % 3)"]), .assign([target: room]), .assignBalanced, .openRooms,
+                .move(target, to: room), .closeRooms(countdownSeconds: Int(random.next() % 2)), .listen(room),
+                .listen(nil), .joinRoom(room), .setMuted(target, random.next() % 2 == 0), .setHandRaised(true),
+            ]
+            do {
+                try h.engine.perform(commands[Int(random.next() % UInt64(commands.count))], by: actor, now: h.clock.now)
+            } catch {
+                refused += 1
+            }
+            guard step % 10 == 0 else { continue }
+            // Everyone speaks once; check every packet against placement at send time.
+            let placement = h.engine.placement(session: "s1")
+            for n in everyone { h.received[n] = [] }
+            for n in everyone { h.sendMedia(n, audioTimestamp: ts, keyframe: true) }
+            ts &+= 960
+            h.run(for: .milliseconds(15))
+            for receiver in everyone {
+                guard let mine = placement[id(receiver)] else { continue }
+                for (mid, packets) in h.rtpByMid(receiver) {
+                    for (header, packet) in packets {
+                        let text = String(decoding: packet[header.payloadRange], as: UTF8.self)
+                        let sender = String(text.split(separator: ":").last ?? "")
+                        guard let from = placement[id(sender)] else { return XCTFail("unknown sender \(text)") }
+                        let audio = mid.hasPrefix("a")
+                        XCTAssertNotEqual(sender, receiver)
+                        XCTAssertTrue(from.room == mine.room || (audio && mine.listening == from.room),
+                                      "step \(step): \(receiver) in \(mine.room) got \(text) from \(from.room) via \(mid) (\(name[id(sender)] ?? ""))")
+                        checked += 1
+                    }
+                }
+            }
+            h.run(for: .milliseconds(400))  // let countdowns finish sometimes
+        }
+        XCTAssertGreaterThan(checked, 1_000, "the test must actually see forwarded packets")
+        XCTAssertGreaterThan(refused, 100, "and exercise refusals")
+        XCTAssertEqual(h.engine.counters.isolationViolations, 0)
+    }
+}
