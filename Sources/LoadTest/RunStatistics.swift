@@ -110,6 +110,14 @@ public enum Counter: String, Codable, Sendable, CaseIterable {
     case vanishes
     /// Participants who rejoined.
     case rejoins
+    /// Media that no room map allowed on arrival (most are forgiven: room changes take a moment).
+    case isolationSuspects
+    /// Streams restarted after a source came back from more than 1 s away (another room or slot).
+    case streamRestarts
+    /// Host commands answered `ok`.
+    case commandsOK
+    /// Server errors after joining (host commands refused, and the like).
+    case commandsFailed
 }
 
 /// Loss accounting summed over every (receiver, origin, kind) stream.

@@ -247,12 +247,12 @@ public enum ScenarioAction: String, Codable, Equatable, Sendable, CaseIterable {
     /// The host closes all breakout rooms, everyone returns to main.
     case close
 
-    /// Whether this build of the server has the host command. Breakout host
-    /// commands are not in docs/PROTOCOL.md yet, so the harness skips them.
-    public var isSupportedByServer: Bool {
+    /// Whether the host (member 0) carries it out with a session command
+    /// (docs/PROTOCOL.md "Session commands") rather than the harness itself.
+    public var isHostCommand: Bool {
         switch self {
-        case .leave, .vanish, .rejoin: return true
-        case .split, .move, .listenIn, .close: return false
+        case .leave, .vanish, .rejoin: return false
+        case .split, .move, .listenIn, .close: return true
         }
     }
 }

@@ -13,6 +13,8 @@ public struct StreamReceiveStats: Sendable {
     public private(set) var base: UInt32 = 0
     /// The highest probe sequence received.
     public private(set) var highest: UInt32 = 0
+    /// The send time of the packet with the highest sequence.
+    public private(set) var highestSendTime = Instant.zero
     /// Distinct packets received (including ones the receiver then dropped on purpose).
     public private(set) var received = 0
     /// Packets that arrived a second time.
@@ -38,6 +40,7 @@ public struct StreamReceiveStats: Sendable {
             started = true
             base = sequence
             highest = sequence
+            highestSendTime = sendTime
         }
         if sequence < base {
             // Arrived before the first one we saw: treat as reordered, keep the base.
@@ -57,7 +60,12 @@ public struct StreamReceiveStats: Sendable {
         }
         seen[word] |= bit
         received += 1
-        if sequence < highest { reordered += 1 } else { highest = sequence }
+        if sequence < highest {
+            reordered += 1
+        } else {
+            highest = sequence
+            highestSendTime = sendTime
+        }
         if injectedDrop {
             injectedDownlink += 1
             return true

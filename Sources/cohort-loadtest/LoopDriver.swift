@@ -30,6 +30,8 @@ final class LoopDriver: @unchecked Sendable {  // confined to `loop`
     private var participants: [Int: SimulatedParticipant] = [:]  // by OriginID.person
     private var incarnations: [Int: Int] = [:]
     private var ticker: RepeatedTask?
+    /// WebSockets of vanished participants, left open and silent until the end.
+    var ghosts: [WebSocketConnection] = []
 
     /// Tick period: media deadlines are 20 ms (audio) and ≥ 16 ms (video).
     static let tickPeriod = TimeAmount.milliseconds(2)
@@ -60,13 +62,14 @@ final class LoopDriver: @unchecked Sendable {  // confined to `loop`
     }
 
     /// Applies a churn action to member `member` of `session`, if it is here.
-    func act(_ action: ScenarioAction, session: Int, member: Int) {
+    func act(_ action: ScenarioAction, session: Int, member: Int, event: ScenarioEvent? = nil) {
+        let event = event ?? ScenarioEvent(at: 0, action: action)
         let person = OriginID(session: session, member: member, incarnation: 0).person
         switch action {
         case .leave: participants[person]?.leave()
         case .vanish: participants[person]?.vanish()
         case .rejoin: join(session: session, member: member)
-        default: break
+        case .split, .move, .listenIn, .close: participants[person]?.host(event)
         }
     }
 
@@ -100,6 +103,8 @@ final class LoopDriver: @unchecked Sendable {  // confined to `loop`
     func finish() -> (RunStatistics, [String]) {
         ticker?.cancel()
         for p in Array(participants.values) { p.leave(counted: false); p.teardown() }
+        for g in ghosts { g.abort() }
+        ghosts.removeAll()
         if notesDropped > 0 { notes.append("… and \(notesDropped) more notes on this loop") }
         return (stats, notes)
     }

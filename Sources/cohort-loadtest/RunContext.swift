@@ -48,6 +48,12 @@ final class RunContext: Sendable {
     }
 
     func name(_ origin: OriginID) -> String { "lt s\(origin.session) m\(origin.member)" }
+
+    /// The member index in a name made by `name(_:)`.
+    static func member(fromName name: String) -> Int? {
+        guard name.hasPrefix("lt s"), let m = name.split(separator: " ").last, m.hasPrefix("m") else { return nil }
+        return Int(m.dropFirst())
+    }
 }
 
 /// The harness's clock: NIO's monotonic uptime, shared by sender and

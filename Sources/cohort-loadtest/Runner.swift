@@ -147,10 +147,13 @@ final class Runner: @unchecked Sendable {  // used from the command's task only
 
     /// Carries out one choreography step in every session.
     private func apply(_ e: ScenarioEvent) {
-        guard e.action.isSupportedByServer else {
-            notes.append(String(format: "%@ at %.0f s skipped: not supported by this server yet "
-                                + "(no breakout host command in docs/PROTOCOL.md)%@",
-                                e.action.rawValue, e.at, e.note.isEmpty ? "" : " — \(e.note)"))
+        if e.action.isHostCommand {
+            // The host of every session issues the session command(s).
+            notes.append(String(format: "%.0f s: host %@%@", e.at, e.action.rawValue, e.note.isEmpty ? "" : " (\(e.note))"))
+            for session in 0..<scenario.sessions {
+                let d = driver(session: session, member: 0)
+                d.loop.execute { d.act(e.action, session: session, member: 0, event: e) }
+            }
             return
         }
         for session in 0..<scenario.sessions {

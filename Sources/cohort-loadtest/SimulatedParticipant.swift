@@ -50,11 +50,19 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
 
     // Receiving.
     private var streams: [UInt64: StreamReceiveStats] = [:]
+    /// Rooms as this participant hears of them, to judge media from its own session.
+    private var judge: IsolationJudge
+    /// Member index of every participant id seen in a roster (rosters are per room).
+    private var memberByID: [String: Int] = [:]
+    /// The latest session shape (the host uses it to pick whom to move).
+    private var session: Signalling.SessionShape?
+    private var commandID = 10
 
     init(origin: OriginID, context: RunContext, driver: LoopDriver) {
         self.origin = origin
         self.context = context
         self.driver = driver
+        judge = IsolationJudge(receiver: origin.member)
     }
 
     var isConnected: Bool { phase == .live }
@@ -105,8 +113,25 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         teardown()
     }
 
+    private func learn(_ roster: [Signalling.RosterEntry]) {
+        for e in roster { if let m = RunContext.member(fromName: e.name) { memberByID[e.participantID] = m } }
+    }
+
+    private func sessionChanged(_ shape: Signalling.SessionShape) {
+        if let old = session, old.version > shape.version { return }
+        session = shape
+        var map = RoomMap()
+        for room in shape.rooms {
+            for pid in room.members { if let m = memberByID[pid] { map.roomOf[m] = room.id } }
+            map.listeners[room.id] = Set(room.listeners.compactMap { memberByID[$0] })
+        }
+        map.roomOf[origin.member] = shape.rooms.first(where: { $0.members.contains(participantID) })?.id ?? map.roomOf[origin.member]
+        judge.update(map, now: Clock.now())
+    }
+
     private func joined(sdp: String, roster: [Signalling.RosterEntry], room: String) {
         let now = Clock.now()
+        learn(roster)
         driver.stats.add(.joinsSignalled)
         driver.stats.signallingTime.record(now - wsStart)
         expectedPeers = roster.filter { $0.participantID != participantID && $0.room == room }.count
@@ -151,12 +176,19 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         driver.loop.scheduleTask(in: .milliseconds(500)) { [self] in teardown() }
     }
 
-    /// Stops without a word: no leave, no Close, no consent (a lid shut).
+    /// Stops without a word, like a laptop lid shut: no `leave`, no Close,
+    /// no FIN, no more consent or media. The TCP connection stays open but
+    /// silent (the driver closes it at the end of the run), so the server
+    /// must notice through ICE consent (RFC 7675) or its own timeouts.
     func vanish() {
         guard phase != .gone else { return }
         driver.stats.add(.vanishes)
         phase = .leaving
-        ws?.abort()
+        if let ws {
+            ws.delegate = nil
+            driver.ghosts.append(ws)
+            self.ws = nil
+        }
         teardown()
     }
 
@@ -174,13 +206,51 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     }
 
     private func foldStatistics() {
-        let injector = context.injector
-        for (key, s) in streams {
-            let origin = UInt32(truncatingIfNeeded: key >> 1)
-            let kind: MediaKind = key & 1 == 0 ? .audio : .video
-            driver.stats.absorb(s) { injector.dropsUplink(origin: origin, kind: kind, sequence: $0) }
-        }
+        for (key, s) in streams { foldStream(key: key, s) }
         streams.removeAll()
+        for v in judge.resolve(now: Clock.now() + judge.grace + judge.grace) { confirm(v) }
+    }
+
+    private func foldStream(key: UInt64, _ s: StreamReceiveStats) {
+        let injector = context.injector
+        let origin = UInt32(truncatingIfNeeded: key >> 1)
+        let kind: MediaKind = key & 1 == 0 ? .audio : .video
+        driver.stats.absorb(s) { injector.dropsUplink(origin: origin, kind: kind, sequence: $0) }
+    }
+
+    private func confirm(_ v: IsolationJudge.Suspect) {
+        let rooms = judge.current
+        driver.stats.violation("\(origin) in room \(rooms?.roomOf[origin.member] ?? "?") received \(v.kind) from member "
+                               + "\(v.sender) in room \(rooms?.roomOf[v.sender] ?? "?")")
+    }
+
+    // MARK: Host commands
+
+    /// Carries out a breakout step as this session's host (member 0).
+    func host(_ e: ScenarioEvent) {
+        guard phase == .live || phase == .connecting, let ws else { return }
+        func send(_ c: Signalling.Command) {
+            commandID += 1
+            ws.send(text: Signalling.command(c, id: String(commandID)))
+        }
+        let roomID = "r\(max(1, e.rooms))"
+        switch e.action {
+        case .split:
+            send(.createRooms(names: (1...max(1, e.rooms)).map { "Room \($0)" }))
+            send(.assignBalanced)
+            send(.openRooms)
+        case .move:
+            // Anyone but the host who is not already in the target room.
+            let candidates = (session?.rooms ?? []).filter { $0.id != roomID }.flatMap(\.members)
+                .filter { $0 != participantID }
+            for pid in candidates.prefix(e.count) { send(.move(participantID: pid, room: roomID)) }
+        case .listenIn:
+            send(.listen(room: e.rooms > 0 ? roomID : nil))
+        case .close:
+            send(.closeRooms(countdown: 0))
+        case .leave, .vanish, .rejoin:
+            break
+        }
     }
 
     // MARK: Timers and media
@@ -188,6 +258,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     /// Runs due timers and sends due media; called by the loop's tick.
     func tick(now: Instant) {
         guard let client, phase == .connecting || phase == .live else { return }
+        for v in judge.resolve(now: now) { confirm(v) }
         if let d = client.nextDeadline, d <= now { client.handleTimeout(now: now) }
         flush(now: now)
         if phase == .live {
@@ -362,7 +433,17 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             driver.stats.violation("\(origin) in session \(origin.session) received \(kind) from \(from)")
             return
         }
+        if !judge.observe(sender: from.member, kind: kind, now: now) { driver.stats.add(.isolationSuspects) }
         let key = UInt64(probe.origin) << 1 | (kind == .audio ? 0 : 1)
+        // A source that was not routed to us for a while (another room, a
+        // slot given to someone else) comes back with a jump in its probe
+        // sequence that is not loss: start a new segment of the stream.
+        if let old = streams[key], probe.sequence > old.highest &+ 1,
+           probe.sendTime.nanoseconds > old.highestSendTime.nanoseconds &+ 1_000_000_000 {
+            foldStream(key: key, old)
+            streams[key] = nil
+            driver.stats.add(.streamRestarts)
+        }
         let dropped = context.injector.dropsDownlink(receiver: origin.raw, origin: probe.origin, kind: kind,
                                                      sequence: probe.sequence)
         let fresh = streams[key, default: StreamReceiveStats()].record(
@@ -410,10 +491,17 @@ extension SimulatedParticipant: WebSocketConnectionDelegate {
             joined(sdp: sdp, roster: roster, room: room)
         case .slots:
             driver.stats.add(.slotsMessages)
-        case .roster:
+        case .roster(let entries):
             driver.stats.add(.rosterMessages)
+            learn(entries)
+        case .session(let shape):
+            sessionChanged(shape)
+        case .ok:
+            driver.stats.add(.commandsOK)
         case .error(let code, let message):
-            if phase == .signalling { fail(code, message) } else { driver.note("\(origin): server error \(code): \(message)") }
+            if phase == .signalling { return fail(code, message) }
+            driver.stats.add(.commandsFailed)
+            driver.note("\(origin): server error \(code): \(message)")
         case .left(let reason):
             if phase != .leaving { driver.note("\(origin): removed by the server (\(reason ?? "no reason"))") }
             teardown()

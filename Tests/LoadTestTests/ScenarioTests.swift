@@ -32,8 +32,8 @@ final class ScenarioTests: XCTestCase {
                                   ScenarioEvent(at: 6, action: .listenIn, count: 1, rooms: 1, note: "n")])
     }
 
-    func testBreakoutActionsAreMarkedUnsupported() {
-        XCTAssertEqual(ScenarioAction.allCases.filter { !$0.isSupportedByServer }, [.split, .move, .listenIn, .close])
+    func testBreakoutActionsAreHostCommands() {
+        XCTAssertEqual(ScenarioAction.allCases.filter(\.isHostCommand), [.split, .move, .listenIn, .close])
     }
 
     func testMalformedAndOutOfRangeAreTypedErrors() {

@@ -86,3 +86,43 @@ final class StreamStatisticsTests: XCTestCase {
         XCTAssertEqual(LatencyHistogram().summary, PercentileSummary())
     }
 }
+
+final class IsolationJudgeTests: XCTestCase {
+    private let main = RoomMap(roomOf: [0: "main", 1: "main", 2: "main"])
+    private let split = RoomMap(roomOf: [0: "main", 1: "r1", 2: "r2"])
+
+    func testRoomMapRule() {
+        XCTAssertTrue(main.allows(receiver: 1, sender: 2, kind: .video))
+        XCTAssertFalse(split.allows(receiver: 1, sender: 2, kind: .audio))
+        XCTAssertTrue(split.allows(receiver: 1, sender: 9, kind: .audio), "unknown members are not judged")
+        var listening = split
+        listening.listeners["r1"] = [0]
+        XCTAssertTrue(listening.allows(receiver: 0, sender: 1, kind: .audio), "a listening host hears the room")
+        XCTAssertFalse(listening.allows(receiver: 0, sender: 1, kind: .video), "but does not see it")
+        XCTAssertFalse(listening.allows(receiver: 2, sender: 1, kind: .audio))
+    }
+
+    func testMediaAroundARoomChangeIsForgiven() {
+        var j = IsolationJudge(receiver: 1, grace: .milliseconds(500))
+        j.update(main, now: .milliseconds(0))
+        XCTAssertTrue(j.observe(sender: 2, kind: .audio, now: .milliseconds(100)))
+        j.update(split, now: .milliseconds(1_000))
+        // In flight when the split happened: suspect at first, forgiven.
+        XCTAssertFalse(j.observe(sender: 2, kind: .audio, now: .milliseconds(1_200)))
+        XCTAssertEqual(j.resolve(now: .milliseconds(1_300)), [], "not judged before the grace passes")
+        XCTAssertEqual(j.resolve(now: .milliseconds(2_000)), [])
+        // Long after the split: a violation.
+        XCTAssertFalse(j.observe(sender: 2, kind: .video, now: .milliseconds(3_000)))
+        XCTAssertEqual(j.resolve(now: .milliseconds(4_000)),
+                       [IsolationJudge.Suspect(sender: 2, kind: .video, at: .milliseconds(3_000))])
+    }
+
+    func testRoutingAheadOfTheSessionMessageIsForgiven() {
+        var j = IsolationJudge(receiver: 1, grace: .milliseconds(500))
+        j.update(split, now: .milliseconds(0))
+        // Rooms close: media from r2 arrives 200 ms before we hear of it.
+        XCTAssertFalse(j.observe(sender: 2, kind: .audio, now: .milliseconds(5_000)))
+        j.update(main, now: .milliseconds(5_200))
+        XCTAssertEqual(j.resolve(now: .milliseconds(6_000)), [])
+    }
+}
