@@ -27,8 +27,10 @@ public struct RoomMap: Equatable, Sendable {
 /// Decides whether media from another member of the same session broke the
 /// isolation rule, allowing for the time a room change takes to reach
 /// everyone: the server may switch routing a moment before or after the
-/// receiver hears of it. A packet is a violation only if no room map in
-/// force within `grace` of its arrival allowed it.
+/// receiver hears of it, and it forwarded the packet at some moment between
+/// its send time and its arrival (long apart when queues build up). A packet
+/// is a violation only if no room map in force between `grace` before it was
+/// sent and `grace` after it arrived allowed it.
 public struct IsolationJudge: Sendable {
     /// A packet that no map allowed when it arrived; judged after `grace`.
     public struct Suspect: Equatable, Sendable {
@@ -36,8 +38,18 @@ public struct IsolationJudge: Sendable {
         public var sender: Int
         /// Audio or video.
         public var kind: MediaKind
+        /// Send time (from the packet's probe).
+        public var sent: Instant
         /// Arrival time.
         public var at: Instant
+
+        /// Creates a suspect.
+        public init(sender: Int, kind: MediaKind, sent: Instant, at: Instant) {
+            self.sender = sender
+            self.kind = kind
+            self.sent = sent
+            self.at = at
+        }
     }
 
     /// The receiving member.
@@ -56,8 +68,8 @@ public struct IsolationJudge: Sendable {
     /// A new room map heard at `now`.
     public mutating func update(_ map: RoomMap, now: Instant) {
         history.append((now, map))
-        // Keep what a pending suspect might still need.
-        while history.count > 2, now - history[1].since > grace + grace + .seconds(2) { history.removeFirst() }
+        // Keep what a pending suspect might still need (queues can hold packets for seconds).
+        while history.count > 2, now - history[1].since > .seconds(60) { history.removeFirst() }
     }
 
     /// The map in force now, if any.
@@ -65,14 +77,14 @@ public struct IsolationJudge: Sendable {
 
     /// Records a packet from `sender`; returns false when it is suspect.
     @discardableResult
-    public mutating func observe(sender: Int, kind: MediaKind, now: Instant) -> Bool {
+    public mutating func observe(sender: Int, kind: MediaKind, sent: Instant, now: Instant) -> Bool {
         guard let map = history.last?.map, !map.allows(receiver: receiver, sender: sender, kind: kind) else { return true }
-        if suspects.count < 10_000 { suspects.append(Suspect(sender: sender, kind: kind, at: now)) }
+        if suspects.count < 10_000 { suspects.append(Suspect(sender: sender, kind: kind, sent: min(sent, now), at: now)) }
         return false
     }
 
-    /// Suspects whose grace has passed and that no map in force within
-    /// `grace` of their arrival allowed: confirmed violations.
+    /// Suspects whose grace has passed and that no map in force from `grace`
+    /// before their sending to `grace` after their arrival allowed: confirmed violations.
     public mutating func resolve(now: Instant) -> [Suspect] {
         var confirmed: [Suspect] = []
         var pending: [Suspect] = []
@@ -86,8 +98,8 @@ public struct IsolationJudge: Sendable {
 
     private func allowedNearby(_ s: Suspect) -> Bool {
         for (i, entry) in history.enumerated() {
-            // Did this map's validity [since, next change) come within grace of the arrival?
-            let endsAfter = i + 1 < history.count ? s.at < history[i + 1].since + grace : true
+            // Does this map's validity [since, next change) meet [sent − grace, arrival + grace]?
+            let endsAfter = i + 1 < history.count ? s.sent < history[i + 1].since + grace : true
             let overlaps = entry.since <= s.at + grace && endsAfter
             if overlaps && entry.map.allows(receiver: receiver, sender: s.sender, kind: s.kind) { return true }
         }

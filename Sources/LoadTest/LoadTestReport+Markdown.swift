@@ -21,11 +21,11 @@ extension LoadTestReport {
         md.append("")
         md.append("## Participants")
         md.append("")
-        md.append("| target | joins started | joined | media connected | saw every peer | failed | left | vanished | rejoined |")
-        md.append("|---|---|---|---|---|---|---|---|---|")
+        md.append("| target | joins started | joined | media connected | saw every peer | failed | left | vanished | rejoined | removed by server |")
+        md.append("|---|---|---|---|---|---|---|---|---|---|")
         let c = counters
         md.append("| \(targetParticipants) | \(c["joinsStarted"] ?? 0) | \(c["joinsSignalled"] ?? 0) | \(c["mediaConnected"] ?? 0) | "
-                  + "\(c["joinsComplete"] ?? 0) | \(c["joinsFailed"] ?? 0) | \(c["leaves"] ?? 0) | \(c["vanishes"] ?? 0) | \(c["rejoins"] ?? 0) |")
+                  + "\(c["joinsComplete"] ?? 0) | \(c["joinsFailed"] ?? 0) | \(c["leaves"] ?? 0) | \(c["vanishes"] ?? 0) | \(c["rejoins"] ?? 0) | \(c["removedByServer"] ?? 0) |")
         if !joinFailures.isEmpty {
             md.append("")
             md.append("Join failures: " + joinFailures.sorted(by: { $0.key < $1.key }).map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
@@ -78,6 +78,7 @@ extension LoadTestReport {
         md.append("## Charts")
         md.append("")
         md.append("![latency](latency.svg)")
+        md.append("![latency over time](latency-time.svg)")
         md.append("![packets](packets.svg)")
         md.append("![cpu](cpu.svg)")
         md.append("")

@@ -88,7 +88,7 @@ public struct LoadTestReport: Codable, Sendable {
             "no isolation violations": s[.isolationViolations] == 0,
             String(format: "loss below %.1f%%", maximumLossPercent): s.streams.lossPercent < maximumLossPercent,
             "media flowed": s[.rtpReceived] > 0,
-            "every join completed": s[.joinsFailed] == 0,
+            "no join failed": s[.joinsFailed] == 0,
         ]
         self.timeSeries = timeSeries
     }

@@ -10,7 +10,7 @@ public enum ReportWriter {
         return "\(root)/\(f.string(from: date))-\(scenario)"
     }
 
-    /// The three charts: latency distribution, packets per second, CPU over time.
+    /// The charts: latency distribution, latency over time, packets per second, CPU over time.
     public static func charts(report: LoadTestReport, statistics: RunStatistics) -> [String: String] {
         let latency = SVGChart(
             title: "One-way latency distribution", xLabel: "percentile", yLabel: "latency (ms)",
@@ -36,7 +36,13 @@ public enum ReportWriter {
                                    points: ts.compactMap { s in s.machineCPUPercent.map { (s.t, $0) } }))
         }
         let cpu = SVGChart(title: "CPU over time (100 % = one core)", xLabel: "time (s)", yLabel: "CPU %", series: cpuSeries)
-        return ["latency.svg": latency.svg, "packets.svg": packets.svg, "cpu.svg": cpu.svg]
+        let overTime = SVGChart(
+            title: "Latency and send lateness over time", xLabel: "time (s)", yLabel: "ms",
+            series: [
+                .init(name: "p95 one-way latency", color: "#d62728", points: ts.map { ($0.t, $0.latencyP95Ms) }),
+                .init(name: "p99 harness send lateness", color: "#8c564b", points: ts.map { ($0.t, $0.pacingP99Ms) }),
+            ])
+        return ["latency.svg": latency.svg, "latency-time.svg": overTime.svg, "packets.svg": packets.svg, "cpu.svg": cpu.svg]
     }
 
     /// Writes everything into `directory`, creating it; returns the paths written.

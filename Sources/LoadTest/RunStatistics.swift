@@ -114,6 +114,8 @@ public enum Counter: String, Codable, Sendable, CaseIterable {
     case isolationSuspects
     /// Streams restarted after a source came back from more than 1 s away (another room or slot).
     case streamRestarts
+    /// Participants the server removed after their media connected.
+    case removedByServer
     /// Host commands answered `ok`.
     case commandsOK
     /// Server errors after joining (host commands refused, and the like).

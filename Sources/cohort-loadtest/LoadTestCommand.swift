@@ -14,7 +14,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         abstract: "Simulate hundreds of Cohort participants (WebSocket, ICE, DTLS, SRTP) against a server on 127.0.0.1.",
         discussion: """
         Exit status: 0 when every check passed (no isolation violation, loss below --max-loss-percent, \
-        media flowed, every join completed), 1 when a check failed, 2 when the run could not be made.
+        media flowed, no join failed), 1 when a check failed, 2 when the run could not be made.
         """)
 
     @Argument(help: "Scenario name (loadtest/scenarios/NAME.json) or path to a scenario JSON file.")
@@ -148,7 +148,8 @@ extension LoadTestReport {
     var summaryLines: [String] {
         let s = streams
         return [
-            "\(passed ? "PASS" : "FAIL") \(scenario.name): joined \(counters["joinsComplete"] ?? 0)/\(targetParticipants), "
+            "\(passed ? "PASS" : "FAIL") \(scenario.name): \(targetParticipants) participants, joins started \(counters["joinsStarted"] ?? 0), "
+                + "media connected \(counters["mediaConnected"] ?? 0), saw every peer \(counters["joinsComplete"] ?? 0), failed \(counters["joinsFailed"] ?? 0); "
                 + String(format: "loss %.3f%%, isolation violations %d", s.lossPercent, counters["isolationViolations"] ?? 0),
             String(format: "audio latency p50 %.2f / p95 %.2f / p99 %.2f ms; video p50 %.2f / p95 %.2f / p99 %.2f ms",
                    audioLatency.p50, audioLatency.p95, audioLatency.p99, videoLatency.p50, videoLatency.p95, videoLatency.p99),

@@ -131,6 +131,10 @@ final class Runner: @unchecked Sendable {  // used from the command's task only
             statistics.merge(s)
             notes += n
         }
+        if scenario.wireAudioMode == "mix" && statistics[.rtpWithoutProbe] == 0 && statistics[.rtpReceived] > 0 {
+            notes.append("audioMode mix was asked for, but no mixed audio arrived (every packet carried its sender's "
+                         + "probe): this server forwarded the audio instead")
+        }
         // Let the leaves and Close frames go out before the loops stop.
         try await Task.sleep(nanoseconds: 300_000_000)
 

@@ -18,45 +18,45 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     unowned let driver: LoopDriver
     private(set) var phase = Phase.idle
 
-    private var ws: WebSocketConnection?
-    private var udp: (any Channel)?
-    private var client: ClientParticipant?
-    private var serverAddress: SocketAddress?
-    private var participantID = ""
+    var ws: WebSocketConnection?
+    var udp: (any Channel)?
+    var client: ClientParticipant?
+    var serverAddress: SocketAddress?
+    var participantID = ""
 
     // Timing of the join.
-    private var wsStart = Instant.zero
-    private var answerAt = Instant.zero
-    private var connectedAt: Instant?
-    private var joinComplete = false
-    private var expectedPeers = 0
-    private var seenPeers = Set<UInt32>()
-    private var sawMix = false
+    var wsStart = Instant.zero
+    var answerAt = Instant.zero
+    var connectedAt: Instant?
+    var joinComplete = false
+    var expectedPeers = 0
+    var seenPeers = Set<UInt32>()
+    var sawMix = false
 
     // Publishing.
-    private var audioDue = Instant.zero
-    private var audioIndex = 0
-    private var audioProbe: UInt32 = 0
-    private var audioTimestamp = UInt32.random(in: 0...UInt32.max)
-    private var videoDue = Instant.zero
-    private var videoProbe: UInt32 = 0
-    private var videoTimestamp = UInt32.random(in: 0...UInt32.max)
-    private var keyframePending = true
-    private var lastKeyframe = Instant.zero
-    private var delayed: [(due: Instant, bytes: [UInt8])] = []
+    var audioDue = Instant.zero
+    var audioIndex = 0
+    var audioProbe: UInt32 = 0
+    var audioTimestamp = UInt32.random(in: 0...UInt32.max)
+    var videoDue = Instant.zero
+    var videoProbe: UInt32 = 0
+    var videoTimestamp = UInt32.random(in: 0...UInt32.max)
+    var keyframePending = true
+    var lastKeyframe = Instant.zero
+    var delayed: [(due: Instant, bytes: [UInt8])] = []
     /// RFC 6464 level, distinct per member (the host loudest), so that a
     /// loudest-N selection is stable and does not show up as loss.
-    private var audioLevel: RTPAudioLevel { RTPAudioLevel(voiceActivity: true, level: UInt8(min(127, 20 + origin.member))) }
+    var audioLevel: RTPAudioLevel { RTPAudioLevel(voiceActivity: true, level: UInt8(min(127, 20 + origin.member))) }
 
     // Receiving.
-    private var streams: [UInt64: StreamReceiveStats] = [:]
+    var streams: [UInt64: StreamReceiveStats] = [:]
     /// Rooms as this participant hears of them, to judge media from its own session.
-    private var judge: IsolationJudge
+    var judge: IsolationJudge
     /// Member index of every participant id seen in a roster (rosters are per room).
-    private var memberByID: [String: Int] = [:]
+    var memberByID: [String: Int] = [:]
     /// The latest session shape (the host uses it to pick whom to move).
-    private var session: Signalling.SessionShape?
-    private var commandID = 10
+    var session: Signalling.SessionShape?
+    var commandID = 10
 
     init(origin: OriginID, context: RunContext, driver: LoopDriver) {
         self.origin = origin
@@ -103,7 +103,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             }
     }
 
-    private func fail(_ reason: String, _ detail: String) {
+    func fail(_ reason: String, _ detail: String) {
         guard phase != .gone else { return }
         if !joinComplete && phase != .leaving {
             driver.stats.add(.joinsFailed)
@@ -113,11 +113,11 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         teardown()
     }
 
-    private func learn(_ roster: [Signalling.RosterEntry]) {
+    func learn(_ roster: [Signalling.RosterEntry]) {
         for e in roster { if let m = RunContext.member(fromName: e.name) { memberByID[e.participantID] = m } }
     }
 
-    private func sessionChanged(_ shape: Signalling.SessionShape) {
+    func sessionChanged(_ shape: Signalling.SessionShape) {
         if let old = session, old.version > shape.version { return }
         session = shape
         var map = RoomMap()
@@ -129,7 +129,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         judge.update(map, now: Clock.now())
     }
 
-    private func joined(sdp: String, roster: [Signalling.RosterEntry], room: String) {
+    func joined(sdp: String, roster: [Signalling.RosterEntry], room: String) {
         let now = Clock.now()
         learn(roster)
         driver.stats.add(.joinsSignalled)
@@ -158,7 +158,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         tick(now: now)
     }
 
-    private var pendingClient: ClientParticipant?
+    var pendingClient: ClientParticipant?
 
     static func isLoopback(_ address: StunAddress) -> Bool {
         let b = address.ipBytes
@@ -205,20 +205,20 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         driver.removed(self)
     }
 
-    private func foldStatistics() {
+    func foldStatistics() {
         for (key, s) in streams { foldStream(key: key, s) }
         streams.removeAll()
         for v in judge.resolve(now: Clock.now() + judge.grace + judge.grace) { confirm(v) }
     }
 
-    private func foldStream(key: UInt64, _ s: StreamReceiveStats) {
+    func foldStream(key: UInt64, _ s: StreamReceiveStats) {
         let injector = context.injector
         let origin = UInt32(truncatingIfNeeded: key >> 1)
         let kind: MediaKind = key & 1 == 0 ? .audio : .video
         driver.stats.absorb(s) { injector.dropsUplink(origin: origin, kind: kind, sequence: $0) }
     }
 
-    private func confirm(_ v: IsolationJudge.Suspect) {
+    func confirm(_ v: IsolationJudge.Suspect) {
         let rooms = judge.current
         driver.stats.violation("\(origin) in room \(rooms?.roomOf[origin.member] ?? "?") received \(v.kind) from member "
                                + "\(v.sender) in room \(rooms?.roomOf[v.sender] ?? "?")")
@@ -253,120 +253,16 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         }
     }
 
-    // MARK: Timers and media
-
-    /// Runs due timers and sends due media; called by the loop's tick.
-    func tick(now: Instant) {
-        guard let client, phase == .connecting || phase == .live else { return }
-        for v in judge.resolve(now: now) { confirm(v) }
-        if let d = client.nextDeadline, d <= now { client.handleTimeout(now: now) }
-        flush(now: now)
-        if phase == .live {
-            sendDueMedia(now: now)
-        }
-        if !delayed.isEmpty {
-            var i = 0
-            while i < delayed.count {
-                if delayed[i].due <= now {
-                    write(delayed[i].bytes)
-                    delayed.remove(at: i)
-                } else { i += 1 }
-            }
-        }
-        udp?.flush()
-    }
-
-    private func sendDueMedia(now: Instant) {
-        guard let client else { return }
-        let media = context.scenario.media
-        if media.audio, let ssrc = client.offer.audioSSRC {
-            var sent = 0
-            while audioDue <= now && sent < 10 {
-                driver.pacing(now - audioDue)
-                sendAudio(client: client, ssrc: ssrc, now: now)
-                audioDue = audioDue + .milliseconds(20)
-                sent += 1
-            }
-            if audioDue <= now { audioDue = now + .milliseconds(20) }  // far behind: skip rather than burst
-        }
-        if let video = context.video, let ssrc = client.offer.videoSSRC {
-            let interval = TimeSpan(nanoseconds: 1_000_000_000 / Int64(video.framesPerSecond))
-            if videoDue <= now {
-                driver.pacing(now - videoDue)
-                let periodic = media.keyframeIntervalSeconds > 0
-                    && (now - lastKeyframe).seconds >= media.keyframeIntervalSeconds
-                sendVideoFrame(client: client, ssrc: ssrc, video: video, keyframe: keyframePending || periodic, now: now)
-                videoDue = videoDue + interval
-                if videoDue <= now { videoDue = now + interval }
-            }
-        }
-    }
-
-    private func sendAudio(client: ClientParticipant, ssrc: UInt32, now: Instant) {
-        let probe = MediaProbe(origin: origin.raw, sequence: audioProbe, sendTime: now)
-        audioProbe += 1
-        guard let payload = try? OpusProbeCarrier.wrap(context.audio.frame(audioIndex), probe: probe) else { return }
-        audioIndex += 1
-        client.sendRTP(ssrc: ssrc, payloadType: ClientOffer.opusPayloadType, timestamp: audioTimestamp,
-                       extensions: [.audioLevel(id: ClientOffer.audioLevelID, audioLevel),
-                                    RTPHeaderExtensionValue(id: ClientOffer.sendTimeID, data: AbsSendTime.bytes(at: now))],
-                       payload: payload)
-        audioTimestamp &+= UInt32(AudioClip.samplesPerFrame)
-        emitMedia(kind: .audio, sequence: probe.sequence, bytes: payload.count, now: now)
-    }
-
-    private func sendVideoFrame(client: ClientParticipant, ssrc: UInt32, video: VideoPacketizer, keyframe: Bool, now: Instant) {
-        if keyframe {
-            keyframePending = false
-            lastKeyframe = now
-            driver.stats.add(.keyframesSent)
-        }
-        let sizes = video.packetSizes(keyframe: keyframe)
-        for (i, size) in sizes.enumerated() {
-            let probe = MediaProbe(origin: origin.raw, sequence: videoProbe, sendTime: now)
-            videoProbe += 1
-            let payload = VideoPacketizer.payload(size: size, index: i, keyframe: keyframe, probe: probe)
-            client.sendRTP(ssrc: ssrc, payloadType: ClientOffer.vp8PayloadType, timestamp: videoTimestamp,
-                           marker: i == sizes.count - 1,
-                           extensions: [RTPHeaderExtensionValue(id: ClientOffer.sendTimeID, data: AbsSendTime.bytes(at: now))],
-                           payload: payload)
-            emitMedia(kind: .video, sequence: probe.sequence, bytes: size, now: now)
-        }
-        videoTimestamp &+= video.timestampStep
-    }
-
-    /// Takes the packet `sendRTP` just queued and sends, drops or delays it.
-    private func emitMedia(kind: MediaKind, sequence: UInt32, bytes: Int, now: Instant) {
-        guard let client else { return }
-        let out = client.poll()
-        handle(out.events, now: now)
-        for d in out.datagrams {
-            if context.injector.dropsUplink(origin: origin.raw, kind: kind, sequence: sequence) {
-                driver.stats.add(.rtpUplinkDropped)
-                continue
-            }
-            driver.stats.add(.rtpSent)
-            driver.stats.add(.rtpSentBytes, bytes)
-            driver.interval.packetsOut += 1
-            if context.jitter.nanoseconds > 0 {
-                let delay = TimeSpan(nanoseconds: Int64.random(in: 0...context.jitter.nanoseconds))
-                delayed.append((now + delay, d))
-            } else {
-                write(d)
-            }
-        }
-    }
-
     // MARK: Datagrams
 
-    private func flush(now: Instant) {
+    func flush(now: Instant) {
         guard let client else { return }
         let out = client.poll()
         for d in out.datagrams { write(d) }
         handle(out.events, now: now)
     }
 
-    private func write(_ bytes: [UInt8]) {
+    func write(_ bytes: [UInt8]) {
         guard let udp, let serverAddress else { return }
         udp.write(AddressedEnvelope(remoteAddress: serverAddress, data: udp.allocator.buffer(bytes: bytes)), promise: nil)
     }
@@ -383,7 +279,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     /// The socket's batch of reads is over.
     func readComplete() { udp?.flush() }
 
-    private func handle(_ events: [ClientParticipant.Event], now: Instant) {
+    func handle(_ events: [ClientParticipant.Event], now: Instant) {
         for event in events {
             switch event {
             case .iceConnected:
@@ -417,7 +313,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         }
     }
 
-    private func receivedRTP(header: RTPHeader, packet: [UInt8], now: Instant) {
+    func receivedRTP(header: RTPHeader, packet: [UInt8], now: Instant) {
         driver.stats.add(.rtpReceived)
         driver.interval.packetsIn += 1
         let kind: MediaKind = header.payloadType == ClientOffer.vp8PayloadType ? .video : .audio
@@ -433,7 +329,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             driver.stats.violation("\(origin) in session \(origin.session) received \(kind) from \(from)")
             return
         }
-        if !judge.observe(sender: from.member, kind: kind, now: now) { driver.stats.add(.isolationSuspects) }
+        if !judge.observe(sender: from.member, kind: kind, sent: probe.sendTime, now: now) { driver.stats.add(.isolationSuspects) }
         let key = UInt64(probe.origin) << 1 | (kind == .audio ? 0 : 1)
         // A source that was not routed to us for a while (another room, a
         // slot given to someone else) comes back with a jump in its probe
@@ -461,10 +357,11 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         if !joinComplete, seenPeers.insert(probe.origin).inserted { checkJoinComplete(now: now) }
     }
 
-    private func checkJoinComplete(now: Instant) {
+    func checkJoinComplete(now: Instant) {
         guard !joinComplete, phase == .live else { return }
         let audioOnlyMix = !context.scenario.media.video && context.scenario.wireAudioMode == "mix"
-        let done = audioOnlyMix ? (expectedPeers == 0 || sawMix) : seenPeers.count >= expectedPeers
+        // A mix carries no origin: one mixed packet stands for everyone.
+        let done = seenPeers.count >= expectedPeers || (audioOnlyMix && sawMix)
         guard done else { return }
         joinComplete = true
         driver.stats.add(.joinsComplete)
@@ -503,7 +400,14 @@ extension SimulatedParticipant: WebSocketConnectionDelegate {
             driver.stats.add(.commandsFailed)
             driver.note("\(origin): server error \(code): \(message)")
         case .left(let reason):
-            if phase != .leaving { driver.note("\(origin): removed by the server (\(reason ?? "no reason"))") }
+            if phase == .signalling || phase == .connecting {
+                // Removed before media flowed (e.g. the DTLS handshake timed out): a failed join.
+                return fail("removed: \(reason ?? "no reason")", "left before media connected")
+            }
+            if phase != .leaving {
+                driver.stats.add(.removedByServer)
+                driver.note("\(origin): removed by the server (\(reason ?? "no reason"))")
+            }
             teardown()
         case .other:
             break

@@ -75,7 +75,7 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(md.contains("| audio one-way latency | 1000 | 3.00"))
         XCTAssertTrue(md.contains("split at 40 s skipped"))
         let charts = ReportWriter.charts(report: report, statistics: stats)
-        XCTAssertEqual(Set(charts.keys), ["latency.svg", "packets.svg", "cpu.svg"])
+        XCTAssertEqual(Set(charts.keys), ["latency.svg", "latency-time.svg", "packets.svg", "cpu.svg"])
         for (name, svg) in charts {
             XCTAssertTrue(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""), name)
             XCTAssertTrue(svg.contains("<polyline"), name)
@@ -87,7 +87,7 @@ final class ReportTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let files = try ReportWriter.write(report: report, statistics: stats, to: dir)
         XCTAssertEqual(files.map { ($0 as NSString).lastPathComponent },
-                       ["cpu.svg", "latency.svg", "packets.svg", "report.json", "report.md"])
+                       ["cpu.svg", "latency-time.svg", "latency.svg", "packets.svg", "report.json", "report.md"])
     }
 
     func testSVGScalesAndEscapes() {

@@ -105,23 +105,26 @@ final class IsolationJudgeTests: XCTestCase {
     func testMediaAroundARoomChangeIsForgiven() {
         var j = IsolationJudge(receiver: 1, grace: .milliseconds(500))
         j.update(main, now: .milliseconds(0))
-        XCTAssertTrue(j.observe(sender: 2, kind: .audio, now: .milliseconds(100)))
+        XCTAssertTrue(j.observe(sender: 2, kind: .audio, sent: .milliseconds(99), now: .milliseconds(100)))
         j.update(split, now: .milliseconds(1_000))
         // In flight when the split happened: suspect at first, forgiven.
-        XCTAssertFalse(j.observe(sender: 2, kind: .audio, now: .milliseconds(1_200)))
+        XCTAssertFalse(j.observe(sender: 2, kind: .audio, sent: .milliseconds(1_190), now: .milliseconds(1_200)))
         XCTAssertEqual(j.resolve(now: .milliseconds(1_300)), [], "not judged before the grace passes")
         XCTAssertEqual(j.resolve(now: .milliseconds(2_000)), [])
-        // Long after the split: a violation.
-        XCTAssertFalse(j.observe(sender: 2, kind: .video, now: .milliseconds(3_000)))
+        // Sent before the split but queued for 5 s: the server may have forwarded it before the split.
+        XCTAssertFalse(j.observe(sender: 2, kind: .audio, sent: .milliseconds(900), now: .milliseconds(6_000)))
+        XCTAssertEqual(j.resolve(now: .milliseconds(7_000)), [])
+        // Sent and received long after the split: a violation.
+        XCTAssertFalse(j.observe(sender: 2, kind: .video, sent: .milliseconds(2_990), now: .milliseconds(3_000)))
         XCTAssertEqual(j.resolve(now: .milliseconds(4_000)),
-                       [IsolationJudge.Suspect(sender: 2, kind: .video, at: .milliseconds(3_000))])
+                       [IsolationJudge.Suspect(sender: 2, kind: .video, sent: .milliseconds(2_990), at: .milliseconds(3_000))])
     }
 
     func testRoutingAheadOfTheSessionMessageIsForgiven() {
         var j = IsolationJudge(receiver: 1, grace: .milliseconds(500))
         j.update(split, now: .milliseconds(0))
         // Rooms close: media from r2 arrives 200 ms before we hear of it.
-        XCTAssertFalse(j.observe(sender: 2, kind: .audio, now: .milliseconds(5_000)))
+        XCTAssertFalse(j.observe(sender: 2, kind: .audio, sent: .milliseconds(4_990), now: .milliseconds(5_000)))
         j.update(main, now: .milliseconds(5_200))
         XCTAssertEqual(j.resolve(now: .milliseconds(6_000)), [])
     }
