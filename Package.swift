@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // Latency percentiles in the load test (cohort-loadtest only).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // System libraries through pkg-config. Names are Cohort-specific so
@@ -64,6 +66,20 @@ let package = Package(
         // A participant in the client role, for engine tests and the load test.
         .target(name: "CohortClient", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP"]),
         .target(name: "CohortTestSupport", dependencies: ["Wire"]),
+        // The load test: sans-IO pieces (scenarios, media probes, statistics, reports) ...
+        .target(name: "LoadTest", dependencies: [
+            "Wire", "RTP", "Opus",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
+        // ... and the executable that drives hundreds of CohortClient participants on NIO.
+        .executableTarget(name: "cohort-loadtest", dependencies: [
+            "LoadTest", "CohortClient", "Tokens", "DTLS", "RTP", "STUN", "Wire", "Opus",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+        ]),
         // Benchmarks live apart from tests; run them in release mode (Scripts/bench-*.sh).
         .executableTarget(name: "cohort-bench-dtls", dependencies: ["DTLS", "Wire"],
                           path: "Benchmarks/DTLSHandshake"),
@@ -87,6 +103,7 @@ let package = Package(
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "MixingTests", dependencies: ["Mixing", "CohortTestSupport"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "Opus"]),
+        .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "Opus", "RTP", "Wire"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport",

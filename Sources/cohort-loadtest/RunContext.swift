@@ -1,0 +1,63 @@
+import DTLS
+import Foundation
+import LoadTest
+import NIOCore
+import Tokens
+import Wire
+
+/// What every participant of a run shares; immutable after start.
+final class RunContext: Sendable {
+    let scenario: Scenario
+    let host: String
+    let httpPort: Int
+    let path: String
+    let signer: TokenSigner
+    let certificate: DTLSCertificate
+    let audio: AudioClip
+    let video: VideoPacketizer?
+    let injector: LossInjector
+    /// Upper bound of the random uplink delay (jitter injection).
+    let jitter: TimeSpan
+    /// Session ids are `<prefix>-<index>`.
+    let sessionPrefix: String
+
+    init(scenario: Scenario, host: String, httpPort: Int, path: String, signer: TokenSigner,
+         certificate: DTLSCertificate, audio: AudioClip, sessionPrefix: String) {
+        self.scenario = scenario
+        self.host = host
+        self.httpPort = httpPort
+        self.path = path
+        self.signer = signer
+        self.certificate = certificate
+        self.audio = audio
+        video = scenario.media.video ? VideoPacketizer(kbps: scenario.media.videoKbps, fps: scenario.media.videoFPS) : nil
+        injector = LossInjector(uplinkPercent: scenario.network.uplinkLossPercent,
+                                downlinkPercent: scenario.network.downlinkLossPercent)
+        jitter = .microseconds(Int64(scenario.network.jitterMs * 1_000))
+        self.sessionPrefix = sessionPrefix
+    }
+
+    func sessionID(_ index: Int) -> String { "\(sessionPrefix)-\(index)" }
+
+    /// A participant token for `origin` (host role for member 0).
+    func token(for origin: OriginID) -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        return signer.mint(TokenClaims(session: sessionID(origin.session), name: name(origin),
+                                       role: origin.member == 0 ? .host : .participant,
+                                       expiresAt: now + 3_600, issuedAt: now, subject: "lt-\(origin.person)"))
+    }
+
+    func name(_ origin: OriginID) -> String { "lt s\(origin.session) m\(origin.member)" }
+
+    /// The member index in a name made by `name(_:)`.
+    static func member(fromName name: String) -> Int? {
+        guard name.hasPrefix("lt s"), let m = name.split(separator: " ").last, m.hasPrefix("m") else { return nil }
+        return Int(m.dropFirst())
+    }
+}
+
+/// The harness's clock: NIO's monotonic uptime, shared by sender and
+/// receiver (they are in one process), so one-way delay needs no sync.
+enum Clock {
+    static func now() -> Instant { Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds) }
+}
