@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests (swift test), then the end-to-end tests
-# against independent WebRTC stacks (aiortc, headless Chromium) inside a
-# private network namespace that has only loopback.
+# The whole test suite: unit tests (swift test), the load-test smoke run, then
+# the end-to-end tests against independent WebRTC stacks (aiortc, headless
+# Chromium), the last two inside a private network namespace that has only
+# loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ Scripts/bootstrap.sh --e2e
 echo "== unit tests (swift test)"
 swift build --build-tests
 swift test --skip-build
+
+echo "== load-test smoke (two sessions of four, 10 s, loopback-only namespace)"
+unshare -n bash -c 'ip link set lo up && exec Scripts/loadtest-smoke.sh'
 
 shopt -s nullglob
 e2e=(Tests/e2e/test_*.py)
