@@ -73,7 +73,7 @@ final class MixedAudioTests: XCTestCase {
         // Switch to forwarded audio mid-call: the next frames arrive per speaker.
         try h.engine.perform(.setMixedAudio(false), by: cyID, now: h.clock.now)
         h.received["cy"] = []
-        run(h, tones, frames: 3, ts: &ts)
+        run(h, tones, frames: 1, ts: &ts)
         let byMid = h.rtpByMid("cy")
         XCTAssertEqual(byMid.keys.filter { $0.hasPrefix("a") }.count, 2, "two forwarded speakers within one frame")
         XCTAssertGreaterThan(h.engine.counters.mixedFramesSent, 60)
