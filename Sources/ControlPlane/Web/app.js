@@ -1,6 +1,8 @@
 // Cohort web client: no build step. Joins with the token from the link,
 // negotiates once (own tracks plus fixed receive slots), then follows the
 // server's slot map and roster to show and label tiles. See docs/PROTOCOL.md.
+// Session features (rooms, countdown, hand, chat, broadcasts, speaking) are
+// in session.js, the host panel in host.js; both share this file's globals.
 //
 // Test hook (documented in Tests/e2e/README.md): `&testTone=HZ` in the URL
 // replaces the microphone with a WebAudio sine of HZ hertz, so end-to-end
