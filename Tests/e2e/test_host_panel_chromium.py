@@ -11,10 +11,13 @@ receive, their slot maps, and what they hear: only room-mates) and from the
 page (the panel's rooms and selects, the countdown):
 create two rooms (a duplicate name is refused and shown) → assign p1 to
 room 1 and p2 to room 2 → open (p1 and p2 hear nobody) → move p2 into room
-1 (they hear each other, not the host) → broadcast → close with a 2 s
+1 (they hear each other, not the host) → listen in on room 1 and stop →
+mute p1 (p2 hears nothing) and unmute → broadcast → close with a 2 s
 countdown that every participant is told and the page counts down → all
 back in the main room hearing everyone; then p1's chat reaches the host's
-page.  Printed: seconds from each click to the state the peers observe.
+page; last, a `session` and a `speaking` message fed to the page check
+what a participant is shown (room name, listening and muted notices, hand,
+countdown, speaking tiles).  Printed: seconds from each click to the state the peers observe.
 
 The host joins before the participants: the server registers a connection
 for events only after the engine's join returns, so nobody receives the
@@ -209,6 +212,22 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await wait_for("panel shows the move", lambda: panel_members(page, {
                         "main": [NAMES["host"]], "r1": [NAMES["p1"], NAMES["p2"]], "r2": []}), panel, 5)
 
+                    # --- listen in on Pairs A and stop; mute p1 and unmute, from the panel's buttons
+                    await click(page, "#host-rooms li[data-room='r1'] button[data-action='listen']")
+                    await wait_for("host listens to r1", *sessions_say("listen", lambda s: any(
+                        r["id"] == "r1" and r["listeners"] == [pid["host"]] for r in s.get("rooms", []))), 5)
+                    await wait_for("panel offers to stop listening", lambda: page.evaluate(
+                        "document.querySelector(\"#host-rooms li[data-room='r1'] button[data-action='listen']\").textContent === 'Stop listening'"), panel, 5)
+                    await click(page, "#host-rooms li[data-room='r1'] button[data-action='listen']")
+                    await wait_for("host stops listening", *sessions_say("listen", lambda s: all(
+                        r["listeners"] == [] for r in s.get("rooms", []))), 5)
+                    await click(page, f"#host-people tr[data-participant='{pid['p1']}'] button[data-action='mute']")
+                    await wait_for("p1 muted", *sessions_say("mute", lambda s: s.get("muted") == [pid["p1"]]), 5)
+                    await wait_for("p2 no longer hears p1", *hearing({"p2": set()}), 5)
+                    await click(page, f"#host-people tr[data-participant='{pid['p1']}'] button[data-action='mute']")
+                    await wait_for("p1 unmuted", *sessions_say("mute", lambda s: s.get("muted") == []), 5)
+                    await wait_for("p2 hears p1 again", *hearing({"p2": {TONES["p1"]}}), 5)
+
                     # --- broadcast from the panel reaches both rooms and the host's own page
                     await set_value(page, "#broadcast-text", "Five minutes left")
                     await click(page, "#broadcast-form button")
@@ -242,6 +261,25 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await peers["p1"].signalling.request({"type": "chat", "text": "Hello from p1"})
                     await wait_for("host page shows the chat", lambda: page.evaluate(
                         "[...document.querySelectorAll('#chat-log li')].some((li) => li.textContent === 'Pat One: Hello from p1')"), panel, 5)
+
+                    # --- what a participant is shown (fed to the page, newest version): room name,
+                    # a host listening, muted by the host, own raised hand, countdown, speaking tiles
+                    me = pid["host"]
+                    shown = await page.evaluate(f"""cohort.onMessage({{type: 'session', version: 1e9, breakoutsOpen: true, closingInSeconds: 9,
+                        rooms: [{{id: 'main', name: 'Main room', members: [], listeners: []}},
+                                {{id: 'r7', name: 'Quiet corner', members: [{me!r}, {pid['p1']!r}], listeners: ['p-other']}}],
+                        assignments: {{}}, waiting: [], muted: [{me!r}], handsRaised: [{me!r}]}}),
+                      cohort.onMessage({{type: 'speaking', participants: [{pid['p1']!r}]}}),
+                      // read in the same task: no server message can come in between
+                      ({{
+                        room: document.getElementById('room-name').textContent,
+                        listening: !document.getElementById('listening-notice').hidden,
+                        muted: !document.getElementById('muted-notice').hidden,
+                        hand: document.getElementById('hand').textContent + '/' + document.getElementById('hand').getAttribute('aria-pressed'),
+                        countdown: document.getElementById('countdown').dataset.seconds,
+                        speaking: [...document.querySelectorAll('#grid .tile.speaking')].map((t) => t.dataset.participant)}})""")
+                    assert shown == {"room": "Room: Quiet corner", "listening": True, "muted": True, "hand": "Lower hand/true",
+                                     "countdown": "9", "speaking": [pid["p1"]]}, shown
                     assert page.exceptions == [], page.exceptions
                     print("\nhost panel, click → observed (s): " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
                 finally:
