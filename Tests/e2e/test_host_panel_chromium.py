@@ -19,6 +19,9 @@ page; last, a `session` and a `speaking` message fed to the page check
 what a participant is shown (room name, listening and muted notices, hand,
 countdown, speaking tiles).  Printed: seconds from each click to the state the peers observe.
 
+A second test runs with `--waiting-room on`: admit, deny, balance
+automatically, join a room and remove, from the panel.
+
 The host joins before the participants: the server registers a connection
 for events only after the engine's join returns, so nobody receives the
 `session` message published by their own join (only later ones).
@@ -94,27 +97,30 @@ PANEL = """({
 })"""
 
 
-async def set_value(page: Page, selector: str, value: str, event: str = "input") -> None:
-    """Sets a form control's value as typing or choosing would, then fires ``event``."""
-    ok = await page.evaluate(f"""(() => {{
+async def set_value(page: Page, selector: str, value: str, event: str = "input", timeout: float = 5.0) -> None:
+    """Sets a form control's value as typing or choosing would, then fires
+    ``event``; waits (the panel redraws when the page gets its `session`)
+    while the control is missing, disabled or lacks the option."""
+    js = f"""(() => {{
         const el = document.querySelector({json.dumps(selector)});
         if (!el || el.disabled) return false;
         if (el.tagName === 'SELECT' && ![...el.options].some((o) => o.value === {json.dumps(value)})) return false;
         el.value = {json.dumps(value)};
         el.dispatchEvent(new Event({json.dumps(event)}, {{bubbles: true}}));
         return true;
-      }})()""")
-    assert ok, f"{selector}: missing, disabled or no option {value!r}; panel {await page.evaluate(PANEL)}"
+      }})()"""
+    await wait_for(f"{selector} := {value!r}", lambda: page.evaluate(js), lambda: page.evaluate(PANEL), timeout)
 
 
-async def click(page: Page, selector: str) -> None:
-    ok = await page.evaluate(f"""(() => {{
+async def click(page: Page, selector: str, timeout: float = 5.0) -> None:
+    """Clicks the element once it exists and is enabled."""
+    js = f"""(() => {{
         const el = document.querySelector({json.dumps(selector)});
         if (!el || el.disabled) return false;
         el.click();
         return true;
-      }})()""")
-    assert ok, f"{selector}: missing or disabled; panel {await page.evaluate(PANEL)}"
+      }})()"""
+    await wait_for(f"click {selector} (missing or disabled)", lambda: page.evaluate(js), lambda: page.evaluate(PANEL), timeout)
 
 
 def test_host_panel_runs_breakout_rooms() -> None:
@@ -312,3 +318,78 @@ async def page_message_contains(page: Page, text: str) -> bool:
 
 async def page_countdown_in(page: Page, values: set) -> bool:
     return (await page.evaluate(PANEL))["countdown"] in values
+
+
+def test_host_panel_waiting_room_balance_join_and_remove() -> None:
+    """`--waiting-room on`: the panel lists the waiting, Admit lets p1 in
+    (it hears the host), Deny turns p2 away; Balance automatically plans p1
+    into the first room, Join room takes the host there, Remove ends p1's
+    session."""
+
+    async def scenario() -> None:
+        with CohortServer(web_root=WEB_ROOT, waiting_room=True) as server:
+            async with Chromium() as browser:
+                url = f"{server.base_url}?token={server.token(NAMES['host'], role='host')}&testTone={TONES['host']:g}"
+                page = await browser.new_page(url)
+                peers = {n: AiortcParticipant(n, TONES[n], slots=3, video_slots=2, video_format=(160, 120, 10))
+                         for n in ("p1", "p2")}
+
+                async def panel() -> dict:
+                    return await page.evaluate(PANEL) | {"waiting": await page.evaluate(
+                        "[...document.querySelectorAll('#host-waiting li')].map((li) => li.textContent)"),
+                        "console": page.console[-5:], "exceptions": page.exceptions}
+
+                def said(n: str, check):
+                    return lambda: check(latest_session(peers[n])), lambda: peers[n].signalling.state.other[-3:]
+
+                def got_left(n: str, reason: str):
+                    return (lambda: any(m.get("type") == "left" and m.get("reason") == reason for m in peers[n].signalling.state.other),
+                            lambda: peers[n].signalling.state.other[-3:])
+
+                try:
+                    await click(page, "#join")
+                    await wait_for("host joined", lambda: page.evaluate("cohort.state.joined && !document.getElementById('host-panel').hidden"),
+                                   panel, 15)
+                    pid = {"host": await page.evaluate("cohort.state.participantId")}
+                    for n, p in peers.items():
+                        await p.join_cohort(server.ws_url, server.token(NAMES[n]), NAMES[n])
+                        pid[n] = p.joined["participantId"]
+                    await wait_for("panel lists the waiting", lambda: page.evaluate(
+                        f"[...document.querySelectorAll('#host-waiting li')].map((li) => li.dataset.participant).join() === '{pid['p1']},{pid['p2']}'"),
+                        panel, 5)
+                    assert any(w.startswith(NAMES["p1"]) for w in (await panel())["waiting"]), await panel()
+                    assert peers["p1"].signalling.state.mids_of(pid["host"]) == [], "a waiting participant receives media"
+
+                    await click(page, f"#host-waiting li[data-participant='{pid['p1']}'] button[data-action='admit']")
+                    await wait_for("p1 admitted", *said("p1", lambda s: s.get("waiting") == [] and pid["p1"] in members(s).get("main", [])), 5)
+                    await wait_for("p1 hears the host", lambda: heard_now(peers["p1"]) == {TONES["host"]},
+                                   lambda: peers["p1"].summary(CANDIDATES), 15)
+                    await click(page, f"#host-waiting li[data-participant='{pid['p2']}'] button[data-action='deny']")
+                    await wait_for("p2 denied", *got_left("p2", "denied"), 5)
+                    await wait_for("waiting list empty", lambda: page.evaluate(
+                        "document.getElementById('host-waiting').textContent === 'Nobody is waiting.'"), panel, 5)
+
+                    await set_value(page, "#room-count", "2")
+                    await set_value(page, "#room-names", "")
+                    await click(page, "#create-form button")
+                    await wait_for("rooms created", *said("p1", lambda s: [r["name"] for r in s.get("rooms", [])]
+                                                          == ["Main room", "Room 1", "Room 2"]), 5)
+                    await click(page, "#balance")
+                    await wait_for("balanced", *said("p1", lambda s: s.get("assignments") == {pid["p1"]: "r1"}), 5)
+                    await click(page, "#open-rooms")
+                    await wait_for("p1 in Room 1", *said("p1", lambda s: members(s).get("r1") == [pid["p1"]]), 5)
+                    await click(page, "#host-rooms li[data-room='r1'] button[data-action='join-room']")
+                    await wait_for("host joined Room 1", *said("p1", lambda s: members(s).get("r1") == sorted([pid["p1"], pid["host"]])), 5)
+                    await wait_for("panel: host is in Room 1", lambda: page.evaluate(
+                        "document.querySelector(\"#host-rooms li[data-room='r1']\").textContent.includes('(you are here)')"), panel, 5)
+
+                    await click(page, f"#host-people tr[data-participant='{pid['p1']}'] button[data-action='remove']")
+                    await wait_for("p1 removed", *got_left("p1", "removed"), 5)
+                    await wait_for("panel drops p1", lambda: page.evaluate(
+                        "document.querySelectorAll('#host-people tr[data-participant]').length === 0"), panel, 5)
+                    assert page.exceptions == [], page.exceptions
+                finally:
+                    for p in peers.values():
+                        await p.close()
+
+    run(scenario(), timeout=90)
