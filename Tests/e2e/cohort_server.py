@@ -44,6 +44,8 @@ class CohortServer:
     # measure the server's timing use it so that other work on a shared
     # machine does not count against the server.
     nice: int = 0
+    # `--waiting-room on`: participants wait until a host admits them.
+    waiting_room: bool = False
     http_port: int | None = None
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
@@ -56,7 +58,8 @@ class CohortServer:
         nice = ["nice", "-n", str(self.nice)] if self.nice else []  # nice execs: same pid
         self.process = subprocess.Popen(
             [*nice, BINARY, "serve", "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
-             "--consent-timeout", str(self.consent_timeout), "--log-level", level],
+             "--consent-timeout", str(self.consent_timeout), "--log-level", level,
+             *(["--waiting-room", "on"] if self.waiting_room else [])],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
         ready = threading.Event()
 

@@ -1,6 +1,8 @@
 // Cohort web client: no build step. Joins with the token from the link,
 // negotiates once (own tracks plus fixed receive slots), then follows the
 // server's slot map and roster to show and label tiles. See docs/PROTOCOL.md.
+// Session features (rooms, countdown, hand, chat, broadcasts, speaking) are
+// in session.js, the host panel in host.js; both share this file's globals.
 //
 // Test hook (documented in Tests/e2e/README.md): `&testTone=HZ` in the URL
 // replaces the microphone with a WebAudio sine of HZ hertz, so end-to-end
@@ -33,6 +35,9 @@ const state = {
   slots: {}, slotsVersion: -1,     // mid -> {participantId, track}; pushes apply only if newer
   roster: [], rosterPushed: false, // a roster push is always newer than the one in `joined`
   session: null, sessionVersion: -1,
+  names: new Map(),                // participantId -> last known name (rosters cover one room only)
+  speaking: new Set(),             // participantIds speaking in this room (`speaking`)
+  countdown: null,                 // {endsAt, timer} while rooms close (session.js)
   tiles: new Map(),                // video slot mid -> tile element
   players: new Map(),              // audio slot mid -> <audio>
   timing: {},                      // performance.now() marks, read by the e2e tests
@@ -49,6 +54,14 @@ const ERROR_TEXT = {
   "invalid-offer": "Your browser could not set up audio and video with the server. Try a current Chrome, Firefox or Safari.",
   "missing-fingerprint": "Your browser could not set up a secure media connection. Try a current Chrome, Firefox or Safari.",
   "missing-ice-credentials": "Your browser could not set up a media connection. Try a current Chrome, Firefox or Safari.",
+  // Refused session commands (docs/PROTOCOL.md "Session commands").
+  "forbidden": "Only a host can do that.",
+  "unknown-participant": "That participant is no longer in the session.",
+  "unknown-room": "That room no longer exists.",
+  "duplicate-room-name": "A room with that name exists already. Choose another name.",
+  "wrong-room-state": "That is not possible right now: check whether the breakout rooms are open.",
+  "rooms-closing": "The breakout rooms are closing. Try again when everyone is back.",
+  "invalid-command": "That was not accepted: check the names, the text or the countdown (0 to 300 seconds).",
 };
 const GENERIC_ERROR = "Something went wrong on the server. Reload the page to try again.";
 // Codes after which joining again with the same link cannot work.
@@ -141,9 +154,9 @@ function onMessage(msg) {
       showMessage(LEFT_TEXT[msg.reason] || "You have left the session.");
       break;
     case "session": applySession(msg); break;
-    case "broadcast":
-      if (typeof msg.text === "string") showMessage(`Message from ${msg.from || "the host"}: ${msg.text}`);
-      break;
+    case "speaking": applySpeaking(msg.participants); break;
+    case "broadcast": onBroadcast(msg); break;
+    case "chat": onChat(msg); break;
   }
 }
 
@@ -158,40 +171,16 @@ function applySlots(map, version) {
   render();
 }
 
-// The session's shape (docs/PROTOCOL.md `session`): only what a participant
-// needs to see here — waiting for admission, the room it is in, a countdown.
-// It may arrive before `joined`, so it is kept and shown again after joining.
-function applySession(msg) {
-  if (typeof msg.version === "number") {
-    if (msg.version <= state.sessionVersion) return;
-    state.sessionVersion = msg.version;
-  }
-  state.session = msg;
-  renderSession();
-}
-
-function renderSession() {
-  const msg = state.session, me = state.participantId;
-  if (!msg || !me) return;
-  if (Array.isArray(msg.waiting) && msg.waiting.includes(me)) {
-    setStatus("Waiting for the host to let you in…");
-    return;
-  }
-  const room = (msg.rooms || []).find((r) => Array.isArray(r.members) && r.members.includes(me));
-  if (room) setStatus(`In ${room.name || room.id}`);
-  if (typeof msg.closingInSeconds === "number") {
-    showMessage(`Breakout rooms close in ${msg.closingInSeconds} seconds.`);
-  }
-}
-
 function applyRoster(participants) {
   state.roster = Array.isArray(participants) ? participants : [];
+  for (const p of state.roster) if (p && p.participantId) state.names.set(p.participantId, p.name);
   render();
+  renderSession();
 }
 
 function nameOf(participantId) {
   const entry = state.roster.find((p) => p.participantId === participantId);
-  return entry ? entry.name : "Participant";
+  return entry ? entry.name : state.names.get(participantId) || "Participant";
 }
 
 function makeTile(mid, track) {
@@ -225,6 +214,7 @@ function render() {
     const who = source && source.participantId;
     tile.hidden = !who;
     tile.dataset.participant = who || "";
+    tile.classList.toggle("speaking", !!who && state.speaking.has(who));
     const name = who ? nameOf(who) : "";
     tile.querySelector(".label").textContent = source && source.track === "screen" ? `${name} (screen)` : name;
     tile.querySelector("video").setAttribute("aria-label", who ? `Video of ${name}` : "Empty");
@@ -232,10 +222,13 @@ function render() {
   const me = state.roster.find((p) => p.participantId === state.participantId);
   const self = document.querySelector(".tile.self .label");
   if (self && me) self.textContent = `${me.name} (you)`;
+  const selfTile = document.querySelector(".tile.self");
+  if (selfTile) selfTile.classList.toggle("speaking", state.speaking.has(state.participantId));
+  const hands = (state.session && state.session.handsRaised) || [];
   $("roster").replaceChildren(...state.roster.map((p) => {
     const li = document.createElement("li");
     li.textContent = p.name + (p.role === "host" ? " (host)" : p.role === "co-host" ? " (co-host)" : "") +
-      (p.participantId === state.participantId ? " (you)" : "");
+      (p.participantId === state.participantId ? " (you)" : "") + (hands.includes(p.participantId) ? " (hand raised)" : "");
     return li;
   }));
 }
@@ -343,6 +336,14 @@ function endCall() {
   $("grid").replaceChildren();
   state.slots = {}; state.slotsVersion = -1; state.roster = []; state.rosterPushed = false;
   state.session = null; state.sessionVersion = -1;
+  state.speaking = new Set();
+  stopCountdown();
+  for (const id of ["chat-log", "announcements", "host-rooms", "host-waiting"]) $(id).replaceChildren();
+  document.querySelector("#host-people tbody").replaceChildren();
+  $("host-panel").hidden = true;
+  $("room-name").textContent = "";
+  $("listening-notice").hidden = true;
+  $("muted-notice").hidden = true;
   $("call").hidden = true;
   $("join-panel").hidden = false;
   $("join").disabled = !token;
@@ -378,5 +379,5 @@ if (!token) {
   $("join").disabled = true;
 }
 // For the end-to-end tests (Tests/e2e/test_call_chromium.py): state and timing
-// are read, onMessage is fed synthetic server messages.
-window.cohort = { state, join, leave, onMessage };
+// are read, onMessage is fed synthetic server messages; request sends one.
+window.cohort = { state, join, leave, onMessage, request };
