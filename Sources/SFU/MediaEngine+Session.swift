@@ -175,11 +175,19 @@ extension MediaEngine {
         }
     }
 
-    /// Sends every participant of `session` the current view of it.
-    func publishSessionView(_ session: String, now: Instant) {
+    /// Sends `participant` the current view of its session (a joiner, whose
+    /// connection was registered after the view went out to the others).
+    public func resendSessionView(to participant: ParticipantID, now: Instant) {
+        guard let session = participants[participant]?.sessionID else { return }
+        publishSessionView(session, now: now, only: participant)
+    }
+
+    /// Sends every participant of `session` (or `only` one, without a new
+    /// version) the current view of it.
+    func publishSessionView(_ session: String, now: Instant, only: ParticipantID? = nil) {
         guard let table = sessions[session] else { return }
         var model = models[session] ?? SessionModel()
-        model.version += 1
+        if only == nil { model.version += 1 }
         models[session] = model
         var rooms = [SessionView.Room(id: "main", name: "Main room", members: table.members(of: "main"), listeners: [])]
         rooms += model.breakouts.map {
@@ -195,8 +203,9 @@ extension MediaEngine {
         let base = SessionView(version: model.version, rooms: rooms, breakoutsOpen: model.open, closingInSeconds: closing,
                                assignments: model.assignments, waiting: [],
                                muted: table.members.filter { $0.value.audioMuted }.map(\.key).sorted(),
-                               handsRaised: model.hands)
-        for id in table.members.keys.sorted() {
+                               handsRaised: model.hands,
+                               names: table.members.keys.reduce(into: [:]) { $0[$1] = participants[$1]?.name })
+        for id in table.members.keys.sorted() where only == nil || only == id {
             guard let p = participants[id] else { continue }
             var view = base
             if Self.isHost(p.role) { view.waiting = waiting } else { view.waiting = waiting.filter { $0.participantId == id } }

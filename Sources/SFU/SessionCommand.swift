@@ -92,6 +92,8 @@ public struct SessionView: Codable, Equatable, Sendable {
     public var muted: [ParticipantID]
     /// Raised hands, in the order raised.
     public var handsRaised: [ParticipantID]
+    /// Display names of everyone in the session, so hosts can name people in other rooms.
+    public var names: [ParticipantID: String]
 }
 
 /// A text for participants, never stored.

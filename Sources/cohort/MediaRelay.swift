@@ -101,6 +101,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                         $0.connections[answer.participantID] = connection
                         $0.participantHome[answer.participantID] = index
                     }
+                    (engine as! MediaEngine).resendSessionView(to: answer.participantID, now: now)
                     return .success(answer)
                 } catch {
                     return .failure(error as! SFUError)

@@ -77,6 +77,11 @@ def test_three_aiortc_participants_hear_and_see_each_other() -> None:
             peers = await join_all(server, ["ann", "bob", "cy"])
             try:
                 times = await wait_hears_others(peers, ["ann", "bob", "cy"], timeout=20)
+                # Everyone, the last joiner included, got the session's shape with names.
+                for p in peers.values():
+                    await p.signalling.wait_until(lambda s: any(
+                        m.get("type") == "session" and set(m.get("names", {}).values()) == {"ann", "bob", "cy"}
+                        for m in s.other), timeout=2)
                 print("first decoded frame of every peer after join (s):",
                       {k: round(v, 2) for k, v in times.items()})
             finally:
