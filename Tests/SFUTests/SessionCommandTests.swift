@@ -118,6 +118,35 @@ final class SessionCommandTests: XCTestCase {
 
     private func host(_ h: EngineHarness) -> ParticipantID { h.participantIDs["host"]! }
 
+    /// Two hosts issue conflicting commands at once: they run in one order on
+    /// the session's loop, the loser gets a clear error, and both hosts end
+    /// with the same view.
+    func testConflictingHostsConvergeOnOneState() throws {
+        let h = EngineHarness()
+        try h.join("h1", role: "host")
+        try h.join("h2", role: "co-host")
+        try h.join("pat")
+        let id = { (n: String) in h.participantIDs[n]! }
+        try h.engine.perform(.createRooms(names: ["A", "B"]), by: id("h1"), now: h.clock.now)
+        XCTAssertThrowsError(try h.engine.perform(.createRooms(names: ["a"]), by: id("h2"), now: h.clock.now)) {
+            XCTAssertEqual($0 as? SFUError, .duplicateRoomName("a"))
+        }
+        try h.engine.perform(.openRooms, by: id("h2"), now: h.clock.now)
+        XCTAssertThrowsError(try h.engine.perform(.openRooms, by: id("h1"), now: h.clock.now)) {
+            XCTAssertEqual(($0 as? SFUError)?.code, "wrong-room-state")
+        }
+        try h.engine.perform(.move(id("pat"), to: "r1"), by: id("h1"), now: h.clock.now)
+        try h.engine.perform(.move(id("pat"), to: "r2"), by: id("h2"), now: h.clock.now)
+        try h.engine.perform(.closeRooms(countdownSeconds: 5), by: id("h1"), now: h.clock.now)
+        XCTAssertThrowsError(try h.engine.perform(.move(id("pat"), to: "r1"), by: id("h2"), now: h.clock.now)) {
+            XCTAssertEqual($0 as? SFUError, .roomsClosing)
+        }
+        let v1 = try XCTUnwrap(h.events.views[id("h1")]), v2 = try XCTUnwrap(h.events.views[id("h2")])
+        XCTAssertEqual(v1, v2)
+        XCTAssertEqual(v1.rooms.first { $0.id == "r2" }?.members, [id("pat")], "the later move wins")
+        XCTAssertEqual(v1.closingInSeconds, 5)
+    }
+
     /// The isolation invariant under thousands of random command sequences:
     /// every forwarded packet's origin is the receiver's room, or (audio) the
     /// room its host announced listening to.
