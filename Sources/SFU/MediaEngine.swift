@@ -104,7 +104,10 @@ public final class MediaEngine: DatagramEngine {
         let changed = table.remove(id)
         sessions[p.sessionID] = table.members.isEmpty ? nil : table
         models[p.sessionID]?.forget(id)
-        if table.members.isEmpty { models[p.sessionID] = nil }
+        if table.members.isEmpty {
+            models[p.sessionID] = nil
+            syncMixers(session: p.sessionID)  // drops the session's mixers
+        }
         delegate?.engine(removed: id, reason: reason, session: p.sessionID)
         if let room { announceRoster(room: room, session: p.sessionID) }
         applySlotChanges(changed, session: p.sessionID, now: now, except: nil)
