@@ -384,12 +384,12 @@ def test_websocket_bad_input_gets_the_documented_errors() -> None:
                     assert reply.get("type") == "error" and reply.get("code") == code and reply.get("id") == f"j{i}", (code, reply)
                 await s.send({"type": "join", "id": "ok", "token": token, "sdp": offer})
                 reply = await s.recv()
-                while reply.get("type") in ("roster", "slots"):
+                while reply.get("type") in ("roster", "slots", "session"):
                     reply = await s.recv()
                 assert reply.get("type") == "joined" and reply.get("id") == "ok", reply
                 await s.send({"type": "join", "id": "again", "token": token, "sdp": offer})
                 reply = await s.recv()
-                while reply.get("type") in ("roster", "slots"):
+                while reply.get("type") in ("roster", "slots", "session"):
                     reply = await s.recv()
                 assert reply.get("code") == "already-joined", reply
 
@@ -419,7 +419,7 @@ def test_websocket_bad_input_gets_the_documented_errors() -> None:
             async with Socket(url) as s:
                 await s.send({"type": "join", "id": "1", "token": server.token("fay"), "sdp": offer})
                 reply = await s.recv()
-                while reply.get("type") in ("roster", "slots"):
+                while reply.get("type") in ("roster", "slots", "session"):
                     reply = await s.recv()
                 assert reply.get("type") == "joined", reply
             assert server.process.poll() is None
