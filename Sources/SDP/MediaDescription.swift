@@ -102,6 +102,7 @@ public struct MediaDescription: SDPAttributeContainer, Hashable, Sendable {
 
     /// The SSRCs the author will send in this section: all its SSRCs when the
     /// direction written here sends (sendrecv by default, RFC 8866 §6.7), else none.
+    /// `SessionDescription.sendSSRCs(of:)` also honours a session-level direction.
     /// aiortc lists an SSRC in recvonly sections too (for its RTCP); that one is not a send SSRC.
     public var sendSSRCs: [UInt32] { (explicitDirection ?? .sendrecv).sends ? ssrcs : [] }
 

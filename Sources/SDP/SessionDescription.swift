@@ -95,6 +95,11 @@ public struct SessionDescription: SDPAttributeContainer, Hashable, Sendable {
         return .sendrecv
     }
 
+    /// The SSRCs the author sends in `media`, applying the session-level direction too.
+    public func sendSSRCs(of media: MediaDescription) -> [UInt32] {
+        direction(of: media).sends ? media.ssrcs : []
+    }
+
     // MARK: Generation
 
     /// The description as text with CRLF line endings (RFC 8866 §5), starting `v=0`.

@@ -15,6 +15,21 @@ final class MalformedInputTests: XCTestCase {
                        withMediaLine("a=x-unknown:anything at all"))
     }
 
+    func testLinesOfOtherTypesAndUnknownAttributesArePreservedInPlace() throws {
+        let text = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\ni=therapy group\r\nu=https://example.org\r\n"
+            + "e=a@example.org\r\nt=0 0\r\nr=604800 3600 0\r\na=x-session: keep  my   spaces \r\n"
+            + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nb=AS:64\r\na=x-flag\r\nk=prompt\r\na=ssrc:5 cname:c\r\n"
+            + "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nb=TIAS:1000000\r\na=sendonly\r\na=ssrc:6 cname:c\r\n"
+        let sdp = try SessionDescription.parse(text)
+        XCTAssertEqual(sdp.generate(), text)
+        XCTAssertEqual(sdp.fieldValue("i"), "therapy group")
+        XCTAssertEqual(sdp.attributeValue("x-session"), " keep  my   spaces ")
+        XCTAssertEqual(sdp.mediaSections[0].lines.map(\.text), ["b=AS:64", "a=x-flag", "k=prompt", "a=ssrc:5 cname:c"])
+        XCTAssertEqual(sdp.sendSSRCs(of: sdp.mediaSections[1]), [6])
+        let inactive = try SessionDescription.parse(text.replacingOccurrences(of: "a=x-flag", with: "a=inactive"))
+        XCTAssertEqual(inactive.sendSSRCs(of: inactive.mediaSections[0]), [])
+    }
+
     func testSizeLimits() {
         let bytes = SDPLimits(maxBytes: 64)
         XCTAssertThrowsSDPError(.inputTooLarge(limit: 64), line: 0) {
