@@ -31,8 +31,8 @@ public struct IceLiteAgent: Sendable {
 
     /// The outcome of one Binding request.
     public enum Outcome: Equatable, Sendable {
-        /// Answer with these bytes; `newlySelected` when the send address changed.
-        case respond([UInt8], newlySelected: Bool)
+        /// Answer with these bytes.
+        case respond([UInt8])
         /// Not for this agent or not answerable: drop and count.
         case drop(DropReason)
     }
@@ -80,18 +80,18 @@ public struct IceLiteAgent: Sendable {
             if !parsed.unknownComprehensionRequired.isEmpty {
                 return .respond(try StunMessage.errorResponse(
                     to: request, error: try StunErrorCode(code: 420, reason: "Unknown Attribute"),
-                    unknownAttributes: parsed.unknownComprehensionRequired), newlySelected: false)
+                    unknownAttributes: parsed.unknownComprehensionRequired))
             }
             do { try parsed.checkIntegrity(key: key) } catch {
                 return .respond(try StunMessage.errorResponse(
-                    to: request, error: try StunErrorCode(code: 401, reason: "Unauthenticated")), newlySelected: false)
+                    to: request, error: try StunErrorCode(code: 401, reason: "Unauthenticated")))
             }
             // A lite agent is always controlled (RFC 8445 §6.1.1); a peer that
             // also claims to be controlled has a role conflict (§7.3.1.1).
             if request.iceControlled != nil {
                 return .respond(try StunMessage.errorResponse(
                     to: request, error: try StunErrorCode(code: 487, reason: "Role Conflict"),
-                    password: localPassword), newlySelected: false)
+                    password: localPassword))
             }
             let response = try StunMessage.bindingSuccessResponse(to: request, source: source, password: localPassword)
             lastConsent = now
@@ -99,17 +99,14 @@ public struct IceLiteAgent: Sendable {
                 validated.append(source)
                 if validated.count > Self.maxValidated { validated.removeFirst() }
             }
-            var changed = false
             if request.useCandidate {
-                changed = selected != source
                 selected = source
                 nominated = true
             } else if !nominated && selected == nil {
                 // Regular nomination: media may start before USE-CANDIDATE.
                 selected = source
-                changed = true
             }
-            return .respond(response, newlySelected: changed)
+            return .respond(response)
         } catch {
             return .drop(.encodeFailed)
         }

@@ -203,7 +203,7 @@ public final class MediaEngine: DatagramEngine {
         switch p.ice.handle(parsed, from: source, now: now) {
         case .drop:
             counters.stunDropped += 1
-        case .respond(let bytes, _):
+        case .respond(let bytes):
             transmits.append(Transmit(bytes: bytes, destination: source))
             if p.ice.isValidated(source), byAddress[source] !== p {
                 byAddress[source] = p

@@ -99,12 +99,9 @@ public struct RoutingTable: Sendable {
     }
 
     /// The subscribers (and their slots) that receive `publisher`'s media of `kind`.
-    @inlinable public func targets(of publisher: ParticipantID, kind: TrackKind) -> [Target] {
-        (kind == .audio ? _audioTargets : _videoTargets)[publisher] ?? []
+    public func targets(of publisher: ParticipantID, kind: TrackKind) -> [Target] {
+        (kind == .audio ? audioTargets : videoTargets)[publisher] ?? []
     }
-
-    @usableFromInline var _audioTargets: [ParticipantID: [Target]] { audioTargets }
-    @usableFromInline var _videoTargets: [ParticipantID: [Target]] { videoTargets }
 
     /// Members of `room`, in joining order.
     public func members(of room: RoomID) -> [ParticipantID] {
