@@ -65,11 +65,8 @@ public final class ClientParticipant {
     public init(publishAudio: Bool, publishVideo: Bool, slots: Int, certificate: DTLSCertificate) {
         self.certificate = certificate
         var r = SystemRandomNumberGenerator()
-        func token(_ n: Int) -> String {
-            let a = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-            return String((0..<n).map { _ in a.randomElement(using: &r)! })
-        }
-        offer = ClientOffer(ufrag: token(8), password: token(24), fingerprint: certificate.fingerprint,
+        offer = ClientOffer(ufrag: IceCredential.random(length: 8, using: &r),
+                            password: IceCredential.random(length: 24, using: &r), fingerprint: certificate.fingerprint,
                             audioSSRC: publishAudio ? UInt32.random(in: 1...UInt32.max, using: &r) : nil,
                             videoSSRC: publishVideo ? UInt32.random(in: 1...UInt32.max, using: &r) : nil,
                             slots: slots)

@@ -56,9 +56,9 @@ public final class MediaEngine: DatagramEngine {
         var table = sessions[request.sessionID] ?? RoutingTable()
         guard table.members.count < configuration.maxParticipantsPerSession else { throw .sessionFull }
 
-        let id = "p" + Self.token(10, using: &random)
-        let ufrag = Self.token(8, using: &random)
-        let ice = IceLiteAgent(localUfrag: ufrag, localPassword: Self.token(24, using: &random),
+        let id = "p" + IceCredential.random(length: 10, using: &random)
+        let ufrag = IceCredential.random(length: 8, using: &random)
+        let ice = IceLiteAgent(localUfrag: ufrag, localPassword: IceCredential.random(length: 24, using: &random),
                                remoteUfrag: plan.remoteUfrag)
         let p = Participant(id: id, sessionID: request.sessionID, name: request.name, role: request.role,
                             plan: plan, ice: ice, sourceKey: nextSourceKey, now: now, random: &random)
@@ -170,11 +170,6 @@ public final class MediaEngine: DatagramEngine {
                 delegate?.engine(slotsChanged: slotMap(of: sub), version: sub.slotsVersion, participant: id, session: session)
             }
         }
-    }
-
-    static func token(_ length: Int, using random: inout some RandomNumberGenerator) -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        return String((0..<length).map { _ in alphabet.randomElement(using: &random)! })
     }
 
     // MARK: DatagramEngine
