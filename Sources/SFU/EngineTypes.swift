@@ -71,12 +71,16 @@ public struct SlotAssignment: Codable, Equatable, Sendable {
     public var participantId: String?
     /// That participant's display name.
     public var name: String?
-    /// Whether the slot carries the room's audio mix.
+    /// Whether the slot carries a room's audio mix.
     public var isMix = false
+    /// For a mix slot: the room listened in on, when it is not the own room.
+    public var room: RoomID?
 
     /// Creates an assignment.
-    public init(mid: String, kind: TrackKind, participantId: String?, name: String?, isMix: Bool = false) {
+    public init(mid: String, kind: TrackKind, participantId: String?, name: String?, isMix: Bool = false,
+                room: RoomID? = nil) {
         self.isMix = isMix
+        self.room = room
         self.mid = mid
         self.kind = kind
         self.participantId = participantId

@@ -17,7 +17,16 @@ final class RoomMix {
     let sourceKey: UInt32
     init(sourceKey: UInt32) { self.sourceKey = sourceKey }
     var contributors: Set<UInt32> = []
-    var listeners: [ParticipantID: UInt32?] = [:]
+    var listeners: [ParticipantID: MixListener] = [:]
+}
+
+/// How one listener hears a room's mix.
+struct MixListener: Equatable {
+    /// The listener's own contribution, left out of what it hears (mix-minus);
+    /// nil for a host listening in on another room, who hears the full mix.
+    var own: UInt32?
+    /// The audio slot the mix goes to.
+    var slot: Int
 }
 
 extension MediaEngine {
@@ -31,10 +40,13 @@ extension MediaEngine {
             for key in mixes.keys where key.session == session { mixes[key] = nil }
             return
         }
-        var wanted: [RoomID: [ParticipantID: UInt32?]] = [:]
+        var wanted: [RoomID: [ParticipantID: MixListener]] = [:]
         for (id, m) in table.members where m.mixedAudio && m.receives {
             guard let p = participants[id] else { continue }
-            wanted[m.room, default: [:]][id] = m.publishes && !m.audioMuted && p.plan.audio != nil ? p.sourceKey : nil
+            let own = m.publishes && !m.audioMuted && p.plan.audio != nil ? p.sourceKey : nil
+            for (room, slot) in table.mixedSlots(of: id) {
+                wanted[room, default: [:]][id] = MixListener(own: room == m.room ? own : nil, slot: slot)
+            }
         }
         for key in mixes.keys where key.session == session && wanted[key.room] == nil { mixes[key] = nil }
         for (room, listeners) in wanted {
@@ -49,14 +61,14 @@ extension MediaEngine {
             for new in contributors.subtracting(mix.contributors) { try? mix.mixer.addContributor(new) }
             mix.contributors = contributors
             for (id, _) in mix.listeners where listeners[id] == nil { mix.mixer.removeListener(id) }
-            for (id, own) in listeners where mix.listeners[id] == nil || mix.listeners[id]! != own {
-                try? mix.mixer.addListener(id, contributorKey: own.flatMap { contributors.contains($0) ? $0 : nil })
+            for (id, listener) in listeners where mix.listeners[id]?.own != listener.own || mix.listeners[id] == nil {
+                try? mix.mixer.addListener(id, contributorKey: listener.own.flatMap { contributors.contains($0) ? $0 : nil })
             }
             mix.listeners = listeners
         }
     }
 
-    /// Every 20 ms: one mixed Opus frame per mixed listener, on its first
+    /// Every 20 ms: one mixed Opus frame per mixed listener, on its mix's
     /// audio slot, through the slot's rewriter so the stream stays continuous.
     func tickMixers(now: Instant, transmits: inout [Transmit]) {
         for mix in mixes.values {
@@ -64,13 +76,15 @@ extension MediaEngine {
             for frame in mix.mixer.tick(now: now) {
                 // One frame per 960 ticks of the room clock: a continuous sequence per listener.
                 let sequence = UInt16(truncatingIfNeeded: frame.timestamp / 960)
-                guard let sub = participants[frame.listener], let srtp = sub.srtp, let to = sub.ice.selected,
-                      !sub.audioSlots.isEmpty, let pt = sub.plan.slots(.audio).first?.payloadType,
-                      let out = sub.audioSlots[0].rewrite(source: mix.sourceKey, sequence: sequence,
-                                                          timestamp: frame.timestamp, isKeyframe: false,
-                                                          payloadBytes: frame.payload.count, now: now) else { continue }
-                let builder = RTPPacketBuilder(payloadType: pt, sequenceNumber: out.sequence, timestamp: out.timestamp,
-                                               ssrc: sub.audioSlots[0].ssrc)
+                guard let slot = mix.listeners[frame.listener]?.slot, let sub = participants[frame.listener],
+                      let srtp = sub.srtp, let to = sub.ice.selected, slot < sub.audioSlots.count,
+                      slot < sub.plan.slots(.audio).count,
+                      let out = sub.audioSlots[slot].rewrite(source: mix.sourceKey, sequence: sequence,
+                                                             timestamp: frame.timestamp, isKeyframe: false,
+                                                             payloadBytes: frame.payload.count, now: now) else { continue }
+                let builder = RTPPacketBuilder(payloadType: sub.plan.slots(.audio)[slot].payloadType,
+                                               sequenceNumber: out.sequence, timestamp: out.timestamp,
+                                               ssrc: sub.audioSlots[slot].ssrc)
                 guard var packet = try? builder.build(payload: frame.payload) else { continue }
                 packet.reserveCapacity(packet.count + SRTPContext.maximumTrailerLength)
                 do { try srtp.protectRTP(&packet) } catch { counters.srtpFailed += 1; continue }

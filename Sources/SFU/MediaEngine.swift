@@ -116,14 +116,16 @@ public final class MediaEngine: DatagramEngine {
 
     /// The slot map of a participant, for the client.
     func slotMap(of p: Participant) -> [SlotAssignment] {
-        guard let member = sessions[p.sessionID]?.members[p.id] else { return [] }
+        guard let table = sessions[p.sessionID], let member = table.members[p.id] else { return [] }
         var out: [SlotAssignment] = []
-        if member.mixedAudio, let first = p.plan.slots(.audio).first {
-            out.append(SlotAssignment(mid: first.mid, kind: .audio, participantId: nil, name: nil, isMix: true))
+        let mixed = table.mixedSlots(of: p.id)
+        for mix in mixed where mix.slot < p.plan.slots(.audio).count {
+            out.append(SlotAssignment(mid: p.plan.slots(.audio)[mix.slot].mid, kind: .audio, participantId: nil, name: nil,
+                                      isMix: true, room: mix.room == member.room ? nil : mix.room))
         }
         for kind in TrackKind.allCases {
             let filled = kind == .audio ? member.audioSlots : member.videoSlots
-            for (i, slot) in p.plan.slots(kind).enumerated() {
+            for (i, slot) in p.plan.slots(kind).enumerated() where !(kind == .audio && mixed.contains { $0.slot == i }) {
                 let who = i < filled.count ? filled[i] : nil
                 out.append(SlotAssignment(mid: slot.mid, kind: kind, participantId: who,
                                           name: who.flatMap { participants[$0]?.name }))
@@ -152,10 +154,15 @@ public final class MediaEngine: DatagramEngine {
         syncMixers(session: session)
         for id in changed {
             guard let sub = participants[id], let member = table.members[id] else { continue }
+            let mixed = table.mixedSlots(of: id)
             for (i, who) in member.audioSlots.enumerated() where i < sub.audioSlots.count {
-                // A mixed listener's first audio slot carries the room mix.
-                let key = member.mixedAudio && i == 0 ? mixes[MixKey(session: session, room: member.room)]?.sourceKey
-                                                      : who.flatMap { participants[$0]?.sourceKey }
+                // A mixed listener's mix slots carry room mixes (see `RoutingTable.mixedSlots`).
+                let key: UInt32?
+                if let mix = mixed.first(where: { $0.slot == i }) {
+                    key = mixes[MixKey(session: session, room: mix.room)]?.sourceKey
+                } else {
+                    key = member.mixedAudio ? nil : who.flatMap { participants[$0]?.sourceKey }
+                }
                 sub.audioSlots[i].switchTo(key, waitForKeyframe: false)
             }
             for (i, who) in member.videoSlots.enumerated() where i < sub.videoSlots.count {

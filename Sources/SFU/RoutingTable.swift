@@ -155,9 +155,22 @@ public struct RoutingTable: Sendable {
     /// checks the role; the table only applies the one exception to isolation.
     @discardableResult
     public mutating func setListening(_ id: ParticipantID, to room: RoomID?) -> Set<ParticipantID> {
-        guard members[id] != nil, members[id]?.listening != room else { return [] }
+        guard let m = members[id], m.listening != room else { return [] }
         members[id]?.listening = room
-        return rebuild()
+        // A mixed host's forwarded slots do not change, but its mixes do.
+        return m.mixedAudio ? rebuild().union([id]) : rebuild()
+    }
+
+    /// The mixes a mixed listener hears, each with the audio slot it fills:
+    /// its own room's mix on the first slot; while a host listens in, the
+    /// listened room's mix on the second slot, or on the first when there is
+    /// only one (it then replaces the own room's mix until listening stops).
+    /// The listened room's mix is the second, announced exception to
+    /// isolation that `mayReceive` allows for forwarded audio.
+    public func mixedSlots(of id: ParticipantID) -> [(room: RoomID, slot: Int)] {
+        guard let m = members[id], m.mixedAudio, m.receives, !m.audioSlots.isEmpty else { return [] }
+        guard let other = m.listening, other != m.room else { return [(m.room, 0)] }
+        return m.audioSlots.count >= 2 ? [(m.room, 0), (other, 1)] : [(other, 0)]
     }
 
     /// True when `subscriber` may receive `publisher`'s media of `kind`: the

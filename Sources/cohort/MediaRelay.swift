@@ -218,7 +218,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         var map: SlotMap = [:]
         for s in slots {
             if s.isMix {
-                map[s.mid] = SlotSource(participantId: nil, track: .mix)
+                map[s.mid] = SlotSource(participantId: nil, track: .mix, room: s.room)
                 continue
             }
             guard let who = s.participantId else { continue }

@@ -129,4 +129,56 @@ final class MixedAudioTests: XCTestCase {
         run(h, ["ann": ToneSource(440), "bob": ToneSource(660)], frames: 10, ts: &ts)
         XCTAssertEqual(h.engine.counters.mixedFramesSent, 0)
     }
+
+    /// A host who listens mixed hears the room it listens in on: with two or
+    /// more audio slots, its own room's mix stays on the first and the
+    /// listened room's full mix goes to the second; with one slot, the
+    /// listened room replaces its own until it stops. Nobody else hears anything new.
+    func testMixedHostListeningInHearsTheListenedRoom() throws {
+        for hostSlots in [1, 4] {
+            let h = EngineHarness()
+            try h.join("host", slots: hostSlots, role: "host", mixed: true)
+            try h.join("cohost", role: "host")
+            try h.join("ann")
+            try h.join("bob")
+            try h.join("dee", mixed: true)
+            let tones = ["host": ToneSource(2090), "cohost": ToneSource(1630), "ann": ToneSource(400), "bob": ToneSource(1030),
+                         "dee": ToneSource(1350)]
+            let id = { h.participantIDs[$0]! }
+            let hostID = id("host")
+            try h.engine.perform(.createRooms(names: ["One"]), by: hostID, now: h.clock.now)
+            try h.engine.perform(.assign([id("ann"): "r1", id("bob"): "r1"]), by: hostID, now: h.clock.now)
+            try h.engine.perform(.openRooms, by: hostID, now: h.clock.now)
+            var ts: UInt32 = 0
+            run(h, tones, frames: 20, ts: &ts)
+            try h.engine.perform(.listen("r1"), by: hostID, now: h.clock.now)
+            let map = h.events.slots.last { $0.0 == hostID }!.1
+            let listenMid = hostSlots >= 2 ? "a1" : "a0"
+            XCTAssertTrue(map.contains { $0.mid == listenMid && $0.isMix && $0.room == "r1" }, "\(map)")
+            for name in h.clients.keys { h.received[name] = [] }
+            run(h, tones, frames: 50, ts: &ts)
+            let listened = decoded(h, "host", mid: listenMid).suffix(12_000)
+            XCTAssertGreaterThan(listened.count, 10_000, "slots \(hostSlots)")
+            let quietest = min(power(listened, 400), power(listened, 1030))
+            for outsider in [1630.0, 1350, 2090] {
+                XCTAssertGreaterThan(quietest - power(listened, outsider), 25, "only room r1 in the listen-in mix (\(outsider) Hz, slots \(hostSlots))")
+            }
+            if hostSlots >= 2 {
+                let own = decoded(h, "host", mid: "a0").suffix(12_000)
+                XCTAssertGreaterThan(min(power(own, 1630), power(own, 1350)) - max(power(own, 400), power(own, 1030)), 25,
+                                     "the own room's mix stays on the first slot, without r1")
+            }
+            // dee, mixed in the main room, hears no r1 tone.
+            let dee = decoded(h, "dee", mid: "a0").suffix(12_000)
+            XCTAssertGreaterThan(power(dee, 1630) - max(power(dee, 400), power(dee, 1030)), 25)
+            // Stopping: the listen-in mix goes away.
+            try h.engine.perform(.listen(nil), by: hostID, now: h.clock.now)
+            for name in h.clients.keys { h.received[name] = [] }
+            run(h, tones, frames: 30, ts: &ts)
+            let after = decoded(h, "host", mid: "a0").suffix(12_000)
+            XCTAssertGreaterThan(power(after, 1630) - max(power(after, 400), power(after, 1030)), 25, "back to the own room")
+            if hostSlots >= 2 { XCTAssertTrue((h.rtpByMid("host")["a1"] ?? []).isEmpty) }
+            XCTAssertEqual(h.engine.counters.isolationViolations, 0)
+        }
+    }
 }

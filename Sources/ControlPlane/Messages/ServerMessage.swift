@@ -119,11 +119,15 @@ public struct SlotSource: Codable, Equatable, Sendable {
     public var participantId: String?
     /// Which of their tracks.
     public var track: SlotTrack
+    /// For `mix`: the breakout room a host listens in on, when the mix is not
+    /// of the host's own room.
+    public var room: String?
 
     /// Creates a slot source.
-    public init(participantId: String?, track: SlotTrack) {
+    public init(participantId: String?, track: SlotTrack, room: String? = nil) {
         self.participantId = participantId
         self.track = track
+        self.room = room
     }
 }
 
