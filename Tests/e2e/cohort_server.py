@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("COHORT_BINARY", os.path.join(ROOT, ".build", "debug", "cohort"))
+# The release build (Scripts/test.sh builds both), for tests that time the
+# server: the debug build mixes a room of seven with late ticks, and clinics
+# run the release build.
+RELEASE_BINARY = os.environ.get("COHORT_RELEASE_BINARY", os.path.join(ROOT, ".build", "release", "cohort"))
 # The web client's sources: serving them directly (COHORT_WEB_ROOT) tests the
 # files in this checkout even when the binary's bundled copy is older.
 WEB_ROOT = os.path.join(ROOT, "Sources", "ControlPlane", "Web")
@@ -47,6 +51,7 @@ class CohortServer:
     # `--waiting-room on`: participants wait until a host admits them.
     waiting_room: bool = False
     http_port: int | None = None
+    binary: str = BINARY
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
 
@@ -57,7 +62,7 @@ class CohortServer:
         level = self.log_level or os.environ.get("COHORT_LOG_LEVEL", "info")
         nice = ["nice", "-n", str(self.nice)] if self.nice else []  # nice execs: same pid
         self.process = subprocess.Popen(
-            [*nice, BINARY, "serve", "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
+            [*nice, self.binary, "serve", "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
              "--consent-timeout", str(self.consent_timeout), "--log-level", level,
              *(["--waiting-room", "on"] if self.waiting_room else [])],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
@@ -76,7 +81,19 @@ class CohortServer:
         if not ready.wait(20):
             self.__exit__(None, None, None)
             raise AssertionError("cohort serve did not start:\n" + "\n".join(self.log[-30:]))
+        if self.nice:
+            self._renice_threads()
         return self
+
+    def _renice_threads(self) -> None:
+        """Niceness is per thread on Linux, and the event loops' threads do
+        not keep the main thread's: set it on every thread of the server."""
+        assert self.process is not None
+        for tid in os.listdir(f"/proc/{self.process.pid}/task"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(tid), self.nice)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:

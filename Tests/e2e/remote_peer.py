@@ -12,10 +12,13 @@ from typing import Any
 
 def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the child
     import conftest  # noqa: F401  (path and the loopback ICE patch)
+    import numpy as np
     from peer import AiortcParticipant
+    from tones import OnsetTracker, frame_matches, tone_levels_db
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
+        trackers: dict = {}  # (since, expected, slot) → OnsetTracker
         peer = AiortcParticipant(name, hz, **kwargs.get("peer", {}))
         if "amplitude" in kwargs:
             peer.audio_track.amplitude = kwargs["amplitude"]
@@ -34,6 +37,41 @@ def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the chi
                         if r.last_frame_at is not None and now - r.last_frame_at < 0.1:
                             heard |= peer.heard_tones(candidates, mid, window_s=window)
                     result = heard
+                elif op == "onset":
+                    # Arrival time of the first frame since `since` from which
+                    # audio slot number `slot` holds exactly `expected`.
+                    since, candidates, expected, slot = args
+                    mid = peer.slot_mids()[0][slot]
+                    buf = peer.recorders[mid].audio
+                    key = (since, tuple(expected), slot)
+                    if buf.rate and key not in trackers:
+                        trackers[key] = OnsetTracker(since, buf.rate, candidates, set(expected))
+                    result = trackers[key].update(buf.frames_since(since)) if key in trackers else None
+                elif op == "onset_trace":
+                    # Why an onset was not found: which 40 ms windows since `since` matched
+                    # (1) or not (0), and the levels of the last few windows.
+                    since, candidates, expected, slot = args
+                    tracker = trackers.get((since, tuple(expected), slot))
+                    buf = peer.recorders[peer.slot_mids()[0][slot]].audio
+                    frames = buf.frames_since(since)
+                    result = {"matches": "".join("1" if r else "0" for r in tracker.results) if tracker else None,
+                              "frames": len(frames),
+                              "last": [[round(v) for v in tone_levels_db(np.concatenate([a[1], b[1]]), buf.rate,
+                                                                          candidates).values()]
+                                       for a, b in zip(frames[-12:-1], frames[-11:])] if buf.rate else []}
+                elif op == "span":
+                    # How many 40 ms windows since `since` hold exactly `expected`, of how many.
+                    since, candidates, expected, slot = args
+                    buf = peer.recorders[peer.slot_mids()[0][slot]].audio
+                    frames = buf.frames_since(since)
+                    windows = [np.concatenate([frames[i][1], frames[i + 1][1]]) for i in range(len(frames) - 1)]
+                    result = (sum(frame_matches(w, buf.rate, candidates, set(expected)) for w in windows), len(windows))
+                elif op == "levels":
+                    # Levels (dB) of the candidates in the newest 40 ms of audio slot `slot`, for diagnostics.
+                    candidates, slot = args
+                    buf = peer.recorders[peer.slot_mids()[0][slot]].audio
+                    result = {c: round(v, 1) for c, v in tone_levels_db(buf.last(0.04), buf.rate, candidates).items()} \
+                        if buf.rate else "no audio"
                 elif op == "all_heard":
                     result = peer.all_heard_tones(args[0])
                 elif op == "video_frames":

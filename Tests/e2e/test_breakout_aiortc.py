@@ -1,128 +1,155 @@
-"""NOT YET IN THE SUITE (pytest collects test_*.py only); run it by hand:
-  unshare -n bash -c 'ip link set lo up && .venv-e2e/bin/python -m pytest -s Tests/e2e/scenario_breakout_mp.py'
-Each peer runs in its own process and receives audio in real time; the tones
-avoid each other's harmonics and 2nd/3rd-order intermodulation products.
-Last run: everyone hears everyone in the main room; after open-rooms five of
-six hear exactly their room-mates 0.55-0.62 s after the command (this includes
-the 0.15 s analysis window and pipe polling) and one took 2.2 s, so the
-500 ms rule is not met reliably yet.  COHORT_TRACE=1 shows why the analysis
-is not ready to judge it: with 0.15 s windows a participant's own (mixed-out)
-tone still reads as present in a six-tone mix, and the switch leaves a short
-gap in which nothing arrives; a per-frame onset detector on the audio
-timeline would judge this better than windowed presence.
+"""Breakout rooms end to end: one host and six aiortc participants, each in
+its own process (``remote_peer.py``) with a distinct tone and a video track,
+through a real Cohort server.  Everyone takes audio mixed (one stream per
+room: seven aiortc stacks decoding every speaker separately would not keep
+real time on two cores); the host has a second audio slot for listen-in.
 
-Breakout rooms end to end: one host and six aiortc participants (each in
-its own process), each with a distinct tone and a video track, through a real
-Cohort server.
+The host creates two rooms, assigns three and three and opens them: within
+500 ms each participant hears exactly its room-mates and then decodes their
+video.  The host listens in on room 1 while room 2 hears nothing of it.  Eight
+single moves measure the move latency; the host closes the rooms with a 3 s
+countdown and everyone hears everyone again.
 
-The host creates two rooms, assigns three and three and opens them: each
-participant then hears exactly its room-mates and decodes their video.  The
-host listens in on room 1 while room 2 hears nothing of it; single moves
-measure the move latency (command to the first audio of the new room at the
-client); the host closes the rooms with a 3 s countdown and everyone hears
-everyone again.  Participants take their room as one mixed stream.
+Latency is judged per 20 ms frame (``tones.onset``): the arrival time at the
+client of the first frame from which the audio holds exactly the new room's
+tones, minus the time the host sent the command.  It includes the host's
+WebSocket, the server, the mixer's jitter buffer and aiortc's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
 
-from cohort_server import CohortServer
+from cohort_server import RELEASE_BINARY, CohortServer
 from conftest import run
 from remote_peer import RemotePeer
 
-# No tone is within 30 Hz of another's 2nd or 3rd harmonic or of a second-order
-# intermodulation product (a+b, a-b) of two others.
-# Third-order products (a+b-c, 2a-b) matter too: Opus coding a 7-tone mix makes them.
-TONES = {"host": 2090.0, "p1": 400.0, "p2": 1030.0, "p3": 1350.0, "p4": 1520.0, "p5": 1630.0, "p6": 1880.0}
+# Each tone has an Opus (CELT) band of its own (band edges 200, 400, 600, 800,
+# 1000, 1200, 1400, 1600, 2000, 2400, 2800, 3200 Hz): at 32 kbit/s the coding
+# noise of a tone spreads across its band, so a neighbour's tone in the same
+# band could not be told absent.  And no tone is within 50 Hz of another's 2nd
+# or 3rd harmonic or of a 2nd/3rd-order intermodulation product (a±b, 2a-b,
+# a+b-c) of others, which coding a many-tone mix makes.
+TONES = {"host": 3020.0, "p1": 290.0, "p2": 530.0, "p3": 1110.0, "p4": 1800.0, "p5": 2150.0, "p6": 2560.0}
+PARTICIPANTS = ["p1", "p2", "p3", "p4", "p5", "p6"]
 CANDIDATES = sorted(TONES.values())
-ROOM1, ROOM2 = ["p1", "p2", "p3"], ["p4", "p5", "p6"]
-WINDOW = 0.15
+# The issue's rule: a participant hears exactly its new room within 500 ms.
+MOVE_BUDGET = 0.5
 
 
-async def wait_hearing(peer: RemotePeer, expected: set[float], timeout: float, since: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def hears_exactly(peer: RemotePeer, expected: set[float], since: float, timeout: float, slot: int = 0) -> float:
+    """Seconds from ``since`` to the first frame of ``expected`` in audio slot ``slot`` of ``peer``."""
     deadline = time.monotonic() + timeout
     while True:
-        heard = await peer.call("heard_now", CANDIDATES, WINDOW)
-        if os.environ.get("COHORT_TRACE") and peer.name in ("p4", "p5"):
-            print(f"{time.monotonic() - since:.2f} {peer.name} {sorted(heard)}")
-        if heard == expected:
-            return time.monotonic() - since
+        at = await peer.call("onset", since, CANDIDATES, sorted(expected), slot)
+        if at is not None:
+            return at - since
         if time.monotonic() > deadline:
-            raise AssertionError(f"{peer.name}: expected {sorted(expected)}\n" + await peer.call("summary", CANDIDATES))
-        await asyncio.sleep(0.01)
+            trace = await peer.call("onset_trace", since, CANDIDATES, sorted(expected), slot)
+            raise AssertionError(f"{peer.name}: never heard exactly {sorted(expected)} of {CANDIDATES}; {trace}\n"
+                                 + await peer.call("summary", CANDIDATES))
+        await asyncio.sleep(0.05)
+
+
+def expectations(rooms: dict[str, str]) -> dict[str, set[float]]:
+    """What each participant should hear given participant → room."""
+    return {n: {TONES[m] for m in PARTICIPANTS if m != n and rooms[m] == rooms[n]} for n in PARTICIPANTS}
 
 
 def test_breakout_rooms_with_seven_aiortc_peers() -> None:
     async def scenario() -> None:
-        with CohortServer() as server:
+        # The release build, with scheduling priority: seven Python WebRTC
+        # stacks share two cores with it, and their load must not count
+        # against it; the latency measured is that of the build clinics run.
+        with CohortServer(nice=-5, binary=RELEASE_BINARY) as server:
             peers: dict[str, RemotePeer] = {}
             try:
                 for name, hz in TONES.items():
                     host = name == "host"
                     peers[name] = RemotePeer(name, hz, amplitude=0.08, peer={
-                        "slots": 4 if host else 1, "video_slots": 2, "video_format": (160, 120, 10)})
+                        "slots": 2 if host else 1, "video_slots": 2, "video_format": (160, 120, 10)})
+                joined = time.monotonic()
                 await asyncio.gather(*[
-                    p.call("join", server.ws_url, server.token(n, role="host" if n == "host" else "participant"), n,
-                           "forward" if n == "host" else "mix")
+                    p.call("join", server.ws_url, server.token(n, role="host" if n == "host" else "participant"), n, "mix")
                     for n, p in peers.items()])
                 pid = {n: (await p.call("state"))["participant_id"] for n, p in peers.items()}
-                everyone = set(CANDIDATES)
-                for name in ROOM1 + ROOM2:
-                    await wait_hearing(peers[name], everyone - {TONES[name]}, 30, time.monotonic())
                 host = peers["host"]
+                everyone = {n: set(CANDIDATES) - {TONES[n]} for n in PARTICIPANTS}
+                await asyncio.gather(*[hears_exactly(peers[n], everyone[n], joined, 30) for n in PARTICIPANTS])
+
+                # Open two rooms of three.
+                rooms = {n: ("r1" if n in ("p1", "p2", "p3") else "r2") for n in PARTICIPANTS}
                 await host.call("request", {"type": "create-rooms", "names": ["Room 1", "Room 2"]})
-                plan = {pid[n]: "r1" for n in ROOM1} | {pid[n]: "r2" for n in ROOM2}
-                await host.call("request", {"type": "assign", "assignments": plan})
+                await host.call("request", {"type": "assign", "assignments": {pid[n]: r for n, r in rooms.items()}})
+                want = expectations(rooms)
                 opened = time.monotonic()
                 await host.call("request", {"type": "open-rooms"})
-                latency = await asyncio.gather(*[
-                    wait_hearing(peers[n], {TONES[m] for m in room if m != n}, 5, opened)
-                    for room in (ROOM1, ROOM2) for n in room])
-                print("open-rooms → hearing exactly the room-mates (s):", [round(x, 3) for x in latency])
-                assert max(latency) < 0.5 + WINDOW, latency
-                for room in (ROOM1, ROOM2):
-                    for name in room:
-                        before = await peers[name].call("video_frames")
-                        await asyncio.sleep(1.0)
-                        after = await peers[name].call("video_frames")
-                        state = await peers[name].call("state")
-                        mates = [s["mid"] for s in state["slots"] if s["kind"] == "video"
-                                 and s["participantId"] in {pid[m] for m in room if m != name}]
-                        assert len(mates) == 2, state["slots"]
-                        for mid in mates:
-                            assert after.get(mid, 0) >= before.get(mid, 0) + 5, (name, mid, before, after)
-                # Listen-in: the host hears room 1; room 2 hears nothing of it.
+                open_latency = await asyncio.gather(*[hears_exactly(peers[n], want[n], opened, 5) for n in PARTICIPANTS])
+                print("open-rooms → first frame of exactly the room-mates (ms):",
+                      [round(x * 1000) for x in open_latency])
+                assert max(open_latency) < MOVE_BUDGET, open_latency
+
+                # Each participant decodes its room-mates' video.
+                before = {n: await peers[n].call("video_frames") for n in PARTICIPANTS}
+                await asyncio.sleep(1.5)
+                for n in PARTICIPANTS:
+                    after = await peers[n].call("video_frames")
+                    state = await peers[n].call("state")
+                    mates = {pid[m] for m in PARTICIPANTS if m != n and rooms[m] == rooms[n]}
+                    mids = [s["mid"] for s in state["slots"] if s["kind"] == "video" and s["participantId"] in mates]
+                    assert len(mids) == 2, (n, state["slots"])
+                    for mid in mids:
+                        assert after.get(mid, 0) >= before[n].get(mid, 0) + 5, (n, mid, before[n], after)
+
+                # Listen-in: the host hears room 1's mix in its second audio
+                # slot while its own (now empty) room stays on the first; room 2
+                # hears nothing of it.
+                listening = time.monotonic()
                 await host.call("request", {"type": "listen", "room": "r1"})
-                await wait_hearing(host, {TONES[n] for n in ROOM1}, 5, time.monotonic())
-                for name in ROOM2:
-                    assert await peers[name].call("heard_now", CANDIDATES, 0.5) == {TONES[m] for m in ROOM2 if m != name}
+                listen_latency = await hears_exactly(host, {TONES[n] for n in PARTICIPANTS if rooms[n] == "r1"},
+                                                     listening, 5, slot=1)
+                print(f"listen-in → host hears exactly room 1: {listen_latency * 1000:.0f} ms")
+                await asyncio.sleep(1.0)
+                for n in PARTICIPANTS:
+                    if rooms[n] == "r2":
+                        held, windows = await peers[n].call("span", listening, CANDIDATES, sorted(want[n]), 0)
+                        print(f"{n} during listen-in: {held}/{windows} windows hold exactly its room-mates")
+                        assert windows >= 40 and held >= windows * 0.98, (n, held, windows)
                 await host.call("request", {"type": "listen", "room": None})
-                # Moves: command to the first audio of the new room at the client.
-                moves = []
+
+                # Moves: p1 back and forth.  Every participant whose room
+                # changes (the mover, the room left, the room joined) is timed.
+                moves: list[float] = []
                 for i in range(8):
-                    target, other = ("r2", "p4") if i % 2 == 0 else ("r1", "p2")
+                    target = "r2" if i % 2 == 0 else "r1"
+                    rooms["p1"] = target
+                    new = expectations(rooms)
+                    changed = [n for n in PARTICIPANTS if new[n] != want[n]]
+                    want = new
+                    await asyncio.sleep(0.3)
                     start = time.monotonic()
                     await host.call("request", {"type": "move", "participantId": pid["p1"], "room": target})
-                    while TONES[other] not in await peers["p1"].call("heard_now", CANDIDATES, 0.06):
-                        assert time.monotonic() - start < 5, f"p1 never heard {other} in {target}"
-                        await asyncio.sleep(0.005)
-                    moves.append(time.monotonic() - start)
-                    await asyncio.sleep(0.5)
-                moves.sort()
-                p95 = moves[min(len(moves) - 1, round(0.95 * (len(moves) - 1)))]
-                print(f"move latency: p50 {statistics.median(moves) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, n={len(moves)}")
+                    moves += await asyncio.gather(*[hears_exactly(peers[n], want[n], start, 5) for n in changed])
+                print(f"move latency over {len(moves)} (participant, move) pairs: "
+                      f"p50 {statistics.median(moves) * 1000:.0f} ms, p95 {percentile(moves, 0.95) * 1000:.0f} ms, "
+                      f"max {max(moves) * 1000:.0f} ms")
+                assert percentile(moves, 0.95) < MOVE_BUDGET, sorted(moves)
+
                 # Close with a 3 s countdown; then everyone hears everyone.
                 closed = time.monotonic()
                 await host.call("request", {"type": "close-rooms", "countdown": 3})
-                back = await asyncio.gather(*[
-                    wait_hearing(peers[n], everyone - {TONES[n]}, 10, closed) for n in ROOM1 + ROOM2])
-                assert min(back) > 2.5, f"back before the countdown ended: {back}"
+                back = await asyncio.gather(*[hears_exactly(peers[n], everyone[n], closed, 10) for n in PARTICIPANTS])
                 print("close-rooms (3 s) → everyone together (s):", [round(x, 2) for x in back])
+                assert min(back) > 2.9, f"back before the countdown ended: {back}"
+                assert max(back) < 3 + MOVE_BUDGET, back
             finally:
                 await asyncio.gather(*[p.close() for p in peers.values()])
 
-    run(scenario(), timeout=180)
+    run(scenario(), timeout=240)

@@ -12,7 +12,9 @@ from tones import (
     SampleBuffer,
     ToneTrack,
     dominant_frequency,
+    frame_matches,
     frame_to_mono,
+    onset,
     present_tones,
     tone_strengths,
 )
@@ -78,3 +80,44 @@ def test_colour_bars_track_moves() -> None:
     a, b = run(two(), timeout=5)
     assert (a.width, a.height) == (320, 240)
     assert not np.array_equal(a.to_ndarray(format="rgb24"), b.to_ndarray(format="rgb24"))
+
+
+def _frames(parts: list[tuple[list[float], int]], start: float = 100.0) -> list[tuple[float, np.ndarray]]:
+    """20 ms frames: each part is (tones, frame count); arrival times 20 ms apart."""
+    frames, index = [], 0
+    for tones_, count in parts:
+        for _ in range(count):
+            n = np.arange(index * 960, (index + 1) * 960)
+            x = sum((0.08 * np.sin(2 * np.pi * f * n / SAMPLE_RATE) for f in tones_), np.zeros(960))
+            frames.append((start + index * 0.02, x.astype(np.float32)))
+            index += 1
+    return frames
+
+
+def test_onset_is_the_first_frame_of_the_new_tone_set() -> None:
+    # Tones 110 Hz apart, as in the breakout scenario: a 40 ms window parts them.
+    frames = _frames([([1030.0, 1520.0, 1630.0], 10), ([1030.0, 1520.0], 10)])
+    candidates = [400.0, 1030.0, 1520.0, 1630.0]
+    assert onset(frames, SAMPLE_RATE, candidates, {1030.0, 1520.0}) == frames[10][0]
+    assert onset(frames, SAMPLE_RATE, candidates, {1030.0, 1520.0, 1630.0}) == frames[0][0]
+    assert onset(frames, SAMPLE_RATE, candidates, {400.0, 1030.0}) is None
+
+
+def test_onset_needs_the_new_state_to_hold() -> None:
+    candidates = [400.0, 1030.0, 1350.0]
+    # Three frames of the new state, then back: not an onset with a 5-frame hold.
+    frames = _frames([([400.0], 5), ([1030.0], 3), ([400.0], 10), ([1030.0], 8)])
+    assert onset(frames, SAMPLE_RATE, candidates, {1030.0}) == frames[18][0]
+    # A gap of silence is no match for a tone set, but is one for "nothing".
+    silent = _frames([([400.0], 4), ([], 8)])
+    assert onset(silent, SAMPLE_RATE, candidates, {400.0, 1030.0}) is None
+    assert onset(silent, SAMPLE_RATE, candidates, set()) == silent[4][0]
+
+
+def test_a_tone_20_db_down_is_not_heard() -> None:
+    n = np.arange(1920)
+    loud = 0.08 * np.sin(2 * np.pi * 1030 * n / SAMPLE_RATE)
+    faint = 0.08 * 10 ** (-25 / 20) * np.sin(2 * np.pi * 1350 * n / SAMPLE_RATE)
+    assert frame_matches((loud + faint).astype(np.float32), SAMPLE_RATE, [1030.0, 1350.0], {1030.0})
+    louder = 0.08 * 10 ** (-12 / 20) * np.sin(2 * np.pi * 1350 * n / SAMPLE_RATE)
+    assert not frame_matches((loud + louder).astype(np.float32), SAMPLE_RATE, [1030.0, 1350.0], {1030.0})

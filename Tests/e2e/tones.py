@@ -188,6 +188,8 @@ class SampleBuffer:
         self.max_seconds = max_seconds
         self.rate: int | None = None
         self._chunks: list[np.ndarray] = []
+        # Arrival time (monotonic s) of each chunk, for per-frame analysis.
+        self._arrivals: list[float] = []
         self._length = 0
         self.frames = 0
         self.first_frame_at: float | None = None
@@ -198,7 +200,7 @@ class SampleBuffer:
         rate = frame.sample_rate
         if self.rate is not None and rate != self.rate:
             # A rate change mid-stream would corrupt the FFT; start afresh.
-            self._chunks, self._length = [], 0
+            self._chunks, self._arrivals, self._length = [], [], 0
         self.rate = rate
         self.append(frame_to_mono(frame))
 
@@ -210,10 +212,18 @@ class SampleBuffer:
         self.last_frame_at = now
         self.frames += 1
         self._chunks.append(samples)
+        self._arrivals.append(now)
         self._length += len(samples)
         limit = int(self.max_seconds * (self.rate or SAMPLE_RATE))
         while self._chunks and self._length - len(self._chunks[0]) >= limit:
             self._length -= len(self._chunks.pop(0))
+            self._arrivals.pop(0)
+
+    def frames_since(self, since: float) -> list[tuple[float, np.ndarray]]:
+        """(arrival time, samples) of every frame that arrived at or after
+        ``since`` (monotonic seconds, comparable across processes)."""
+        first = next((i for i, t in enumerate(self._arrivals) if t >= since), len(self._arrivals))
+        return list(zip(self._arrivals[first:], self._chunks[first:]))
 
     @property
     def seconds(self) -> float:
@@ -346,3 +356,94 @@ def dominant_frequency(
         if denom != 0:
             freq += 0.5 * (a - c) / denom * float(freqs[1] - freqs[0])
     return freq, 10.0 * math.log10((float(power[k]) + _EPS) / (floor + _EPS))
+
+
+# ---------------------------------------------------------------------------
+# Per-frame onset of a set of tones
+# ---------------------------------------------------------------------------
+
+
+def tone_levels_db(samples: np.ndarray, rate: int, candidates: Iterable[float]) -> dict[float, float]:
+    """Power of each candidate in dB (arbitrary reference): the peak
+    Hann-windowed bin within one bin of the candidate.  Meant for short
+    windows, where only levels relative to each other mean anything."""
+    freqs, power = power_spectrum(samples, rate)
+    resolution = float(freqs[1] - freqs[0])
+    return {
+        float(c): 10.0 * math.log10(float(power[np.abs(freqs - c) <= resolution].max()) + _EPS)
+        for c in candidates
+    }
+
+
+def frame_matches(
+    samples: np.ndarray,
+    rate: int,
+    candidates: Iterable[float],
+    expected: set[float],
+    *,
+    present_within_db: float = 10.0,
+    absent_below_db: float = 20.0,
+    min_level_dbfs: float = -50.0,
+) -> bool:
+    """Whether ``samples`` hold exactly the ``expected`` tones among
+    ``candidates``: each expected tone within ``present_within_db`` of the
+    strongest candidate, every other candidate more than ``absent_below_db``
+    below the weakest expected one.  An empty ``expected`` means silence."""
+    if not expected:
+        return len(samples) > 0 and rms_dbfs(samples) < min_level_dbfs
+    if len(samples) < 16 or rms_dbfs(samples) < min_level_dbfs:
+        return False
+    levels = tone_levels_db(samples, rate, candidates)
+    strongest = max(levels.values())
+    present = [levels[c] for c in expected]
+    if min(present) < strongest - present_within_db:
+        return False
+    return all(db < min(present) - absent_below_db for c, db in levels.items() if c not in expected)
+
+
+class OnsetTracker:
+    """``onset`` computed incrementally: a caller polling for the onset of
+    one tone set since one instant pays for each new frame once."""
+
+    def __init__(self, since: float, rate: int, candidates: Iterable[float], expected: set[float], *,
+                 window_frames: int = 2, hold_frames: int = 5, **thresholds: float) -> None:
+        self.since = since
+        self.rate = rate
+        self.candidates = [float(c) for c in candidates]
+        self.expected = {float(c) for c in expected}
+        self.window_frames = window_frames
+        self.hold_frames = hold_frames
+        self.thresholds = thresholds
+        self.results: list[bool] = []
+        self.found: float | None = None
+
+    def update(self, frames: list[tuple[float, np.ndarray]]) -> float | None:
+        """Feed every frame since ``since`` (the same list, grown); returns the onset once found."""
+        while self.found is None and len(self.results) < len(frames) - self.window_frames + 1:
+            i = len(self.results)
+            window = np.concatenate([f[1] for f in frames[i:i + self.window_frames]])
+            self.results.append(frame_matches(window, self.rate, self.candidates, self.expected, **self.thresholds))
+            start = i - self.hold_frames + 1
+            if start >= 0 and all(self.results[start:]):
+                self.found = frames[start][0]
+        return self.found
+
+
+def onset(
+    frames: list[tuple[float, np.ndarray]],
+    rate: int,
+    candidates: Iterable[float],
+    expected: set[float],
+    **options: float,
+) -> float | None:
+    """Arrival time of the first frame from which the audio holds exactly
+    ``expected`` (see ``frame_matches``) and keeps holding it.
+
+    Frame i is judged on the window of frames i … i+window_frames-1 (40 ms:
+    25 Hz bins, enough to part tones 110 Hz apart), and counts as the onset
+    when the windows starting at i … i+hold_frames-1 all match, so a single
+    lucky window during a transition is not taken for the new state.  None
+    until enough frames have arrived.
+    """
+    since = frames[0][0] if frames else 0.0
+    return OnsetTracker(since, rate, candidates, expected, **options).update(frames)
