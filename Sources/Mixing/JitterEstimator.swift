@@ -26,6 +26,12 @@ struct JitterEstimator {
         return true
     }
 
+    /// Starts the estimate at `samples` when it has seen nothing yet.
+    mutating func seed(_ samples: Double) {
+        guard last == nil, jitter == 0 else { return }
+        jitter = max(0, samples)
+    }
+
     /// Forgets everything (after a resync).
     mutating func reset() { self = JitterEstimator() }
 }

@@ -213,6 +213,17 @@ public struct OpusJitterBuffer {
         state = .priming(until: now + targetDelay)
     }
 
+    /// Starts the jitter estimate at `jitter`, the jitter the publisher's
+    /// stream is already known to have, when this buffer has seen no packet
+    /// yet. A buffer made mid-stream (the publisher moved rooms, or a room
+    /// got its first mixed listener) then primes to the right delay from its
+    /// first packet instead of learning it through underruns, each of which
+    /// a listener hears as a glitch.
+    public mutating func expectJitter(_ jitter: TimeSpan) {
+        guard !started else { return }
+        estimator.seed(Double(jitter.nanoseconds) * 48_000 / 1e9)
+    }
+
     /// Takes the next frame's worth for the tick at `now`.
     public mutating func pop(now: Instant) -> Output {
         switch state {

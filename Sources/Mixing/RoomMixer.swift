@@ -53,9 +53,13 @@ public final class RoomMixer {
     // MARK: Contributors
 
     /// Adds a publisher whose audio enters the mix. Adding one twice does nothing.
-    public func addContributor(_ key: UInt32) throws(OpusError) {
+    /// `expectedJitter` is the stream's interarrival jitter as already
+    /// measured elsewhere (see `OpusJitterBuffer.expectJitter`).
+    public func addContributor(_ key: UInt32, expectedJitter: TimeSpan = .milliseconds(0)) throws(OpusError) {
         guard contributors[key] == nil else { return }
-        contributors[key] = try MixContributor(key: key, configuration: configuration.jitterBuffer)
+        let contributor = try MixContributor(key: key, configuration: configuration.jitterBuffer)
+        contributor.buffer.expectJitter(expectedJitter)
+        contributors[key] = contributor
         contributorOrder = contributors.keys.sorted()
     }
 

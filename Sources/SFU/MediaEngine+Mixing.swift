@@ -58,7 +58,12 @@ extension MediaEngine {
                 return p.sourceKey
             })
             for gone in mix.contributors.subtracting(contributors) { mix.mixer.removeContributor(gone) }
-            for new in contributors.subtracting(mix.contributors) { try? mix.mixer.addContributor(new) }
+            for new in contributors.subtracting(mix.contributors) {
+                // The publisher's stream jitter is already known (RFC 3550
+                // receive statistics): the new buffer starts at that delay.
+                let jitter = bySourceKey[new].map { TimeSpan(nanoseconds: Int64($0.audioStats.jitter) * 1_000_000 / 48) } ?? .milliseconds(0)
+                try? mix.mixer.addContributor(new, expectedJitter: jitter)
+            }
             mix.contributors = contributors
             for (id, _) in mix.listeners where listeners[id] == nil { mix.mixer.removeListener(id) }
             for (id, listener) in listeners where mix.listeners[id]?.own != listener.own || mix.listeners[id] == nil {

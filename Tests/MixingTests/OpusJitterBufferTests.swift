@@ -115,6 +115,36 @@ final class OpusJitterBufferTests: XCTestCase {
         XCTAssertEqual(wild.targetDelay, .milliseconds(200))
     }
 
+    /// A buffer made mid-stream starts at the stream's known jitter: it
+    /// primes for 20 ms + 3 × 30 ms and so rides out every fourth packet
+    /// arriving 60 ms late, where an unseeded buffer conceals while it learns.
+    func testExpectedJitterSetsTheFirstPrimingDelay() {
+        func concealments(_ b: inout OpusJitterBuffer) -> Int {
+            var concealed = 0
+            // Packet i is sent at 20i ms and arrives 5 ms later, or 65 ms
+            // later for every fourth; the mixer pops on a 20 ms grid.
+            for t in stride(from: Int64(0), to: 900, by: 5) {
+                for i in 0..<40 where Int64(i * 20 + (i % 4 == 0 ? 65 : 5)) == t {
+                    b.insert(sequence: UInt16(i), timestamp: UInt32(i * 960), payload: packet(UInt8(i)), now: at(t))
+                }
+                if t % 20 == 10, case .conceal = b.pop(now: at(t)) { concealed += 1 }
+            }
+            return concealed
+        }
+        var seeded = OpusJitterBuffer()
+        seeded.expectJitter(.milliseconds(30))
+        XCTAssertEqual(seeded.targetDelay.seconds, 0.110, accuracy: 0.001)
+        XCTAssertEqual(concealments(&seeded), 0, "seeded: every packet in time")
+        var plain = OpusJitterBuffer()
+        XCTAssertEqual(plain.targetDelay, .milliseconds(20))
+        XCTAssertGreaterThan(concealments(&plain), 0, "unseeded: concealment while it learns")
+        // Once started, seeding changes nothing.
+        var started = OpusJitterBuffer()
+        started.insert(sequence: 1, timestamp: 0, payload: packet(0), now: t0)
+        started.expectJitter(.milliseconds(50))
+        XCTAssertEqual(started.targetDelay, .milliseconds(20))
+    }
+
     func testFloodIsBoundedOldestFirst() {
         var b = OpusJitterBuffer()
         for i in 0..<100 {

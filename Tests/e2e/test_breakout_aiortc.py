@@ -50,6 +50,9 @@ async def hears_exactly(peer: RemotePeer, expected: set[float], since: float, ti
     while True:
         at = await peer.call("onset", since, CANDIDATES, sorted(expected), slot)
         if at is not None:
+            if at - since > MOVE_BUDGET:  # say why, in the -s output
+                trace = await peer.call("onset_trace", since, CANDIDATES, sorted(expected), slot)
+                print(f"{peer.name} slow ({at - since:.2f} s) to {sorted(expected)}: windows {trace['matches']}")
             return at - since
         if time.monotonic() > deadline:
             trace = await peer.call("onset_trace", since, CANDIDATES, sorted(expected), slot)
