@@ -73,6 +73,13 @@ extension MediaEngine {
         }
     }
 
+    /// Each room mixer's counters and its contributors' jitter buffer counters
+    /// summed, for logs and metrics.
+    public var mixerCounters: [(session: String, room: RoomID, mixer: MixerCounters, buffers: OpusJitterBuffer.Counters)] {
+        mixes.map { ($0.key.session, $0.key.room, $0.value.mixer.counters, $0.value.mixer.bufferTotals) }
+            .sorted { ($0.session, $0.room) < ($1.session, $1.room) }
+    }
+
     /// Every 20 ms: one mixed Opus frame per mixed listener, on its mix's
     /// audio slot, through the slot's rewriter so the stream stays continuous.
     func tickMixers(now: Instant, transmits: inout [Transmit]) {

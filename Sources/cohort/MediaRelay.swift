@@ -56,7 +56,12 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                 let logger = self.logger
                 socket.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
                     _ = socket.perform { engine, _, _ in
-                        logger.debug("engine counters", metadata: ["loop": "\(i)", "counters": "\((engine as! MediaEngine).counters)"])
+                        let engine = engine as! MediaEngine
+                        logger.debug("engine counters", metadata: ["loop": "\(i)", "counters": "\(engine.counters)"])
+                        for m in engine.mixerCounters {
+                            logger.debug("mixer counters", metadata: ["loop": "\(i)", "room": "\(m.room)",
+                                                                      "mixer": "\(m.mixer)", "buffers": "\(m.buffers)"])
+                        }
                     }
                 }
             }

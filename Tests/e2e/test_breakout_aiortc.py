@@ -19,6 +19,7 @@ WebSocket, the server, the mixer's jitter buffer and aiortc's.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 
@@ -71,7 +72,7 @@ def test_breakout_rooms_with_seven_aiortc_peers() -> None:
         # The release build, with scheduling priority: seven Python WebRTC
         # stacks share two cores with it, and their load must not count
         # against it; the latency measured is that of the build clinics run.
-        with CohortServer(nice=-5, binary=RELEASE_BINARY) as server:
+        with CohortServer(nice=-5, binary=RELEASE_BINARY, log_level=os.environ.get("COHORT_LOG_LEVEL", "info")) as server:
             peers: dict[str, RemotePeer] = {}
             try:
                 for name, hz in TONES.items():
@@ -154,5 +155,7 @@ def test_breakout_rooms_with_seven_aiortc_peers() -> None:
                 assert max(back) < 3 + MOVE_BUDGET, back
             finally:
                 await asyncio.gather(*[p.close() for p in peers.values()])
+                if os.environ.get("COHORT_LOG_LEVEL") == "debug":
+                    print("\n".join(line for line in server.log if "mixer counters" in line))
 
     run(scenario(), timeout=240)
