@@ -144,6 +144,10 @@ struct LoadTestCommand: AsyncParsableCommand {
 }
 
 extension LoadTestReport {
+    static func percentiles(_ p: PercentileSummary, none: String) -> String {
+        p.count == 0 ? none : String(format: "p50 %.2f / p95 %.2f / p99 %.2f ms", p.p50, p.p95, p.p99)
+    }
+
     /// The few lines printed at the end of a run.
     var summaryLines: [String] {
         let s = streams
@@ -151,8 +155,8 @@ extension LoadTestReport {
             "\(passed ? "PASS" : "FAIL") \(scenario.name): \(targetParticipants) participants, joins started \(counters["joinsStarted"] ?? 0), "
                 + "media connected \(counters["mediaConnected"] ?? 0), saw every peer \(counters["joinsComplete"] ?? 0), failed \(counters["joinsFailed"] ?? 0); "
                 + String(format: "loss %.3f%%, isolation violations %d", s.lossPercent, counters["isolationViolations"] ?? 0),
-            String(format: "audio latency p50 %.2f / p95 %.2f / p99 %.2f ms; video p50 %.2f / p95 %.2f / p99 %.2f ms",
-                   audioLatency.p50, audioLatency.p95, audioLatency.p99, videoLatency.p50, videoLatency.p95, videoLatency.p99),
+            "audio latency " + Self.percentiles(audioLatency, none: "not measured (mixed audio carries no send time)")
+                + "; video " + Self.percentiles(videoLatency, none: "none"),
             String(format: "join p50 %.0f / p95 %.0f ms; ICE+DTLS p50 %.0f / p95 %.0f ms", joinTime.p50, joinTime.p95,
                    iceDTLSTime.p50, iceDTLSTime.p95),
         ] + checks.filter { !$0.value }.map { "failed: \($0.key)" } + harness.findings

@@ -50,6 +50,12 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
 
     // Receiving.
     var streams: [UInt64: StreamReceiveStats] = [:]
+    /// The server's audio mix (no probe): loss from its RTP sequence numbers,
+    /// which the server keeps continuous per slot, and jitter from its RTP
+    /// timestamps; no latency, since a mix carries no send time.
+    var mixStream = StreamReceiveStats()
+    var mixSequence = SequenceUnwrapper()
+    var mixTimestamp: (first: UInt32, extended: Int64)?
     /// Rooms as this participant hears of them, to judge media from its own session.
     var judge: IsolationJudge
     /// Member index of every participant id seen in a roster (rosters are per room).
@@ -208,6 +214,8 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     func foldStatistics() {
         for (key, s) in streams { foldStream(key: key, s) }
         streams.removeAll()
+        if mixStream.received > 0 { driver.stats.absorb(mixStream) { _ in false } }
+        mixStream = StreamReceiveStats()
         for v in judge.resolve(now: Clock.now() + judge.grace + judge.grace) { confirm(v) }
     }
 
@@ -321,7 +329,11 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
                                    : VideoPacketizer.probe(in: packet, payload: header.payloadRange)
         guard let probe else {
             driver.stats.add(.rtpWithoutProbe)
-            if kind == .audio { sawMix = true; checkJoinComplete(now: now) }
+            if kind == .audio {
+                sawMix = true
+                recordMix(header, now: now)
+                checkJoinComplete(now: now)
+            }
             return
         }
         let from = OriginID(raw: probe.origin)
@@ -355,6 +367,18 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             }
         }
         if !joinComplete, seenPeers.insert(probe.origin).inserted { checkJoinComplete(now: now) }
+    }
+
+    func recordMix(_ header: RTPHeader, now: Instant) {
+        let sequence = mixSequence.unwrap(header.sequenceNumber)
+        // The RTP timestamp (48 kHz, RFC 7587) extended past wrap-around stands in
+        // for a send time: only its differences enter the jitter.
+        let previous = mixTimestamp ?? (header.timestamp, 0)
+        let extended = previous.extended + Int64(SerialNumber.distance(from: previous.first, to: header.timestamp))
+        mixTimestamp = (header.timestamp, extended)
+        guard sequence >= 0, extended >= 0 else { return }
+        mixStream.record(sequence: UInt32(truncatingIfNeeded: sequence),
+                         sendTime: Instant(nanoseconds: UInt64(extended) * 1_000_000 / 48), arrival: now)
     }
 
     func checkJoinComplete(now: Instant) {
