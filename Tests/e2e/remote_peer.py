@@ -12,9 +12,8 @@ from typing import Any
 
 def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the child
     import conftest  # noqa: F401  (path and the loopback ICE patch)
-    import numpy as np
     from peer import AiortcParticipant
-    from tones import OnsetTracker, frame_matches, tone_levels_db
+    from tones import ONSET_WINDOW_FRAMES, OnsetTracker, frame_matches, tone_levels_db, windows_of
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -48,7 +47,7 @@ def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the chi
                         trackers[key] = OnsetTracker(since, buf.rate, candidates, set(expected))
                     result = trackers[key].update(buf.frames_since(since)) if key in trackers else None
                 elif op == "onset_trace":
-                    # Why an onset was not found: which 40 ms windows since `since` matched
+                    # Why an onset was not found: which analysis windows since `since` matched
                     # (1) or not (0), and the levels of the last few windows.
                     since, candidates, expected, slot = args
                     tracker = trackers.get((since, tuple(expected), slot))
@@ -56,21 +55,20 @@ def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the chi
                     frames = buf.frames_since(since)
                     result = {"matches": "".join("1" if r else "0" for r in tracker.results) if tracker else None,
                               "frames": len(frames),
-                              "last": [[round(v) for v in tone_levels_db(np.concatenate([a[1], b[1]]), buf.rate,
-                                                                          candidates).values()]
-                                       for a, b in zip(frames[-12:-1], frames[-11:])] if buf.rate else []}
+                              "last": [[round(v) for v in tone_levels_db(w, buf.rate, candidates).values()]
+                                       for w in windows_of(frames[-12:])] if buf.rate else []}
                 elif op == "span":
-                    # How many 40 ms windows since `since` hold exactly `expected`, of how many.
+                    # How many analysis windows since `since` hold exactly `expected`, of how many.
                     since, candidates, expected, slot = args
                     buf = peer.recorders[peer.slot_mids()[0][slot]].audio
                     frames = buf.frames_since(since)
-                    windows = [np.concatenate([frames[i][1], frames[i + 1][1]]) for i in range(len(frames) - 1)]
+                    windows = windows_of(frames)
                     result = (sum(frame_matches(w, buf.rate, candidates, set(expected)) for w in windows), len(windows))
                 elif op == "levels":
-                    # Levels (dB) of the candidates in the newest 40 ms of audio slot `slot`, for diagnostics.
+                    # Levels (dB) of the candidates in the newest analysis window of audio slot `slot`, for diagnostics.
                     candidates, slot = args
                     buf = peer.recorders[peer.slot_mids()[0][slot]].audio
-                    result = {c: round(v, 1) for c, v in tone_levels_db(buf.last(0.04), buf.rate, candidates).items()} \
+                    result = {c: round(v, 1) for c, v in tone_levels_db(buf.last(0.02 * ONSET_WINDOW_FRAMES), buf.rate, candidates).items()} \
                         if buf.rate else "no audio"
                 elif op == "all_heard":
                     result = peer.all_heard_tones(args[0])

@@ -401,12 +401,21 @@ def frame_matches(
     return all(db < min(present) - absent_below_db for c, db in levels.items() if c not in expected)
 
 
+# Frames (20 ms) per analysis window of the onset detector: 60 ms, 17 Hz bins.
+ONSET_WINDOW_FRAMES = 3
+
+
+def windows_of(frames: list[tuple[float, np.ndarray]], size: int = ONSET_WINDOW_FRAMES) -> list[np.ndarray]:
+    """The samples of every run of ``size`` consecutive frames."""
+    return [np.concatenate([f[1] for f in frames[i:i + size]]) for i in range(len(frames) - size + 1)]
+
+
 class OnsetTracker:
     """``onset`` computed incrementally: a caller polling for the onset of
     one tone set since one instant pays for each new frame once."""
 
     def __init__(self, since: float, rate: int, candidates: Iterable[float], expected: set[float], *,
-                 window_frames: int = 2, hold_frames: int = 5, **thresholds: float) -> None:
+                 window_frames: int = ONSET_WINDOW_FRAMES, hold_frames: int = 5, **thresholds: float) -> None:
         self.since = since
         self.rate = rate
         self.candidates = [float(c) for c in candidates]
@@ -439,8 +448,8 @@ def onset(
     """Arrival time of the first frame from which the audio holds exactly
     ``expected`` (see ``frame_matches``) and keeps holding it.
 
-    Frame i is judged on the window of frames i … i+window_frames-1 (40 ms:
-    25 Hz bins, enough to part tones 110 Hz apart), and counts as the onset
+    Frame i is judged on the window of frames i … i+window_frames-1 (60 ms:
+    17 Hz bins, so a coding product 70 Hz from a tone stays out of its bin), and counts as the onset
     when the windows starting at i … i+hold_frames-1 all match, so a single
     lucky window during a transition is not taken for the new state.  None
     until enough frames have arrived.
