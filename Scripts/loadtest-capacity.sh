@@ -39,7 +39,7 @@ mkdir -p loadtest/results
   echo
   echo "Held = loss ≤ 0.5 % and p95 latency ≤ 50 ms. $(nproc) cores; load before start: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
-  echo "| sessions | participants | loss % | audio p95 ms | video p95 ms | server CPU % | harness CPU % | machine CPU % | harness-bound | held |"
+  echo "| sessions | participants | loss % | audio p95 ms | video p95 ms | server CPU % of a core | harness CPU % of a core | machine CPU % (200 = both cores) | harness-bound | held |"
   echo "|---|---|---|---|---|---|---|---|---|---|"
 } >"$table"
 
