@@ -124,8 +124,8 @@ final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private func flush(context: ChannelHandlerContext) {
         if !transmits.isEmpty {
             // One buffer for the whole batch; each datagram is a slice of it.
-            var batch = context.channel.allocator.buffer(capacity: transmits.storage.count)
-            batch.writeBytes(transmits.storage)
+            var batch = context.channel.allocator.buffer(capacity: transmits.used)
+            _ = transmits.withStorage { batch.writeBytes($0) }
             for entry in transmits.entries {
                 guard let datagram = batch.getSlice(at: entry.offset, length: entry.length) else { continue }
                 let envelope = AddressedEnvelope(remoteAddress: socketAddress(entry.destination), data: datagram)

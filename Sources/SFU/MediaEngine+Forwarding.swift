@@ -8,22 +8,17 @@ extension MediaEngine {
     /// rewritten and re-encrypted copy per subscriber slot that holds it.
     ///
     /// Steady state allocates nothing: the packet is decrypted in
-    /// `receiveScratch`, each copy is rewritten and encrypted in
-    /// `forwardScratch` and then appended to `transmits`' reused storage,
-    /// and the targets come from the publisher's cached `PublisherRoutes`.
+    /// `receiveScratch`, each copy is written, rewritten and encrypted in
+    /// place in `transmits`' reused storage, and the targets come from the
+    /// publisher's cached `PublisherRoutes`.
     func receiveRTP(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
         guard let p = byAddress[source] else { counters.unknownSourceDropped += 1; return }
         guard let srtp = p.srtp else { counters.mediaBeforeKeys += 1; return }
-        // Work on uniquely referenced buffers (so SRTP and the rewrites stay
-        // in place) and give them back afterwards.
+        // Decrypt in a uniquely referenced buffer (so SRTP works in place)
+        // and give it back afterwards.
         var packet = receiveScratch
         receiveScratch = []
-        var copy = forwardScratch
-        forwardScratch = []
-        defer {
-            receiveScratch = packet
-            forwardScratch = copy
-        }
+        defer { receiveScratch = packet }
         packet.removeAll(keepingCapacity: true)
         packet.append(contentsOf: datagram)
         do { try srtp.unprotectRTP(&packet) } catch { counters.srtpFailed += 1; return }
@@ -73,30 +68,20 @@ extension MediaEngine {
                     isKeyframe: keyframe, payloadBytes: payloadBytes, now: now)
             }
             guard let rewritten else { continue }
-            copy.removeAll(keepingCapacity: true)
-            copy.append(contentsOf: packet)
-            var h = header
-            h.rewrite(ssrc: slotSSRC, sequenceNumber: rewritten.sequence, timestamp: rewritten.timestamp, in: &copy)
-            h.setPayloadType(target.payloadType, in: &copy)
-            if target.remapsExtensions { remapExtensions(header: h, packet: &copy, from: p, to: sub) }
-            do { try subSRTP.protectRTP(&copy) } catch { counters.srtpFailed += 1; continue }
-            transmits.append(copy, to: destination)
-            forwarded += 1
+            var failed = false
+            transmits.appendDatagram(to: destination, capacity: packet.count + SRTPContext.maximumTrailerLength) { out in
+                let length = ForwardedPacket.write(packet, header: header, into: out, ssrc: slotSSRC,
+                                                   sequence: rewritten.sequence, timestamp: rewritten.timestamp,
+                                                   payloadType: target.payloadType,
+                                                   remap: target.remapsExtensions
+                                                       ? (p.extensionIndexByID, sub.localExtensionIDs) : nil)
+                do { return try subSRTP.protectRTP(out, length: length) } catch {
+                    failed = true
+                    return nil
+                }
+            }
+            if failed { counters.srtpFailed += 1 } else { forwarded += 1 }
         }
         counters.rtpForwarded += forwarded
-    }
-
-    /// Rewrites one-byte header-extension ids (RFC 8285 §4.2) from the
-    /// publisher's numbering to the subscriber's; an element the subscriber
-    /// did not negotiate becomes id 15, where receivers stop parsing.
-    func remapExtensions(header: RTPHeader, packet: inout [UInt8], from p: Participant, to sub: Participant) {
-        guard header.extensionForm == .oneByte, p.localExtensionIDs != sub.localExtensionIDs else { return }
-        for element in header.extensionElements(in: packet) {
-            let at = element.range.lowerBound - 1
-            guard at >= 0, at < packet.count else { continue }
-            let index = Int(p.extensionIndexByID[Int(element.id & 0x0F)])
-            let newID: UInt8 = index > 0 && sub.localExtensionIDs[index - 1] != 0 ? sub.localExtensionIDs[index - 1] : 15
-            packet[at] = newID << 4 | (packet[at] & 0x0F)
-        }
     }
 }

@@ -30,11 +30,9 @@ public final class MediaEngine: DatagramEngine {
     var participants: [ParticipantID: Participant] = [:] { didSet { routingGeneration &+= 1 } }
     /// Grows with every change to sessions, mixes or participants; see `PublisherRoutes`.
     private(set) var routingGeneration: UInt64 = 0
-    /// The receive path's working copy of a packet (decrypted in place), and
-    /// the forwarder's per-subscriber copy (rewritten and encrypted in place):
-    /// reused for every packet, so forwarding allocates nothing.
+    /// The receive path's working copy of a packet (decrypted in place),
+    /// reused for every packet.
     var receiveScratch: [UInt8] = []
-    var forwardScratch: [UInt8] = []
     var byUfrag: [String: Participant] = [:]
     var byAddress: [StunAddress: Participant] = [:]
     var bySourceKey: [UInt32: Participant] = [:]
@@ -54,7 +52,6 @@ public final class MediaEngine: DatagramEngine {
     public init(configuration: EngineConfiguration) {
         self.configuration = configuration
         receiveScratch.reserveCapacity(2_048)
-        forwardScratch.reserveCapacity(2_048 + SRTPContext.maximumTrailerLength)
     }
 
     deinit {

@@ -5,15 +5,16 @@ import Wire
 /// buffer that is reused from batch to batch.
 ///
 /// The UDP shell drains it once per batch (one `sendmmsg`) and empties it
-/// with `removeAll()`, which keeps the capacity, so steady-state forwarding
-/// appends into memory that already exists instead of allocating one array
-/// per datagram (STYLE.md, "Store once, send by index"). Iterating yields
-/// `Transmit` copies, for tests and other code off the media path.
+/// with `removeAll()`, which keeps the memory, so steady-state forwarding
+/// writes into memory that already exists instead of allocating one array
+/// per datagram (STYLE.md, "Store once, send by index"). The forwarder
+/// builds and encrypts each copy in place with `appendDatagram(to:capacity:_:)`.
+/// Iterating yields `Transmit` copies, for tests and code off the media path.
 /// Owned by one event loop; not shared.
 public struct TransmitQueue: Sendable, Sequence {
-    /// Where one datagram lies in `storage`, and where it goes.
+    /// Where one datagram lies in the storage, and where it goes.
     public struct Entry: Sendable, Equatable {
-        /// Offset of the first byte in `storage`.
+        /// Offset of the first byte in the storage.
         public var offset: Int
         /// Length in bytes.
         public var length: Int
@@ -21,8 +22,15 @@ public struct TransmitQueue: Sendable, Sequence {
         public var destination: StunAddress
     }
 
-    /// Every queued datagram's bytes, back to back.
-    public private(set) var storage: [UInt8] = []
+    /// Datagrams start at multiples of this from the storage's first byte
+    /// (which Swift's array allocation aligns to 16), so each one is as
+    /// aligned as libsrtp requires (4) for encryption in place.
+    static let alignment = 8
+
+    /// The memory; its first `used` bytes hold the queued datagrams.
+    private var storage: [UInt8]
+    /// Bytes of `storage` in use, the gaps for alignment included.
+    public private(set) var used = 0
     /// The queued datagrams, in order.
     public private(set) var entries: [Entry] = []
 
@@ -30,7 +38,7 @@ public struct TransmitQueue: Sendable, Sequence {
     /// `bytesEach` bytes before it first grows.
     public init(reservingDatagrams datagrams: Int = 0, bytesEach: Int = 1_200) {
         entries.reserveCapacity(datagrams)
-        storage.reserveCapacity(datagrams * bytesEach)
+        storage = [UInt8](repeating: 0, count: datagrams * bytesEach)
     }
 
     /// True when nothing is queued.
@@ -40,8 +48,10 @@ public struct TransmitQueue: Sendable, Sequence {
 
     /// Queues a copy of `bytes` for `destination`.
     public mutating func append(_ bytes: [UInt8], to destination: StunAddress) {
-        entries.append(Entry(offset: storage.count, length: bytes.count, destination: destination))
-        storage.append(contentsOf: bytes)
+        appendDatagram(to: destination, capacity: bytes.count) { out in
+            bytes.withUnsafeBytes { out.copyMemory(from: $0) }
+            return bytes.count
+        }
     }
 
     /// Queues a transmit.
@@ -49,10 +59,38 @@ public struct TransmitQueue: Sendable, Sequence {
         append(transmit.bytes, to: transmit.destination)
     }
 
+    /// Queues a datagram for `destination` that `write` builds in place:
+    /// it gets `capacity` bytes, 8-byte aligned, holding whatever was there
+    /// before, and returns how many it wrote from the start (at most
+    /// `capacity`), or nil to queue nothing. Only those bytes are sent.
+    public mutating func appendDatagram(to destination: StunAddress, capacity: Int,
+                                        _ write: (UnsafeMutableRawBufferPointer) -> Int?) {
+        precondition(capacity >= 0, "negative datagram capacity")
+        let offset = (used + Self.alignment - 1) / Self.alignment * Self.alignment
+        if offset + capacity > storage.count {
+            storage.append(contentsOf: [UInt8](repeating: 0, count: Swift.max(storage.count, offset + capacity - storage.count)))
+        }
+        let length = storage.withUnsafeMutableBytes { all -> Int? in
+            let region = UnsafeMutableRawBufferPointer(rebasing: all[offset..<(offset + capacity)])
+            guard let length = write(region) else { return nil }
+            precondition(length >= 0 && length <= capacity, "datagram longer than its capacity")
+            return length
+        }
+        guard let length else { return }
+        entries.append(Entry(offset: offset, length: length, destination: destination))
+        used = offset + length
+    }
+
+    /// Calls `body` with the bytes of every queued datagram (`used` bytes,
+    /// alignment gaps included; `entries` locate the datagrams).
+    public func withStorage<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<used])) }
+    }
+
     /// Forgets every queued datagram, keeping the memory for the next batch.
     public mutating func removeAll() {
         entries.removeAll(keepingCapacity: true)
-        storage.removeAll(keepingCapacity: true)
+        used = 0
     }
 
     /// The datagram at `index` as a `Transmit` (a copy of its bytes).
