@@ -11,7 +11,8 @@
 # For each scenario it runs the baseline first, then Scripts/loadtest.sh
 # SCENARIO (release), and prints both figures and their ratio; at the end a
 # table of all of them. Loopback only; every run is bounded (the scenario's
-# duration, at most 30 s, plus fixed slack). Exit status: 0 when every
+# duration, at most 30 s, plus fixed slack). COHORT_BIN=path measures that
+# server binary instead of the fresh build (see Scripts/loadtest.sh). Exit status: 0 when every
 # Cohort run passed its checks, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
