@@ -102,7 +102,8 @@ let package = Package(
                                                          "CohortMallocCounter"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "MixingTests", dependencies: ["Mixing", "CohortTestSupport"]),
-        .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "Opus"]),
+        .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "Opus",
+                                                    "CohortMallocCounter"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "Opus", "RTP", "Wire"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [

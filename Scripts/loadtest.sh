@@ -13,6 +13,9 @@
 # SVG charts. All traffic stays on 127.0.0.1; the run is bounded by the
 # scenario's duration (plus a hard timeout here).
 #
+# COHORT_BIN=path runs that server binary instead of the one just built (to
+# compare two builds under the same harness).
+#
 # Exit status: 0 when every check passed, 1 when one failed, 2 when the run
 # could not be made.
 set -euo pipefail
@@ -41,7 +44,7 @@ export COHORT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p loadtest/results
 log=loadtest/results/server-$port.log
-"$bin/cohort" serve --http "127.0.0.1:$port" --media 127.0.0.1:0 --log-level warning >"$log" 2>&1 &
+"${COHORT_BIN:-$bin/cohort}" serve --http "127.0.0.1:$port" --media 127.0.0.1:0 --log-level warning >"$log" 2>&1 &
 server=$!
 stop_server() {
   kill -TERM "$server" 2>/dev/null || return 0

@@ -51,7 +51,7 @@ public final class MediaSocket: @unchecked Sendable {
 
     /// Runs `body` with the engine on its loop, then sends what it queued.
     /// This is how control-plane commands reach the media engine.
-    public func perform<T: Sendable>(_ body: @escaping @Sendable (DatagramEngine, Instant, inout [Transmit]) throws -> T) -> EventLoopFuture<T> {
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (DatagramEngine, Instant, inout TransmitQueue) throws -> T) -> EventLoopFuture<T> {
         let handler = self.handler
         return eventLoop.submit {
             var result: Result<T, Error>!
@@ -77,7 +77,12 @@ final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private let engine: DatagramEngine
     private let logger: Logger
-    private var transmits: [Transmit] = []
+    private var transmits = TransmitQueue(reservingDatagrams: 1_024)
+    /// The received datagram as the engine's `[UInt8]`, reused for every read.
+    private var received: [UInt8] = []
+    /// NIO boxes every `SocketAddress`; the destinations of a loop are few
+    /// and long-lived, so each is converted once.
+    private var socketAddresses: [StunAddress: SocketAddress] = [:]
     private var batchNow: Instant?
     private var timer: Scheduled<Void>?
     private var timerDeadline: Instant?
@@ -86,7 +91,7 @@ final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     init(engine: DatagramEngine, logger: Logger) {
         self.engine = engine
         self.logger = logger
-        transmits.reserveCapacity(256)
+        received.reserveCapacity(2_048)
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -100,8 +105,9 @@ final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let source = AddressConversion.stunAddress(envelope.remoteAddress) else { return }
         let now = batchNow ?? monotonicNow()
         batchNow = now
-        let bytes = Array(envelope.data.readableBytesView)
-        engine.receive(bytes, from: source, now: now, transmits: &transmits)
+        received.removeAll(keepingCapacity: true)
+        received.append(contentsOf: envelope.data.readableBytesView)
+        engine.receive(received, from: source, now: now, transmits: &transmits)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -117,16 +123,27 @@ final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func flush(context: ChannelHandlerContext) {
         if !transmits.isEmpty {
-            for t in transmits {
-                var buffer = context.channel.allocator.buffer(capacity: t.bytes.count)
-                buffer.writeBytes(t.bytes)
-                let envelope = AddressedEnvelope(remoteAddress: AddressConversion.socketAddress(t.destination), data: buffer)
+            // One buffer for the whole batch; each datagram is a slice of it.
+            var batch = context.channel.allocator.buffer(capacity: transmits.used)
+            _ = transmits.withStorage { batch.writeBytes($0) }
+            for entry in transmits.entries {
+                guard let datagram = batch.getSlice(at: entry.offset, length: entry.length) else { continue }
+                let envelope = AddressedEnvelope(remoteAddress: socketAddress(entry.destination), data: datagram)
                 context.write(wrapOutboundOut(envelope), promise: nil)
             }
-            transmits.removeAll(keepingCapacity: true)
+            transmits.removeAll()
             context.flush()
         }
         armTimer(context: context)
+    }
+
+    private func socketAddress(_ destination: StunAddress) -> SocketAddress {
+        if let known = socketAddresses[destination] { return known }
+        // Bounded: peers come and go over a long run.
+        if socketAddresses.count >= 4_096 { socketAddresses.removeAll(keepingCapacity: true) }
+        let address = AddressConversion.socketAddress(destination)
+        socketAddresses[destination] = address
+        return address
     }
 
     private func armTimer(context: ChannelHandlerContext) {
@@ -147,7 +164,7 @@ final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Runs `body` against the engine on the loop and flushes what it produced
     /// (used for commands from the control plane, already on this loop).
-    func withEngine(_ body: (DatagramEngine, Instant, inout [Transmit]) -> Void) {
+    func withEngine(_ body: (DatagramEngine, Instant, inout TransmitQueue) -> Void) {
         body(engine, monotonicNow(), &transmits)
         if let context { flush(context: context) }
     }

@@ -19,10 +19,11 @@ public struct Transmit: Sendable {
 /// sans-IO engine behind one socket. Every call happens on that socket's
 /// event loop, with the time read once per batch by the shell.
 public protocol DatagramEngine: AnyObject {
-    /// Handles one received datagram, appending any datagrams to send to `transmits`.
-    func receive(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout [Transmit])
+    /// Handles one received datagram, appending any datagrams to send to
+    /// `transmits`. `datagram` is only borrowed: the engine copies what it keeps.
+    func receive(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue)
     /// Handles timers that are due at `now`, appending datagrams to send.
-    func handleTimeout(now: Instant, transmits: inout [Transmit])
+    func handleTimeout(now: Instant, transmits: inout TransmitQueue)
     /// When `handleTimeout` must next be called, if ever.
     var nextDeadline: Instant? { get }
 }

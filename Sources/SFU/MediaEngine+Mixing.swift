@@ -71,6 +71,7 @@ extension MediaEngine {
             }
             mix.listeners = listeners
         }
+        invalidateRoutes()
     }
 
     /// Each room mixer's counters and its contributors' jitter buffer counters
@@ -82,7 +83,7 @@ extension MediaEngine {
 
     /// Every 20 ms: one mixed Opus frame per mixed listener, on its mix's
     /// audio slot, through the slot's rewriter so the stream stays continuous.
-    func tickMixers(now: Instant, transmits: inout [Transmit]) {
+    func tickMixers(now: Instant, transmits: inout TransmitQueue) {
         for mix in mixes.values {
             guard let due = mix.mixer.nextDeadline, due <= now else { continue }
             for frame in mix.mixer.tick(now: now) {
@@ -100,7 +101,7 @@ extension MediaEngine {
                 guard var packet = try? builder.build(payload: frame.payload) else { continue }
                 packet.reserveCapacity(packet.count + SRTPContext.maximumTrailerLength)
                 do { try srtp.protectRTP(&packet) } catch { counters.srtpFailed += 1; continue }
-                transmits.append(Transmit(bytes: packet, destination: to))
+                transmits.append(packet, to: to)
                 counters.mixedFramesSent += 1
             }
         }

@@ -6,7 +6,7 @@ import Wire
 extension MediaEngine {
     /// SRTCP from a participant: keyframe requests go to the publisher in
     /// the named slot; sender reports feed our receiver reports.
-    func receiveRTCP(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout [Transmit]) {
+    func receiveRTCP(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
         guard let p = byAddress[source] else { counters.unknownSourceDropped += 1; return }
         guard let srtp = p.srtp else { counters.mediaBeforeKeys += 1; return }
         var packet = datagram
@@ -38,21 +38,21 @@ extension MediaEngine {
 
     /// Sends a PLI to `p` if one is pending, at most one per second (the
     /// first at once), so a room full of subscribers cannot flood a publisher.
-    func sendPendingPLI(_ p: Participant, now: Instant, transmits: inout [Transmit]) {
+    func sendPendingPLI(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         guard p.pliPending, let ssrc = p.videoSSRC, let srtp = p.srtp, let to = p.ice.selected else { return }
         if let last = p.lastPLI, now - last < .seconds(1) { return }
         p.pliPending = false
         p.lastPLI = now
         var out = RTCPCompound.build([RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc)])
         do { try srtp.protectRTCP(&out) } catch { return }
-        transmits.append(Transmit(bytes: out, destination: to))
+        transmits.append(out, to: to)
         counters.pliSent += 1
     }
 
     /// Once a second: receiver reports for what `p` publishes, and sender
     /// reports for each slot we send it, so browser statistics (loss, jitter,
     /// round trip) are meaningful (RFC 3550 §6.4).
-    func sendReports(_ p: Participant, now: Instant, transmits: inout [Transmit]) {
+    func sendReports(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         guard let srtp = p.srtp, let to = p.ice.selected else { return }
         var blocks: [RTCPReportBlock] = []
         if let ssrc = p.audioSSRC, p.audioStats.received > 0 { blocks.append(reportBlock(ssrc, &p.audioStats, now)) }
@@ -72,7 +72,7 @@ extension MediaEngine {
         guard !packets.isEmpty else { return }
         var out = RTCPCompound.build(packets)
         do { try srtp.protectRTCP(&out) } catch { return }
-        transmits.append(Transmit(bytes: out, destination: to))
+        transmits.append(out, to: to)
     }
 
     private func reportBlock(_ ssrc: UInt32, _ stats: inout ReceiveStatistics, _ now: Instant) -> RTCPReportBlock {

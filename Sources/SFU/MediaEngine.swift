@@ -20,12 +20,23 @@ public final class MediaEngine: DatagramEngine {
     /// Counters for metrics and tests.
     public internal(set) var counters = EngineCounters()
 
-    var sessions: [String: RoutingTable] = [:]
+    // Any change to these can change where a packet goes, so it moves the
+    // routing generation and publishers rebuild their cached routes.
+    var sessions: [String: RoutingTable] = [:] { didSet { routingGeneration &+= 1 } }
     var models: [String: SessionModel] = [:]
-    var mixes: [MixKey: RoomMix] = [:]
+    var mixes: [MixKey: RoomMix] = [:] { didSet { routingGeneration &+= 1 } }
     var speakers: [MixKey: [ParticipantID]] = [:]
     var nextSpeakerCheck: Instant = .zero
-    var participants: [ParticipantID: Participant] = [:]
+    var participants: [ParticipantID: Participant] = [:] { didSet { routingGeneration &+= 1 } }
+    /// Grows with every change to sessions, mixes or participants; see `PublisherRoutes`.
+    private(set) var routingGeneration: UInt64 = 0
+
+    /// Makes every publisher's cached routes stale: for changes inside a
+    /// `RoomMix` (its contributors), which the `didSet`s above cannot see.
+    func invalidateRoutes() { routingGeneration &+= 1 }
+    /// The receive path's working copy of a packet (decrypted in place),
+    /// reused for every packet.
+    var receiveScratch: [UInt8] = []
     var byUfrag: [String: Participant] = [:]
     var byAddress: [StunAddress: Participant] = [:]
     var bySourceKey: [UInt32: Participant] = [:]
@@ -44,6 +55,12 @@ public final class MediaEngine: DatagramEngine {
     /// Creates an engine.
     public init(configuration: EngineConfiguration) {
         self.configuration = configuration
+        receiveScratch.reserveCapacity(2_048)
+    }
+
+    deinit {
+        // Cached routes reference participants; break those cycles.
+        for p in participants.values { p.routes = nil }
     }
 
     // MARK: Control
@@ -99,6 +116,8 @@ public final class MediaEngine: DatagramEngine {
         byUfrag[p.ice.localUfrag] = nil
         bySourceKey[p.sourceKey] = nil
         for address in p.ice.validated where byAddress[address] === p { byAddress[address] = nil }
+        p.routes = nil
+        forgetRoutes(session: p.sessionID)
         guard var table = sessions[p.sessionID] else { return }
         let room = table.members[id]?.room
         let changed = table.remove(id)
@@ -182,7 +201,7 @@ public final class MediaEngine: DatagramEngine {
     // MARK: DatagramEngine
 
     /// Handles one datagram (RFC 7983 demultiplexing first).
-    public func receive(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout [Transmit]) {
+    public func receive(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
         counters.datagramsIn += 1
         let before = transmits.count
         switch PacketClass.classify(datagram) {
@@ -195,7 +214,7 @@ public final class MediaEngine: DatagramEngine {
         counters.datagramsOut += transmits.count - before
     }
 
-    private func receiveSTUN(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout [Transmit]) {
+    private func receiveSTUN(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
         guard let parsed = try? StunParsedMessage(parsing: datagram),
               let ufrag = IceLiteAgent.localUfrag(of: parsed.message),
               let p = byUfrag[String(ufrag)] else {
@@ -206,7 +225,7 @@ public final class MediaEngine: DatagramEngine {
         case .drop:
             counters.stunDropped += 1
         case .respond(let bytes):
-            transmits.append(Transmit(bytes: bytes, destination: source))
+            transmits.append(bytes, to: source)
             if p.ice.isValidated(source), byAddress[source] !== p {
                 byAddress[source] = p
             }
@@ -216,7 +235,7 @@ public final class MediaEngine: DatagramEngine {
         }
     }
 
-    private func startDTLSClient(_ p: Participant, now: Instant, transmits: inout [Transmit]) {
+    private func startDTLSClient(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         do {
             p.dtls = try DTLSEndpoint(role: .client, certificate: configuration.certificate,
                                       remoteFingerprint: p.plan.remoteFingerprint, now: now)
@@ -226,7 +245,7 @@ public final class MediaEngine: DatagramEngine {
         }
     }
 
-    private func receiveDTLS(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout [Transmit]) {
+    private func receiveDTLS(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
         guard let p = byAddress[source], let dtls = p.dtls else {
             counters.unknownSourceDropped += 1
             return
@@ -235,12 +254,12 @@ public final class MediaEngine: DatagramEngine {
         drainDTLS(p, now: now, transmits: &transmits)
     }
 
-    func drainDTLS(_ p: Participant, now: Instant, transmits: inout [Transmit]) {
+    func drainDTLS(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         guard let dtls = p.dtls else { return }
         while let output = dtls.poll() {
             switch output {
             case .transmit(let bytes):
-                if let to = p.ice.selected { transmits.append(Transmit(bytes: bytes, destination: to)) }
+                if let to = p.ice.selected { transmits.append(bytes, to: to) }
             case .event(.connected(let keys)):
                 do {
                     p.srtp = try SRTPContext(keyingMaterial: keys, role: dtls.role == .server ? .dtlsServer : .dtlsClient)
@@ -266,7 +285,7 @@ public final class MediaEngine: DatagramEngine {
     }
 
     /// Runs timers: DTLS retransmissions, consent expiry, PLIs, RTCP reports.
-    public func handleTimeout(now: Instant, transmits: inout [Transmit]) {
+    public func handleTimeout(now: Instant, transmits: inout TransmitQueue) {
         let before = transmits.count
         for p in Array(participants.values) {
             if let dtls = p.dtls, let deadline = dtls.nextDeadline, deadline <= now {

@@ -39,6 +39,14 @@ final class Participant {
     /// Subscriber side: one rewriter per slot.
     var audioSlots: [SlotRewriter]
     var videoSlots: [SlotRewriter]
+    /// The payload type this subscriber negotiated for each audio slot.
+    let audioSlotPayloadTypes: [UInt8]
+    /// The payload type this subscriber negotiated for each video slot.
+    let videoSlotPayloadTypes: [UInt8]
+    /// Publisher side: whom our packets go to, cached by the forwarder
+    /// (`MediaEngine.routes(of:)`). Holds subscribers strongly, so the
+    /// engine clears it when anyone in the session leaves.
+    var routes: PublisherRoutes?
     /// Our header-extension id for each forwarded extension (index into
     /// `OfferPlan.forwardedExtensions`), 0 when not negotiated.
     let localExtensionIDs: [UInt8]
@@ -70,6 +78,8 @@ final class Participant {
         }
         self.audioSlots = slots(plan.slots(.audio).count, clockRate: 48_000)
         self.videoSlots = slots(plan.slots(.video).count, clockRate: 90_000)
+        self.audioSlotPayloadTypes = plan.slots(.audio).map(\.payloadType)
+        self.videoSlotPayloadTypes = plan.slots(.video).map(\.payloadType)
         var local = [UInt8](repeating: 0, count: OfferPlan.forwardedExtensions.count)
         var byID = [UInt8](repeating: 0, count: 16)
         for (i, uri) in OfferPlan.forwardedExtensions.enumerated() {

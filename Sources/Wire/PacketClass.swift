@@ -14,7 +14,10 @@ public enum PacketClass: Equatable, Sendable {
 
     /// Classifies a datagram. Empty input is `.unknown`.
     @inlinable public static func classify(_ datagram: [UInt8]) -> PacketClass {
-        guard let first = datagram.first else { return .unknown }
+        // Not `datagram.first`: unoptimised (test) builds allocate for it,
+        // and this runs on every datagram (ForwardingAllocationTests).
+        guard !datagram.isEmpty else { return .unknown }
+        let first = datagram[0]
         switch first {
         case 0...3:
             return .stun

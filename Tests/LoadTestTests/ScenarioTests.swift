@@ -69,10 +69,22 @@ final class ScenarioTests: XCTestCase {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("loadtest/scenarios")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
-        XCTAssertEqual(names, ["audio-mixed.json", "churn.json", "clinic-day.json", "small-group.json", "smoke.json"])
+        XCTAssertEqual(names, ["audio-mixed.json", "baseline-audio-10.json", "baseline-av-10.json", "churn.json",
+                               "clinic-day.json", "small-group.json", "smoke.json"])
         for n in names {
             let s = try Scenario.load(path: dir.appendingPathComponent(n).path)
             XCTAssertEqual(s.name + ".json", n)
+        }
+        // The two Scripts/loadtest-baseline.sh compares with the C fan-out: one room of 10, no events.
+        for (n, video) in [("baseline-audio-10.json", false), ("baseline-av-10.json", true)] {
+            let s = try Scenario.load(path: dir.appendingPathComponent(n).path)
+            XCTAssertEqual(s.sessions, 1)
+            XCTAssertEqual(s.participantsPerSession, 10)
+            XCTAssertEqual(s.durationSeconds, 20)
+            XCTAssertTrue(s.events.isEmpty)
+            XCTAssertTrue(s.media.audio)
+            XCTAssertEqual(s.media.video, video)
+            if video { XCTAssertEqual(s.media.videoKbps, 300); XCTAssertEqual(s.media.videoFPS, 15) }
         }
         let smoke = try Scenario.load(path: dir.appendingPathComponent("smoke.json").path)
         XCTAssertEqual(smoke.sessions, 2)

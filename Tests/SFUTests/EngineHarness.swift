@@ -50,7 +50,7 @@ final class EngineHarness {
         let end = clock.now + span
         while true {
             flushClients()
-            var transmits: [Transmit] = []
+            var transmits = TransmitQueue()
             for d in network.deliver(upTo: clock.now) {
                 if d.to == serverAddress.description {
                     engine.receive(d.bytes, from: StunAddress(d.from)!, now: clock.now, transmits: &transmits)

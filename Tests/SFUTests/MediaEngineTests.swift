@@ -100,7 +100,7 @@ final class MediaEngineTests: XCTestCase {
     func testJunkDatagramsAreCountedAndDropped() throws {
         let h = EngineHarness()
         try h.join("ann")
-        var transmits: [Transmit] = []
+        var transmits = TransmitQueue()
         let junk: [[UInt8]] = [[], [0x00], [0x16, 0xFE], [0x80, 0x60, 0, 1], [0xFF, 0xFF], Array(repeating: 0x80, count: 1500)]
         for j in junk {
             h.engine.receive(j, from: h.clients["ann"]!.address, now: h.clock.now, transmits: &transmits)

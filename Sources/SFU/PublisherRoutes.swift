@@ -1,0 +1,83 @@
+/// One receive slot a publisher's packets go to, resolved from the routing
+/// table to the subscriber itself, so the per-packet path looks nothing up
+/// by id.
+struct ForwardingTarget {
+    /// The receiving participant.
+    let subscriber: Participant
+    /// Index into its slots of the packet's kind.
+    let slot: Int
+    /// The payload type the subscriber negotiated for that slot.
+    let payloadType: UInt8
+    /// Whether header-extension ids must be renumbered (RFC 8285 §4.2)
+    /// because the two participants negotiated different ones.
+    let remapsExtensions: Bool
+}
+
+/// A publisher's forwarding targets and mixer as of one routing generation.
+///
+/// Built on the session's loop, on the first packet after the routing table
+/// or the mixers changed (`MediaEngine.routingGeneration`), and read for
+/// every packet until the next change: the table's isolation rule is checked
+/// once per target here instead of once per packet.
+struct PublisherRoutes {
+    /// The routing generation this was built from.
+    let generation: UInt64
+    /// Audio targets.
+    let audio: [ForwardingTarget]
+    /// Video targets.
+    let video: [ForwardingTarget]
+    /// Targets the table listed but the isolation rule forbids, by kind
+    /// (audio, video). Never nonzero unless the table has a bug; each packet
+    /// that would have reached one counts as an isolation violation.
+    let refused: (audio: Int, video: Int)
+    /// The room mix this publisher's audio feeds, if any.
+    let mix: RoomMix?
+
+    /// The targets of `kind`.
+    func targets(_ kind: TrackKind) -> [ForwardingTarget] { kind == .audio ? audio : video }
+}
+
+extension MediaEngine {
+    /// `p`'s routes, rebuilt when the routing generation has moved on.
+    func routes(of p: Participant) -> PublisherRoutes? {
+        if let r = p.routes, r.generation == routingGeneration { return r }
+        guard let table = sessions[p.sessionID] else {
+            p.routes = nil
+            return nil
+        }
+        var refused = (audio: 0, video: 0)
+        func resolve(_ kind: TrackKind) -> [ForwardingTarget] {
+            var out: [ForwardingTarget] = []
+            for target in table.targets(of: p.id, kind: kind) {
+                guard let sub = participants[target.subscriber] else { continue }
+                // Defence in depth for the isolation rule: the table only
+                // lists same-room targets; a violation here would be a bug.
+                guard table.mayReceive(sub.id, from: p.id, kind: kind) else {
+                    if kind == .audio { refused.audio += 1 } else { refused.video += 1 }
+                    continue
+                }
+                let types = kind == .audio ? sub.audioSlotPayloadTypes : sub.videoSlotPayloadTypes
+                let slots = kind == .audio ? sub.audioSlots.count : sub.videoSlots.count
+                guard target.slot < types.count, target.slot < slots else { continue }
+                out.append(ForwardingTarget(subscriber: sub, slot: target.slot, payloadType: types[target.slot],
+                                            remapsExtensions: p.localExtensionIDs != sub.localExtensionIDs))
+            }
+            return out
+        }
+        let audio = resolve(.audio), video = resolve(.video)
+        var mix: RoomMix?
+        if let room = table.members[p.id]?.room, let m = mixes[MixKey(session: p.sessionID, room: room)],
+           m.contributors.contains(p.sourceKey) {
+            mix = m
+        }
+        let r = PublisherRoutes(generation: routingGeneration, audio: audio, video: video, refused: refused, mix: mix)
+        p.routes = r
+        return r
+    }
+
+    /// Drops every cached route of `session`'s participants, so none keeps
+    /// a participant that left alive (routes hold subscribers strongly).
+    func forgetRoutes(session: String) {
+        for q in participants.values where q.sessionID == session { q.routes = nil }
+    }
+}

@@ -1,0 +1,140 @@
+import CohortClient
+import CohortMallocCounter
+import RTP
+import SFU
+import SRTP
+import STUN
+import Wire
+import XCTest
+
+/// Steady-state forwarding allocates nothing of its own (STYLE.md, "Store
+/// once, send by index").
+///
+/// Debian's libsrtp2 runs on NSS, which allocates on every packet, so the
+/// count of the thread's allocations (CohortMallocCounter) while the engine
+/// forwards N packets to three subscribers is compared with the same SRTP
+/// work done directly: one unprotect and three protects per packet on
+/// `SRTPContext`s, whose own share SRTPAllocationTests shows is zero.
+final class ForwardingAllocationTests: XCTestCase {
+    static let packets = 1_000
+    static let subscribers = 3
+
+    func testForwardingAllocatesNoMoreThanSRTPItself() throws {
+        let setup = try Setup()
+        var engine = 0, direct = 0
+        // Alternate, so both see NSS's free lists in the same state.
+        for round in 0..<3 {
+            engine = setup.forward(round: round, freshQueuePerPacket: false)
+            direct = try setup.srtpAlone()
+        }
+        XCTAssertEqual(setup.forwarded, 3 * Self.packets * Self.subscribers, "every packet reached every subscriber")
+        XCTAssertLessThanOrEqual(engine, direct + Self.packets / 20,
+                                 "\(engine) allocations forwarding vs \(direct) for SRTP alone")
+
+        // The check can fail: a queue made per packet (one allocation each) is seen.
+        let wasteful = setup.forward(round: 3, freshQueuePerPacket: true)
+        let directAgain = try setup.srtpAlone()
+        XCTAssertGreaterThan(wasteful, directAgain + Self.packets / 20)
+    }
+}
+
+/// Four participants with audio, connected; one of them sends prepared SRTP.
+private final class Setup {
+    let h: EngineHarness
+    let sender: StunAddress
+    /// Per round, SRTP datagrams from the sender (each round continues the sequence).
+    let rounds: [[[UInt8]]]
+    var transmits = TransmitQueue(reservingDatagrams: 64)
+    var forwarded: Int { h.engine.counters.rtpForwarded - forwardedBefore }
+    private var forwardedBefore = 0
+
+    // The direct reference: one inbound and three outbound contexts, the profile Cohort prefers.
+    let inbound: SRTPContext, peer: SRTPContext
+    let outbound: [SRTPContext]
+    var plainReference: [[UInt8]] = []
+    var buffer: [UInt8] = []
+
+    init() throws {
+        let h = EngineHarness()
+        let names = ["ann", "bob", "cy", "dee"]
+        for name in names { try h.join(name, video: false) }
+        var ts: UInt32 = 0
+        for _ in 0..<10 {
+            for name in names { h.sendMedia(name, audioTimestamp: ts) }
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+        let ann = h.clients["ann"]!
+        _ = ann.client.poll()
+        var rounds: [[[UInt8]]] = []
+        for _ in 0..<4 {
+            for _ in 0..<ForwardingAllocationTests.packets {
+                ann.client.sendRTP(ssrc: ann.client.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType,
+                                   timestamp: ts,
+                                   extensions: [.audioLevel(id: ClientOffer.audioLevelID, RTPAudioLevel(voiceActivity: true, level: 30))],
+                                   payload: [UInt8](repeating: 0x5A, count: 100))
+                ts &+= 960
+            }
+            rounds.append(ann.client.poll().datagrams)
+        }
+        self.h = h
+        self.sender = ann.address
+        self.rounds = rounds
+        forwardedBefore = h.engine.counters.rtpForwarded
+
+        let profile = SRTPProtectionProfile.aeadAes256Gcm
+        func material(_ seed: UInt8) -> SRTPKeyingMaterial {
+            let length = 2 * (profile.keyLength + profile.saltLength)
+            return SRTPKeyingMaterial(profile: profile, exported: (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ Int(seed)) })!
+        }
+        inbound = try SRTPContext(keyingMaterial: material(1), role: .dtlsServer)
+        peer = try SRTPContext(keyingMaterial: material(1), role: .dtlsClient)
+        outbound = try (2...4).map { try SRTPContext(keyingMaterial: material(UInt8($0)), role: .dtlsServer) }
+        buffer.reserveCapacity(2_048)
+        var sequence: UInt16 = 0
+        for _ in 0..<(4 * ForwardingAllocationTests.packets) {
+            var p = try RTPPacketBuilder(payloadType: 111, sequenceNumber: sequence, timestamp: 0, ssrc: 0x1234,
+                                         extensions: [.init(id: 1, data: [0x9E])])
+                .build(payload: [UInt8](repeating: 0x5A, count: 100))
+            try peer.protectRTP(&p)
+            plainReference.append(p)
+            sequence &+= 1
+        }
+    }
+
+    /// Allocations while the engine takes round `round`'s packets, draining the queue as the shell would.
+    func forward(round: Int, freshQueuePerPacket: Bool) -> Int {
+        let now = h.clock.now
+        let datagrams = rounds[round]
+        cohort_malloc_counter_start()
+        // By index: iterating an array of arrays allocates in unoptimised builds.
+        for i in datagrams.indices {
+            if freshQueuePerPacket { transmits = TransmitQueue() }
+            h.engine.receive(datagrams[i], from: sender, now: now, transmits: &transmits)
+            if transmits.count > 48 { transmits.removeAll() }
+        }
+        let count = cohort_malloc_counter_stop()
+        transmits.removeAll()
+        return count
+    }
+
+    private var referenceNext = 0
+
+    /// Allocations for the same SRTP work without the engine.
+    func srtpAlone() throws -> Int {
+        let start = referenceNext
+        referenceNext += ForwardingAllocationTests.packets
+        cohort_malloc_counter_start()
+        for i in start..<referenceNext {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: plainReference[i])
+            try inbound.unprotectRTP(&buffer)
+            let plain = buffer.count
+            for context in outbound {
+                buffer.removeLast(buffer.count - plain)
+                try context.protectRTP(&buffer)
+            }
+        }
+        return cohort_malloc_counter_stop()
+    }
+}
