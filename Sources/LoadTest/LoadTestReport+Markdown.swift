@@ -38,6 +38,7 @@ extension LoadTestReport {
         md.append(row("join: WebSocket open → media from every peer", joinTime))
         md.append(row("signalling: WebSocket open → joined", signallingTime))
         md.append(row("ICE + DTLS: answer → SRTP keys", iceDTLSTime))
+        md.append(row("breakout move: host command → first packet from a new room-mate", moveLatency))
         md.append(row("audio one-way latency", audioLatency))
         md.append(row("video one-way latency", videoLatency))
         md.append(row("harness send lateness", pacingLateness))

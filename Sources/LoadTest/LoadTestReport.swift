@@ -24,6 +24,8 @@ public struct LoadTestReport: Codable, Sendable {
     public var signallingTime: PercentileSummary
     /// Answer → DTLS-SRTP connected.
     public var iceDTLSTime: PercentileSummary
+    /// Breakout moves: host command → first packet from a new room-mate, ms.
+    public var moveLatency: PercentileSummary
     /// One-way audio latency.
     public var audioLatency: PercentileSummary
     /// One-way video latency.
@@ -66,6 +68,7 @@ public struct LoadTestReport: Codable, Sendable {
         joinTime = s.joinTime.summary
         signallingTime = s.signallingTime.summary
         iceDTLSTime = s.iceDTLSTime.summary
+        moveLatency = s.moveLatency.summary
         audioLatency = s.audioLatency.summary
         videoLatency = s.videoLatency.summary
         pacingLateness = s.pacingLateness.summary

@@ -10,6 +10,8 @@ public struct RunStatistics: Sendable {
     public var signallingTime = LatencyHistogram()
     /// Answer accepted → DTLS-SRTP connected.
     public var iceDTLSTime = LatencyHistogram()
+    /// Breakout moves: host command → first packet from a new room-mate.
+    public var moveLatency = LatencyHistogram()
     /// How late the harness sent media compared to its schedule.
     public var pacingLateness = LatencyHistogram()
 
@@ -60,6 +62,7 @@ public struct RunStatistics: Sendable {
         joinTime.merge(other.joinTime)
         signallingTime.merge(other.signallingTime)
         iceDTLSTime.merge(other.iceDTLSTime)
+        moveLatency.merge(other.moveLatency)
         pacingLateness.merge(other.pacingLateness)
         for (k, v) in other.counters { counters[k, default: 0] += v }
         for (k, v) in other.joinFailures { joinFailures[k, default: 0] += v }

@@ -158,7 +158,8 @@ extension LoadTestReport {
             "audio latency " + Self.percentiles(audioLatency, none: "not measured (mixed audio carries no send time)")
                 + "; video " + Self.percentiles(videoLatency, none: "none"),
             String(format: "join p50 %.0f / p95 %.0f ms; ICE+DTLS p50 %.0f / p95 %.0f ms", joinTime.p50, joinTime.p95,
-                   iceDTLSTime.p50, iceDTLSTime.p95),
+                   iceDTLSTime.p50, iceDTLSTime.p95)
+                + "; breakout move " + Self.percentiles(moveLatency, none: "none"),
         ] + checks.filter { !$0.value }.map { "failed: \($0.key)" } + harness.findings
     }
 }

@@ -2,6 +2,7 @@ import DTLS
 import Foundation
 import LoadTest
 import NIOCore
+import Synchronization
 import Tokens
 import Wire
 
@@ -20,6 +21,8 @@ final class RunContext: Sendable {
     let jitter: TimeSpan
     /// Session ids are `<prefix>-<index>`.
     let sessionPrefix: String
+    /// When each session's host last sent a move or close, for the move latency.
+    private let commands = Mutex<[Int: Instant]>([:])
 
     init(scenario: Scenario, host: String, httpPort: Int, path: String, signer: TokenSigner,
          certificate: DTLSCertificate, audio: AudioClip, sessionPrefix: String) {
@@ -38,6 +41,12 @@ final class RunContext: Sendable {
     }
 
     func sessionID(_ index: Int) -> String { "\(sessionPrefix)-\(index)" }
+
+    /// The host of `session` sent a command that moves people at `now`.
+    func commandSent(session: Int, at now: Instant) { commands.withLock { $0[session] = now } }
+
+    /// When the host of `session` last sent such a command.
+    func lastCommand(session: Int) -> Instant? { commands.withLock { $0[session] } }
 
     /// A participant token for `origin` (host role for member 0).
     func token(for origin: OriginID) -> String {

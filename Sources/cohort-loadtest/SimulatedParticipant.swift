@@ -50,6 +50,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
 
     // Receiving.
     var streams: [UInt64: StreamReceiveStats] = [:]
+    var moves = MoveLatencyTracker()
     /// The server's audio mix (no probe): loss from its RTP sequence numbers,
     /// which the server keeps continuous per slot, and jitter from its RTP
     /// timestamps; no latency, since a mix carries no send time.
@@ -132,6 +133,10 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             map.listeners[room.id] = Set(room.listeners.compactMap { memberByID[$0] })
         }
         map.roomOf[origin.member] = shape.rooms.first(where: { $0.members.contains(participantID) })?.id ?? map.roomOf[origin.member]
+        if let latency = moves.roomsChanged(from: judge.current, to: map, me: origin.member,
+                                            commandSentAt: context.lastCommand(session: origin.session)) {
+            driver.stats.moveLatency.record(latency)
+        }
         judge.update(map, now: Clock.now())
     }
 
@@ -251,10 +256,12 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             // Anyone but the host who is not already in the target room.
             let candidates = (session?.rooms ?? []).filter { $0.id != roomID }.flatMap(\.members)
                 .filter { $0 != participantID }
+            context.commandSent(session: origin.session, at: Clock.now())
             for pid in candidates.prefix(e.count) { send(.move(participantID: pid, room: roomID)) }
         case .listenIn:
             send(.listen(room: e.rooms > 0 ? roomID : nil))
         case .close:
+            context.commandSent(session: origin.session, at: Clock.now())
             send(.closeRooms(countdown: 0))
         case .leave, .vanish, .rejoin:
             break
@@ -342,6 +349,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             return
         }
         if !judge.observe(sender: from.member, kind: kind, sent: probe.sendTime, now: now) { driver.stats.add(.isolationSuspects) }
+        if kind == .audio, let latency = moves.packet(from: from.member, now: now) { driver.stats.moveLatency.record(latency) }
         let key = UInt64(probe.origin) << 1 | (kind == .audio ? 0 : 1)
         // A source that was not routed to us for a while (another room, a
         // slot given to someone else) comes back with a jump in its probe
