@@ -147,6 +147,8 @@ extension MediaEngine {
         applySlotChanges(changed, session: session, now: now, except: nil)
         for (id, reason) in removals { remove(id, reason: reason, now: now) }
         if sessions[session] != nil { publishSessionView(session, now: now) }
+        // "Close now" takes effect with the command, not at the next tick.
+        if case .closeRooms(0) = command { finishClosingRooms(now: now) }
     }
 
     /// Hosts and co-hosts (co-therapists) run the session.

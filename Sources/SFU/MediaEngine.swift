@@ -319,6 +319,10 @@ public final class MediaEngine: DatagramEngine {
     public var nextDeadline: Instant? {
         var earliest = nextTick
         for m in mixes.values { if let d = m.mixer.nextDeadline, earliest == nil || d < earliest! { earliest = d } }
+        // A close countdown ends on time, not at the next 100 ms tick.
+        for (session, m) in models where sessions[session] != nil {
+            if let d = m.closingAt, earliest == nil || d < earliest! { earliest = d }
+        }
         for p in participants.values {
             if let d = p.dtls?.nextDeadline, earliest == nil || d < earliest! { earliest = d }
         }

@@ -82,11 +82,31 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertThrowsError(try h.engine.perform(.move(id("a1"), to: "r2"), by: host, now: h.clock.now)) {
             XCTAssertEqual($0 as? SFUError, .roomsClosing)
         }
-        h.run(for: .milliseconds(3_200))
-        XCTAssertEqual(h.events.views[id("b1")]?.breakoutsOpen, false)
+        h.run(for: .milliseconds(2_990))
+        XCTAssertEqual(h.events.views[id("b1")]?.breakoutsOpen, true, "not before the countdown ends")
+        h.run(for: .milliseconds(20))
+        XCTAssertEqual(h.events.views[id("b1")]?.breakoutsOpen, false, "on time, not at the next 100 ms tick")
         speak(h, ["host"] + people, ts: &ts)
         XCTAssertEqual(heard(h, "a1"), ["host", "a2", "b1", "b2"], "everyone is back in the main room")
         XCTAssertEqual(h.engine.counters.isolationViolations, 0)
+    }
+
+    /// A close without a countdown takes effect with the command itself.
+    func testCloseNowIsImmediate() throws {
+        let h = EngineHarness()
+        try h.join("host", role: "host")
+        try h.join("a1")
+        try h.join("b1")
+        let id = { (n: String) in h.participantIDs[n]! }
+        let host = id("host")
+        try h.engine.perform(.createRooms(names: ["A", "B"]), by: host, now: h.clock.now)
+        try h.engine.perform(.assign([id("a1"): "r1", id("b1"): "r2"]), by: host, now: h.clock.now)
+        try h.engine.perform(.openRooms, by: host, now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("a1")]?.breakoutsOpen, true)
+        try h.engine.perform(.closeRooms(countdownSeconds: 0), by: host, now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("a1")]?.breakoutsOpen, false, "no clock advanced")
+        XCTAssertEqual(h.engine.placement(session: "s1")[id("a1")]?.room, "main")
+        XCTAssertEqual(h.engine.placement(session: "s1")[id("b1")]?.room, "main")
     }
 
     func testWaitingRoomAdmitDenyAndChat() throws {
