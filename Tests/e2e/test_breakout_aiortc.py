@@ -40,9 +40,11 @@ CANDIDATES = sorted(TONES.values())
 # The rule: when rooms open, each participant hears exactly its
 # room-mates within 500 ms.  Single moves are held to it at the median; no
 # change may take longer than SLOWEST, which only a routing fault (audio not
-# switching) or a starved machine reaches.  Measured here: open-rooms 0.13-0.19
-# s, moves p50 0.14-0.22 s and p95 0.19-0.57 s (the slow ones show one bad
-# frame shortly after the switch, see the printed window patterns).
+# switching) or a starved machine reaches.  Measured on the idle 2-core
+# machine: open-rooms 0.12-0.18 s, moves p50 0.11 s and p95 0.15-0.16 s,
+# everyone back 0.15-0.24 s after a countdown ends; with other work on the
+# machine, p95 reached 0.57 s (the slow ones show one bad frame soon after the
+# switch, see the printed window patterns).
 MOVE_BUDGET = 0.5
 SLOWEST = 1.5
 
