@@ -66,7 +66,7 @@ extension MediaEngine {
             }
             mix.contributors = contributors
             for (id, _) in mix.listeners where listeners[id] == nil { mix.mixer.removeListener(id) }
-            for (id, listener) in listeners where mix.listeners[id]?.own != listener.own || mix.listeners[id] == nil {
+            for (id, listener) in listeners where mix.listeners[id].map({ $0.own != listener.own }) ?? true {
                 try? mix.mixer.addListener(id, contributorKey: listener.own.flatMap { contributors.contains($0) ? $0 : nil })
             }
             mix.listeners = listeners
@@ -91,11 +91,11 @@ extension MediaEngine {
                 let sequence = UInt16(truncatingIfNeeded: frame.timestamp / 960)
                 guard let slot = mix.listeners[frame.listener]?.slot, let sub = participants[frame.listener],
                       let srtp = sub.srtp, let to = sub.ice.selected, slot < sub.audioSlots.count,
-                      slot < sub.plan.slots(.audio).count,
+                      slot < sub.audioSlotPayloadTypes.count,
                       let out = sub.audioSlots[slot].rewrite(source: mix.sourceKey, sequence: sequence,
                                                              timestamp: frame.timestamp, isKeyframe: false,
                                                              payloadBytes: frame.payload.count, now: now) else { continue }
-                let builder = RTPPacketBuilder(payloadType: sub.plan.slots(.audio)[slot].payloadType,
+                let builder = RTPPacketBuilder(payloadType: sub.audioSlotPayloadTypes[slot],
                                                sequenceNumber: out.sequence, timestamp: out.timestamp,
                                                ssrc: sub.audioSlots[slot].ssrc)
                 guard var packet = try? builder.build(payload: frame.payload) else { continue }
