@@ -138,13 +138,14 @@ public final class MediaEngine: DatagramEngine {
         guard let table = sessions[p.sessionID], let member = table.members[p.id] else { return [] }
         var out: [SlotAssignment] = []
         let mixed = table.mixedSlots(of: p.id)
-        for mix in mixed where mix.slot < p.plan.slots(.audio).count {
-            out.append(SlotAssignment(mid: p.plan.slots(.audio)[mix.slot].mid, kind: .audio, participantId: nil, name: nil,
-                                      isMix: true, room: mix.room == member.room ? nil : mix.room))
-        }
         for kind in TrackKind.allCases {
             let filled = kind == .audio ? member.audioSlots : member.videoSlots
-            for (i, slot) in p.plan.slots(kind).enumerated() where !(kind == .audio && mixed.contains { $0.slot == i }) {
+            for (i, slot) in p.plan.slots(kind).enumerated() {
+                if kind == .audio, let mix = mixed.first(where: { $0.slot == i }) {
+                    out.append(SlotAssignment(mid: slot.mid, kind: .audio, participantId: nil, name: nil,
+                                              isMix: true, room: mix.room == member.room ? nil : mix.room))
+                    continue
+                }
                 let who = i < filled.count ? filled[i] : nil
                 out.append(SlotAssignment(mid: slot.mid, kind: kind, participantId: who,
                                           name: who.flatMap { participants[$0]?.name }))
@@ -175,12 +176,12 @@ public final class MediaEngine: DatagramEngine {
             guard let sub = participants[id], let member = table.members[id] else { continue }
             let mixed = table.mixedSlots(of: id)
             for (i, who) in member.audioSlots.enumerated() where i < sub.audioSlots.count {
-                // A mixed listener's mix slots carry room mixes (see `RoutingTable.mixedSlots`).
-                let key: UInt32?
-                if let mix = mixed.first(where: { $0.slot == i }) {
-                    key = mixes[MixKey(session: session, room: mix.room)]?.sourceKey
+                // A mixed listener's mix slots carry room mixes (see
+                // `RoutingTable.mixedSlots`); the table fills none of its others.
+                let key = if let mix = mixed.first(where: { $0.slot == i }) {
+                    mixes[MixKey(session: session, room: mix.room)]?.sourceKey
                 } else {
-                    key = member.mixedAudio ? nil : who.flatMap { participants[$0]?.sourceKey }
+                    who.flatMap { participants[$0]?.sourceKey }
                 }
                 sub.audioSlots[i].switchTo(key, waitForKeyframe: false)
             }
