@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import time
 from typing import Any
 
 
 def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the child
     import conftest  # noqa: F401  (path and the loopback ICE patch)
     from peer import AiortcParticipant
-    from tones import ONSET_WINDOW_FRAMES, OnsetTracker, frame_matches, tone_levels_db, windows_of
+    from tones import OnsetTracker, frame_matches, tone_levels_db, windows_of
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -21,27 +20,20 @@ def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the chi
         peer = AiortcParticipant(name, hz, **kwargs.get("peer", {}))
         if "amplitude" in kwargs:
             peer.audio_track.amplitude = kwargs["amplitude"]
+
+        def audio(slot: int):  # the SampleBuffer of audio receive slot `slot`
+            return peer.recorders[peer.slot_mids()[0][slot]].audio
         while True:
             op, args = await loop.run_in_executor(None, conn.recv)
             try:
                 if op == "join":
                     ws_url, token, display, mode = args
                     result: Any = await peer.join_cohort(ws_url, token, display, audio_mode=mode)
-                elif op == "heard_now":
-                    candidates, window = args
-                    now = time.monotonic()
-                    heard: set = set()
-                    for mid in peer.audio_mids():
-                        r = peer.recorders[mid]
-                        if r.last_frame_at is not None and now - r.last_frame_at < 0.1:
-                            heard |= peer.heard_tones(candidates, mid, window_s=window)
-                    result = heard
                 elif op == "onset":
                     # Arrival time of the first frame since `since` from which
                     # audio slot number `slot` holds exactly `expected`.
                     since, candidates, expected, slot = args
-                    mid = peer.slot_mids()[0][slot]
-                    buf = peer.recorders[mid].audio
+                    buf = audio(slot)
                     key = (since, tuple(expected), slot)
                     if buf.rate and key not in trackers:
                         trackers[key] = OnsetTracker(since, buf.rate, candidates, set(expected))
@@ -51,7 +43,7 @@ def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the chi
                     # (1) or not (0), and the levels of the last few windows.
                     since, candidates, expected, slot = args
                     tracker = trackers.get((since, tuple(expected), slot))
-                    buf = peer.recorders[peer.slot_mids()[0][slot]].audio
+                    buf = audio(slot)
                     frames = buf.frames_since(since)
                     result = {"matches": "".join("1" if r else "0" for r in tracker.results) if tracker else None,
                               "frames": len(frames),
@@ -60,18 +52,10 @@ def _serve(conn, name: str, hz: float, kwargs: dict) -> None:  # runs in the chi
                 elif op == "span":
                     # How many analysis windows since `since` hold exactly `expected`, of how many.
                     since, candidates, expected, slot = args
-                    buf = peer.recorders[peer.slot_mids()[0][slot]].audio
+                    buf = audio(slot)
                     frames = buf.frames_since(since)
                     windows = windows_of(frames)
                     result = (sum(frame_matches(w, buf.rate, candidates, set(expected)) for w in windows), len(windows))
-                elif op == "levels":
-                    # Levels (dB) of the candidates in the newest analysis window of audio slot `slot`, for diagnostics.
-                    candidates, slot = args
-                    buf = peer.recorders[peer.slot_mids()[0][slot]].audio
-                    result = {c: round(v, 1) for c, v in tone_levels_db(buf.last(0.02 * ONSET_WINDOW_FRAMES), buf.rate, candidates).items()} \
-                        if buf.rate else "no audio"
-                elif op == "all_heard":
-                    result = peer.all_heard_tones(args[0])
                 elif op == "video_frames":
                     result = peer.video_frames_by_mid()
                 elif op == "state":
