@@ -52,11 +52,10 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     var streams: [UInt64: StreamReceiveStats] = [:]
     var moves = MoveLatencyTracker()
     /// The server's audio mix (no probe): loss from its RTP sequence numbers,
-    /// which the server keeps continuous per slot, and jitter from its RTP
-    /// timestamps; no latency, since a mix carries no send time.
+    /// which the server keeps continuous per slot, and jitter from their
+    /// 20 ms spacing; no latency, since a mix carries no send time.
     var mixStream = StreamReceiveStats()
     var mixSequence = SequenceUnwrapper()
-    var mixTimestamp: (first: UInt32, extended: Int64)?
     /// Rooms as this participant hears of them, to judge media from its own session.
     var judge: IsolationJudge
     /// Member index of every participant id seen in a roster (rosters are per room).
@@ -379,14 +378,11 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
 
     func recordMix(_ header: RTPHeader, now: Instant) {
         let sequence = mixSequence.unwrap(header.sequenceNumber)
-        // The RTP timestamp (48 kHz, RFC 7587) extended past wrap-around stands in
-        // for a send time: only its differences enter the jitter.
-        let previous = mixTimestamp ?? (header.timestamp, 0)
-        let extended = previous.extended + Int64(SerialNumber.distance(from: previous.first, to: header.timestamp))
-        mixTimestamp = (header.timestamp, extended)
-        guard sequence >= 0, extended >= 0 else { return }
+        guard sequence >= 0 else { return }
+        // The server sends one 20 ms frame per sequence number, so the
+        // sequence stands in for a send time: only differences enter the jitter.
         mixStream.record(sequence: UInt32(truncatingIfNeeded: sequence),
-                         sendTime: Instant(nanoseconds: UInt64(extended) * 1_000_000 / 48), arrival: now)
+                         sendTime: Instant(nanoseconds: UInt64(sequence) * 20_000_000), arrival: now)
     }
 
     func checkJoinComplete(now: Instant) {
