@@ -40,7 +40,9 @@ extension MediaEngine {
             p.videoStats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
         }
         guard let routes = routes(of: p) else { return }
-        if kind == .audio, let mix = routes.mix {
+        // Contributors change inside a `RoomMix` (mute, unmute) without a new
+        // routing generation, so membership is read here, not cached.
+        if kind == .audio, let mix = routes.mix, mix.contributors.contains(p.sourceKey) {
             mix.mixer.receive(key: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
                               payload: Array(packet[header.payloadRange]), now: now)
         }

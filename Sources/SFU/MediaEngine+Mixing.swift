@@ -71,7 +71,6 @@ extension MediaEngine {
             }
             mix.listeners = listeners
         }
-        invalidateRoutes()
     }
 
     /// Each room mixer's counters and its contributors' jitter buffer counters

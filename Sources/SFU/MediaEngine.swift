@@ -30,10 +30,6 @@ public final class MediaEngine: DatagramEngine {
     var participants: [ParticipantID: Participant] = [:] { didSet { routingGeneration &+= 1 } }
     /// Grows with every change to sessions, mixes or participants; see `PublisherRoutes`.
     private(set) var routingGeneration: UInt64 = 0
-
-    /// Makes every publisher's cached routes stale: for changes inside a
-    /// `RoomMix` (its contributors), which the `didSet`s above cannot see.
-    func invalidateRoutes() { routingGeneration &+= 1 }
     /// The receive path's working copy of a packet (decrypted in place),
     /// reused for every packet.
     var receiveScratch: [UInt8] = []

@@ -30,7 +30,8 @@ struct PublisherRoutes {
     /// (audio, video). Never nonzero unless the table has a bug; each packet
     /// that would have reached one counts as an isolation violation.
     let refused: (audio: Int, video: Int)
-    /// The room mix this publisher's audio feeds, if any.
+    /// The mix of the publisher's room, if it has one; the publisher feeds
+    /// it while it is among the mix's contributors.
     let mix: RoomMix?
 
     /// The targets of `kind`.
@@ -65,11 +66,7 @@ extension MediaEngine {
             return out
         }
         let audio = resolve(.audio), video = resolve(.video)
-        var mix: RoomMix?
-        if let room = table.members[p.id]?.room, let m = mixes[MixKey(session: p.sessionID, room: room)],
-           m.contributors.contains(p.sourceKey) {
-            mix = m
-        }
+        let mix = table.members[p.id].flatMap { mixes[MixKey(session: p.sessionID, room: $0.room)] }
         let r = PublisherRoutes(generation: routingGeneration, audio: audio, video: video, refused: refused, mix: mix)
         p.routes = r
         return r
