@@ -119,13 +119,13 @@ public struct SignalingStateMachine: Sendable {
         case .createRooms(let m): return .createRooms(names: m.names)
         case .assign(let m):
             if m.balanced == true { return .assignBalanced }
-            return m.assignments.map { .assign($0) }
+            return m.assignments.map { .assign($0.mapValues { RoomID($0) }) }
         case .openRooms: return .openRooms
-        case .move(let m): return .move(m.participantId, to: m.room)
+        case .move(let m): return .move(m.participantId, to: RoomID(m.room))
         case .broadcast(let m): return .broadcast(m.text)
         case .closeRooms(let m): return .closeRooms(countdownSeconds: m.countdown)
-        case .listen(let m): return .listen(m.room)
-        case .joinRoom(let m): return .joinRoom(m.room)
+        case .listen(let m): return .listen(m.room.map { RoomID($0) })
+        case .joinRoom(let m): return .joinRoom(RoomID(m.room))
         case .mute(let m): return .setMuted(m.participantId, m.muted)
         case .remove(let m): return .remove(m.participantId)
         case .endSession: return .endSession

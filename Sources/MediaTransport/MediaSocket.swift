@@ -12,15 +12,15 @@ import Wire
 /// engine's transmits and flushes once per batch (`sendmmsg`), and keeps a
 /// single timer armed for the engine's next deadline. It owns sockets and
 /// timers and nothing else (ARCHITECTURE.md, "MediaTransport").
-public final class MediaSocket: @unchecked Sendable {
+public final class MediaSocket<Engine: DatagramEngine>: @unchecked Sendable {
     /// The loop this socket and its engine live on.
     public let eventLoop: EventLoop
     /// The bound local address.
     public let localAddress: SocketAddress
     private let channel: Channel
-    private let handler: MediaChannelHandler
+    private let handler: MediaChannelHandler<Engine>
 
-    private init(channel: Channel, handler: MediaChannelHandler) {
+    private init(channel: Channel, handler: MediaChannelHandler<Engine>) {
         self.channel = channel
         self.handler = handler
         self.eventLoop = channel.eventLoop
@@ -30,7 +30,7 @@ public final class MediaSocket: @unchecked Sendable {
     /// Binds `host:port` on `eventLoop` and drives `engine`, which from now on
     /// is called only on that loop. The engine is created on the loop by `makeEngine`.
     public static func bind(host: String, port: Int, on eventLoop: EventLoop, batchSize: Int = 64,
-                            logger: Logger, engine makeEngine: @escaping @Sendable () -> DatagramEngine) -> EventLoopFuture<MediaSocket> {
+                            logger: Logger, engine makeEngine: @escaping @Sendable () -> Engine) -> EventLoopFuture<MediaSocket> {
         DatagramBootstrap(group: eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.datagramVectorReadMessageCount, value: batchSize)
@@ -40,18 +40,18 @@ public final class MediaSocket: @unchecked Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        MediaChannelHandler(engine: makeEngine(), logger: logger))
+                        MediaChannelHandler<Engine>(engine: makeEngine(), logger: logger))
                 }
             }
             .bind(host: host, port: port)
             .flatMap { channel in
-                channel.pipeline.handler(type: MediaChannelHandler.self).map { MediaSocket(channel: channel, handler: $0) }
+                channel.pipeline.handler(type: MediaChannelHandler<Engine>.self).map { MediaSocket(channel: channel, handler: $0) }
             }
     }
 
     /// Runs `body` with the engine on its loop, then sends what it queued.
     /// This is how control-plane commands reach the media engine.
-    public func perform<T: Sendable>(_ body: @escaping @Sendable (DatagramEngine, Instant, inout TransmitQueue) throws -> T) -> EventLoopFuture<T> {
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (Engine, Instant, inout TransmitQueue) throws -> T) -> EventLoopFuture<T> {
         let handler = self.handler
         return eventLoop.submit {
             var result: Result<T, Error>!
@@ -71,11 +71,11 @@ public final class MediaSocket: @unchecked Sendable {
     Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
 }
 
-final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
+final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
-    private let engine: DatagramEngine
+    private let engine: Engine
     private let logger: Logger
     private var transmits = TransmitQueue(reservingDatagrams: 1_024)
     /// The received datagram as the engine's `[UInt8]`, reused for every read.
@@ -88,7 +88,7 @@ final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private var timerDeadline: Instant?
     private var context: ChannelHandlerContext?
 
-    init(engine: DatagramEngine, logger: Logger) {
+    init(engine: Engine, logger: Logger) {
         self.engine = engine
         self.logger = logger
         received.reserveCapacity(2_048)
@@ -164,7 +164,7 @@ final class MediaChannelHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Runs `body` against the engine on the loop and flushes what it produced
     /// (used for commands from the control plane, already on this loop).
-    func withEngine(_ body: (DatagramEngine, Instant, inout TransmitQueue) -> Void) {
+    func withEngine(_ body: (Engine, Instant, inout TransmitQueue) -> Void) {
         body(engine, monotonicNow(), &transmits)
         if let context { flush(context: context) }
     }

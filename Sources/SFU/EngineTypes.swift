@@ -43,15 +43,15 @@ public struct JoinRequest: Sendable {
     public var room: RoomID
     /// Display name.
     public var name: String
-    /// Role from the token: "host", "co-host" or "participant".
-    public var role: String
+    /// Role from the token.
+    public var role: Role
     /// The client's SDP offer.
     public var offer: String
     /// Whether the client wants its room as one mixed audio stream.
     public var mixedAudio: Bool
 
     /// Creates a request.
-    public init(sessionID: String, room: RoomID, name: String, role: String, offer: String, mixedAudio: Bool = false) {
+    public init(sessionID: String, room: RoomID, name: String, role: Role, offer: String, mixedAudio: Bool = false) {
         self.mixedAudio = mixedAudio
         self.sessionID = sessionID
         self.room = room
@@ -94,13 +94,13 @@ public struct RosterMember: Codable, Equatable, Sendable {
     public var participantId: String
     /// Display name.
     public var name: String
-    /// "host", "co-host" or "participant".
-    public var role: String
+    /// What the participant may do.
+    public var role: Role
     /// The room the participant is in.
     public var room: RoomID
 
     /// Creates an entry.
-    public init(participantId: String, name: String, role: String, room: RoomID) {
+    public init(participantId: String, name: String, role: Role, room: RoomID) {
         self.participantId = participantId
         self.name = name
         self.role = role

@@ -28,16 +28,14 @@ extension MediaEngine {
             return
         }
         if kind == .audio {
-            p.audioStats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
+            p.audio?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
             // localExtensionIDs[0] is the RFC 6464 audio level (OfferPlan.forwardedExtensions).
             let levelID = p.localExtensionIDs[0]
             if levelID != 0, let level = header.audioLevel(id: levelID, in: packet) {
-                let value = level.voiceActivity ? Double(127 - Int(level.level)) : 0
-                p.loudness += (value - p.loudness) * 0.2
-                if level.voiceActivity && level.level <= Self.speakingLevel { p.lastVoice = now }
+                p.audio?.recordLevel(level, now: now)
             }
         } else {
-            p.videoStats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
+            p.video?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
         }
         guard let routes = routes(of: p) else { return }
         // Contributors change inside a `RoomMix` (mute, unmute) without a new
@@ -56,20 +54,10 @@ extension MediaEngine {
         for target in targets {
             let sub = target.subscriber
             guard let subSRTP = sub.srtp, let destination = sub.ice.selected else { continue }
-            let slotSSRC: UInt32
-            let rewritten: (sequence: UInt16, timestamp: UInt32)?
-            if kind == .audio {
-                slotSSRC = sub.audioSlots[target.slot].ssrc
-                rewritten = sub.audioSlots[target.slot].rewrite(
-                    source: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
-                    isKeyframe: keyframe, payloadBytes: payloadBytes, now: now)
-            } else {
-                slotSSRC = sub.videoSlots[target.slot].ssrc
-                rewritten = sub.videoSlots[target.slot].rewrite(
-                    source: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
-                    isKeyframe: keyframe, payloadBytes: payloadBytes, now: now)
-            }
-            guard let rewritten else { continue }
+            let slotSSRC = sub.subscriber[kind][target.slot].ssrc
+            guard let rewritten = sub.subscriber[kind][target.slot].rewrite(
+                sequence: header.sequenceNumber, timestamp: header.timestamp, isKeyframe: keyframe,
+                payloadBytes: payloadBytes, now: now) else { continue }
             var failed = false
             transmits.appendDatagram(to: destination, capacity: packet.count + SRTPContext.maximumTrailerLength) { out in
                 let length = ForwardedPacket.write(packet, header: header, into: out, ssrc: slotSSRC,

@@ -22,27 +22,31 @@ extension MediaEngine {
             case .fullIntraRequest(let fir):
                 for entry in fir.entries { requestKeyframe(subscriber: p, slotSSRC: entry.ssrc) }
             case .senderReport(let sr):
-                if sr.ssrc == p.audioSSRC { p.audioStats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, now: now) }
-                if sr.ssrc == p.videoSSRC { p.videoStats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, now: now) }
+                if sr.ssrc == p.audio?.ssrc { p.audio?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, now: now) }
+                if sr.ssrc == p.video?.ssrc { p.video?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, now: now) }
             default:
                 break  // RR, SDES, BYE, NACK (no retransmission cache yet), REMB, TWCC
             }
         }
     }
 
+    /// A subscriber's PLI or FIR for one of its slots goes to whoever the
+    /// routing table says fills it.
     private func requestKeyframe(subscriber: Participant, slotSSRC: UInt32) {
-        guard let (kind, index) = subscriber.slot(withSSRC: slotSSRC), kind == .video,
-              let key = subscriber.videoSlots[index].source, let publisher = bySourceKey[key] else { return }
-        publisher.pliPending = true
+        guard let (kind, index) = subscriber.subscriber.slot(withSSRC: slotSSRC), kind == .video,
+              case .publisher(let who)? = subscriber.session.fill(of: subscriber.id, kind: .video, index: index)
+        else { return }
+        subscriber.session.participants[who]?.requestKeyframe()
     }
 
     /// Sends a PLI to `p` if one is pending, at most one per second (the
     /// first at once), so a room full of subscribers cannot flood a publisher.
     func sendPendingPLI(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
-        guard p.pliPending, let ssrc = p.videoSSRC, let srtp = p.srtp, let to = p.ice.selected else { return }
-        if let last = p.lastPLI, now - last < .seconds(1) { return }
-        p.pliPending = false
-        p.lastPLI = now
+        guard let video = p.video, video.keyframeWanted, let ssrc = video.ssrc, let srtp = p.srtp,
+              let to = p.ice.selected else { return }
+        if let last = video.lastKeyframeRequest, now - last < .seconds(1) { return }
+        p.video?.keyframeWanted = false
+        p.video?.lastKeyframeRequest = now
         var out = RTCPCompound.build([RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc)])
         do { try srtp.protectRTCP(&out) } catch { return }
         transmits.append(out, to: to)
@@ -55,11 +59,15 @@ extension MediaEngine {
     func sendReports(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         guard let srtp = p.srtp, let to = p.ice.selected else { return }
         var blocks: [RTCPReportBlock] = []
-        if let ssrc = p.audioSSRC, p.audioStats.received > 0 { blocks.append(reportBlock(ssrc, &p.audioStats, now)) }
-        if let ssrc = p.videoSSRC, p.videoStats.received > 0 { blocks.append(reportBlock(ssrc, &p.videoStats, now)) }
+        for kind in TrackKind.allCases {
+            let stream = kind == .audio ? p.audio : p.video
+            guard var stream, let ssrc = stream.ssrc, stream.stats.received > 0 else { continue }
+            blocks.append(reportBlock(ssrc, &stream.stats, now))
+            if kind == .audio { p.audio = stream } else { p.video = stream }
+        }
         var packets: [any RTCPPacketWritable] = []
         let ntp = ntpTimestamp(now)
-        for slot in p.audioSlots + p.videoSlots {
+        for slot in p.subscriber.audio + p.subscriber.video {
             guard let last = slot.lastSent else { continue }
             let elapsed = max(0, (now - last.at).nanoseconds)
             let rtp = last.timestamp &+ UInt32(truncatingIfNeeded: Int64(slot.clockRate) * elapsed / 1_000_000_000)

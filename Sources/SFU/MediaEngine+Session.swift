@@ -6,24 +6,26 @@ extension MediaEngine {
     /// loop, so two hosts issuing conflicting commands see them in one order
     /// and the same final state. Refusals change nothing.
     public func perform(_ command: SessionCommand, by actor: ParticipantID, now: Instant) throws(SFUError) {
-        guard let p = participants[actor], var table = sessions[p.sessionID] else { throw .unknownParticipant(actor) }
-        let session = p.sessionID
-        var model = models[session] ?? SessionModel()
-        if command.requiresHost && !Self.isHost(p.role) { throw .forbidden }
+        guard let p = participant(actor) else { throw .unknownParticipant(actor) }
+        let session = p.session
+        let before = session.table
+        var table = before
+        var model = session.model
+        if command.requiresHost && !p.role.runsSession { throw .forbidden }
         if model.waiting.contains(actor) { throw .forbidden }
         var changed: Set<ParticipantID> = []
         var removals: [(ParticipantID, RemovalReason)] = []
         var rosterRooms: Set<RoomID> = []
 
         func requireMember(_ id: ParticipantID) throws(SFUError) {
-            guard let m = participants[id], m.sessionID == session, !model.waiting.contains(id) else {
+            guard session.participants[id] != nil, !model.waiting.contains(id) else {
                 throw .unknownParticipant(id)
             }
         }
         func requireNotClosing() throws(SFUError) { if model.closingAt != nil { throw .roomsClosing } }
         func requireEnterable(_ room: RoomID) throws(SFUError) {
             guard model.exists(room) else { throw .unknownRoom(room) }
-            if room != "main" && !model.open { throw .wrongRoomState("Breakout rooms are not open.") }
+            if room != .main && !model.open { throw .wrongRoomState("Breakout rooms are not open.") }
         }
         func moveMember(_ id: ParticipantID, to room: RoomID) {
             guard let from = table.members[id]?.room, from != room else { return }
@@ -44,10 +46,10 @@ extension MediaEngine {
             }
             var seen = Set(model.breakouts.map { $0.name.lowercased() })
             for name in trimmed {
-                guard seen.insert(name.lowercased()).inserted, name.lowercased() != "main" else { throw .duplicateRoomName(name) }
+                guard seen.insert(name.lowercased()).inserted, name.lowercased() != RoomID.main.rawValue else { throw .duplicateRoomName(name) }
             }
             for name in trimmed {
-                model.breakouts.append(BreakoutRoom(id: "r\(model.nextRoomNumber)", name: name))
+                model.breakouts.append(BreakoutRoom(id: RoomID("r\(model.nextRoomNumber)"), name: name))
                 model.nextRoomNumber += 1
             }
         case .assign(let plan):
@@ -64,7 +66,7 @@ extension MediaEngine {
             try requireNotClosing()
             guard !model.breakouts.isEmpty else { throw .wrongRoomState("Create breakout rooms first.") }
             let people = table.members.sorted { $0.value.order < $1.value.order }.map(\.key)
-                .filter { participants[$0].map { !Self.isHost($0.role) } ?? false && !model.waiting.contains($0) }
+                .filter { session.participants[$0].map { !$0.role.runsSession } ?? false && !model.waiting.contains($0) }
             for (i, id) in people.enumerated() {
                 let room = model.breakouts[i % model.breakouts.count].id
                 model.assignments[id] = room
@@ -82,14 +84,14 @@ extension MediaEngine {
             try requireNotClosing()
             try requireMember(id)
             try requireEnterable(room)
-            if model.assignments[id] != nil || room != "main" { model.assignments[id] = room }
+            if model.assignments[id] != nil || room != .main { model.assignments[id] = room }
             moveMember(id, to: room)
         case .broadcast(let text):
             guard !text.isEmpty, text.count <= SessionCommand.maxTextLength else {
                 throw .invalidCommand("A broadcast is 1 to \(SessionCommand.maxTextLength) characters.")
             }
             let everyone = table.members.keys.filter { !model.waiting.contains($0) }
-            delegate?.engine(message: .broadcast(fromName: p.name, text: text), recipients: Array(everyone), session: session)
+            delegate?.engine(message: .broadcast(fromName: p.name, text: text), recipients: Array(everyone), session: session.id)
             return
         case .closeRooms(let seconds):
             guard model.open else { throw .wrongRoomState("Breakout rooms are not open.") }
@@ -113,7 +115,7 @@ extension MediaEngine {
             try requireMember(id)
             changed.formUnion(table.setAudioMuted(id, muted))
         case .remove(let id):
-            guard participants[id]?.sessionID == session else { throw .unknownParticipant(id) }
+            guard session.participants[id] != nil else { throw .unknownParticipant(id) }
             guard id != actor else { throw .invalidCommand("Use leave to leave.") }
             removals.append((id, .removed))
         case .endSession:
@@ -122,7 +124,7 @@ extension MediaEngine {
             guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
             model.waiting.removeAll { $0 == id }
             changed.formUnion(table.setFlow(id, receives: true, publishes: true))
-            rosterRooms.insert(table.members[id]?.room ?? "main")
+            rosterRooms.insert(table.members[id]?.room ?? .main)
         case .deny(let id):
             guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
             removals.append((id, .denied))
@@ -137,42 +139,40 @@ extension MediaEngine {
             }
             guard let room = table.members[actor]?.room else { return }
             let recipients = table.members(of: room).filter { !model.waiting.contains($0) }
-            delegate?.engine(message: .chat(from: actor, fromName: p.name, text: text), recipients: recipients, session: session)
+            delegate?.engine(message: .chat(from: actor, fromName: p.name, text: text), recipients: recipients,
+                             session: session.id)
             return
         }
 
-        sessions[session] = table
-        models[session] = model
-        for room in rosterRooms.sorted() { announceRoster(room: room, session: session) }
-        applySlotChanges(changed, session: session, now: now, except: nil)
+        session.table = table
+        session.model = model
+        for room in rosterRooms.sorted() { announceRoster(room: room, in: session) }
+        applySlotChanges(changed, in: session, from: before, now: now, except: nil)
         for (id, reason) in removals { remove(id, reason: reason, now: now) }
-        if sessions[session] != nil { publishSessionView(session, now: now) }
+        if sessions[session.id] === session { publishSessionView(session, now: now) }
         // "Close now" takes effect with the command, not at the next tick.
         if case .closeRooms(0) = command { finishClosingRooms(now: now) }
     }
 
-    /// Hosts and co-hosts (co-therapists) run the session.
-    static func isHost(_ role: String) -> Bool { role == "host" || role == "co-host" }
-
     /// Brings everyone back when a close countdown has run out.
     func finishClosingRooms(now: Instant) {
-        for (session, model) in models {
-            guard let at = model.closingAt, at <= now, var table = sessions[session] else { continue }
+        for session in sessions.values {
+            guard let at = session.model.closingAt, at <= now else { continue }
+            let before = session.table
+            var table = before
             var changed: Set<ParticipantID> = []
             for id in table.members.keys.sorted() {
                 changed.formUnion(table.setListening(id, to: nil))
-                changed.formUnion(table.move(id, to: "main"))
+                changed.formUnion(table.move(id, to: .main))
             }
-            sessions[session] = table
-            var m = model
-            m.open = false
-            m.closingAt = nil
-            m.breakouts = []
-            m.assignments = [:]
-            m.nextRoomNumber = 1
-            models[session] = m
-            announceRoster(room: "main", session: session)
-            applySlotChanges(changed, session: session, now: now, except: nil)
+            session.table = table
+            session.model.open = false
+            session.model.closingAt = nil
+            session.model.breakouts = []
+            session.model.assignments = [:]
+            session.model.nextRoomNumber = 1
+            announceRoster(room: .main, in: session)
+            applySlotChanges(changed, in: session, from: before, now: now, except: nil)
             publishSessionView(session, now: now)
         }
     }
@@ -180,18 +180,17 @@ extension MediaEngine {
     /// Sends `participant` the current view of its session (a joiner, whose
     /// connection was registered after the view went out to the others).
     public func resendSessionView(to participant: ParticipantID, now: Instant) {
-        guard let session = participants[participant]?.sessionID else { return }
+        guard let session = self.participant(participant)?.session else { return }
         publishSessionView(session, now: now, only: participant)
     }
 
     /// Sends every participant of `session` (or `only` one, without a new
     /// version) the current view of it.
-    func publishSessionView(_ session: String, now: Instant, only: ParticipantID? = nil) {
-        guard let table = sessions[session] else { return }
-        var model = models[session] ?? SessionModel()
-        if only == nil { model.version += 1 }
-        models[session] = model
-        var rooms = [SessionView.Room(id: "main", name: "Main room", members: table.members(of: "main"), listeners: [])]
+    func publishSessionView(_ session: Session, now: Instant, only: ParticipantID? = nil) {
+        let table = session.table
+        if only == nil { session.model.version += 1 }
+        let model = session.model
+        var rooms = [SessionView.Room(id: .main, name: "Main room", members: table.members(of: .main), listeners: [])]
         rooms += model.breakouts.map {
             SessionView.Room(id: $0.id, name: $0.name, members: table.members(of: $0.id), listeners: [])
         }
@@ -200,23 +199,23 @@ extension MediaEngine {
         }
         let closing = model.closingAt.map { Int(max(0, ($0 - now).nanoseconds + 999_999_999) / 1_000_000_000) }
         let waiting = model.waiting.compactMap { id in
-            participants[id].map { RosterMember(participantId: id, name: $0.name, role: $0.role, room: "waiting") }
+            session.participants[id].map { RosterMember(participantId: id, name: $0.name, role: $0.role, room: .waiting) }
         }
         let base = SessionView(version: model.version, rooms: rooms, breakoutsOpen: model.open, closingInSeconds: closing,
                                assignments: model.assignments, waiting: [],
                                muted: table.members.filter { $0.value.audioMuted }.map(\.key).sorted(),
                                handsRaised: model.hands,
-                               names: table.members.keys.reduce(into: [:]) { $0[$1] = participants[$1]?.name })
+                               names: table.members.keys.reduce(into: [:]) { $0[$1] = session.participants[$1]?.name })
         for id in table.members.keys.sorted() where only == nil || only == id {
-            guard let p = participants[id] else { continue }
+            guard let p = session.participants[id] else { continue }
             var view = base
-            if Self.isHost(p.role) { view.waiting = waiting } else { view.waiting = waiting.filter { $0.participantId == id } }
-            delegate?.engine(sessionChanged: view, recipient: id, session: session)
+            if p.role.runsSession { view.waiting = waiting } else { view.waiting = waiting.filter { $0.participantId == id } }
+            delegate?.engine(sessionChanged: view, recipient: id, session: session.id)
         }
     }
 
     /// Who is where, for tests and the load test's isolation check.
     public func placement(session: String) -> [ParticipantID: (room: RoomID, listening: RoomID?)] {
-        (sessions[session]?.members ?? [:]).mapValues { ($0.room, $0.listening) }
+        (sessions[session]?.table.members ?? [:]).mapValues { ($0.room, $0.listening) }
     }
 }

@@ -10,40 +10,40 @@ extension MediaEngine {
     func announceSpeakers(now: Instant) {
         guard now >= nextSpeakerCheck else { return }
         nextSpeakerCheck = now + .milliseconds(300)
-        var current: [MixKey: [ParticipantID]] = [:]
-        for (session, table) in sessions {
-            for (id, m) in table.members where m.publishes && !m.audioMuted {
-                guard let voice = participants[id]?.lastVoice, now - voice < Self.speakingHold else { continue }
-                current[MixKey(session: session, room: m.room), default: []].append(id)
+        for session in sessions.values {
+            var current: [RoomID: [ParticipantID]] = [:]
+            for (id, m) in session.table.members where m.publishes && !m.audioMuted {
+                guard let voice = session.participants[id]?.audio?.lastVoice, now - voice < Self.speakingHold else { continue }
+                current[m.room, default: []].append(id)
             }
-            for room in Set(table.members.values.map(\.room)) {
-                let key = MixKey(session: session, room: room)
-                let now = (current[key] ?? []).sorted()
-                guard now != speakers[key] ?? [] else { continue }
-                speakers[key] = now.isEmpty ? nil : now
-                delegate?.engine(message: .speaking(now), recipients: table.members(of: room), session: session)
+            for room in Set(session.table.members.values.map(\.room)) {
+                let now = (current[room] ?? []).sorted()
+                guard now != session.speakers[room] ?? [] else { continue }
+                session.speakers[room] = now.isEmpty ? nil : now
+                delegate?.engine(message: .speaking(now), recipients: session.table.members(of: room), session: session.id)
             }
         }
-        for key in speakers.keys where sessions[key.session] == nil { speakers[key] = nil }
         promoteLoudestSpeakers(now: now)
     }
 
     /// Loudest-N for rooms with more publishers than a subscriber's audio
     /// slots: 6 dB of hysteresis, so slots change only for a clearly louder voice.
     func promoteLoudestSpeakers(now: Instant) {
-        for (session, table) in sessions {
+        for session in sessions.values {
             var loudness: [ParticipantID: Double] = [:]
-            for id in table.members.keys {
-                guard let p = participants[id] else { continue }
+            for (id, p) in session.participants {
+                guard var audio = p.audio else { continue }
                 // Silence decays a publisher's standing even when it sends nothing.
-                if p.lastVoice.map({ now - $0 > Self.speakingHold }) ?? true { p.loudness *= 0.5 }
-                loudness[id] = p.loudness
+                if audio.lastVoice.map({ now - $0 > Self.speakingHold }) ?? true { audio.loudness *= 0.5 }
+                p.audio = audio
+                loudness[id] = audio.loudness
             }
-            var updated = table
+            let before = session.table
+            var updated = before
             let changed = updated.promoteLoudest(loudness: loudness, margin: 6)
             guard !changed.isEmpty else { continue }
-            sessions[session] = updated
-            applySlotChanges(changed, session: session, now: now, except: nil)
+            session.table = updated
+            applySlotChanges(changed, in: session, from: before, now: now, except: nil)
         }
     }
 }

@@ -5,8 +5,8 @@ import SRTP
 import STUN
 import Wire
 
-/// The sans-IO media engine behind one UDP socket: every session on one
-/// event loop, their participants, and the routing between them.
+/// The sans-IO media engine behind one UDP socket: every `Session` on one
+/// event loop, and the indexes that find a participant for a datagram.
 ///
 /// The receive path is a ladder of guard clauses (STYLE.md): classify by
 /// first byte (RFC 7983), find the participant (by ICE ufrag for STUN, by
@@ -20,30 +20,17 @@ public final class MediaEngine: DatagramEngine {
     /// Counters for metrics and tests.
     public internal(set) var counters = EngineCounters()
 
-    // Any change to these can change where a packet goes, so it moves the
-    // routing generation and publishers rebuild their cached routes.
-    var sessions: [String: RoutingTable] = [:] { didSet { routingGeneration &+= 1 } }
-    var models: [String: SessionModel] = [:]
-    var mixes: [MixKey: RoomMix] = [:] { didSet { routingGeneration &+= 1 } }
-    var speakers: [MixKey: [ParticipantID]] = [:]
-    var nextSpeakerCheck: Instant = .zero
-    var participants: [ParticipantID: Participant] = [:] { didSet { routingGeneration &+= 1 } }
-    /// Grows with every change to sessions, mixes or participants; see `PublisherRoutes`.
-    private(set) var routingGeneration: UInt64 = 0
+    /// The sessions on this loop, each owning its members, table and mixers.
+    var sessions: [String: Session] = [:]
+    /// Demultiplexing: STUN finds its participant by our ICE ufrag ...
+    var byUfrag: [String: Participant] = [:]
+    /// ... everything else by an address that passed ICE.
+    var byAddress: [StunAddress: Participant] = [:]
     /// The receive path's working copy of a packet (decrypted in place),
     /// reused for every packet.
     var receiveScratch: [UInt8] = []
-    var byUfrag: [String: Participant] = [:]
-    var byAddress: [StunAddress: Participant] = [:]
-    var bySourceKey: [UInt32: Participant] = [:]
     private var nextSourceKey: UInt32 = 1
-    private var mixKeyCounter: UInt32 = 0
-
-    /// Source keys of mixes count down from the top, apart from participants' keys.
-    func nextMixKey() -> UInt32 {
-        mixKeyCounter &+= 1
-        return UInt32.max &- mixKeyCounter
-    }
+    var nextSpeakerCheck: Instant = .zero
     var nextTick: Instant?
     var random = SystemRandomNumberGenerator()
     static let tick = TimeSpan.milliseconds(100)
@@ -55,8 +42,17 @@ public final class MediaEngine: DatagramEngine {
     }
 
     deinit {
-        // Cached routes reference participants; break those cycles.
-        for p in participants.values { p.routes = nil }
+        // Members reference their session and cached routes reference members; break those cycles.
+        for s in sessions.values {
+            s.forgetRoutes()
+            s.participants = [:]
+        }
+    }
+
+    /// The participant `id` of any session on this loop.
+    func participant(_ id: ParticipantID) -> Participant? {
+        for s in sessions.values { if let p = s.participants[id] { return p } }
+        return nil
     }
 
     // MARK: Control
@@ -66,14 +62,14 @@ public final class MediaEngine: DatagramEngine {
         let offer: SessionDescription
         do { offer = try SessionDescription.parse(request.offer) } catch { throw .invalidOffer("\(error)") }
         let plan = try OfferPlan(offer: offer, maxSlots: configuration.maxSlots)
-        var table = sessions[request.sessionID] ?? RoutingTable()
-        guard table.members.count < configuration.maxParticipantsPerSession else { throw .sessionFull }
+        let session = sessions[request.sessionID] ?? Session(id: request.sessionID)
+        guard session.table.members.count < configuration.maxParticipantsPerSession else { throw .sessionFull }
 
         let id = "p" + IceCredential.random(length: 10, using: &random)
         let ufrag = IceCredential.random(length: 8, using: &random)
         let ice = IceLiteAgent(localUfrag: ufrag, localPassword: IceCredential.random(length: 24, using: &random),
                                remoteUfrag: plan.remoteUfrag)
-        let p = Participant(id: id, sessionID: request.sessionID, name: request.name, role: request.role,
+        let p = Participant(id: id, session: session, name: request.name, role: request.role,
                             plan: plan, ice: ice, sourceKey: nextSourceKey, now: now, random: &random)
         nextSourceKey &+= 1
         if plan.dtlsServer {
@@ -82,115 +78,114 @@ public final class MediaEngine: DatagramEngine {
                                           remoteFingerprint: plan.remoteFingerprint, now: now)
             } catch { throw .internalFailure("DTLS: \(error)") }
         }
-        participants[id] = p
+        sessions[request.sessionID] = session
+        session.participants[id] = p
         byUfrag[ufrag] = p
-        bySourceKey[p.sourceKey] = p
         // The waiting room: a participant neither sends nor receives until a host admits it.
-        let waits = configuration.waitingRoom && !Self.isHost(request.role)
-        var changed = table.add(id, room: request.room, audioSlots: p.audioSlots.count, videoSlots: p.videoSlots.count,
-                                receives: !waits, publishes: !waits)
-        if request.mixedAudio && !p.audioSlots.isEmpty { changed.formUnion(table.setMixedAudio(id, true)) }
-        sessions[request.sessionID] = table
-        if waits { models[request.sessionID, default: SessionModel()].waiting.append(id) }
+        let waits = configuration.waitingRoom && !request.role.runsSession
+        let before = session.table
+        var table = session.table
+        var changed = table.add(id, room: request.room, audioSlots: p.subscriber.audio.count,
+                                videoSlots: p.subscriber.video.count, receives: !waits, publishes: !waits)
+        if request.mixedAudio && !p.subscriber.audio.isEmpty { changed.formUnion(table.setMixedAudio(id, true)) }
+        session.table = table
+        if waits { session.model.waiting.append(id) }
         let answer = AnswerBuilder(ufrag: ufrag, password: ice.localPassword, fingerprint: configuration.certificate.fingerprint,
                                    candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                                    participantID: id)
-            .answer(for: plan, slotSSRCs: [.audio: p.audioSlots.map(\.ssrc), .video: p.videoSlots.map(\.ssrc)],
+            .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
                     sessionVersion: UInt64.random(in: 1...UInt64(Int64.max), using: &random))
         // Roster first, so clients know a name before a slot shows it.
-        announceRoster(room: request.room, session: request.sessionID)
-        applySlotChanges(changed, session: request.sessionID, now: now, except: id)
-        publishSessionView(request.sessionID, now: now)
+        announceRoster(room: request.room, in: session)
+        applySlotChanges(changed, in: session, from: before, now: now, except: id)
+        publishSessionView(session, now: now)
         armTick(now)
         return JoinAnswer(participantID: id, room: request.room, answer: answer, slots: slotMap(of: p),
-                          slotsVersion: p.slotsVersion, roster: roster(room: request.room, session: request.sessionID))
+                          slotsVersion: p.subscriber.slotsVersion, roster: roster(room: request.room, in: session))
     }
 
     /// Removes a participant and tells the others.
     public func remove(_ id: ParticipantID, reason: RemovalReason, now: Instant) {
-        guard let p = participants.removeValue(forKey: id) else { return }
+        guard let p = participant(id) else { return }
+        let session = p.session
+        session.participants[id] = nil
         byUfrag[p.ice.localUfrag] = nil
-        bySourceKey[p.sourceKey] = nil
         for address in p.ice.validated where byAddress[address] === p { byAddress[address] = nil }
+        session.forgetRoutes()
         p.routes = nil
-        forgetRoutes(session: p.sessionID)
-        guard var table = sessions[p.sessionID] else { return }
-        let room = table.members[id]?.room
-        let changed = table.remove(id)
-        sessions[p.sessionID] = table.members.isEmpty ? nil : table
-        models[p.sessionID]?.forget(id)
-        if table.members.isEmpty {
-            models[p.sessionID] = nil
-            syncMixers(session: p.sessionID)  // drops the session's mixers
+        let before = session.table
+        let room = before.members[id]?.room
+        let changed = session.table.remove(id)
+        session.model.forget(id)
+        if session.table.members.isEmpty {
+            syncMixers(session)  // drops the session's mixers
+            sessions[session.id] = nil
         }
-        delegate?.engine(removed: id, reason: reason, session: p.sessionID)
-        if let room { announceRoster(room: room, session: p.sessionID) }
-        applySlotChanges(changed, session: p.sessionID, now: now, except: nil)
-        publishSessionView(p.sessionID, now: now)
+        delegate?.engine(removed: id, reason: reason, session: session.id)
+        guard sessions[session.id] != nil else { return }
+        if let room { announceRoster(room: room, in: session) }
+        applySlotChanges(changed, in: session, from: before, now: now, except: nil)
+        publishSessionView(session, now: now)
     }
 
     /// The slot map of a participant, for the client.
     func slotMap(of p: Participant) -> [SlotAssignment] {
-        guard let table = sessions[p.sessionID], let member = table.members[p.id] else { return [] }
+        let session = p.session
+        guard let member = session.table.members[p.id] else { return [] }
         var out: [SlotAssignment] = []
-        let mixed = table.mixedSlots(of: p.id)
         for kind in TrackKind.allCases {
-            let filled = kind == .audio ? member.audioSlots : member.videoSlots
             for (i, slot) in p.plan.slots(kind).enumerated() {
-                if kind == .audio, let mix = mixed.first(where: { $0.slot == i }) {
+                switch session.fill(of: p.id, kind: kind, index: i) {
+                case .mix(let room):
                     out.append(SlotAssignment(mid: slot.mid, kind: .audio, participantId: nil, name: nil,
-                                              isMix: true, room: mix.room == member.room ? nil : mix.room))
-                    continue
+                                              isMix: true, room: room == member.room ? nil : room))
+                case .publisher(let who):
+                    out.append(SlotAssignment(mid: slot.mid, kind: kind, participantId: who,
+                                              name: session.participants[who]?.name))
+                case nil:
+                    out.append(SlotAssignment(mid: slot.mid, kind: kind, participantId: nil, name: nil))
                 }
-                let who = i < filled.count ? filled[i] : nil
-                out.append(SlotAssignment(mid: slot.mid, kind: kind, participantId: who,
-                                          name: who.flatMap { participants[$0]?.name }))
             }
         }
         return out
     }
 
-    /// Who is in `room`.
+    /// Who is in `room` of `session`.
     public func roster(room: RoomID, session: String) -> [RosterMember] {
-        (sessions[session]?.members(of: room) ?? []).compactMap { id in
-            participants[id].map { RosterMember(participantId: id, name: $0.name, role: $0.role, room: room) }
+        sessions[session].map { roster(room: room, in: $0) } ?? []
+    }
+
+    func roster(room: RoomID, in session: Session) -> [RosterMember] {
+        session.table.members(of: room).compactMap { id in
+            session.participants[id].map { RosterMember(participantId: id, name: $0.name, role: $0.role, room: room) }
         }
     }
 
-    func announceRoster(room: RoomID, session: String) {
-        let members = sessions[session]?.members(of: room) ?? []
-        delegate?.engine(rosterChanged: roster(room: room, session: session), room: room,
-                         recipients: members, session: session)
+    func announceRoster(room: RoomID, in session: Session) {
+        delegate?.engine(rosterChanged: roster(room: room, in: session), room: room,
+                         recipients: session.table.members(of: room), session: session.id)
     }
 
-    /// Points each changed subscriber's slots at their new sources, asks new
-    /// video sources for a keyframe, and sends the new slot maps.
-    func applySlotChanges(_ changed: Set<ParticipantID>, session: String, now: Instant, except: ParticipantID?) {
-        guard let table = sessions[session] else { return }
-        syncMixers(session: session)
-        for id in changed {
-            guard let sub = participants[id], let member = table.members[id] else { continue }
-            let mixed = table.mixedSlots(of: id)
-            for (i, who) in member.audioSlots.enumerated() where i < sub.audioSlots.count {
-                // A mixed listener's mix slots carry room mixes (see
-                // `RoutingTable.mixedSlots`); the table fills none of its others.
-                let key = if let mix = mixed.first(where: { $0.slot == i }) {
-                    mixes[MixKey(session: session, room: mix.room)]?.sourceKey
-                } else {
-                    who.flatMap { participants[$0]?.sourceKey }
+    /// Rebases every slot whose source the table changed since `before`, asks
+    /// new video sources for a keyframe, and sends the changed subscribers
+    /// their new slot maps.
+    func applySlotChanges(_ changed: Set<ParticipantID>, in session: Session, from before: RoutingTable, now: Instant,
+                          except: ParticipantID?) {
+        syncMixers(session)
+        for id in changed.sorted() {
+            guard let sub = session.participants[id], session.table.members[id] != nil else { continue }
+            for kind in TrackKind.allCases {
+                let old = before.fills(of: id, kind: kind)
+                for (i, fill) in session.table.fills(of: id, kind: kind).enumerated() where i < sub.subscriber[kind].count {
+                    guard fill != (i < old.count ? old[i] : nil) else { continue }
+                    sub.subscriber[kind][i].rebase(filled: fill != nil, waitForKeyframe: kind == .video)
+                    if kind == .video, case .publisher(let who) = fill { session.participants[who]?.requestKeyframe() }
                 }
-                sub.audioSlots[i].switchTo(key, waitForKeyframe: false)
             }
-            for (i, who) in member.videoSlots.enumerated() where i < sub.videoSlots.count {
-                let key = who.flatMap { participants[$0]?.sourceKey }
-                if key != sub.videoSlots[i].source, let who, let publisher = participants[who] {
-                    publisher.pliPending = true
-                }
-                sub.videoSlots[i].switchTo(key, waitForKeyframe: true)
-            }
-            sub.slotsVersion += 1
+            sub.subscriber.slotsVersion += 1
             if id != except {
-                delegate?.engine(slotsChanged: slotMap(of: sub), version: sub.slotsVersion, participant: id, session: session)
+                delegate?.engine(slotsChanged: slotMap(of: sub), version: sub.subscriber.slotsVersion,
+                                 participant: id, session: session.id)
             }
         }
     }
@@ -262,9 +257,11 @@ public final class MediaEngine: DatagramEngine {
                     p.srtp = try SRTPContext(keyingMaterial: keys, role: dtls.role == .server ? .dtlsServer : .dtlsClient)
                     // Keyframes sent before this subscriber had keys never
                     // reached it: ask its video sources (and it) for new ones.
-                    p.pliPending = true
-                    for slot in p.videoSlots { if let key = slot.source { bySourceKey[key]?.pliPending = true } }
-                    delegate?.engine(mediaConnected: p.id, session: p.sessionID)
+                    p.requestKeyframe()
+                    for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: .video) {
+                        p.session.participants[who]?.requestKeyframe()
+                    }
+                    delegate?.engine(mediaConnected: p.id, session: p.session.id)
                 } catch {
                     remove(p.id, reason: .dtlsFailed, now: now)
                     return
@@ -284,20 +281,22 @@ public final class MediaEngine: DatagramEngine {
     /// Runs timers: DTLS retransmissions, consent expiry, PLIs, RTCP reports.
     public func handleTimeout(now: Instant, transmits: inout TransmitQueue) {
         let before = transmits.count
-        for p in Array(participants.values) {
-            if let dtls = p.dtls, let deadline = dtls.nextDeadline, deadline <= now {
-                dtls.handleTimeout(now: now)
-                drainDTLS(p, now: now, transmits: &transmits)
-            }
-            guard participants[p.id] != nil else { continue }
-            if p.ice.consentExpired(now: now, timeout: configuration.consentTimeout, start: p.joinedAt) {
-                remove(p.id, reason: .consentExpired, now: now)
-                continue
-            }
-            sendPendingPLI(p, now: now, transmits: &transmits)
-            if p.nextReport <= now {
-                p.nextReport = now + .seconds(1)
-                sendReports(p, now: now, transmits: &transmits)
+        for session in Array(sessions.values) {
+            for p in Array(session.participants.values) {
+                if let dtls = p.dtls, let deadline = dtls.nextDeadline, deadline <= now {
+                    dtls.handleTimeout(now: now)
+                    drainDTLS(p, now: now, transmits: &transmits)
+                }
+                guard session.participants[p.id] != nil else { continue }
+                if p.ice.consentExpired(now: now, timeout: configuration.consentTimeout, start: p.joinedAt) {
+                    remove(p.id, reason: .consentExpired, now: now)
+                    continue
+                }
+                sendPendingPLI(p, now: now, transmits: &transmits)
+                if p.nextReport <= now {
+                    p.nextReport = now + .seconds(1)
+                    sendReports(p, now: now, transmits: &transmits)
+                }
             }
         }
         finishClosingRooms(now: now)
@@ -309,19 +308,19 @@ public final class MediaEngine: DatagramEngine {
     }
 
     private func armTick(_ now: Instant) {
-        if nextTick == nil && !participants.isEmpty { nextTick = now + Self.tick }
+        if nextTick == nil && !sessions.isEmpty { nextTick = now + Self.tick }
     }
 
-    /// The earliest of the engine tick and any DTLS retransmission deadline.
+    /// The earliest of the engine tick, any mixer's next frame, a close
+    /// countdown and any DTLS retransmission deadline.
     public var nextDeadline: Instant? {
         var earliest = nextTick
-        for m in mixes.values { if let d = m.mixer.nextDeadline, earliest == nil || d < earliest! { earliest = d } }
-        // A close countdown ends on time, not at the next 100 ms tick.
-        for (session, m) in models where sessions[session] != nil {
-            if let d = m.closingAt, earliest == nil || d < earliest! { earliest = d }
-        }
-        for p in participants.values {
-            if let d = p.dtls?.nextDeadline, earliest == nil || d < earliest! { earliest = d }
+        func consider(_ d: Instant?) { if let d, earliest == nil || d < earliest! { earliest = d } }
+        for session in sessions.values {
+            for m in session.mixes.values { consider(m.mixer.nextDeadline) }
+            // A close countdown ends on time, not at the next 100 ms tick.
+            consider(session.model.closingAt)
+            for p in session.participants.values { consider(p.dtls?.nextDeadline) }
         }
         return earliest
     }

@@ -4,17 +4,18 @@ import SRTP
 import STUN
 import Wire
 
-/// One participant's media state on its session's loop: ICE, DTLS, SRTP,
-/// what it publishes and the receive slots it is sent through.
-/// Not thread-safe; owned by a `MediaEngine`.
+/// One member of a therapy session on its session's loop: its transport
+/// (ICE, DTLS, SRTP), the streams it publishes and its receive side.
+/// Owned by its `Session`; not thread-safe.
 final class Participant {
     let id: ParticipantID
-    let sessionID: String
+    /// The session it belongs to (which owns it while it is a member).
+    let session: Session
     let name: String
-    let role: String
+    let role: Role
     let plan: OfferPlan
     let joinedAt: Instant
-    /// A small number unique in the engine, used as the source key in slots.
+    /// A small number unique in the engine: the participant's key as a mixer contributor.
     let sourceKey: UInt32
     /// SSRC we send RTCP feedback from.
     let feedbackSSRC: UInt32
@@ -23,26 +24,12 @@ final class Participant {
     var dtls: DTLSEndpoint?
     var srtp: SRTPContext?
 
-    /// Publisher side: SSRCs of the own microphone and camera (from SDP or learned).
-    var audioSSRC: UInt32?
-    var videoSSRC: UInt32?
-    var audioStats = ReceiveStatistics(clockRate: 48_000)
-    var videoStats = ReceiveStatistics(clockRate: 90_000)
-    var lastPLI: Instant?
-    /// When the publisher last sent audio flagged as voice (RFC 6464) above the speaking threshold.
-    var lastVoice: Instant?
-    /// Smoothed loudness from RFC 6464 levels: 127 minus the level in dB
-    /// below overload while voiced, 0 in silence; for loudest-N.
-    var loudness: Double = 0
-    var pliPending = false
+    /// What it publishes: its microphone and its camera, when offered.
+    var audio: PublishedStream?
+    var video: PublishedStream?
+    /// What it receives: its slots.
+    var subscriber: Subscriber
 
-    /// Subscriber side: one rewriter per slot.
-    var audioSlots: [SlotRewriter]
-    var videoSlots: [SlotRewriter]
-    /// The payload type this subscriber negotiated for each audio slot.
-    let audioSlotPayloadTypes: [UInt8]
-    /// The payload type this subscriber negotiated for each video slot.
-    let videoSlotPayloadTypes: [UInt8]
     /// Publisher side: whom our packets go to, cached by the forwarder
     /// (`MediaEngine.routes(of:)`). Holds subscribers strongly, so the
     /// engine clears it when anyone in the session leaves.
@@ -53,13 +40,11 @@ final class Participant {
     /// For an id in this participant's packets, the forwarded-extension index + 1 (0 = none).
     let extensionIndexByID: [UInt8]
     var nextReport: Instant
-    /// Grows with each slot-map change, so clients can drop stale maps.
-    var slotsVersion = 1
 
-    init(id: ParticipantID, sessionID: String, name: String, role: String, plan: OfferPlan,
+    init(id: ParticipantID, session: Session, name: String, role: Role, plan: OfferPlan,
          ice: IceLiteAgent, sourceKey: UInt32, now: Instant, random: inout some RandomNumberGenerator) {
         self.id = id
-        self.sessionID = sessionID
+        self.session = session
         self.name = name
         self.role = role
         self.plan = plan
@@ -67,19 +52,17 @@ final class Participant {
         self.joinedAt = now
         self.sourceKey = sourceKey
         self.feedbackSSRC = UInt32.random(in: 1...UInt32.max, using: &random)
-        self.audioSSRC = plan.audio?.ssrc
-        self.videoSSRC = plan.video?.ssrc
-        func slots(_ count: Int, clockRate: UInt32) -> [SlotRewriter] {
-            (0..<count).map { _ in
-                SlotRewriter(ssrc: UInt32.random(in: 1...UInt32.max, using: &random), clockRate: clockRate,
-                             initialSequence: UInt16.random(in: 0...UInt16.max, using: &random),
-                             initialTimestamp: UInt32.random(in: 0...UInt32.max, using: &random))
+        self.audio = plan.audio.map { PublishedStream(kind: .audio, payloadType: $0.payloadType, ssrc: $0.ssrc) }
+        self.video = plan.video.map { PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc) }
+        func slots(_ kind: TrackKind, clockRate: UInt32) -> [SubscribedSlot] {
+            plan.slots(kind).map { slot in
+                SubscribedSlot(ssrc: UInt32.random(in: 1...UInt32.max, using: &random), clockRate: clockRate,
+                               payloadType: slot.payloadType,
+                               initialSequence: UInt16.random(in: 0...UInt16.max, using: &random),
+                               initialTimestamp: UInt32.random(in: 0...UInt32.max, using: &random))
             }
         }
-        self.audioSlots = slots(plan.slots(.audio).count, clockRate: 48_000)
-        self.videoSlots = slots(plan.slots(.video).count, clockRate: 90_000)
-        self.audioSlotPayloadTypes = plan.slots(.audio).map(\.payloadType)
-        self.videoSlotPayloadTypes = plan.slots(.video).map(\.payloadType)
+        self.subscriber = Subscriber(audio: slots(.audio, clockRate: 48_000), video: slots(.video, clockRate: 90_000))
         var local = [UInt8](repeating: 0, count: OfferPlan.forwardedExtensions.count)
         var byID = [UInt8](repeating: 0, count: 16)
         for (i, uri) in OfferPlan.forwardedExtensions.enumerated() {
@@ -93,23 +76,17 @@ final class Participant {
         self.nextReport = now + .seconds(1)
     }
 
-    /// The slot rewriters of `kind`.
-    func slots(_ kind: TrackKind) -> [SlotRewriter] { kind == .audio ? audioSlots : videoSlots }
+    /// Asks for a keyframe of the camera, if it has one: a new subscriber,
+    /// a slot switch, or a subscriber's PLI or FIR.
+    func requestKeyframe() { video?.keyframeWanted = true }
 
     /// The kind of a stream this participant publishes, learning the SSRC
     /// from the payload type the first time if SDP did not declare it.
     func publishedKind(ssrc: UInt32, payloadType: UInt8) -> TrackKind? {
-        if ssrc == audioSSRC { return .audio }
-        if ssrc == videoSSRC { return .video }
-        if audioSSRC == nil, let a = plan.audio, a.payloadType == payloadType { audioSSRC = ssrc; return .audio }
-        if videoSSRC == nil, let v = plan.video, v.payloadType == payloadType { videoSSRC = ssrc; return .video }
-        return nil
-    }
-
-    /// Which slot of ours a subscriber's feedback names by its SSRC.
-    func slot(withSSRC ssrc: UInt32) -> (TrackKind, Int)? {
-        if let i = videoSlots.firstIndex(where: { $0.ssrc == ssrc }) { return (.video, i) }
-        if let i = audioSlots.firstIndex(where: { $0.ssrc == ssrc }) { return (.audio, i) }
+        if audio?.ssrc == ssrc { return .audio }
+        if video?.ssrc == ssrc { return .video }
+        if audio?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .audio }
+        if video?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .video }
         return nil
     }
 }

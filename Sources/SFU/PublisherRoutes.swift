@@ -15,8 +15,8 @@ struct ForwardingTarget {
 
 /// A publisher's forwarding targets and mixer as of one routing generation.
 ///
-/// Built on the session's loop, on the first packet after the routing table
-/// or the mixers changed (`MediaEngine.routingGeneration`), and read for
+/// Built on the session's loop, on the first packet after the session's
+/// members, routing table or mixers changed (`Session.routingGeneration`), and read for
 /// every packet until the next change: the table's isolation rule is checked
 /// once per target here instead of once per packet.
 struct PublisherRoutes {
@@ -41,8 +41,10 @@ struct PublisherRoutes {
 extension MediaEngine {
     /// `p`'s routes, rebuilt when the routing generation has moved on.
     func routes(of p: Participant) -> PublisherRoutes? {
-        if let r = p.routes, r.generation == routingGeneration { return r }
-        guard let table = sessions[p.sessionID] else {
+        let session = p.session
+        if let r = p.routes, r.generation == session.routingGeneration { return r }
+        let table = session.table
+        guard table.members[p.id] != nil else {
             p.routes = nil
             return nil
         }
@@ -50,31 +52,24 @@ extension MediaEngine {
         func resolve(_ kind: TrackKind) -> [ForwardingTarget] {
             var out: [ForwardingTarget] = []
             for target in table.targets(of: p.id, kind: kind) {
-                guard let sub = participants[target.subscriber] else { continue }
+                guard let sub = session.participants[target.subscriber] else { continue }
                 // Defence in depth for the isolation rule: the table only
                 // lists same-room targets; a violation here would be a bug.
                 guard table.mayReceive(sub.id, from: p.id, kind: kind) else {
                     if kind == .audio { refused.audio += 1 } else { refused.video += 1 }
                     continue
                 }
-                let types = kind == .audio ? sub.audioSlotPayloadTypes : sub.videoSlotPayloadTypes
-                let slots = kind == .audio ? sub.audioSlots.count : sub.videoSlots.count
-                guard target.slot < types.count, target.slot < slots else { continue }
-                out.append(ForwardingTarget(subscriber: sub, slot: target.slot, payloadType: types[target.slot],
+                let slots = sub.subscriber[kind]
+                guard target.slot < slots.count else { continue }
+                out.append(ForwardingTarget(subscriber: sub, slot: target.slot, payloadType: slots[target.slot].payloadType,
                                             remapsExtensions: p.localExtensionIDs != sub.localExtensionIDs))
             }
             return out
         }
         let audio = resolve(.audio), video = resolve(.video)
-        let mix = table.members[p.id].flatMap { mixes[MixKey(session: p.sessionID, room: $0.room)] }
-        let r = PublisherRoutes(generation: routingGeneration, audio: audio, video: video, refused: refused, mix: mix)
+        let mix = table.members[p.id].flatMap { session.mixes[$0.room] }
+        let r = PublisherRoutes(generation: session.routingGeneration, audio: audio, video: video, refused: refused, mix: mix)
         p.routes = r
         return r
-    }
-
-    /// Drops every cached route of `session`'s participants, so none keeps
-    /// a participant that left alive (routes hold subscribers strongly).
-    func forgetRoutes(session: String) {
-        for q in participants.values where q.sessionID == session { q.routes = nil }
     }
 }

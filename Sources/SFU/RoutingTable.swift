@@ -1,7 +1,5 @@
 /// A participant's id within a therapy session.
 public typealias ParticipantID = String
-/// A room's id within a therapy session ("main" or a breakout room).
-public typealias RoomID = String
 
 /// Media kinds that have receive slots.
 public enum TrackKind: String, Codable, Sendable, CaseIterable {
@@ -9,6 +7,14 @@ public enum TrackKind: String, Codable, Sendable, CaseIterable {
     case audio
     /// Video (VP8).
     case video
+}
+
+/// What fills one receive slot: a publisher's track, or (audio only) a room's mix.
+public enum SlotFill: Hashable, Sendable {
+    /// The publisher's microphone or camera, by the slot's kind.
+    case publisher(ParticipantID)
+    /// The mix of a room (the own room, or one a host listens in on).
+    case mix(RoomID)
 }
 
 /// Who receives whom, and through which slot: the one place where the
@@ -95,7 +101,8 @@ public struct RoutingTable: Sendable {
         guard members[id] != nil else { return [] }
         members[id]?.receives = receives
         members[id]?.publishes = publishes
-        return rebuild()
+        // A mixed listener's mix slot follows `receives` without any forwarded slot changing.
+        return members[id]?.mixedAudio == true ? rebuild().union([id]) : rebuild()
     }
 
     /// The subscribers (and their slots) that receive `publisher`'s media of `kind`.
@@ -171,6 +178,22 @@ public struct RoutingTable: Sendable {
         guard let m = members[id], m.mixedAudio, m.receives, !m.audioSlots.isEmpty else { return [] }
         guard let other = m.listening, other != m.room else { return [(m.room, 0)] }
         return m.audioSlots.count >= 2 ? [(m.room, 0), (other, 1)] : [(other, 0)]
+    }
+
+    /// What fills slot `index` of `kind` for `subscriber`: the single
+    /// answer to "who fills which slot" that the engine reads.
+    public func fill(of subscriber: ParticipantID, kind: TrackKind, index: Int) -> SlotFill? {
+        guard let m = members[subscriber] else { return nil }
+        if kind == .audio, let mix = mixedSlots(of: subscriber).first(where: { $0.slot == index }) { return .mix(mix.room) }
+        let slots = m.slots(kind)
+        guard index < slots.count else { return nil }
+        return slots[index].map(SlotFill.publisher)
+    }
+
+    /// What fills each slot of `kind` for `subscriber` (empty for a non-member).
+    public func fills(of subscriber: ParticipantID, kind: TrackKind) -> [SlotFill?] {
+        guard let m = members[subscriber] else { return [] }
+        return m.slots(kind).indices.map { fill(of: subscriber, kind: kind, index: $0) }
     }
 
     /// True when `subscriber` may receive `publisher`'s media of `kind`: the

@@ -16,7 +16,7 @@ public enum SFUError: Error, Equatable, Sendable {
     /// A host command from someone who is not a host.
     case forbidden
     /// No such room.
-    case unknownRoom(String)
+    case unknownRoom(RoomID)
     /// A room with that name exists already.
     case duplicateRoomName(String)
     /// The command needs open breakout rooms (or closed ones).

@@ -15,7 +15,7 @@ struct SessionModel: Sendable {
 
     func room(_ id: RoomID) -> BreakoutRoom? { breakouts.first { $0.id == id } }
 
-    func exists(_ id: RoomID) -> Bool { id == "main" || room(id) != nil }
+    func exists(_ id: RoomID) -> Bool { id == .main || room(id) != nil }
 
     mutating func forget(_ id: ParticipantID) {
         assignments[id] = nil

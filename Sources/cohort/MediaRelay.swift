@@ -21,7 +21,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     private let state = NIOLockedValueBox(State())
 
     private struct State {
-        var sockets: [MediaSocket] = []
+        var sockets: [MediaSocket<MediaEngine>] = []
         var sessionHome: [String: Int] = [:]
         var sessionCount: [Int: Int] = [:]
         var connections: [ParticipantID: ClientConnection] = [:]
@@ -35,7 +35,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     func start(group: MultiThreadedEventLoopGroup, host: String, port: Int, announce: String,
                consentTimeout: Int, waitingRoom: Bool, certificate: DTLSCertificate) async throws -> [SocketAddress] {
         let zero = UInt64(Date().timeIntervalSince1970 * 1e9) &- NIODeadline.now().uptimeNanoseconds
-        var sockets: [MediaSocket] = []
+        var sockets: [MediaSocket<MediaEngine>] = []
         for (i, loop) in group.makeIterator().enumerated() {
             let config = EngineConfiguration(certificate: certificate, candidateHost: announce,
                                              candidatePort: 0, consentTimeout: .seconds(Int64(consentTimeout)),
@@ -47,7 +47,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                 return engine
             }.get()
             let bound = UInt16(socket.localAddress.port ?? 0)
-            try await socket.perform { engine, _, _ in (engine as! MediaEngine).configuration.candidatePort = bound }.get()
+            try await socket.perform { engine, _, _ in engine.configuration.candidatePort = bound }.get()
             sockets.append(socket)
         }
         state.withLockedValue { $0.sockets = sockets }
@@ -56,7 +56,6 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                 let logger = self.logger
                 socket.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
                     _ = socket.perform { engine, _, _ in
-                        let engine = engine as! MediaEngine
                         logger.debug("engine counters", metadata: ["loop": "\(i)", "counters": "\(engine.counters)"])
                         for m in engine.mixerCounters {
                             logger.debug("mixer counters", metadata: ["loop": "\(i)", "room": "\(m.room)",
@@ -76,7 +75,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     }
 
     /// The socket a session lives on: the least loaded one when it first appears.
-    private func home(of session: String) -> (Int, MediaSocket)? {
+    private func home(of session: String) -> (Int, MediaSocket<MediaEngine>)? {
         state.withLockedValue { s in
             guard !s.sockets.isEmpty else { return nil }
             if let i = s.sessionHome[session] { return (i, s.sockets[i]) }
@@ -93,23 +92,23 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         guard let (index, socket) = home(of: request.claims.session) else {
             throw SignalingError(code: .internalError, message: "media is not running")
         }
-        let join = JoinRequest(sessionID: request.claims.session, room: request.claims.room,
-                               name: request.displayName, role: request.claims.role.rawValue, offer: request.offer,
+        let join = JoinRequest(sessionID: request.claims.session, room: RoomID(request.claims.room),
+                               name: request.displayName, role: Self.role(request.claims.role), offer: request.offer,
                                mixedAudio: request.audioMode == .mix)
         let result: Result<JoinAnswer, SFUError>
         do {
             result = try await socket.perform { [state] engine, now, _ in
-                do {
-                    let answer = try (engine as! MediaEngine).join(join, now: now)
+                do throws(SFUError) {
+                    let answer = try engine.join(join, now: now)
                     // Registered on the engine's loop, before any later event for it.
                     state.withLockedValue {
                         $0.connections[answer.participantID] = connection
                         $0.participantHome[answer.participantID] = index
                     }
-                    (engine as! MediaEngine).resendSessionView(to: answer.participantID, now: now)
+                    engine.resendSessionView(to: answer.participantID, now: now)
                     return .success(answer)
                 } catch {
-                    return .failure(error as! SFUError)
+                    return .failure(error)
                 }
             }.get()
         } catch {
@@ -121,8 +120,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             throw SignalingError(code: ErrorCode(e.code), message: e.message)
         case .success(let a):
             logger.info("joined", metadata: ["participant": "\(a.participantID)", "session": "\(join.sessionID)",
-                                             "room": "\(a.room)", "role": "\(join.role)"])
-            return JoinResult(participantId: a.participantID, room: a.room, answer: a.answer,
+                                             "room": "\(a.room)", "role": "\(join.role.rawValue)"])
+            return JoinResult(participantId: a.participantID, room: a.room.rawValue, answer: a.answer,
                               slots: Self.slotMap(a.slots), roster: a.roster.map(Self.rosterEntry),
                               slotsVersion: a.slotsVersion)
         }
@@ -137,12 +136,12 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     }
 
     func command(_ command: SessionCommand, participantId: String, connection: ClientConnection) async throws(SignalingError) {
-        let socket: MediaSocket? = state.withLockedValue { s in s.participantHome[participantId].map { s.sockets[$0] } }
+        let socket: MediaSocket<MediaEngine>? = state.withLockedValue { s in s.participantHome[participantId].map { s.sockets[$0] } }
         guard let socket else { throw SignalingError(code: .notJoined, message: "not in a session") }
         let outcome: SFUError?
         do {
             outcome = try await socket.perform { engine, now, _ in
-                do { try (engine as! MediaEngine).perform(command, by: participantId, now: now); return nil }
+                do { try engine.perform(command, by: participantId, now: now); return nil }
                 catch { return error as? SFUError }
             }.get()
         } catch {
@@ -164,12 +163,12 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     }
 
     private func remove(_ id: ParticipantID, reason: RemovalReason) async {
-        let socket: MediaSocket? = state.withLockedValue { s in
+        let socket: MediaSocket<MediaEngine>? = state.withLockedValue { s in
             let home = s.participantHome.removeValue(forKey: id)
             s.connections[id] = nil
             return home.map { s.sockets[$0] }
         }
-        _ = try? await socket?.perform { engine, now, _ in (engine as! MediaEngine).remove(id, reason: reason, now: now) }.get()
+        _ = try? await socket?.perform { engine, now, _ in engine.remove(id, reason: reason, now: now) }.get()
     }
 
     // MARK: MediaEngineDelegate (on the engine's loop)
@@ -223,7 +222,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         var map: SlotMap = [:]
         for s in slots {
             if s.isMix {
-                map[s.mid] = SlotSource(participantId: nil, track: .mix, room: s.room)
+                map[s.mid] = SlotSource(participantId: nil, track: .mix, room: s.room?.rawValue)
                 continue
             }
             guard let who = s.participantId else { continue }
@@ -234,6 +233,24 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
 
     static func rosterEntry(_ m: RosterMember) -> RosterEntry {
         RosterEntry(participantId: m.participantId, name: m.name,
-                    role: ParticipantRole(rawValue: m.role) ?? .participant, room: m.room)
+                    role: wireRole(m.role), room: m.room.rawValue)
+    }
+
+    /// The engine's role for a token's role.
+    static func role(_ role: ParticipantRole) -> Role {
+        switch role {
+        case .host: return .host
+        case .coHost: return .coHost
+        case .participant: return .participant
+        }
+    }
+
+    /// The wire's role for the engine's.
+    static func wireRole(_ role: Role) -> ParticipantRole {
+        switch role {
+        case .host: return .host
+        case .coHost: return .coHost
+        case .participant: return .participant
+        }
     }
 }

@@ -30,8 +30,8 @@ final class EngineHarness {
 
     /// Joins `name` into `room` and runs until its media is connected.
     @discardableResult
-    func join(_ name: String, room: String = "main", session: String = "s1", audio: Bool = true, video: Bool = true,
-              slots: Int = 4, role: String = "participant", mixed: Bool = false) throws -> JoinAnswer {
+    func join(_ name: String, room: RoomID = .main, session: String = "s1", audio: Bool = true, video: Bool = true,
+              slots: Int = 4, role: Role = .participant, mixed: Bool = false) throws -> JoinAnswer {
         let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate)
         let address = StunAddress("127.0.0.1:\(5000 + clients.count)")!
         clients[name] = (client, address)

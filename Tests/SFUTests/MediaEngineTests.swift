@@ -57,7 +57,7 @@ final class MediaEngineTests: XCTestCase {
 
     func testRoomsAreIsolated() throws {
         let h = EngineHarness()
-        try h.join("host", role: "host")
+        try h.join("host", role: .host)
         for name in ["ann", "bob", "cy", "dee"] { try h.join(name) }
         let host = h.participantIDs["host"]!
         let id = { (name: String) in h.participantIDs[name]! }

@@ -85,7 +85,7 @@ final class MixedAudioTests: XCTestCase {
         // No tone lies within 25 Hz of a harmonic or a 2nd/3rd-order
         // intermodulation product of others: coding a mix makes those.
         var tones = ["ann": ToneSource(390), "bob": ToneSource(1390), "cy": ToneSource(1550), "dee": ToneSource(1890)]
-        try h.join("host", role: "host")  // forwarded, contributes to the mix
+        try h.join("host", role: .host)  // forwarded, contributes to the mix
         for name in tones.keys.sorted() { try h.join(name, mixed: true) }
         let host = ToneSource(2440)
         var ts: UInt32 = 0
@@ -106,7 +106,7 @@ final class MixedAudioTests: XCTestCase {
     /// Server-enforced mute reaches mixed listeners too: the muted voice leaves the mix.
     func testMutedPublisherLeavesTheMix() throws {
         let h = EngineHarness()
-        try h.join("host", role: "host")
+        try h.join("host", role: .host)
         try h.join("ann")
         try h.join("cy", mixed: true)
         let tones = ["host": ToneSource(660), "ann": ToneSource(440), "cy": ToneSource(880)]
@@ -137,8 +137,8 @@ final class MixedAudioTests: XCTestCase {
     func testMixedHostListeningInHearsTheListenedRoom() throws {
         for hostSlots in [1, 4] {
             let h = EngineHarness()
-            try h.join("host", slots: hostSlots, role: "host", mixed: true)
-            try h.join("cohost", role: "host")
+            try h.join("host", slots: hostSlots, role: .host, mixed: true)
+            try h.join("cohost", role: .host)
             try h.join("ann")
             try h.join("bob")
             try h.join("dee", mixed: true)

@@ -29,7 +29,7 @@ final class SessionCommandTests: XCTestCase {
 
     func testBreakoutLifecycleListenInMuteAndClose() throws {
         let h = EngineHarness()
-        try h.join("host", role: "host")
+        try h.join("host", role: .host)
         let people = ["a1", "a2", "b1", "b2"]
         for p in people { try h.join(p) }
         let id = { (n: String) in h.participantIDs[n]! }
@@ -94,7 +94,7 @@ final class SessionCommandTests: XCTestCase {
     /// A close without a countdown takes effect with the command itself.
     func testCloseNowIsImmediate() throws {
         let h = EngineHarness()
-        try h.join("host", role: "host")
+        try h.join("host", role: .host)
         try h.join("a1")
         try h.join("b1")
         let id = { (n: String) in h.participantIDs[n]! }
@@ -111,7 +111,7 @@ final class SessionCommandTests: XCTestCase {
 
     func testWaitingRoomAdmitDenyAndChat() throws {
         let h = EngineHarness(waitingRoom: true)
-        try h.join("host", role: "host")
+        try h.join("host", role: .host)
         try h.join("pat")
         try h.join("sam")
         let id = { (n: String) in h.participantIDs[n]! }
@@ -143,8 +143,8 @@ final class SessionCommandTests: XCTestCase {
     /// with the same view.
     func testConflictingHostsConvergeOnOneState() throws {
         let h = EngineHarness()
-        try h.join("h1", role: "host")
-        try h.join("h2", role: "co-host")
+        try h.join("h1", role: .host)
+        try h.join("h2", role: .coHost)
         try h.join("pat")
         let id = { (n: String) in h.participantIDs[n]! }
         try h.engine.perform(.createRooms(names: ["A", "B"]), by: id("h1"), now: h.clock.now)
@@ -172,8 +172,8 @@ final class SessionCommandTests: XCTestCase {
     /// room its host announced listening to.
     func testRandomCommandSequencesNeverBreakIsolation() throws {
         let h = EngineHarness()
-        try h.join("h1", role: "host")
-        try h.join("h2", role: "co-host")
+        try h.join("h1", role: .host)
+        try h.join("h2", role: .coHost)
         let people = ["p1", "p2", "p3", "p4", "p5", "p6"]
         for p in people { try h.join(p) }
         let everyone = ["h1", "h2"] + people
@@ -186,7 +186,7 @@ final class SessionCommandTests: XCTestCase {
         for step in 0..<2_000 {
             let actor = id(everyone[Int(random.next() % UInt64(everyone.count))])
             let target = id(people[Int(random.next() % UInt64(people.count))])
-            let rooms = ["main", "r1", "r2", "r3", "r9"]
+            let rooms: [RoomID] = ["main", "r1", "r2", "r3", "r9"]
             let room = rooms[Int(random.next() % UInt64(rooms.count))]
             let commands: [SessionCommand] = [
                 .createRooms(names: ["R\(step % 3)"]), .assign([target: room]), .assignBalanced, .openRooms,

@@ -1,0 +1,56 @@
+import RTP
+import Wire
+
+/// One track a participant publishes (ARCHITECTURE.md, "The engine's
+/// shape"): its SSRC and payload type, receive statistics for our receiver
+/// reports, and the per-stream state of the features that work on it —
+/// keyframe requests for video, voice activity for audio. Runs on the
+/// session's loop; owned by the publishing `Participant`.
+struct PublishedStream {
+    /// Audio or video.
+    let kind: TrackKind
+    /// The payload type of the negotiated codec (Opus or VP8).
+    let payloadType: UInt8
+    /// The SSRC, from the offer's `a=ssrc` or learned from the first packet
+    /// with the negotiated payload type.
+    var ssrc: UInt32?
+    /// RFC 3550 reception statistics, for receiver reports.
+    var stats: ReceiveStatistics
+
+    // Video: keyframe requests.
+    /// A keyframe is wanted (a subscriber's PLI or FIR, a slot switch).
+    var keyframeWanted = false
+    /// When the last PLI went to the publisher.
+    var lastKeyframeRequest: Instant?
+
+    // Audio: voice activity (RFC 6464).
+    /// When the publisher last sent audio flagged as voice above the speaking threshold.
+    var lastVoice: Instant?
+    /// Smoothed loudness from RFC 6464 levels: 127 minus the level in dB
+    /// below overload while voiced, 0 in silence; for loudest-N.
+    var loudness: Double = 0
+
+    /// A stream of `kind` with the offer's payload type and SSRC (if declared).
+    init(kind: TrackKind, payloadType: UInt8, ssrc: UInt32?) {
+        self.kind = kind
+        self.payloadType = payloadType
+        self.ssrc = ssrc
+        self.stats = ReceiveStatistics(clockRate: kind == .audio ? 48_000 : 90_000)
+    }
+
+    /// Notes an RFC 6464 level of a packet that arrived at `now`.
+    mutating func recordLevel(_ level: RTPAudioLevel, now: Instant) {
+        let value = level.voiceActivity ? Double(127 - Int(level.level)) : 0
+        loudness += (value - loudness) * 0.2
+        if level.voiceActivity && level.level <= MediaEngine.speakingLevel { lastVoice = now }
+    }
+
+    /// Whether a packet with `ssrc` and `payloadType` belongs to this
+    /// stream, learning the SSRC the first time if the offer did not declare it.
+    mutating func claims(ssrc: UInt32, payloadType: UInt8) -> Bool {
+        if let known = self.ssrc { return known == ssrc }
+        guard payloadType == self.payloadType else { return false }
+        self.ssrc = ssrc
+        return true
+    }
+}

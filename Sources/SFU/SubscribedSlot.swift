@@ -1,0 +1,119 @@
+import Wire
+
+/// One receive slot of a subscriber (ARCHITECTURE.md, "The engine's shape"):
+/// the SSRC and payload type the subscriber knows it by, and the rewrite
+/// that keeps it one continuous RTP stream while its source changes
+/// ("Subscriptions: slots, not renegotiation").
+///
+/// Who fills the slot is not stored here: the session's `RoutingTable` is
+/// the single owner of that, and the engine calls `rebase` whenever the
+/// table gives the slot a new source. After a rebase, the first packet
+/// forwarded sets the offsets: its sequence number continues right after
+/// the last one sent and its timestamp continues from the last one sent
+/// plus the wall time that passed, so jitter buffers and decoders see no
+/// discontinuity beyond a gap. Packets of the new source that predate its
+/// first forwarded packet are dropped (they would go backwards). For video
+/// a rebase takes effect at the first keyframe, so the decoder never gets a
+/// delta frame whose reference it lacks. Runs on the session's loop.
+public struct SubscribedSlot: Sendable {
+    /// The SSRC the subscriber knows this slot by.
+    public let ssrc: UInt32
+    /// RTP clock rate of the slot's media (48 000 for Opus, 90 000 for video).
+    public let clockRate: UInt32
+    /// The payload type the subscriber negotiated for this slot.
+    public let payloadType: UInt8
+
+    /// Whether the slot has a source; an empty slot forwards nothing.
+    public private(set) var isFilled = false
+    private var pendingKeyframe = false
+    private var started = false
+    private var needsBase = true
+    private var seqOffset: UInt16 = 0
+    private var tsOffset: UInt32 = 0
+    private var firstInSeq: UInt16 = 0
+    private var lastOutSeq: UInt16
+    private var lastOutTs: UInt32
+    private var lastOutAt: Instant = .zero
+    /// Packets forwarded through this slot (for sender reports).
+    public private(set) var packetsSent: UInt32 = 0
+    /// Payload octets forwarded through this slot (for sender reports).
+    public private(set) var octetsSent: UInt32 = 0
+
+    /// Creates an empty slot with our `ssrc`; the first sequence number and
+    /// timestamp are random per RFC 3550 §5.1, so they come from the caller.
+    public init(ssrc: UInt32, clockRate: UInt32, payloadType: UInt8 = 0, initialSequence: UInt16,
+                initialTimestamp: UInt32) {
+        self.ssrc = ssrc
+        self.clockRate = clockRate
+        self.payloadType = payloadType
+        self.lastOutSeq = initialSequence &- 1
+        self.lastOutTs = initialTimestamp
+    }
+
+    /// The routing table gave the slot a new source (`filled`) or emptied it.
+    /// With `waitForKeyframe`, nothing of the new source passes until a keyframe.
+    public mutating func rebase(filled: Bool, waitForKeyframe: Bool) {
+        isFilled = filled
+        needsBase = true
+        pendingKeyframe = waitForKeyframe && filled
+    }
+
+    /// The rewritten sequence number and timestamp for a packet of the
+    /// slot's current source, or nil when it must not be forwarded.
+    public mutating func rewrite(sequence: UInt16, timestamp: UInt32, isKeyframe: Bool, payloadBytes: Int,
+                                 now: Instant) -> (sequence: UInt16, timestamp: UInt32)? {
+        guard isFilled else { return nil }
+        if pendingKeyframe {
+            guard isKeyframe else { return nil }
+            pendingKeyframe = false
+        }
+        if needsBase {
+            needsBase = false
+            firstInSeq = sequence
+            seqOffset = (lastOutSeq &+ 1) &- sequence
+            var advance: UInt32 = 1
+            if started {
+                let elapsed = max(0, (now - lastOutAt).nanoseconds)
+                advance = max(1, UInt32(truncatingIfNeeded: Int64(clockRate) * elapsed / 1_000_000_000))
+            }
+            tsOffset = (lastOutTs &+ advance) &- timestamp
+        } else if SerialNumber.isNewer(firstInSeq, than: sequence) {
+            return nil  // older than the switch point: it would go backwards
+        }
+        let outSeq = sequence &+ seqOffset
+        let outTs = timestamp &+ tsOffset
+        if !started || SerialNumber.isNewer(outSeq, than: lastOutSeq) {
+            lastOutSeq = outSeq
+            lastOutTs = outTs
+            lastOutAt = now
+        }
+        started = true
+        packetsSent &+= 1
+        octetsSent &+= UInt32(truncatingIfNeeded: payloadBytes)
+        return (outSeq, outTs)
+    }
+
+    /// Whether the slot is waiting for its new source's first keyframe (it
+    /// shows nothing new until then).
+    public var awaitsKeyframe: Bool { isFilled && pendingKeyframe }
+
+    /// The last timestamp sent and when, to extrapolate a sender report's RTP time.
+    public var lastSent: (timestamp: UInt32, at: Instant)? {
+        started ? (lastOutTs, lastOutAt) : nil
+    }
+
+    /// Maps a sequence number the subscriber names (in a NACK) back to the
+    /// current source's own numbering; nil for a number from before the
+    /// current source's first forwarded packet (another source's, or none).
+    public func sourceSequence(forSlotSequence seq: UInt16) -> UInt16? {
+        guard isFilled, !needsBase else { return nil }
+        let source = seq &- seqOffset
+        guard !SerialNumber.isNewer(firstInSeq, than: source), !SerialNumber.isNewer(seq, than: lastOutSeq) else {
+            return nil
+        }
+        return source
+    }
+
+    /// The slot sequence number a packet of the current source with `sequence` went out as.
+    public func slotSequence(forSourceSequence sequence: UInt16) -> UInt16 { sequence &+ seqOffset }
+}
