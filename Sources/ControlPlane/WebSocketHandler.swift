@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOWebSocket
+import SFU
 
 /// The `/ws` connection: RFC 6455 framing rules and the closing handshake around a
 /// `SignalingStateMachine`. Runs entirely on the channel's event loop; delegate calls
@@ -22,6 +23,14 @@ final class WebSocketHandler: ChannelDuplexHandler {
     private var closeSent = false
     private var joinDeadline: Scheduled<Void>?
     private var closeDeadline: Scheduled<Void>?
+    /// Session commands not yet handed to the delegate, oldest first. One
+    /// is in flight at a time, so a connection's commands reach the
+    /// session's ordered queue in the order they arrived (ARCHITECTURE.md,
+    /// "Session"): "move A, move B" never applies as B, A.
+    private var queuedCommands: [(requestID: String, participantId: String, command: SessionCommand)] = []
+    private var commandInFlight = false
+    /// Commands a connection may have waiting; one more is refused with `busy`.
+    static let maxQueuedCommands = 32
 
     init(machine: SignalingStateMachine, delegate: any SignalingDelegate, settings: ControlPlaneConfiguration, logger: Logger) {
         self.machine = machine
@@ -234,20 +243,37 @@ final class WebSocketHandler: ChannelDuplexHandler {
                 perform(machine.leaveCompleted())
             }
         case .startCommand(let requestID, let participantId, let command):
-            let delegate = self.delegate
-            eventLoop.makeFutureWithTask { () async -> ServerMessage in
-                do throws(SignalingError) {
-                    try await delegate.command(command, participantId: participantId, connection: connection)
-                    return .ok(OkReply(id: requestID))
-                } catch {
-                    return .error(ErrorReply(id: requestID, code: error.code, message: error.message))
-                }
-            }.assumeIsolated().whenSuccess { [self] reply in
-                send(reply)
+            guard queuedCommands.count < Self.maxQueuedCommands else {
+                send(.error(ErrorReply(id: requestID, code: .busy,
+                                       message: "more than \(Self.maxQueuedCommands) commands are waiting")))
+                return
             }
+            queuedCommands.append((requestID, participantId, command))
+            startNextCommand()
         case .notifyDisconnected(let participantId):
             let delegate = self.delegate
             Task { await delegate.disconnected(participantId: participantId, connection: connection) }
+        }
+    }
+
+    /// Hands the oldest queued command to the delegate unless one is in flight;
+    /// its reply goes out before the next command starts.
+    private func startNextCommand() {
+        guard !commandInFlight, !queuedCommands.isEmpty, let eventLoop, let connection else { return }
+        let (requestID, participantId, command) = queuedCommands.removeFirst()
+        commandInFlight = true
+        let delegate = self.delegate
+        eventLoop.makeFutureWithTask { () async -> ServerMessage in
+            do throws(SignalingError) {
+                try await delegate.command(command, participantId: participantId, connection: connection)
+                return .ok(OkReply(id: requestID))
+            } catch {
+                return .error(ErrorReply(id: requestID, code: error.code, message: error.message))
+            }
+        }.assumeIsolated().whenSuccess { [self] reply in
+            commandInFlight = false
+            send(reply)
+            startNextCommand()
         }
     }
 

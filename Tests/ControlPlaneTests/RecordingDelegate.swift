@@ -29,6 +29,12 @@ actor RecordingDelegate: SignalingDelegate {
 
     func command(_ command: SessionCommand, participantId: String, connection: ClientConnection) async throws(SignalingError) {
         commands.append((participantId, command))
+        // A slow command: the actor is re-entrant while it yields, so a
+        // command sent after this one could finish first unless the
+        // control plane orders them.
+        if case .move(_, let room) = command, room.rawValue.hasPrefix("slow") {
+            for _ in 0..<500 { await Task.yield() }
+        }
         if case .endSession = command { throw SignalingError(code: ErrorCode("forbidden"), message: "Only a host can do that.") }
     }
 

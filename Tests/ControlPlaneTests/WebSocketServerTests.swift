@@ -1,5 +1,6 @@
 import NIOCore
 import NIOWebSocket
+import SFU
 import Tokens
 import XCTest
 @testable import ControlPlane
@@ -213,6 +214,22 @@ final class WebSocketServerTests: XCTestCase {
         try await c.expectClose(1000)
         let leaves = await h.delegate.leaves
         XCTAssertEqual(leaves, ["p-1"])
+        try await h.stop()
+    }
+
+    func testCommandsOfOneConnectionApplyAndAnswerInTheOrderSent() async throws {
+        let h = try await ServerHarness.start()
+        let c = try await h.connect()
+        try await join(c, token: h.token(role: .host))
+        _ = try await c.nextMessage()
+        // Slow and fast commands interleaved, sent back to back without waiting.
+        let rooms = ["slow-a", "b", "slow-c", "d", "e", "slow-f"]
+        for (i, room) in rooms.enumerated() {
+            try await c.send(.move(SessionRequests.Move(id: "m\(i)", participantId: "p-2", room: room)))
+        }
+        for i in rooms.indices { try await c.expectMessage(.ok(OkReply(id: "m\(i)"))) }
+        let applied = await h.delegate.commands.map(\.1)
+        XCTAssertEqual(applied, rooms.map { SessionCommand.move("p-2", to: RoomID($0)) })
         try await h.stop()
     }
 
