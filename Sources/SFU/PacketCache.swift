@@ -11,11 +11,14 @@ import Wire
 /// by count (`capacity`) and by age (`maxAge`, measured from arrival here).
 ///
 /// The bytes are the decrypted RTP packet as received (before any slot
-/// rewrite), copied once into the slot's own buffer ("Store once, send by
-/// index", STYLE.md). A slot's buffer is allocated the first time the slot
-/// is used, `slotBytes` long (or the packet's length when it is larger), and
-/// replaced only by a packet longer than any it held before. So after the
-/// first pass over the ring nothing is allocated per packet.
+/// rewrite), copied once into the slot's own array ("Store once, send by
+/// index", STYLE.md). A slot's array reserves `slotBytes` (or the packet's
+/// length when it is larger) the first time the slot is used, and
+/// reallocates only for a packet longer than its capacity. So after the
+/// first pass over the ring nothing is allocated per packet. Because each
+/// slot is an exact-length `[UInt8]`, `packet(sequence:now:)` can lend it
+/// out without copying, ready for `RTPHeader(parsing:)` and
+/// `RTXPacket.write`.
 ///
 /// Memory per published stream is about `capacity × max(slotBytes, largest
 /// packet)`: with the defaults 512 × 1500 B ≈ 750 KiB once the ring has
@@ -30,7 +33,7 @@ public struct PacketCache {
     /// The default age after which a packet is no longer served: a NACK for
     /// an older packet arrives too late to help the subscriber's jitter buffer.
     public static let defaultMaxAge = TimeSpan.seconds(1)
-    /// The default length of a slot's buffer: larger than any RTP packet a
+    /// The default capacity reserved per slot: larger than any RTP packet a
     /// WebRTC sender makes for a 1500-byte MTU (libwebrtc aims at 1200).
     public static let defaultSlotBytes = 1_500
 
@@ -48,10 +51,8 @@ public struct PacketCache {
 
     /// One ring slot.
     private struct Slot {
-        /// The packet in `bytes[0 ..< length]`; the rest is spare room.
+        /// The stored packet; its capacity is kept from packet to packet.
         var bytes: [UInt8] = []
-        /// Length of the stored packet.
-        var length = 0
         /// The stored packet's full sequence number.
         var sequence: UInt16 = 0
         /// When the stored packet arrived.
@@ -64,9 +65,12 @@ public struct PacketCache {
     public let capacity: Int
     /// Packets older than this (since arrival) are not served.
     public let maxAge: TimeSpan
-    /// Length of a slot buffer allocated for a packet no larger than it.
+    /// Capacity reserved for a slot's array when a packet no larger than it
+    /// is the first stored there.
     public let slotBytes: Int
+    /// `capacity - 1`: a sequence number's slot is `sequence & mask`.
     private let mask: Int
+    /// The ring, `capacity` slots.
     private var slots: [Slot]
 
     /// Lookups that found their packet.
@@ -93,10 +97,10 @@ public struct PacketCache {
         slots = [Slot](repeating: Slot(), count: capacity)
     }
 
-    /// Bytes held by slot buffers (allocated, not only in use).
+    /// Bytes reserved by slot arrays (their capacity, not only the packets).
     public var reservedBytes: Int {
         var total = 0
-        for i in slots.indices { total += slots[i].bytes.count }
+        for i in slots.indices { total += slots[i].bytes.capacity }
         return total
     }
 
@@ -106,12 +110,13 @@ public struct PacketCache {
     /// A packet already stored under the same sequence number is kept and
     /// this one ignored (`.duplicate`). A late packet whose slot holds a
     /// newer, still fresh packet is ignored too (`.tooOld`): the newer one is
-    /// the likelier to be asked for. Allocates only when the slot's buffer
-    /// is shorter than `packet`.
+    /// the likelier to be asked for. Allocates only when the slot's capacity
+    /// is less than `packet.count` (or an array lent by `packet(sequence:now:)`
+    /// is still held, which makes the slot copy on write).
     @discardableResult
     public mutating func insert(_ packet: UnsafeRawBufferPointer, sequence: UInt16, now: Instant) -> InsertResult {
         let i = Int(sequence) & mask
-        if slots[i].isFilled, isFresh(slots[i], now: now) {
+        if slots[i].isFilled, isFresh(arrival: slots[i].arrival, now: now) {
             if slots[i].sequence == sequence {
                 duplicates += 1
                 return .duplicate
@@ -122,13 +127,13 @@ public struct PacketCache {
             }
         }
         let length = packet.count
-        if slots[i].bytes.count < length {
-            slots[i].bytes = [UInt8](repeating: 0, count: Swift.max(length, slotBytes))
+        if slots[i].bytes.capacity < length {
+            slots[i].bytes = []
+            slots[i].bytes.reserveCapacity(Swift.max(length, slotBytes))
+        } else {
+            slots[i].bytes.removeAll(keepingCapacity: true)
         }
-        if length > 0 {
-            slots[i].bytes.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[..<length]).copyMemory(from: packet) }
-        }
-        slots[i].length = length
+        slots[i].bytes.append(contentsOf: packet)
         slots[i].sequence = sequence
         slots[i].arrival = now
         slots[i].isFilled = true
@@ -148,20 +153,29 @@ public struct PacketCache {
     /// `maxAge` before `now`. The bytes are valid only inside `body`.
     public mutating func withPacket<R>(sequence: UInt16, now: Instant,
                                        _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        let i = Int(sequence) & mask
-        guard slots[i].isFilled, slots[i].sequence == sequence, isFresh(slots[i], now: now) else {
+        guard let i = index(of: sequence, now: now) else {
             misses += 1
             return nil
         }
         hits += 1
-        let length = slots[i].length
-        return try slots[i].bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[..<length])) }
+        return try slots[i].bytes.withUnsafeBytes(body)
+    }
+
+    /// The stored packet `sequence`, lent without copying (the array shares
+    /// the slot's storage), or nil as for `withPacket`. Let it go before the
+    /// next `insert`: a slot whose array is still held copies on write.
+    public mutating func packet(sequence: UInt16, now: Instant) -> [UInt8]? {
+        guard let i = index(of: sequence, now: now) else {
+            misses += 1
+            return nil
+        }
+        hits += 1
+        return slots[i].bytes
     }
 
     /// True when `sequence` is stored and fresh at `now`; counts nothing.
     public func contains(sequence: UInt16, now: Instant) -> Bool {
-        let i = Int(sequence) & mask
-        return slots[i].isFilled && slots[i].sequence == sequence && isFresh(slots[i], now: now)
+        index(of: sequence, now: now) != nil
     }
 
     /// Forgets every packet but keeps the slot buffers, for a publisher
@@ -170,8 +184,15 @@ public struct PacketCache {
         for i in slots.indices { slots[i].isFilled = false }
     }
 
+    /// The slot holding `sequence` when it is stored and fresh at `now`.
+    private func index(of sequence: UInt16, now: Instant) -> Int? {
+        let i = Int(sequence) & mask
+        let slot = slots[i]
+        return slot.isFilled && slot.sequence == sequence && isFresh(arrival: slot.arrival, now: now) ? i : nil
+    }
+
     /// A packet is served up to and including `maxAge` after its arrival.
-    private func isFresh(_ slot: Slot, now: Instant) -> Bool {
-        now - slot.arrival <= maxAge
+    private func isFresh(arrival: Instant, now: Instant) -> Bool {
+        now - arrival <= maxAge
     }
 }
