@@ -65,9 +65,13 @@ public struct KeyframeRequester {
 
     /// A request waiting to be sent (rate limit), since when.
     private var waitingSince: Instant?
+    /// The request sent and not yet answered, if any.
     private var outstanding: Outstanding?
+    /// When the last keyframe arrived (rate limit).
     private var lastKeyframe: Instant?
+    /// When the last new (not retried) request went out (rate limit).
     private var lastNewRequest: Instant?
+    /// The FIR sequence number for the next new request (RFC 5104 §4.3.1.2).
     private var nextFIRSequence: UInt8 = 0
 
     /// Calls to `request(now:)`.

@@ -71,7 +71,9 @@ public struct NackGenerator {
     /// A packet further behind the newest than this restarts the numbering.
     public let restartDistance: Int
 
+    /// Extends sequence numbers across wrap-around; new after a restart.
     private var unwrapper = SequenceUnwrapper()
+    /// The newest extended sequence number seen; nil before the first packet.
     private var highest: Int64?
     /// Ascending by sequence (gaps are found in order).
     private var missing: [Missing]

@@ -42,8 +42,9 @@ public enum RTXPacket {
     /// OSN would no longer sit where a receiver looks for the padding count.
     /// Header-extension ids are copied as they are; their offsets in `out`
     /// equal those in `original`, so a remap to the subscriber's ids can run
-    /// on `out` afterwards. `out` must hold `length(of: header)` bytes and
-    /// `header` must have been parsed from `original` (our invariants).
+    /// on `out` afterwards. `out` must hold `length(of: header)` bytes (at
+    /// most `original.count + 2`) and `header` must have been parsed from
+    /// `original` (our invariants, checked by preconditions). Allocates nothing.
     public static func write(original: UnsafeRawBufferPointer, header: RTPHeader,
                              into out: UnsafeMutableRawBufferPointer,
                              ssrc: UInt32, sequence: UInt16, timestamp: UInt32, payloadType: UInt8,

@@ -33,6 +33,7 @@ public struct RetransmissionGuard {
         var isUsed = false
     }
 
+    /// The ring, indexed by `sequence & (slotCount - 1)`.
     private var entries: [Entry]
 
     /// Resends allowed by `shouldResend`.
