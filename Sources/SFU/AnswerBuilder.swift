@@ -30,8 +30,10 @@ public struct AnswerBuilder: Sendable {
         self.participantID = participantID
     }
 
-    /// The answer text (CRLF line endings). `slotSSRCs[kind][i]` is the SSRC of slot `i`.
-    public func answer(for plan: OfferPlan, slotSSRCs: [TrackKind: [UInt32]], sessionVersion: UInt64) -> String {
+    /// The answer text (CRLF line endings). `slotSSRCs[kind][i]` is the SSRC of slot `i`;
+    /// `videoSlotRTXSSRCs[i]`, when present, the SSRC of video slot `i`'s retransmissions (RFC 4588).
+    public func answer(for plan: OfferPlan, slotSSRCs: [TrackKind: [UInt32]], videoSlotRTXSSRCs: [UInt32?] = [],
+                       sessionVersion: UInt64) -> String {
         let ipv6 = candidateHost.contains(":")
         let addrType = ipv6 ? "IP6" : "IP4"
         var lines = [
@@ -58,27 +60,33 @@ public struct AnswerBuilder: Sendable {
                 if let mid { lines.append("a=mid:\(mid)") }
                 lines.append("a=inactive")
             case .publish(let kind, let p):
-                lines += mediaSection(kind: kind, mid: p.mid, payloadType: p.payloadType, direction: "recvonly",
-                                      plan: plan, addrType: addrType)
+                lines += mediaSection(kind: kind, mid: p.mid, payloadType: p.payloadType, repair: p.repair,
+                                      direction: "recvonly", plan: plan, addrType: addrType)
             case .slot(let kind, let index, let slot):
-                lines += mediaSection(kind: kind, mid: slot.mid, payloadType: slot.payloadType, direction: "sendonly",
-                                      plan: plan, addrType: addrType)
+                lines += mediaSection(kind: kind, mid: slot.mid, payloadType: slot.payloadType, repair: slot.repair,
+                                      direction: "sendonly", plan: plan, addrType: addrType)
                 if let ssrc = slotSSRCs[kind]?[index] {
                     let stream = "cohort-\(kind.rawValue)-\(index)"
                     let track = "\(participantID)-\(kind.rawValue)-\(index)"
                     lines.append("a=msid:\(stream) \(track)")
-                    lines.append("a=ssrc:\(ssrc) cname:cohort")
-                    lines.append("a=ssrc:\(ssrc) msid:\(stream) \(track)")
+                    let rtx = kind == .video && slot.repair.rtxPayloadType != nil && index < videoSlotRTXSSRCs.count
+                        ? videoSlotRTXSSRCs[index] : nil
+                    if let rtx { lines.append("a=ssrc-group:FID \(ssrc) \(rtx)") }
+                    for s in [ssrc, rtx].compactMap({ $0 }) {
+                        lines.append("a=ssrc:\(s) cname:cohort")
+                        lines.append("a=ssrc:\(s) msid:\(stream) \(track)")
+                    }
                 }
             }
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    private func mediaSection(kind: TrackKind, mid: String, payloadType pt: UInt8, direction: String,
-                              plan: OfferPlan, addrType: String) -> [String] {
+    private func mediaSection(kind: TrackKind, mid: String, payloadType pt: UInt8, repair: OfferPlan.Repair,
+                              direction: String, plan: OfferPlan, addrType: String) -> [String] {
+        let formats = [pt] + (repair.rtxPayloadType.map { [$0] } ?? [])
         var l = [
-            "m=\(kind.rawValue) \(candidatePort) UDP/TLS/RTP/SAVPF \(pt)",
+            "m=\(kind.rawValue) \(candidatePort) UDP/TLS/RTP/SAVPF \(formats.map(String.init).joined(separator: " "))",
             "c=IN \(addrType) \(candidateHost)",
             "a=mid:\(mid)",
             "a=ice-ufrag:\(ufrag)",
@@ -95,8 +103,15 @@ public struct AnswerBuilder: Sendable {
             l.append("a=fmtp:\(pt) minptime=10;useinbandfec=1")
         case .video:
             l.append("a=rtpmap:\(pt) VP8/90000")
+            // Generic NACK only where the client offered it: Cohort then
+            // answers NACKs from its packet cache and NACKs the client's losses.
+            if repair.nack { l.append("a=rtcp-fb:\(pt) nack") }
             l.append("a=rtcp-fb:\(pt) nack pli")
             l.append("a=rtcp-fb:\(pt) ccm fir")
+            if let rtx = repair.rtxPayloadType {
+                l.append("a=rtpmap:\(rtx) rtx/90000")
+                l.append("a=fmtp:\(rtx) apt=\(pt)")
+            }
         }
         for uri in OfferPlan.forwardedExtensions {
             guard let id = plan.extensionIDs[uri] else { continue }

@@ -186,6 +186,30 @@ public struct EngineCounters: Sendable, Equatable {
     public var isolationViolations = 0
     /// PLIs sent to publishers.
     public var pliSent = 0
+    /// FIRs sent to publishers (RFC 5104, for peers that asked for FIR only).
+    public var firSent = 0
+    /// PLIs and FIRs from subscribers that reached a publisher's keyframe requester.
+    public var keyframeRequestsReceived = 0
+    /// Generic NACKs sent to publishers (RFC 4585), and the packets they named.
+    public var nacksSent = 0
+    /// Packets named in NACKs sent to publishers (retries included).
+    public var nackedPackets = 0
+    /// NACKed packets that then arrived (as RTX or late).
+    public var packetsRecovered = 0
+    /// RTX packets (RFC 4588) from publishers, unwrapped.
+    public var rtxReceived = 0
+    /// RTX packets too short to hold an original (padding probes), dropped.
+    public var rtxPaddingDropped = 0
+    /// Video packets that were in the cache already (a retransmission we did not need), dropped.
+    public var duplicatesDropped = 0
+    /// Generic NACKs from subscribers.
+    public var nacksReceived = 0
+    /// Packets resent to subscribers from a packet cache.
+    public var retransmissionsSent = 0
+    /// NACKed packets not resent: not in the cache (too old, never arrived) or not of the slot's current source.
+    public var retransmissionMisses = 0
+    /// NACKed packets not resent because they went to that subscriber less than one round trip ago.
+    public var retransmissionsSuppressed = 0
     /// Mixed Opus frames sent to mixed listeners.
     public var mixedFramesSent = 0
     /// Creates zeroed counters.

@@ -20,19 +20,27 @@ enum ForwardedPacket {
         out.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
         out.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
         out.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
-        if let remap, header.extensionForm == .oneByte {
-            // Elements are read from the received packet and their id nibble
-            // rewritten in the copy; an element the subscriber did not
-            // negotiate becomes id 15, where receivers stop parsing (§4.2).
-            for element in header.extensionElements(in: packet) {
-                let at = element.range.lowerBound - 1
-                guard at >= 0, at < length else { continue }
-                let index = Int(remap.indexByID[Int(element.id & 0x0F)])
-                let ids = remap.subscriberIDs
-                let newID: UInt8 = index > 0 && index <= ids.count && ids[index - 1] != 0 ? ids[index - 1] : 15
-                out[at] = newID << 4 | (out[at] & 0x0F)
-            }
-        }
+        if let remap { remapExtensions(of: packet, header: header, in: out, length: length, remap) }
         return length
+    }
+
+    /// Rewrites the one-byte header-extension ids of a copy of `packet` in
+    /// `out` (whose header, extension included, lies where the original's
+    /// does) into the subscriber's numbering (RFC 8285 §4.2). Used for
+    /// forwarded copies and for retransmissions (RFC 4588 keeps the header).
+    static func remapExtensions(of packet: [UInt8], header: RTPHeader, in out: UnsafeMutableRawBufferPointer, length: Int,
+                                _ remap: (indexByID: [UInt8], subscriberIDs: [UInt8])) {
+        guard header.extensionForm == .oneByte else { return }
+        // Elements are read from the received packet and their id nibble
+        // rewritten in the copy; an element the subscriber did not
+        // negotiate becomes id 15, where receivers stop parsing (§4.2).
+        for element in header.extensionElements(in: packet) {
+            let at = element.range.lowerBound - 1
+            guard at >= 0, at < length else { continue }
+            let index = Int(remap.indexByID[Int(element.id & 0x0F)])
+            let ids = remap.subscriberIDs
+            let newID: UInt8 = index > 0 && index <= ids.count && ids[index - 1] != 0 ? ids[index - 1] : 15
+            out[at] = newID << 4 | (out[at] & 0x0F)
+        }
     }
 }

@@ -22,11 +22,23 @@ extension MediaEngine {
         packet.removeAll(keepingCapacity: true)
         packet.append(contentsOf: datagram)
         do { try srtp.unprotectRTP(&packet) } catch { counters.srtpFailed += 1; return }
-        guard let header = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
-        guard let kind = p.publishedKind(ssrc: header.ssrc, payloadType: header.payloadType) else {
+        guard var header = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
+        var kind = p.publishedKind(ssrc: header.ssrc, payloadType: header.payloadType)
+        if kind == nil, p.video?.isRetransmission(ssrc: header.ssrc, payloadType: header.payloadType) == true {
+            // RFC 4588: the publisher resent a packet we NACKed; restore the original in place.
+            guard let video = p.video, let primary = video.ssrc,
+                  RTXPacket.unwrap(&packet, header: header, primarySSRC: primary, primaryPayloadType: video.payloadType) != nil
+            else { counters.rtxPaddingDropped += 1; return }
+            guard let original = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
+            header = original
+            kind = .video
+            counters.rtxReceived += 1
+        }
+        guard let kind else {
             counters.unexpectedStream += 1
             return
         }
+        if kind == .video, !admitVideo(p, packet: packet, header: header, now: now, transmits: &transmits) { return }
         if kind == .audio {
             p.audio?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
             // localExtensionIDs[0] is the RFC 6464 audio level (OfferPlan.forwardedExtensions).
@@ -34,8 +46,6 @@ extension MediaEngine {
             if levelID != 0, let level = header.audioLevel(id: levelID, in: packet) {
                 p.audio?.recordLevel(level, now: now)
             }
-        } else {
-            p.video?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
         }
         guard let routes = routes(of: p) else { return }
         // Contributors change inside a `RoomMix` (mute, unmute) without a new
@@ -73,5 +83,31 @@ extension MediaEngine {
             if failed { counters.srtpFailed += 1 } else { forwarded += 1 }
         }
         counters.rtpForwarded += forwarded
+    }
+
+    /// The video ladder before forwarding: cache the packet for subscribers'
+    /// NACKs, drop a duplicate (a retransmission of something we have),
+    /// note gaps to NACK upstream and keyframes that clear requests.
+    /// Returns whether the packet goes on to the subscribers.
+    private func admitVideo(_ p: Participant, packet: [UInt8], header: RTPHeader, now: Instant,
+                            transmits: inout TransmitQueue) -> Bool {
+        // Each step mutates `p.video` in place: a copy of the stream would
+        // copy its packet cache.
+        guard let repair = p.video?.repair else { return false }
+        let sequence = header.sequenceNumber
+        if p.video?.cache?.insert(packet, sequence: sequence, now: now) == .duplicate {
+            counters.duplicatesDropped += 1
+            return false
+        }
+        p.video?.stats.record(sequence: sequence, timestamp: header.timestamp, now: now)
+        if repair.nack {
+            switch p.video?.nacks.received(sequence: sequence, now: now) {
+            case .filled(nacked: true)?: counters.packetsRecovered += 1
+            case .restarted?: p.video?.keyframes.request(now: now)
+            default: break
+            }
+        }
+        if VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange) { p.video?.keyframes.keyframeArrived(now: now) }
+        return true
     }
 }

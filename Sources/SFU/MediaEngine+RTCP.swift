@@ -5,52 +5,102 @@ import Wire
 
 extension MediaEngine {
     /// SRTCP from a participant: keyframe requests go to the publisher in
-    /// the named slot; sender reports feed our receiver reports.
+    /// the named slot, NACKs are answered from that publisher's packet
+    /// cache, report blocks on our slots give the round-trip time, and
+    /// sender reports feed our receiver reports.
     func receiveRTCP(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
         guard let p = byAddress[source] else { counters.unknownSourceDropped += 1; return }
         guard let srtp = p.srtp else { counters.mediaBeforeKeys += 1; return }
         var packet = datagram
         do { try srtp.unprotectRTCP(&packet) } catch { counters.srtpFailed += 1; return }
         var reader = RTCPCompoundReader(packet)
+        var keyframesWanted = false
         while true {
             let next: RTCPPacket?
-            do { next = try reader.next() } catch { counters.malformedMedia += 1; return }
+            do { next = try reader.next() } catch { counters.malformedMedia += 1; break }
             guard let next else { break }
             switch next {
             case .pictureLossIndication(let pli):
-                requestKeyframe(subscriber: p, slotSSRC: pli.mediaSSRC)
+                keyframesWanted = requestKeyframe(subscriber: p, slotSSRC: pli.mediaSSRC, now: now) || keyframesWanted
             case .fullIntraRequest(let fir):
-                for entry in fir.entries { requestKeyframe(subscriber: p, slotSSRC: entry.ssrc) }
+                for entry in fir.entries {
+                    keyframesWanted = requestKeyframe(subscriber: p, slotSSRC: entry.ssrc, now: now) || keyframesWanted
+                }
+            case .nack(let nack):
+                answerNack(nack, from: p, now: now, transmits: &transmits)
             case .senderReport(let sr):
                 if sr.ssrc == p.audio?.ssrc { p.audio?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, now: now) }
                 if sr.ssrc == p.video?.ssrc { p.video?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, now: now) }
+                measureRTT(p, sr.reportBlocks, now: now)
+            case .receiverReport(let rr):
+                measureRTT(p, rr.reportBlocks, now: now)
             default:
-                break  // RR, SDES, BYE, NACK (no retransmission cache yet), REMB, TWCC
+                break  // SDES, BYE, REMB, TWCC
             }
         }
+        // A keyframe request goes out with this batch, not at the next tick.
+        if keyframesWanted { sendRepairRequests(in: p.session, now: now, transmits: &transmits) }
     }
 
     /// A subscriber's PLI or FIR for one of its slots goes to whoever the
-    /// routing table says fills it.
-    private func requestKeyframe(subscriber: Participant, slotSSRC: UInt32) {
+    /// routing table says fills it. Returns whether it reached a publisher.
+    private func requestKeyframe(subscriber: Participant, slotSSRC: UInt32, now: Instant) -> Bool {
         guard let (kind, index) = subscriber.subscriber.slot(withSSRC: slotSSRC), kind == .video,
-              case .publisher(let who)? = subscriber.session.fill(of: subscriber.id, kind: .video, index: index)
-        else { return }
-        subscriber.session.participants[who]?.requestKeyframe()
+              case .publisher(let who)? = subscriber.session.fill(of: subscriber.id, kind: .video, index: index),
+              let publisher = subscriber.session.participants[who], publisher.video != nil
+        else { return false }
+        counters.keyframeRequestsReceived += 1
+        publisher.requestKeyframe(now: now)
+        return true
     }
 
-    /// Sends a PLI to `p` if one is pending, at most one per second (the
-    /// first at once), so a room full of subscribers cannot flood a publisher.
-    func sendPendingPLI(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
-        guard let video = p.video, video.keyframeWanted, let ssrc = video.ssrc, let srtp = p.srtp,
-              let to = p.ice.selected else { return }
-        if let last = video.lastKeyframeRequest, now - last < .seconds(1) { return }
-        p.video?.keyframeWanted = false
-        p.video?.lastKeyframeRequest = now
-        var out = RTCPCompound.build([RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc)])
+    /// RFC 3550 §6.4.1: the round trip from a report block on one of our
+    /// slots, A − LSR − DLSR in 1/65536 s, smoothed 7/8 old + 1/8 new.
+    private func measureRTT(_ p: Participant, _ blocks: [RTCPReportBlock], now: Instant) {
+        let arrival = UInt32(truncatingIfNeeded: ntpTimestamp(now) >> 16)
+        for block in blocks where block.lastSenderReport != 0 {
+            guard p.subscriber.slot(withSSRC: block.ssrc) != nil else { continue }
+            let units = arrival &- block.lastSenderReport &- block.delaySinceLastSenderReport
+            // A negative or absurd value (clock steps, a peer's bad field) says nothing.
+            guard units < 65_536 * 10 else { continue }
+            let sample = TimeSpan(nanoseconds: Int64(units) * 1_000_000_000 / 65_536)
+            p.rtt = p.rtt.map { TimeSpan(nanoseconds: ($0.nanoseconds * 7 + sample.nanoseconds) / 8) } ?? sample
+        }
+    }
+
+    /// Sends the session's publishers what their video needs now: PLIs or
+    /// FIRs from their `KeyframeRequester`s and NACKs from their
+    /// `NackGenerator`s (RFC 4585 §6.2.1, §6.3.1; RFC 5104 §4.3.1).
+    func sendRepairRequests(in session: Session, now: Instant, transmits: inout TransmitQueue) {
+        for p in session.participants.values { sendRepairRequests(p, now: now, transmits: &transmits) }
+    }
+
+    /// What `p`'s video needs now; see `sendRepairRequests(in:now:transmits:)`.
+    func sendRepairRequests(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
+        // `p.video` is mutated in place: a copy of the stream would copy its packet cache.
+        guard let repair = p.video?.repair, let ssrc = p.video?.ssrc, let srtp = p.srtp, let to = p.ice.selected else { return }
+        var packets: [any RTCPPacketWritable] = []
+        if repair.nack, let lost = p.video?.nacks.poll(now: now, rtt: p.rtt), !lost.isEmpty {
+            packets.append(RTCPNack(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc, lostSequenceNumbers: lost))
+            counters.nacksSent += 1
+            counters.nackedPackets += lost.count
+        }
+        if p.video?.nacks.takeKeyframeNeed() == true { p.video?.keyframes.request(now: now) }
+        switch p.video?.keyframes.poll(now: now, rtt: p.rtt) {
+        case .pli?:
+            packets.append(RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc))
+            counters.pliSent += 1
+        case .fir(let sequence)?:
+            packets.append(RTCPFullIntraRequest(senderSSRC: p.feedbackSSRC,
+                                                entries: [.init(ssrc: ssrc, sequenceNumber: sequence)]))
+            counters.firSent += 1
+        case nil:
+            break
+        }
+        guard !packets.isEmpty else { return }
+        var out = RTCPCompound.build(packets)
         do { try srtp.protectRTCP(&out) } catch { return }
         transmits.append(out, to: to)
-        counters.pliSent += 1
     }
 
     /// Once a second: receiver reports for what `p` publishes, and sender
@@ -59,12 +109,8 @@ extension MediaEngine {
     func sendReports(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         guard let srtp = p.srtp, let to = p.ice.selected else { return }
         var blocks: [RTCPReportBlock] = []
-        for kind in TrackKind.allCases {
-            let stream = kind == .audio ? p.audio : p.video
-            guard var stream, let ssrc = stream.ssrc, stream.stats.received > 0 else { continue }
-            blocks.append(reportBlock(ssrc, &stream.stats, now))
-            if kind == .audio { p.audio = stream } else { p.video = stream }
-        }
+        if let ssrc = p.audio?.ssrc, (p.audio?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.audio!.stats, now)) }
+        if let ssrc = p.video?.ssrc, (p.video?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.video!.stats, now)) }
         var packets: [any RTCPPacketWritable] = []
         let ntp = ntpTimestamp(now)
         for slot in p.subscriber.audio + p.subscriber.video {

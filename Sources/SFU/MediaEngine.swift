@@ -94,7 +94,7 @@ public final class MediaEngine: DatagramEngine {
                                    candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                                    participantID: id)
             .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
-                    sessionVersion: UInt64.random(in: 1...UInt64(Int64.max), using: &random))
+                    videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc }, sessionVersion: UInt64.random(in: 1...UInt64(Int64.max), using: &random))
         // Roster first, so clients know a name before a slot shows it.
         announceRoster(room: request.room, in: session)
         applySlotChanges(changed, in: session, from: before, now: now, except: id)
@@ -179,7 +179,7 @@ public final class MediaEngine: DatagramEngine {
                 for (i, fill) in session.table.fills(of: id, kind: kind).enumerated() where i < sub.subscriber[kind].count {
                     guard fill != (i < old.count ? old[i] : nil) else { continue }
                     sub.subscriber[kind][i].rebase(filled: fill != nil, waitForKeyframe: kind == .video)
-                    if kind == .video, case .publisher(let who) = fill { session.participants[who]?.requestKeyframe() }
+                    if kind == .video, case .publisher(let who) = fill { session.participants[who]?.requestKeyframe(now: now) }
                 }
             }
             sub.subscriber.slotsVersion += 1
@@ -257,9 +257,9 @@ public final class MediaEngine: DatagramEngine {
                     p.srtp = try SRTPContext(keyingMaterial: keys, role: dtls.role == .server ? .dtlsServer : .dtlsClient)
                     // Keyframes sent before this subscriber had keys never
                     // reached it: ask its video sources (and it) for new ones.
-                    p.requestKeyframe()
+                    p.requestKeyframe(now: now)
                     for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: .video) {
-                        p.session.participants[who]?.requestKeyframe()
+                        p.session.participants[who]?.requestKeyframe(now: now)
                     }
                     delegate?.engine(mediaConnected: p.id, session: p.session.id)
                 } catch {
@@ -292,7 +292,7 @@ public final class MediaEngine: DatagramEngine {
                     remove(p.id, reason: .consentExpired, now: now)
                     continue
                 }
-                sendPendingPLI(p, now: now, transmits: &transmits)
+                sendRepairRequests(p, now: now, transmits: &transmits)
                 if p.nextReport <= now {
                     p.nextReport = now + .seconds(1)
                     sendReports(p, now: now, transmits: &transmits)
@@ -312,7 +312,7 @@ public final class MediaEngine: DatagramEngine {
     }
 
     /// The earliest of the engine tick, any mixer's next frame, a close
-    /// countdown and any DTLS retransmission deadline.
+    /// countdown, any DTLS retransmission, keyframe request or NACK.
     public var nextDeadline: Instant? {
         var earliest = nextTick
         func consider(_ d: Instant?) { if let d, earliest == nil || d < earliest! { earliest = d } }
@@ -320,7 +320,12 @@ public final class MediaEngine: DatagramEngine {
             for m in session.mixes.values { consider(m.mixer.nextDeadline) }
             // A close countdown ends on time, not at the next 100 ms tick.
             consider(session.model.closingAt)
-            for p in session.participants.values { consider(p.dtls?.nextDeadline) }
+            for p in session.participants.values {
+                consider(p.dtls?.nextDeadline)
+                // A keyframe request is due at once; NACK retries at their spacing.
+                consider(p.video?.keyframes.nextDeadline)
+                if p.video?.repair.nack == true { consider(p.video?.nacks.nextDeadline) }
+            }
         }
         return earliest
     }

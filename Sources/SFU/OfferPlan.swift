@@ -13,6 +13,30 @@ public struct OfferPlan: Sendable {
         public var payloadType: UInt8
         /// The SSRC from a=ssrc, if the client declared one.
         public var ssrc: UInt32?
+        /// Loss repair the client offered for this codec (video only).
+        public var repair = Repair()
+        /// The SSRC of the client's retransmissions (RFC 4588 §8.7, FID group), if declared.
+        public var rtxSSRC: UInt32?
+    }
+
+    /// Loss repair a client offered for a video codec, which the answer accepts.
+    public struct Repair: Sendable, Equatable {
+        /// The `rtx` payload type whose `apt` is the codec (RFC 4588 §8.6), if offered.
+        public var rtxPayloadType: UInt8?
+        /// Generic NACK (`a=rtcp-fb:pt nack`, RFC 4585 §4.2).
+        public var nack = false
+        /// Picture Loss Indication (`nack pli`).
+        public var pli = false
+        /// Full Intra Request (`ccm fir`, RFC 5104 §7.1).
+        public var fir = false
+
+        /// Creates an empty set (audio, or a codec offered without repair).
+        public init(rtxPayloadType: UInt8? = nil, nack: Bool = false, pli: Bool = false, fir: Bool = false) {
+            self.rtxPayloadType = rtxPayloadType
+            self.nack = nack
+            self.pli = pli
+            self.fir = fir
+        }
     }
 
     /// A receive slot: a section the client only receives on.
@@ -21,6 +45,8 @@ public struct OfferPlan: Sendable {
         public var mid: String
         /// The payload type the client expects for the codec.
         public var payloadType: UInt8
+        /// Loss repair the client offered for this codec (video only).
+        public var repair = Repair()
     }
 
     /// What the answer says about each section, in offer order.
@@ -129,12 +155,15 @@ public struct OfferPlan: Sendable {
                 ids[ext.uri] = UInt8(ext.id)
             }
             let direction = offer.direction(of: m)
+            let repair = kind == .video ? Self.repair(of: codec, in: m) : Repair()
             if direction.sends && !published.contains(kind) {
                 published.insert(kind)
-                sections.append(.publish(kind, Publish(mid: mid, payloadType: codec.payloadType,
-                                                       ssrc: m.primarySSRCs.first)))
+                let ssrc = m.primarySSRCs.first
+                sections.append(.publish(kind, Publish(mid: mid, payloadType: codec.payloadType, ssrc: ssrc, repair: repair,
+                                                       rtxSSRC: repair.rtxPayloadType == nil ? nil : ssrc.flatMap(m.rtxSSRC(for:)))))
             } else if direction.receives && !direction.sends && slotCount[kind]! < maxSlots {
-                sections.append(.slot(kind, index: slotCount[kind]!, Slot(mid: mid, payloadType: codec.payloadType)))
+                sections.append(.slot(kind, index: slotCount[kind]!, Slot(mid: mid, payloadType: codec.payloadType,
+                                                                         repair: repair)))
                 slotCount[kind]! += 1
             } else {
                 reject("more sections than Cohort uses")
@@ -145,5 +174,12 @@ public struct OfferPlan: Sendable {
         if sections.allSatisfy({ if case .rejected = $0 { return true } else { return false } }) {
             throw .invalidOffer("no Opus audio or VP8 video section")
         }
+    }
+
+    /// The repair a section offers for `codec`: its `rtx` twin and its feedback types.
+    private static func repair(of codec: Codec, in m: MediaDescription) -> Repair {
+        let rtx = m.codecs.first { $0.isNamed("rtx") && $0.clockRate == codec.clockRate && $0.associatedPayloadType == codec.payloadType }
+        return Repair(rtxPayloadType: rtx?.payloadType, nack: codec.supportsFeedback("nack"),
+                      pli: codec.supportsFeedback("nack", parameter: "pli"), fir: codec.supportsFeedback("ccm", parameter: "fir"))
     }
 }

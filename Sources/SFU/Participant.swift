@@ -40,6 +40,9 @@ final class Participant {
     /// For an id in this participant's packets, the forwarded-extension index + 1 (0 = none).
     let extensionIndexByID: [UInt8]
     var nextReport: Instant
+    /// Smoothed round-trip time to the participant, from its receiver
+    /// reports on our slots (RFC 3550 §6.4.1); nil until measured.
+    var rtt: TimeSpan?
 
     init(id: ParticipantID, session: Session, name: String, role: Role, plan: OfferPlan,
          ice: IceLiteAgent, sourceKey: UInt32, now: Instant, random: inout some RandomNumberGenerator) {
@@ -53,11 +56,14 @@ final class Participant {
         self.sourceKey = sourceKey
         self.feedbackSSRC = UInt32.random(in: 1...UInt32.max, using: &random)
         self.audio = plan.audio.map { PublishedStream(kind: .audio, payloadType: $0.payloadType, ssrc: $0.ssrc) }
-        self.video = plan.video.map { PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc) }
+        self.video = plan.video.map {
+            PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
+        }
         func slots(_ kind: TrackKind, clockRate: UInt32) -> [SubscribedSlot] {
             plan.slots(kind).map { slot in
                 SubscribedSlot(ssrc: UInt32.random(in: 1...UInt32.max, using: &random), clockRate: clockRate,
                                payloadType: slot.payloadType,
+                               rtx: slot.repair.rtxPayloadType.map { (UInt32.random(in: 1...UInt32.max, using: &random), $0) },
                                initialSequence: UInt16.random(in: 0...UInt16.max, using: &random),
                                initialTimestamp: UInt32.random(in: 0...UInt32.max, using: &random))
             }
@@ -78,7 +84,7 @@ final class Participant {
 
     /// Asks for a keyframe of the camera, if it has one: a new subscriber,
     /// a slot switch, or a subscriber's PLI or FIR.
-    func requestKeyframe() { video?.keyframeWanted = true }
+    func requestKeyframe(now: Instant) { video?.keyframes.request(now: now) }
 
     /// The kind of a stream this participant publishes, learning the SSRC
     /// from the payload type the first time if SDP did not declare it.

@@ -17,11 +17,18 @@ struct PublishedStream {
     /// RFC 3550 reception statistics, for receiver reports.
     var stats: ReceiveStatistics
 
-    // Video: keyframe requests.
-    /// A keyframe is wanted (a subscriber's PLI or FIR, a slot switch).
-    var keyframeWanted = false
-    /// When the last PLI went to the publisher.
-    var lastKeyframeRequest: Instant?
+    // Video: loss repair and keyframes.
+    /// What the publisher negotiated: `nack` (it answers NACKs), `rtx`, PLI, FIR.
+    let repair: OfferPlan.Repair
+    /// The SSRC of the publisher's retransmissions, declared or learned.
+    var rtxSSRC: UInt32?
+    /// The last second of packets, decrypted, for answering subscribers' NACKs.
+    /// Video only: audio is not cached (Opus FEC and PLC cover its losses).
+    var cache: PacketCache?
+    /// Gaps in the publisher's sequence numbers, NACKed upstream.
+    var nacks = NackGenerator()
+    /// Keyframe requests from subscribers, switches and restarts, coalesced and retried.
+    var keyframes: KeyframeRequester
 
     // Audio: voice activity (RFC 6464).
     /// When the publisher last sent audio flagged as voice above the speaking threshold.
@@ -30,12 +37,27 @@ struct PublishedStream {
     /// below overload while voiced, 0 in silence; for loudest-N.
     var loudness: Double = 0
 
-    /// A stream of `kind` with the offer's payload type and SSRC (if declared).
-    init(kind: TrackKind, payloadType: UInt8, ssrc: UInt32?) {
+    /// A stream of `kind` with the offer's payload type, SSRC (if declared) and repair.
+    init(kind: TrackKind, payloadType: UInt8, ssrc: UInt32?, repair: OfferPlan.Repair = .init(), rtxSSRC: UInt32? = nil) {
         self.kind = kind
         self.payloadType = payloadType
         self.ssrc = ssrc
         self.stats = ReceiveStatistics(clockRate: kind == .audio ? 48_000 : 90_000)
+        self.repair = repair
+        self.rtxSSRC = rtxSSRC
+        self.cache = kind == .video ? PacketCache() : nil
+        // RFC 5104 §7.1: FIR for a peer that asked for it and not for PLI.
+        self.keyframes = KeyframeRequester(useFIR: repair.fir && !repair.pli)
+    }
+
+    /// Whether a packet with `ssrc` and `payloadType` is one of the
+    /// publisher's retransmissions (RFC 4588), learning the RTX SSRC the
+    /// first time if the offer did not declare it.
+    mutating func isRetransmission(ssrc: UInt32, payloadType: UInt8) -> Bool {
+        if let known = rtxSSRC { return known == ssrc }
+        guard let rtx = repair.rtxPayloadType, rtx == payloadType else { return false }
+        rtxSSRC = ssrc
+        return true
     }
 
     /// Notes an RFC 6464 level of a packet that arrived at `now`.

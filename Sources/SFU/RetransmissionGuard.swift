@@ -17,7 +17,7 @@ import Wire
 /// FCI entry, so bursts up to 64 are tracked exactly. Allocates only in
 /// `init`. A value type owned by its `SubscribedSlot`, used on the
 /// session's loop; it never reads a clock.
-public struct RetransmissionGuard {
+public struct RetransmissionGuard: Sendable {
     /// Entries in the ring, a power of two.
     public static let slotCount = 64
     /// The round-trip time assumed while none has been measured.

@@ -22,6 +22,14 @@ public struct SubscribedSlot: Sendable {
     public let clockRate: UInt32
     /// The payload type the subscriber negotiated for this slot.
     public let payloadType: UInt8
+    /// Retransmissions (RFC 4588), when the subscriber negotiated `rtx`:
+    /// their SSRC and payload type; nil resends on the slot's own SSRC.
+    public let rtx: (ssrc: UInt32, payloadType: UInt8)?
+    /// The retransmission stream's own sequence numbers (RFC 4588 §4).
+    private var rtxSequence: UInt16
+    /// Which packets went out again recently, so a NACK repeated within one
+    /// round trip does not resend them twice.
+    var resent = RetransmissionGuard()
 
     /// Whether the slot has a source; an empty slot forwards nothing.
     public private(set) var isFilled = false
@@ -41,11 +49,13 @@ public struct SubscribedSlot: Sendable {
 
     /// Creates an empty slot with our `ssrc`; the first sequence number and
     /// timestamp are random per RFC 3550 §5.1, so they come from the caller.
-    public init(ssrc: UInt32, clockRate: UInt32, payloadType: UInt8 = 0, initialSequence: UInt16,
-                initialTimestamp: UInt32) {
+    public init(ssrc: UInt32, clockRate: UInt32, payloadType: UInt8 = 0, rtx: (ssrc: UInt32, payloadType: UInt8)? = nil,
+                initialSequence: UInt16, initialTimestamp: UInt32) {
         self.ssrc = ssrc
         self.clockRate = clockRate
         self.payloadType = payloadType
+        self.rtx = rtx
+        self.rtxSequence = initialSequence &+ 0x8000
         self.lastOutSeq = initialSequence &- 1
         self.lastOutTs = initialTimestamp
     }
@@ -114,6 +124,12 @@ public struct SubscribedSlot: Sendable {
         return source
     }
 
-    /// The slot sequence number a packet of the current source with `sequence` went out as.
-    public func slotSequence(forSourceSequence sequence: UInt16) -> UInt16 { sequence &+ seqOffset }
+    /// The timestamp a packet of the current source with `timestamp` went out with.
+    public func slotTimestamp(forSourceTimestamp timestamp: UInt32) -> UInt32 { timestamp &+ tsOffset }
+
+    /// The next sequence number of the retransmission stream.
+    public mutating func nextRTXSequence() -> UInt16 {
+        defer { rtxSequence &+= 1 }
+        return rtxSequence
+    }
 }

@@ -1,7 +1,6 @@
-import RTP
 import Wire
 import XCTest
-@testable import SFU
+@testable import RTP
 
 /// RFC 4588 §4 retransmission packets, hand-assembled in hex: writing the
 /// RTX form of a cached original and unwrapping a received one.

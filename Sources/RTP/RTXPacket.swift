@@ -1,4 +1,3 @@
-import RTP
 import Wire
 
 /// The RTP retransmission payload format (RFC 4588 §4), in both directions:

@@ -1,0 +1,61 @@
+import RTP
+import SRTP
+import Wire
+
+extension MediaEngine {
+    /// A subscriber's generic NACK (RFC 4585 §6.2.1) for one of its video
+    /// slots: each lost slot sequence number is mapped back through the
+    /// slot's rewrite to the number the publisher gave it, found in the
+    /// publisher's packet cache, and sent again as RTX (RFC 4588, the
+    /// slot's own RTX SSRC and sequence numbers, the slot number as OSN)
+    /// when the subscriber negotiated `rtx`, else on the slot's SSRC. A
+    /// packet already resent to this slot within one round trip is not
+    /// sent again; numbers from before the slot's current source, or older
+    /// than the cache, are counted as misses.
+    func answerNack(_ nack: RTCPNack, from sub: Participant, now: Instant, transmits: inout TransmitQueue) {
+        counters.nacksReceived += 1
+        guard let (kind, index) = sub.subscriber.slot(withSSRC: nack.mediaSSRC), kind == .video,
+              case .publisher(let who)? = sub.session.fill(of: sub.id, kind: .video, index: index),
+              let publisher = sub.session.participants[who], publisher.video?.cache != nil,
+              let srtp = sub.srtp, let destination = sub.ice.selected else {
+            counters.retransmissionMisses += nack.lostSequenceNumbers.count
+            return
+        }
+        let remap = publisher.localExtensionIDs != sub.localExtensionIDs
+            ? (publisher.extensionIndexByID, sub.localExtensionIDs) : nil
+        for slotSequence in nack.lostSequenceNumbers {
+            guard let sourceSequence = sub.subscriber.video[index].sourceSequence(forSlotSequence: slotSequence),
+                  let original = publisher.video?.cache?.packet(sequence: sourceSequence, now: now),
+                  let header = try? RTPHeader(parsing: original) else {
+                counters.retransmissionMisses += 1
+                continue
+            }
+            guard sub.subscriber.video[index].resent.shouldResend(sequence: slotSequence, now: now, rtt: sub.rtt) else {
+                counters.retransmissionsSuppressed += 1
+                continue
+            }
+            let slot = sub.subscriber.video[index]
+            let timestamp = slot.slotTimestamp(forSourceTimestamp: header.timestamp)
+            let rtxSequence: UInt16? = slot.rtx == nil ? nil : sub.subscriber.video[index].nextRTXSequence()
+            var failed = false
+            transmits.appendDatagram(to: destination, capacity: max(original.count, RTXPacket.length(of: header))
+                                                            + SRTPContext.maximumTrailerLength) { out in
+                let length: Int
+                if let rtx = slot.rtx, let rtxSequence {
+                    length = RTXPacket.write(original: original, header: header, into: out, ssrc: rtx.ssrc,
+                                             sequence: rtxSequence, timestamp: timestamp, payloadType: rtx.payloadType,
+                                             originalSequence: slotSequence)
+                    if let remap { ForwardedPacket.remapExtensions(of: original, header: header, in: out, length: length, remap) }
+                } else {
+                    length = ForwardedPacket.write(original, header: header, into: out, ssrc: slot.ssrc, sequence: slotSequence,
+                                                   timestamp: timestamp, payloadType: slot.payloadType, remap: remap)
+                }
+                do { return try srtp.protectRTP(out, length: length) } catch {
+                    failed = true
+                    return nil
+                }
+            }
+            if failed { counters.srtpFailed += 1 } else { counters.retransmissionsSent += 1 }
+        }
+    }
+}
