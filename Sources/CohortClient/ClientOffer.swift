@@ -16,6 +16,10 @@ public struct ClientOffer: Sendable {
     public var videoSSRC: UInt32?
     /// Receive slots per kind.
     public var slots: Int
+    /// Whether video offers generic NACK and RTX (RFC 4585, RFC 4588).
+    public var lossRepair = false
+    /// SSRC of our video retransmissions, when `lossRepair` and we publish video.
+    public var videoRTXSSRC: UInt32?
 
     /// Payload type of Opus in our offers.
     public static let opusPayloadType: UInt8 = 111
@@ -25,6 +29,8 @@ public struct ClientOffer: Sendable {
     public static let audioLevelID: UInt8 = 1
     /// Header-extension id of abs-send-time (the load test's send time).
     public static let sendTimeID: UInt8 = 2
+    /// Payload type of RTX for VP8 (apt=96) when `lossRepair`.
+    public static let rtxPayloadType: UInt8 = 97
 
     /// Creates an offer description.
     public init(ufrag: String, password: String, fingerprint: DTLSFingerprint,
@@ -52,7 +58,8 @@ public struct ClientOffer: Sendable {
                  "a=group:BUNDLE " + mids.joined(separator: " "), "a=msid-semantic: WMS *"]
         func section(kind: String, mid: String, direction: String, ssrc: UInt32?) {
             let pt = kind == "audio" ? Self.opusPayloadType : Self.vp8PayloadType
-            l += ["m=\(kind) 9 UDP/TLS/RTP/SAVPF \(pt)", "c=IN IP4 0.0.0.0", "a=mid:\(mid)",
+            let formats = kind == "video" && lossRepair ? "\(pt) \(Self.rtxPayloadType)" : "\(pt)"
+            l += ["m=\(kind) 9 UDP/TLS/RTP/SAVPF \(formats)", "c=IN IP4 0.0.0.0", "a=mid:\(mid)",
                   "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)", "a=fingerprint:\(fingerprint.sdpValue)",
                   "a=setup:actpass", "a=\(direction)", "a=rtcp-mux", "a=rtcp-rsize"]
             if kind == "audio" {
@@ -60,10 +67,17 @@ public struct ClientOffer: Sendable {
                       "a=extmap:\(Self.audioLevelID) urn:ietf:params:rtp-hdrext:ssrc-audio-level"]
             } else {
                 l += ["a=rtpmap:\(pt) VP8/90000", "a=rtcp-fb:\(pt) nack pli", "a=rtcp-fb:\(pt) ccm fir"]
+                if lossRepair {
+                    l += ["a=rtcp-fb:\(pt) nack", "a=rtpmap:\(Self.rtxPayloadType) rtx/90000",
+                          "a=fmtp:\(Self.rtxPayloadType) apt=\(pt)"]
+                }
             }
             l.append("a=extmap:\(Self.sendTimeID) http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
             if let ssrc {
                 l += ["a=msid:cohort-client \(mid)", "a=ssrc:\(ssrc) cname:cohort-client"]
+                if kind == "video", let rtx = videoRTXSSRC {
+                    l += ["a=ssrc-group:FID \(ssrc) \(rtx)", "a=ssrc:\(rtx) cname:cohort-client"]
+                }
             }
         }
         if let a = audioSSRC { section(kind: "audio", mid: "a", direction: "sendonly", ssrc: a) }

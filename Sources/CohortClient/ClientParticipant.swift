@@ -41,10 +41,20 @@ public final class ClientParticipant {
     public private(set) var server: StunAddress?
     /// The mid of the slot each server SSRC belongs to (from the answer).
     public private(set) var midBySSRC: [UInt32: String] = [:]
+    /// For each retransmission SSRC in the answer (RFC 4588 FID group), the slot SSRC it repairs.
+    public private(set) var primaryOfRTX: [UInt32: UInt32] = [:]
     /// How often to refresh consent once connected.
     public var consentInterval = TimeSpan.seconds(2)
     /// Whether the client still sends consent checks (a "vanishing" client stops).
     public var sendsConsent = true
+    /// Retransmissions sent in answer to the server's NACKs (`lossRepair` only).
+    public private(set) var retransmissionsSent = 0
+    /// NACKs received from the server for our video.
+    public private(set) var nacksReceived = 0
+    /// Our video packets as sent (before encryption), by sequence number, to
+    /// answer NACKs with RTX when the offer has `lossRepair`; the last 1024.
+    private var sentVideo: [UInt16: [UInt8]] = [:]
+    private var rtxSequence: UInt16 = 0
 
     private let certificate: DTLSCertificate
     private var remoteUfrag = ""
@@ -62,14 +72,19 @@ public final class ClientParticipant {
     private let tieBreaker: UInt64
 
     /// Creates a client with fresh credentials.
-    public init(publishAudio: Bool, publishVideo: Bool, slots: Int, certificate: DTLSCertificate) {
+    /// With `lossRepair` the offer negotiates generic NACK and RTX for video,
+    /// and the client answers the server's NACKs for its video with RTX.
+    public init(publishAudio: Bool, publishVideo: Bool, slots: Int, certificate: DTLSCertificate, lossRepair: Bool = false) {
         self.certificate = certificate
         var r = SystemRandomNumberGenerator()
-        offer = ClientOffer(ufrag: IceCredential.random(length: 8, using: &r),
-                            password: IceCredential.random(length: 24, using: &r), fingerprint: certificate.fingerprint,
-                            audioSSRC: publishAudio ? UInt32.random(in: 1...UInt32.max, using: &r) : nil,
-                            videoSSRC: publishVideo ? UInt32.random(in: 1...UInt32.max, using: &r) : nil,
-                            slots: slots)
+        var offer = ClientOffer(ufrag: IceCredential.random(length: 8, using: &r),
+                                password: IceCredential.random(length: 24, using: &r), fingerprint: certificate.fingerprint,
+                                audioSSRC: publishAudio ? UInt32.random(in: 1...UInt32.max, using: &r) : nil,
+                                videoSSRC: publishVideo ? UInt32.random(in: 1...UInt32.max, using: &r) : nil,
+                                slots: slots)
+        offer.lossRepair = lossRepair
+        if lossRepair && publishVideo { offer.videoRTXSSRC = UInt32.random(in: 1...UInt32.max, using: &r) }
+        self.offer = offer
         tieBreaker = UInt64.random(in: 0...UInt64.max, using: &r)
     }
 
@@ -96,6 +111,7 @@ public final class ClientParticipant {
         dtlsServerRole = sdp.setup(for: first) == .active
         for m in sdp.mediaSections {
             for ssrc in m.ssrcs { if let mid = m.mid { midBySSRC[ssrc] = mid } }
+            for primary in m.primarySSRCs { if let rtx = m.rtxSSRC(for: primary) { primaryOfRTX[rtx] = primary } }
         }
         do {
             dtls = try DTLSEndpoint(role: dtlsServerRole ? .server : .client, certificate: certificate,
@@ -140,6 +156,7 @@ public final class ClientParticipant {
             guard let srtp else { return }
             var packet = datagram
             guard (try? srtp.unprotectRTCP(&packet)) != nil else { return }
+            answerNacks(in: packet)
             events.append(.rtcp(packet))
         case .unknown:
             return
@@ -200,9 +217,38 @@ public final class ClientParticipant {
         builder.marker = marker
         builder.extensions = extensions
         guard var packet = try? builder.build(payload: payload) else { return }
+        if offer.videoRTXSSRC != nil && ssrc == offer.videoSSRC {
+            sentVideo[seq] = packet
+            sentVideo[seq &- 1024] = nil
+        }
         packet.reserveCapacity(packet.count + SRTPContext.maximumTrailerLength)
         guard (try? srtp.protectRTP(&packet)) != nil else { return }
         outgoing.append(packet)
+    }
+
+    /// RFC 4585 §6.2.1 generic NACKs for our video: each packet we still
+    /// have goes out again as RTX (RFC 4588 §4) on our RTX SSRC.
+    private func answerNacks(in compound: [UInt8]) {
+        guard let srtp, let video = offer.videoSSRC, let rtxSSRC = offer.videoRTXSSRC else { return }
+        var reader = RTCPCompoundReader(compound)
+        while let next = try? reader.next() {
+            guard case .nack(let nack) = next, nack.mediaSSRC == video else { continue }
+            nacksReceived += 1
+            for seq in nack.lostSequenceNumbers {
+                guard let original = sentVideo[seq], let header = try? RTPHeader(parsing: original) else { continue }
+                var out = [UInt8](repeating: 0, count: RTXPacket.length(of: header) + SRTPContext.maximumTrailerLength)
+                let length = out.withUnsafeMutableBytes {
+                    RTXPacket.write(original: original, header: header, into: $0, ssrc: rtxSSRC, sequence: rtxSequence,
+                                    timestamp: header.timestamp, payloadType: ClientOffer.rtxPayloadType,
+                                    originalSequence: seq)
+                }
+                rtxSequence &+= 1
+                out.removeLast(out.count - length)
+                guard (try? srtp.protectRTP(&out)) != nil else { continue }
+                outgoing.append(out)
+                retransmissionsSent += 1
+            }
+        }
     }
 
     /// Sends an RTCP compound (e.g. a PLI for a slot).

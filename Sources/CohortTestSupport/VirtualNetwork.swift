@@ -45,6 +45,8 @@ public struct VirtualNetwork {
 
     /// The conditions now in force.
     public var conditions: Conditions
+    /// Loss on one direction of one link, keyed `"from>to"`, instead of `conditions.loss`.
+    public var linkLoss: [String: Double] = [:]
     private var random: SeededRandom
     private var inFlight: [Datagram] = []
     /// Datagrams dropped so far.
@@ -60,7 +62,7 @@ public struct VirtualNetwork {
 
     /// Sends `bytes` from `from` to `to` at time `now`.
     public mutating func send(_ bytes: [UInt8], from: String, to: String, now: Instant) {
-        if random.chance(conditions.loss) {
+        if random.chance(linkLoss["\(from)>\(to)"] ?? conditions.loss) {
             dropped += 1
             return
         }

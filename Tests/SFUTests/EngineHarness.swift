@@ -31,8 +31,9 @@ final class EngineHarness {
     /// Joins `name` into `room` and runs until its media is connected.
     @discardableResult
     func join(_ name: String, room: RoomID = .main, session: String = "s1", audio: Bool = true, video: Bool = true,
-              slots: Int = 4, role: Role = .participant, mixed: Bool = false) throws -> JoinAnswer {
-        let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate)
+              slots: Int = 4, role: Role = .participant, mixed: Bool = false, lossRepair: Bool = false) throws -> JoinAnswer {
+        let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate,
+                                       lossRepair: lossRepair)
         let address = StunAddress("127.0.0.1:\(5000 + clients.count)")!
         clients[name] = (client, address)
         let answer = try engine.join(JoinRequest(sessionID: session, room: room, name: name, role: role,
