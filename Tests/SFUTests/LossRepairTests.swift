@@ -217,4 +217,39 @@ final class LossRepairTests: XCTestCase {
         XCTAssertLessThanOrEqual(plis, 6, "at most one keyframe per second from this publisher")
         XCTAssertEqual(h.engine.counters.keyframeRequestsReceived, 106)
     }
+
+    func testRoundTripFromReceiverReportsSpacesResends() throws {
+        let h = try pair(loss: 0, on: ("server", "sub"), seed: 4)
+        let sub = h.clients["sub"]!.client
+        let slotSSRC = try XCTUnwrap(sub.midBySSRC.first { $0.value == "v0" && sub.primaryOfRTX[$0.key] == nil }?.key)
+        var r = Reception()
+        var report: (sr: RTCPSenderReport, at: Instant)?
+        for i in 1..<150 {
+            sendVideo(h, "pub", index: i, keyframe: false)
+            h.run(for: .milliseconds(10))
+            for event in h.received["sub"] ?? [] {
+                guard case .rtcp(let bytes) = event else { continue }
+                var reader = RTCPCompoundReader(bytes)
+                while let p = try? reader.next() { if case .senderReport(let sr) = p, sr.ssrc == slotSSRC { report = (sr, h.clock.now) } }
+            }
+            collect(h, "sub", into: &r)
+        }
+        // RFC 3550 §6.4.1: LSR from our last sender report, DLSR the time the subscriber held it.
+        let (sr, at) = try XCTUnwrap(report, "the server sends sender reports on the slot")
+        let held = UInt32((h.clock.now - at).nanoseconds * 65_536 / 1_000_000_000)
+        sub.sendRTCP([RTCPReceiverReport(ssrc: 1, reportBlocks: [
+            RTCPReportBlock(ssrc: slotSSRC, fractionLost: 0, cumulativeLost: 0, extendedHighestSequenceNumber: 0, jitter: 0,
+                            lastSenderReport: sr.compactNTP, delaySinceLastSenderReport: held)])])
+        h.run(for: .milliseconds(10))
+        // Measured well under the 100 ms default, so a NACK repeated 30 ms later is answered again.
+        let seq = try XCTUnwrap(r.bySequence.first { $0.value == 100 }?.key)
+        let nack = RTCPNack(senderSSRC: 1, mediaSSRC: slotSSRC, lostSequenceNumbers: [seq])
+        sub.sendRTCP([nack])
+        h.run(for: .milliseconds(30))
+        sub.sendRTCP([nack])
+        h.run(for: .milliseconds(30))
+        collect(h, "sub", into: &r)
+        XCTAssertEqual(r.rtxArrivals[seq]?.count, 2)
+        XCTAssertEqual(h.engine.counters.retransmissionsSuppressed, 0)
+    }
 }
