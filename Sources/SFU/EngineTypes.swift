@@ -75,12 +75,16 @@ public struct SlotAssignment: Codable, Equatable, Sendable {
     public var isMix = false
     /// For a mix slot: the room listened in on, when it is not the own room.
     public var room: RoomID?
+    /// For a video slot that has carried media: the RTP timestamp of the last
+    /// packet sent before its current source (the new source's frames are newer).
+    public var after: UInt32?
 
     /// Creates an assignment.
     public init(mid: String, kind: TrackKind, participantId: String?, name: String?, isMix: Bool = false,
-                room: RoomID? = nil) {
+                room: RoomID? = nil, after: UInt32? = nil) {
         self.isMix = isMix
         self.room = room
+        self.after = after
         self.mid = mid
         self.kind = kind
         self.participantId = participantId

@@ -140,8 +140,9 @@ public final class MediaEngine: DatagramEngine {
                     out.append(SlotAssignment(mid: slot.mid, kind: .audio, participantId: nil, name: nil,
                                               isMix: true, room: room == member.room ? nil : room))
                 case .publisher(let who):
+                    let after = kind == .video ? p.subscriber.video[i].switchedAfter : nil
                     out.append(SlotAssignment(mid: slot.mid, kind: kind, participantId: who,
-                                              name: session.participants[who]?.name))
+                                              name: session.participants[who]?.name, after: after))
                 case nil:
                     out.append(SlotAssignment(mid: slot.mid, kind: kind, participantId: nil, name: nil))
                 }

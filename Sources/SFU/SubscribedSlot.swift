@@ -42,6 +42,9 @@ public struct SubscribedSlot: Sendable {
     private var lastOutSeq: UInt16
     private var lastOutTs: UInt32
     private var lastOutAt: Instant = .zero
+    /// The last timestamp sent before the current source, if the slot had
+    /// carried media then: the new source's frames are newer.
+    public private(set) var switchedAfter: UInt32?
     /// Packets forwarded through this slot (for sender reports).
     public private(set) var packetsSent: UInt32 = 0
     /// Payload octets forwarded through this slot (for sender reports).
@@ -64,6 +67,7 @@ public struct SubscribedSlot: Sendable {
     /// With `waitForKeyframe`, nothing of the new source passes until a keyframe.
     public mutating func rebase(filled: Bool, waitForKeyframe: Bool) {
         isFilled = filled
+        switchedAfter = started ? lastOutTs : nil
         needsBase = true
         pendingKeyframe = waitForKeyframe && filled
     }

@@ -226,7 +226,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                 continue
             }
             guard let who = s.participantId else { continue }
-            map[s.mid] = SlotSource(participantId: who, track: s.kind == .audio ? .microphone : .camera)
+            map[s.mid] = SlotSource(participantId: who, track: s.kind == .audio ? .microphone : .camera, after: s.after)
         }
         return map
     }

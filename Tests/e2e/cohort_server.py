@@ -50,7 +50,13 @@ class CohortServer:
     nice: int = 0
     # `--waiting-room on`: participants wait until a host admits them.
     waiting_room: bool = False
+    # `--announce ADDRESS`: the address put in ICE candidates (the media
+    # sockets still bind 127.0.0.1); the loss tests announce 127.0.0.2,
+    # where impair_relay.py listens.
+    announce: str | None = None
     http_port: int | None = None
+    # The bound UDP media ports (one per event loop), from the startup log.
+    media_ports: list[int] = field(default_factory=list)
     binary: str = BINARY
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
@@ -64,7 +70,8 @@ class CohortServer:
         self.process = subprocess.Popen(
             [*nice, self.binary, "serve", "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
              "--consent-timeout", str(self.consent_timeout), "--log-level", level,
-             *(["--waiting-room", "on"] if self.waiting_room else [])],
+             *(["--waiting-room", "on"] if self.waiting_room else []),
+             *(["--announce", self.announce] if self.announce else [])],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
         ready = threading.Event()
 
@@ -72,6 +79,8 @@ class CohortServer:
             assert self.process is not None and self.process.stdout is not None
             for line in self.process.stdout:
                 self.log.append(line.rstrip())
+                if "media listening" in line and not self.media_ports:
+                    self.media_ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", line)]
                 m = re.search(r"web client: http://127\.0\.0\.1:(\d+)/", line)
                 if m:
                     self.http_port = int(m.group(1))

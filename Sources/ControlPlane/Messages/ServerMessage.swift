@@ -122,12 +122,18 @@ public struct SlotSource: Codable, Equatable, Sendable {
     /// For `mix`: the breakout room a host listens in on, when the mix is not
     /// of the host's own room.
     public var room: String?
+    /// For a video slot that has carried media: the RTP timestamp of the last
+    /// packet sent before its current source. Frames with a timestamp newer
+    /// than this (RFC 1982 serial order) are the current source's, so a
+    /// client keeps a tile dark until one renders (docs/PROTOCOL.md, `slots`).
+    public var after: UInt32?
 
     /// Creates a slot source.
-    public init(participantId: String?, track: SlotTrack, room: String? = nil) {
+    public init(participantId: String?, track: SlotTrack, room: String? = nil, after: UInt32? = nil) {
         self.participantId = participantId
         self.track = track
         self.room = room
+        self.after = after
     }
 }
 
