@@ -196,6 +196,35 @@ function makeTile(mid, track) {
   tile.append(video, label);
   $("grid").append(tile);
   state.tiles.set(mid, tile);
+  // A tile whose slot changed source stays dark until a frame of the new
+  // source renders: one whose RTP timestamp is newer than the slot map's
+  // `after` (docs/PROTOCOL.md `slots`), so the previous person's last frame
+  // never shows under the new name. Frames are drawn at opacity 0 meanwhile,
+  // so the browser keeps reporting them.
+  if ("requestVideoFrameCallback" in video) {
+    const onFrame = (_now, meta) => {
+      if (tile.gate && fromNewSource(tile.gate, meta)) openTile(tile);
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+}
+
+// RFC 1982 serial order of 32-bit RTP timestamps: is `a` after `b`?
+function isNewer(a, b) {
+  const d = (a - b) >>> 0;
+  return d !== 0 && d < 0x80000000;
+}
+
+// A browser that does not report RTP timestamps (rtpTimestamp undefined)
+// opens the tile on the first frame after the switch.
+function fromNewSource(gate, meta) {
+  return gate.after === null || typeof meta.rtpTimestamp !== "number" || isNewer(meta.rtpTimestamp >>> 0, gate.after);
+}
+
+function openTile(tile) {
+  tile.gate = null;
+  tile.classList.remove("waiting");
 }
 
 function makePlayer(mid, track) {
@@ -212,6 +241,12 @@ function render() {
   for (const [mid, tile] of state.tiles) {
     const source = state.slots[mid];
     const who = source && source.participantId;
+    if ((who || "") !== tile.dataset.participant) {
+      const after = source && typeof source.after === "number" ? source.after >>> 0 : null;
+      tile.gate = who ? { after } : null;
+      tile.classList.toggle("waiting", !!who);
+      if (who && !("requestVideoFrameCallback" in HTMLVideoElement.prototype)) openTile(tile);
+    }
     tile.hidden = !who;
     tile.dataset.participant = who || "";
     tile.classList.toggle("speaking", !!who && state.speaking.has(who));
