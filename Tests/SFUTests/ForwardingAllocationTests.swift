@@ -20,7 +20,7 @@ final class ForwardingAllocationTests: XCTestCase {
     static let subscribers = 3
 
     func testForwardingAllocatesNoMoreThanSRTPItself() throws {
-        let setup = try Setup()
+        let setup = try Setup(video: false)
         var engine = 0, direct = 0
         // Alternate, so both see NSS's free lists in the same state.
         for round in 0..<3 {
@@ -35,6 +35,22 @@ final class ForwardingAllocationTests: XCTestCase {
         let wasteful = setup.forward(round: 3, freshQueuePerPacket: true)
         let directAgain = try setup.srtpAlone()
         XCTAssertGreaterThan(wasteful, directAgain + Self.packets / 20)
+    }
+
+    /// Video with NACK and RTX negotiated: each packet is also stored in the
+    /// publisher's packet cache and checked for gaps, still without an
+    /// allocation of its own once the cache's slots have been used once.
+    func testVideoForwardingWithLossRepairAllocatesNoMoreThanSRTPItself() throws {
+        let setup = try Setup(video: true)
+        var engine = 0, direct = 0
+        for round in 0..<3 {
+            engine = setup.forward(round: round, freshQueuePerPacket: false)
+            direct = try setup.srtpAlone()
+        }
+        XCTAssertEqual(setup.forwarded, 3 * Self.packets * Self.subscribers, "every packet reached every subscriber")
+        XCTAssertGreaterThan(setup.h.engine.counters.rtpForwarded, 0)
+        XCTAssertLessThanOrEqual(engine, direct + Self.packets / 20,
+                                 "\(engine) allocations forwarding video vs \(direct) for SRTP alone")
     }
 }
 
@@ -54,13 +70,14 @@ private final class Setup {
     var plainReference: [[UInt8]] = []
     var buffer: [UInt8] = []
 
-    init() throws {
+    /// Audio only, or (`video`) video only with NACK and RTX negotiated.
+    init(video: Bool) throws {
         let h = EngineHarness()
         let names = ["ann", "bob", "cy", "dee"]
-        for name in names { try h.join(name, video: false) }
+        for name in names { try h.join(name, audio: !video, video: video, lossRepair: video) }
         var ts: UInt32 = 0
-        for _ in 0..<10 {
-            for name in names { h.sendMedia(name, audioTimestamp: ts) }
+        for i in 0..<10 {
+            for name in names { h.sendMedia(name, audioTimestamp: ts, keyframe: i == 0) }
             ts &+= 960
             h.run(for: .milliseconds(20))
         }
@@ -69,10 +86,15 @@ private final class Setup {
         var rounds: [[[UInt8]]] = []
         for _ in 0..<4 {
             for _ in 0..<ForwardingAllocationTests.packets {
-                ann.client.sendRTP(ssrc: ann.client.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType,
-                                   timestamp: ts,
-                                   extensions: [.audioLevel(id: ClientOffer.audioLevelID, RTPAudioLevel(voiceActivity: true, level: 30))],
-                                   payload: [UInt8](repeating: 0x5A, count: 100))
+                if video {
+                    ann.client.sendRTP(ssrc: ann.client.offer.videoSSRC!, payloadType: ClientOffer.vp8PayloadType,
+                                       timestamp: ts, marker: true, payload: [0x10, 0x01] + [UInt8](repeating: 0x5A, count: 98))
+                } else {
+                    ann.client.sendRTP(ssrc: ann.client.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType,
+                                       timestamp: ts,
+                                       extensions: [.audioLevel(id: ClientOffer.audioLevelID, RTPAudioLevel(voiceActivity: true, level: 30))],
+                                       payload: [UInt8](repeating: 0x5A, count: 100))
+                }
                 ts &+= 960
             }
             rounds.append(ann.client.poll().datagrams)
