@@ -38,7 +38,12 @@ public struct SubscribedSlot: Sendable {
     private var needsBase = true
     private var seqOffset: UInt16 = 0
     private var tsOffset: UInt32 = 0
-    private var firstInSeq: UInt16 = 0
+    /// The current source's sequence numbers extended to 64 bits (RFC 3550
+    /// A.1), so "before the switch point" stays decidable however long the
+    /// source fills the slot (16-bit serial order flips after 32 768 packets).
+    private var unwrapper = SequenceUnwrapper()
+    private var firstInExt: Int64 = 0
+    private var highestInExt: Int64 = 0
     private var lastOutSeq: UInt16
     private var lastOutTs: UInt32
     private var lastOutAt: Instant = .zero
@@ -83,7 +88,9 @@ public struct SubscribedSlot: Sendable {
         }
         if needsBase {
             needsBase = false
-            firstInSeq = sequence
+            unwrapper = SequenceUnwrapper()
+            firstInExt = unwrapper.unwrap(sequence)
+            highestInExt = firstInExt
             seqOffset = (lastOutSeq &+ 1) &- sequence
             var advance: UInt32 = 1
             if started {
@@ -91,8 +98,10 @@ public struct SubscribedSlot: Sendable {
                 advance = max(1, UInt32(truncatingIfNeeded: Int64(clockRate) * elapsed / 1_000_000_000))
             }
             tsOffset = (lastOutTs &+ advance) &- timestamp
-        } else if SerialNumber.isNewer(firstInSeq, than: sequence) {
-            return nil  // older than the switch point: it would go backwards
+        } else {
+            let ext = unwrapper.unwrap(sequence)
+            guard ext >= firstInExt else { return nil }  // older than the switch point: it would go backwards
+            highestInExt = max(highestInExt, ext)
         }
         let outSeq = sequence &+ seqOffset
         let outTs = timestamp &+ tsOffset
@@ -122,9 +131,9 @@ public struct SubscribedSlot: Sendable {
     public func sourceSequence(forSlotSequence seq: UInt16) -> UInt16? {
         guard isFilled, !needsBase else { return nil }
         let source = seq &- seqOffset
-        guard !SerialNumber.isNewer(firstInSeq, than: source), !SerialNumber.isNewer(seq, than: lastOutSeq) else {
-            return nil
-        }
+        // How far behind the newest forwarded packet, within half the sequence space.
+        let back = Int64(UInt16(truncatingIfNeeded: highestInExt) &- source)
+        guard back < 0x8000, highestInExt - back >= firstInExt else { return nil }
         return source
     }
 

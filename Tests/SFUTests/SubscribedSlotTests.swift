@@ -58,4 +58,28 @@ final class SubscribedSlotTests: XCTestCase {
         XCTAssertFalse(slot.isFilled)
         XCTAssertNil(slot.rewrite(sequence: 1, timestamp: 1, isKeyframe: true, payloadBytes: 1, now: .zero))
     }
+
+    /// A source that fills a slot for hours: 16-bit serial order flips after
+    /// 32 768 packets (11 minutes of audio), which must not make the slot
+    /// take newer packets for ones from before the switch.
+    func testALongRunningSourceKeepsFlowingAndItsNacksMap() {
+        var slot = SubscribedSlot(ssrc: 1, clockRate: 48_000, initialSequence: 100, initialTimestamp: 0)
+        slot.rebase(filled: true, waitForKeyframe: false)
+        var now = Instant.zero
+        var forwarded = 0
+        var out: UInt16 = 0
+        for i in 0..<150_000 {
+            let seq = UInt16(truncatingIfNeeded: 40_000 + i)
+            if let r = slot.rewrite(sequence: seq, timestamp: UInt32(truncatingIfNeeded: i * 960), isKeyframe: false,
+                                    payloadBytes: 80, now: now) {
+                forwarded += 1
+                out = r.sequence
+            }
+            now = now + .milliseconds(20)
+        }
+        XCTAssertEqual(forwarded, 150_000, "every packet of the source passes")
+        XCTAssertEqual(slot.sourceSequence(forSlotSequence: out), UInt16(truncatingIfNeeded: 40_000 + 149_999))
+        XCTAssertEqual(slot.sourceSequence(forSlotSequence: out &- 500), UInt16(truncatingIfNeeded: 40_000 + 149_499))
+        XCTAssertNil(slot.sourceSequence(forSlotSequence: out &+ 1), "not sent yet")
+    }
 }
