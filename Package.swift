@@ -89,6 +89,10 @@ let package = Package(
         // Scripts/bench-mixer.sh runs this in release mode: CPU per mixed participant.
         .executableTarget(name: "cohort-bench-mixer", dependencies: ["Mixing", "Opus", "Wire"],
                           path: "Benchmarks/Mixer"),
+        // Scripts/bench-forward.sh runs this in release mode: CPU per forwarded copy with and without loss repair.
+        .executableTarget(name: "cohort-bench-forward", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "DTLS",
+                                                                      "STUN", "Wire"],
+                          path: "Benchmarks/Forwarding"),
         // Replaces malloc in the executable that links it, to count allocations per thread.
         .target(name: "CohortMallocCounter", path: "Benchmarks/SRTP/MallocCounter"),
 

@@ -19,6 +19,10 @@ public struct EngineConfiguration: Sendable {
     public var waitingRoom: Bool
     /// Unix time in nanoseconds at `Instant.zero`, for NTP timestamps in sender reports.
     public var unixNanosecondsAtZero: UInt64
+    /// Loss repair (issue 11): a packet cache per published video stream,
+    /// NACK and RTX both ways. Off only to measure what it costs
+    /// (`cohort-bench-forward`); clients are then offered no NACK or RTX.
+    public var lossRepair = true
 
     /// Creates a configuration.
     public init(certificate: DTLSCertificate, candidateHost: String, candidatePort: UInt16,

@@ -61,7 +61,8 @@ public final class MediaEngine: DatagramEngine {
     public func join(_ request: JoinRequest, now: Instant) throws(SFUError) -> JoinAnswer {
         let offer: SessionDescription
         do { offer = try SessionDescription.parse(request.offer) } catch { throw .invalidOffer("\(error)") }
-        let plan = try OfferPlan(offer: offer, maxSlots: configuration.maxSlots)
+        var plan = try OfferPlan(offer: offer, maxSlots: configuration.maxSlots)
+        if !configuration.lossRepair { plan.withoutLossRepair() }
         let session = sessions[request.sessionID] ?? Session(id: request.sessionID)
         guard session.table.members.count < configuration.maxParticipantsPerSession else { throw .sessionFull }
 
@@ -72,6 +73,7 @@ public final class MediaEngine: DatagramEngine {
         let p = Participant(id: id, session: session, name: request.name, role: request.role,
                             plan: plan, ice: ice, sourceKey: nextSourceKey, now: now, random: &random)
         nextSourceKey &+= 1
+        if !configuration.lossRepair { p.video?.cache = nil }
         if plan.dtlsServer {
             do {
                 p.dtls = try DTLSEndpoint(role: .server, certificate: configuration.certificate,

@@ -176,6 +176,23 @@ public struct OfferPlan: Sendable {
         }
     }
 
+    /// Declines every offered NACK and RTX (an engine with loss repair off).
+    mutating func withoutLossRepair() {
+        sections = sections.map { section in
+            switch section {
+            case .publish(let kind, var p):
+                p.repair = Repair(pli: p.repair.pli, fir: p.repair.fir)
+                p.rtxSSRC = nil
+                return .publish(kind, p)
+            case .slot(let kind, let index, var s):
+                s.repair = Repair(pli: s.repair.pli, fir: s.repair.fir)
+                return .slot(kind, index: index, s)
+            case .rejected:
+                return section
+            }
+        }
+    }
+
     /// The repair a section offers for `codec`: its `rtx` twin and its feedback types.
     private static func repair(of codec: Codec, in m: MediaDescription) -> Repair {
         let rtx = m.codecs.first { $0.isNamed("rtx") && $0.clockRate == codec.clockRate && $0.associatedPayloadType == codec.payloadType }

@@ -24,7 +24,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from chromium import Chromium, Page
+from chromium import Chromium, DevToolsError, Page
 from cohort_server import WEB_ROOT, CohortServer
 from impair_relay import LISTEN_HOST, RelayProcess
 from test_call_chromium import click_join, slot_mids, wait_page
@@ -202,9 +202,9 @@ async def measure_level(browsers: list[Chromium], loss_percent: float, *, binary
                 server_after, relay_after = engine_counters(server.log), _relay_totals(relay.stats)
                 for name, page in pages.items():
                     assert await slot_mids(page) == mids[name], f"{name}'s slot map changed during the window"
-            except AssertionError as e:
+            except (AssertionError, DevToolsError) as e:
                 notes = [l for l in server.log if "counters" not in l][-25:]
-                raise AssertionError(f"{e}\nserver log:\n" + "\n".join(notes) + f"\nrelay: {relay.stats}") from None
+                raise AssertionError(f"{e}\nserver log:\n" + "\n".join(notes) + f"\nrelay: {relay.stats} {relay.errors[-20:]}\ncounters: {engine_counters(server.log)}") from None
             finally:
                 for page in pages.values():
                     try:

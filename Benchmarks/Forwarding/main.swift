@@ -1,0 +1,118 @@
+// CPU per forwarded video packet with loss repair (packet cache, gap
+// tracking for upstream NACK) against the same engine with it off, in one
+// run, alternating rounds so both see the same machine. Release only:
+//   Scripts/bench-forward.sh
+//
+// One publisher sends VP8-shaped packets (1 100 bytes of payload) to three
+// subscribers in one session; the engine decrypts each, (with loss repair)
+// stores it in the cache and checks for gaps, rewrites and encrypts three
+// copies. Time is this thread's CPU time. Also printed: the cache's memory
+// per published video stream once its ring has filled.
+import CohortClient
+import CohortTestSupport
+import DTLS
+import Foundation
+import SFU
+import STUN
+import Wire
+
+func threadCPUTime() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+let packetsPerRound = 20_000
+let rounds = 5
+let certificate = try DTLSCertificate()
+
+/// A connected session of one publisher and three subscribers on one engine.
+final class Bench {
+    let engine: MediaEngine
+    var network = VirtualNetwork(conditions: .init(delay: .milliseconds(1)), seed: 1)
+    let clock = ManualClock()
+    let server = StunAddress("127.0.0.1:40000")!
+    var clients: [(ClientParticipant, StunAddress)] = []
+    var transmits = TransmitQueue(reservingDatagrams: 256)
+    var prepared: [[[UInt8]]] = []
+    var timestamp: UInt32 = 0
+
+    init(lossRepair: Bool) throws {
+        var config = EngineConfiguration(certificate: certificate, candidateHost: "127.0.0.1", candidatePort: 40000, maxSlots: 4)
+        config.lossRepair = lossRepair
+        engine = MediaEngine(configuration: config)
+        for i in 0..<4 {
+            let c = ClientParticipant(publishAudio: false, publishVideo: i == 0, slots: 4, certificate: certificate,
+                                      lossRepair: true)
+            let a = StunAddress("127.0.0.1:\(5000 + i)")!
+            let answer = try engine.join(JoinRequest(sessionID: "s", room: .main, name: "p\(i)", role: .participant,
+                                                     offer: c.offer.sdp), now: clock.now)
+            try c.accept(answer: answer.answer, now: clock.now)
+            clients.append((c, a))
+            var t = 0
+            while !c.isConnected && t < 500 { step(); t += 1 }
+        }
+        for i in 0..<50 { send(keyframe: i == 0); step() }
+        // Every round's packets are encrypted ahead of time (SRTP forbids replaying them).
+        for _ in 0..<rounds {
+            for _ in 0..<packetsPerRound { send(keyframe: false) }
+            prepared.append(clients[0].0.poll().datagrams)
+        }
+    }
+
+    func send(keyframe: Bool) {
+        let c = clients[0].0
+        c.sendRTP(ssrc: c.offer.videoSSRC!, payloadType: ClientOffer.vp8PayloadType, timestamp: timestamp, marker: true,
+                  payload: [0x10, keyframe ? 0x00 : 0x01] + [UInt8](repeating: 0xA5, count: 1_100))
+        timestamp &+= 3_000
+    }
+
+    func step() {
+        clock.advance(to: clock.now + .milliseconds(1))
+        for (c, a) in clients { for d in c.poll().datagrams { network.send(d, from: a.description, to: server.description, now: clock.now) } }
+        for d in network.deliver(upTo: clock.now) {
+            if d.to == server.description {
+                engine.receive(d.bytes, from: StunAddress(d.from)!, now: clock.now, transmits: &transmits)
+            } else if let c = clients.first(where: { $0.1.description == d.to }) {
+                c.0.receive(d.bytes, now: clock.now)
+            }
+        }
+        if let d = engine.nextDeadline, d <= clock.now { engine.handleTimeout(now: clock.now, transmits: &transmits) }
+        for t in transmits { network.send(t.bytes, from: server.description, to: t.destination.description, now: clock.now) }
+        transmits.removeAll()
+        for (c, _) in clients { if let d = c.nextDeadline, d <= clock.now { c.handleTimeout(now: clock.now) } }
+    }
+
+    /// CPU seconds for round `r`, and the copies forwarded.
+    func run(round r: Int) -> (seconds: Double, forwarded: Int) {
+        let before = engine.counters.rtpForwarded
+        let from = clients[0].1
+        let now = clock.now
+        let datagrams = prepared[r]
+        let start = threadCPUTime()
+        for i in datagrams.indices {
+            engine.receive(datagrams[i], from: from, now: now, transmits: &transmits)
+            if transmits.count > 192 { transmits.removeAll() }
+        }
+        let seconds = threadCPUTime() - start
+        transmits.removeAll()
+        return (seconds, engine.counters.rtpForwarded - before)
+    }
+}
+
+let with = try Bench(lossRepair: true)
+let without = try Bench(lossRepair: false)
+var perPacket: [(with: Double, without: Double)] = []
+for r in 0..<rounds {
+    let a = with.run(round: r), b = without.run(round: r)
+    guard a.forwarded == 3 * packetsPerRound, b.forwarded == 3 * packetsPerRound else {
+        fatalError("forwarded \(a.forwarded) and \(b.forwarded) copies, expected \(3 * packetsPerRound); counters \(with.engine.counters)")
+    }
+    perPacket.append((a.seconds / Double(a.forwarded) * 1e6, b.seconds / Double(b.forwarded) * 1e6))
+}
+let ratios = perPacket.map { $0.with / $0.without }.sorted()
+print("forwarded video, 3 subscribers, \(packetsPerRound) packets x \(rounds) rounds (release build)")
+for (i, p) in perPacket.enumerated() {
+    print(String(format: "round %d: %.3f µs per copy with loss repair, %.3f without, ratio %.3f", i, p.with, p.without, p.with / p.without))
+}
+print(String(format: "median ratio with/without loss repair: %.3f", ratios[ratios.count / 2]))
