@@ -66,7 +66,9 @@ public struct AnswerBuilder: Sendable {
                 lines += mediaSection(kind: kind, mid: slot.mid, payloadType: slot.payloadType, repair: slot.repair,
                                       direction: "sendonly", plan: plan, addrType: addrType)
                 if let ssrc = slotSSRCs[kind]?[index] {
-                    let stream = "cohort-\(kind.rawValue)-\(index)"
+                    // Audio slot i and video slot i share a stream, so browsers synchronise them
+                    // (RFC 8830); the server fills them with the same person when it can.
+                    let stream = "cohort-\(index)"
                     let track = "\(participantID)-\(kind.rawValue)-\(index)"
                     lines.append("a=msid:\(stream) \(track)")
                     let rtx = kind == .video && slot.repair.rtxPayloadType != nil && index < videoSlotRTXSSRCs.count

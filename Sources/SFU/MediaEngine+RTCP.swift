@@ -29,8 +29,12 @@ extension MediaEngine {
             case .nack(let nack):
                 answerNack(nack, from: p, now: now, transmits: &transmits)
             case .senderReport(let sr):
-                if sr.ssrc == p.audio?.ssrc { p.audio?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, now: now) }
-                if sr.ssrc == p.video?.ssrc { p.video?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, now: now) }
+                if sr.ssrc == p.audio?.ssrc {
+                    p.audio?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
+                }
+                if sr.ssrc == p.video?.ssrc {
+                    p.video?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
+                }
                 measureRTT(p, sr.reportBlocks, now: now)
             case .receiverReport(let rr):
                 measureRTT(p, rr.reportBlocks, now: now)
@@ -112,13 +116,12 @@ extension MediaEngine {
         if let ssrc = p.audio?.ssrc, (p.audio?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.audio!.stats, now)) }
         if let ssrc = p.video?.ssrc, (p.video?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.video!.stats, now)) }
         var packets: [any RTCPPacketWritable] = []
-        let ntp = ntpTimestamp(now)
-        for slot in p.subscriber.audio + p.subscriber.video {
-            guard let last = slot.lastSent else { continue }
-            let elapsed = max(0, (now - last.at).nanoseconds)
-            let rtp = last.timestamp &+ UInt32(truncatingIfNeeded: Int64(slot.clockRate) * elapsed / 1_000_000_000)
-            packets.append(RTCPSenderReport(ssrc: slot.ssrc, ntpTimestamp: ntp, rtpTimestamp: rtp,
-                                            packetCount: slot.packetsSent, octetCount: slot.octetsSent))
+        for kind in TrackKind.allCases {
+            for (index, slot) in p.subscriber[kind].enumerated() {
+                guard let times = senderReportTimes(p, kind: kind, index: index, now: now) else { continue }
+                packets.append(RTCPSenderReport(ssrc: slot.ssrc, ntpTimestamp: times.ntp, rtpTimestamp: times.rtp,
+                                                packetCount: slot.packetsSent, octetCount: slot.octetsSent))
+            }
         }
         if !blocks.isEmpty {
             packets.insert(RTCPReceiverReport(ssrc: p.feedbackSSRC, reportBlocks: blocks), at: 0)
@@ -127,6 +130,37 @@ extension MediaEngine {
         var out = RTCPCompound.build(packets)
         do { try srtp.protectRTCP(&out) } catch { return }
         transmits.append(out, to: to)
+    }
+
+    /// The NTP and RTP times of a slot's sender report (RFC 3550 §6.4.1).
+    ///
+    /// Audio slot i and video slot i share a media stream (msid) in the
+    /// answer, so browsers synchronise them. When both carry the same
+    /// publisher, each report carries that publisher's own capture clock:
+    /// its last sender report for the stream, moved on by the time since it
+    /// arrived and translated into the slot's RTP numbering, so lips sync as
+    /// captured. Otherwise (different people, no publisher report yet) the
+    /// report maps the slot's last packet to the server's clock, as before.
+    func senderReportTimes(_ p: Participant, kind: TrackKind, index: Int, now: Instant) -> (ntp: UInt64, rtp: UInt32)? {
+        let slot = p.subscriber[kind][index]
+        guard let last = slot.lastSent else { return nil }
+        let other: TrackKind = kind == .audio ? .video : .audio
+        if case .publisher(let who)? = p.session.fill(of: p.id, kind: kind, index: index),
+           index < p.subscriber[other].count, p.session.fill(of: p.id, kind: other, index: index) == .publisher(who),
+           slot.hasOffsets, p.subscriber[other][index].hasOffsets,
+           let publisher = p.session.participants[who],
+           let own = (kind == .audio ? publisher.audio : publisher.video)?.stats,
+           let report = own.lastSenderReportTimes, let at = own.lastSenderReportAt,
+           (kind == .audio ? publisher.video : publisher.audio)?.stats.lastSenderReportTimes != nil {
+            let elapsed = UInt64(max(0, (now - at).nanoseconds))
+            let ntp = report.ntp &+ (elapsed / 1_000_000_000) << 32 &+ (elapsed % 1_000_000_000) << 32 / 1_000_000_000
+            let rtp = slot.slotTimestamp(forSourceTimestamp: report.rtp)
+                &+ UInt32(truncatingIfNeeded: UInt64(slot.clockRate) * elapsed / 1_000_000_000)
+            return (ntp, rtp)
+        }
+        let elapsed = max(0, (now - last.at).nanoseconds)
+        let rtp = last.timestamp &+ UInt32(truncatingIfNeeded: Int64(slot.clockRate) * elapsed / 1_000_000_000)
+        return (ntpTimestamp(now), rtp)
     }
 
     private func reportBlock(_ ssrc: UInt32, _ stats: inout ReceiveStatistics, _ now: Instant) -> RTCPReportBlock {

@@ -19,6 +19,9 @@ public struct ReceiveStatistics: Sendable {
     public private(set) var lastSenderReport: UInt32 = 0
     /// When that sender report arrived.
     public private(set) var lastSenderReportAt: Instant?
+    /// That sender report's NTP and RTP times (RFC 3550 §6.4.1): one instant
+    /// of the publisher's capture clock, for translating it into slots' reports.
+    public private(set) var lastSenderReportTimes: (ntp: UInt64, rtp: UInt32)?
 
     /// Creates empty statistics for a stream with `clockRate`.
     public init(clockRate: UInt32) { self.clockRate = clockRate }
@@ -40,9 +43,10 @@ public struct ReceiveStatistics: Sendable {
     }
 
     /// Notes a sender report from this stream's source (for LSR/DLSR).
-    public mutating func recordSenderReport(ntpTimestamp: UInt64, now: Instant) {
+    public mutating func recordSenderReport(ntpTimestamp: UInt64, rtpTimestamp: UInt32, now: Instant) {
         lastSenderReport = UInt32(truncatingIfNeeded: ntpTimestamp >> 16)
         lastSenderReportAt = now
+        lastSenderReportTimes = (ntpTimestamp, rtpTimestamp)
     }
 
     /// Interarrival jitter in RTP timestamp units.

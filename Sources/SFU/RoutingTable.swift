@@ -218,8 +218,10 @@ public struct RoutingTable: Sendable {
             // Own room first, then a listened-in room, each in joining order.
             let heard = ordered.filter { mayReceive(sub, from: $0, kind: .audio) }
             let audioEligible = heard.filter { members[$0]?.room == m.room } + heard.filter { members[$0]?.room != m.room }
-            let newAudio = Self.fill(m.audioSlots, eligible: audioEligible)
             let newVideo = Self.fill(m.videoSlots, eligible: ordered.filter { mayReceive(sub, from: $0, kind: .video) })
+            // A newcomer's audio goes to the index of its video where that is free: audio slot i and
+            // video slot i share a media stream (msid), so browsers synchronise the same person's lips.
+            let newAudio = Self.fill(m.audioSlots, eligible: audioEligible, preferred: { newVideo.firstIndex(of: $0) })
             if newAudio != m.audioSlots || newVideo != m.videoSlots {
                 m.audioSlots = newAudio
                 m.videoSlots = newVideo
@@ -236,15 +238,19 @@ public struct RoutingTable: Sendable {
         return changed
     }
 
-    private static func fill(_ slots: [ParticipantID?], eligible: [ParticipantID]) -> [ParticipantID?] {
+    /// Keeps every still-eligible holder in its slot, then places the other
+    /// eligible publishers in order: in their `preferred` slot when it is
+    /// free, else in the first free one.
+    private static func fill(_ slots: [ParticipantID?], eligible: [ParticipantID],
+                             preferred: (ParticipantID) -> Int? = { _ in nil }) -> [ParticipantID?] {
         let allowed = Set(eligible)
         var out = slots.map { $0.flatMap { allowed.contains($0) ? $0 : nil } }
-        var placed = Set(out.compactMap { $0 })
-        var candidates = eligible.filter { !placed.contains($0) }.makeIterator()
-        for i in out.indices where out[i] == nil {
-            guard let next = candidates.next() else { break }
-            out[i] = next
-            placed.insert(next)
+        let placed = Set(out.compactMap { $0 })
+        var free = out.indices.filter { out[$0] == nil }
+        for next in eligible where !placed.contains(next) {
+            guard !free.isEmpty else { break }
+            let at = preferred(next).flatMap { i in free.firstIndex(of: i) } ?? 0
+            out[free.remove(at: at)] = next
         }
         return out
     }

@@ -116,6 +116,10 @@ public struct SubscribedSlot: Sendable {
         return (outSeq, outTs)
     }
 
+    /// Whether the current source's packets have set the rewrite offsets
+    /// (the first one has gone out since the last rebase).
+    public var hasOffsets: Bool { isFilled && !needsBase }
+
     /// Whether the slot is waiting for its new source's first keyframe (it
     /// shows nothing new until then).
     public var awaitsKeyframe: Bool { isFilled && pendingKeyframe }

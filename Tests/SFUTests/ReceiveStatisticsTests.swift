@@ -38,7 +38,7 @@ final class ReceiveStatisticsTests: XCTestCase {
     func testDelaySinceLastSenderReport() {
         var s = ReceiveStatistics(clockRate: 90_000)
         XCTAssertEqual(s.delaySinceLastSenderReport(now: .milliseconds(5)), 0)
-        s.recordSenderReport(ntpTimestamp: 0x1234_5678_9ABC_DEF0, now: .milliseconds(1_000))
+        s.recordSenderReport(ntpTimestamp: 0x1234_5678_9ABC_DEF0, rtpTimestamp: 0, now: .milliseconds(1_000))
         XCTAssertEqual(s.lastSenderReport, 0x5678_9ABC)
         XCTAssertEqual(s.delaySinceLastSenderReport(now: .milliseconds(1_500)), 32_768)
     }
