@@ -1,0 +1,95 @@
+"""Loss repair end to end: three headless Chromium participants through
+Cohort on an impaired path, measured from ``getStats()``.
+
+Each participant is the server's own web client in its own Chromium
+(fake camera 640x480 and fake microphone), publishing camera and microphone
+and receiving the other two.  Between every client and the server sits
+``impair_relay.py`` (the server announces 127.0.0.2, where the relay
+listens): each direction of each client's path loses X % of its datagrams
+(independent, seeded) and is delayed 40 ± 10 ms in order, so a publisher's
+packet crosses two lossy hops on its way to a subscriber.  Every level
+X = 0, 1, 3, 5 % gets a fresh server, relay and pages; measurements are
+deltas over a 15 s window after a 3 s warm-up (``loss_measure.py``).
+
+Asserted against the 0 % run of the same test (so a busy machine does not
+decide it): at 3 % the decoded frame rate is at least 80 % of the 0 %
+run's; freeze time as a fraction of the window is at most 2 percentage
+points above the 0 % run's; no publisher encodes more than one keyframe per
+second on average; receivers got retransmissions (RTX) and the server
+retransmitted from its cache.  At every level, as a sanity check: the relay
+dropped about what it was asked to, everyone stayed connected and decoded
+video from both others in the window.  The whole table is printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from chromium import Chromium
+from cohort_server import BINARY
+from conftest import run
+from loss_measure import NAMES, Level, details, measure_level, table
+
+LEVELS = [0.0, 1.0, 3.0, 5.0]
+ASSERTED = 3.0
+WARMUP = 3.0
+WINDOW = 15.0
+SEED = 11
+
+
+def check_sanity(level: Level, baseline_fps: float | None) -> None:
+    """Holds at every level: the impairment is what was asked for and the
+    call works (everyone connected, every track decodes)."""
+    x = level.loss_percent
+    up, down = level.relay_loss()
+    for name, measured in (("up", up), ("down", down)):
+        if x == 0:
+            assert level.relay[name]["dropped"] == 0, f"relay dropped at 0 %: {level.relay}"
+        else:
+            # Thousands of datagrams per direction in the window: the
+            # binomial spread is a few tenths of a percent.
+            assert abs(measured * 100 - x) <= max(0.6, 0.3 * x), f"{x} %: relay dropped {measured:.2%} {name}: {level.relay}"
+    assert len(level.tracks) == 6, f"{x} %: expected 6 received video tracks, got {[(t.receiver, t.publisher) for t in level.tracks]}"
+    for t in level.tracks:
+        assert t.frames > 0, f"{x} %: {t.receiver} decoded nothing from {t.publisher} in the window\n{details(level)}"
+    assert sorted(level.senders) == sorted(NAMES), f"{x} %: senders {sorted(level.senders)}"
+    assert len(level.audio) == 6, f"{x} %: audio tracks {sorted(level.audio)}"
+
+
+def test_loss_repair_with_three_chromium_participants() -> None:
+    async def scenario() -> None:
+        started = time.monotonic()
+        browsers = [Chromium() for _ in NAMES]
+        try:
+            await asyncio.gather(*(b.start() for b in browsers))
+            levels: dict[float, Level] = {}
+            print(f"\nloss levels {LEVELS} (% per direction per hop), warm-up {WARMUP:g} s, window {WINDOW:g} s, {BINARY}")
+            for x in LEVELS:
+                levels[x] = await measure_level(browsers, x, binary=BINARY, seed=SEED, warmup=WARMUP, window=WINDOW)
+        finally:
+            await asyncio.gather(*(b.close() for b in browsers), return_exceptions=True)
+        for level in levels.values():
+            print(details(level))
+        print(table(list(levels.values())))
+        print(f"run time {time.monotonic() - started:.0f} s")
+
+        base, lossy = levels[0.0], levels[ASSERTED]
+        for level in levels.values():
+            check_sanity(level, base.fps)
+        # A baseline that barely decodes would make every ratio meaningless.
+        assert base.fps >= 10, f"0 % run decodes only {base.fps:.1f} fps per track: machine too busy to judge\n{details(base)}"
+
+        assert lossy.fps >= 0.8 * base.fps, (
+            f"{ASSERTED} %: {lossy.fps:.1f} fps per track, under 80 % of the 0 % run's {base.fps:.1f}\n{details(lossy)}")
+        assert lossy.freeze_fraction <= base.freeze_fraction + 0.02, (
+            f"{ASSERTED} %: frozen {lossy.freeze_fraction:.2%} of the window, 0 % run {base.freeze_fraction:.2%}\n{details(lossy)}")
+        for publisher, rate in lossy.keyframes_per_second.items():
+            assert rate <= 1.0, f"{ASSERTED} %: {publisher} encoded {rate:.2f} keyframes/s\n{details(lossy)}"
+        # NACKs answered: the receivers got RTX packets, and the server sent
+        # them from its cache (not only the publishers answering upstream).
+        assert lossy.total("nacks") > 0, f"{ASSERTED} %: no receiver sent a NACK\n{details(lossy)}"
+        assert lossy.total("rtx") > 0, f"{ASSERTED} %: receivers got no retransmission\n{details(lossy)}"
+        assert lossy.server.get("retransmissionsSent", 0) > 0, f"{ASSERTED} %: server counters {lossy.server}"
+
+    run(scenario(), timeout=240)
