@@ -284,6 +284,9 @@ public final class MediaEngine: DatagramEngine {
     /// Runs timers: DTLS retransmissions, consent expiry, PLIs, RTCP reports.
     public func handleTimeout(now: Instant, transmits: inout TransmitQueue) {
         let before = transmits.count
+        // Room changes first: the keyframe requests they make go out in this same pass.
+        finishClosingRooms(now: now)
+        announceSpeakers(now: now)
         for session in Array(sessions.values) {
             for p in Array(session.participants.values) {
                 if let dtls = p.dtls, let deadline = dtls.nextDeadline, deadline <= now {
@@ -302,8 +305,6 @@ public final class MediaEngine: DatagramEngine {
                 }
             }
         }
-        finishClosingRooms(now: now)
-        announceSpeakers(now: now)
         tickMixers(now: now, transmits: &transmits)
         if let t = nextTick, t <= now { nextTick = nil }
         armTick(now)
@@ -325,7 +326,10 @@ public final class MediaEngine: DatagramEngine {
             consider(session.model.closingAt)
             for p in session.participants.values {
                 consider(p.dtls?.nextDeadline)
-                // A keyframe request is due at once; NACK retries at their spacing.
+                // A keyframe request is due at once, NACK retries at their spacing; only
+                // once they can be sent (`sendRepairRequests`), or the deadline would stay
+                // in the past and the loop would spin on it.
+                guard p.srtp != nil, p.ice.selected != nil, p.video?.ssrc != nil else { continue }
                 consider(p.video?.keyframes.nextDeadline)
                 if p.video?.repair.nack == true { consider(p.video?.nacks.nextDeadline) }
             }

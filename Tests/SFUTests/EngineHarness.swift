@@ -5,6 +5,7 @@ import RTP
 import SFU
 import STUN
 import Wire
+import XCTest
 
 /// Drives one `MediaEngine` and several `ClientParticipant`s over a
 /// `VirtualNetwork` with a manual clock: everything sans-IO, faster than real time.
@@ -59,7 +60,13 @@ final class EngineHarness {
                     c.client.receive(d.bytes, now: clock.now)
                 }
             }
-            if let d = engine.nextDeadline, d <= clock.now { engine.handleTimeout(now: clock.now, transmits: &transmits) }
+            if let d = engine.nextDeadline, d <= clock.now {
+                engine.handleTimeout(now: clock.now, transmits: &transmits)
+                // A deadline still due after its timeout ran would spin the real event loop.
+                if let again = engine.nextDeadline, again <= clock.now {
+                    XCTFail("the engine's deadline \(again) is still due after handleTimeout at \(clock.now)")
+                }
+            }
             for t in transmits { network.send(t.bytes, from: serverAddress.description, to: t.destination.description, now: clock.now) }
             for (_, c) in clients { if let d = c.client.nextDeadline, d <= clock.now { c.client.handleTimeout(now: clock.now) } }
             flushClients()

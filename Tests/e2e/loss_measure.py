@@ -70,6 +70,14 @@ def engine_counters(log: list[str]) -> dict[str, int]:
     return total
 
 
+def media_section(sdp: str, mid: str) -> str:
+    """The m-section of ``sdp`` whose a=mid is ``mid`` ("" if none)."""
+    for section in sdp.split("\nm=")[1:]:
+        if re.search(rf"^a=mid:{re.escape(mid)}\r?$", section, re.M):
+            return section
+    return ""
+
+
 def delta(after: dict, before: dict) -> dict:
     return {k: v - before.get(k, 0) for k, v in after.items() if isinstance(v, (int, float))}
 
@@ -112,6 +120,9 @@ class Level:
     relay: dict = field(default_factory=dict)
     rtt_ms: list[float] = field(default_factory=list)
     setup_seconds: float = 0.0
+    # Whether every page's answer accepted rtx for its own video and
+    # declared an RTX SSRC (FID group) on every filled video slot.
+    rtx_negotiated: bool = False
 
     @property
     def fps(self) -> float:
@@ -195,6 +206,12 @@ async def measure_level(browsers: list[Chromium], loss_percent: float, *, binary
 
                 # --- the window
                 mids = {name: await slot_mids(page) for name, page in pages.items()}
+                level.rtx_negotiated = True
+                for name, page in pages.items():
+                    sdp = await page.evaluate("cohort.state.pc.remoteDescription.sdp")
+                    own = await page.evaluate("cohort.state.pc.getTransceivers().find((t) => t.sender.track && t.sender.track.kind === 'video').mid")
+                    video = [mid for (_, track), mid in mids[name].items() if track == "camera"] + [own]
+                    level.rtx_negotiated &= all("rtx/90000" in media_section(sdp, mid) for mid in video)
                 before = await asyncio.gather(*(read_stats(p) for p in pages.values()))
                 server_before, relay_before = engine_counters(server.log), _relay_totals(relay.stats)
                 await asyncio.sleep(window)

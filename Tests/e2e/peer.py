@@ -2,7 +2,8 @@
 
 ``AiortcParticipant`` is a Cohort client: it offers one sendonly audio
 (Opus, a pure sine of its own frequency) and one sendonly video (VP8, colour
-bars), then K recvonly audio and K recvonly video *slots*.  Every receive
+bars, or one solid colour with ``video_colour``), then K recvonly audio and
+K recvonly video *slots*.  Every receive
 slot is recorded: decoded audio samples and decoded video frame counts per
 mid, so a test can ask which tones are heard in which slot.
 
@@ -14,17 +15,43 @@ audio and video slot.  It lets the harness be validated peer to peer.
 from __future__ import annotations
 
 import asyncio
+import fractions
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import aioice_loopback  # noqa: F401  (patches ICE gathering on import)
+import av
+import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from signalling import CohortSignalling
-from tones import ColourBarsTrack, SampleBuffer, ToneTrack, present_tones, tone_strengths
+from tones import VIDEO_CLOCK_RATE, ColourBarsTrack, SampleBuffer, ToneTrack, _Pacer, present_tones, tone_strengths
+
+
+class SolidColourTrack(MediaStreamTrack):
+    """Every frame one solid RGB colour, ``width`` x ``height`` at ``fps``:
+    a receiver can tell whose picture it shows from any pixel of it."""
+
+    kind = "video"
+
+    def __init__(self, rgb: tuple[int, int, int], width: int = 160, height: int = 120, fps: float = 15.0) -> None:
+        super().__init__()
+        self.fps = fps
+        self._pacer = _Pacer(1.0 / fps)
+        self._image = np.ascontiguousarray(np.broadcast_to(np.array(rgb, dtype=np.uint8), (height, width, 3)))
+        self._time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
+
+    async def recv(self) -> av.VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        index = await self._pacer.next()
+        frame = av.VideoFrame.from_ndarray(self._image, format="rgb24")
+        frame.pts = int(round(index * VIDEO_CLOCK_RATE / self.fps))
+        frame.time_base = self._time_base
+        return frame
 
 # ---------------------------------------------------------------------------
 # SDP helpers (just enough to find m-sections, their mids and directions)
@@ -110,13 +137,15 @@ class MidRecorder:
 class _RecordingPeer:
     """A peer connection whose receiving transceivers are all recorded."""
 
-    def __init__(self, name: str, tone_hz: float, video: bool, video_format: tuple[int, int, int] = (320, 240, 15)) -> None:
+    def __init__(self, name: str, tone_hz: float, video: bool, video_format: tuple[int, int, int] = (320, 240, 15),
+                 video_colour: tuple[int, int, int] | None = None) -> None:
         self.name = name
         self.tone_hz = tone_hz
         config = RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         self.pc = RTCPeerConnection(configuration=config)
         self.audio_track = ToneTrack(tone_hz)
-        self.video_track = ColourBarsTrack(*video_format) if video else None
+        self.video_track = (None if not video else SolidColourTrack(video_colour, *video_format) if video_colour
+                            else ColourBarsTrack(*video_format))
         self.recorders: dict[str, MidRecorder] = {}
         self.created_at = time.monotonic()
         self.connected_at: float | None = None
@@ -260,8 +289,9 @@ class AiortcParticipant(_RecordingPeer):
     """A Cohort client built on aiortc (see module docstring)."""
 
     def __init__(self, name: str, tone_hz: float, slots: int = 4, video: bool = True,
-                 video_format: tuple[int, int, int] = (320, 240, 15), video_slots: int | None = None) -> None:
-        super().__init__(name, tone_hz, video, video_format)
+                 video_format: tuple[int, int, int] = (320, 240, 15), video_slots: int | None = None,
+                 video_colour: tuple[int, int, int] | None = None) -> None:
+        super().__init__(name, tone_hz, video, video_format, video_colour)
         self.slots = slots
         self.send_audio = self.pc.addTransceiver(self.audio_track, direction="sendonly")
         self.send_video = self.pc.addTransceiver(self.video_track or "video", direction="sendonly" if video else "inactive")

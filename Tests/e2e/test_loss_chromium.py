@@ -38,7 +38,7 @@ WINDOW = 15.0
 SEED = 11
 
 
-def check_sanity(level: Level, baseline_fps: float | None) -> None:
+def check_sanity(level: Level) -> None:
     """Holds at every level: the impairment is what was asked for and the
     call works (everyone connected, every track decodes)."""
     x = level.loss_percent
@@ -76,20 +76,29 @@ def test_loss_repair_with_three_chromium_participants() -> None:
 
         base, lossy = levels[0.0], levels[ASSERTED]
         for level in levels.values():
-            check_sanity(level, base.fps)
+            check_sanity(level)
         # A baseline that barely decodes would make every ratio meaningless.
         assert base.fps >= 10, f"0 % run decodes only {base.fps:.1f} fps per track: machine too busy to judge\n{details(base)}"
 
-        assert lossy.fps >= 0.8 * base.fps, (
-            f"{ASSERTED} %: {lossy.fps:.1f} fps per track, under 80 % of the 0 % run's {base.fps:.1f}\n{details(lossy)}")
-        assert lossy.freeze_fraction <= base.freeze_fraction + 0.02, (
-            f"{ASSERTED} %: frozen {lossy.freeze_fraction:.2%} of the window, 0 % run {base.freeze_fraction:.2%}\n{details(lossy)}")
-        for publisher, rate in lossy.keyframes_per_second.items():
-            assert rate <= 1.0, f"{ASSERTED} %: {publisher} encoded {rate:.2f} keyframes/s\n{details(lossy)}"
-        # NACKs answered: the receivers got RTX packets, and the server sent
-        # them from its cache (not only the publishers answering upstream).
-        assert lossy.total("nacks") > 0, f"{ASSERTED} %: no receiver sent a NACK\n{details(lossy)}"
-        assert lossy.total("rtx") > 0, f"{ASSERTED} %: receivers got no retransmission\n{details(lossy)}"
-        assert lossy.server.get("retransmissionsSent", 0) > 0, f"{ASSERTED} %: server counters {lossy.server}"
+        # Every rule is checked and every failure reported together.
+        failures = []
+        if lossy.fps < 0.8 * base.fps:
+            failures.append(f"{lossy.fps:.1f} fps per track, under 80 % of the 0 % run's {base.fps:.1f}")
+        if lossy.freeze_fraction > base.freeze_fraction + 0.02:
+            failures.append(f"frozen {lossy.freeze_fraction:.2%} of the window, more than 2 points over "
+                            f"the 0 % run's {base.freeze_fraction:.2%}")
+        for publisher, rate in sorted(lossy.keyframes_per_second.items()):
+            if rate > 1.0:
+                failures.append(f"{publisher} encoded {rate:.2f} keyframes/s")
+        # NACKs answered: the receivers got retransmissions as RTX
+        # (retransmittedPacketsReceived counts RTX only: Chromium reports it
+        # only when rtx is negotiated), and the server sent them from its cache.
+        if lossy.total("nacks") == 0:
+            failures.append("no receiver sent a NACK")
+        if lossy.total("rtx") == 0:
+            failures.append(f"receivers got no RTX retransmission (rtx negotiated on every video slot: {lossy.rtx_negotiated})")
+        if lossy.server.get("retransmissionsSent", 0) == 0:
+            failures.append(f"the server retransmitted nothing: {lossy.server}")
+        assert not failures, f"at {ASSERTED:g} %:\n  " + "\n  ".join(failures) + f"\n{details(lossy)}"
 
     run(scenario(), timeout=240)
