@@ -19,10 +19,17 @@ const SLOTS = 12;
 // which would push a 12-slot offer past the 64 KiB message limit (close 1009).
 function preferCohortCodecs(transceiver, kind) {
   if (!transceiver.setCodecPreferences || !window.RTCRtpReceiver || !RTCRtpReceiver.getCapabilities) return;
-  const want = kind === "audio" ? "audio/opus" : "video/vp8";
+  // VP8 with its retransmission format (RFC 4588 rtx), so that repairs travel
+  // on their own SSRC and the browser's statistics and bandwidth estimate can
+  // tell them from first transmissions (docs/PROTOCOL.md, "Loss repair").
+  const want = kind === "audio" ? ["audio/opus"] : ["video/vp8", "video/rtx"];
   const codecs = (RTCRtpReceiver.getCapabilities(kind) || { codecs: [] }).codecs
-    .filter((c) => c.mimeType.toLowerCase() === want);
-  if (codecs.length) transceiver.setCodecPreferences(codecs);
+    .filter((c) => want.includes(c.mimeType.toLowerCase()));
+  if (!codecs.length) return;
+  try { transceiver.setCodecPreferences(codecs); } catch {
+    // A browser that refuses rtx on its own keeps VP8 alone (repairs then use the media SSRC).
+    transceiver.setCodecPreferences(codecs.filter((c) => c.mimeType.toLowerCase() !== "video/rtx"));
+  }
 }
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
