@@ -202,6 +202,8 @@ public struct EngineCounters: Sendable, Equatable {
     public var nacksSent = 0
     /// Packets named in NACKs sent to publishers (retries included).
     public var nackedPackets = 0
+    /// NACKs sent a second time at once, to a publisher whose uplink loses packets (`nacksTwice`).
+    public var nacksDuplicated = 0
     /// NACKed packets that then arrived (as RTX or late).
     public var packetsRecovered = 0
     /// RTX packets (RFC 4588) from publishers, unwrapped.

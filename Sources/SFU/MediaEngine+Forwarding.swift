@@ -101,9 +101,13 @@ extension MediaEngine {
         }
         p.video?.stats.record(sequence: sequence, timestamp: header.timestamp, now: now)
         if repair.nack {
-            switch p.video?.nacks.received(sequence: sequence, now: now) {
+            let missing = p.video?.nacks.missingCount ?? 0
+            let result = p.video?.nacks.received(sequence: sequence, now: now)
+            let newlyMissing = max(0, (p.video?.nacks.missingCount ?? 0) - missing)
+            switch result {
             case .filled(nacked: true)?: counters.packetsRecovered += 1
             case .restarted?: p.video?.keyframes.request(now: now)
+            case .new?: p.video?.noteArrival(newlyMissing: newlyMissing)
             default: break
             }
         }

@@ -35,9 +35,9 @@ extension MediaEngine {
                 if sr.ssrc == p.video?.ssrc {
                     p.video?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
                 }
-                measureRTT(p, sr.reportBlocks, now: now)
+                readReportBlocks(p, sr.reportBlocks, now: now)
             case .receiverReport(let rr):
-                measureRTT(p, rr.reportBlocks, now: now)
+                readReportBlocks(p, rr.reportBlocks, now: now)
             default:
                 break  // SDES, BYE, REMB, TWCC
             }
@@ -58,17 +58,17 @@ extension MediaEngine {
         return true
     }
 
-    /// RFC 3550 §6.4.1: the round trip from a report block on one of our
-    /// slots, A − LSR − DLSR in 1/65536 s, smoothed 7/8 old + 1/8 new.
-    private func measureRTT(_ p: Participant, _ blocks: [RTCPReportBlock], now: Instant) {
+    /// RFC 3550 §6.4.1: the round trip from each report block on one of our
+    /// slots, A − LSR − DLSR in 1/65536 s (`RoundTripEstimate`).
+    private func readReportBlocks(_ p: Participant, _ blocks: [RTCPReportBlock], now: Instant) {
         let arrival = UInt32(truncatingIfNeeded: ntpTimestamp(now) >> 16)
-        for block in blocks where block.lastSenderReport != 0 {
-            guard p.subscriber.slot(withSSRC: block.ssrc) != nil else { continue }
+        for block in blocks {
+            guard p.subscriber.slot(withSSRC: block.ssrc) != nil, block.lastSenderReport != 0 else { continue }
             let units = arrival &- block.lastSenderReport &- block.delaySinceLastSenderReport
             // A negative or absurd value (clock steps, a peer's bad field) says nothing.
             guard units < 65_536 * 10 else { continue }
             let sample = TimeSpan(nanoseconds: Int64(units) * 1_000_000_000 / 65_536)
-            p.rtt = p.rtt.map { TimeSpan(nanoseconds: ($0.nanoseconds * 7 + sample.nanoseconds) / 8) } ?? sample
+            p.roundTrip.record(sample)
         }
     }
 
@@ -84,13 +84,15 @@ extension MediaEngine {
         // `p.video` is mutated in place: a copy of the stream would copy its packet cache.
         guard let repair = p.video?.repair, let ssrc = p.video?.ssrc, let srtp = p.srtp, let to = p.ice.selected else { return }
         var packets: [any RTCPPacketWritable] = []
-        if repair.nack, let lost = p.video?.nacks.poll(now: now, rtt: p.rtt), !lost.isEmpty {
+        var nack = false
+        if repair.nack, let lost = p.video?.nacks.poll(now: now, rtt: p.roundTrip.smoothed), !lost.isEmpty {
             packets.append(RTCPNack(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc, lostSequenceNumbers: lost))
             counters.nacksSent += 1
             counters.nackedPackets += lost.count
+            nack = true
         }
         if p.video?.nacks.takeKeyframeNeed() == true { p.video?.keyframes.request(now: now) }
-        switch p.video?.keyframes.poll(now: now, rtt: p.rtt) {
+        switch p.video?.keyframes.poll(now: now, rtt: p.roundTrip.smoothed) {
         case .pli?:
             packets.append(RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc))
             counters.pliSent += 1
@@ -105,6 +107,13 @@ extension MediaEngine {
         var out = RTCPCompound.build(packets)
         do { try srtp.protectRTCP(&out) } catch { return }
         transmits.append(out, to: to)
+        // On a lossy uplink the NACK itself goes twice (`nacksTwice`).
+        if nack, Self.nacksTwice(loss: p.video?.uplinkLoss ?? 0) {
+            var again = RTCPCompound.build(packets)
+            do { try srtp.protectRTCP(&again) } catch { return }
+            transmits.append(again, to: to)
+            counters.nacksDuplicated += 1
+        }
     }
 
     /// Once a second: receiver reports for what `p` publishes, and sender

@@ -1,16 +1,28 @@
 import RTP
 import SRTP
+import STUN
 import Wire
 
 extension MediaEngine {
+    /// Whether a NACK to a publisher whose uplink loses this fraction goes
+    /// twice. A lost NACK costs another round trip before the retry, and on
+    /// a 40 ms path that is a frame freeze patients see (docs/LOSS.md); the
+    /// second copy costs one small RTCP packet and nothing more at the
+    /// publisher, which resends a packet at most once per round trip.
+    /// (Retransmissions themselves go once: a packet is never sent to a
+    /// subscriber twice within a round trip.) Only between 0.5 % and 15 %
+    /// loss: below, NACKs are rarely lost; above, the loss is likely
+    /// congestion, which more packets would feed.
+    static func nacksTwice(loss: Double) -> Bool { (0.005...0.15).contains(loss) }
+
     /// A subscriber's generic NACK (RFC 4585 §6.2.1) for one of its video
     /// slots: each lost slot sequence number is mapped back through the
     /// slot's rewrite to the number the publisher gave it, found in the
     /// publisher's packet cache, and sent again as RTX (RFC 4588, the
     /// slot's own RTX SSRC and sequence numbers, the slot number as OSN)
     /// when the subscriber negotiated `rtx`, else on the slot's SSRC. A
-    /// packet already resent to this slot within one round trip is not
-    /// sent again; numbers from before the slot's current source, or older
+    /// packet already resent to this slot within one round trip (the
+    /// shortest measured, see `RoundTripEstimate`) is not sent again; numbers from before the slot's current source, or older
     /// than the cache, are counted as misses.
     func answerNack(_ nack: RTCPNack, from sub: Participant, now: Instant, transmits: inout TransmitQueue) {
         counters.nacksReceived += 1
@@ -30,32 +42,47 @@ extension MediaEngine {
                 counters.retransmissionMisses += 1
                 continue
             }
-            guard sub.subscriber.video[index].resent.shouldResend(sequence: slotSequence, now: now, rtt: sub.rtt) else {
+            guard sub.subscriber.video[index].resent.shouldResend(sequence: slotSequence, now: now,
+                                                                              rtt: sub.roundTrip.minimum) else {
                 counters.retransmissionsSuppressed += 1
                 continue
             }
             let slot = sub.subscriber.video[index]
             let timestamp = slot.slotTimestamp(forSourceTimestamp: header.timestamp)
             let rtxSequence: UInt16? = slot.rtx == nil ? nil : sub.subscriber.video[index].nextRTXSequence()
-            var failed = false
-            transmits.appendDatagram(to: destination, capacity: max(original.count, RTXPacket.length(of: header))
-                                                            + SRTPContext.maximumTrailerLength) { out in
-                let length: Int
-                if let rtx = slot.rtx, let rtxSequence {
-                    length = RTXPacket.write(original: original, header: header, into: out, ssrc: rtx.ssrc,
-                                             sequence: rtxSequence, timestamp: timestamp, payloadType: rtx.payloadType,
-                                             originalSequence: slotSequence)
-                    if let remap { ForwardedPacket.remapExtensions(of: original, header: header, in: out, length: length, remap) }
-                } else {
-                    length = ForwardedPacket.write(original, header: header, into: out, ssrc: slot.ssrc, sequence: slotSequence,
-                                                   timestamp: timestamp, payloadType: slot.payloadType, remap: remap)
-                }
-                do { return try srtp.protectRTP(out, length: length) } catch {
-                    failed = true
-                    return nil
-                }
+            if resend(original, header: header, slot: slot, sequence: slotSequence, timestamp: timestamp,
+                      rtxSequence: rtxSequence, remap: remap, srtp: srtp, to: destination, transmits: &transmits) {
+                counters.retransmissionsSent += 1
+            } else {
+                counters.srtpFailed += 1
             }
-            if failed { counters.srtpFailed += 1 } else { counters.retransmissionsSent += 1 }
         }
+    }
+
+    /// Writes one retransmission of `original` for `slot` into `transmits`:
+    /// RTX with `rtxSequence` when given, else the packet again on the slot's
+    /// SSRC with its slot `sequence`. False when encryption failed.
+    private func resend(_ original: [UInt8], header: RTPHeader, slot: SubscribedSlot, sequence: UInt16, timestamp: UInt32,
+                        rtxSequence: UInt16?, remap: (indexByID: [UInt8], subscriberIDs: [UInt8])?, srtp: SRTPContext,
+                        to destination: StunAddress, transmits: inout TransmitQueue) -> Bool {
+        var failed = false
+        transmits.appendDatagram(to: destination, capacity: max(original.count, RTXPacket.length(of: header))
+                                                        + SRTPContext.maximumTrailerLength) { out in
+            let length: Int
+            if let rtx = slot.rtx, let rtxSequence {
+                length = RTXPacket.write(original: original, header: header, into: out, ssrc: rtx.ssrc,
+                                         sequence: rtxSequence, timestamp: timestamp, payloadType: rtx.payloadType,
+                                         originalSequence: sequence)
+                if let remap { ForwardedPacket.remapExtensions(of: original, header: header, in: out, length: length, remap) }
+            } else {
+                length = ForwardedPacket.write(original, header: header, into: out, ssrc: slot.ssrc, sequence: sequence,
+                                               timestamp: timestamp, payloadType: slot.payloadType, remap: remap)
+            }
+            do { return try srtp.protectRTP(out, length: length) } catch {
+                failed = true
+                return nil
+            }
+        }
+        return !failed
     }
 }

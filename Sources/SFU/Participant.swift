@@ -40,9 +40,8 @@ final class Participant {
     /// For an id in this participant's packets, the forwarded-extension index + 1 (0 = none).
     let extensionIndexByID: [UInt8]
     var nextReport: Instant
-    /// Smoothed round-trip time to the participant, from its receiver
-    /// reports on our slots (RFC 3550 §6.4.1); nil until measured.
-    var rtt: TimeSpan?
+    /// Round-trip time to the participant, from its report blocks on our slots.
+    var roundTrip = RoundTripEstimate()
 
     init(id: ParticipantID, session: Session, name: String, role: Role, plan: OfferPlan,
          ice: IceLiteAgent, sourceKey: UInt32, now: Instant, random: inout some RandomNumberGenerator) {

@@ -25,10 +25,17 @@ struct PublishedStream {
     /// The last second of packets, decrypted, for answering subscribers' NACKs.
     /// Video only: audio is not cached (Opus FEC and PLC cover its losses).
     var cache: PacketCache?
-    /// Gaps in the publisher's sequence numbers, NACKed upstream.
-    var nacks = NackGenerator()
+    /// Gaps in the publisher's sequence numbers, NACKed upstream at once,
+    /// as libwebrtc's receiver does (a reordered packet then costs one
+    /// duplicate, dropped by the cache; a late NACK costs a frame freeze).
+    var nacks = NackGenerator(reorderDelay: .milliseconds(0))
     /// Keyframe requests from subscribers, switches and restarts, coalesced and retried.
     var keyframes: KeyframeRequester
+    /// Packet loss from the publisher before repair: each packet that
+    /// arrives in order counts 0 and each gap it reveals 1, averaged over
+    /// about the last 64 packets (the receive statistics count repaired
+    /// packets as received, so they show the loss left after repair).
+    private(set) var uplinkLoss: Double = 0
 
     // Audio: voice activity (RFC 6464).
     /// When the publisher last sent audio flagged as voice above the speaking threshold.
@@ -48,6 +55,12 @@ struct PublishedStream {
         self.cache = kind == .video ? PacketCache() : nil
         // RFC 5104 §7.1: FIR for a peer that asked for it and not for PLI.
         self.keyframes = KeyframeRequester(useFIR: repair.fir && !repair.pli)
+    }
+
+    /// Notes a first transmission that arrived in order, after `newlyMissing` lost ones.
+    mutating func noteArrival(newlyMissing: Int) {
+        for _ in 0..<min(newlyMissing, 64) { uplinkLoss += (1 - uplinkLoss) / 64 }
+        uplinkLoss -= uplinkLoss / 64
     }
 
     /// Whether a packet with `ssrc` and `payloadType` is one of the
