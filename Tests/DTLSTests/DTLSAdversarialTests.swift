@@ -39,7 +39,7 @@ final class DTLSAdversarialTests: XCTestCase {
                 for junk in self.garbage(from: bytes, random: &random) { pair.inject(junk, from: from) }
             }
             pair.run()
-            XCTAssertEqual(pair.client.state, .connected, "seed \(seed)")
+            XCTAssertEqual(pair.client.state, .connected, "seed \(seed): client \(pair.client.statistics), server \(pair.server.statistics), \(pair.clientEvents) \(pair.serverEvents), t=\(pair.clock.now)")
             XCTAssertEqual(pair.server.state, .connected, "seed \(seed)")
             XCTAssertEqual(pair.clientKeys, pair.serverKeys)
             XCTAssertGreaterThan(pair.server.statistics.malformedDatagrams, 0)
