@@ -79,7 +79,7 @@ def media_section(sdp: str, mid: str) -> str:
 
 
 def delta(after: dict, before: dict) -> dict:
-    return {k: v - before.get(k, 0) for k, v in after.items() if isinstance(v, (int, float))}
+    return {k: v - (before.get(k) or 0) for k, v in after.items() if isinstance(v, (int, float))}
 
 
 @dataclass
