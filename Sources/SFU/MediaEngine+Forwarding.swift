@@ -26,8 +26,8 @@ extension MediaEngine {
         var kind = p.publishedKind(ssrc: header.ssrc, payloadType: header.payloadType)
         if kind == nil, p.video?.isRetransmission(ssrc: header.ssrc, payloadType: header.payloadType) == true {
             // RFC 4588: the publisher resent a packet we NACKed; restore the original in place.
-            guard let video = p.video, let primary = video.ssrc,
-                  RTXPacket.unwrap(&packet, header: header, primarySSRC: primary, primaryPayloadType: video.payloadType) != nil
+            guard let primary = p.video?.ssrc, let payloadType = p.video?.payloadType,
+                  RTXPacket.unwrap(&packet, header: header, primarySSRC: primary, primaryPayloadType: payloadType) != nil
             else { counters.rtxPaddingDropped += 1; return }
             guard let original = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
             header = original
@@ -38,7 +38,8 @@ extension MediaEngine {
             counters.unexpectedStream += 1
             return
         }
-        if kind == .video, !admitVideo(p, packet: packet, header: header, now: now, transmits: &transmits) { return }
+        let keyframe = kind == .video && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)
+        if kind == .video, !admitVideo(p, packet: packet, header: header, keyframe: keyframe, now: now) { return }
         if kind == .audio {
             p.audio?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
             // localExtensionIDs[0] is the RFC 6464 audio level (OfferPlan.forwardedExtensions).
@@ -58,7 +59,6 @@ extension MediaEngine {
         if refused > 0 { counters.isolationViolations += refused }
         let targets = routes.targets(kind)
         guard !targets.isEmpty else { return }
-        let keyframe = kind == .video && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)
         let payloadBytes = header.payloadRange.count
         var forwarded = 0
         for target in targets {
@@ -89,8 +89,7 @@ extension MediaEngine {
     /// NACKs, drop a duplicate (a retransmission of something we have),
     /// note gaps to NACK upstream and keyframes that clear requests.
     /// Returns whether the packet goes on to the subscribers.
-    private func admitVideo(_ p: Participant, packet: [UInt8], header: RTPHeader, now: Instant,
-                            transmits: inout TransmitQueue) -> Bool {
+    private func admitVideo(_ p: Participant, packet: [UInt8], header: RTPHeader, keyframe: Bool, now: Instant) -> Bool {
         // Each step mutates `p.video` in place: a copy of the stream would
         // copy its packet cache.
         guard let repair = p.video?.repair else { return false }
@@ -111,7 +110,7 @@ extension MediaEngine {
             default: break
             }
         }
-        if VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange) { p.video?.keyframes.keyframeArrived(now: now) }
+        if keyframe { p.video?.keyframes.keyframeArrived(now: now) }
         return true
     }
 }
