@@ -18,8 +18,15 @@ final class DTLSAdversarialTests: XCTestCase {
         var overrun = real
         if overrun.count > 12 { overrun[11] = 0xFF; overrun[12] = 0xFF }          // length past the end
         out.append(overrun)
+        // Corrupted inside the first record's body, past its record header
+        // (13 bytes) and, for a handshake record, its handshake header (12):
+        // a flip there that turned the copy's message_seq into a future one
+        // would be a forged handshake message, which OpenSSL buffers and
+        // then prefers to the real one (an on-path attack, as above: seen as
+        // a 1-in-30 handshake timeout when the flip landed on a header).
         var flipped = real
-        flipped[Int(random.next() % UInt64(real.count))] ^= 0x5A                  // corrupted
+        let firstRecordEnd = real.count >= 13 ? min(real.count, 13 + (Int(real[11]) << 8 | Int(real[12]))) : real.count
+        if firstRecordEnd > 25 { flipped[25 + Int(random.next() % UInt64(firstRecordEnd - 25))] ^= 0x5A }  // corrupted
         out.append(flipped)
         var header: [UInt8] = [22, 0xFE, 0xFD, 0, 0]                               // DTLS-looking noise
         header += (0..<8).map { _ in UInt8(truncatingIfNeeded: random.next()) }
