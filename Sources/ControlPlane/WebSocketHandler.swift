@@ -29,6 +29,10 @@ final class WebSocketHandler: ChannelDuplexHandler {
     /// "Session"): "move A, move B" never applies as B, A.
     private var queuedCommands: [(requestID: String, participantId: String, command: SessionCommand)] = []
     private var commandInFlight = false
+    /// A close the delegate asked for while a command was in flight (a host's
+    /// `end-session` removes the host too): it waits for that command's reply,
+    /// so the client gets `ok` before `left` (docs/PROTOCOL.md).
+    private var deferredClose: CloseRequest?
     /// Commands a connection may have waiting; one more is refused with `busy`.
     static let maxQueuedCommands = 32
 
@@ -150,7 +154,11 @@ final class WebSocketHandler: ChannelDuplexHandler {
             context.triggerUserOutboundEvent(event, promise: promise)
             return
         }
-        startClose(request.code, after: request.message)
+        if commandInFlight {
+            deferredClose = request
+        } else {
+            startClose(request.code, after: request.message)
+        }
         promise?.succeed(())
     }
 
@@ -273,6 +281,12 @@ final class WebSocketHandler: ChannelDuplexHandler {
         }.assumeIsolated().whenSuccess { [self] reply in
             commandInFlight = false
             send(reply)
+            if let close = deferredClose {
+                deferredClose = nil
+                queuedCommands.removeAll()
+                startClose(close.code, after: close.message)
+                return
+            }
             startNextCommand()
         }
     }

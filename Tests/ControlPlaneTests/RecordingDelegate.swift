@@ -36,6 +36,11 @@ actor RecordingDelegate: SignalingDelegate {
             for _ in 0..<500 { await Task.yield() }
         }
         if case .endSession = command { throw SignalingError(code: ErrorCode("forbidden"), message: "Only a host can do that.") }
+        // As the engine does when a host ends the session: the sender is removed
+        // (its connection closes with `left`) while its own command runs.
+        if case .remove(let id) = command, id == participantId {
+            connection.close(code: .normalClosure, after: .left(Left(reason: "session-ended")))
+        }
     }
 
     func leave(participantId: String, connection: ClientConnection) async {

@@ -233,6 +233,18 @@ final class WebSocketServerTests: XCTestCase {
         try await h.stop()
     }
 
+    func testACommandThatEndsTheSendersOwnSessionIsAnsweredBeforeLeft() async throws {
+        let h = try await ServerHarness.start()
+        let c = try await h.connect()
+        try await join(c, token: h.token(role: .host))
+        guard case .joined(let joined) = try await c.nextMessage() else { return XCTFail("expected joined") }
+        try await c.send(.remove(SessionRequests.Target(id: "e1", participantId: joined.participantId)))
+        try await c.expectMessage(.ok(OkReply(id: "e1")))
+        try await c.expectMessage(.left(Left(reason: "session-ended")))
+        try await c.expectClose(1000)
+        try await h.stop()
+    }
+
     func testDelegateRefusalIsForwardedAndJoinMayBeRetried() async throws {
         let h = try await ServerHarness.start()
         await h.delegate.refuse(with: SignalingError(code: .notImplemented, message: "later"))
