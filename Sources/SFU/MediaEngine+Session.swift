@@ -177,11 +177,15 @@ extension MediaEngine {
         }
     }
 
-    /// Sends `participant` the current view of its session (a joiner, whose
-    /// connection was registered after the view went out to the others).
+    /// Sends `participant` the current view of its session and who is
+    /// speaking in its room (a joiner, whose connection was registered after
+    /// both went out to the others; `speaking` is otherwise sent only on change).
     public func resendSessionView(to participant: ParticipantID, now: Instant) {
         guard let session = self.participant(participant)?.session else { return }
         publishSessionView(session, now: now, only: participant)
+        guard let member = session.table.members[participant], member.receives, !session.isWaiting(participant),
+              let speaking = session.speakers[member.room], !speaking.isEmpty else { return }
+        delegate?.engine(message: .speaking(speaking), recipients: [participant], session: session.id)
     }
 
     /// Sends every participant of `session` (or `only` one, without a new

@@ -137,6 +137,28 @@ final class SpeakerEventTests: XCTestCase {
     }
 }
 
+/// A joiner learns who is already speaking (issue 19 point 1), with the
+/// session view the control plane resends once its connection is registered.
+final class SpeakerJoinerTests: XCTestCase {
+    func testAJoinerIsToldWhoIsAlreadySpeaking() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob")
+        var ts: UInt32 = 0
+        for _ in 0..<25 {
+            h.sendMedia("ann", audioTimestamp: ts)
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+        try h.join("cy")
+        let cy = h.participantIDs["cy"]!
+        h.events.messages = []
+        h.engine.resendSessionView(to: cy, now: h.clock.now)
+        let toCy = h.events.messages.filter { $0.1 == [cy] }.map(\.0)
+        XCTAssertEqual(toCy, [.speaking([h.participantIDs["ann"]!])])
+    }
+}
+
 /// Loudest-N end to end: RFC 6464 levels in, slot changes out.
 final class LoudestSpeakerEngineTests: XCTestCase {
     func testLoudSpeakerTakesASlotFromAQuietOne() throws {
