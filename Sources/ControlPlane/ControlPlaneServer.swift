@@ -88,7 +88,10 @@ public final class ControlPlaneServer: Sendable {
             automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-                return channel.eventLoop.makeSucceededFuture(path == Self.webSocketPath ? HTTPHeaders() : nil)
+                // A `session` query that is not valid percent-encoding is refused,
+                // not ignored: ignoring it would drop the session check it asks for.
+                let upgrade = path == Self.webSocketPath && Self.hasValidQueryValue("session", in: head.uri)
+                return channel.eventLoop.makeSucceededFuture(upgrade ? HTTPHeaders() : nil)
             },
             upgradePipelineHandler: { channel, head in
                 channel.eventLoop.makeCompletedFuture {
@@ -110,6 +113,17 @@ public final class ControlPlaneServer: Sendable {
                 context.pipeline.syncOperations.removeHandler(name: Self.httpHandlerName, promise: nil)
             }))
         try sync.addHandler(HTTPHandler(files: configuration.staticFiles), name: Self.httpHandlerName)
+    }
+
+    /// False when `name` is in the query but its value is not valid
+    /// percent-encoded UTF-8; true when it is valid or absent.
+    static func hasValidQueryValue(_ name: String, in uri: String) -> Bool {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return true }
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if kv.first.map(String.init) == name, kv.count > 1, percentDecode(kv[1]) == nil { return false }
+        }
+        return true
     }
 
     /// The percent-decoded value of `name` in a request target's query, if present.

@@ -34,7 +34,7 @@ struct ServeCommand: AsyncParsableCommand {
     var secret: String?
 
     @Option(name: .customLong("session"), help: ArgumentHelp(
-        "Session id used in the printed demo links. Env COHORT_SESSION. (default: \(ServeSettings.defaultSession))",
+        "Serve only this session: tokens of every other session are refused. Also the session of the printed demo links. Env COHORT_SESSION. (default: any session; demo links for \(ServeSettings.defaultSession))",
         valueName: "id"))
     var session: String?
 
@@ -93,7 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
             ?? StaticFiles.bundled()
         let configuration = ControlPlaneConfiguration(
             host: settings.http.host, port: settings.http.port,
-            signer: TokenSigner(secret: secret, leeway: 30), staticFiles: files)
+            signer: TokenSigner(secret: secret, leeway: 30), expectedSession: settings.restrictedSession, staticFiles: files)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let relay = MediaRelay(logger: logger)

@@ -49,7 +49,11 @@ struct ServeSettings: Equatable, Sendable {
     var announce: String
     /// The token secret; nil means "generate one and print demo links".
     var secret: String?
+    /// The session of the printed demo links.
     var session: String
+    /// Set when `--session` (or COHORT_SESSION) was given: the server then
+    /// refuses tokens of every other session (docs/PROTOCOL.md, Tokens).
+    var restrictedSession: String?
     /// RFC 7675 consent freshness timeout, seconds.
     var consentTimeout: Int
     var logLevel: Logger.Level
@@ -89,7 +93,8 @@ struct ServeSettings: Equatable, Sendable {
         if let secret, secret.utf8.count < TokenSigner.minimumSecretLength {
             throw .secretTooShort(secret.utf8.count)
         }
-        let session = pick(flags.session, "COHORT_SESSION") ?? defaultSession
+        let restrictedSession = pick(flags.session, "COHORT_SESSION")
+        let session = restrictedSession ?? defaultSession
         guard !session.isEmpty else { throw .emptyValue(option: "--session") }
         let timeoutText = pick(flags.consentTimeout, "COHORT_CONSENT_TIMEOUT")
         var consentTimeout = defaultConsentTimeout
@@ -110,7 +115,7 @@ struct ServeSettings: Equatable, Sendable {
             }
         }
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
-                             consentTimeout: consentTimeout, logLevel: logLevel,
+                             restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
                              webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom)
     }
 }

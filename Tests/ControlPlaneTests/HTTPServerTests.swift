@@ -86,5 +86,9 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(ControlPlaneServer.queryValue("s", in: "/ws?s"), "")
         XCTAssertNil(ControlPlaneServer.queryValue("session", in: "/ws"))
         XCTAssertNil(ControlPlaneServer.queryValue("session", in: "/ws?session=%zz"))
+        XCTAssertFalse(ControlPlaneServer.hasValidQueryValue("session", in: "/ws?session=%zz"))
+        XCTAssertFalse(ControlPlaneServer.hasValidQueryValue("session", in: "/ws?x=1&session=%ff"))
+        XCTAssertTrue(ControlPlaneServer.hasValidQueryValue("session", in: "/ws?session=group%2D1"))
+        XCTAssertTrue(ControlPlaneServer.hasValidQueryValue("session", in: "/ws"))
     }
 }

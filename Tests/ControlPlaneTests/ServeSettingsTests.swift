@@ -10,8 +10,8 @@ final class ServeSettingsTests: XCTestCase {
     func testDefaults() throws {
         let s = try ServeSettings.resolve(ServeFlags(), environment: [:])
         XCTAssertEqual(s, ServeSettings(http: HostPort(host: "127.0.0.1", port: 8080), media: HostPort(host: "127.0.0.1", port: 40000),
-                                        announce: "127.0.0.1", secret: nil, session: "demo", consentTimeout: 30,
-                                        logLevel: .info, webRoot: nil))
+                                        announce: "127.0.0.1", secret: nil, session: "demo", restrictedSession: nil,
+                                        consentTimeout: 30, logLevel: .info, webRoot: nil))
     }
 
     func testEnvironmentFillsEveryOption() throws {
@@ -24,6 +24,7 @@ final class ServeSettingsTests: XCTestCase {
         XCTAssertEqual(s.announce, "203.0.113.7")
         XCTAssertEqual(s.secret, secret32)
         XCTAssertEqual(s.session, "group-5")
+        XCTAssertEqual(s.restrictedSession, "group-5")
         XCTAssertEqual(s.consentTimeout, 12)
         XCTAssertEqual(s.logLevel, .debug)
         XCTAssertEqual(s.webRoot, "/srv/web")
@@ -35,6 +36,7 @@ final class ServeSettingsTests: XCTestCase {
         let s = try ServeSettings.resolve(flags, environment: env)
         XCTAssertEqual(s.http, HostPort(host: "127.0.0.1", port: 9000))
         XCTAssertEqual(s.session, "flag")
+        XCTAssertEqual(s.restrictedSession, "flag", "an explicit --session restricts the server to it")
         XCTAssertEqual(s.consentTimeout, 5)
         XCTAssertEqual(s.logLevel, .trace)
     }

@@ -245,6 +245,22 @@ final class WebSocketServerTests: XCTestCase {
         try await h.stop()
     }
 
+    func testAMalformedSessionQueryIsRefusedNotIgnored() async throws {
+        let h = try await ServerHarness.start()
+        do {
+            let c = try await h.connect(path: "/ws?session=%zz")
+            // If the upgrade went through, the session check must still hold.
+            try await join(c, token: h.token(session: "group-1"))
+            XCTFail("upgraded despite a malformed session query: \(try await c.nextMessage())")
+        } catch {
+            // Refused at the upgrade: no WebSocket, no join.
+        }
+        let c = try await h.connect(path: "/ws?session=group%2D1")
+        try await join(c, token: h.token(session: "group-1"))
+        guard case .joined = try await c.nextMessage() else { return XCTFail("a valid query joins") }
+        try await h.stop()
+    }
+
     func testDelegateRefusalIsForwardedAndJoinMayBeRetried() async throws {
         let h = try await ServerHarness.start()
         await h.delegate.refuse(with: SignalingError(code: .notImplemented, message: "later"))
