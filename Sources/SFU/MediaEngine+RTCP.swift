@@ -14,18 +14,15 @@ extension MediaEngine {
         var packet = datagram
         do { try srtp.unprotectRTCP(&packet) } catch { counters.srtpFailed += 1; return }
         var reader = RTCPCompoundReader(packet)
-        var keyframesWanted = false
         while true {
             let next: RTCPPacket?
             do { next = try reader.next() } catch { counters.malformedMedia += 1; break }
             guard let next else { break }
             switch next {
             case .pictureLossIndication(let pli):
-                keyframesWanted = requestKeyframe(subscriber: p, slotSSRC: pli.mediaSSRC, now: now) || keyframesWanted
+                requestKeyframe(subscriber: p, slotSSRC: pli.mediaSSRC, now: now)
             case .fullIntraRequest(let fir):
-                for entry in fir.entries {
-                    keyframesWanted = requestKeyframe(subscriber: p, slotSSRC: entry.ssrc, now: now) || keyframesWanted
-                }
+                for entry in fir.entries { requestKeyframe(subscriber: p, slotSSRC: entry.ssrc, now: now) }
             case .nack(let nack):
                 answerNack(nack, from: p, now: now, transmits: &transmits)
             case .senderReport(let sr):
@@ -42,20 +39,18 @@ extension MediaEngine {
                 break  // SDES, BYE, REMB, TWCC
             }
         }
-        // A keyframe request goes out with this batch, not at the next tick.
-        if keyframesWanted { sendRepairRequests(in: p.session, now: now, transmits: &transmits) }
     }
 
     /// A subscriber's PLI or FIR for one of its slots goes to whoever the
-    /// routing table says fills it. Returns whether it reached a publisher.
-    private func requestKeyframe(subscriber: Participant, slotSSRC: UInt32, now: Instant) -> Bool {
+    /// routing table says fills it; the engine's deadline (the requester's,
+    /// due at once) sends the PLI or FIR right after this batch.
+    private func requestKeyframe(subscriber: Participant, slotSSRC: UInt32, now: Instant) {
         guard let (kind, index) = subscriber.subscriber.slot(withSSRC: slotSSRC), kind == .video,
               case .publisher(let who)? = subscriber.session.fill(of: subscriber.id, kind: .video, index: index),
               let publisher = subscriber.session.participants[who], publisher.video != nil
-        else { return false }
+        else { return }
         counters.keyframeRequestsReceived += 1
         publisher.requestKeyframe(now: now)
-        return true
     }
 
     /// RFC 3550 §6.4.1: the round trip from each report block on one of our
@@ -72,14 +67,10 @@ extension MediaEngine {
         }
     }
 
-    /// Sends the session's publishers what their video needs now: PLIs or
-    /// FIRs from their `KeyframeRequester`s and NACKs from their
-    /// `NackGenerator`s (RFC 4585 §6.2.1, §6.3.1; RFC 5104 §4.3.1).
-    func sendRepairRequests(in session: Session, now: Instant, transmits: inout TransmitQueue) {
-        for p in session.participants.values { sendRepairRequests(p, now: now, transmits: &transmits) }
-    }
-
-    /// What `p`'s video needs now; see `sendRepairRequests(in:now:transmits:)`.
+    /// Sends `p` what its video needs now: a PLI or FIR from its
+    /// `KeyframeRequester` and a NACK from its `NackGenerator` (RFC 4585
+    /// §6.2.1, §6.3.1; RFC 5104 §4.3.1). Runs from the engine's timeout,
+    /// whose deadline includes both.
     func sendRepairRequests(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         // `p.video` is mutated in place: a copy of the stream would copy its packet cache.
         guard let repair = p.video?.repair, let ssrc = p.video?.ssrc, let srtp = p.srtp, let to = p.ice.selected else { return }
