@@ -92,17 +92,16 @@ extension MediaEngine {
     private func admitVideo(_ p: Participant, packet: [UInt8], header: RTPHeader, keyframe: Bool, now: Instant) -> Bool {
         // Each step mutates `p.video` in place: a copy of the stream would
         // copy its packet cache.
-        guard let repair = p.video?.repair else { return false }
+        guard p.video != nil else { return false }
         let sequence = header.sequenceNumber
         if p.video?.cache?.insert(packet, sequence: sequence, now: now) == .duplicate {
             counters.duplicatesDropped += 1
             return false
         }
         p.video?.stats.record(sequence: sequence, timestamp: header.timestamp, now: now)
-        if repair.nack {
-            let missing = p.video?.nacks.missingCount ?? 0
-            let result = p.video?.nacks.received(sequence: sequence, now: now)
-            let newlyMissing = max(0, (p.video?.nacks.missingCount ?? 0) - missing)
+        if let missing = p.video?.nacks?.missingCount {
+            let result = p.video?.nacks?.received(sequence: sequence, now: now)
+            let newlyMissing = max(0, (p.video?.nacks?.missingCount ?? 0) - missing)
             switch result {
             case .filled(nacked: true)?: counters.packetsRecovered += 1
             case .restarted?: p.video?.keyframes.request(now: now)

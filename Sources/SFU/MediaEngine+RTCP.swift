@@ -73,16 +73,16 @@ extension MediaEngine {
     /// whose deadline includes both.
     func sendRepairRequests(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         // `p.video` is mutated in place: a copy of the stream would copy its packet cache.
-        guard let repair = p.video?.repair, let ssrc = p.video?.ssrc, let srtp = p.srtp, let to = p.ice.selected else { return }
+        guard let ssrc = p.video?.ssrc, let srtp = p.srtp, let to = p.ice.selected else { return }
         var packets: [any RTCPPacketWritable] = []
         var nack = false
-        if repair.nack, let lost = p.video?.nacks.poll(now: now, rtt: p.roundTrip.smoothed), !lost.isEmpty {
+        if let lost = p.video?.nacks?.poll(now: now, rtt: p.roundTrip.smoothed), !lost.isEmpty {
             packets.append(RTCPNack(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc, lostSequenceNumbers: lost))
             counters.nacksSent += 1
             counters.nackedPackets += lost.count
             nack = true
         }
-        if p.video?.nacks.takeKeyframeNeed() == true { p.video?.keyframes.request(now: now) }
+        if p.video?.nacks?.takeKeyframeNeed() == true { p.video?.keyframes.request(now: now) }
         switch p.video?.keyframes.poll(now: now, rtt: p.roundTrip.smoothed) {
         case .pli?:
             packets.append(RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc))
@@ -95,16 +95,16 @@ extension MediaEngine {
             break
         }
         guard !packets.isEmpty else { return }
-        var out = RTCPCompound.build(packets)
-        do { try srtp.protectRTCP(&out) } catch { return }
-        transmits.append(out, to: to)
-        // On a lossy uplink the NACK itself goes twice (`nacksTwice`).
-        if nack, Self.nacksTwice(loss: p.video?.uplinkLoss ?? 0) {
-            var again = RTCPCompound.build(packets)
-            do { try srtp.protectRTCP(&again) } catch { return }
-            transmits.append(again, to: to)
-            counters.nacksDuplicated += 1
+        // On a lossy uplink the NACK itself goes twice (`nacksTwice`), each
+        // copy its own SRTCP packet.
+        let copies = nack && Self.nacksTwice(loss: p.video?.uplinkLoss ?? 0) ? 2 : 1
+        let compound = RTCPCompound.build(packets)
+        for _ in 0..<copies {
+            var out = compound
+            do { try srtp.protectRTCP(&out) } catch { return }
+            transmits.append(out, to: to)
         }
+        counters.nacksDuplicated += copies - 1
     }
 
     /// Once a second: receiver reports for what `p` publishes, and sender

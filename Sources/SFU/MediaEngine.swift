@@ -331,7 +331,7 @@ public final class MediaEngine: DatagramEngine {
                 // in the past and the loop would spin on it.
                 guard p.srtp != nil, p.ice.selected != nil, p.video?.ssrc != nil else { continue }
                 consider(p.video?.keyframes.nextDeadline)
-                if p.video?.repair.nack == true { consider(p.video?.nacks.nextDeadline) }
+                consider(p.video?.nacks?.nextDeadline)
             }
         }
         return earliest

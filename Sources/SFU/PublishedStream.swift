@@ -28,7 +28,9 @@ struct PublishedStream {
     /// Gaps in the publisher's sequence numbers, NACKed upstream at once,
     /// as libwebrtc's receiver does (a reordered packet then costs one
     /// duplicate, dropped by the cache; a late NACK costs a frame freeze).
-    var nacks = NackGenerator(reorderDelay: .milliseconds(0))
+    /// Only for a video publisher that offered generic NACK: nobody else
+    /// would answer one, and the generator reserves its list up front.
+    var nacks: NackGenerator?
     /// Keyframe requests from subscribers, switches and restarts, coalesced and retried.
     var keyframes: KeyframeRequester
     /// Packet loss from the publisher before repair: each packet that
@@ -55,6 +57,7 @@ struct PublishedStream {
         self.cache = kind == .video ? PacketCache() : nil
         // RFC 5104 §7.1: FIR for a peer that asked for it and not for PLI.
         self.keyframes = KeyframeRequester(useFIR: repair.fir && !repair.pli)
+        self.nacks = kind == .video && repair.nack ? NackGenerator(reorderDelay: .milliseconds(0)) : nil
     }
 
     /// Notes a first transmission that arrived in order, after `newlyMissing` lost ones.
