@@ -46,7 +46,7 @@ extension MediaEngine {
     /// due at once) sends the PLI or FIR right after this batch.
     private func requestKeyframe(subscriber: Participant, slotSSRC: UInt32, now: Instant) {
         guard let (kind, index) = subscriber.subscriber.slot(withSSRC: slotSSRC), kind == .video,
-              case .publisher(let who)? = subscriber.session.fill(of: subscriber.id, kind: .video, index: index),
+              case .publisher(let who)? = subscriber.session.table.fill(of: subscriber.id, kind: .video, index: index),
               let publisher = subscriber.session.participants[who], publisher.video != nil
         else { return }
         counters.keyframeRequestsReceived += 1
@@ -145,8 +145,8 @@ extension MediaEngine {
         let slot = p.subscriber[kind][index]
         guard let last = slot.lastSent else { return nil }
         let other: TrackKind = kind == .audio ? .video : .audio
-        if case .publisher(let who)? = p.session.fill(of: p.id, kind: kind, index: index),
-           index < p.subscriber[other].count, p.session.fill(of: p.id, kind: other, index: index) == .publisher(who),
+        if case .publisher(let who)? = p.session.table.fill(of: p.id, kind: kind, index: index),
+           index < p.subscriber[other].count, p.session.table.fill(of: p.id, kind: other, index: index) == .publisher(who),
            slot.hasOffsets, p.subscriber[other][index].hasOffsets,
            let publisher = p.session.participants[who],
            let own = (kind == .audio ? publisher.audio : publisher.video)?.stats,

@@ -27,7 +27,7 @@ extension MediaEngine {
     func answerNack(_ nack: RTCPNack, from sub: Participant, now: Instant, transmits: inout TransmitQueue) {
         counters.nacksReceived += 1
         guard let (kind, index) = sub.subscriber.slot(withSSRC: nack.mediaSSRC), kind == .video,
-              case .publisher(let who)? = sub.session.fill(of: sub.id, kind: .video, index: index),
+              case .publisher(let who)? = sub.session.table.fill(of: sub.id, kind: .video, index: index),
               let publisher = sub.session.participants[who], publisher.video?.cache != nil,
               let srtp = sub.srtp, let destination = sub.ice.selected else {
             counters.retransmissionMisses += nack.lostSequenceNumbers.count

@@ -137,7 +137,7 @@ public final class MediaEngine: DatagramEngine {
         var out: [SlotAssignment] = []
         for kind in TrackKind.allCases {
             for (i, slot) in p.plan.slots(kind).enumerated() {
-                switch session.fill(of: p.id, kind: kind, index: i) {
+                switch session.table.fill(of: p.id, kind: kind, index: i) {
                 case .mix(let room):
                     out.append(SlotAssignment(mid: slot.mid, kind: .audio, participantId: nil, name: nil,
                                               isMix: true, room: room == member.room ? nil : room))

@@ -33,11 +33,6 @@ final class Session {
     /// Whether `id` waits in the waiting room.
     func isWaiting(_ id: ParticipantID) -> Bool { model.waiting.contains(id) }
 
-    /// What fills slot `index` of `kind` for `subscriber`, as the table says.
-    func fill(of subscriber: ParticipantID, kind: TrackKind, index: Int) -> SlotFill? {
-        table.fill(of: subscriber, kind: kind, index: index)
-    }
-
     /// Drops every cached route of the members, so none keeps a participant
     /// that left alive (routes hold subscribers strongly).
     func forgetRoutes() {
