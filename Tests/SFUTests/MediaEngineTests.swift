@@ -112,9 +112,11 @@ final class MediaEngineTests: XCTestCase {
     }
 }
 
-/// Speaker events from RFC 6464 voice activity, on change, at most every 300 ms.
+/// Speaker events from RFC 6464 voice activity, on change, at most every
+/// 300 ms; a joiner learns who is already speaking (issue 19 point 1).
 final class SpeakerEventTests: XCTestCase {
-    func testSpeakingStartsAndStops() throws {
+    /// ann and bob joined; ann speaks for half a second.
+    private func annSpeaks() throws -> EngineHarness {
         let h = EngineHarness()
         try h.join("ann")
         try h.join("bob")
@@ -124,32 +126,26 @@ final class SpeakerEventTests: XCTestCase {
             ts &+= 960
             h.run(for: .milliseconds(20))
         }
-        let ann = h.participantIDs["ann"]!
-        let speaking = h.events.messages.compactMap { m -> [ParticipantID]? in
-            if case .speaking(let ids) = m.0 { return ids } else { return nil }
-        }
-        XCTAssertEqual(speaking, [[ann]], "one event when ann starts, none repeated while she talks")
-        h.run(for: .seconds(2))
-        let after = h.events.messages.compactMap { m -> [ParticipantID]? in
-            if case .speaking(let ids) = m.0 { return ids } else { return nil }
-        }
-        XCTAssertEqual(after, [[ann], []], "and one when she stops")
+        return h
     }
-}
 
-/// A joiner learns who is already speaking (issue 19 point 1), with the
-/// session view the control plane resends once its connection is registered.
-final class SpeakerJoinerTests: XCTestCase {
-    func testAJoinerIsToldWhoIsAlreadySpeaking() throws {
-        let h = EngineHarness()
-        try h.join("ann")
-        try h.join("bob")
-        var ts: UInt32 = 0
-        for _ in 0..<25 {
-            h.sendMedia("ann", audioTimestamp: ts)
-            ts &+= 960
-            h.run(for: .milliseconds(20))
+    private func speakingEvents(_ h: EngineHarness) -> [[ParticipantID]] {
+        h.events.messages.compactMap { m -> [ParticipantID]? in
+            if case .speaking(let ids) = m.0 { return ids } else { return nil }
         }
+    }
+
+    func testSpeakingStartsAndStops() throws {
+        let h = try annSpeaks()
+        let ann = h.participantIDs["ann"]!
+        XCTAssertEqual(speakingEvents(h), [[ann]], "one event when ann starts, none repeated while she talks")
+        h.run(for: .seconds(2))
+        XCTAssertEqual(speakingEvents(h), [[ann], []], "and one when she stops")
+    }
+
+    /// With the session view the control plane resends once the joiner's connection is registered.
+    func testAJoinerIsToldWhoIsAlreadySpeaking() throws {
+        let h = try annSpeaks()
         try h.join("cy")
         let cy = h.participantIDs["cy"]!
         h.events.messages = []
