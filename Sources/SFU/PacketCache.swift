@@ -147,23 +147,11 @@ public struct PacketCache {
         packet.withUnsafeBytes { insert($0, sequence: sequence, now: now) }
     }
 
-    /// Calls `body` with the stored bytes of `sequence` and returns its
-    /// result, or returns nil (and calls nothing) when that packet was never
-    /// stored, a newer packet has replaced it, or it arrived more than
-    /// `maxAge` before `now`. The bytes are valid only inside `body`.
-    public mutating func withPacket<R>(sequence: UInt16, now: Instant,
-                                       _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        guard let i = index(of: sequence, now: now) else {
-            misses += 1
-            return nil
-        }
-        hits += 1
-        return try slots[i].bytes.withUnsafeBytes(body)
-    }
-
     /// The stored packet `sequence`, lent without copying (the array shares
-    /// the slot's storage), or nil as for `withPacket`. Let it go before the
-    /// next `insert`: a slot whose array is still held copies on write.
+    /// the slot's storage), or nil when that packet was never stored, a newer
+    /// packet has replaced it, or it arrived more than `maxAge` before `now`.
+    /// Let it go before the next `insert`: a slot whose array is still held
+    /// copies on write.
     public mutating func packet(sequence: UInt16, now: Instant) -> [UInt8]? {
         guard let i = index(of: sequence, now: now) else {
             misses += 1

@@ -14,7 +14,7 @@ final class PacketCacheTests: XCTestCase {
     }
 
     private func stored(_ cache: inout PacketCache, _ sequence: UInt16, at now: Instant) -> [UInt8]? {
-        cache.withPacket(sequence: sequence, now: now) { [UInt8]($0) }
+        cache.packet(sequence: sequence, now: now).map { Array($0) }
     }
 
     func testStoresACopyAndServesIt() {
@@ -172,7 +172,7 @@ final class PacketCacheTests: XCTestCase {
         func step(_ i: Int) {
             now = now + .microseconds(5_000)
             cache.insert(packets[i & 3], sequence: sequence, now: now)
-            served += cache.withPacket(sequence: sequence &- 100, now: now) { $0.count } ?? 0
+            served += cache.packet(sequence: sequence &- 100, now: now)?.count ?? 0
             if let original = cache.packet(sequence: sequence &- 50, now: now),
                let header = try? RTPHeader(parsing: original) {
                 written += sendMemory.withUnsafeMutableBytes {
