@@ -198,7 +198,7 @@ public struct EngineCounters: Sendable, Equatable {
     public var firSent = 0
     /// PLIs and FIRs from subscribers that reached a publisher's keyframe requester.
     public var keyframeRequestsReceived = 0
-    /// Generic NACKs sent to publishers (RFC 4585), and the packets they named.
+    /// Generic NACKs sent to publishers (RFC 4585), duplicates not counted (see `nacksDuplicated`).
     public var nacksSent = 0
     /// Packets named in NACKs sent to publishers (retries included).
     public var nackedPackets = 0
