@@ -33,6 +33,7 @@ extension MediaEngine {
             counters.retransmissionMisses += nack.lostSequenceNumbers.count
             return
         }
+        let roundTrip = sub.roundTrip.minimum
         let remap = publisher.localExtensionIDs != sub.localExtensionIDs
             ? (publisher.extensionIndexByID, sub.localExtensionIDs) : nil
         for slotSequence in nack.lostSequenceNumbers {
@@ -42,8 +43,7 @@ extension MediaEngine {
                 counters.retransmissionMisses += 1
                 continue
             }
-            guard sub.subscriber.video[index].resent.shouldResend(sequence: slotSequence, now: now,
-                                                                              rtt: sub.roundTrip.minimum) else {
+            guard sub.subscriber.video[index].resent.shouldResend(sequence: slotSequence, now: now, rtt: roundTrip) else {
                 counters.retransmissionsSuppressed += 1
                 continue
             }
