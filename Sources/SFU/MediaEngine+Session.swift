@@ -25,7 +25,7 @@ extension MediaEngine {
         func requireNotClosing() throws(SFUError) { if model.closingAt != nil { throw .roomsClosing } }
         func requireEnterable(_ room: RoomID) throws(SFUError) {
             guard model.exists(room) else { throw .unknownRoom(room) }
-            if room != .main && !model.open { throw .wrongRoomState("Breakout rooms are not open.") }
+            guard model.isEnterable(room) else { throw .wrongRoomState("Breakout rooms are not open.") }
         }
         func moveMember(_ id: ParticipantID, to room: RoomID) {
             guard let from = table.members[id]?.room, from != room else { return }
@@ -123,8 +123,10 @@ extension MediaEngine {
         case .admit(let id):
             guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
             model.waiting.removeAll { $0 == id }
+            // Into the room its token named if that can be entered now, else main.
+            let entry = session.participants[id].map(\.entryRoom).flatMap { model.isEnterable($0) ? $0 : nil } ?? .main
             changed.formUnion(table.setFlow(id, receives: true, publishes: true))
-            rosterRooms.insert(table.members[id]?.room ?? .main)
+            moveMember(id, to: entry)
         case .deny(let id):
             guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
             removals.append((id, .denied))
@@ -161,7 +163,7 @@ extension MediaEngine {
             let before = session.table
             var table = before
             var changed: Set<ParticipantID> = []
-            for id in table.members.keys.sorted() {
+            for id in table.members.keys.sorted() where !session.isWaiting(id) {
                 changed.formUnion(table.setListening(id, to: nil))
                 changed.formUnion(table.move(id, to: .main))
             }
@@ -209,7 +211,8 @@ extension MediaEngine {
                                assignments: model.assignments, waiting: [],
                                muted: table.members.filter { $0.value.audioMuted }.map(\.key).sorted(),
                                handsRaised: model.hands,
-                               names: table.members.keys.reduce(into: [:]) { $0[$1] = session.participants[$1]?.name })
+                               names: table.members.keys.filter { !model.waiting.contains($0) }
+                                   .reduce(into: [:]) { $0[$1] = session.participants[$1]?.name })
         for id in table.members.keys.sorted() where only == nil || only == id {
             guard let p = session.participants[id] else { continue }
             var view = base

@@ -70,7 +70,7 @@ public final class MediaEngine: DatagramEngine {
         let ufrag = IceCredential.random(length: 8, using: &random)
         let ice = IceLiteAgent(localUfrag: ufrag, localPassword: IceCredential.random(length: 24, using: &random),
                                remoteUfrag: plan.remoteUfrag)
-        let p = Participant(id: id, session: session, name: request.name, role: request.role,
+        let p = Participant(id: id, session: session, name: request.name, role: request.role, entryRoom: request.room,
                             plan: plan, ice: ice, sourceKey: nextSourceKey, now: now, random: &random)
         nextSourceKey &+= 1
         if !configuration.lossRepair { p.video?.cache = nil }
@@ -83,11 +83,14 @@ public final class MediaEngine: DatagramEngine {
         sessions[request.sessionID] = session
         session.participants[id] = p
         byUfrag[ufrag] = p
-        // The waiting room: a participant neither sends nor receives until a host admits it.
+        // The waiting room: a participant is in no room of the session, and
+        // neither sends nor receives, until a host admits it. A token's room
+        // that cannot be entered now (not created, not open) means main.
         let waits = configuration.waitingRoom && !request.role.runsSession
+        let room: RoomID = waits ? .waiting : session.model.isEnterable(request.room) ? request.room : .main
         let before = session.table
         var table = session.table
-        var changed = table.add(id, room: request.room, audioSlots: p.subscriber.audio.count,
+        var changed = table.add(id, room: room, audioSlots: p.subscriber.audio.count,
                                 videoSlots: p.subscriber.video.count, receives: !waits, publishes: !waits)
         if request.mixedAudio && !p.subscriber.audio.isEmpty { changed.formUnion(table.setMixedAudio(id, true)) }
         session.table = table
@@ -98,12 +101,14 @@ public final class MediaEngine: DatagramEngine {
             .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
                     videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc }, sessionVersion: UInt64.random(in: 1...UInt64(Int64.max), using: &random))
         // Roster first, so clients know a name before a slot shows it.
-        announceRoster(room: request.room, in: session)
+        announceRoster(room: room, in: session)
         applySlotChanges(changed, in: session, from: before, now: now, except: id)
         publishSessionView(session, now: now)
         armTick(now)
-        return JoinAnswer(participantID: id, room: request.room, answer: answer, slots: slotMap(of: p),
-                          slotsVersion: p.subscriber.slotsVersion, roster: roster(room: request.room, in: session))
+        return JoinAnswer(participantID: id, room: room, answer: answer, slots: slotMap(of: p),
+                          slotsVersion: p.subscriber.slotsVersion,
+                          roster: waits ? [RosterMember(participantId: id, name: p.name, role: p.role, room: .waiting)]
+                                        : roster(room: room, in: session))
     }
 
     /// Removes a participant and tells the others.
@@ -164,7 +169,10 @@ public final class MediaEngine: DatagramEngine {
         }
     }
 
+    /// Sends `room`'s members its roster. Never for the waiting room: people
+    /// waiting are not shown to each other (a host sees them in `session`).
     func announceRoster(room: RoomID, in session: Session) {
+        guard room != .waiting else { return }
         delegate?.engine(rosterChanged: roster(room: room, in: session), room: room,
                          recipients: session.table.members(of: room), session: session.id)
     }

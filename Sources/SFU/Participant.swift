@@ -13,6 +13,9 @@ final class Participant {
     let session: Session
     let name: String
     let role: Role
+    /// The room its token named: entered on joining if it can be entered
+    /// then, otherwise `main`; a waiting participant's room once admitted.
+    let entryRoom: RoomID
     let plan: OfferPlan
     let joinedAt: Instant
     /// A small number unique in the engine: the participant's key as a mixer contributor.
@@ -43,12 +46,13 @@ final class Participant {
     /// Round-trip time to the participant, from its report blocks on our slots.
     var roundTrip = RoundTripEstimate()
 
-    init(id: ParticipantID, session: Session, name: String, role: Role, plan: OfferPlan,
+    init(id: ParticipantID, session: Session, name: String, role: Role, entryRoom: RoomID, plan: OfferPlan,
          ice: IceLiteAgent, sourceKey: UInt32, now: Instant, random: inout some RandomNumberGenerator) {
         self.id = id
         self.session = session
         self.name = name
         self.role = role
+        self.entryRoom = entryRoom
         self.plan = plan
         self.ice = ice
         self.joinedAt = now

@@ -92,7 +92,7 @@ public struct SessionView: Codable, Equatable, Sendable {
     public var muted: [ParticipantID]
     /// Raised hands, in the order raised.
     public var handsRaised: [ParticipantID]
-    /// Display names of everyone in the session, so hosts can name people in other rooms.
+    /// Display names of everyone in the session's rooms, so hosts can name people in other rooms (the waiting are named in `waiting`).
     public var names: [ParticipantID: String]
 }
 

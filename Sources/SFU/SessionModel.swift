@@ -17,6 +17,9 @@ struct SessionModel: Sendable {
 
     func exists(_ id: RoomID) -> Bool { id == .main || room(id) != nil }
 
+    /// Whether someone can be placed in `id` now: `main`, or a breakout room while rooms are open.
+    func isEnterable(_ id: RoomID) -> Bool { id == .main || (open && room(id) != nil) }
+
     mutating func forget(_ id: ParticipantID) {
         assignments[id] = nil
         waiting.removeAll { $0 == id }

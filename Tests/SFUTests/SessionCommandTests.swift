@@ -136,6 +136,57 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertTrue(h.events.removed.contains { $0.0 == id("pat") && $0.1 == .sessionEnded })
     }
 
+    /// A waiting participant is in no room: not a member of `main` in anyone's
+    /// session view or roster, and told `waiting` itself (issue 19, point 2).
+    /// Admitted, it enters the room its token named, and the room is told.
+    func testAWaitingParticipantIsInNoRoomUntilAdmitted() throws {
+        let h = EngineHarness(waitingRoom: true)
+        try h.join("host", role: .host)
+        let pat = try h.join("pat")
+        try h.join("sam")
+        let id = { (n: String) in h.participantIDs[n]! }
+        XCTAssertEqual(pat.room, .waiting, "the joined reply names the waiting room")
+        XCTAssertEqual(pat.roster.map(\.participantId), [id("pat")], "a waiting person sees only itself")
+        XCTAssertEqual(pat.roster.map(\.room), [.waiting])
+        for viewer in ["host", "pat", "sam"] {
+            let view = try XCTUnwrap(h.events.views[id(viewer)])
+            XCTAssertEqual(view.rooms.first { $0.id == .main }?.members, [id("host")],
+                           "\(viewer)'s view lists no waiting person in main")
+            XCTAssertFalse(view.rooms.contains { $0.id == .waiting }, "the waiting room is not a room of the session")
+            XCTAssertEqual(view.names.keys.sorted(), [id("host")], "\(viewer)'s names leave out the waiting")
+        }
+        let mainRosters = h.events.rosters.filter { $0.0 == .main }.map { $0.1.map(\.participantId) }
+        XCTAssertFalse(mainRosters.contains { $0.contains(id("pat")) || $0.contains(id("sam")) },
+                       "no roster of main names a waiting person: \(mainRosters)")
+        XCTAssertFalse(h.events.rosters.contains { $0.0 == .waiting }, "waiting people get no roster of each other")
+        XCTAssertEqual(h.engine.roster(room: .main, session: "s1").map(\.participantId), [id("host")])
+
+        try h.engine.perform(.admit(id("pat")), by: id("host"), now: h.clock.now)
+        XCTAssertEqual(h.engine.placement(session: "s1")[id("pat")]?.room, .main)
+        XCTAssertEqual(h.events.views[id("host")]?.rooms.first { $0.id == .main }?.members, [id("host"), id("pat")])
+        XCTAssertEqual(h.events.rosters.last?.0, .main)
+        XCTAssertEqual(h.events.rosters.last?.1.map(\.participantId), [id("host"), id("pat")])
+        XCTAssertEqual(h.events.views[id("host")]?.waiting.map(\.participantId), [id("sam")])
+    }
+
+    /// A token may name a room to enter first; one that is not open now
+    /// (a breakout room not created or not open, or `waiting`) enters `main`
+    /// instead of a room no one can see.
+    func testATokenRoomThatIsNotOpenEntersMain() throws {
+        let h = EngineHarness()
+        try h.join("host", role: .host)
+        let early = try h.join("early", room: "r1")
+        XCTAssertEqual(early.room, .main)
+        let sneaky = try h.join("sneaky", room: .waiting)
+        XCTAssertEqual(sneaky.room, .main)
+        let id = { (n: String) in h.participantIDs[n]! }
+        try h.engine.perform(.createRooms(names: ["A"]), by: id("host"), now: h.clock.now)
+        try h.engine.perform(.openRooms, by: id("host"), now: h.clock.now)
+        let late = try h.join("late", room: "r1")
+        XCTAssertEqual(late.room, "r1", "an open breakout room can be entered from a token")
+        XCTAssertEqual(h.engine.placement(session: "s1")[id("late")]?.room, "r1")
+    }
+
     private func host(_ h: EngineHarness) -> ParticipantID { h.participantIDs["host"]! }
 
     /// Two hosts issue conflicting commands at once: they run in one order on
