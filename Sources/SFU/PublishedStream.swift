@@ -45,6 +45,9 @@ struct PublishedStream {
     /// Smoothed loudness from RFC 6464 levels: 127 minus the level in dB
     /// below overload while voiced, 0 in silence; for loudest-N.
     var loudness: Double = 0
+    /// Whether the publisher has ever set RFC 6464's V flag: until then its
+    /// level alone says whether it speaks.
+    private(set) var setsVoiceFlag = false
 
     /// A stream of `kind` with the offer's payload type, SSRC (if declared) and repair.
     init(kind: TrackKind, payloadType: UInt8, ssrc: UInt32?, repair: OfferPlan.Repair = .init(), rtxSSRC: UInt32? = nil) {
@@ -76,11 +79,15 @@ struct PublishedStream {
         return true
     }
 
-    /// Notes an RFC 6464 level of a packet that arrived at `now`.
+    /// Notes an RFC 6464 level of a packet that arrived at `now`. The V
+    /// flag is trusted once the sender has set it; a sender that has never
+    /// set it (stock aiortc sends V=0 always) is judged by its level alone.
     mutating func recordLevel(_ level: RTPAudioLevel, now: Instant) {
-        let value = level.voiceActivity ? Double(127 - Int(level.level)) : 0
+        if level.voiceActivity { setsVoiceFlag = true }
+        let voiced = level.voiceActivity || !setsVoiceFlag
+        let value = voiced ? Double(127 - Int(level.level)) : 0
         loudness += (value - loudness) * 0.2
-        if level.voiceActivity && level.level <= MediaEngine.speakingLevel { lastVoice = now }
+        if voiced && level.level <= MediaEngine.speakingLevel { lastVoice = now }
     }
 
     /// Whether a packet with `ssrc` and `payloadType` belongs to this

@@ -143,6 +143,45 @@ final class SpeakerEventTests: XCTestCase {
         XCTAssertEqual(speakingEvents(h), [[ann], []], "and one when she stops")
     }
 
+    /// ann sends RFC 6464 levels for `packets` packets of 20 ms, `flag` as the V flag.
+    private func level(_ h: EngineHarness, _ level: UInt8, voice flag: Bool, packets: Int, ts: inout UInt32) {
+        let c = h.clients["ann"]!.client
+        for _ in 0..<packets {
+            c.sendRTP(ssrc: c.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType, timestamp: ts,
+                      extensions: [.audioLevel(id: ClientOffer.audioLevelID, RTPAudioLevel(voiceActivity: flag, level: level))],
+                      payload: Array("audio:ann".utf8))
+            ts &+= 960
+            h.run(for: .milliseconds(20))
+        }
+    }
+
+    /// Stock aiortc sends V=0 with every level: a sender that never sets V
+    /// is judged by its level alone (issue 19, point 5).
+    func testASenderThatNeverSetsTheVoiceFlagIsJudgedByItsLevel() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob")
+        let ann = h.participantIDs["ann"]!
+        var ts: UInt32 = 0
+        level(h, 30, voice: false, packets: 25, ts: &ts)
+        XCTAssertEqual(speakingEvents(h), [[ann]], "-30 dBov without V is speech")
+        level(h, 90, voice: false, packets: 50, ts: &ts)
+        XCTAssertEqual(speakingEvents(h), [[ann], []], "-90 dBov is not")
+    }
+
+    /// Once a sender has set V, its V=0 means "no voice", however loud (a
+    /// browser's voice detector telling noise from speech).
+    func testASenderThatSetsTheVoiceFlagIsTrustedWhenItClearsIt() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob")
+        let ann = h.participantIDs["ann"]!
+        var ts: UInt32 = 0
+        level(h, 30, voice: true, packets: 25, ts: &ts)
+        level(h, 30, voice: false, packets: 50, ts: &ts)
+        XCTAssertEqual(speakingEvents(h), [[ann], []], "loud noise flagged as no voice ends ann's speaking")
+    }
+
     /// With the session view the control plane resends once the joiner's connection is registered.
     func testAJoinerIsToldWhoIsAlreadySpeaking() throws {
         let h = try annSpeaks()
