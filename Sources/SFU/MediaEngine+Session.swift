@@ -5,6 +5,13 @@ extension MediaEngine {
     /// the isolation rule"). Commands run one at a time on the session's
     /// loop, so two hosts issuing conflicting commands see them in one order
     /// and the same final state. Refusals change nothing.
+    ///
+    /// Checks run in one order for every command, so a command that is wrong
+    /// in several ways always gets the same error (docs/PROTOCOL.md, "Which
+    /// error wins"): the sender's right (`forbidden`); arguments out of range
+    /// on their own (`invalid-command`); the participants and rooms it names
+    /// (`unknown-participant`, `unknown-room`); then the session's state
+    /// (`rooms-closing`, `wrong-room-state`, `duplicate-room-name`).
     public func perform(_ command: SessionCommand, by actor: ParticipantID, now: Instant) throws(SFUError) {
         guard let p = participant(actor) else { throw .unknownParticipant(actor) }
         let session = p.session
@@ -23,8 +30,8 @@ extension MediaEngine {
             }
         }
         func requireNotClosing() throws(SFUError) { if model.closingAt != nil { throw .roomsClosing } }
+        func requireRoom(_ room: RoomID) throws(SFUError) { guard model.exists(room) else { throw .unknownRoom(room) } }
         func requireEnterable(_ room: RoomID) throws(SFUError) {
-            guard model.exists(room) else { throw .unknownRoom(room) }
             guard model.isEnterable(room) else { throw .wrongRoomState("Breakout rooms are not open.") }
         }
         func moveMember(_ id: ParticipantID, to room: RoomID) {
@@ -35,12 +42,13 @@ extension MediaEngine {
 
         switch command {
         case .createRooms(let names):
-            try requireNotClosing()
-            guard !model.open else { throw .wrongRoomState("Close the open rooms before creating new ones.") }
             let trimmed = names.map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
             guard !trimmed.isEmpty, trimmed.allSatisfy({ !$0.isEmpty && $0.count <= 100 }) else {
                 throw .invalidCommand("Room names must be 1 to 100 characters.")
             }
+            guard trimmed.count <= SessionCommand.maxRooms else { throw .invalidCommand("At most \(SessionCommand.maxRooms) rooms.") }
+            try requireNotClosing()
+            guard !model.open else { throw .wrongRoomState("Close the open rooms before creating new ones.") }
             guard model.breakouts.count + trimmed.count <= SessionCommand.maxRooms else {
                 throw .invalidCommand("At most \(SessionCommand.maxRooms) rooms.")
             }
@@ -53,12 +61,12 @@ extension MediaEngine {
                 model.nextRoomNumber += 1
             }
         case .assign(let plan):
-            try requireNotClosing()
-            for (id, room) in plan {
+            for (id, room) in plan.sorted(by: { $0.key < $1.key }) {
                 try requireMember(id)
-                guard model.exists(room) else { throw .unknownRoom(room) }
+                try requireRoom(room)
             }
-            for (id, room) in plan {
+            try requireNotClosing()
+            for (id, room) in plan.sorted(by: { $0.key < $1.key }) {
                 model.assignments[id] = room
                 if model.open { moveMember(id, to: room) }
             }
@@ -81,8 +89,9 @@ extension MediaEngine {
                 moveMember(id, to: room)
             }
         case .move(let id, let room):
-            try requireNotClosing()
             try requireMember(id)
+            try requireRoom(room)
+            try requireNotClosing()
             try requireEnterable(room)
             if model.assignments[id] != nil || room != .main { model.assignments[id] = room }
             moveMember(id, to: room)
@@ -94,19 +103,20 @@ extension MediaEngine {
             delegate?.engine(message: .broadcast(fromName: p.name, text: text), recipients: Array(everyone), session: session.id)
             return
         case .closeRooms(let seconds):
-            guard model.open else { throw .wrongRoomState("Breakout rooms are not open.") }
-            try requireNotClosing()
             guard (0...SessionCommand.maxCountdown).contains(seconds) else {
                 throw .invalidCommand("The countdown is 0 to \(SessionCommand.maxCountdown) seconds.")
             }
+            try requireNotClosing()
+            guard model.open else { throw .wrongRoomState("Breakout rooms are not open.") }
             model.closingAt = now + .seconds(Int64(seconds))
         case .listen(let room):
             if let room {
-                guard model.exists(room) else { throw .unknownRoom(room) }
+                try requireRoom(room)
                 guard room != table.members[actor]?.room else { throw .invalidCommand("You are in that room.") }
             }
             changed.formUnion(table.setListening(actor, to: room))
         case .joinRoom(let room):
+            try requireRoom(room)
             try requireNotClosing()
             try requireEnterable(room)
             changed.formUnion(table.setListening(actor, to: nil))

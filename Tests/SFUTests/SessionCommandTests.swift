@@ -187,6 +187,35 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertEqual(h.engine.placement(session: "s1")[id("late")]?.room, "r1")
     }
 
+    /// A command wrong in two ways gets one error whatever the session's
+    /// state: arguments out of range first, then what it names, then state
+    /// (issue 19, point 5: `close-rooms` with 301 s answered
+    /// `wrong-room-state` or `invalid-command` depending on state).
+    func testWhichErrorWinsDoesNotDependOnTheSessionsState() throws {
+        let h = EngineHarness()
+        try h.join("host", role: .host)
+        try h.join("pat")
+        let host = host(h), pat = h.participantIDs["pat"]!
+        func code(_ command: SessionCommand) -> String? {
+            do { try h.engine.perform(command, by: host, now: h.clock.now); return nil } catch { return error.code }
+        }
+        func checkAll(_ state: String) {
+            XCTAssertEqual(code(.closeRooms(countdownSeconds: 301)), "invalid-command", state)
+            XCTAssertEqual(code(.createRooms(names: [" "])), "invalid-command", state)
+            XCTAssertEqual(code(.move("p-nobody", to: "r9")), "unknown-participant", state)
+            XCTAssertEqual(code(.move(pat, to: "r9")), "unknown-room", state)
+            XCTAssertEqual(code(.assign(["p-nobody": "main"])), "unknown-participant", state)
+            XCTAssertEqual(code(.joinRoom("r9")), "unknown-room", state)
+        }
+        checkAll("rooms closed")
+        try h.engine.perform(.createRooms(names: ["A"]), by: host, now: h.clock.now)
+        try h.engine.perform(.openRooms, by: host, now: h.clock.now)
+        checkAll("rooms open")
+        try h.engine.perform(.closeRooms(countdownSeconds: 30), by: host, now: h.clock.now)
+        checkAll("rooms closing")
+        XCTAssertEqual(code(.move(pat, to: "r1")), "rooms-closing")
+    }
+
     private func host(_ h: EngineHarness) -> ParticipantID { h.participantIDs["host"]! }
 
     /// Two hosts issue conflicting commands at once: they run in one order on
