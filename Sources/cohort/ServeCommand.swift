@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     var session: String?
 
     @Option(name: .customLong("consent-timeout"), help: ArgumentHelp(
-        "Seconds without ICE consent (RFC 7675) before a participant's media is dropped. Env COHORT_CONSENT_TIMEOUT. (default: \(ServeSettings.defaultConsentTimeout))",
+        "Seconds without ICE consent (RFC 7675) before a participant's media is dropped. At least \(ServeSettings.minimumConsentTimeout). Env COHORT_CONSENT_TIMEOUT. (default: \(ServeSettings.defaultConsentTimeout))",
         valueName: "seconds"))
     var consentTimeout: String?
 

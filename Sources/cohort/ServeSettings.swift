@@ -22,6 +22,7 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
     case secretTooShort(Int)
     case announceRequired(String)
     case emptyValue(option: String)
+    case consentTimeoutTooShort(Int)
 
     var description: String {
         switch self {
@@ -37,6 +38,9 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "--media binds \(host), which clients cannot reach; set --announce to the public address"
         case .emptyValue(let option):
             return "\(option) must not be empty"
+        case .consentTimeoutTooShort(let seconds):
+            return "--consent-timeout \(seconds) s would drop healthy participants: browsers check consent every 4-6 s "
+                + "(RFC 7675 §5.1), so at least \(ServeSettings.minimumConsentTimeout) s lets one check be lost"
         }
     }
 }
@@ -66,6 +70,10 @@ struct ServeSettings: Equatable, Sendable {
     static let defaultMedia = "127.0.0.1:40000"
     static let defaultSession = "demo"
     static let defaultConsentTimeout = 30
+    /// The shortest consent timeout accepted: consent checks come every
+    /// 5 s ± 20 % (RFC 7675 §5.1; aioice 4-6 s), so 12 s survives one lost
+    /// check. Shorter would drop healthy participants on a lossy link.
+    static let minimumConsentTimeout = 12
 
     /// Each option: the flag if given, else `COHORT_<NAME>` from `environment`, else the default.
     static func resolve(_ flags: ServeFlags, environment: [String: String]) throws(SettingsError) -> ServeSettings {
@@ -102,6 +110,7 @@ struct ServeSettings: Equatable, Sendable {
             guard let value = Int(timeoutText), value > 0 else {
                 throw .invalidNumber(option: "--consent-timeout", value: timeoutText)
             }
+            guard value >= Self.minimumConsentTimeout else { throw .consentTimeoutTooShort(value) }
             consentTimeout = value
         }
         let levelText = pick(flags.logLevel, "COHORT_LOG_LEVEL") ?? "info"

@@ -8,6 +8,8 @@ final class ServeSettingsTests: XCTestCase {
     private let secret32 = "0123456789abcdef0123456789abcdef"
 
     func testDefaults() throws {
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(consentTimeout: "12"), environment: [:]).consentTimeout, 12,
+                       "the minimum itself is accepted")
         let s = try ServeSettings.resolve(ServeFlags(), environment: [:])
         XCTAssertEqual(s, ServeSettings(http: HostPort(host: "127.0.0.1", port: 8080), media: HostPort(host: "127.0.0.1", port: 40000),
                                         announce: "127.0.0.1", secret: nil, session: "demo", restrictedSession: nil,
@@ -32,12 +34,12 @@ final class ServeSettingsTests: XCTestCase {
 
     func testFlagWinsOverEnvironment() throws {
         let env = ["COHORT_HTTP": "0.0.0.0:80", "COHORT_SESSION": "env", "COHORT_CONSENT_TIMEOUT": "12", "COHORT_LOG_LEVEL": "error"]
-        let flags = ServeFlags(http: "127.0.0.1:9000", session: "flag", consentTimeout: "5", logLevel: "trace")
+        let flags = ServeFlags(http: "127.0.0.1:9000", session: "flag", consentTimeout: "15", logLevel: "trace")
         let s = try ServeSettings.resolve(flags, environment: env)
         XCTAssertEqual(s.http, HostPort(host: "127.0.0.1", port: 9000))
         XCTAssertEqual(s.session, "flag")
         XCTAssertEqual(s.restrictedSession, "flag", "an explicit --session restricts the server to it")
-        XCTAssertEqual(s.consentTimeout, 5)
+        XCTAssertEqual(s.consentTimeout, 15)
         XCTAssertEqual(s.logLevel, .trace)
     }
 
@@ -60,6 +62,9 @@ final class ServeSettingsTests: XCTestCase {
             (ServeFlags(secret: "short"), [:], .secretTooShort(5)),
             (ServeFlags(consentTimeout: "0"), [:], .invalidNumber(option: "--consent-timeout", value: "0")),
             (ServeFlags(), ["COHORT_CONSENT_TIMEOUT": "soon"], .invalidNumber(option: "--consent-timeout", value: "soon")),
+            // Below one lost consent check (RFC 7675: every 5 s ± 20 %) healthy peers would be dropped.
+            (ServeFlags(consentTimeout: "8"), [:], .consentTimeoutTooShort(8)),
+            (ServeFlags(), ["COHORT_CONSENT_TIMEOUT": "11"], .consentTimeoutTooShort(11)),
             (ServeFlags(logLevel: "loud"), [:], .invalidLogLevel("loud")),
             (ServeFlags(session: ""), [:], .emptyValue(option: "--session")),
         ]
