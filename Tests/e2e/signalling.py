@@ -57,6 +57,8 @@ class SignallingState:
     errors: list[dict] = field(default_factory=list)
     other: list[dict] = field(default_factory=list)
     slots_version: int = 0
+    # Every message's `type`, in wire order.
+    order: list[str] = field(default_factory=list)
 
     def slot_map(self) -> dict[str, dict]:
         """Current slots keyed by mid."""
@@ -162,6 +164,7 @@ class CohortSignalling:
     async def _dispatch(self, message: dict) -> None:
         kind = message.get("type")
         mid = message.get("id")
+        self.state.order.append(str(kind))
         if kind == "error":
             self.state.errors.append(message)
         if kind == "joined":
