@@ -62,16 +62,16 @@ final class MessageCodecTests: XCTestCase {
         let joined = ServerMessage.joined(Joined(
             id: "1", participantId: "p-3f2a", room: "main", sdp: "v=0\r\n",
             slots: ["1": SlotSource(participantId: "p-77", track: .microphone)],
-            roster: [RosterEntry(participantId: "p-77", name: "Sam", role: .participant, room: "main")]))
+            roster: [RosterEntry(participantId: "p-77", name: "Sam", role: .participant, room: "main")], slotsVersion: 2))
         XCTAssertEqual(encoded(joined),
-                       #"{"id":"1","participantId":"p-3f2a","room":"main","roster":[{"name":"Sam","participantId":"p-77","role":"participant","room":"main"}],"sdp":"v=0\r\n","slots":{"1":{"participantId":"p-77","track":"microphone"}},"type":"joined"}"#)
+                       #"{"id":"1","participantId":"p-3f2a","room":"main","roster":[{"name":"Sam","participantId":"p-77","role":"participant","room":"main"}],"sdp":"v=0\r\n","slots":{"1":{"participantId":"p-77","track":"microphone"}},"slotsVersion":2,"type":"joined"}"#)
     }
 
     func testRosterSlotsErrorLeftEncoding() {
         XCTAssertEqual(encoded(.roster(RosterUpdate(participants: [RosterEntry(participantId: "p-1", name: "Ann", role: .coHost, room: "breakout-1")]))),
                        #"{"participants":[{"name":"Ann","participantId":"p-1","role":"co-host","room":"breakout-1"}],"type":"roster"}"#)
-        XCTAssertEqual(encoded(.slots(SlotUpdate(map: ["0": SlotSource(participantId: nil, track: .mix)]))),
-                       #"{"map":{"0":{"track":"mix"}},"type":"slots"}"#)
+        XCTAssertEqual(encoded(.slots(SlotUpdate(map: ["0": SlotSource(participantId: nil, track: .mix)], version: 7))),
+                       #"{"map":{"0":{"track":"mix"}},"type":"slots","version":7}"#)
         XCTAssertEqual(encoded(.error(ErrorReply(id: "1", code: .tokenExpired, message: "token expired"))),
                        #"{"code":"token-expired","id":"1","message":"token expired","type":"error"}"#)
         XCTAssertEqual(encoded(.error(ErrorReply(code: .badJSON, message: "not valid JSON"))),
