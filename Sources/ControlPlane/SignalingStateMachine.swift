@@ -40,8 +40,16 @@ public struct SignalingStateMachine: Sendable {
 
     /// Bounds on client-chosen strings, so one message cannot bloat logs or rosters.
     public static let maxIDLength = 64
-    /// Longest display name accepted in `join.name`.
+    /// Longest display name accepted in `join.name`, in characters...
     public static let maxNameLength = 64
+    /// ...and in UTF-8 bytes: a character (grapheme cluster) has no size
+    /// limit of its own, and names go to everyone in the session.
+    public static let maxNameBytes = 256
+    /// Longest participant or room id a command may name, in UTF-8 bytes
+    /// (the server's ids are far shorter).
+    public static let maxIdentifierBytes = 64
+    /// Most entries in one `assign`.
+    public static let maxAssignments = 64
 
     /// The current state.
     public private(set) var state: State = .awaitingJoin
@@ -90,8 +98,9 @@ public struct SignalingStateMachine: Sendable {
             return .sendAndClose(.error(ErrorReply(id: request.id, code: code, message: text)), .policyViolation)
         }
         let name = request.name ?? claims.name
-        guard !name.isEmpty, name.count <= Self.maxNameLength else {
-            return .send(.error(ErrorReply(id: request.id, code: .badMessage, message: "`name` must be 1 to \(Self.maxNameLength) characters")))
+        guard !name.isEmpty, name.count <= Self.maxNameLength, name.utf8.count <= Self.maxNameBytes else {
+            return .send(.error(ErrorReply(id: request.id, code: .badMessage,
+                                           message: "`name` must be 1 to \(Self.maxNameLength) characters and at most \(Self.maxNameBytes) bytes")))
         }
         guard !request.sdp.isEmpty else {
             return .send(.error(ErrorReply(id: request.id, code: .badMessage, message: "`sdp` is empty")))
@@ -109,7 +118,28 @@ public struct SignalingStateMachine: Sendable {
         guard let command = Self.sessionCommand(message) else {
             return .send(.error(ErrorReply(id: message.id, code: .badMessage, message: "incomplete \(message.type)")))
         }
+        if let problem = Self.oversized(command) {
+            return .send(.error(ErrorReply(id: message.id, code: .badMessage, message: problem)))
+        }
         return .startCommand(requestID: message.id, participantId: participantId, command)
+    }
+
+    /// What is too big in a command's ids, if anything: ids are bounded here,
+    /// texts and room names (limits of the session's own) in the engine.
+    static func oversized(_ command: SessionCommand) -> String? {
+        var ids: [String] = []
+        switch command {
+        case .assign(let plan):
+            guard plan.count <= maxAssignments else { return "at most \(maxAssignments) assignments" }
+            ids = plan.flatMap { [$0.key, $0.value.rawValue] }
+        case .move(let id, let room): ids = [id, room.rawValue]
+        case .listen(let room): ids = room.map { [$0.rawValue] } ?? []
+        case .joinRoom(let room): ids = [room.rawValue]
+        case .setMuted(let id, _), .remove(let id), .admit(let id), .deny(let id): ids = [id]
+        default: break
+        }
+        return ids.contains { $0.utf8.count > maxIdentifierBytes }
+            ? "a participant or room id is longer than \(maxIdentifierBytes) bytes" : nil
     }
 
     /// The engine command a wire message stands for.

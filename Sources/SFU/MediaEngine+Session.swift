@@ -43,8 +43,11 @@ extension MediaEngine {
         switch command {
         case .createRooms(let names):
             let trimmed = names.map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
-            guard !trimmed.isEmpty, trimmed.allSatisfy({ !$0.isEmpty && $0.count <= 100 }) else {
-                throw .invalidCommand("Room names must be 1 to 100 characters.")
+            guard !trimmed.isEmpty, trimmed.allSatisfy({
+                !$0.isEmpty && $0.count <= SessionCommand.maxRoomNameLength && $0.utf8.count <= SessionCommand.maxRoomNameBytes
+            }) else {
+                throw .invalidCommand("Room names must be 1 to \(SessionCommand.maxRoomNameLength) characters "
+                                      + "and at most \(SessionCommand.maxRoomNameBytes) bytes.")
             }
             guard trimmed.count <= SessionCommand.maxRooms else { throw .invalidCommand("At most \(SessionCommand.maxRooms) rooms.") }
             try requireNotClosing()
@@ -96,8 +99,8 @@ extension MediaEngine {
             if model.assignments[id] != nil || room != .main { model.assignments[id] = room }
             moveMember(id, to: room)
         case .broadcast(let text):
-            guard !text.isEmpty, text.count <= SessionCommand.maxTextLength else {
-                throw .invalidCommand("A broadcast is 1 to \(SessionCommand.maxTextLength) characters.")
+            guard SessionCommand.isAcceptableText(text) else {
+                throw .invalidCommand("A broadcast is 1 to \(SessionCommand.maxTextLength) characters and at most \(SessionCommand.maxTextBytes) bytes.")
             }
             let everyone = table.members.keys.filter { !model.waiting.contains($0) }
             delegate?.engine(message: .broadcast(fromName: p.name, text: text), recipients: Array(everyone), session: session.id)
@@ -146,8 +149,8 @@ extension MediaEngine {
             model.hands.removeAll { $0 == actor }
             if raised { model.hands.append(actor) }
         case .chat(let text):
-            guard !text.isEmpty, text.count <= SessionCommand.maxTextLength else {
-                throw .invalidCommand("A chat line is 1 to \(SessionCommand.maxTextLength) characters.")
+            guard SessionCommand.isAcceptableText(text) else {
+                throw .invalidCommand("A chat line is 1 to \(SessionCommand.maxTextLength) characters and at most \(SessionCommand.maxTextBytes) bytes.")
             }
             guard let room = table.members[actor]?.room else { return }
             let recipients = table.members(of: room).filter { !model.waiting.contains($0) }

@@ -45,8 +45,18 @@ public enum SessionCommand: Sendable, Equatable {
         }
     }
 
-    /// Longest broadcast or chat text, in characters.
+    /// Longest broadcast or chat text, in characters...
     public static let maxTextLength = 2_000
+    /// ...and in UTF-8 bytes (a character has no size limit of its own).
+    public static let maxTextBytes = 8_000
+    /// Longest breakout room name, in characters and in UTF-8 bytes.
+    public static let maxRoomNameLength = 100
+    public static let maxRoomNameBytes = 400
+    /// Whether a broadcast or chat text is within both limits (bytes first: cheap).
+    static func isAcceptableText(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= maxTextBytes && text.count <= maxTextLength
+    }
+
     /// Most breakout rooms in one session.
     public static let maxRooms = 50
     /// Longest close countdown, in seconds.

@@ -108,6 +108,49 @@ final class SignalingStateMachineTests: XCTestCase {
         XCTAssertEqual(m.state, .awaitingJoin)
     }
 
+    /// A name is limited in bytes too: one grapheme cluster can be a base
+    /// letter with thousands of combining marks (issue 14: a 57 KB "name"
+    /// of under 64 characters passed, then went to every member on every change).
+    func testNamesAreLimitedInBytesAsWellAsCharacters() {
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
+        let oneCharacter = "a" + String(repeating: "\u{301}", count: 28_000)  // 56 KB, one grapheme cluster
+        XCTAssertEqual(oneCharacter.count, 1)
+        let families = String(repeating: "👨‍👩‍👧‍👦", count: 11)  // 11 characters, 275 bytes
+        for name in [oneCharacter, families] {
+            guard case .send(.error(let r)) = m.receiveText(joinText(token(), name: name), now: now) else {
+                return XCTFail("a name of \(name.utf8.count) bytes was accepted")
+            }
+            XCTAssertEqual(r.code, .badMessage)
+        }
+        let tenFamilies = String(repeating: "👨‍👩‍👧‍👦", count: 10)  // 250 bytes: within both limits
+        guard case .startJoin(let join) = m.receiveText(joinText(token(), name: tenFamilies), now: now) else { return XCTFail() }
+        XCTAssertEqual(join.displayName, tenFamilies)
+    }
+
+    /// Ids a command names are bounded before the engine sees them.
+    func testCommandIdsAreLimitedInBytes() {
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
+        _ = m.receiveText(joinText(token()), now: now)
+        _ = m.joinCompleted(.success(result))
+        let long = String(repeating: "p", count: 65)
+        let messages = [#"{"type":"move","id":"1","participantId":"\#(long)","room":"r1"}"#,
+                        #"{"type":"move","id":"2","participantId":"p-2","room":"\#(long)"}"#,
+                        #"{"type":"remove","id":"3","participantId":"\#(long)"}"#,
+                        #"{"type":"assign","id":"4","assignments":{"\#(long)":"r1"}}"#,
+                        #"{"type":"listen","id":"5","room":"\#(long)"}"#]
+        for text in messages {
+            guard case .send(.error(let r)) = m.receiveText(Array(text.utf8), now: now) else { return XCTFail(text) }
+            XCTAssertEqual(r.code, .badMessage, text)
+        }
+        let many = (0..<65).map { #""p\#($0)":"r1""# }.joined(separator: ",")
+        guard case .send(.error(let r)) = m.receiveText(Array(#"{"type":"assign","id":"6","assignments":{\#(many)}}"#.utf8), now: now)
+        else { return XCTFail() }
+        XCTAssertEqual(r.code, .badMessage)
+        let fine = String(repeating: "p", count: 64)
+        XCTAssertEqual(m.receiveText(Array(#"{"type":"remove","id":"7","participantId":"\#(fine)"}"#.utf8), now: now),
+                       .startCommand(requestID: "7", participantId: "p-1", .remove(fine)))
+    }
+
     func testOverlongIDIsRefused() {
         var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         guard case .send(.error(let r)) = m.receiveText(joinText(token(), id: String(repeating: "i", count: 65)), now: now) else {

@@ -216,6 +216,25 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertEqual(code(.move(pat, to: "r1")), "rooms-closing")
     }
 
+    /// Room names, broadcasts and chat are limited in bytes as well as in
+    /// characters (issue 14: 58 KB of one grapheme cluster passed).
+    func testTextsAndRoomNamesAreLimitedInBytes() throws {
+        let h = EngineHarness()
+        try h.join("host", role: .host)
+        let host = host(h)
+        let huge = "a" + String(repeating: "\u{301}", count: 4_100)  // one character, 8.2 KB
+        let bigRoom = "a" + String(repeating: "\u{301}", count: 200)  // one character, 401 bytes
+        for command in [SessionCommand.broadcast(huge), .chat(huge), .createRooms(names: [bigRoom])] {
+            XCTAssertThrowsError(try h.engine.perform(command, by: host, now: h.clock.now), "\(command)") {
+                XCTAssertEqual(($0 as? SFUError)?.code, "invalid-command")
+            }
+        }
+        XCTAssertTrue(h.events.messages.isEmpty, "nothing was sent")
+        let fits = "a" + String(repeating: "\u{301}", count: 199)  // 399 bytes
+        try h.engine.perform(.createRooms(names: [fits]), by: host, now: h.clock.now)
+        try h.engine.perform(.broadcast(String(repeating: "é", count: 2_000)), by: host, now: h.clock.now)
+    }
+
     private func host(_ h: EngineHarness) -> ParticipantID { h.participantIDs["host"]! }
 
     /// Two hosts issue conflicting commands at once: they run in one order on
