@@ -1,47 +1,38 @@
-// Cohort web client: no build step. Joins with the token from the link,
-// negotiates once (own tracks plus fixed receive slots), then follows the
-// server's slot map and roster to show and label tiles. See docs/PROTOCOL.md.
+// Cohort web client: no build step. Joins with the token from the link
+// through cohort-client.js (the offer, signalling, slot maps and routing;
+// docs/CLIENT-LIBRARY.md), then shows and labels a tile per video slot.
 // Session features (rooms, countdown, hand, chat, broadcasts, speaking) are
-// in session.js, the host panel in host.js; both share this file's globals.
+// in session.js, the host panel in host.js. All are ES modules: this one is
+// the entry point; session.js and host.js import what they use from here and
+// only define functions, which this file wires up at its end.
 //
 // Test hook (documented in Tests/e2e/README.md): `&testTone=HZ` in the URL
 // replaces the microphone with a WebAudio sine of HZ hertz, so end-to-end
 // tests can tell participants apart by ear. Nothing else changes.
-"use strict";
+import { CohortClient, CohortError, ConnectionError, isFrameOfCurrentSource } from "./cohort-client.js";
+import { renderSession, stopCountdown, onSession, onSpeaking, onBroadcast, onChat, wireSessionControls } from "./session.js";
+import { wireHostPanel } from "./host.js";
 
-// Receive slots per kind: a group of up to 13 sees and hears everyone. The
-// server fills slots in joining order (no loudest-N yet) and uses at most
-// EngineConfiguration.maxSlots (16) per kind.
-const SLOTS = 12;
-
-// Offer only what Cohort forwards (Opus, VP8): the server would refuse the
-// rest anyway, and Chrome's full codec list costs ~2.5 KB per video section,
-// which would push a 12-slot offer past the 64 KiB message limit (close 1009).
-function preferCohortCodecs(transceiver, kind) {
-  if (!transceiver.setCodecPreferences || !window.RTCRtpReceiver || !RTCRtpReceiver.getCapabilities) return;
-  // VP8 with its retransmission format (RFC 4588 rtx), so that repairs travel
-  // on their own SSRC and the browser's statistics and bandwidth estimate can
-  // tell them from first transmissions (docs/PROTOCOL.md, "Loss repair").
-  const want = kind === "audio" ? ["audio/opus"] : ["video/vp8", "video/rtx"];
-  const codecs = (RTCRtpReceiver.getCapabilities(kind) || { codecs: [] }).codecs
-    .filter((c) => want.includes(c.mimeType.toLowerCase()));
-  if (!codecs.length) return;
-  try { transceiver.setCodecPreferences(codecs); } catch {
-    // A browser that refuses rtx on its own keeps VP8 alone (repairs then use the media SSRC).
-    transceiver.setCodecPreferences(codecs.filter((c) => c.mimeType.toLowerCase() !== "video/rtx"));
-  }
-}
 const params = new URLSearchParams(location.search);
-const token = params.get("token");
+export const token = params.get("token");
 const testTone = Number(params.get("testTone")) || null;
-const $ = (id) => document.getElementById(id);
+export const $ = (id) => document.getElementById(id);
 
-const state = {
-  ws: null, pc: null, local: null, nextId: 1, pending: new Map(),
-  participantId: null, room: null, joined: false,
-  slots: {}, slotsVersion: -1,     // mid -> {participantId, track}; pushes apply only if newer
-  roster: [], rosterPushed: false, // a roster push is always newer than the one in `joined`
-  session: null, sessionVersion: -1,
+// The page's state. What the server said lives in the CohortClient of the
+// current call (`client`); the getters read it, so there is one copy.
+export const state = {
+  client: null,                    // CohortClient of the current call, null between calls
+  get ws() { return state.client && state.client.socket; },
+  get pc() { return state.client && state.client.peerConnection; },
+  get participantId() { return state.client && state.client.participantId; },
+  get room() { return state.client && state.client.room; },
+  get joined() { return !!state.client && state.client.joined; },
+  get slots() { return state.client ? state.client.slots : {}; },           // mid -> {participantId, track, after}
+  get slotsVersion() { return state.client ? state.client.slotsVersion : -1; },
+  get roster() { return state.client ? state.client.roster : []; },
+  get session() { return state.client && state.client.session; },
+  get sessionVersion() { return state.client ? state.client.sessionVersion : -1; },
+  local: null,                     // own camera and microphone
   names: new Map(),                // participantId -> last known name (rosters cover one room only)
   speaking: new Set(),             // participantIds speaking in this room (`speaking`)
   countdown: null,                 // {endsAt, timer} while rooms close (session.js)
@@ -70,7 +61,7 @@ const ERROR_TEXT = {
   "rooms-closing": "The breakout rooms are closing. Try again when everyone is back.",
   "invalid-command": "That was not accepted: check the names, the text or the countdown (0 to 300 seconds).",
 };
-const GENERIC_ERROR = "Something went wrong on the server. Reload the page to try again.";
+export const GENERIC_ERROR = "Something went wrong on the server. Reload the page to try again.";
 // Codes after which joining again with the same link cannot work.
 const FATAL = new Set(["token-expired", "token-invalid", "unauthorized"]);
 
@@ -84,113 +75,89 @@ const LEFT_TEXT = {
   "session-ended": "The session has ended.",
 };
 
-class ServerError extends Error {
-  constructor(code, detail) {
-    super(ERROR_TEXT[code] || GENERIC_ERROR);
-    this.code = code;
-    this.detail = detail;
+// What to tell a person about a refused request or a lost connection.
+export function errorText(err) {
+  if (err instanceof CohortError) return ERROR_TEXT[err.code] || GENERIC_ERROR;
+  if (err instanceof ConnectionError) {
+    if (!err.wasOpen && err.closeCode !== null) return "Cannot reach the server. Check your connection and reload the page.";
+    return err.closeCode === 1009 ? "The server refused a message that was too large." : "The connection to the server closed.";
   }
+  return (err && err.message) || GENERIC_ERROR;
 }
 
-function setStatus(text) { $("status").textContent = text; }
+export function setStatus(text) { $("status").textContent = text; }
 
 // One place for everything a person must read: a role="alert" region.
-function showMessage(text) {
+export function showMessage(text) {
   const el = $("message");
   el.textContent = text;
   el.hidden = !text;
 }
 
-function claimsFromToken(t) {
+export function claimsFromToken(t) {
   try { return JSON.parse(atob(t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))); } catch { return {}; }
 }
 
-function request(message) {
-  const id = String(state.nextId++);
-  message.id = id;
-  return new Promise((resolve, reject) => {
-    state.pending.set(id, { resolve, reject });
-    state.ws.send(JSON.stringify(message));
-  });
+// One request ({type, ...fields}); resolves with the reply, rejects with
+// CohortError (`.code`) or ConnectionError.
+export function request(message) {
+  if (!state.client) return Promise.reject(new ConnectionError("not connected", null, false));
+  return state.client.request(message.type, message);
 }
 
-function openSocket() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-    ws.onopen = () => { state.timing.wsOpen = performance.now(); resolve(ws); };
-    ws.onerror = () => reject(new Error("Cannot reach the server. Check your connection and reload the page."));
-    ws.onclose = (e) => onSocketClosed(ws, e);
-    ws.onmessage = (e) => {
-      let msg;
-      try { msg = JSON.parse(e.data); } catch { return; }
-      if (msg && typeof msg === "object") onMessage(msg);
-    };
-  });
-}
-
-function onSocketClosed(ws, e) {
-  if (ws !== state.ws) return;
-  const failure = e.code === 1009 ? "The server refused a message that was too large." : "The connection to the server closed.";
-  for (const p of state.pending.values()) p.reject(new Error(failure));
-  state.pending.clear();
-  if (state.joined) {
-    state.joined = false;
-    endCall();
-    if ($("message").hidden) showMessage("You are disconnected from the session. Join again to reconnect.");
-  }
-  setStatus("Not connected");
-}
-
+// Feeds one server message to the current call, as if it had arrived (tests).
 function onMessage(msg) {
-  if (msg.id && state.pending.has(msg.id)) {
-    const p = state.pending.get(msg.id);
-    state.pending.delete(msg.id);
-    if (msg.type === "error") p.reject(new ServerError(msg.code, msg.message)); else p.resolve(msg);
-    return;
-  }
-  switch (msg.type) {
-    case "slots": applySlots(msg.map, msg.version); break;
-    case "roster": state.rosterPushed = true; applyRoster(msg.participants); break;
-    case "error":
-      console.warn("cohort error", msg.code, msg.message);
-      showMessage(ERROR_TEXT[msg.code] || GENERIC_ERROR);
-      break;
-    case "left":
-      state.joined = false;
+  if (state.client) state.client.receive(msg);
+}
+
+// The client's events drive the page. Handlers check that the client is
+// still the current one: a closed call's late events change nothing.
+function listen(client) {
+  const on = (type, handler) => client.addEventListener(type, (e) => { if (client === state.client) handler(e.detail); });
+  on("open", () => { state.timing.wsOpen = performance.now(); });
+  on("joined", () => {
+    state.timing.joined = performance.now();
+    const pc = client.peerConnection;
+    pc.addEventListener("connectionstatechange", () => {
+      if (client !== state.client) return;
+      if (pc.connectionState === "connected") { setStatus(`In the session (room ${client.room})`); renderSession(); }
+      else if (pc.connectionState === "failed") showMessage("The media connection failed. Join again to retry.");
+    });
+  });
+  on("slots", () => render());
+  on("roster", ({ participants }) => {
+    for (const p of participants) if (p.participantId) state.names.set(p.participantId, p.name);
+    render();
+    renderSession();
+  });
+  on("session", onSession);
+  on("speaking", ({ participants }) => onSpeaking(participants));
+  on("broadcast", onBroadcast);
+  on("chat", onChat);
+  on("error", (err) => {
+    console.warn("cohort error", err.code, err.detail);
+    showMessage(errorText(err));
+  });
+  on("left", ({ reason }) => {
+    endCall();
+    showMessage(LEFT_TEXT[reason] || "You have left the session.");
+    setStatus("Not connected");
+  });
+  on("close", ({ joined }) => {
+    if (joined) {
       endCall();
-      showMessage(LEFT_TEXT[msg.reason] || "You have left the session.");
-      break;
-    case "session": applySession(msg); break;
-    case "speaking": applySpeaking(msg.participants); break;
-    case "broadcast": onBroadcast(msg); break;
-    case "chat": onChat(msg); break;
-  }
+      if ($("message").hidden) showMessage("You are disconnected from the session. Join again to reconnect.");
+    }
+    setStatus("Not connected");
+  });
 }
 
-// `slots` pushes can overtake the `joined` reply, so a map is applied only if
-// its version is newer than the one held (docs/PROTOCOL.md `slots`).
-function applySlots(map, version) {
-  if (typeof version === "number") {
-    if (version <= state.slotsVersion) return;
-    state.slotsVersion = version;
-  }
-  state.slots = map && typeof map === "object" ? map : {};
-  render();
-}
-
-function applyRoster(participants) {
-  state.roster = Array.isArray(participants) ? participants : [];
-  for (const p of state.roster) if (p && p.participantId) state.names.set(p.participantId, p.name);
-  render();
-  renderSession();
-}
-
-function nameOf(participantId) {
+export function nameOf(participantId) {
   const entry = state.roster.find((p) => p.participantId === participantId);
   return entry ? entry.name : state.names.get(participantId) || "Participant";
 }
 
-function makeTile(mid, track) {
+function makeTile({ mid, track }) {
   const tile = document.createElement("figure");
   tile.className = "tile";
   tile.dataset.mid = mid;
@@ -210,23 +177,11 @@ function makeTile(mid, track) {
   // so the browser keeps reporting them.
   if ("requestVideoFrameCallback" in video) {
     const onFrame = (_now, meta) => {
-      if (tile.gate && fromNewSource(tile.gate, meta)) openTile(tile);
+      if (tile.gate && isFrameOfCurrentSource(tile.gate.after, meta.rtpTimestamp)) openTile(tile);
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
   }
-}
-
-// RFC 1982 serial order of 32-bit RTP timestamps: is `a` after `b`?
-function isNewer(a, b) {
-  const d = (a - b) >>> 0;
-  return d !== 0 && d < 0x80000000;
-}
-
-// A browser that does not report RTP timestamps (rtpTimestamp undefined)
-// opens the tile on the first frame after the switch.
-function fromNewSource(gate, meta) {
-  return gate.after === null || typeof meta.rtpTimestamp !== "number" || isNewer(meta.rtpTimestamp >>> 0, gate.after);
 }
 
 function openTile(tile) {
@@ -234,7 +189,7 @@ function openTile(tile) {
   tile.classList.remove("waiting");
 }
 
-function makePlayer(mid, track) {
+function makePlayer({ mid, track }) {
   const audio = document.createElement("audio");
   audio.autoplay = true;
   audio.dataset.mid = mid;
@@ -243,14 +198,17 @@ function makePlayer(mid, track) {
   state.players.set(mid, audio);
 }
 
-// Tiles show who fills each video slot now; an empty slot is hidden.
-function render() {
-  for (const [mid, tile] of state.tiles) {
-    const source = state.slots[mid];
+// Tiles show who fills each video slot now (the client's routes); an empty
+// slot is hidden. Every receive slot gets its tile or <audio> on first sight.
+export function render() {
+  if (!state.client) return;
+  for (const route of state.client.routes("audio")) if (!state.players.has(route.mid)) makePlayer(route);
+  for (const route of state.client.routes("video")) {
+    if (!state.tiles.has(route.mid)) makeTile(route);
+    const tile = state.tiles.get(route.mid), source = route.source;
     const who = source && source.participantId;
     if ((who || "") !== tile.dataset.participant) {
-      const after = source && typeof source.after === "number" ? source.after >>> 0 : null;
-      tile.gate = who ? { after } : null;
+      tile.gate = who ? { after: typeof source.after === "number" ? source.after : null } : null;
       tile.classList.toggle("waiting", !!who);
       if (who && !("requestVideoFrameCallback" in HTMLVideoElement.prototype)) openTile(tile);
     }
@@ -309,42 +267,13 @@ async function join() {
     self.append(v, label);
     $("grid").replaceChildren(self);
 
-    const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require" });
-    state.pc = pc;
+    setStatus("Connecting…");
+    const client = new CohortClient();
+    state.client = client;
+    listen(client);
     const [audio] = state.local.getAudioTracks();
     const [video] = state.local.getVideoTracks();
-    const add = (trackOrKind, kind, direction) => {
-      const t = pc.addTransceiver(trackOrKind, direction === "recvonly" ? { direction } : { direction, streams: [state.local] });
-      preferCohortCodecs(t, kind);
-      return t;
-    };
-    add(audio || "audio", "audio", audio ? "sendonly" : "inactive");
-    add(video || "video", "video", video ? "sendonly" : "inactive");
-    const audioSlots = [], videoSlots = [];
-    for (let i = 0; i < SLOTS; i++) audioSlots.push(add("audio", "audio", "recvonly"));
-    for (let i = 0; i < SLOTS; i++) videoSlots.push(add("video", "video", "recvonly"));
-    pc.onconnectionstatechange = () => {
-      if (pc !== state.pc) return;
-      if (pc.connectionState === "connected") { setStatus(`In the session (room ${state.room})`); renderSession(); }
-      else if (pc.connectionState === "failed") showMessage("The media connection failed. Join again to retry.");
-    };
-
-    // The server is ICE-lite and never checks our candidates, so the offer
-    // goes out at once instead of waiting for gathering (RFC 8445 §2.5).
-    await pc.setLocalDescription(await pc.createOffer());
-    for (const t of audioSlots) makePlayer(t.mid, t.receiver.track);
-    for (const t of videoSlots) makeTile(t.mid, t.receiver.track);
-
-    setStatus("Connecting…");
-    state.ws = await openSocket();
-    const joined = await request({ type: "join", token, name: name || undefined, sdp: pc.localDescription.sdp });
-    state.timing.joined = performance.now();
-    state.participantId = joined.participantId;
-    state.room = joined.room;
-    state.joined = true;
-    if (!state.rosterPushed) state.roster = joined.roster || [];
-    applySlots(joined.slots, typeof joined.slotsVersion === "number" ? joined.slotsVersion : undefined);
-    await pc.setRemoteDescription({ type: "answer", sdp: joined.sdp });
+    await client.join({ token, name: name || undefined, audio, video, stream: state.local });
     render();
     $("join-panel").hidden = true;
     $("call").hidden = false;
@@ -352,32 +281,30 @@ async function join() {
     renderSession();
   } catch (err) {
     console.warn("join failed", err.code || err.name || "", err.detail || err.message);
-    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
     endCall();
     showMessage(describeJoinFailure(err));
-    $("join").disabled = !token || (err instanceof ServerError && FATAL.has(err.code));
+    $("join").disabled = !token || (err instanceof CohortError && FATAL.has(err.code));
     setStatus("Not connected");
   }
 }
 
 function describeJoinFailure(err) {
-  if (err instanceof ServerError) return err.message;
+  if (err instanceof CohortError || err instanceof ConnectionError) return errorText(err);
   if (err.name === "NotAllowedError") return "Cohort needs your camera and microphone. Allow them in the browser and join again.";
   if (err.name === "NotFoundError") return "No camera or microphone was found. Connect one and join again.";
   if (err.name === "NotReadableError") return "Your camera or microphone is in use by another program. Close it and join again.";
   return err.message || GENERIC_ERROR;
 }
 
-// Stops media and returns to the join panel; the socket is handled by the caller.
+// Closes the call (socket and peer connection), stops own media and returns
+// to the join panel.
 function endCall() {
-  if (state.pc) { state.pc.close(); state.pc = null; }
+  if (state.client) { state.client.close(); state.client = null; }
   if (state.local) { state.local.getTracks().forEach((t) => t.stop()); state.local = null; }
   for (const a of state.players.values()) { a.srcObject = null; a.remove(); }
   state.players.clear();
   state.tiles.clear();
   $("grid").replaceChildren();
-  state.slots = {}; state.slotsVersion = -1; state.roster = []; state.rosterPushed = false;
-  state.session = null; state.sessionVersion = -1;
   state.speaking = new Set();
   stopCountdown();
   for (const id of ["chat-log", "announcements", "host-rooms", "host-waiting"]) $(id).replaceChildren();
@@ -394,9 +321,7 @@ function endCall() {
 }
 
 async function leave() {
-  try { if (state.joined) await request({ type: "leave" }); } catch {}
-  state.joined = false;
-  if (state.ws) { state.ws.onclose = null; state.ws.close(1000, "left"); state.ws = null; }
+  if (state.client) await state.client.leave();
   endCall();
   showMessage("You left the session.");
   setStatus("Not connected");
@@ -423,3 +348,5 @@ if (!token) {
 // For the end-to-end tests (Tests/e2e/test_call_chromium.py): state and timing
 // are read, onMessage is fed synthetic server messages; request sends one.
 window.cohort = { state, join, leave, onMessage, request };
+wireSessionControls();
+wireHostPanel();

@@ -3,8 +3,10 @@
 // countdown), listening in, joining a room, mute and remove, the waiting
 // room, broadcasts and ending the session. Drawn from the latest `session`
 // message; every button sends one command and the server's next `session`
-// redraws the panel. Loaded after app.js and session.js.
-"use strict";
+// redraws the panel. An ES module imported by app.js: it only defines
+// functions; app.js calls wireHostPanel() once.
+import { state, $, token, claimsFromToken, nameOf } from "./app.js";
+import { command, waitingEntries, roomOf } from "./session.js";
 
 function isHost() {
   const me = state.roster.find((p) => p.participantId === state.participantId);
@@ -22,7 +24,7 @@ function button(text, action, data, extra = {}) {
   return b;
 }
 
-function renderHostPanel() {
+export function renderHostPanel() {
   const panel = $("host-panel"), msg = state.session, me = state.participantId;
   panel.hidden = !(state.joined && isHost());
   if (panel.hidden || !msg) return;
@@ -98,47 +100,49 @@ function renderHostPanel() {
   if (!$("host-waiting").children.length) $("host-waiting").textContent = "Nobody is waiting.";
 }
 
-// One handler for every button drawn above.
-$("host-panel").addEventListener("click", (e) => {
-  const b = e.target.closest("button[data-action]");
-  if (!b) return;
-  const { action, participant, room } = b.dataset;
-  switch (action) {
-    case "listen": command({ type: "listen", room: room || null }); break;
-    case "join-room": command({ type: "join-room", room }); break;
-    case "mute": command({ type: "mute", participantId: participant, muted: b.dataset.muted === "true" }); break;
-    case "remove": command({ type: "remove", participantId: participant }); break;
-    case "admit": command({ type: "admit", participantId: participant }); break;
-    case "deny": command({ type: "deny", participantId: participant }); break;
-  }
-});
+// One handler for every button the panel draws, and its forms.
+export function wireHostPanel() {
+  $("host-panel").addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-action]");
+    if (!b) return;
+    const { action, participant, room } = b.dataset;
+    switch (action) {
+      case "listen": command({ type: "listen", room: room || null }); break;
+      case "join-room": command({ type: "join-room", room }); break;
+      case "mute": command({ type: "mute", participantId: participant, muted: b.dataset.muted === "true" }); break;
+      case "remove": command({ type: "remove", participantId: participant }); break;
+      case "admit": command({ type: "admit", participantId: participant }); break;
+      case "deny": command({ type: "deny", participantId: participant }); break;
+    }
+  });
 
-$("host-people").addEventListener("change", (e) => {
-  const select = e.target.closest("select[data-participant]");
-  if (!select) return;
-  const id = select.dataset.participant;
-  if (state.session && state.session.breakoutsOpen) command({ type: "move", participantId: id, room: select.value });
-  else command({ type: "assign", assignments: { [id]: select.value } });
-});
+  $("host-people").addEventListener("change", (e) => {
+    const select = e.target.closest("select[data-participant]");
+    if (!select) return;
+    const id = select.dataset.participant;
+    if (state.session && state.session.breakoutsOpen) command({ type: "move", participantId: id, room: select.value });
+    else command({ type: "assign", assignments: { [id]: select.value } });
+  });
 
-// N rooms; names from the comma-separated list, the rest "Room k".
-$("create-form").onsubmit = (e) => {
-  e.preventDefault();
-  const given = $("room-names").value.split(",").map((n) => n.trim()).filter(Boolean);
-  const count = Math.max(given.length, Number($("room-count").value) || 0);
-  const existing = ((state.session && state.session.rooms) || []).length - 1;
-  const names = [];
-  for (let i = 0; i < count; i++) names.push(given[i] || `Room ${existing + i + 1}`);
-  if (names.length) command({ type: "create-rooms", names });
-};
-$("balance").onclick = () => command({ type: "assign", balanced: true });
-$("open-rooms").onclick = () => command({ type: "open-rooms" });
-$("close-rooms").onclick = () => command({ type: "close-rooms", countdown: Number($("countdown-seconds").value) || 0 });
-$("end-session").onclick = () => {
-  if (confirm("End the session for everyone?")) command({ type: "end-session" });
-};
-$("broadcast-form").onsubmit = async (e) => {
-  e.preventDefault();
-  const text = $("broadcast-text").value.trim();
-  if (text && await command({ type: "broadcast", text })) $("broadcast-text").value = "";
-};
+  // N rooms; names from the comma-separated list, the rest "Room k".
+  $("create-form").onsubmit = (e) => {
+    e.preventDefault();
+    const given = $("room-names").value.split(",").map((n) => n.trim()).filter(Boolean);
+    const count = Math.max(given.length, Number($("room-count").value) || 0);
+    const existing = ((state.session && state.session.rooms) || []).length - 1;
+    const names = [];
+    for (let i = 0; i < count; i++) names.push(given[i] || `Room ${existing + i + 1}`);
+    if (names.length) command({ type: "create-rooms", names });
+  };
+  $("balance").onclick = () => command({ type: "assign", balanced: true });
+  $("open-rooms").onclick = () => command({ type: "open-rooms" });
+  $("close-rooms").onclick = () => command({ type: "close-rooms", countdown: Number($("countdown-seconds").value) || 0 });
+  $("end-session").onclick = () => {
+    if (confirm("End the session for everyone?")) command({ type: "end-session" });
+  };
+  $("broadcast-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const text = $("broadcast-text").value.trim();
+    if (text && await command({ type: "broadcast", text })) $("broadcast-text").value = "";
+  };
+}

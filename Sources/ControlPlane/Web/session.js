@@ -1,50 +1,49 @@
 // Session features for everyone (docs/PROTOCOL.md "session", "speaking",
 // "broadcast, chat"): the room one is in, a host listening in, a host's
 // mute, the close countdown, raised hands, room chat, host broadcasts and
-// who is speaking. Loaded after app.js and shares its globals. Chat and
-// broadcasts live only in the page: nothing is ever stored.
-"use strict";
+// who is speaking. An ES module imported by app.js: it only defines
+// functions; app.js calls them on the client's events and calls
+// wireSessionControls() once. Chat and broadcasts live only in the page:
+// nothing is ever stored.
+import { state, $, request, showMessage, errorText, setStatus, render, nameOf } from "./app.js";
+import { renderHostPanel } from "./host.js";
 
 // Sends a session command; a refusal is shown plainly and yields null.
-async function command(message) {
+export async function command(message) {
   try {
     const reply = await request(message);
     showMessage("");
     return reply;
   } catch (err) {
     console.warn("command refused", message.type, err.code || "", err.detail || err.message);
-    showMessage(err.message || GENERIC_ERROR);
+    showMessage(errorText(err));
     return null;
   }
 }
 
 // `waiting` entries are roster entries ({participantId, name, ...}); plain
 // ids are accepted too.
-function waitingEntries(msg) {
+export function waitingEntries(msg) {
   return (Array.isArray(msg.waiting) ? msg.waiting : [])
     .map((w) => (typeof w === "string" ? { participantId: w } : w))
     .filter((w) => w && typeof w.participantId === "string");
 }
 
-function roomOf(participantId) {
+export function roomOf(participantId) {
   const rooms = (state.session && state.session.rooms) || [];
   return rooms.find((r) => Array.isArray(r.members) && r.members.includes(participantId)) || null;
 }
 
-// The session's shape, sent whole with a growing version. It may arrive
-// before `joined`, so it is kept and shown again after joining.
-function applySession(msg) {
-  if (typeof msg.version === "number") {
-    if (msg.version <= state.sessionVersion) return;
-    state.sessionVersion = msg.version;
-  }
-  state.session = msg;
+// The session's shape, sent whole with a growing version (the client keeps
+// the newest). It may arrive before `joined`, so renderSession() runs again
+// after joining.
+export function onSession(msg) {
   for (const w of waitingEntries(msg)) if (w.name) state.names.set(w.participantId, w.name);
   renderSession();
   render();
 }
 
-function renderSession() {
+export function renderSession() {
   renderHostPanel();
   const msg = state.session, me = state.participantId;
   if (!msg || !me) return;
@@ -85,7 +84,7 @@ function startCountdown(seconds) {
   announce(`Breakout rooms close in ${seconds} seconds.`);
 }
 
-function stopCountdown() {
+export function stopCountdown() {
   if (state.countdown) clearInterval(state.countdown.timer);
   state.countdown = null;
   $("countdown").hidden = true;
@@ -100,25 +99,28 @@ function announce(text) {
   $("announcements").append(li);
 }
 
-function onBroadcast(msg) {
+export function onBroadcast(msg) {
   if (typeof msg.text === "string") announce(`Message from ${msg.from || "the host"}: ${msg.text}`);
 }
 
-function onChat(msg) {
+export function onChat(msg) {
   if (typeof msg.text !== "string") return;
   const li = document.createElement("li");
   li.textContent = `${msg.name || nameOf(msg.from)}: ${msg.text}`;
   $("chat-log").append(li);
 }
 
-function applySpeaking(ids) {
-  state.speaking = new Set(Array.isArray(ids) ? ids : []);
+export function onSpeaking(ids) {
+  state.speaking = new Set(ids);
   render();
 }
 
-$("hand").onclick = () => command({ type: "hand", raised: $("hand").getAttribute("aria-pressed") !== "true" });
-$("chat-form").onsubmit = async (e) => {
-  e.preventDefault();
-  const text = $("chat-text").value.trim();
-  if (text && await command({ type: "chat", text })) $("chat-text").value = "";
-};
+// The hand button and the chat form.
+export function wireSessionControls() {
+  $("hand").onclick = () => command({ type: "hand", raised: $("hand").getAttribute("aria-pressed") !== "true" });
+  $("chat-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const text = $("chat-text").value.trim();
+    if (text && await command({ type: "chat", text })) $("chat-text").value = "";
+  };
+}

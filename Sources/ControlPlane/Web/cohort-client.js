@@ -1,0 +1,501 @@
+// cohort-client.js: Cohort's signalling and slot routing for browsers, as one
+// ES module with no dependencies and no build step (docs/CLIENT-LIBRARY.md,
+// the protocol in docs/PROTOCOL.md). The web client in this directory is
+// built on it; an app can import it the same way:
+//
+//   import { CohortClient } from "https://cohort.example/cohort-client.js";
+//   const client = new CohortClient();                 // ws(s)://<this host>/ws
+//   client.addEventListener("track", (e) => show(e.detail.route));
+//   await client.join({ token, audio: micTrack, video: camTrack });
+//   await client.request("hand", { raised: true });    // resolves with `ok`
+//
+// Exports:
+//   CohortClient          one participant's connection: the offer, `join`,
+//                         requests, and the state the server pushes
+//   CohortError           a request refused by the server (`.code`, `.detail`)
+//   ConnectionError       the socket could not open or closed (`.closeCode`)
+//   DEFAULT_SLOTS         receive slots per kind offered by default (12)
+//   isNewerTimestamp      RFC 1982 serial order of 32-bit RTP timestamps
+//   isFrameOfCurrentSource  the "keep the tile dark" check for `after`
+//   parseAnswerSsrcs      mid -> {ssrc, rtxSsrc} from the server's answer
+//
+// CohortClient state (read-only properties): socket, peerConnection,
+// participantId, room, joined, slots, slotsVersion, roster, session,
+// sessionVersion, speaking. Methods: connect, join, request, receive, leave,
+// close, routes, route, routeBySsrc, routesFor.
+//
+// Events (CustomEvent; `detail` in brackets), all dispatched synchronously
+// while the server's message is handled:
+//   open       the WebSocket is open                       [null]
+//   joined     the `joined` reply has been applied          [the message]
+//   track      a receive slot changed source                [{route, previous}]
+//   slots      a newer slot map was applied                 [{map, version, changed}]
+//   roster     the roster changed                           [{participants}]
+//   session    a newer `session` was applied                [the message]
+//   speaking   who in this room is speaking                 [{participants}]
+//   broadcast, chat                                         [the message]
+//   left       the server removed this participant          [{reason}]
+//   error      an error not answering a request             [CohortError]
+//   close      the socket closed, not through close()       [{code, reason, joined}]
+//   message    every server message, after it was applied   [the message]
+//
+// Rooms are opaque strings: "main", a breakout room id, or whatever else the
+// server names (a waiting room, say). The library never interprets them.
+
+/** Receive slots per kind offered by default: a group of up to 13 sees and
+ * hears everyone. The server fills at most its `maxSlots` (16) per kind. */
+export const DEFAULT_SLOTS = 12;
+
+/** A request refused by the server: `code` is the protocol's error code
+ * (docs/PROTOCOL.md "Error codes"), `detail` its English log text. */
+export class CohortError extends Error {
+  /** @param {string} code @param {string} [detail] */
+  constructor(code, detail) {
+    super(detail ? `${code}: ${detail}` : String(code));
+    this.name = "CohortError";
+    /** @type {string} */ this.code = code;
+    /** @type {string|undefined} */ this.detail = detail;
+  }
+}
+
+/** The WebSocket could not be opened (`wasOpen` false), or it closed while
+ * a request was waiting for its reply. `closeCode` is the close code (1009:
+ * a message over 64 KiB), or null when the client closed it itself. */
+export class ConnectionError extends Error {
+  /** @param {string} message @param {number|null} closeCode @param {boolean} wasOpen */
+  constructor(message, closeCode, wasOpen) {
+    super(message);
+    this.name = "ConnectionError";
+    /** @type {number|null} */ this.closeCode = closeCode;
+    /** @type {boolean} */ this.wasOpen = wasOpen;
+  }
+}
+
+/**
+ * RFC 1982 serial number arithmetic on 32-bit RTP timestamps: is `a` after
+ * `b`? Equal values and values exactly half the space apart are not.
+ * @param {number} a @param {number} b @returns {boolean}
+ */
+export function isNewerTimestamp(a, b) {
+  const d = ((a >>> 0) - (b >>> 0)) >>> 0;
+  return d !== 0 && d < 0x80000000;
+}
+
+/**
+ * Whether a rendered video frame belongs to the slot's current source, so
+ * the tile may show it (docs/PROTOCOL.md `slots`, `after`). When a slot
+ * changes source, frames of the previous source can still be queued in the
+ * jitter buffer; they carry `after` or older. Keep the tile dark until this
+ * returns true for a frame (in browsers, `requestVideoFrameCallback`
+ * reports `metadata.rtpTimestamp`). Without `after` (the slot carried
+ * nothing before), or when the browser does not report `rtpTimestamp`,
+ * every frame counts as current.
+ * @param {number|null|undefined} after the slot source's `after`
+ * @param {number|undefined} rtpTimestamp the frame's RTP timestamp
+ * @returns {boolean}
+ */
+export function isFrameOfCurrentSource(after, rtpTimestamp) {
+  if (typeof after !== "number" || typeof rtpTimestamp !== "number") return true;
+  return isNewerTimestamp(rtpTimestamp, after);
+}
+
+/**
+ * The SSRCs the answer names for each media section: mid -> {ssrc, rtxSsrc}.
+ * With an `a=ssrc-group:FID` line (RFC 5576 §4.2, RFC 4588 §8) the first
+ * SSRC is the media and the second its retransmission stream; otherwise the
+ * first `a=ssrc` line's SSRC is the media. Sections without SSRCs are absent.
+ * @param {string} sdp @returns {Map<string, {ssrc: number, rtxSsrc: number|null}>}
+ */
+export function parseAnswerSsrcs(sdp) {
+  const result = new Map();
+  for (const section of String(sdp).split(/\r?\nm=/).slice(1)) {
+    const lines = section.split(/\r?\n/);
+    const mid = lines.find((l) => l.startsWith("a=mid:"));
+    if (!mid) continue;
+    const fid = lines.find((l) => l.startsWith("a=ssrc-group:FID "));
+    const first = lines.find((l) => l.startsWith("a=ssrc:"));
+    let ssrc = null, rtxSsrc = null;
+    if (fid) [ssrc, rtxSsrc] = fid.slice("a=ssrc-group:FID ".length).trim().split(/\s+/).map(Number);
+    else if (first) ssrc = Number(first.slice("a=ssrc:".length).split(" ")[0]);
+    if (Number.isFinite(ssrc)) result.set(mid.slice("a=mid:".length).trim(), { ssrc, rtxSsrc: Number.isFinite(rtxSsrc) ? rtxSsrc : null });
+  }
+  return result;
+}
+
+/**
+ * @typedef {Object} SlotSource  who fills a receive slot (a slot map value)
+ * @property {string} [participantId] absent for `mix`
+ * @property {"microphone"|"camera"|"screen"|"mix"} track
+ * @property {number} [after] RTP timestamp of the slot's last packet of its previous source
+ * @property {string} [room] on a listen-in `mix`: the room it carries
+ */
+
+/**
+ * @typedef {Object} SlotRoute  one receive slot: where it arrives and who fills it now
+ * @property {string} mid the slot's SDP mid, the key of slot maps
+ * @property {"audio"|"video"} kind
+ * @property {number} index position among the receive slots of its kind;
+ *   audio slot i and video slot i are one media stream (lip sync)
+ * @property {RTCRtpReceiver} receiver
+ * @property {MediaStreamTrack} track the receiver's track: the same for the whole call
+ * @property {number|null} ssrc media SSRC the answer names for this slot
+ * @property {number|null} rtxSsrc its retransmission SSRC (video), if any
+ * @property {SlotSource|null} source who fills it now; null when empty
+ */
+
+// Offer only what Cohort forwards (Opus, VP8 with its RFC 4588 rtx): the
+// server would refuse the rest, and Chrome's full codec list costs ~2.5 KB
+// per video section, which would push a 12-slot offer past the 64 KiB
+// message limit (close 1009). Repairs on their own SSRC let the browser's
+// statistics and bandwidth estimate tell them from first transmissions.
+function preferCohortCodecs(transceiver, kind) {
+  if (!transceiver.setCodecPreferences || typeof RTCRtpReceiver === "undefined" || !RTCRtpReceiver.getCapabilities) return;
+  const want = kind === "audio" ? ["audio/opus"] : ["video/vp8", "video/rtx"];
+  const codecs = (RTCRtpReceiver.getCapabilities(kind) || { codecs: [] }).codecs
+    .filter((c) => want.includes(c.mimeType.toLowerCase()));
+  if (!codecs.length) return;
+  try { transceiver.setCodecPreferences(codecs); } catch {
+    // A browser that refuses rtx on its own keeps VP8 alone (repairs then use the media SSRC).
+    transceiver.setCodecPreferences(codecs.filter((c) => c.mimeType.toLowerCase() !== "video/rtx"));
+  }
+}
+
+function sameSource(a, b) {
+  if (!a || !b) return !a === !b;
+  return a.participantId === b.participantId && a.track === b.track && a.after === b.after && a.room === b.room;
+}
+
+function freezeMap(map) {
+  const out = {};
+  if (map && typeof map === "object" && !Array.isArray(map)) {
+    for (const [mid, v] of Object.entries(map)) if (v && typeof v === "object") out[mid] = Object.freeze({ ...v });
+  }
+  return Object.freeze(out);
+}
+
+function defaultUrl() {
+  if (typeof location === "undefined") throw new TypeError("CohortClient: give `url` outside a page");
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+}
+
+/**
+ * One participant's connection to Cohort: one WebSocket, one
+ * RTCPeerConnection, negotiated once. Use one client per call; to join again
+ * after leaving (or after a failed join), create a new one.
+ */
+export class CohortClient extends EventTarget {
+  #url; #slotCount; #rtcConfiguration;
+  #socket = null; #opened = null; #closed = false;
+  #pc = null; #routes = []; #ssrcs = new Map();
+  #nextId = 1; #pending = new Map();
+  #participantId = null; #room = null; #joined = false;
+  #slots = freezeMap({}); #slotsVersion = -1;
+  #roster = Object.freeze([]); #rosterPushed = false;
+  #session = null; #sessionVersion = -1;
+  #speaking = Object.freeze([]);
+
+  /**
+   * @param {Object} [options]
+   * @param {string} [options.url] WebSocket URL; default `ws(s)://<page host>/ws`
+   * @param {string} [options.session] adds `?session=`: the token must be for this session
+   * @param {number} [options.slots] receive slots per kind in the offer (default 12)
+   * @param {RTCConfiguration} [options.rtcConfiguration] merged over
+   *   `{bundlePolicy: "max-bundle", rtcpMuxPolicy: "require"}` (the server requires both)
+   */
+  constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {} } = {}) {
+    super();
+    const u = new URL(url || defaultUrl());
+    if (session != null) u.searchParams.set("session", session);
+    this.#url = u.href;
+    this.#slotCount = slots;
+    this.#rtcConfiguration = rtcConfiguration;
+  }
+
+  /** @type {WebSocket|null} the open (or opening) socket; null once closed by close() */
+  get socket() { return this.#socket; }
+  /** @type {RTCPeerConnection|null} */
+  get peerConnection() { return this.#pc; }
+  /** @type {string|null} this participant's id in rosters and slot maps */
+  get participantId() { return this.#participantId; }
+  /** @type {string|null} the room this participant is in: `joined.room`, then its own roster entry's `room` */
+  get room() { return this.#room; }
+  /** @type {boolean} joined and not yet left or removed */
+  get joined() { return this.#joined; }
+  /** @type {Readonly<Record<string, SlotSource>>} the current slot map, mid -> source (frozen) */
+  get slots() { return this.#slots; }
+  /** @type {number} version of `slots`; -1 before the first map */
+  get slotsVersion() { return this.#slotsVersion; }
+  /** @type {ReadonlyArray<Object>} roster entries {participantId, name, role, room} (frozen) */
+  get roster() { return this.#roster; }
+  /** @type {Object|null} the latest `session` message */
+  get session() { return this.#session; }
+  /** @type {number} version of `session`; -1 before the first */
+  get sessionVersion() { return this.#sessionVersion; }
+  /** @type {ReadonlyArray<string>} participant ids speaking in this room (frozen) */
+  get speaking() { return this.#speaking; }
+
+  /**
+   * Opens the WebSocket; resolves once it is open. `join` calls it when
+   * needed. Rejects with ConnectionError when the socket cannot open.
+   * @returns {Promise<void>}
+   */
+  connect() {
+    if (this.#closed) return Promise.reject(new ConnectionError("this client is closed", null, false));
+    if (this.#opened) return this.#opened;
+    const ws = new WebSocket(this.#url);
+    this.#socket = ws;
+    this.#opened = new Promise((resolve, reject) => {
+      let open = false;
+      ws.addEventListener("open", () => {
+        if (ws !== this.#socket) return;
+        open = true;
+        resolve();
+        this.#emit("open", null);
+      });
+      ws.addEventListener("close", (e) => {
+        if (!open) reject(new ConnectionError("cannot reach the server", e.code, false));
+        if (ws === this.#socket) this.#onSocketClosed(e);
+      });
+      ws.addEventListener("message", (e) => {
+        if (ws !== this.#socket) return;
+        let msg;
+        try { msg = JSON.parse(e.data); } catch { return; }
+        if (msg && typeof msg === "object" && !Array.isArray(msg)) this.receive(msg);
+      });
+    });
+    return this.#opened;
+  }
+
+  /**
+   * Builds the Cohort offer, sends `join` and applies the answer. The offer:
+   * own microphone and camera sendonly (inactive when absent), then `slots`
+   * recvonly audio and `slots` recvonly video sections, Opus and VP8+rtx
+   * only, one BUNDLE group. The ICE-lite server never checks our candidates,
+   * so the offer goes out at once, without waiting for gathering (RFC 8445
+   * §2.5). Resolves with the `joined` message once the answer is set; on
+   * failure the client is closed and the promise rejects (CohortError with
+   * the server's code, ConnectionError, or the browser's error).
+   * @param {Object} options
+   * @param {string} options.token the join token
+   * @param {string} [options.name] display name; default: the token's
+   * @param {MediaStreamTrack|null} [options.audio] microphone track to send
+   * @param {MediaStreamTrack|null} [options.video] camera track to send
+   * @param {MediaStream} [options.stream] stream the sent tracks belong to (msid)
+   * @param {"forward"|"mix"} [options.audioMode]
+   * @returns {Promise<Object>} the `joined` message
+   */
+  async join({ token, name, audio = null, video = null, stream, audioMode } = {}) {
+    if (this.#pc || this.#closed) throw new Error("CohortClient.join: one join per client; create a new client");
+    try {
+      const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", ...this.#rtcConfiguration });
+      this.#pc = pc;
+      const streams = [stream || new MediaStream([audio, video].filter(Boolean))];
+      const add = (trackOrKind, kind, direction) => {
+        const t = pc.addTransceiver(trackOrKind, direction === "recvonly" ? { direction } : { direction, streams });
+        preferCohortCodecs(t, kind);
+        return t;
+      };
+      add(audio || "audio", "audio", audio ? "sendonly" : "inactive");
+      add(video || "video", "video", video ? "sendonly" : "inactive");
+      const receive = [];
+      for (const kind of ["audio", "video"]) {
+        for (let index = 0; index < this.#slotCount; index++) receive.push({ kind, index, transceiver: add(kind, kind, "recvonly") });
+      }
+      await pc.setLocalDescription(await pc.createOffer());
+      this.#routes = receive.map((r) => ({ ...r, mid: r.transceiver.mid }));
+
+      await this.connect();
+      const reply = await this.request("join", { token, name: name || undefined, sdp: pc.localDescription.sdp, audioMode });
+      this.#participantId = reply.participantId;
+      this.#room = typeof reply.room === "string" ? reply.room : null;
+      this.#joined = true;
+      this.#ssrcs = parseAnswerSsrcs(reply.sdp);
+      // Pushes may have overtaken the reply: a roster received before it is
+      // newer than `joined.roster`, and a slot map only applies if newer.
+      if (!this.#rosterPushed) this.#applyRoster(reply.roster);
+      this.#applySlots(reply.slots, typeof reply.slotsVersion === "number" ? reply.slotsVersion : undefined);
+      this.#emit("joined", reply);
+      await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+      return reply;
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Sends one request with a fresh `id`; resolves with the reply bearing it
+   * (`ok`, `joined`, `left`), rejects with CohortError when the reply is
+   * `error`, or with ConnectionError when the socket closes first.
+   * @param {string} type e.g. "hand", "move", "create-rooms"
+   * @param {Object} [fields] the message's other fields
+   * @returns {Promise<Object>}
+   */
+  request(type, fields = {}) {
+    const ws = this.#socket;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new ConnectionError("not connected", null, false));
+    const id = String(this.#nextId++);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      ws.send(JSON.stringify({ ...fields, type, id }));
+    });
+  }
+
+  /**
+   * Applies one server message, exactly as if it had arrived on the socket
+   * (every socket message goes through here). Public so that tests and
+   * tools can feed messages; an app normally never calls it.
+   * @param {Object} msg
+   */
+  receive(msg) {
+    if (typeof msg.id === "string" && this.#pending.has(msg.id)) {
+      const p = this.#pending.get(msg.id);
+      this.#pending.delete(msg.id);
+      if (msg.type === "error") p.reject(new CohortError(msg.code, msg.message));
+      else p.resolve(msg);
+    } else {
+      switch (msg.type) {
+        case "slots": this.#applySlots(msg.map, msg.version); break;
+        case "roster": this.#rosterPushed = true; this.#applyRoster(msg.participants); break;
+        case "session": this.#applySession(msg); break;
+        case "speaking":
+          this.#speaking = Object.freeze(Array.isArray(msg.participants) ? msg.participants.filter((p) => typeof p === "string") : []);
+          this.#emit("speaking", { participants: this.#speaking });
+          break;
+        case "broadcast": case "chat": this.#emit(msg.type, msg); break;
+        case "left":
+          this.#joined = false;
+          if (this.#pc) this.#pc.close();
+          this.#emit("left", { reason: msg.reason });
+          break;
+        case "error": this.#emit("error", new CohortError(msg.code, msg.message)); break;
+      }
+    }
+    this.#emit("message", msg);
+  }
+
+  /**
+   * Leaves: sends `leave`, waits for `left`, then closes. Never rejects:
+   * a failed `leave` still closes the connection, which the server treats
+   * as leaving.
+   * @returns {Promise<void>}
+   */
+  async leave() {
+    try { if (this.#joined) await this.request("leave"); } catch { /* closing below leaves as well */ }
+    this.close(1000, "left");
+  }
+
+  /**
+   * Closes the socket and the peer connection at once (no `close` event);
+   * waiting requests reject with ConnectionError. Local tracks are the
+   * caller's and keep running. Idempotent.
+   * @param {number} [code] WebSocket close code (1000 or 3000-4999)
+   * @param {string} [reason]
+   */
+  close(code = 1000, reason = "") {
+    this.#closed = true;
+    this.#joined = false;
+    const ws = this.#socket;
+    this.#socket = null;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code, reason);
+    this.#rejectPending(new ConnectionError("closed by the client", null, !!ws));
+    if (this.#pc) this.#pc.close();
+  }
+
+  /**
+   * Every receive slot (optionally of one kind) with its receiver and
+   * current source, in offer order. Empty before `join` built the offer.
+   * @param {"audio"|"video"} [kind] @returns {SlotRoute[]}
+   */
+  routes(kind) {
+    return this.#routes.filter((r) => !kind || r.kind === kind).map((r) => this.#view(r));
+  }
+
+  /** The receive slot with this mid. @param {string} mid @returns {SlotRoute|undefined} */
+  route(mid) {
+    const r = this.#routes.find((x) => x.mid === mid);
+    return r && this.#view(r);
+  }
+
+  /**
+   * The receive slot the answer gave this SSRC (media or rtx), e.g. the
+   * `ssrc` of an inbound-rtp statistic. @param {number} ssrc @returns {SlotRoute|undefined}
+   */
+  routeBySsrc(ssrc) {
+    for (const [mid, s] of this.#ssrcs) if (s.ssrc === ssrc || s.rtxSsrc === ssrc) return this.route(mid);
+    return undefined;
+  }
+
+  /**
+   * The receive slots that carry a participant now, optionally one track
+   * ("microphone", "camera", "screen"). @param {string} participantId
+   * @param {string} [track] @returns {SlotRoute[]}
+   */
+  routesFor(participantId, track) {
+    return this.routes().filter((r) => r.source && r.source.participantId === participantId && (!track || r.source.track === track));
+  }
+
+  #view(r) {
+    const s = this.#ssrcs.get(r.mid);
+    return Object.freeze({ mid: r.mid, kind: r.kind, index: r.index, receiver: r.transceiver.receiver,
+      track: r.transceiver.receiver.track, ssrc: s ? s.ssrc : null, rtxSsrc: s ? s.rtxSsrc : null,
+      source: this.#slots[r.mid] || null });
+  }
+
+  // A map applies only if its version is higher than the one held: a push
+  // can overtake the `joined` reply (docs/PROTOCOL.md `slots`). A map
+  // without a version (a `joined` from a server without `slotsVersion`) applies.
+  #applySlots(map, version) {
+    if (typeof version === "number") {
+      if (version <= this.#slotsVersion) return;
+      this.#slotsVersion = version;
+    }
+    const previous = this.#slots;
+    this.#slots = freezeMap(map);
+    const changed = [...new Set([...Object.keys(previous), ...Object.keys(this.#slots)])]
+      .filter((mid) => !sameSource(previous[mid], this.#slots[mid]));
+    for (const mid of changed) {
+      const r = this.#routes.find((x) => x.mid === mid);
+      if (r) this.#emit("track", { route: this.#view(r), previous: previous[mid] || null });
+    }
+    this.#emit("slots", { map: this.#slots, version: this.#slotsVersion, changed });
+  }
+
+  // A roster has no version: the latest received is the newest.
+  #applyRoster(participants) {
+    const list = Array.isArray(participants) ? participants.filter((p) => p && typeof p === "object") : [];
+    this.#roster = Object.freeze(list.map((p) => Object.freeze({ ...p })));
+    const me = this.#roster.find((p) => p.participantId === this.#participantId);
+    if (me && typeof me.room === "string") this.#room = me.room;
+    this.#emit("roster", { participants: this.#roster });
+  }
+
+  // Sent whole with a growing version; may arrive before `joined`.
+  #applySession(msg) {
+    if (typeof msg.version === "number") {
+      if (msg.version <= this.#sessionVersion) return;
+      this.#sessionVersion = msg.version;
+    }
+    this.#session = msg;
+    this.#emit("session", msg);
+  }
+
+  #onSocketClosed(e) {
+    const wasJoined = this.#joined;
+    this.#joined = false;
+    this.#socket = null;
+    this.#closed = true;
+    this.#rejectPending(new ConnectionError(`the connection closed (${e.code})`, e.code, true));
+    this.#emit("close", { code: e.code, reason: e.reason, joined: wasJoined });
+  }
+
+  #rejectPending(err) {
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(err);
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
