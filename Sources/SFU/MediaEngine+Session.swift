@@ -11,9 +11,15 @@ extension MediaEngine {
     /// error wins"): the sender's right (`forbidden`); arguments out of range
     /// on their own (`invalid-command`); the participants and rooms it names
     /// (`unknown-participant`, `unknown-room`); then the session's state
-    /// (`rooms-closing`, `wrong-room-state`, `duplicate-room-name`).
+    /// (`rooms-closing`, `wrong-room-state`, `duplicate-room-name`). Before
+    /// all of them, the sender's budget (`rate-limited`): every command,
+    /// refused ones included, costs the server work.
     public func perform(_ command: SessionCommand, by actor: ParticipantID, now: Instant) throws(SFUError) {
         guard let p = participant(actor) else { throw .unknownParticipant(actor) }
+        guard p.commandBudget.take(now: now) else {
+            counters.commandsRateLimited += 1
+            throw .rateLimited("More than \(Int(Self.commandsPerSecond)) commands a second; wait a moment.")
+        }
         let session = p.session
         let before = session.table
         var table = before
@@ -103,6 +109,7 @@ extension MediaEngine {
                 throw .invalidCommand("A broadcast is 1 to \(SessionCommand.maxTextLength) characters and at most \(SessionCommand.maxTextBytes) bytes.")
             }
             let everyone = table.members.keys.filter { !model.waiting.contains($0) }
+            try spendFanOut(of: p, bytes: text.utf8.count, recipients: everyone.count, now: now)
             delegate?.engine(message: .broadcast(fromName: p.name, text: text), recipients: Array(everyone), session: session.id)
             return
         case .closeRooms(let seconds):
@@ -154,6 +161,7 @@ extension MediaEngine {
             }
             guard let room = table.members[actor]?.room else { return }
             let recipients = table.members(of: room).filter { !model.waiting.contains($0) }
+            try spendFanOut(of: p, bytes: text.utf8.count, recipients: recipients.count, now: now)
             delegate?.engine(message: .chat(from: actor, fromName: p.name, text: text), recipients: recipients,
                              session: session.id)
             return
@@ -164,9 +172,19 @@ extension MediaEngine {
         for room in rosterRooms.sorted() { announceRoster(room: room, in: session) }
         applySlotChanges(changed, in: session, from: before, now: now, except: nil)
         for (id, reason) in removals { remove(id, reason: reason, now: now) }
-        if sessions[session.id] === session { publishSessionView(session, now: now) }
-        // "Close now" takes effect with the command, not at the next tick.
-        if case .closeRooms(0) = command { finishClosingRooms(now: now) }
+        // "Close now" takes effect with the command, not at the next tick (and sends the one view).
+        if case .closeRooms(0) = command {
+            finishClosingRooms(now: now)
+        } else if sessions[session.id] === session {
+            publishSessionView(session, now: now)
+        }
+    }
+
+    /// Sends the session views whose coalescing interval has passed.
+    func publishPendingSessionViews(now: Instant) {
+        for session in Array(sessions.values) {
+            if let due = session.viewDue, due <= now { publishSessionView(session, now: now) }
+        }
     }
 
     /// Brings everyone back when a close countdown has run out.
@@ -203,9 +221,42 @@ extension MediaEngine {
         delegate?.engine(message: .speaking(speaking), recipients: [participant], session: session.id)
     }
 
-    /// Sends every participant of `session` (or `only` one, without a new
-    /// version) the current view of it.
+    /// Commands one participant may send at once, and then per second.
+    static let commandBurst: Double = 20
+    static let commandsPerSecond: Double = 10
+    /// Bytes of chat and broadcast times their recipients one participant
+    /// may cause at once (a longest broadcast to a full session fits), and
+    /// then per second.
+    static let fanOutBurstBytes: Double = 1_000_000
+    static let fanOutBytesPerSecond: Double = 128_000
+
+    /// Charges `p` for sending `bytes` of text (plus the message around it) to `recipients`.
+    private func spendFanOut(of p: Participant, bytes: Int, recipients: Int, now: Instant) throws(SFUError) {
+        guard p.fanOutBudget.take(Double((bytes + 128) * recipients), now: now) else {
+            counters.commandsRateLimited += 1
+            throw .rateLimited("Too much chat or broadcast text at once; wait a few seconds.")
+        }
+    }
+
+    /// Session views a session's members may be sent at once, and then per
+    /// second: a change goes out at once while the budget lasts; beyond it,
+    /// changes wait and go out together in the next view, whole and current.
+    /// So a storm of changes (hand toggles, joins, moves) costs each member
+    /// at most five views a second, while a host's few clicks show at once.
+    static let viewBurst: Double = 5
+    static let viewsPerSecond: Double = 5
+
+    /// Sends every participant of `session` the current view of it, now or
+    /// coalesced (`viewBurst`); or `only` one participant at once, without a
+    /// new version.
     func publishSessionView(_ session: Session, now: Instant, only: ParticipantID? = nil) {
+        if only == nil {
+            guard session.viewBudget.take(now: now) else {
+                session.viewPending = true
+                return
+            }
+            session.viewPending = false
+        }
         let table = session.table
         if only == nil { session.model.version += 1 }
         let model = session.model

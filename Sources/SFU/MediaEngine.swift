@@ -294,6 +294,7 @@ public final class MediaEngine: DatagramEngine {
         let before = transmits.count
         // Room changes first: the keyframe requests they make go out in this same pass.
         finishClosingRooms(now: now)
+        publishPendingSessionViews(now: now)
         announceSpeakers(now: now)
         for session in Array(sessions.values) {
             for p in Array(session.participants.values) {
@@ -332,6 +333,7 @@ public final class MediaEngine: DatagramEngine {
             for m in session.mixes.values { consider(m.mixer.nextDeadline) }
             // A close countdown ends on time, not at the next 100 ms tick.
             consider(session.model.closingAt)
+            consider(session.viewDue)
             for p in session.participants.values {
                 consider(p.dtls?.nextDeadline)
                 // A keyframe request is due at once, NACK retries at their spacing; only

@@ -45,6 +45,11 @@ final class Participant {
     var nextReport: Instant
     /// Round-trip time to the participant, from its report blocks on our slots.
     var roundTrip = RoundTripEstimate()
+    /// Its share of the session's command processing and fan-out
+    /// (`MediaEngine.perform`): commands, and chat and broadcast bytes times
+    /// their recipients.
+    var commandBudget = TokenBucket(capacity: MediaEngine.commandBurst, perSecond: MediaEngine.commandsPerSecond)
+    var fanOutBudget = TokenBucket(capacity: MediaEngine.fanOutBurstBytes, perSecond: MediaEngine.fanOutBytesPerSecond)
 
     init(id: ParticipantID, session: Session, name: String, role: Role, entryRoom: RoomID, plan: OfferPlan,
          ice: IceLiteAgent, sourceKey: UInt32, now: Instant, random: inout some RandomNumberGenerator) {

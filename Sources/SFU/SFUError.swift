@@ -25,6 +25,9 @@ public enum SFUError: Error, Equatable, Sendable {
     case roomsClosing
     /// The command's arguments are not acceptable; the text says why.
     case invalidCommand(String)
+    /// The sender sent more commands (or chat and broadcast bytes) than its
+    /// share; the text says which budget ran out.
+    case rateLimited(String)
 
     /// The protocol error code for this error.
     public var code: String {
@@ -41,6 +44,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .wrongRoomState: return "wrong-room-state"
         case .roomsClosing: return "rooms-closing"
         case .invalidCommand: return "invalid-command"
+        case .rateLimited: return "rate-limited"
         }
     }
 
@@ -59,6 +63,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .wrongRoomState(let why): return why
         case .roomsClosing: return "The breakout rooms are closing; try again when everyone is back."
         case .invalidCommand(let why): return why
+        case .rateLimited(let why): return why
         }
     }
 }

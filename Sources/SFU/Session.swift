@@ -23,6 +23,15 @@ final class Session {
     var mixes: [RoomID: RoomMix] = [:] { didSet { routingGeneration &+= 1 } }
     /// Who was last announced as speaking in each room.
     var speakers: [RoomID: [ParticipantID]] = [:]
+    /// How many session views the members may still be sent at once
+    /// (`MediaEngine.publishSessionView`), and whether a change waits for the next.
+    var viewBudget = TokenBucket(capacity: MediaEngine.viewBurst, perSecond: MediaEngine.viewsPerSecond)
+    var viewPending = false
+
+    /// When a waiting change of the session view is due.
+    var viewDue: Instant? {
+        viewPending ? viewBudget.nextAvailable : nil
+    }
     /// Grows with every change to members, table or mixes: publishers
     /// rebuild their cached routes when it moved (`PublisherRoutes`).
     private(set) var routingGeneration: UInt64 = 0

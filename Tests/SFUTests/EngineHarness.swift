@@ -125,7 +125,12 @@ final class RecordingDelegate: MediaEngineDelegate, @unchecked Sendable {
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) { removed.append((participant, reason)) }
     func engine(mediaConnected participant: ParticipantID, session: String) { connected.append(participant) }
     var views: [ParticipantID: SessionView] = [:]
+    /// Session views sent, per recipient.
+    var viewCounts: [ParticipantID: Int] = [:]
     var messages: [(SessionMessage, [ParticipantID])] = []
-    func engine(sessionChanged view: SessionView, recipient: ParticipantID, session: String) { views[recipient] = view }
+    func engine(sessionChanged view: SessionView, recipient: ParticipantID, session: String) {
+        views[recipient] = view
+        viewCounts[recipient, default: 0] += 1
+    }
     func engine(message: SessionMessage, recipients: [ParticipantID], session: String) { messages.append((message, recipients)) }
 }

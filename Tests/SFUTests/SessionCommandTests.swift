@@ -65,8 +65,10 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertEqual(heard(h, "host"), ["a1", "a2"])
         XCTAssertEqual(heard(h, "b1"), ["b2"])
         XCTAssertEqual(heard(h, "a1"), ["a2"], "listening does not send the host's audio into the room")
+        settleViews(h)
         XCTAssertEqual(h.events.views[id("a1")]?.rooms.first { $0.id == "r1" }?.listeners, [host])
         try h.engine.perform(.listen(nil), by: host, now: h.clock.now)
+        settleViews(h)
         XCTAssertEqual(h.events.views[id("a1")]?.rooms.first { $0.id == "r1" }?.listeners, [])
 
         // Server-enforced mute: a2 reaches nobody.
@@ -78,7 +80,7 @@ final class SessionCommandTests: XCTestCase {
 
         // Close with a countdown: commands that reshape rooms wait; then everyone is back.
         try h.engine.perform(.closeRooms(countdownSeconds: 3), by: host, now: h.clock.now)
-        XCTAssertEqual(h.events.views[id("b1")]?.closingInSeconds, 3)
+        XCTAssertEqual(h.events.views[id("b1")]?.closingInSeconds, 3, "sent at once: the view budget has refilled")
         XCTAssertThrowsError(try h.engine.perform(.move(id("a1"), to: "r2"), by: host, now: h.clock.now)) {
             XCTAssertEqual($0 as? SFUError, .roomsClosing)
         }
@@ -102,6 +104,7 @@ final class SessionCommandTests: XCTestCase {
         try h.engine.perform(.createRooms(names: ["A", "B"]), by: host, now: h.clock.now)
         try h.engine.perform(.assign([id("a1"): "r1", id("b1"): "r2"]), by: host, now: h.clock.now)
         try h.engine.perform(.openRooms, by: host, now: h.clock.now)
+        settleViews(h)
         XCTAssertEqual(h.events.views[id("a1")]?.breakoutsOpen, true)
         try h.engine.perform(.closeRooms(countdownSeconds: 0), by: host, now: h.clock.now)
         XCTAssertEqual(h.events.views[id("a1")]?.breakoutsOpen, false, "no clock advanced")
@@ -131,6 +134,7 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertEqual(h.events.messages.last?.0, .chat(from: id("pat"), fromName: "pat", text: "hello"))
         XCTAssertEqual(Set(h.events.messages.last?.1 ?? []), [id("host"), id("pat")])
         try h.engine.perform(.setHandRaised(true), by: id("pat"), now: h.clock.now)
+        settleViews(h)
         XCTAssertEqual(h.events.views[id("host")]?.handsRaised, [id("pat")])
         try h.engine.perform(.endSession, by: host(h), now: h.clock.now)
         XCTAssertTrue(h.events.removed.contains { $0.0 == id("pat") && $0.1 == .sessionEnded })
@@ -200,6 +204,7 @@ final class SessionCommandTests: XCTestCase {
             do { try h.engine.perform(command, by: host, now: h.clock.now); return nil } catch { return error.code }
         }
         func checkAll(_ state: String) {
+            h.run(for: .seconds(1))  // a host's command budget (20 at once) refills
             XCTAssertEqual(code(.closeRooms(countdownSeconds: 301)), "invalid-command", state)
             XCTAssertEqual(code(.createRooms(names: [" "])), "invalid-command", state)
             XCTAssertEqual(code(.move("p-nobody", to: "r9")), "unknown-participant", state)
@@ -237,6 +242,9 @@ final class SessionCommandTests: XCTestCase {
 
     private func host(_ h: EngineHarness) -> ParticipantID { h.participantIDs["host"]! }
 
+    /// Runs past the view budget's refill, so coalesced session views have gone out.
+    private func settleViews(_ h: EngineHarness) { h.run(for: .milliseconds(400)) }
+
     /// Two hosts issue conflicting commands at once: they run in one order on
     /// the session's loop, the loser gets a clear error, and both hosts end
     /// with the same view.
@@ -260,6 +268,7 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertThrowsError(try h.engine.perform(.move(id("pat"), to: "r1"), by: id("h2"), now: h.clock.now)) {
             XCTAssertEqual($0 as? SFUError, .roomsClosing)
         }
+        settleViews(h)
         let v1 = try XCTUnwrap(h.events.views[id("h1")]), v2 = try XCTUnwrap(h.events.views[id("h2")])
         XCTAssertEqual(v1, v2)
         XCTAssertEqual(v1.rooms.first { $0.id == "r2" }?.members, [id("pat")], "the later move wins")

@@ -60,6 +60,7 @@ const ERROR_TEXT = {
   "wrong-room-state": "That is not possible right now: check whether the breakout rooms are open.",
   "rooms-closing": "The breakout rooms are closing. Try again when everyone is back.",
   "invalid-command": "That was not accepted: check the names, the text or the countdown (0 to 300 seconds).",
+  "rate-limited": "That was too much at once. Wait a moment and try again.",
 };
 export const GENERIC_ERROR = "Something went wrong on the server. Reload the page to try again.";
 // Codes after which joining again with the same link cannot work.
