@@ -56,19 +56,32 @@ public final class ControlPlaneServer: Sendable {
 
     /// Stops accepting, asks every WebSocket to close with 1001 Going Away (RFC 6455
     /// §7.4.1), drops plain HTTP connections, and returns when all are closed.
-    public func shutdown() async {
+    /// Stops accepting connections (the first step of a shutdown).
+    public func stopAccepting() async {
+        let listener = registry.withLockedValue { $0.listener }
+        try? await listener?.close()
+    }
+
+    /// Stops accepting connections, tells every WebSocket client
+    /// `server-shutdown` (join again after `retryAfter` seconds), closes them
+    /// with 1001 and waits until every connection is closed.
+    public func shutdown(retryAfter: Int = ControlPlaneServer.shutdownRetryAfter) async {
         let (listener, children) = registry.withLockedValue { r in (r.listener, Array(r.children.values)) }
         try? await listener?.close()
+        let notice = ServerMessage.serverShutdown(ServerShutdown(retryAfter: retryAfter))
         for channel in children {
             // Only the WebSocket handler consumes CloseRequest; on HTTP channels the event
             // reaches the head and fails, and we close directly.
-            channel.triggerUserOutboundEvent(CloseRequest(code: .goingAway, message: nil)).whenFailure { _ in
+            channel.triggerUserOutboundEvent(CloseRequest(code: .goingAway, message: notice)).whenFailure { _ in
                 channel.close(promise: nil)
             }
         }
         for channel in children { try? await channel.closeFuture.get() }
         logger.info("control plane stopped")
     }
+
+    /// The retry hint of `server-shutdown`: about what a restart takes.
+    public static let shutdownRetryAfter = 5
 
     private func track(_ channel: any Channel) {
         let key = ObjectIdentifier(channel)

@@ -222,6 +222,8 @@ public struct EngineCounters: Sendable, Equatable {
     public var retransmissionsSuppressed = 0
     /// Mixed Opus frames sent to mixed listeners.
     public var mixedFramesSent = 0
+    /// RTCP BYE compounds sent when the server stopped (`MediaEngine.shutDown`), one per participant.
+    public var goodbyesSent = 0
     /// Session commands refused with `rate-limited` (command or fan-out budget spent).
     public var commandsRateLimited = 0
     /// Creates zeroed counters.

@@ -110,6 +110,36 @@ extension MediaEngine {
     /// Once a second: receiver reports for what `p` publishes, and sender
     /// reports for each slot we send it, so browser statistics (loss, jitter,
     /// round trip) are meaningful (RFC 3550 §6.4).
+    /// The server is stopping: every participant whose media is up is told
+    /// by RTCP BYE (RFC 3550 §6.6) that each of its slots' sources and our
+    /// feedback source leave, so receivers end those streams at once rather
+    /// than after a timeout. Then the engine forgets everyone, without
+    /// removal events: the control plane says `server-shutdown` itself.
+    public func shutDown(now: Instant, transmits: inout TransmitQueue) {
+        let reason = Array("server shutdown".utf8)
+        for session in sessions.values {
+            for p in session.participants.values {
+                guard let srtp = p.srtp, let to = p.ice.selected else { continue }
+                let slots = TrackKind.allCases.flatMap { kind in p.subscriber[kind].flatMap { [$0.ssrc] + ($0.rtx.map { [$0.ssrc] } ?? []) } }
+                var leaving = slots + [p.feedbackSSRC]
+                var packets: [any RTCPPacketWritable] = [RTCPReceiverReport(ssrc: p.feedbackSSRC, reportBlocks: [])]
+                while !leaving.isEmpty {
+                    let chunk = Array(leaving.prefix(31))
+                    leaving.removeFirst(chunk.count)
+                    packets.append(RTCPGoodbye(sources: chunk, reason: leaving.isEmpty ? reason : nil))
+                }
+                var out = RTCPCompound.build(packets)
+                do { try srtp.protectRTCP(&out) } catch { continue }
+                transmits.append(out, to: to)
+                counters.goodbyesSent += 1
+            }
+        }
+        sessions = [:]
+        byUfrag = [:]
+        byAddress = [:]
+        nextTick = nil
+    }
+
     func sendReports(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         guard let srtp = p.srtp, let to = p.ice.selected else { return }
         var blocks: [RTCPReportBlock] = []

@@ -69,6 +69,16 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     }
 
     /// Closes the media sockets.
+    /// Ends all media for a shutdown: every participant gets RTCP BYE for
+    /// the streams it receives (`MediaEngine.shutDown`), and the engines
+    /// forget everyone, so the WebSocket closes that follow change nothing.
+    func shutDownMedia() async {
+        let sockets = state.withLockedValue { $0.sockets }
+        for s in sockets {
+            _ = try? await s.perform { engine, now, transmits in engine.shutDown(now: now, transmits: &transmits) }.get()
+        }
+    }
+
     func stop() async {
         let sockets = state.withLockedValue { $0.sockets }
         for s in sockets { try? await s.close().get() }

@@ -136,6 +136,10 @@ struct ServeCommand: AsyncParsableCommand {
 
         let signal = await TerminationSignal.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        // No new connections; media ends (RTCP BYE); then every WebSocket
+        // gets `server-shutdown` and close 1001.
+        await server.stopAccepting()
+        await relay.shutDownMedia()
         await server.shutdown()
         await relay.stop()
         try await group.shutdownGracefully()

@@ -78,6 +78,7 @@ final class MessageCodecTests: XCTestCase {
                        #"{"code":"bad-json","message":"not valid JSON","type":"error"}"#)
         XCTAssertEqual(encoded(.left(Left(id: "2"))), #"{"id":"2","type":"left"}"#)
         XCTAssertEqual(encoded(.left(Left(reason: "removed"))), #"{"reason":"removed","type":"left"}"#)
+        XCTAssertEqual(encoded(.serverShutdown(ServerShutdown(retryAfter: 5))), #"{"retryAfter":5,"type":"server-shutdown"}"#)
     }
 
     func testServerMessagesRoundTrip() throws {

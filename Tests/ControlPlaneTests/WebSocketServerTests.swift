@@ -309,12 +309,15 @@ final class WebSocketServerTests: XCTestCase {
         try await h.stop()
     }
 
-    func testShutdownSendsGoingAway() async throws {
+    /// Shutdown: `server-shutdown` with the retry hint, then Close 1001.
+    func testShutdownSendsServerShutdownThenGoingAway() async throws {
         let h = try await ServerHarness.start { $0.closeTimeout = .milliseconds(200) }
         let c = try await h.connect()
         try await join(c, token: h.token())
         _ = try await c.nextMessage()
         async let stopped: Void = h.server.shutdown()
+        let notice = try await c.nextMessage()
+        XCTAssertEqual(notice, .serverShutdown(ServerShutdown(retryAfter: ControlPlaneServer.shutdownRetryAfter)))
         try await c.expectClose(1001)
         await stopped
         await c.expectTCPClosed()

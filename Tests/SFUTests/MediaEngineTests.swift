@@ -217,3 +217,38 @@ final class LoudestSpeakerEngineTests: XCTestCase {
         XCTAssertEqual(Set(slots), [h.participantIDs["a"]!, h.participantIDs["c"]!], "c replaced the silent b")
     }
 }
+
+/// A server shutdown ends media cleanly (issue 14, item 8).
+final class ShutdownTests: XCTestCase {
+    /// Every connected participant gets one RTCP BYE naming every slot it
+    /// receives on (and their RTX) plus the server's feedback source; the
+    /// engine then holds nobody and sends nothing more.
+    func testShutdownSaysGoodbyeOnEverySlotAndForgetsEveryone() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob", lossRepair: true)
+        h.received = [:]
+        var transmits = TransmitQueue()
+        h.engine.shutDown(now: h.clock.now, transmits: &transmits)
+        for t in transmits { h.network.send(t.bytes, from: h.serverAddress.description, to: t.destination.description, now: h.clock.now) }
+        h.run(for: .milliseconds(50))
+        for name in ["ann", "bob"] {
+            let client = h.clients[name]!.client
+            var leaving: Set<UInt32> = []
+            for case .rtcp(let bytes) in h.received[name] ?? [] {
+                var reader = RTCPCompoundReader(bytes)
+                while let p = try? reader.next() { if case .goodbye(let bye) = p { leaving.formUnion(bye.sources) } }
+            }
+            let slots = Set(client.midBySSRC.keys)
+            XCTAssertFalse(slots.isEmpty)
+            XCTAssertTrue(slots.isSubset(of: leaving), "\(name): BYE names every slot SSRC: \(slots.subtracting(leaving))")
+        }
+        XCTAssertEqual(h.engine.counters.goodbyesSent, 2)
+        XCTAssertTrue(h.engine.placement(session: "s1").isEmpty)
+        XCTAssertNil(h.engine.nextDeadline, "no timer left")
+        h.received = [:]
+        h.sendMedia("ann", audioTimestamp: 960)
+        h.run(for: .milliseconds(50))
+        XCTAssertTrue((h.received["bob"] ?? []).isEmpty, "nothing is forwarded after the shutdown")
+    }
+}

@@ -9,6 +9,8 @@ timeout's floor.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import time
 
@@ -173,3 +175,44 @@ def test_a_consent_timeout_under_twelve_seconds_is_refused() -> None:
         assert "at least 12 s" in result.stderr + result.stdout, (result.stdout, result.stderr)
     with CohortServer(consent_timeout=12) as server:
         assert server.http_port, "12 s is accepted"
+
+
+def test_sigterm_ends_media_with_bye_and_tells_every_client() -> None:
+    """SIGTERM: every client gets `server-shutdown` with a retry hint, then
+    close 1001; the streams it receives end at once (RTCP BYE: aiortc stops
+    the receiver's decoder and ends the track); the server exits 0."""
+    async def scenario() -> None:
+        server = CohortServer()
+        server.__enter__()
+        ann = bob = None
+        try:
+            ann, bob = await join(server, "ann"), await join(server, "bob")
+            b = bob.joined["participantId"]
+            [slot] = ann.signalling.state.mids_of(b, "audio")
+            await ann.wait_until(lambda: ann.heard_tones([TONES["bob"]], slot) == {TONES["bob"]}, timeout=15,
+                                 candidates=[TONES["bob"]])
+            tracks = [t.receiver.track for t in ann.audio_slots + ann.video_slots]
+            os.killpg(server.process.pid, signal.SIGTERM)
+            signalled = time.monotonic()
+            for p in (ann, bob):
+                await p.signalling.wait_until(lambda s: any(m.get("type") == "server-shutdown" for m in s.other), timeout=5)
+                notice = next(m for m in p.signalling.state.other if m.get("type") == "server-shutdown")
+                assert notice == {"type": "server-shutdown", "retryAfter": 5}, notice
+            deadline = time.monotonic() + 5
+            while any(t.readyState != "ended" for t in tracks) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert all(t.readyState == "ended" for t in tracks), [t.readyState for t in tracks]
+            ended_after = time.monotonic() - signalled
+            for p in (ann, bob):
+                ws = p.signalling._ws
+                await asyncio.wait_for(ws.wait_closed(), 5)
+                assert ws.close_code == 1001, ws.close_code
+            assert server.process.wait(10) == 0, server.log[-20:]
+            print(f"tracks ended {ended_after:.2f} s after SIGTERM; server exit 0")
+        finally:
+            for p in (ann, bob):
+                if p is not None:
+                    await p.close()
+            server.__exit__(None, None, None)
+
+    run(scenario(), timeout=60)

@@ -23,6 +23,8 @@ public enum ServerMessage: Codable, Equatable, Sendable {
     case chat(ChatEvent)
     /// `speaking`: who in the room is speaking.
     case speaking(SpeakingEvent)
+    /// `server-shutdown`: the server is stopping; the WebSocket closes with 1001 next.
+    case serverShutdown(ServerShutdown)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -37,6 +39,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .broadcast: return "broadcast"
         case .chat: return "chat"
         case .speaking: return "speaking"
+        case .serverShutdown: return "server-shutdown"
         }
     }
 
@@ -57,6 +60,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case "broadcast": self = .broadcast(try BroadcastEvent(from: decoder))
         case "chat": self = .chat(try ChatEvent(from: decoder))
         case "speaking": self = .speaking(try SpeakingEvent(from: decoder))
+        case "server-shutdown": self = .serverShutdown(try ServerShutdown(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -77,6 +81,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .broadcast(let m): try m.encode(to: encoder)
         case .chat(let m): try m.encode(to: encoder)
         case .speaking(let m): try m.encode(to: encoder)
+        case .serverShutdown(let m): try m.encode(to: encoder)
         }
     }
 }

@@ -51,6 +51,15 @@ public struct BroadcastEvent: Codable, Equatable, Sendable {
     public init(from: String, text: String) { self.from = from; self.text = text }
 }
 
+/// `server-shutdown`: the server is stopping (a restart or an upgrade): media
+/// has stopped (RTCP BYE), and the WebSocket closes with 1001 next.
+public struct ServerShutdown: Codable, Equatable, Sendable {
+    /// Seconds after which joining again (with the same link) makes sense.
+    public var retryAfter: Int
+    /// Creates the notice.
+    public init(retryAfter: Int) { self.retryAfter = retryAfter }
+}
+
 /// `speaking`: who in this room is speaking now; sent on change, at most every 300 ms.
 public struct SpeakingEvent: Codable, Equatable, Sendable {
     /// Participant ids, sorted.

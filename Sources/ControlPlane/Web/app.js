@@ -144,6 +144,11 @@ function listen(client) {
     showMessage(LEFT_TEXT[reason] || "You have left the session.");
     setStatus("Not connected");
   });
+  on("shutdown", ({ retryAfter }) => {
+    endCall();
+    showMessage(`The server is restarting. Join again in about ${retryAfter} seconds.`);
+    setStatus("Not connected");
+  });
   on("close", ({ joined }) => {
     if (joined) {
       endCall();

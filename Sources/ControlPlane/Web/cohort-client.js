@@ -35,6 +35,7 @@
 //   speaking   who in this room is speaking                 [{participants}]
 //   broadcast, chat                                         [the message]
 //   left       the server removed this participant          [{reason}]
+//   shutdown   the server is stopping; join again later     [{retryAfter}] (seconds)
 //   error      an error not answering a request             [CohortError]
 //   close      the socket closed, not through close()       [{code, reason, joined}]
 //   message    every server message, after it was applied   [the message]
@@ -369,6 +370,10 @@ export class CohortClient extends EventTarget {
           this.#emit("left", { reason: msg.reason });
           break;
         case "error": this.#emit("error", new CohortError(msg.code, msg.message)); break;
+        case "server-shutdown":
+          // Media has ended (RTCP BYE); the socket closes with 1001 next.
+          this.#emit("shutdown", { retryAfter: Number.isFinite(msg.retryAfter) ? msg.retryAfter : 5 });
+          break;
       }
     }
     this.#emit("message", msg);
