@@ -16,6 +16,10 @@ final class ClientFrameValidator: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private var failed = false
+    /// The connection's input budget: every message costs extra.
+    private let pacer: InputPacer?
+
+    init(pacer: InputPacer? = nil) { self.pacer = pacer }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
@@ -26,6 +30,7 @@ final class ClientFrameValidator: ChannelInboundHandler, RemovableChannelHandler
             context.fireErrorCaught(violation)
             return
         }
+        if frame.fin { pacer?.chargeMessage() }
         context.fireChannelRead(data)
     }
 }

@@ -20,6 +20,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var staticFiles: StaticFiles
     /// Largest WebSocket message, after joining fragments; larger closes with 1009.
     public var maxMessageSize: Int = 64 * 1024
+    /// What one connection may make the server read and parse (`InputPacer`).
+    public var inputBudget = InputBudget()
     /// Time a new WebSocket has to complete `join`.
     public var joinTimeout: TimeAmount = .seconds(15)
     /// Time the peer has to answer our Close before we drop TCP (RFC 6455 §7.1.1).

@@ -112,7 +112,7 @@ public final class ControlPlaneServer: Sendable {
                     let sessions = [configuration.expectedSession, Self.queryValue("session", in: head.uri)].compactMap { $0 }
                     let machine = SignalingStateMachine(signer: configuration.signer, requiredSessions: sessions)
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ClientFrameValidator())
+                    try sync.addHandler(ClientFrameValidator(pacer: try? sync.handler(type: InputPacer.self)))
                     try sync.addHandler(NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 256,
                         maxAccumulatedFrameSize: configuration.maxMessageSize))
@@ -121,6 +121,7 @@ public final class ControlPlaneServer: Sendable {
                 }
             })
         let sync = channel.pipeline.syncOperations
+        try sync.addHandler(InputPacer(budget: configuration.inputBudget))
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
                 context.pipeline.syncOperations.removeHandler(name: Self.httpHandlerName, promise: nil)
