@@ -52,6 +52,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Web")]),
         .executableTarget(name: "cohort", dependencies: [
@@ -62,7 +63,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .executableTarget(name: "cohort-fuzz", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP"]),
+        .executableTarget(name: "cohort-fuzz", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "ControlPlane"]),
         // A participant in the client role, for engine tests and the load test.
         .target(name: "CohortClient", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP"]),
         .target(name: "CohortTestSupport", dependencies: ["Wire"]),

@@ -2,13 +2,13 @@
 # Builds cohort-fuzz with libFuzzer and runs every parser target for the
 # given number of seconds each (default 60), printing execution counts.
 #   Scripts/fuzz.sh [seconds] [target ...]
-# Targets: stun rtp rtcp sdp dtls srtp demux. Corpora stay in fuzz-out/.
+# Targets: stun rtp rtcp sdp dtls srtp demux json websocket. Corpora stay in fuzz-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(stun rtp rtcp sdp dtls srtp demux)
+[ ${#targets[@]} -gt 0 ] || targets=(stun rtp rtcp sdp dtls srtp demux json websocket)
 
 Scripts/bootstrap.sh
 # SwiftPM aliases main to the module's entry point while -sanitize=fuzzer

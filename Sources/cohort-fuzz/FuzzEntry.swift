@@ -2,6 +2,7 @@
 // is chosen by COHORT_FUZZ_TARGET; Scripts/fuzz.sh builds it with
 // -sanitize=fuzzer and runs each target for a given time. A normal build
 // compiles only the usage message below.
+import ControlPlane
 import DTLS
 import RTP
 import SDP
@@ -26,8 +27,10 @@ nonisolated(unsafe) let fuzzTarget: ([UInt8]) -> Void = {
     case "dtls": return { DTLSFuzz.run($0) }
     case "srtp": return { SRTPFuzz.run($0) }
     case "demux": return { _ = PacketClass.classify($0) }
+    case "json": return { ControlPlaneFuzz.message($0) }
+    case "websocket": return { ControlPlaneFuzz.webSocket($0) }
     default:
-        fatalError("set COHORT_FUZZ_TARGET to stun, rtp, rtcp, sdp, dtls, srtp or demux")
+        fatalError("set COHORT_FUZZ_TARGET to stun, rtp, rtcp, sdp, dtls, srtp, demux, json or websocket")
     }
 }()
 
