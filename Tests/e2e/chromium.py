@@ -293,6 +293,21 @@ class Page:
             raise DevToolsError(f"page threw: {text}")
         return result.get("result", {}).get("value")
 
+    async def wait_for(self, js: str, what: str, timeout: float, state_js: str, interval: float = 0.1) -> Any:
+        """Polls ``js`` until truthy and returns its value; otherwise an
+        AssertionError naming ``what`` with the page's state (the value of
+        ``state_js``), its last console lines and its exceptions."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = await self.evaluate(js)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                state = await self.evaluate(state_js)
+                raise AssertionError(f"{what}: not within {timeout} s; page {state}; console {self.console[-10:]}; "
+                                     f"exceptions {self.exceptions}")
+            await asyncio.sleep(interval)
+
     async def navigate(self, url: str, timeout: float = 15.0) -> None:
         """Load ``url``, wait for its load event, reinstall ``PAGE_LIB``."""
         self._load.clear()

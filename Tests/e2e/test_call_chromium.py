@@ -74,20 +74,13 @@ async def click_join(page: Page) -> None:
     await page.evaluate("document.getElementById('join').click(), true")
 
 
+PAGE_STATE = ("({status: document.getElementById('status').textContent, message: document.getElementById('message').textContent,"
+              " slots: window.cohort && cohort.state.slots, roster: window.cohort && cohort.state.roster})")
+
+
 async def wait_page(page: Page, js: str, what: str, timeout: float, interval: float = 0.1):
     """Polls ``js`` until truthy; AssertionError with the page's state otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await page.evaluate(js)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = await page.evaluate(
-                "({status: document.getElementById('status').textContent, message: document.getElementById('message').textContent,"
-                " slots: window.cohort && cohort.state.slots, roster: window.cohort && cohort.state.roster})")
-            raise AssertionError(f"{what}: not within {timeout} s; page {state}; console {page.console[-10:]}; "
-                                 f"exceptions {page.exceptions}")
-        await asyncio.sleep(interval)
+    return await page.wait_for(js, what, timeout, PAGE_STATE, interval)
 
 
 async def slot_mids(page: Page) -> dict[tuple[str, str], str]:

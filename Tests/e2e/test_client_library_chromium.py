@@ -124,23 +124,14 @@ async def open_lib_page(browser: Chromium, server: CohortServer) -> Page:
     return page
 
 
-async def page_state(page: Page) -> dict:
-    return await page.evaluate("""({joined: libTest.client && libTest.client.joined, slotsVersion: libTest.client && libTest.client.slotsVersion,
-        slots: libTest.client && libTest.client.slots, roster: libTest.client && libTest.client.roster.map((p) => p.participantId),
-        events: libTest.events.slice(-8)})""")
+CLIENT_STATE = """({joined: libTest.client && libTest.client.joined, slotsVersion: libTest.client && libTest.client.slotsVersion,
+    slots: libTest.client && libTest.client.slots, roster: libTest.client && libTest.client.roster.map((p) => p.participantId),
+    events: libTest.events.slice(-8)})"""
 
 
 async def wait_page(page: Page, js: str, what: str, timeout: float, interval: float = 0.1):
     """Polls ``js`` until truthy; AssertionError with the client's state otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await page.evaluate(js)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s; client {await page_state(page)}; "
-                                 f"console {page.console[-10:]}; exceptions {page.exceptions}")
-        await asyncio.sleep(interval)
+    return await page.wait_for(js, what, timeout, CLIENT_STATE, interval)
 
 
 async def heard(page: Page, mid: str) -> set[float]:

@@ -131,20 +131,14 @@ def is_newer(a: int, b: int) -> bool:
     return d != 0 and d < (1 << 31)
 
 
+PAGE_STATE = ("({status: document.getElementById('status').textContent, message: document.getElementById('message').textContent,"
+              " slots: window.cohort && cohort.state.slots,"
+              " tiles: window.slotWatch ? [...cohort.state.tiles.values()].filter((t) => !t.hidden).map((t) => slotWatch.look(t, 'now')) : null})")
+
+
 async def wait_page(page: Page, js: str, what: str, timeout: float) -> object:
     """Polls ``js`` every 20 ms until truthy; AssertionError with the page's state otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await page.evaluate(js)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            state = await page.evaluate(
-                "({status: document.getElementById('status').textContent, message: document.getElementById('message').textContent,"
-                " slots: window.cohort && cohort.state.slots,"
-                " tiles: window.slotWatch ? [...cohort.state.tiles.values()].filter((t) => !t.hidden).map((t) => slotWatch.look(t, 'now')) : null})")
-            raise AssertionError(f"{what}: not within {timeout} s; page {state}; console {page.console[-10:]}; exceptions {page.exceptions}")
-        await asyncio.sleep(0.02)
+    return await page.wait_for(js, what, timeout, PAGE_STATE, interval=0.02)
 
 
 def shows(mid: str, who: str, colour: str) -> str:
