@@ -35,6 +35,10 @@ extension MediaEngine {
                 throw .unknownParticipant(id)
             }
         }
+        /// The sender's role must outrank the target's (`Role.mayActOn`).
+        func requireMayActOn(_ id: ParticipantID) throws(SFUError) {
+            guard let target = session.participants[id], p.role.mayActOn(target.role) else { throw .forbidden }
+        }
         func requireNotClosing() throws(SFUError) { if model.closingAt != nil { throw .roomsClosing } }
         func requireRoom(_ room: RoomID) throws(SFUError) { guard model.exists(room) else { throw .unknownRoom(room) } }
         func requireEnterable(_ room: RoomID) throws(SFUError) {
@@ -72,6 +76,7 @@ extension MediaEngine {
         case .assign(let plan):
             for (id, room) in plan.sorted(by: { $0.key < $1.key }) {
                 try requireMember(id)
+                if id != actor { try requireMayActOn(id) }
                 try requireRoom(room)
             }
             try requireNotClosing()
@@ -99,6 +104,7 @@ extension MediaEngine {
             }
         case .move(let id, let room):
             try requireMember(id)
+            if id != actor { try requireMayActOn(id) }
             try requireRoom(room)
             try requireNotClosing()
             try requireEnterable(room)
@@ -133,12 +139,15 @@ extension MediaEngine {
             moveMember(actor, to: room)
         case .setMuted(let id, let muted):
             try requireMember(id)
+            if id != actor { try requireMayActOn(id) }
             changed.formUnion(table.setAudioMuted(id, muted))
         case .remove(let id):
             guard session.participants[id] != nil else { throw .unknownParticipant(id) }
             guard id != actor else { throw .invalidCommand("Use leave to leave.") }
+            try requireMayActOn(id)
             removals.append((id, .removed))
         case .endSession:
+            guard p.role.mayEndSession else { throw .forbidden }
             removals = table.members.keys.sorted().map { ($0, .sessionEnded) }
         case .admit(let id):
             guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
