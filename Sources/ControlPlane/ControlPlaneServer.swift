@@ -55,9 +55,12 @@ public final class ControlPlaneServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: configuration.limits.writeBufferWaterMark)
-            // One read (at most 64 KiB) per wakeup: a flood of tiny frames on one connection
+            // One read of at most 16 KiB per wakeup: a flood of tiny frames on one connection
+            // (2,300 bad-JSON frames fit in 16 KiB; 64 KiB of them held the loop ~0.4 s)
             // then yields the loop to others, and a paused read takes effect at once.
             .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048,
+                                                                                       maximum: 16 * 1024))
             .childChannelInitializer { [self] channel in
                 // Over a cap: the failed future makes NIO close the socket before registering it.
                 guard limiter.openConnection(from: channel.remoteAddress) else {

@@ -362,6 +362,7 @@ def test_connection_caps_and_join_timeout() -> None:
         waiting = []
         for i in range(PENDING_JOINS_PER_ADDRESS + 10):
             waiting.append(websocket("127.0.0.4", server.http_port))
+        time.sleep(0.5)  # the refusal may trail the 101 in a segment of its own
         busy = 0
         for s in waiting:
             s.setblocking(False)
