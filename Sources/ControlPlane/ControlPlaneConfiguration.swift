@@ -26,6 +26,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var joinTimeout: TimeAmount = .seconds(15)
     /// Time the peer has to answer our Close before we drop TCP (RFC 6455 §7.1.1).
     public var closeTimeout: TimeAmount = .seconds(5)
+    /// Connection caps, timeouts and outbound buffering bounds.
+    public var limits = ConnectionLimits()
     /// Wall clock in Unix seconds, for token expiry. Injected so tests can fix it.
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 

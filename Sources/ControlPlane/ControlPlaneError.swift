@@ -4,4 +4,6 @@ public enum ControlPlaneError: Error, Equatable, Sendable {
     case webRootUnreadable(String)
     /// `start()` was called on a server that is running or was shut down.
     case alreadyStarted
+    /// An accepted connection over `ConnectionLimits.maxConnections` or the per-address cap.
+    case connectionRefused
 }

@@ -12,6 +12,8 @@ public final class ControlPlaneServer: Sendable {
     private let delegate: any SignalingDelegate
     private let group: any EventLoopGroup
     private let logger: Logger
+    private let limiter: ConnectionLimiter
+    private let trimmer = HeapTrimmer()
 
     private struct Registry {
         var listener: (any Channel)?
@@ -30,6 +32,13 @@ public final class ControlPlaneServer: Sendable {
         self.delegate = delegate
         self.group = group
         self.logger = logger
+        self.limiter = ConnectionLimiter(limits: configuration.limits, logger: logger)
+    }
+
+    /// Open connections, waiting WebSockets and refusals so far, by reason.
+    public var connectionStatistics: (open: Int, pendingJoins: Int, refused: [ConnectionRefusal: Int]) {
+        let counts = limiter.counts
+        return (counts.open, counts.pendingJoins, counts.refused)
     }
 
     /// Binds and starts accepting. Returns the bound address (its port when 0 was asked).
@@ -40,10 +49,23 @@ public final class ControlPlaneServer: Sendable {
         }
         guard first else { throw ControlPlaneError.alreadyStarted }
         let listener = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            // A burst of connections (an attacker's, refused at once) must not fill the
+            // accept queue ahead of real clients; the kernel caps this at somaxconn.
+            .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: configuration.limits.writeBufferWaterMark)
+            // One read of at most 16 KiB per wakeup: a flood of tiny frames on one connection
+            // (2,300 bad-JSON frames fit in 16 KiB; 64 KiB of them held the loop ~0.4 s)
+            // then yields the loop to others, and a paused read takes effect at once.
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048,
+                                                                                       maximum: 16 * 1024))
             .childChannelInitializer { [self] channel in
+                // Over a cap: the failed future makes NIO close the socket before registering it.
+                guard limiter.openConnection(from: channel.remoteAddress) else {
+                    return channel.eventLoop.makeFailedFuture(ControlPlaneError.connectionRefused)
+                }
                 track(channel)
                 return channel.eventLoop.makeCompletedFuture { try self.configurePipeline(channel) }
             }
@@ -85,17 +107,26 @@ public final class ControlPlaneServer: Sendable {
 
     private func track(_ channel: any Channel) {
         let key = ObjectIdentifier(channel)
+        let address = channel.remoteAddress
         registry.withLockedValue { $0.children[key] = channel }
-        channel.closeFuture.whenComplete { [registry] _ in registry.withLockedValue { _ = $0.children.removeValue(forKey: key) } }
+        channel.closeFuture.whenComplete { [registry, limiter, trimmer] _ in
+            registry.withLockedValue { _ = $0.children.removeValue(forKey: key) }
+            limiter.closeConnection(from: address)
+            trimmer.connectionClosed(large: !channel.isWritable, on: channel.eventLoop)
+        }
     }
 
     private static let httpHandlerName = "cohort.http"
+    private static let timeoutsHandlerName = "cohort.http-timeouts"
 
     /// Runs on the child channel's loop.
     private func configurePipeline(_ channel: any Channel) throws {
         let configuration = self.configuration
         let delegate = self.delegate
         let logger = self.logger
+        let limiter = self.limiter
+        let limits = configuration.limits
+        let address = channel.remoteAddress
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: configuration.maxMessageSize,
             automaticErrorHandling: false,
@@ -104,6 +135,11 @@ public final class ControlPlaneServer: Sendable {
                 // A `session` query that is not valid percent-encoding is refused,
                 // not ignored: ignoring it would drop the session check it asks for.
                 let upgrade = path == Self.webSocketPath && Self.hasValidQueryValue("session", in: head.uri)
+                if upgrade {
+                    // Before the upgrade handler removes the HTTP handlers: the bytes it forwards
+                    // after the decoder is gone must not reach a handler expecting HTTP parts.
+                    channel.pipeline.syncOperations.removeHandler(name: Self.timeoutsHandlerName, promise: nil)
+                }
                 return channel.eventLoop.makeSucceededFuture(upgrade ? HTTPHeaders() : nil)
             },
             upgradePipelineHandler: { channel, head in
@@ -117,15 +153,23 @@ public final class ControlPlaneServer: Sendable {
                         minNonFinalFragmentSize: 1, maxAccumulatedFrameCount: 256,
                         maxAccumulatedFrameSize: configuration.maxMessageSize))
                     try sync.addHandler(WebSocketHandler(machine: machine, delegate: delegate,
-                                                         settings: configuration, logger: logger))
+                                                         settings: configuration, logger: logger, limiter: limiter))
                 }
             })
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(InputPacer(budget: configuration.inputBudget))
+        let onDrop: (ConnectionRefusal) -> Void = { limiter.closed($0, address: address) }
+        try sync.addHandler(OutboundBackpressureHandler(maxBufferedBytes: limits.maxBufferedOutboundBytes,
+                                                        stallTimeout: limits.stallTimeout, onDrop: onDrop))
         try sync.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
                 context.pipeline.syncOperations.removeHandler(name: Self.httpHandlerName, promise: nil)
             }))
+        // Before the pipelining handler, which parks requests that arrive while one is answered.
+        try sync.addHandler(HTTPConnectionTimeouts(headerTimeout: limits.headerTimeout, idleTimeout: limits.idleTimeout,
+                                                   maxPipelined: limits.maxPipelinedRequests, onDrop: onDrop),
+                            name: Self.timeoutsHandlerName,
+                            position: .before(try sync.handler(type: HTTPServerPipelineHandler.self)))
         try sync.addHandler(HTTPHandler(files: configuration.staticFiles), name: Self.httpHandlerName)
     }
 

@@ -3,12 +3,19 @@ import NIOHTTP1
 
 /// Plain HTTP/1.1 requests that did not upgrade: `/healthz`, the web client, and a
 /// 426 for `/ws` without an Upgrade. GET and HEAD only; request bodies are ignored.
+///
+/// A request that completes while the channel is not writable (the peer is not
+/// reading what we sent) is answered only when it becomes writable again, so a
+/// client pipelining requests without reading gets at most one response beyond
+/// the high-water mark; `HTTPConnectionTimeouts` caps the requests that wait.
 final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let files: StaticFiles
     private var head: HTTPRequestHead?
+    /// A complete request waiting for the channel to become writable.
+    private var waiting: HTTPRequestHead?
 
     init(files: StaticFiles) { self.files = files }
 
@@ -19,8 +26,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            if context.channel.isWritable {
+                respond(context: context, to: head)
+            } else {
+                waiting = head
+            }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let head = waiting {
+            waiting = nil
             respond(context: context, to: head)
         }
+        context.fireChannelWritabilityChanged()
     }
 
     /// The route table. Returns status, extra headers and body.

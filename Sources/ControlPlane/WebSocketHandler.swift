@@ -35,12 +35,17 @@ final class WebSocketHandler: ChannelDuplexHandler {
     private var deferredClose: CloseRequest?
     /// Commands a connection may have waiting; one more is refused with `busy`.
     static let maxQueuedCommands = 32
+    /// Counts this connection among the WebSockets waiting to join, until it joins or closes.
+    private let limiter: ConnectionLimiter?
+    private var countedAsPendingJoin = false
 
-    init(machine: SignalingStateMachine, delegate: any SignalingDelegate, settings: ControlPlaneConfiguration, logger: Logger) {
+    init(machine: SignalingStateMachine, delegate: any SignalingDelegate, settings: ControlPlaneConfiguration, logger: Logger,
+         limiter: ConnectionLimiter? = nil) {
         self.machine = machine
         self.delegate = delegate
         self.settings = settings
         self.logger = logger
+        self.limiter = limiter
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -50,6 +55,14 @@ final class WebSocketHandler: ChannelDuplexHandler {
         self.connection = connection
         logger[metadataKey: "conn"] = "\(String(connection.id, radix: 16))"
         logger.debug("websocket open", metadata: ["remote": "\(connection.remoteAddress.map { "\($0)" } ?? "?")"])
+        if let limiter {
+            if let refusal = limiter.startPendingJoin(from: connection.remoteAddress) {
+                // RFC 6455 §7.4.1 registry: 1013 Try Again Later.
+                return startClose(WebSocketErrorCode(codeNumber: 1013), after: .error(ErrorReply(
+                    code: .busy, message: "too many connections are waiting to join (\(refusal.rawValue)); try again later")))
+            }
+            countedAsPendingJoin = true
+        }
         joinDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: settings.joinTimeout) { [self] in
             perform(machine.joinDeadlinePassed())
         }
@@ -57,11 +70,13 @@ final class WebSocketHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelTimers()
+        endPendingJoin()
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelTimers()
+        endPendingJoin()
         perform(machine.connectionClosing())
         logger.debug("websocket closed")
         context.fireChannelInactive()
@@ -70,6 +85,8 @@ final class WebSocketHandler: ChannelDuplexHandler {
     // MARK: inbound frames
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Frames decoded from a read after the connection was dropped (outbound cap): no more work.
+        guard context.channel.isActive else { return }
         // Masking and reserved bits were checked by ClientFrameValidator before fragments were joined.
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
@@ -240,7 +257,10 @@ final class WebSocketHandler: ChannelDuplexHandler {
                     return .failure(error)
                 }
             }.assumeIsolated().whenSuccess { [self] result in
-                if case .success = result { joinDeadline?.cancel() }
+                if case .success = result {
+                    joinDeadline?.cancel()
+                    endPendingJoin()
+                }
                 perform(machine.joinCompleted(result))
             }
         case .startLeave(_, let participantId):
@@ -289,6 +309,12 @@ final class WebSocketHandler: ChannelDuplexHandler {
             }
             startNextCommand()
         }
+    }
+
+    private func endPendingJoin() {
+        guard countedAsPendingJoin else { return }
+        countedAsPendingJoin = false
+        limiter?.endPendingJoin(from: connection?.remoteAddress)
     }
 
     private func cancelTimers() {

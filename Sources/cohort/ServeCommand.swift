@@ -67,9 +67,20 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "on|off"))
     var waitingRoom: String?
 
+    @Option(name: .customLong("max-connections"), help: ArgumentHelp(
+        "Open HTTP/WebSocket connections at most; more are closed at accept. A tenth of it may be WebSockets not yet joined. Env COHORT_MAX_CONNECTIONS. (default: \(ServeSettings.defaultMaxConnections))",
+        valueName: "n"))
+    var maxConnections: String?
+
+    @Option(name: .customLong("max-connections-per-address"), help: ArgumentHelp(
+        "Open connections from one client address (IPv6: one /64) at most; a quarter of it may be WebSockets not yet joined. Raise it behind a reverse proxy. Env COHORT_MAX_CONNECTIONS_PER_ADDRESS. (default: \(ServeSettings.defaultMaxConnectionsPerAddress))",
+        valueName: "n"))
+    var maxConnectionsPerAddress: String?
+
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
-                   consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom)
+                   consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom,
+                   maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress)
     }
 
     func run() async throws {
@@ -91,9 +102,12 @@ struct ServeCommand: AsyncParsableCommand {
         let secret = settings.secret ?? TokenSigner.randomSecret()
         let files = try settings.webRoot.map { (dir: String) throws(ControlPlaneError) in try StaticFiles(directory: dir) }
             ?? StaticFiles.bundled()
-        let configuration = ControlPlaneConfiguration(
+        var configuration = ControlPlaneConfiguration(
             host: settings.http.host, port: settings.http.port,
             signer: TokenSigner(secret: secret, leeway: 30), expectedSession: settings.restrictedSession, staticFiles: files)
+        configuration.limits = ConnectionLimits(maxConnections: settings.maxConnections,
+                                                maxConnectionsPerAddress: settings.maxConnectionsPerAddress)
+        FileLimit.ensure(room: settings.maxConnections, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let relay = MediaRelay(logger: logger)

@@ -12,6 +12,8 @@ struct ServeFlags: Equatable, Sendable {
     var logLevel: String?
     var webRoot: String?
     var waitingRoom: String? = nil
+    var maxConnections: String? = nil
+    var maxConnectionsPerAddress: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -23,6 +25,7 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
     case announceRequired(String)
     case emptyValue(option: String)
     case consentTimeoutTooShort(Int)
+    case invalidCount(option: String, value: String)
 
     var description: String {
         switch self {
@@ -36,6 +39,8 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "--secret is \(count) bytes; HS256 needs at least \(TokenSigner.minimumSecretLength) (RFC 7518 §3.2)"
         case .announceRequired(let host):
             return "--media binds \(host), which clients cannot reach; set --announce to the public address"
+        case .invalidCount(let option, let value):
+            return "\(option) \"\(value)\" is not a positive whole number"
         case .emptyValue(let option):
             return "\(option) must not be empty"
         case .consentTimeoutTooShort(let seconds):
@@ -65,11 +70,16 @@ struct ServeSettings: Equatable, Sendable {
     var webRoot: String?
     /// Whether participants wait for a host to admit them.
     var waitingRoom = false
+    /// Open HTTP/WebSocket connections in all, and from one address (docs/PROTOCOL.md, Connecting).
+    var maxConnections = defaultMaxConnections
+    var maxConnectionsPerAddress = defaultMaxConnectionsPerAddress
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
     static let defaultSession = "demo"
     static let defaultConsentTimeout = 30
+    static let defaultMaxConnections = 10_000
+    static let defaultMaxConnectionsPerAddress = 200
     /// The shortest consent timeout accepted: consent checks come every
     /// 5 s ± 20 % (RFC 7675 §5.1; aioice 4-6 s), so 12 s survives one lost
     /// check. Shorter would drop healthy participants on a lossy link.
@@ -123,8 +133,17 @@ struct ServeSettings: Equatable, Sendable {
             default: throw .invalidNumber(option: "--waiting-room", value: text)
             }
         }
+        func count(_ flag: String?, _ variable: String, _ option: String, _ value: Int) throws(SettingsError) -> Int {
+            guard let text = pick(flag, variable) else { return value }
+            guard let n = Int(text), n > 0 else { throw .invalidCount(option: option, value: text) }
+            return n
+        }
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
-                             webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom)
+                             webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom,
+                             maxConnections: try count(flags.maxConnections, "COHORT_MAX_CONNECTIONS", "--max-connections",
+                                                       defaultMaxConnections),
+                             maxConnectionsPerAddress: try count(flags.maxConnectionsPerAddress, "COHORT_MAX_CONNECTIONS_PER_ADDRESS",
+                                                                 "--max-connections-per-address", defaultMaxConnectionsPerAddress))
     }
 }

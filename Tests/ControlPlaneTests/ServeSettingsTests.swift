@@ -75,6 +75,22 @@ final class ServeSettingsTests: XCTestCase {
         }
     }
 
+    func testConnectionCaps() throws {
+        let defaults = try ServeSettings.resolve(ServeFlags(), environment: [:])
+        XCTAssertEqual([defaults.maxConnections, defaults.maxConnectionsPerAddress], [10_000, 200])
+        let env = ["COHORT_MAX_CONNECTIONS": "500", "COHORT_MAX_CONNECTIONS_PER_ADDRESS": "20"]
+        let fromEnv = try ServeSettings.resolve(ServeFlags(), environment: env)
+        XCTAssertEqual([fromEnv.maxConnections, fromEnv.maxConnectionsPerAddress], [500, 20])
+        let flags = try ServeCommand.parse(["--max-connections", "9", "--max-connections-per-address", "3"]).flags
+        let fromFlags = try ServeSettings.resolve(flags, environment: env)
+        XCTAssertEqual([fromFlags.maxConnections, fromFlags.maxConnectionsPerAddress], [9, 3])
+        for (flags, expected) in [(ServeFlags(maxConnections: "0"), SettingsError.invalidCount(option: "--max-connections", value: "0")),
+                                  (ServeFlags(maxConnectionsPerAddress: "many"),
+                                   .invalidCount(option: "--max-connections-per-address", value: "many"))] {
+            XCTAssertThrowsError(try ServeSettings.resolve(flags, environment: [:])) { XCTAssertEqual($0 as? SettingsError, expected) }
+        }
+    }
+
     func testHostPortForms() {
         XCTAssertEqual(HostPort("127.0.0.1:8080", defaultHost: "h"), HostPort(host: "127.0.0.1", port: 8080))
         XCTAssertEqual(HostPort("[::1]:443", defaultHost: "h"), HostPort(host: "::1", port: 443))

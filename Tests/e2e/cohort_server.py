@@ -54,6 +54,9 @@ class CohortServer:
     # sockets still bind 127.0.0.1); the loss tests announce 127.0.0.2,
     # where impair_relay.py listens.
     announce: str | None = None
+    # `--max-connections` / `--max-connections-per-address` (None: the server's defaults).
+    max_connections: int | None = None
+    max_connections_per_address: int | None = None
     http_port: int | None = None
     # The bound UDP media ports (one per event loop), from the startup log.
     media_ports: list[int] = field(default_factory=list)
@@ -71,7 +74,10 @@ class CohortServer:
             [*nice, self.binary, "serve", "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
              "--consent-timeout", str(self.consent_timeout), "--log-level", level,
              *(["--waiting-room", "on"] if self.waiting_room else []),
-             *(["--announce", self.announce] if self.announce else [])],
+             *(["--announce", self.announce] if self.announce else []),
+             *(["--max-connections", str(self.max_connections)] if self.max_connections else []),
+             *(["--max-connections-per-address", str(self.max_connections_per_address)]
+               if self.max_connections_per_address else [])],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
         ready = threading.Event()
 
