@@ -289,7 +289,16 @@ extension MediaEngine {
         for id in table.members.keys.sorted() where only == nil || only == id {
             guard let p = session.participants[id] else { continue }
             var view = base
-            if p.role.runsSession { view.waiting = waiting } else { view.waiting = waiting.filter { $0.participantId == id } }
+            if p.role.runsSession {
+                view.waiting = waiting
+            } else if model.waiting.contains(id) {
+                // A waiting person learns nothing of the session: only that it waits.
+                view = SessionView(version: model.version, rooms: [], breakoutsOpen: false, closingInSeconds: nil,
+                                   assignments: [:], waiting: waiting.filter { $0.participantId == id },
+                                   muted: [], handsRaised: [], names: [:])
+            } else {
+                view.waiting = []
+            }
             delegate?.engine(sessionChanged: view, recipient: id, session: session.id)
         }
     }

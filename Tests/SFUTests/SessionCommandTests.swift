@@ -152,7 +152,13 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertEqual(pat.room, .waiting, "the joined reply names the waiting room")
         XCTAssertEqual(pat.roster.map(\.participantId), [id("pat")], "a waiting person sees only itself")
         XCTAssertEqual(pat.roster.map(\.room), [.waiting])
-        for viewer in ["host", "pat", "sam"] {
+        for name in ["pat", "sam"] {
+            let view = try XCTUnwrap(h.events.views[id(name)])
+            XCTAssertEqual(view.rooms, [], "a waiting person sees no room of the session")
+            XCTAssertEqual(view.names, [:], "nor anyone's name")
+            XCTAssertEqual(view.waiting.map(\.participantId), [id(name)], "only itself, waiting")
+        }
+        for viewer in ["host"] {
             let view = try XCTUnwrap(h.events.views[id(viewer)])
             XCTAssertEqual(view.rooms.first { $0.id == .main }?.members, [id("host")],
                            "\(viewer)'s view lists no waiting person in main")
