@@ -27,17 +27,15 @@ import asyncio
 import json
 import os
 import re
-import subprocess
 import threading
 import time
-import urllib.request
 
 from cohort_server import RELEASE_BINARY, ROOT, CohortServer
 from conftest import run
+from hostile import LoadCall, Watch, rss_mib
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedOK
 
-LOADTEST = os.environ.get("COHORT_LOADTEST_BINARY", os.path.join(ROOT, ".build", "debug", "cohort-loadtest"))
 STORM_CLIENTS = 20
 STORM_SECONDS = 12.0
 CALL_SECONDS = 8
@@ -51,67 +49,6 @@ def documented_offer() -> str:
     block = re.search(r"<!-- pinned: offer -->\s*```[^\n]*\n(.*?)```", text, re.S)
     assert block, "docs/CLIENTS.md has no pinned offer"
     return block.group(1).replace("\n", "\r\n")
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class Watch:
-    """Samples /healthz latency and the server's RSS every 200 ms in a thread."""
-
-    def __init__(self, server: CohortServer) -> None:
-        self.url = server.base_url + "healthz"
-        self.pid = server.process.pid
-        self.worst_health = 0.0
-        self.health_failures: list[str] = []
-        self.peak_rss = rss_mib(self.pid)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                with urllib.request.urlopen(self.url, timeout=2) as r:
-                    r.read()
-                self.worst_health = max(self.worst_health, time.monotonic() - started)
-            except Exception as e:  # noqa: BLE001 - any failure is a finding
-                self.health_failures.append(f"{type(e).__name__}: {e}")
-            self.peak_rss = max(self.peak_rss, rss_mib(self.pid))
-            self._stop.wait(0.2)
-
-    def __enter__(self) -> "Watch":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
-def load_call(server: CohortServer, results: str) -> dict:
-    """One smoke load-test call against `server`; its report.json."""
-    before = set(os.listdir(results)) if os.path.isdir(results) else set()
-    proc = subprocess.run([LOADTEST, "smoke", "--server", server.ws_url, "--secret", server.secret,
-                           "--server-pid", str(server.process.pid), "--duration", str(CALL_SECONDS),
-                           "--results", results, "--quiet"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    new = sorted(set(os.listdir(results)) - before)
-    assert new, f"the load test wrote no report (rc {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
-    with open(os.path.join(results, new[-1], "report.json")) as f:
-        report = json.load(f)
-    report["_rc"] = proc.returncode
-    return report
-
-
-def loss_percent(report: dict) -> float:
-    s = report["streams"]
-    return 100.0 * s["lost"] / max(1, s["expected"])
 
 
 class StormClient:
@@ -176,57 +113,56 @@ class StormClient:
                 self.codes[code] = self.codes.get(code, 0) + 1
 
 
-def test_a_command_storm_in_one_session_does_not_hurt_a_call_in_another(tmp_path) -> None:
-    results = str(tmp_path / "results")
+def test_a_command_storm_in_one_session_does_not_hurt_a_call_in_another() -> None:
     offer = documented_offer()
     with CohortServer(binary=RELEASE_BINARY) as server:
-        clean = load_call(server, results)
+        clean = LoadCall(server, CALL_SECONDS).start()
+        clean.join()
         rss_start = rss_mib(server.process.pid)
         clients = [StormClient(server, i, offer) for i in range(STORM_CLIENTS)]
+        failures: list[BaseException] = []
 
         async def storm() -> None:
             until = time.monotonic() + STORM_SECONDS
             await asyncio.gather(*(c.run(until) for c in clients))
 
+        def storm_main() -> None:
+            try:
+                run(storm(), timeout=STORM_SECONDS + 60)
+            except BaseException as e:  # noqa: BLE001 - reported below
+                failures.append(e)
+
         with Watch(server) as watch:
-            failures: list[BaseException] = []
-
-            def storm_main() -> None:
-                try:
-                    run(storm(), timeout=STORM_SECONDS + 60)
-                except BaseException as e:  # noqa: BLE001 - reported below
-                    failures.append(e)
-
             storm_thread = threading.Thread(target=storm_main, daemon=True)
             storm_thread.start()
             time.sleep(2)  # the storm is up before the call starts
-            stormy = load_call(server, results)
+            stormy = LoadCall(server, CALL_SECONDS).start()
+            stormy.join()
             storm_thread.join(STORM_SECONDS + 70)
-        rss_end = rss_mib(server.process.pid)
+            rss_end = watch.settle()
 
-    sent = sum(c.sent_bytes for c in clients)
-    received = sum(c.received_bytes for c in clients)
-    codes: dict[str, int] = {}
-    for c in clients:
-        for k, v in c.codes.items():
-            codes[k] = codes.get(k, 0) + v
-    clean_p99, stormy_p99 = clean["audioLatency"]["p99"], stormy["audioLatency"]["p99"]
-    print(f"\nstorm: {STORM_CLIENTS} clients, names of {clients[0].name_bytes} bytes, {sent / 1e6:.1f} MB in, "
-          f"{received / 1e6:.1f} MB out to them ({received / max(1, sent):.2f}x), errors {codes}, "
-          f"{sum(c.rejoins for c in clients)} rejoins")
-    print(f"call alone: loss {loss_percent(clean):.3f} %, audio p50 {clean['audioLatency']['p50']:.2f} ms p99 {clean_p99:.2f} ms")
-    print(f"call in storm: loss {loss_percent(stormy):.3f} %, audio p50 {stormy['audioLatency']['p50']:.2f} ms p99 {stormy_p99:.2f} ms")
-    print(f"server RSS: {rss_start:.0f} MiB before, {watch.peak_rss:.0f} MiB peak, {rss_end:.0f} MiB after; "
-          f"/healthz worst {watch.worst_health * 1000:.0f} ms, failures {len(watch.health_failures)}")
+        sent = sum(c.sent_bytes for c in clients)
+        received = sum(c.received_bytes for c in clients)
+        codes: dict[str, int] = {}
+        for c in clients:
+            for k, v in c.codes.items():
+                codes[k] = codes.get(k, 0) + v
+        clean_p99, stormy_p99 = clean.report["audioLatency"]["p99"], stormy.report["audioLatency"]["p99"]
+        print(f"\nstorm: {STORM_CLIENTS} clients, names of {clients[0].name_bytes} bytes, {sent / 1e6:.1f} MB in, "
+              f"{received / 1e6:.1f} MB out to them ({received / max(1, sent):.2f}x), errors {codes}, "
+              f"{sum(c.rejoins for c in clients)} rejoins")
+        print(f"call alone: loss {clean.loss_percent:.3f} %, audio p50 {clean.report['audioLatency']['p50']:.2f} ms p99 {clean_p99:.2f} ms")
+        print(f"call in storm: loss {stormy.loss_percent:.3f} %, audio p50 {stormy.report['audioLatency']['p50']:.2f} ms "
+              f"p99 {stormy_p99:.2f} ms")
+        print(watch.row("storm", f"{STORM_CLIENTS} clients: hand toggles and 6 KB chat lines as fast as TCP takes them",
+                        f"RSS < {RSS_BOUND_MIB} MiB, call's audio p99 <= 2x alone + 20 ms", rss_end, stormy))
 
-    assert clean["_rc"] == 0 and loss_percent(clean) < 1.0, "the clean call itself failed"
-    assert not storm_thread.is_alive(), "the storm did not stop"
-    assert not failures, f"a storm client failed: {failures[0]!r}"
-    assert all(c.name_bytes <= 256 for c in clients), "a name over 256 bytes was accepted"
-    assert stormy["counters"]["isolationViolations"] == 0
-    assert loss_percent(stormy) < 1.0, f"the call lost {loss_percent(stormy):.2f} % under the storm"
-    assert stormy_p99 <= 2 * clean_p99 + 20, f"audio p99 {stormy_p99:.1f} ms under the storm, {clean_p99:.1f} ms alone"
-    assert not watch.health_failures and watch.worst_health < 1.0, (watch.worst_health, watch.health_failures[:3])
-    assert watch.peak_rss < RSS_BOUND_MIB, f"RSS peaked at {watch.peak_rss:.0f} MiB"
-    assert codes.get("rate-limited", 0) > 0, f"no command was rate-limited: {codes}"
-    assert received < 20 * sent, f"the storm was amplified {received / sent:.1f}x"
+        clean.check()
+        assert not storm_thread.is_alive(), "the storm did not stop"
+        assert not failures, f"a storm client failed: {failures[0]!r}"
+        assert all(c.name_bytes <= 256 for c in clients), "a name over 256 bytes was accepted"
+        stormy.check()
+        assert stormy_p99 <= 2 * clean_p99 + 20, f"audio p99 {stormy_p99:.1f} ms under the storm, {clean_p99:.1f} ms alone"
+        watch.check(RSS_BOUND_MIB - rss_start, RSS_BOUND_MIB - rss_start, rss_end)
+        assert codes.get("rate-limited", 0) > 0, f"no command was rate-limited: {codes}"
+        assert received < 20 * sent, f"the storm was amplified {received / sent:.1f}x"
