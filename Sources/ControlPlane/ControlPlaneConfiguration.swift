@@ -20,6 +20,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var staticFiles: StaticFiles
     /// Largest WebSocket message, after joining fragments; larger closes with 1009.
     public var maxMessageSize: Int = 64 * 1024
+    /// Which page origins may open a WebSocket (`--allowed-origins`).
+    public var origins = OriginPolicy()
     /// What one connection may make the server read and parse (`InputPacer`).
     public var inputBudget = InputBudget()
     /// Time a new WebSocket has to complete `join`.

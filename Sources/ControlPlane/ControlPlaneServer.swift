@@ -134,7 +134,9 @@ public final class ControlPlaneServer: Sendable {
                 let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
                 // A `session` query that is not valid percent-encoding is refused,
                 // not ignored: ignoring it would drop the session check it asks for.
+                // A page of another origin may not open one (refused with 403 by HTTPHandler).
                 let upgrade = path == Self.webSocketPath && Self.hasValidQueryValue("session", in: head.uri)
+                    && configuration.origins.allows(head.headers)
                 if upgrade {
                     // Before the upgrade handler removes the HTTP handlers: the bytes it forwards
                     // after the decoder is gone must not reach a handler expecting HTTP parts.
@@ -170,7 +172,7 @@ public final class ControlPlaneServer: Sendable {
                                                    maxPipelined: limits.maxPipelinedRequests, onDrop: onDrop),
                             name: Self.timeoutsHandlerName,
                             position: .before(try sync.handler(type: HTTPServerPipelineHandler.self)))
-        try sync.addHandler(HTTPHandler(files: configuration.staticFiles), name: Self.httpHandlerName)
+        try sync.addHandler(HTTPHandler(files: configuration.staticFiles, origins: configuration.origins), name: Self.httpHandlerName)
     }
 
     /// False when `name` is in the query but its value is not valid

@@ -13,11 +13,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let files: StaticFiles
+    private let origins: OriginPolicy
     private var head: HTTPRequestHead?
     /// A complete request waiting for the channel to become writable.
     private var waiting: HTTPRequestHead?
 
-    init(files: StaticFiles) { self.files = files }
+    init(files: StaticFiles, origins: OriginPolicy = OriginPolicy()) {
+        self.files = files
+        self.origins = origins
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -43,7 +47,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// The route table. Returns status, extra headers and body.
-    static func route(_ head: HTTPRequestHead, files: StaticFiles) -> (HTTPResponseStatus, HTTPHeaders, [UInt8]) {
+    static func route(_ head: HTTPRequestHead, files: StaticFiles,
+                      origins: OriginPolicy = OriginPolicy()) -> (HTTPResponseStatus, HTTPHeaders, [UInt8]) {
         guard head.method == .GET || head.method == .HEAD else {
             return (.methodNotAllowed, ["Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8"], Array("method not allowed\n".utf8))
         }
@@ -51,6 +56,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch path {
         case "/healthz":
             return (.ok, ["Content-Type": "text/plain; charset=utf-8"], Array("ok".utf8))
+        case "/ws" where !origins.allows(head.headers):
+            return (.forbidden, ["Content-Type": "text/plain; charset=utf-8"],
+                    Array("a page of another origin may not open this WebSocket\n".utf8))
         case "/ws":
             // RFC 7231 §6.5.15: tell the client which protocol it must upgrade to.
             return (.upgradeRequired, ["Upgrade": "websocket", "Content-Type": "text/plain; charset=utf-8"],
@@ -64,7 +72,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func respond(context: ChannelHandlerContext, to head: HTTPRequestHead) {
-        var (status, headers, body) = Self.route(head, files: files)
+        var (status, headers, body) = Self.route(head, files: files, origins: origins)
         headers.add(name: "Content-Length", value: String(body.count))
         // The page URL carries the token (?token=...): never leak it in a Referer.
         headers.add(name: "Referrer-Policy", value: "no-referrer")

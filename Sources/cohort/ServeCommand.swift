@@ -77,10 +77,16 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "n"))
     var maxConnectionsPerAddress: String?
 
+    @Option(name: .customLong("allowed-origins"), help: ArgumentHelp(
+        "Web page origins, besides this server's own, that may open a WebSocket: comma-separated scheme://host[:port], or * for any. Clients that send no Origin (apps) are always let in. Env COHORT_ALLOWED_ORIGINS.",
+        valueName: "origins"))
+    var allowedOrigins: String?
+
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
                    consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom,
-                   maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress)
+                   maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress,
+                   allowedOrigins: allowedOrigins)
     }
 
     func run() async throws {
@@ -107,6 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
             signer: TokenSigner(secret: secret, leeway: 30), expectedSession: settings.restrictedSession, staticFiles: files)
         configuration.limits = ConnectionLimits(maxConnections: settings.maxConnections,
                                                 maxConnectionsPerAddress: settings.maxConnectionsPerAddress)
+        configuration.origins = OriginPolicy(allowed: settings.allowedOrigins)
         FileLimit.ensure(room: settings.maxConnections, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)

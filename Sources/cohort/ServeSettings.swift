@@ -14,6 +14,7 @@ struct ServeFlags: Equatable, Sendable {
     var waitingRoom: String? = nil
     var maxConnections: String? = nil
     var maxConnectionsPerAddress: String? = nil
+    var allowedOrigins: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -26,6 +27,7 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
     case emptyValue(option: String)
     case consentTimeoutTooShort(Int)
     case invalidCount(option: String, value: String)
+    case invalidOrigin(String)
 
     var description: String {
         switch self {
@@ -41,6 +43,8 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "--media binds \(host), which clients cannot reach; set --announce to the public address"
         case .invalidCount(let option, let value):
             return "\(option) \"\(value)\" is not a positive whole number"
+        case .invalidOrigin(let value):
+            return "--allowed-origins \"\(value)\" is not an origin: scheme://host[:port] with http or https, no path (or * for any)"
         case .emptyValue(let option):
             return "\(option) must not be empty"
         case .consentTimeoutTooShort(let seconds):
@@ -73,6 +77,8 @@ struct ServeSettings: Equatable, Sendable {
     /// Open HTTP/WebSocket connections in all, and from one address (docs/PROTOCOL.md, Connecting).
     var maxConnections = defaultMaxConnections
     var maxConnectionsPerAddress = defaultMaxConnectionsPerAddress
+    /// Page origins besides the server's own that may open a WebSocket (`*`: any).
+    var allowedOrigins: [String] = []
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -144,6 +150,20 @@ struct ServeSettings: Equatable, Sendable {
                              maxConnections: try count(flags.maxConnections, "COHORT_MAX_CONNECTIONS", "--max-connections",
                                                        defaultMaxConnections),
                              maxConnectionsPerAddress: try count(flags.maxConnectionsPerAddress, "COHORT_MAX_CONNECTIONS_PER_ADDRESS",
-                                                                 "--max-connections-per-address", defaultMaxConnectionsPerAddress))
+                                                                 "--max-connections-per-address", defaultMaxConnectionsPerAddress),
+                             allowedOrigins: try origins(pick(flags.allowedOrigins, "COHORT_ALLOWED_ORIGINS")))
+    }
+
+    /// A comma-separated list of `scheme://host[:port]` origins, or `*`.
+    static func origins(_ text: String?) throws(SettingsError) -> [String] {
+        guard let text else { return [] }
+        let list = text.split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+        for o in list where o != "*" {
+            let parts = o.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "http:" || parts[0] == "https:", parts[1].isEmpty, !parts[2].isEmpty else {
+                throw .invalidOrigin(o)
+            }
+        }
+        return list
     }
 }

@@ -1,4 +1,5 @@
 import XCTest
+import NIOHTTP1
 @testable import ControlPlane
 
 /// Plain HTTP over a real loopback socket.
@@ -90,5 +91,56 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertFalse(ControlPlaneServer.hasValidQueryValue("session", in: "/ws?x=1&session=%ff"))
         XCTAssertTrue(ControlPlaneServer.hasValidQueryValue("session", in: "/ws?session=group%2D1"))
         XCTAssertTrue(ControlPlaneServer.hasValidQueryValue("session", in: "/ws"))
+    }
+}
+
+/// Which pages may open a WebSocket (issue 15, point 5): the server's own
+/// origin, clients that send no Origin, and the `--allowed-origins` list.
+final class OriginPolicyTests: XCTestCase {
+    private func headers(_ origin: String?, host: String = "clinic.example:8080") -> HTTPHeaders {
+        var h: HTTPHeaders = ["Host": host]
+        if let origin { h.add(name: "Origin", value: origin) }
+        return h
+    }
+
+    func testOwnOriginAndNoOriginAreAllowedOthersNot() {
+        let policy = OriginPolicy()
+        XCTAssertTrue(policy.allows(headers(nil)), "an app sends no Origin")
+        XCTAssertTrue(policy.allows(headers("http://clinic.example:8080")))
+        XCTAssertTrue(policy.allows(headers("https://Clinic.Example:8080/")), "behind a TLS proxy; case and a slash do not matter")
+        XCTAssertTrue(policy.allows(headers("https://clinic.example", host: "clinic.example")))
+        XCTAssertFalse(policy.allows(headers("https://evil.example")))
+        XCTAssertFalse(policy.allows(headers("http://clinic.example:8081")), "another port is another origin")
+        XCTAssertFalse(policy.allows(headers("null")), "a sandboxed or file page")
+        var two = headers("http://clinic.example:8080")
+        two.add(name: "Origin", value: "https://evil.example")
+        XCTAssertFalse(policy.allows(two), "two Origin headers")
+    }
+
+    func testAllowList() {
+        let policy = OriginPolicy(allowed: ["https://portal.clinic.example"])
+        XCTAssertTrue(policy.allows(headers("https://portal.clinic.example")))
+        XCTAssertFalse(policy.allows(headers("https://evil.example")))
+        XCTAssertTrue(OriginPolicy(allowed: ["*"]).allows(headers("https://evil.example")))
+    }
+
+    func testAForeignPageGets403AndNoWebSocket() async throws {
+        let h = try await ServerHarness.start {
+            $0.joinTimeout = .milliseconds(100)
+            $0.closeTimeout = .milliseconds(100)
+        }
+        func upgrade(origin: String) async throws -> Int {
+            // "close": a refused upgrade is an HTTP response; then the connection ends.
+            let response = try await RawHTTP.exchange(
+                "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:\(h.port)\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: \(origin)\r\n\r\n",
+                port: h.port, group: h.group)
+            return RawHTTP.parse(response).status
+        }
+        let foreign = try await upgrade(origin: "https://evil.example")
+        XCTAssertEqual(foreign, 403)
+        let own = try await upgrade(origin: "http://127.0.0.1:\(h.port)")
+        XCTAssertEqual(own, 101)
+        try await h.stop()
     }
 }

@@ -91,6 +91,17 @@ final class ServeSettingsTests: XCTestCase {
         }
     }
 
+    func testAllowedOrigins() throws {
+        let s = try ServeSettings.resolve(ServeFlags(allowedOrigins: "https://portal.example, http://127.0.0.1:3000"), environment: [:])
+        XCTAssertEqual(s.allowedOrigins, ["https://portal.example", "http://127.0.0.1:3000"])
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_ALLOWED_ORIGINS": "*"]).allowedOrigins, ["*"])
+        for bad in ["portal.example", "https://portal.example/app", "ftp://x", "https://"] {
+            XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(allowedOrigins: bad), environment: [:]), bad) {
+                XCTAssertEqual($0 as? SettingsError, .invalidOrigin(bad))
+            }
+        }
+    }
+
     func testHostPortForms() {
         XCTAssertEqual(HostPort("127.0.0.1:8080", defaultHost: "h"), HostPort(host: "127.0.0.1", port: 8080))
         XCTAssertEqual(HostPort("[::1]:443", defaultHost: "h"), HostPort(host: "::1", port: 443))

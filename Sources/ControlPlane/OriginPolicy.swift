@@ -1,0 +1,40 @@
+import NIOHTTP1
+
+/// Which web pages may open a WebSocket to this server (the `Origin` header,
+/// RFC 6454; RFC 6455 §4.2.2 leaves the check to the server). A browser always
+/// sends the page's origin, so a page on another site cannot use a patient's
+/// link from inside its own page; clients that are not browsers send none and
+/// are let in (they hold a token, which is what authorizes them).
+public struct OriginPolicy: Sendable, Equatable {
+    /// Origins allowed besides the server's own (`scheme://host[:port]`, lower case).
+    public var allowed: Set<String>
+    /// `*`: any origin (no check).
+    public var anyOrigin: Bool
+
+    /// The server's own origin only (and clients without `Origin`).
+    public init(allowed: [String] = []) {
+        anyOrigin = allowed.contains("*")
+        self.allowed = Set(allowed.filter { $0 != "*" }.map { Self.normalized($0) })
+    }
+
+    /// Whether a request with these headers may open a WebSocket. The
+    /// server's own origin is the one in `Host` (over `http` or `https`,
+    /// since a TLS proxy may sit in front).
+    public func allows(_ headers: HTTPHeaders) -> Bool {
+        let origins = headers["Origin"]
+        guard !anyOrigin, let origin = origins.first else { return true }
+        guard origins.count == 1 else { return false }
+        let o = Self.normalized(origin)
+        if allowed.contains(o) { return true }
+        guard let host = headers["Host"].first?.lowercased(), !host.isEmpty else { return false }
+        return o == "http://\(host)" || o == "https://\(host)"
+            || o == "http://\(host):80" || o == "https://\(host):443"
+    }
+
+    /// Lower case, without a trailing slash.
+    static func normalized(_ origin: String) -> String {
+        var o = String(origin.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed()).lowercased()
+        while o.hasSuffix("/") { o.removeLast() }
+        return o
+    }
+}
