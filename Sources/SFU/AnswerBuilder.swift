@@ -61,10 +61,10 @@ public struct AnswerBuilder: Sendable {
                 lines.append("a=inactive")
             case .publish(let kind, let p):
                 lines += mediaSection(kind: kind, mid: p.mid, payloadType: p.payloadType, repair: p.repair,
-                                      direction: "recvonly", plan: plan, addrType: addrType)
+                                      extensions: p.extensions, direction: "recvonly", plan: plan, addrType: addrType)
             case .slot(let kind, let index, let slot):
                 lines += mediaSection(kind: kind, mid: slot.mid, payloadType: slot.payloadType, repair: slot.repair,
-                                      direction: "sendonly", plan: plan, addrType: addrType)
+                                      extensions: slot.extensions, direction: "sendonly", plan: plan, addrType: addrType)
                 if let ssrc = slotSSRCs[kind]?[index] {
                     // Audio slot i and video slot i share a stream, so browsers synchronise them
                     // (RFC 8830); the server fills them with the same person when it can.
@@ -85,7 +85,7 @@ public struct AnswerBuilder: Sendable {
     }
 
     private func mediaSection(kind: TrackKind, mid: String, payloadType pt: UInt8, repair: OfferPlan.Repair,
-                              direction: String, plan: OfferPlan, addrType: String) -> [String] {
+                              extensions: Set<String>, direction: String, plan: OfferPlan, addrType: String) -> [String] {
         let formats = [pt] + (repair.rtxPayloadType.map { [$0] } ?? [])
         var l = [
             "m=\(kind.rawValue) \(candidatePort) UDP/TLS/RTP/SAVPF \(formats.map(String.init).joined(separator: " "))",
@@ -115,7 +115,9 @@ public struct AnswerBuilder: Sendable {
                 l.append("a=fmtp:\(rtx) apt=\(pt)")
             }
         }
-        for uri in OfferPlan.forwardedExtensions {
+        // Only extensions offered in this very section (RFC 8285 §5), with the
+        // id the offer gave them (one per URI across the bundle).
+        for uri in OfferPlan.forwardedExtensions where extensions.contains(uri) {
             guard let id = plan.extensionIDs[uri] else { continue }
             if kind == .video && uri.hasSuffix("ssrc-audio-level") { continue }
             l.append("a=extmap:\(id) \(uri)")

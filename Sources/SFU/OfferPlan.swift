@@ -17,6 +17,10 @@ public struct OfferPlan: Sendable {
         public var repair = Repair()
         /// The SSRC of the client's retransmissions (RFC 4588 §8.7, FID group), if declared.
         public var rtxSSRC: UInt32?
+        /// The forwarded header extensions (URIs) offered in this section: an
+        /// answer accepts only those (RFC 8285 §5; Firefox offers abs-send-time
+        /// in video sections only).
+        public var extensions: Set<String> = []
     }
 
     /// Loss repair a client offered for a video codec, which the answer accepts.
@@ -47,6 +51,8 @@ public struct OfferPlan: Sendable {
         public var payloadType: UInt8
         /// Loss repair the client offered for this codec (video only).
         public var repair = Repair()
+        /// The forwarded header extensions (URIs) offered in this section.
+        public var extensions: Set<String> = []
     }
 
     /// What the answer says about each section, in offer order.
@@ -151,8 +157,10 @@ public struct OfferPlan: Sendable {
                 reject(kind == .audio ? "no Opus" : "no VP8")
                 continue
             }
+            var offered: Set<String> = []
             for ext in m.extMaps where Self.forwardedExtensions.contains(ext.uri) && ext.id < 15 {
                 ids[ext.uri] = UInt8(ext.id)
+                offered.insert(ext.uri)
             }
             let direction = offer.direction(of: m)
             let repair = kind == .video ? Self.repair(of: codec, in: m) : Repair()
@@ -160,10 +168,11 @@ public struct OfferPlan: Sendable {
                 published.insert(kind)
                 let ssrc = m.primarySSRCs.first
                 sections.append(.publish(kind, Publish(mid: mid, payloadType: codec.payloadType, ssrc: ssrc, repair: repair,
-                                                       rtxSSRC: repair.rtxPayloadType == nil ? nil : ssrc.flatMap(m.rtxSSRC(for:)))))
+                                                       rtxSSRC: repair.rtxPayloadType == nil ? nil : ssrc.flatMap(m.rtxSSRC(for:)),
+                                                       extensions: offered)))
             } else if direction.receives && !direction.sends && slotCount[kind]! < maxSlots {
                 sections.append(.slot(kind, index: slotCount[kind]!, Slot(mid: mid, payloadType: codec.payloadType,
-                                                                         repair: repair)))
+                                                                         repair: repair, extensions: offered)))
                 slotCount[kind]! += 1
             } else {
                 reject("more sections than Cohort uses")

@@ -48,3 +48,48 @@ final class AnswerRepairTests: XCTestCase {
         }
     }
 }
+
+/// Header extensions are answered per section, only where offered (RFC 8285
+/// §5; issue 18, item 8: Firefox offers abs-send-time in video sections only
+/// and rejected an answer that put it in audio sections too).
+final class AnswerExtensionTests: XCTestCase {
+    private static let audioLevel = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+    private static let sendTime = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+
+    /// The client offer with abs-send-time left out of audio sections and
+    /// the audio level left out of video sections, as Firefox offers them.
+    private func firefoxShapedOffer() -> String {
+        let client = ClientParticipant(publishAudio: true, publishVideo: true, slots: 2, certificate: EngineHarness.certificate)
+        var kind = ""
+        var lines: [String] = []
+        for line in client.offer.sdp.components(separatedBy: "\r\n") where !line.isEmpty {
+            if line.hasPrefix("m=") { kind = String(line.dropFirst(2).prefix { $0 != " " }) }
+            if kind == "audio" && line.hasPrefix("a=extmap:") && line.hasSuffix(Self.sendTime) { continue }
+            if kind == "video" && line.hasPrefix("a=extmap:") && line.hasSuffix(Self.audioLevel) { continue }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    func testExtensionsAreAnsweredOnlyInTheSectionsThatOfferedThem() throws {
+        let offer = try SessionDescription.parse(firefoxShapedOffer())
+        let offered = Dictionary(uniqueKeysWithValues: offer.mediaSections.compactMap { m in m.mid.map { ($0, Set(m.extMaps.map(\.uri))) } })
+        XCTAssertTrue(offer.mediaSections.contains { $0.kind == .video && $0.extMaps.contains { $0.uri == Self.sendTime } },
+                      "the offer still has abs-send-time in video")
+        let plan = try OfferPlan(offer: offer, maxSlots: 4)
+        let text = AnswerBuilder(ufrag: "ufr4", password: "pw0123456789012345678901", fingerprint: EngineHarness.certificate.fingerprint,
+                                 candidateHost: "127.0.0.1", candidatePort: 40000, participantID: "p1")
+            .answer(for: plan, slotSSRCs: [.audio: [11, 12], .video: [21, 22]], sessionVersion: 1)
+        let answer = try SessionDescription.parse(text)
+        var checked = 0
+        for m in answer.mediaSections {
+            guard let mid = m.mid, let mine = offered[mid] else { continue }
+            let answered = Set(m.extMaps.map(\.uri))
+            XCTAssertTrue(answered.isSubset(of: mine), "\(mid): answered \(answered) but offered \(mine)")
+            if m.kind == .audio { XCTAssertEqual(answered, [Self.audioLevel], mid) }
+            if m.kind == .video { XCTAssertEqual(answered, [Self.sendTime], mid) }
+            checked += 1
+        }
+        XCTAssertEqual(checked, 6, "microphone, camera, two audio and two video slots")
+    }
+}
