@@ -107,8 +107,11 @@ public struct PacketCache {
     /// Stores a copy of `packet`, the decrypted RTP packet whose sequence
     /// number is `sequence`, received at `now`.
     ///
-    /// A packet already stored under the same sequence number is kept and
-    /// this one ignored (`.duplicate`). A late packet whose slot holds a
+    /// A packet already stored under the same sequence number and RTP
+    /// timestamp is kept and this one ignored (`.duplicate`: a retransmission
+    /// keeps the original's header). The same number with another timestamp
+    /// is a publisher that restarted its numbering: it replaces the old
+    /// packet. A late packet whose slot holds a
     /// newer, still fresh packet is ignored too (`.tooOld`): the newer one is
     /// the likelier to be asked for. Allocates only when the slot's capacity
     /// is less than `packet.count` (or an array lent by `packet(sequence:now:)`
@@ -118,10 +121,11 @@ public struct PacketCache {
         let i = Int(sequence) & mask
         if slots[i].isFilled, isFresh(arrival: slots[i].arrival, now: now) {
             if slots[i].sequence == sequence {
-                duplicates += 1
-                return .duplicate
-            }
-            if SerialNumber.isNewer(slots[i].sequence, than: sequence) {
+                if Self.sameTimestamp(slots[i].bytes, packet) {
+                    duplicates += 1
+                    return .duplicate
+                }
+            } else if SerialNumber.isNewer(slots[i].sequence, than: sequence) {
                 tooOld += 1
                 return .tooOld
             }
@@ -138,6 +142,12 @@ public struct PacketCache {
         slots[i].arrival = now
         slots[i].isFilled = true
         return .stored
+    }
+
+    /// Whether two RTP packets carry the same timestamp (bytes 4–7, RFC 3550 §5.1).
+    private static func sameTimestamp(_ stored: [UInt8], _ packet: UnsafeRawBufferPointer) -> Bool {
+        guard stored.count >= 8, packet.count >= 8 else { return true }
+        return stored[4] == packet[4] && stored[5] == packet[5] && stored[6] == packet[6] && stored[7] == packet[7]
     }
 
     /// Stores a copy of `packet`; see `insert(_:sequence:now:)` for an

@@ -65,12 +65,27 @@ final class PacketCacheTests: XCTestCase {
     func testDuplicateIsIgnoredAndReported() {
         var cache = PacketCache()
         XCTAssertEqual(cache.insert(packet(9), sequence: 9, now: t0), .stored)
-        XCTAssertEqual(cache.insert(packet(99), sequence: 9, now: t0 + .milliseconds(30)), .duplicate)
+        var again = packet(9)
+        again[19] = 0xEE  // another payload, the same header: a retransmission
+        XCTAssertEqual(cache.insert(again, sequence: 9, now: t0 + .milliseconds(30)), .duplicate)
         XCTAssertEqual(stored(&cache, 9, at: t0 + .milliseconds(30)), packet(9), "the first copy stays")
         XCTAssertEqual(cache.duplicates, 1)
         // Once expired, the same number is a new packet (e.g. after 65536 more).
-        XCTAssertEqual(cache.insert(packet(99), sequence: 9, now: t0 + .seconds(2)), .stored)
-        XCTAssertEqual(stored(&cache, 9, at: t0 + .seconds(2)), packet(99))
+        XCTAssertEqual(cache.insert(again, sequence: 9, now: t0 + .seconds(2)), .stored)
+        XCTAssertEqual(stored(&cache, 9, at: t0 + .seconds(2)), again)
+    }
+
+    /// A publisher that restarts its numbering (a new encoder, a rejoin on
+    /// the same SSRC) reuses sequence numbers with other timestamps: those
+    /// are new packets, stored and forwarded, not duplicates dropped for a second.
+    func testTheSameNumberWithAnotherTimestampIsANewPacket() {
+        var cache = PacketCache()
+        XCTAssertEqual(cache.insert(packet(9), sequence: 9, now: t0), .stored)
+        let restarted = packet(99)  // bytes 4-7 differ: another RTP timestamp
+        XCTAssertNotEqual(Array(restarted[4..<8]), Array(packet(9)[4..<8]))
+        XCTAssertEqual(cache.insert(restarted, sequence: 9, now: t0 + .milliseconds(30)), .stored)
+        XCTAssertEqual(stored(&cache, 9, at: t0 + .milliseconds(30)), restarted)
+        XCTAssertEqual(cache.duplicates, 0)
     }
 
     func testLatePacketDoesNotReplaceANewerOne() {
