@@ -20,6 +20,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var staticFiles: StaticFiles
     /// Largest WebSocket message, after joining fragments; larger closes with 1009.
     public var maxMessageSize: Int = 64 * 1024
+    /// Set when each token (`jti`) admits one join only (`--single-use-tokens on`).
+    public var singleUseTokens: TokenReplayGuard?
     /// Which page origins may open a WebSocket (`--allowed-origins`).
     public var origins = OriginPolicy()
     /// What one connection may make the server read and parse (`InputPacer`).

@@ -148,7 +148,8 @@ public final class ControlPlaneServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     // Both the server's own session and the client's `?session=` must match the token.
                     let sessions = [configuration.expectedSession, Self.queryValue("session", in: head.uri)].compactMap { $0 }
-                    let machine = SignalingStateMachine(signer: configuration.signer, requiredSessions: sessions)
+                    let machine = SignalingStateMachine(signer: configuration.signer, requiredSessions: sessions,
+                                                        replayGuard: configuration.singleUseTokens)
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ClientFrameValidator(pacer: try? sync.handler(type: InputPacer.self)))
                     try sync.addHandler(NIOWebSocketFrameAggregator(

@@ -55,12 +55,17 @@ public struct SignalingStateMachine: Sendable {
     public private(set) var state: State = .awaitingJoin
     private let signer: TokenSigner
     private let requiredSessions: [String]
+    /// Set when tokens are single-use: each `jti` admits one join.
+    private let replayGuard: TokenReplayGuard?
+    /// The token id this connection's join in progress took from `replayGuard`.
+    private var takenTokenID: String?
 
     /// - Parameter requiredSessions: session ids the token's `sid` must equal, from the
     ///   server configuration and the `/ws?session=` query; empty accepts any session.
-    public init(signer: TokenSigner, requiredSessions: [String]) {
+    public init(signer: TokenSigner, requiredSessions: [String], replayGuard: TokenReplayGuard? = nil) {
         self.signer = signer
         self.requiredSessions = requiredSessions
+        self.replayGuard = replayGuard
     }
 
     /// One text frame's payload arrived.
@@ -104,6 +109,19 @@ public struct SignalingStateMachine: Sendable {
         }
         guard !request.sdp.isEmpty else {
             return .send(.error(ErrorReply(id: request.id, code: .badMessage, message: "`sdp` is empty")))
+        }
+        if let replayGuard {
+            guard let tokenID = claims.tokenID, !tokenID.isEmpty else {
+                state = .closed
+                return .sendAndClose(.error(ErrorReply(id: request.id, code: .tokenInvalid,
+                                                       message: "single-use tokens need a jti claim")), .policyViolation)
+            }
+            guard replayGuard.take(tokenID, expiresAt: claims.expiresAt, now: now) else {
+                state = .closed
+                return .sendAndClose(.error(ErrorReply(id: request.id, code: .tokenUsed,
+                                                       message: "this link has been used; ask for a new one")), .policyViolation)
+            }
+            takenTokenID = tokenID
         }
         state = .joining(requestID: request.id)
         return .startJoin(AuthorizedJoin(requestID: request.id, claims: claims, displayName: name,
@@ -183,11 +201,15 @@ public struct SignalingStateMachine: Sendable {
         switch (state, result) {
         case (.joining(let requestID), .success(let r)):
             state = .joined(participantId: r.participantId)
+            takenTokenID = nil
             return .send(.joined(Joined(id: requestID, participantId: r.participantId, room: r.room,
                                         sdp: r.answer, slots: r.slots, roster: r.roster,
                                         slotsVersion: r.slotsVersion)))
         case (.joining(let requestID), .failure(let e)):
             state = .awaitingJoin
+            // Refused before anyone was in: the single-use token may be tried again.
+            if let takenTokenID { replayGuard?.giveBack(takenTokenID) }
+            takenTokenID = nil
             return .send(.error(ErrorReply(id: requestID, code: e.code, message: e.message)))
         case (.closed, .success(let r)):
             // The client went away while the engine admitted it: undo the admission.

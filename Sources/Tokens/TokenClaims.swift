@@ -17,13 +17,16 @@ public struct TokenClaims: Codable, Equatable, Sendable {
     public var notBefore: Int64?
     /// `sub`: optional stable participant or user id (RFC 7519 §4.1.2), for attendance records.
     public var subject: String?
+    /// `jti`: optional unique id of this token (RFC 7519 §4.1.7); a server
+    /// with single-use tokens admits each one once.
+    public var tokenID: String?
 
     /// The room a token names when it names none.
     public static let defaultRoom = "main"
 
     /// Creates claims; `room` defaults to "main".
     public init(session: String, room: String = TokenClaims.defaultRoom, name: String, role: ParticipantRole,
-                expiresAt: Int64, issuedAt: Int64, notBefore: Int64? = nil, subject: String? = nil) {
+                expiresAt: Int64, issuedAt: Int64, notBefore: Int64? = nil, subject: String? = nil, tokenID: String? = nil) {
         self.session = session
         self.room = room
         self.name = name
@@ -32,9 +35,10 @@ public struct TokenClaims: Codable, Equatable, Sendable {
         self.issuedAt = issuedAt
         self.notBefore = notBefore
         self.subject = subject
+        self.tokenID = tokenID
     }
 
     enum CodingKeys: String, CodingKey {
-        case session = "sid", room, name, role, expiresAt = "exp", issuedAt = "iat", notBefore = "nbf", subject = "sub"
+        case session = "sid", room, name, role, expiresAt = "exp", issuedAt = "iat", notBefore = "nbf", subject = "sub", tokenID = "jti"
     }
 }

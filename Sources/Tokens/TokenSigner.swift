@@ -39,6 +39,14 @@ public struct TokenSigner: Sendable {
         return Base64URL.encode(bytes)
     }
 
+    /// A fresh token id (`jti`): 16 random bytes, base64url-encoded.
+    public static func randomTokenID() -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let ok = bytes.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32($0.count)) }
+        precondition(ok == 1, "OpenSSL RAND_bytes failed")
+        return Base64URL.encode(bytes)
+    }
+
     /// Signs `claims`. The payload is JSON with sorted keys and no whitespace, so the
     /// same claims always give the same token.
     public func mint(_ claims: TokenClaims) -> String {
@@ -101,6 +109,7 @@ public struct TokenSigner: Sendable {
         var iat: Double?
         var nbf: Double?
         var sub: String?
+        var jti: String?
     }
 
     private static func decodeClaims(_ bytes: [UInt8]) throws(TokenError) -> TokenClaims {
@@ -121,7 +130,7 @@ public struct TokenSigner: Sendable {
         return TokenClaims(session: sid, room: raw.room ?? TokenClaims.defaultRoom, name: name, role: role,
                            expiresAt: try numericDate(exp, "exp"), issuedAt: try numericDate(iat, "iat"),
                            notBefore: try raw.nbf.map { (v: Double) throws(TokenError) in try numericDate(v, "nbf") },
-                           subject: raw.sub)
+                           subject: raw.sub, tokenID: raw.jti)
     }
 
     /// RFC 7519 §2 NumericDate: seconds, possibly fractional; truncated to whole seconds.

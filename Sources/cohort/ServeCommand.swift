@@ -82,11 +82,16 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "origins"))
     var allowedOrigins: String?
 
+    @Option(name: .customLong("single-use-tokens"), help: ArgumentHelp(
+        "on: each token (its jti claim) admits one join; a used or jti-less token is refused (token-used, token-invalid). Env COHORT_SINGLE_USE_TOKENS. (default: off)",
+        valueName: "on|off"))
+    var singleUseTokens: String?
+
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
                    consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom,
                    maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress,
-                   allowedOrigins: allowedOrigins)
+                   allowedOrigins: allowedOrigins, singleUseTokens: singleUseTokens)
     }
 
     func run() async throws {
@@ -114,6 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits = ConnectionLimits(maxConnections: settings.maxConnections,
                                                 maxConnectionsPerAddress: settings.maxConnectionsPerAddress)
         configuration.origins = OriginPolicy(allowed: settings.allowedOrigins)
+        if settings.singleUseTokens { configuration.singleUseTokens = TokenReplayGuard(leeway: 30) }
         FileLimit.ensure(room: settings.maxConnections, logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
@@ -149,8 +155,8 @@ struct ServeCommand: AsyncParsableCommand {
             // FileHandle writes unbuffered: print() would hold the links back when stdout is a pipe.
             FileHandle.standardOutput.write(Data("""
                 No --secret given; generated one for this run. Demo session "\(settings.session)":
-                  host:        \(base)?token=\(links.host)
-                  participant: \(base)?token=\(links.participant)
+                  host:        \(base)#token=\(links.host)
+                  participant: \(base)#token=\(links.participant)
 
                 """.utf8))
         }
@@ -176,8 +182,9 @@ struct DemoLinks {
 
     init(signer: TokenSigner, session: String, now: Int64) {
         host = signer.mint(TokenClaims(session: session, name: "Host", role: .host,
-                                       expiresAt: now + Self.ttl, issuedAt: now, subject: "demo-host"))
+                                       expiresAt: now + Self.ttl, issuedAt: now, subject: "demo-host",
+                                       tokenID: TokenSigner.randomTokenID()))
         participant = signer.mint(TokenClaims(session: session, name: "Participant", role: .participant,
-                                              expiresAt: now + Self.ttl, issuedAt: now))
+                                              expiresAt: now + Self.ttl, issuedAt: now, tokenID: TokenSigner.randomTokenID()))
     }
 }

@@ -15,6 +15,7 @@ struct ServeFlags: Equatable, Sendable {
     var maxConnections: String? = nil
     var maxConnectionsPerAddress: String? = nil
     var allowedOrigins: String? = nil
+    var singleUseTokens: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -79,6 +80,8 @@ struct ServeSettings: Equatable, Sendable {
     var maxConnectionsPerAddress = defaultMaxConnectionsPerAddress
     /// Page origins besides the server's own that may open a WebSocket (`*`: any).
     var allowedOrigins: [String] = []
+    /// Whether each token (`jti`) admits one join only.
+    var singleUseTokens = false
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -131,14 +134,16 @@ struct ServeSettings: Equatable, Sendable {
         }
         let levelText = pick(flags.logLevel, "COHORT_LOG_LEVEL") ?? "info"
         guard let logLevel = Logger.Level(rawValue: levelText.lowercased()) else { throw .invalidLogLevel(levelText) }
-        var waitingRoom = false
-        if let text = pick(flags.waitingRoom, "COHORT_WAITING_ROOM") {
+        func onOff(_ flag: String?, _ variable: String, _ option: String) throws(SettingsError) -> Bool {
+            guard let text = pick(flag, variable) else { return false }
             switch text.lowercased() {
-            case "on", "true", "yes", "1": waitingRoom = true
-            case "off", "false", "no", "0": waitingRoom = false
-            default: throw .invalidNumber(option: "--waiting-room", value: text)
+            case "on", "true", "yes", "1": return true
+            case "off", "false", "no", "0": return false
+            default: throw .invalidNumber(option: option, value: text)
             }
         }
+        let waitingRoom = try onOff(flags.waitingRoom, "COHORT_WAITING_ROOM", "--waiting-room")
+        let singleUseTokens = try onOff(flags.singleUseTokens, "COHORT_SINGLE_USE_TOKENS", "--single-use-tokens")
         func count(_ flag: String?, _ variable: String, _ option: String, _ value: Int) throws(SettingsError) -> Int {
             guard let text = pick(flag, variable) else { return value }
             guard let n = Int(text), n > 0 else { throw .invalidCount(option: option, value: text) }
@@ -151,7 +156,8 @@ struct ServeSettings: Equatable, Sendable {
                                                        defaultMaxConnections),
                              maxConnectionsPerAddress: try count(flags.maxConnectionsPerAddress, "COHORT_MAX_CONNECTIONS_PER_ADDRESS",
                                                                  "--max-connections-per-address", defaultMaxConnectionsPerAddress),
-                             allowedOrigins: try origins(pick(flags.allowedOrigins, "COHORT_ALLOWED_ORIGINS")))
+                             allowedOrigins: try origins(pick(flags.allowedOrigins, "COHORT_ALLOWED_ORIGINS")),
+                             singleUseTokens: singleUseTokens)
     }
 
     /// A comma-separated list of `scheme://host[:port]` origins, or `*`.

@@ -36,7 +36,7 @@ struct TokenCommand: ParsableCommand {
 
     func run() throws {
         let signer = TokenSigner(secret: try resolvedSecret(environment: ProcessInfo.processInfo.environment))
-        print(signer.mint(try claims(now: Int64(Date().timeIntervalSince1970))))
+        print(signer.mint(try claims(now: Int64(Date().timeIntervalSince1970), tokenID: TokenSigner.randomTokenID())))
     }
 
     func resolvedSecret(environment: [String: String]) throws -> String {
@@ -49,7 +49,8 @@ struct TokenCommand: ParsableCommand {
         return secret
     }
 
-    func claims(now: Int64) throws -> TokenClaims {
+    /// The claims for `now`; each printed token gets its own `tokenID` (jti).
+    func claims(now: Int64, tokenID: String? = nil) throws -> TokenClaims {
         guard let role = ParticipantRole(rawValue: role) else {
             throw ValidationError("--role must be host, co-host or participant")
         }
@@ -58,6 +59,6 @@ struct TokenCommand: ParsableCommand {
             throw ValidationError("--session, --name and --room must not be empty")
         }
         return TokenClaims(session: session, room: room, name: name, role: role,
-                           expiresAt: now + Int64(ttl), issuedAt: now, subject: sub)
+                           expiresAt: now + Int64(ttl), issuedAt: now, subject: sub, tokenID: tokenID)
     }
 }

@@ -91,6 +91,13 @@ final class ServeSettingsTests: XCTestCase {
         }
     }
 
+    func testSingleUseTokens() throws {
+        XCTAssertFalse(try ServeSettings.resolve(ServeFlags(), environment: [:]).singleUseTokens)
+        XCTAssertTrue(try ServeSettings.resolve(ServeFlags(singleUseTokens: "on"), environment: [:]).singleUseTokens)
+        XCTAssertTrue(try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_SINGLE_USE_TOKENS": "yes"]).singleUseTokens)
+        XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(singleUseTokens: "maybe"), environment: [:]))
+    }
+
     func testAllowedOrigins() throws {
         let s = try ServeSettings.resolve(ServeFlags(allowedOrigins: "https://portal.example, http://127.0.0.1:3000"), environment: [:])
         XCTAssertEqual(s.allowedOrigins, ["https://portal.example", "http://127.0.0.1:3000"])

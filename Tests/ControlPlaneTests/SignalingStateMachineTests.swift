@@ -151,6 +151,44 @@ final class SignalingStateMachineTests: XCTestCase {
                        .startCommand(requestID: "7", participantId: "p-1", .remove(fine)))
     }
 
+    /// Single-use tokens (issue 15, point 1): a token's `jti` admits one join;
+    /// a second join with it is refused, from any connection; a join the
+    /// engine refused gives the token back; a token without `jti` is refused.
+    func testSingleUseTokensAdmitOneJoin() {
+        let guardian = TokenReplayGuard()
+        func machine() -> SignalingStateMachine { SignalingStateMachine(signer: signer, requiredSessions: [], replayGuard: guardian) }
+        let once = signer.mint(TokenClaims(session: "g", name: "Dana", role: .participant, expiresAt: now + 60, issuedAt: now,
+                                           tokenID: "jti-1"))
+        var first = machine()
+        guard case .startJoin = first.receiveText(joinText(once), now: now) else { return XCTFail() }
+        XCTAssertEqual(first.joinCompleted(.failure(SignalingError(code: ErrorCode("session-full"), message: "full"))),
+                       .send(.error(ErrorReply(id: "j", code: ErrorCode("session-full"), message: "full"))))
+        guard case .startJoin = first.receiveText(joinText(once), now: now) else { return XCTFail("a refused join gives the token back") }
+        _ = first.joinCompleted(.success(result))
+        var second = machine()
+        guard case .sendAndClose(.error(let used), .policyViolation) = second.receiveText(joinText(once), now: now) else {
+            return XCTFail("a used token admitted a second join")
+        }
+        XCTAssertEqual(used.code, .tokenUsed)
+        var third = machine()
+        guard case .sendAndClose(.error(let noID), .policyViolation) = third.receiveText(joinText(token()), now: now) else {
+            return XCTFail("a token without jti was taken")
+        }
+        XCTAssertEqual(noID.code, .tokenInvalid)
+        XCTAssertEqual(guardian.count, 1)
+        // Without the option, the same token joins as often as it likes.
+        var open = SignalingStateMachine(signer: signer, requiredSessions: [])
+        guard case .startJoin = open.receiveText(joinText(once), now: now) else { return XCTFail() }
+    }
+
+    func testReplayGuardForgetsExpiredTokens() {
+        let guardian = TokenReplayGuard(leeway: 30)
+        XCTAssertTrue(guardian.take("a", expiresAt: 100, now: 50))
+        XCTAssertFalse(guardian.take("a", expiresAt: 100, now: 60))
+        XCTAssertTrue(guardian.take("b", expiresAt: 1_000, now: 200), "a later take prunes a (expired at 130)")
+        XCTAssertEqual(guardian.count, 1)
+    }
+
     func testOverlongIDIsRefused() {
         var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         guard case .send(.error(let r)) = m.receiveText(joinText(token(), id: String(repeating: "i", count: 65)), now: now) else {

@@ -46,6 +46,16 @@ final class TokenSignerTests: XCTestCase {
 
     // MARK: fixed vectors
 
+    /// `jti` (RFC 7519 §4.1.7) round-trips; fresh ids differ.
+    func testTokenIDRoundTrips() throws {
+        let signer = TokenSigner(secret: secret)
+        let id = TokenSigner.randomTokenID()
+        XCTAssertNotEqual(id, TokenSigner.randomTokenID())
+        XCTAssertEqual(id.count, 22, "16 bytes, base64url without padding")
+        let claims = TokenClaims(session: "g", name: "Dana", role: .participant, expiresAt: t0 + 60, issuedAt: t0, tokenID: id)
+        XCTAssertEqual(try signer.verify(signer.mint(claims), now: t0).tokenID, id)
+    }
+
     func testMintMatchesIndependentVector() {
         XCTAssertEqual(signer.mint(dana), danaToken)
     }

@@ -63,9 +63,15 @@ TILES = """
 """
 
 
-async def open_client(browser: Chromium, server: CohortServer, name: str, extra: str = "") -> Page:
-    page = await browser.new_page(f"{server.base_url}?token={server.token(NAMES[name])}{extra}")
+async def open_client(browser: Chromium, server: CohortServer, name: str, extra: str = "", fragment: bool = False) -> Page:
+    """The web client from a session link: `/#token=…` (what the server prints)
+    or the older `/?token=…`; either way the token leaves the address bar."""
+    token = server.token(NAMES[name])
+    url = f"{server.base_url}?{extra.lstrip('&')}#token={token}" if fragment else f"{server.base_url}?token={token}{extra}"
+    page = await browser.new_page(url)
     assert await page.evaluate("document.getElementById('name').value") == NAMES[name], "name not prefilled from the token"
+    href = await page.evaluate("location.href")
+    assert "token" not in href and token not in href, f"the token stayed in the address bar: {href}"
     await page.evaluate(FIRST_MEDIA_PROBE)
     return page
 
@@ -107,7 +113,7 @@ def test_two_chromium_clients_and_one_aiortc_participant() -> None:
         with CohortServer(web_root=WEB_ROOT) as server:
             async with Chromium() as browser_a, Chromium() as browser_b:
                 pages = {"ann": await open_client(browser_a, server, "ann"),
-                         "bea": await open_client(browser_b, server, "bea", f"&testTone={BEA_HZ:g}")}
+                         "bea": await open_client(browser_b, server, "bea", f"&testTone={BEA_HZ:g}", fragment=True)}
                 cal = AiortcParticipant("cal", CAL_HZ)
                 try:
                     # Everyone starts together.

@@ -38,6 +38,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static let tokenExpired = ErrorCode("token-expired")
     /// The token is not a Cohort token: malformed, wrong algorithm, missing or bad claims. Closes the socket.
     public static let tokenInvalid = ErrorCode("token-invalid")
+    /// `token-used`: a single-use token (`cohort serve --single-use-tokens on`) that already admitted someone.
+    public static let tokenUsed = ErrorCode("token-used")
     /// `join` on a connection that has already joined.
     public static let alreadyJoined = ErrorCode("already-joined")
     /// A request that needs a joined participant arrived before `join` succeeded.

@@ -14,8 +14,27 @@ import { renderSession, stopCountdown, onSession, onSpeaking, onBroadcast, onCha
 import { wireHostPanel } from "./host.js";
 
 const params = new URLSearchParams(location.search);
-export const token = params.get("token");
 const testTone = Number(params.get("testTone")) || null;
+
+// The session link carries its token in the fragment (`/#token=...`), which
+// browsers never send to a server, proxy or access log; `?token=` still works
+// for older links. Either way it leaves the address bar (and so history,
+// bookmarks and screenshots) at once, and stays in this tab's session
+// storage so that a reload can join again.
+function takeToken() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const found = fragment.get("token") || params.get("token");
+  if (found) {
+    params.delete("token");
+    fragment.delete("token");
+    const query = params.toString(), hash = fragment.toString();
+    history.replaceState(null, "", location.pathname + (query ? `?${query}` : "") + (hash ? `#${hash}` : ""));
+    try { sessionStorage.setItem("cohort-token", found); } catch { /* storage disabled: the link is needed again */ }
+    return found;
+  }
+  try { return sessionStorage.getItem("cohort-token"); } catch { return null; }
+}
+export const token = takeToken();
 export const $ = (id) => document.getElementById(id);
 
 // The page's state. What the server said lives in the CohortClient of the
@@ -45,6 +64,7 @@ export const state = {
 const ERROR_TEXT = {
   "token-expired": "This session link has expired. Ask your therapist for a new link.",
   "token-invalid": "This session link is not valid. Check that you opened the whole link.",
+  "token-used": "This session link has been used already. Ask your therapist for a new link.",
   "unauthorized": "This session link is not valid for this session. Ask your therapist for a new link.",
   "join-timeout": "Joining took too long. Reload the page to try again.",
   "session-full": "This session is full. Ask your therapist for help.",
@@ -64,7 +84,7 @@ const ERROR_TEXT = {
 };
 export const GENERIC_ERROR = "Something went wrong on the server. Reload the page to try again.";
 // Codes after which joining again with the same link cannot work.
-const FATAL = new Set(["token-expired", "token-invalid", "unauthorized"]);
+const FATAL = new Set(["token-expired", "token-invalid", "token-used", "unauthorized"]);
 
 // Why the server removed us (`left.reason`).
 const LEFT_TEXT = {
