@@ -12,6 +12,9 @@ struct ServeFlags: Equatable, Sendable {
     var logLevel: String?
     var webRoot: String?
     var waitingRoom: String? = nil
+    var reservedHostPlaces: String? = nil
+    var maxJoinsPerToken: String? = nil
+    var joinsPerAddressPerMinute: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -23,6 +26,7 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
     case announceRequired(String)
     case emptyValue(option: String)
     case consentTimeoutTooShort(Int)
+    case invalidCount(option: String, value: String, range: ClosedRange<Int>)
 
     var description: String {
         switch self {
@@ -38,6 +42,8 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "--media binds \(host), which clients cannot reach; set --announce to the public address"
         case .emptyValue(let option):
             return "\(option) must not be empty"
+        case .invalidCount(let option, let value, let range):
+            return "\(option) \"\(value)\" is not a whole number from \(range.lowerBound) to \(range.upperBound)"
         case .consentTimeoutTooShort(let seconds):
             return "--consent-timeout \(seconds) s would drop healthy participants: browsers check consent every 4-6 s "
                 + "(RFC 7675 §5.1), so at least \(ServeSettings.minimumConsentTimeout) s lets one check be lost"
@@ -65,6 +71,16 @@ struct ServeSettings: Equatable, Sendable {
     var webRoot: String?
     /// Whether participants wait for a host to admit them.
     var waitingRoom = false
+    /// Places of each session (of 50) only hosts and co-hosts may take.
+    var reservedHostPlaces = ServeSettings.defaultReservedHostPlaces
+    /// Joins of one token (its `sub`, or the token itself) in a session at once.
+    var maxJoinsPerToken = ServeSettings.defaultMaxJoinsPerToken
+    /// Joins per client address per minute; 0: no limit.
+    var joinsPerAddressPerMinute = ServeSettings.defaultJoinsPerAddressPerMinute
+
+    static let defaultReservedHostPlaces = 2
+    static let defaultMaxJoinsPerToken = 3
+    static let defaultJoinsPerAddressPerMinute = 120
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -123,8 +139,25 @@ struct ServeSettings: Equatable, Sendable {
             default: throw .invalidNumber(option: "--waiting-room", value: text)
             }
         }
+        func count(_ flag: String?, _ variable: String, _ option: String, default value: Int, range: ClosedRange<Int>)
+            throws(SettingsError) -> Int {
+            guard let text = pick(flag, variable) else { return value }
+            guard let n = Int(text), range.contains(n) else { throw .invalidCount(option: option, value: text, range: range) }
+            return n
+        }
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
-                             webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom)
+                             webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom,
+                             reservedHostPlaces: try count(flags.reservedHostPlaces, "COHORT_RESERVED_HOST_PLACES",
+                                                           "--reserved-host-places", default: defaultReservedHostPlaces,
+                                                           range: 0...49),
+                             maxJoinsPerToken: try count(flags.maxJoinsPerToken, "COHORT_MAX_JOINS_PER_TOKEN",
+                                                         "--max-joins-per-token", default: defaultMaxJoinsPerToken,
+                                                         range: 1...50),
+                             joinsPerAddressPerMinute: try count(flags.joinsPerAddressPerMinute,
+                                                                 "COHORT_JOINS_PER_ADDRESS_PER_MINUTE",
+                                                                 "--joins-per-address-per-minute",
+                                                                 default: defaultJoinsPerAddressPerMinute,
+                                                                 range: 0...1_000_000))
     }
 }
