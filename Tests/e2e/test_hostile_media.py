@@ -1,0 +1,187 @@
+"""Hostile participants against the real server (issue 14, points 4 and 5).
+
+- ICE redirect: a participant holding its own ICE credentials (from its offer
+  and the server's answer) sends a Binding request with USE-CANDIDATE from a
+  victim's address. The server may send the victim its answer to that request
+  and one check of its own (RFC 7675 consent check), never media: measured
+  with a plain UDP socket bound at the victim's address.
+- Squatting: one participant token joined 50 times fills no more than three
+  places; the host still gets in, and participants leave two places for hosts.
+- Joins per address per minute.
+
+Also prints the join time (WebSocket open -> ICE+DTLS connected) of aiortc.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import hashlib
+import hmac
+import os
+import random
+import socket
+import struct
+import time
+
+from cohort_server import ROOT, CohortServer
+from conftest import run
+from peer import AiortcParticipant
+from signalling import CohortSignalling, SignallingError
+
+MAGIC_COOKIE = 0x2112A442
+OFFER = open(os.path.join(ROOT, "Tests/SDPTests/Fixtures/aiortc-cohort-client.sdp")).read()
+
+
+def _attr(kind: int, value: bytes) -> bytes:
+    return struct.pack("!HH", kind, len(value)) + value + b"\0" * ((4 - len(value) % 4) % 4)
+
+
+def ice_value(sdp: str, name: str) -> str:
+    return next(line.split(":", 1)[1].strip() for line in sdp.splitlines() if line.startswith(f"a={name}:"))
+
+
+def spoofed_check(server_ufrag: str, server_pwd: str, client_ufrag: str) -> bytes:
+    """The participant's own check (RFC 8445 §7.2.2): USERNAME server:client,
+    PRIORITY, ICE-CONTROLLING, USE-CANDIDATE, MESSAGE-INTEGRITY keyed by the
+    server's ice-pwd, FINGERPRINT."""
+    attrs = _attr(0x0006, f"{server_ufrag}:{client_ufrag}".encode())
+    attrs += _attr(0x0024, struct.pack("!I", 1853824767)) + _attr(0x802A, os.urandom(8)) + _attr(0x0025, b"")
+    txid = os.urandom(12)
+    head = struct.pack("!HHI", 0x0001, len(attrs) + 24, MAGIC_COOKIE) + txid
+    mac = hmac.new(server_pwd.encode(), head + attrs, hashlib.sha1).digest()
+    attrs += _attr(0x0008, mac)
+    head = struct.pack("!HHI", 0x0001, len(attrs) + 8, MAGIC_COOKIE) + txid
+    crc = (binascii.crc32(head + attrs) ^ 0x5354554E) & 0xFFFFFFFF
+    return head + attrs + _attr(0x8028, struct.pack("!I", crc))
+
+
+def stun_class(d: bytes) -> str | None:
+    if len(d) < 20 or d[0] > 3 or struct.unpack("!I", d[4:8])[0] != MAGIC_COOKIE:
+        return None
+    kind = struct.unpack("!H", d[:2])[0]
+    return {0x0000: "request", 0x0100: "success", 0x0110: "error", 0x0010: "indication"}[kind & 0x0110]
+
+
+def test_spoofed_check_gets_victim_one_request_and_no_media() -> None:
+    async def scenario() -> None:
+        with CohortServer() as server:
+            ann = AiortcParticipant("ann", 440.0)
+            bob = AiortcParticipant("bob", 660.0)
+            try:
+                opened = time.monotonic()
+                await ann.join_cohort(server.ws_url, server.token("ann"), "ann")
+                await ann.wait_connected(15)
+                join_time = ann.connected_at - opened
+                await bob.join_cohort(server.ws_url, server.token("bob"), "bob")
+                await bob.wait_connected(15)
+                print(f"\njoin time (aiortc, WebSocket open to connected): {join_time * 1000:.0f} ms")
+                await asyncio.sleep(2)  # media flows
+                answer = ann.joined["sdp"]
+                offer = ann.pc.localDescription.sdp
+                check = spoofed_check(ice_value(answer, "ice-ufrag"), ice_value(answer, "ice-pwd"),
+                                      ice_value(offer, "ice-ufrag"))
+                media_port = server.media_ports[0]
+                victim = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                victim.bind(("127.0.0.1", 0))
+                victim.setblocking(False)
+                frames_before = sum(ann.video_frames_by_mid().values())
+                # The attack as measured: one check, then another (every 30 s then; every 5 s here).
+                received: list[bytes] = []
+                loop = asyncio.get_running_loop()
+                start = time.monotonic()
+                victim.sendto(check, ("127.0.0.1", media_port))
+                sent_second = False
+                while time.monotonic() - start < 10:
+                    if not sent_second and time.monotonic() - start > 5:
+                        victim.sendto(spoofed_check(ice_value(answer, "ice-ufrag"), ice_value(answer, "ice-pwd"),
+                                                    ice_value(offer, "ice-ufrag")), ("127.0.0.1", media_port))
+                        sent_second = True
+                    try:
+                        received.append(await asyncio.wait_for(loop.sock_recv(victim, 2048), 0.2))
+                    except asyncio.TimeoutError:
+                        pass
+                victim.close()
+                requests = sum(1 for d in received if stun_class(d) == "request")
+                other = [d for d in received if stun_class(d) is None]
+                total = sum(len(d) for d in received)
+                print(f"spoofed checks: 2 sent ({2 * len(check)} bytes); victim got {len(received)} datagrams, "
+                      f"{total} bytes in 10 s: {requests} STUN requests, "
+                      f"{sum(1 for d in received if stun_class(d) == 'success')} STUN answers, {len(other)} other")
+                assert requests <= 2, f"at most one check per spoofed check, got {requests}"
+                assert not other, f"no media or DTLS to the victim, got {len(other)} datagrams"
+                assert total <= 4 * 200, f"{total} bytes to the victim"
+                # ann still receives bob's video at her own address.
+                await ann.wait_until(lambda: sum(ann.video_frames_by_mid().values()) > frames_before + 10, timeout=5)
+            finally:
+                await ann.close()
+                await bob.close()
+
+    run(scenario(), timeout=60)
+
+
+async def _join(server: CohortServer, token: str, name: str) -> tuple[CohortSignalling, str]:
+    """Joins with a fixed offer (media never starts); returns the socket and
+    "joined" or the error code."""
+    s = CohortSignalling(server.ws_url)
+    await s.connect()
+    try:
+        await s.join(token, name, OFFER)
+        return s, "joined"
+    except SignallingError as e:
+        return s, e.code
+
+
+def test_one_token_joined_fifty_times_leaves_room_for_the_host() -> None:
+    async def scenario() -> None:
+        with CohortServer() as server:
+            sockets: list[CohortSignalling] = []
+            try:
+                token = server.token("squatter")
+                results = []
+                for i in range(50):
+                    s, result = await _join(server, token, f"squatter {i}")
+                    sockets.append(s)
+                    results.append(result)
+                assert results.count("joined") == 3, results
+                assert set(results[3:]) == {"too-many-joins"}, set(results[3:])
+                s, result = await _join(server, server.token("Dr. Lee", role="host"), "Dr. Lee")
+                sockets.append(s)
+                assert result == "joined", f"the host got {result}"
+                # 44 more participants (distinct tokens): 48 in the session; the last two places
+                # are the hosts' (participants see session-full), then the session is full for all.
+                for i in range(44):
+                    s, result = await _join(server, server.token(f"p{i}", sub=f"user-{i}"), f"p{i}")
+                    sockets.append(s)
+                    results.append(result)
+                assert results[50:].count("joined") == 44, results[50:]
+                for name, role, expected in [("late", "participant", "session-full"), ("co", "co-host", "joined"),
+                                             ("Dr. Kim", "host", "joined"), ("Dr. Ng", "host", "session-full")]:
+                    s, result = await _join(server, server.token(name, role=role, sub=name), name)
+                    sockets.append(s)
+                    assert result == expected, f"{name} ({role}) got {result}, expected {expected}"
+                print("\nsquatting: 50 joins of one token -> 3 joined, 47 too-many-joins; the host joined; "
+                      "44 more participants, then session-full for participants, two more hosts, then full")
+            finally:
+                for s in sockets:
+                    await s.close()
+
+    run(scenario(), timeout=90)
+
+
+def test_joins_per_address_per_minute_are_capped() -> None:
+    async def scenario() -> None:
+        with CohortServer(extra_args=["--joins-per-address-per-minute", "5"]) as server:
+            sockets = []
+            try:
+                results = []
+                for i in range(7):
+                    s, result = await _join(server, server.token(f"p{i}", sub=f"u{i}"), f"p{i}")
+                    sockets.append(s)
+                    results.append(result)
+                assert results == ["joined"] * 5 + ["join-rate-limited"] * 2, results
+            finally:
+                for s in sockets:
+                    await s.close()
+
+    run(scenario(), timeout=60)
