@@ -49,6 +49,8 @@ public final class ClientParticipant {
     public var consentInterval = TimeSpan.seconds(2)
     /// Whether the client still sends consent checks (a "vanishing" client stops).
     public var sendsConsent = true
+    /// Whether consent checks carry USE-CANDIDATE too (browsers' do; aiortc's do not).
+    public var nominatesInConsentChecks = true
     /// Retransmissions sent in answer to the server's NACKs (`lossRepair` only).
     public private(set) var retransmissionsSent = 0
     /// NACKs received from the server for our video.
@@ -207,18 +209,20 @@ public final class ClientParticipant {
     private func sendCheck() {
         let id = StunTransactionID.random(using: &random)
         pendingTransaction = id
-        if let bytes = bindingRequest(transactionID: id) { outgoing.append(bytes) }
+        if let bytes = bindingRequest(transactionID: id, useCandidate: !iceDone || nominatesInConsentChecks) {
+            outgoing.append(bytes)
+        }
     }
 
     /// A check as this client sends it (USERNAME, PRIORITY, ICE-CONTROLLING,
     /// USE-CANDIDATE, signed with the server's password). Tests send copies
     /// from other addresses: what a participant could spoof with its own credentials.
-    public func bindingRequest(transactionID: StunTransactionID? = nil) -> [UInt8]? {
+    public func bindingRequest(transactionID: StunTransactionID? = nil, useCandidate: Bool = true) -> [UInt8]? {
         let id = transactionID ?? StunTransactionID.random(using: &random)
         let request = StunMessage(
             type: StunMessageType(method: .binding, messageClass: .request), transactionID: id,
             attributes: [.username("\(remoteUfrag):\(offer.ufrag)"), .priority(1_853_824_767),
-                         .iceControlling(tieBreaker), .useCandidate])
+                         .iceControlling(tieBreaker)] + (useCandidate ? [.useCandidate] : []))
         return try? request.encode(password: remotePassword)
     }
 

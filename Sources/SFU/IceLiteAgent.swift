@@ -41,6 +41,8 @@ public struct IceLiteAgent: Sendable {
     public private(set) var selected: StunAddress?
     /// Whether the controlling agent has nominated a pair (USE-CANDIDATE).
     public private(set) var nominated = false
+    /// When the latest valid check from `selected` arrived.
+    private var lastCheckFromSelected: Instant?
     /// When the last valid check arrived.
     public private(set) var lastConsent: Instant?
 
@@ -152,7 +154,8 @@ public struct IceLiteAgent: Sendable {
             let response = try StunMessage.bindingSuccessResponse(to: request, source: source, password: localPassword)
             lastConsent = now
             if validated.contains(source) || validated.isEmpty {
-                accept(source, nominate: request.useCandidate)
+                accept(source, nominate: request.useCandidate, now: now)
+                if source == selected { lastCheckFromSelected = now }
             } else if checks.want(source, nominate: request.useCandidate) {
                 sendChecks(now: now)
             } else {
@@ -180,7 +183,7 @@ public struct IceLiteAgent: Sendable {
             return true
         }
         lastConsent = now
-        accept(entry.address, nominate: entry.nominate)
+        accept(entry.address, nominate: entry.nominate, now: now)
         return true
     }
 
@@ -192,7 +195,7 @@ public struct IceLiteAgent: Sendable {
 
     /// Makes `address` valid (evicting the oldest address that is not the
     /// media path when full) and selects it as RFC 8445 §7.3.1.5 allows.
-    private mutating func accept(_ address: StunAddress, nominate: Bool) {
+    private mutating func accept(_ address: StunAddress, nominate: Bool, now: Instant) {
         checks.forget(address)
         if !validated.contains(address) {
             validated.append(address)
@@ -202,11 +205,19 @@ public struct IceLiteAgent: Sendable {
             }
         }
         if nominate {
+            if selected != address { lastCheckFromSelected = now }
             selected = address
             nominated = true
+        } else if nominated, selected != address, let last = lastCheckFromSelected, now - last > Self.selectedQuiet {
+            // The peer moved (NAT rebinding, a network change) and checks from
+            // here only, without USE-CANDIDATE (aiortc's consent checks carry
+            // none): media follows once the selected address has gone quiet.
+            selected = address
+            lastCheckFromSelected = now
         } else if !nominated && selected == nil {
             // Regular nomination: media may start before USE-CANDIDATE.
             selected = address
+            lastCheckFromSelected = now
         }
     }
 
@@ -232,6 +243,12 @@ public struct IceLiteAgent: Sendable {
         }
         outputs.append(.transmit(bytes, to: address))
     }
+
+    /// How long the selected address must have sent no check before a
+    /// verified address takes over without USE-CANDIDATE: longer than the
+    /// 2.5 s at which browsers ping their selected pair, shorter than the
+    /// 4-6 s of aiortc's consent checks.
+    static let selectedQuiet = TimeSpan.seconds(3)
 
     /// The priority of our one host candidate (RFC 8445 §5.1.2.1: type
     /// preference 126, local preference 65535, component 1).

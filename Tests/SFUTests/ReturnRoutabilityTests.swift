@@ -84,9 +84,49 @@ final class ReturnRoutabilityTests: XCTestCase {
     /// A client whose NAT rebinds mid-call: its next check comes from a new
     /// port; it answers our check there and media resumes both ways.
     func testARebindingClientResumesMediaAfterAnsweringTheCheck() throws {
+        try rebinding(nominates: true, consentInterval: .seconds(2))
+    }
+
+    /// The same with aiortc's habits: consent checks every 5 s without
+    /// USE-CANDIDATE. Media moves once the old address has been quiet for 3 s.
+    func testARebindingClientThatNoLongerNominatesResumesToo() throws {
+        try rebinding(nominates: false, consentInterval: .seconds(5))
+    }
+
+    /// A second address that checks while the selected one still does (a
+    /// host with two interfaces) is verified but does not take the media
+    /// without USE-CANDIDATE.
+    func testASecondAddressDoesNotTakeMediaWhileTheFirstIsAlive() throws {
         let h = EngineHarness()
         try h.join("ann")
         try h.join("bob")
+        let ann = h.clients["ann"]!.client
+        ann.nominatesInConsentChecks = false
+        var ts: UInt32 = 0
+        let second = StunAddress("127.0.0.1:7778")!
+        h.inject(ann.bindingRequest(useCandidate: false)!, from: second)
+        h.run(for: .milliseconds(10))
+        let check = try XCTUnwrap((h.unclaimed[second] ?? []).first(where: Self.isStunRequest))
+        let request = try StunParsedMessage(parsing: check).message
+        h.inject(try StunMessage.bindingSuccessResponse(to: request, source: second, password: ann.offer.password),
+                 from: second)
+        for _ in 0..<5 {
+            talk(h, ["bob"], for: .seconds(2), ts: &ts)
+            h.inject(ann.bindingRequest(useCandidate: false)!, from: second)
+        }
+        XCTAssertEqual(h.engine.stateCounts.addresses, 3, "ann's two and bob's")
+        h.received["ann"] = []
+        talk(h, ["bob"], for: .milliseconds(200), ts: &ts)
+        XCTAssertFalse(h.rtpByMid("ann").isEmpty, "media stays on ann's first address, which still checks")
+        XCTAssertTrue((h.unclaimed[second] ?? []).allSatisfy(Self.isStun), "no media to the second")
+    }
+
+    private func rebinding(nominates: Bool, consentInterval: TimeSpan) throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob")
+        h.clients["ann"]!.client.nominatesInConsentChecks = nominates
+        h.clients["ann"]!.client.consentInterval = consentInterval
         var ts: UInt32 = 0
         talk(h, ["ann", "bob"], for: .milliseconds(500), ts: &ts)
         let newAddress = StunAddress("127.0.0.1:7777")!
@@ -97,7 +137,7 @@ final class ReturnRoutabilityTests: XCTestCase {
         var firstCheckAt: Instant?
         var annHearsBobAt: Instant?
         var bobHearsAnnAt: Instant?
-        while h.clock.now - rebound < .seconds(5) && (annHearsBobAt == nil || bobHearsAnnAt == nil) {
+        while h.clock.now - rebound < .seconds(10) && (annHearsBobAt == nil || bobHearsAnnAt == nil) {
             talk(h, ["ann", "bob"], for: .milliseconds(20), ts: &ts)
             if firstCheckAt == nil, h.clients["ann"]!.client.checksAnswered > 0 { firstCheckAt = h.clock.now }
             if annHearsBobAt == nil, !h.rtpByMid("ann").isEmpty { annHearsBobAt = h.clock.now }
@@ -108,10 +148,10 @@ final class ReturnRoutabilityTests: XCTestCase {
         let heard = try XCTUnwrap(bobHearsAnnAt, "bob hears ann again")
         XCTAssertLessThan(hears - check, .seconds(1), "media follows the answered check within a second")
         XCTAssertLessThan(heard - check, .seconds(1))
-        // The client checks consent every 2 s: at most that, plus the check's round trip.
-        XCTAssertLessThan(max(hears, heard) - rebound, .seconds(3))
+        // At most one consent interval, plus the check's round trip.
+        XCTAssertLessThan(max(hears, heard) - rebound, consentInterval + .seconds(1))
         XCTAssertEqual(h.engine.counters.routabilityChecksSent, 1)
-        print("rebinding: media resumed \((max(hears, heard) - rebound).milliseconds) ms after the rebinding, "
+        print("rebinding (nominates: \(nominates)): media resumed \((max(hears, heard) - rebound).milliseconds) ms after the rebinding, "
               + "\((max(hears, heard) - check).milliseconds) ms after the answered check")
     }
 
