@@ -59,6 +59,8 @@ public struct IceLiteAgent: Sendable {
         case forgotten(StunAddress)
         /// A check went unanswered (or the queue was full) and the address was dropped.
         case unverified(StunAddress?)
+        /// Media now goes to this address instead of another one.
+        case selected(StunAddress)
     }
 
     /// The outcome of one Binding request.
@@ -196,6 +198,8 @@ public struct IceLiteAgent: Sendable {
     /// Makes `address` valid (evicting the oldest address that is not the
     /// media path when full) and selects it as RFC 8445 §7.3.1.5 allows.
     private mutating func accept(_ address: StunAddress, nominate: Bool, now: Instant) {
+        let before = selected
+        defer { if let before, selected != before, let after = selected { outputs.append(.selected(after)) } }
         checks.forget(address)
         if !validated.contains(address) {
             validated.append(address)

@@ -269,10 +269,23 @@ public final class MediaEngine: DatagramEngine {
                 if byAddress[address] === p { byAddress[address] = nil }
             case .unverified:
                 counters.addressesUnverified += 1
+            case .selected:
+                // Media moved to a new address (NAT rebinding): what was sent
+                // to the old one and dropped from the new one meanwhile is
+                // lost beyond repair, so both directions need a keyframe.
+                if p.srtp != nil { requestKeyframes(around: p, now: now) }
             }
         }
         if p.dtls == nil && !p.plan.dtlsServer, p.ice.selected != nil, session(of: p) != nil {
             startDTLSClient(p, now: now, transmits: &transmits)
+        }
+    }
+
+    /// Asks `p` and the video sources of its slots for keyframes.
+    func requestKeyframes(around p: Participant, now: Instant) {
+        p.requestKeyframe(now: now)
+        for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: .video) {
+            p.session.participants[who]?.requestKeyframe(now: now)
         }
     }
 
@@ -311,10 +324,7 @@ public final class MediaEngine: DatagramEngine {
                     p.srtp = try SRTPContext(keyingMaterial: keys, role: dtls.role == .server ? .dtlsServer : .dtlsClient)
                     // Keyframes sent before this subscriber had keys never
                     // reached it: ask its video sources (and it) for new ones.
-                    p.requestKeyframe(now: now)
-                    for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: .video) {
-                        p.session.participants[who]?.requestKeyframe(now: now)
-                    }
+                    requestKeyframes(around: p, now: now)
                     delegate?.engine(mediaConnected: p.id, session: p.session.id)
                 } catch {
                     remove(p.id, reason: .dtlsFailed, now: now)

@@ -132,6 +132,7 @@ final class ReturnRoutabilityTests: XCTestCase {
         let newAddress = StunAddress("127.0.0.1:7777")!
         h.rebind("ann", to: newAddress)
         let rebound = h.clock.now
+        let plis = h.engine.counters.pliSent
         h.received["ann"] = []
         h.received["bob"] = []
         var firstCheckAt: Instant?
@@ -151,6 +152,7 @@ final class ReturnRoutabilityTests: XCTestCase {
         // At most one consent interval, plus the check's round trip.
         XCTAssertLessThan(max(hears, heard) - rebound, consentInterval + .seconds(1))
         XCTAssertEqual(h.engine.counters.routabilityChecksSent, 1)
+        XCTAssertGreaterThanOrEqual(h.engine.counters.pliSent, plis + 2, "keyframes from ann and for ann after the gap")
         print("rebinding (nominates: \(nominates)): media resumed \((max(hears, heard) - rebound).milliseconds) ms after the rebinding, "
               + "\((max(hears, heard) - check).milliseconds) ms after the answered check")
     }
