@@ -24,7 +24,8 @@ import socket
 import struct
 import time
 
-from cohort_server import ROOT, CohortServer
+from chromium import Chromium
+from cohort_server import ROOT, WEB_ROOT, CohortServer
 from conftest import run
 from peer import AiortcParticipant
 from signalling import CohortSignalling, SignallingError
@@ -288,3 +289,58 @@ def test_rebound_aiortc_clients_answer_the_check_and_media_resumes() -> None:
                 nat.close()
 
     run(scenario(), timeout=60)
+
+
+def test_rebound_chromium_answers_the_check_and_media_resumes() -> None:
+    """The same NAT rebinding with the server's web client in Chromium (a
+    full agent, controlling) and one aiortc participant: Chromium answers the
+    server's check at its new port, and audio flows both ways again."""
+
+    async def scenario() -> None:
+        with CohortServer(web_root=WEB_ROOT, announce="127.0.0.2") as server:
+            nat = RebindingNat(server.media_ports)
+            await nat.start()
+            async with Chromium() as browser:
+                page = await browser.new_page(f"{server.base_url}?token={server.token('Ann Browser')}")
+                cal = AiortcParticipant("cal", 770.0)
+                try:
+                    await page.evaluate("document.getElementById('join').click(), true")
+                    await cal.join_cohort(server.ws_url, server.token("Cal Aiortc"), "Cal Aiortc")
+                    await cal.wait_connected(15)
+                    deadline = time.monotonic() + 15
+                    while not await page.evaluate("!!(window.cohort && cohort.state.joined && cohort.state.pc)"):
+                        assert time.monotonic() < deadline, f"Chromium did not join: {page.console[-10:]}"
+                        await asyncio.sleep(0.1)
+
+                    async def chromium_audio_packets() -> int:
+                        stats = await page.get_stats_summary("cohort.state.pc")
+                        return sum(s.get("packetsReceived") or 0 for s in stats["inbound"] if s.get("kind") == "audio")
+
+                    def cal_audio() -> float:
+                        return sum(cal.audio_seconds_by_mid().values())
+
+                    deadline = time.monotonic() + 20
+                    while await chromium_audio_packets() < 50 or cal_audio() < 1:
+                        assert time.monotonic() < deadline, "no audio both ways before the rebinding"
+                        await asyncio.sleep(0.2)
+                    await nat.rebind()
+                    rebound = time.monotonic()
+                    await asyncio.sleep(0.3)
+                    p0, c0 = await chromium_audio_packets(), cal_audio()
+                    chromium_at = cal_at = None
+                    while chromium_at is None or cal_at is None:
+                        now = time.monotonic() - rebound
+                        assert now < 20, f"audio did not resume: Chromium {chromium_at}, aiortc {cal_at}"
+                        if chromium_at is None and await chromium_audio_packets() > p0 + 25:
+                            chromium_at = now
+                        if cal_at is None and cal_audio() > c0 + 0.5:
+                            cal_at = now
+                        await asyncio.sleep(0.1)
+                    print(f"\nrebinding (Chromium + aiortc behind one NAT): Chromium receives audio again after "
+                          f"{chromium_at:.1f} s, aiortc after {cal_at:.1f} s (each needs its next consent check "
+                          f"from the new port)")
+                finally:
+                    await cal.close()
+                    nat.close()
+
+    run(scenario(), timeout=90)
