@@ -123,7 +123,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     }
 
     /// The socket a session lives on (the least loaded one when it first
-    /// appears), holding the session there for one join until `joined` or `joinFailed`.
+    /// appears), holding the session there for one join until `joinEnded`.
     private func home(of session: String) -> (Int, MediaSocket<MediaEngine>)? {
         state.withLockedValue { s in
             guard !s.sockets.isEmpty else { return nil }
