@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "Opus", "RTP", "Wire"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
-            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport",
+            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

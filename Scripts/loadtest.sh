@@ -41,6 +41,9 @@ limit=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(int(s
 # A fresh secret and a free HTTP port; media on port 0 (one free UDP port per
 # server loop, announced in the SDP answer).
 export COHORT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# Every simulated participant joins from 127.0.0.1: no per-address join limit
+# (an environment variable, so that an older COHORT_BIN still starts).
+export COHORT_JOINS_PER_ADDRESS_PER_MINUTE=0
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p loadtest/results
 log=loadtest/results/server-$port.log

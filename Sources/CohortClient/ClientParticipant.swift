@@ -11,7 +11,9 @@ import Wire
 ///
 /// It offers, takes the answer, sends ICE checks with USE-CANDIDATE (RFC
 /// 8445 §7.2.2) until one succeeds and then one every `consentInterval` (RFC
-/// 7675), runs the DTLS client, and protects and unprotects media.
+/// 7675), answers the server's own checks (a full agent answers in either
+/// role, RFC 8445 §7.3; the server checks a new source address before it
+/// sends media there), runs the DTLS client, and protects and unprotects media.
 public final class ClientParticipant {
     /// Errors from setting up the client.
     public enum ClientError: Error, Equatable {
@@ -47,10 +49,14 @@ public final class ClientParticipant {
     public var consentInterval = TimeSpan.seconds(2)
     /// Whether the client still sends consent checks (a "vanishing" client stops).
     public var sendsConsent = true
+    /// Whether consent checks carry USE-CANDIDATE too (browsers' do; aiortc's do not).
+    public var nominatesInConsentChecks = true
     /// Retransmissions sent in answer to the server's NACKs (`lossRepair` only).
     public private(set) var retransmissionsSent = 0
     /// NACKs received from the server for our video.
     public private(set) var nacksReceived = 0
+    /// Binding requests from the server answered (its return-routability checks).
+    public private(set) var checksAnswered = 0
     /// Our video packets as sent (before encryption), by sequence number, to
     /// answer NACKs with RTX when the offer has `lossRepair`; the last 1024.
     private var sentVideo: [UInt16: [UInt8]] = [:]
@@ -134,8 +140,12 @@ public final class ClientParticipant {
     public func receive(_ datagram: [UInt8], now: Instant) {
         switch PacketClass.classify(datagram) {
         case .stun:
-            guard let parsed = try? StunParsedMessage(parsing: datagram),
-                  parsed.message.type.messageClass == .successResponse,
+            guard let parsed = try? StunParsedMessage(parsing: datagram) else { return }
+            if parsed.message.type.messageClass == .request {
+                answerCheck(parsed)
+                return
+            }
+            guard parsed.message.type.messageClass == .successResponse,
                   parsed.message.transactionID == pendingTransaction,
                   (try? parsed.checkIntegrity(key: StunIntegrity.shortTermKey(password: remotePassword))) != nil else { return }
             pendingTransaction = nil
@@ -199,11 +209,33 @@ public final class ClientParticipant {
     private func sendCheck() {
         let id = StunTransactionID.random(using: &random)
         pendingTransaction = id
+        if let bytes = bindingRequest(transactionID: id, useCandidate: !iceDone || nominatesInConsentChecks) {
+            outgoing.append(bytes)
+        }
+    }
+
+    /// A check as this client sends it (USERNAME, PRIORITY, ICE-CONTROLLING,
+    /// USE-CANDIDATE, signed with the server's password). Tests send copies
+    /// from other addresses: what a participant could spoof with its own credentials.
+    public func bindingRequest(transactionID: StunTransactionID? = nil, useCandidate: Bool = true) -> [UInt8]? {
+        let id = transactionID ?? StunTransactionID.random(using: &random)
         let request = StunMessage(
             type: StunMessageType(method: .binding, messageClass: .request), transactionID: id,
             attributes: [.username("\(remoteUfrag):\(offer.ufrag)"), .priority(1_853_824_767),
-                         .iceControlling(tieBreaker), .useCandidate])
-        if let bytes = try? request.encode(password: remotePassword) { outgoing.append(bytes) }
+                         .iceControlling(tieBreaker)] + (useCandidate ? [.useCandidate] : []))
+        return try? request.encode(password: remotePassword)
+    }
+
+    /// Answers the server's Binding request (RFC 8445 §7.3): USERNAME is
+    /// "our ufrag:its ufrag" and MESSAGE-INTEGRITY is keyed by our password.
+    private func answerCheck(_ parsed: StunParsedMessage) {
+        let request = parsed.message
+        guard request.type.method == .binding, request.username == "\(offer.ufrag):\(remoteUfrag)",
+              (try? parsed.checkFingerprintAndIntegrity(password: offer.password)) != nil, let server,
+              let response = try? StunMessage.bindingSuccessResponse(to: request, source: server, password: offer.password)
+        else { return }
+        checksAnswered += 1
+        outgoing.append(response)
     }
 
     /// Sends one RTP packet of our `ssrc` with `payload`; the sequence number

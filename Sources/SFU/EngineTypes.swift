@@ -13,8 +13,14 @@ public struct EngineConfiguration: Sendable {
     public var consentTimeout: TimeSpan
     /// Receive slots per kind Cohort uses at most.
     public var maxSlots: Int
-    /// Participants per therapy session.
+    /// Participants per therapy session, hosts and co-hosts included.
     public var maxParticipantsPerSession: Int
+    /// Places of `maxParticipantsPerSession` only hosts and co-hosts may
+    /// take, so that participants can never lock the therapist out (issue 14).
+    public var reservedHostPlaces = 2
+    /// Joins of one identity (token `sub`, or the token's claims when it has
+    /// none) present in a session at once (issue 14: one link joined 50 times).
+    public var maxJoinsPerIdentity = 3
     /// Whether participants (not hosts or co-hosts) wait for admission.
     public var waitingRoom: Bool
     /// Unix time in nanoseconds at `Instant.zero`, for NTP timestamps in sender reports.
@@ -53,10 +59,15 @@ public struct JoinRequest: Sendable {
     public var offer: String
     /// Whether the client wants its room as one mixed audio stream.
     public var mixedAudio: Bool
+    /// Who holds the token (its `sub`, or its claims when it has none); at
+    /// most `maxJoinsPerIdentity` joins of one identity are in a session at once. Nil: not limited.
+    public var identity: String?
 
     /// Creates a request.
-    public init(sessionID: String, room: RoomID, name: String, role: Role, offer: String, mixedAudio: Bool = false) {
+    public init(sessionID: String, room: RoomID, name: String, role: Role, offer: String, mixedAudio: Bool = false,
+                identity: String? = nil) {
         self.mixedAudio = mixedAudio
+        self.identity = identity
         self.sessionID = sessionID
         self.room = room
         self.name = name
@@ -226,6 +237,12 @@ public struct EngineCounters: Sendable, Equatable {
     public var goodbyesSent = 0
     /// Session commands refused with `rate-limited` (command or fan-out budget spent).
     public var commandsRateLimited = 0
+    /// Return-routability checks sent to a participant's new source address (RFC 7675 Binding requests).
+    public var routabilityChecksSent = 0
+    /// Addresses that became valid: a participant's first, or one that answered our check.
+    public var addressesValidated = 0
+    /// New addresses never validated: their check went unanswered, or too many were waiting.
+    public var addressesUnverified = 0
     /// Creates zeroed counters.
     public init() {}
 }

@@ -64,14 +64,17 @@ public final class MediaEngine: DatagramEngine {
         var plan = try OfferPlan(offer: offer, maxSlots: configuration.maxSlots)
         if !configuration.lossRepair { plan.withoutLossRepair() }
         let session = sessions[request.sessionID] ?? Session(id: request.sessionID)
-        guard session.table.members.count < configuration.maxParticipantsPerSession else { throw .sessionFull }
+        if let refusal = session.refusal(of: request, configuration: configuration) { throw refusal }
 
         let id = "p" + IceCredential.random(length: 10, using: &random)
-        let ufrag = IceCredential.random(length: 8, using: &random)
+        var ufrag = IceCredential.random(length: IceLiteAgent.ufragLength, using: &random)
+        while byUfrag[ufrag] != nil { ufrag = IceCredential.random(length: IceLiteAgent.ufragLength, using: &random) }
         let ice = IceLiteAgent(localUfrag: ufrag, localPassword: IceCredential.random(length: 24, using: &random),
-                               remoteUfrag: plan.remoteUfrag)
+                               remoteUfrag: plan.remoteUfrag, remotePassword: plan.remotePassword,
+                               tieBreaker: UInt64.random(in: 0...UInt64.max, using: &random))
         let p = Participant(id: id, session: session, name: request.name, role: request.role, entryRoom: request.room,
-                            plan: plan, ice: ice, sourceKey: nextSourceKey, now: now, random: &random)
+                            identity: request.identity, plan: plan, ice: ice, sourceKey: nextSourceKey, now: now,
+                            random: &random)
         nextSourceKey &+= 1
         if !configuration.lossRepair { p.video?.cache = nil }
         if plan.dtlsServer {
@@ -117,6 +120,8 @@ public final class MediaEngine: DatagramEngine {
         let session = p.session
         session.participants[id] = nil
         byUfrag[p.ice.localUfrag] = nil
+        // Every address that maps to it (the agent reports each one it forgets,
+        // so `validated` is all of them): no datagram reaches its DTLS or SRTP again.
         for address in p.ice.validated where byAddress[address] === p { byAddress[address] = nil }
         session.forgetRoutes()
         p.routes = nil
@@ -218,24 +223,75 @@ public final class MediaEngine: DatagramEngine {
     }
 
     private func receiveSTUN(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
-        guard let parsed = try? StunParsedMessage(parsing: datagram),
-              let ufrag = IceLiteAgent.localUfrag(of: parsed.message),
-              let p = byUfrag[String(ufrag)] else {
+        guard let parsed = try? StunParsedMessage(parsing: datagram) else {
             counters.stunDropped += 1
             return
         }
-        switch p.ice.handle(parsed, from: source, now: now) {
-        case .drop:
-            counters.stunDropped += 1
-        case .respond(let bytes):
-            transmits.append(bytes, to: source)
-            if p.ice.isValidated(source), byAddress[source] !== p {
-                byAddress[source] = p
+        switch parsed.message.type.messageClass {
+        case .request:
+            guard let ufrag = IceLiteAgent.localUfrag(of: parsed.message), let p = byUfrag[String(ufrag)] else {
+                counters.stunDropped += 1
+                return
             }
-            if p.dtls == nil && !p.plan.dtlsServer, p.ice.selected != nil {
-                startDTLSClient(p, now: now, transmits: &transmits)
+            switch p.ice.handle(parsed, from: source, now: now) {
+            case .drop:
+                counters.stunDropped += 1
+            case .respond(let bytes):
+                transmits.append(bytes, to: source)
+            }
+            drainICE(p, now: now, transmits: &transmits)
+        case .successResponse, .errorResponse:
+            // An answer to one of our return-routability checks.
+            guard let ufrag = IceLiteAgent.localUfrag(ofResponse: parsed.message), let p = byUfrag[ufrag],
+                  p.ice.handleResponse(parsed, from: source, now: now) else {
+                counters.stunDropped += 1
+                return
+            }
+            drainICE(p, now: now, transmits: &transmits)
+        case .indication:
+            counters.stunDropped += 1
+        }
+    }
+
+    /// Applies what `p`'s ICE agent asks for: its checks go out, addresses it
+    /// validated or forgot enter or leave `byAddress`, and a DTLS client
+    /// starts once there is an address to send to.
+    func drainICE(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
+        while let output = p.ice.poll() {
+            switch output {
+            case .transmit(let bytes, let to):
+                transmits.append(bytes, to: to)
+                counters.routabilityChecksSent += 1
+            case .validated(let address):
+                byAddress[address] = p
+                counters.addressesValidated += 1
+            case .forgotten(let address):
+                if byAddress[address] === p { byAddress[address] = nil }
+            case .unverified:
+                counters.addressesUnverified += 1
+            case .selected:
+                // Media moved to a new address (NAT rebinding): what was sent
+                // to the old one and dropped from the new one meanwhile is
+                // lost beyond repair, so both directions need a keyframe.
+                if p.srtp != nil { requestKeyframes(around: p, now: now) }
             }
         }
+        if p.dtls == nil && !p.plan.dtlsServer, p.ice.selected != nil, session(of: p) != nil {
+            startDTLSClient(p, now: now, transmits: &transmits)
+        }
+    }
+
+    /// Asks `p` and the video sources of its slots for keyframes.
+    func requestKeyframes(around p: Participant, now: Instant) {
+        p.requestKeyframe(now: now)
+        for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: .video) {
+            p.session.participants[who]?.requestKeyframe(now: now)
+        }
+    }
+
+    /// `p`'s session if `p` is still a member of it.
+    private func session(of p: Participant) -> Session? {
+        p.session.participants[p.id] === p ? p.session : nil
     }
 
     private func startDTLSClient(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
@@ -268,10 +324,7 @@ public final class MediaEngine: DatagramEngine {
                     p.srtp = try SRTPContext(keyingMaterial: keys, role: dtls.role == .server ? .dtlsServer : .dtlsClient)
                     // Keyframes sent before this subscriber had keys never
                     // reached it: ask its video sources (and it) for new ones.
-                    p.requestKeyframe(now: now)
-                    for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: .video) {
-                        p.session.participants[who]?.requestKeyframe(now: now)
-                    }
+                    requestKeyframes(around: p, now: now)
                     delegate?.engine(mediaConnected: p.id, session: p.session.id)
                 } catch {
                     remove(p.id, reason: .dtlsFailed, now: now)
@@ -303,6 +356,10 @@ public final class MediaEngine: DatagramEngine {
                     drainDTLS(p, now: now, transmits: &transmits)
                 }
                 guard session.participants[p.id] != nil else { continue }
+                if let d = p.ice.nextDeadline, d <= now {
+                    p.ice.handleTimeout(now: now)
+                    drainICE(p, now: now, transmits: &transmits)
+                }
                 if p.ice.consentExpired(now: now, timeout: configuration.consentTimeout, start: p.joinedAt) {
                     remove(p.id, reason: .consentExpired, now: now)
                     continue
@@ -336,6 +393,7 @@ public final class MediaEngine: DatagramEngine {
             consider(session.viewDue)
             for p in session.participants.values {
                 consider(p.dtls?.nextDeadline)
+                consider(p.ice.nextDeadline)
                 // A keyframe request is due at once, NACK retries at their spacing; only
                 // once they can be sent (`sendRepairRequests`), or the deadline would stay
                 // in the past and the loop would spin on it.

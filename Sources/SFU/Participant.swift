@@ -16,6 +16,8 @@ final class Participant {
     /// The room its token named: entered on joining if it can be entered
     /// then, otherwise `main`; a waiting participant's room once admitted.
     let entryRoom: RoomID
+    /// Who holds its token (`JoinRequest.identity`), to count joins per identity.
+    let identity: String?
     let plan: OfferPlan
     let joinedAt: Instant
     /// A small number unique in the engine: the participant's key as a mixer contributor.
@@ -51,9 +53,10 @@ final class Participant {
     var commandBudget = TokenBucket(capacity: MediaEngine.commandBurst, perSecond: MediaEngine.commandsPerSecond)
     var fanOutBudget = TokenBucket(capacity: MediaEngine.fanOutBurstBytes, perSecond: MediaEngine.fanOutBytesPerSecond)
 
-    init(id: ParticipantID, session: Session, name: String, role: Role, entryRoom: RoomID, plan: OfferPlan,
-         ice: IceLiteAgent, sourceKey: UInt32, now: Instant, random: inout some RandomNumberGenerator) {
+    init(id: ParticipantID, session: Session, name: String, role: Role, entryRoom: RoomID, identity: String?,
+         plan: OfferPlan, ice: IceLiteAgent, sourceKey: UInt32, now: Instant, random: inout some RandomNumberGenerator) {
         self.id = id
+        self.identity = identity
         self.session = session
         self.name = name
         self.role = role

@@ -7,8 +7,11 @@ public enum SFUError: Error, Equatable, Sendable {
     case missingICECredentials
     /// The offer lacks a usable a=fingerprint (sha-256, sha-384 or sha-512).
     case missingFingerprint
-    /// The session already holds its maximum number of participants.
+    /// The session already holds its maximum number of participants (or
+    /// every place left is reserved for hosts and co-hosts).
     case sessionFull
+    /// The token's identity is in the session `maxJoinsPerIdentity` times already.
+    case tooManyJoins
     /// No participant with that id in this session.
     case unknownParticipant(String)
     /// The engine could not set up DTLS or SRTP.
@@ -36,6 +39,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .missingICECredentials: return "missing-ice-credentials"
         case .missingFingerprint: return "missing-fingerprint"
         case .sessionFull: return "session-full"
+        case .tooManyJoins: return "too-many-joins"
         case .unknownParticipant: return "unknown-participant"
         case .internalFailure: return "internal"
         case .forbidden: return "forbidden"
@@ -55,6 +59,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .missingICECredentials: return "The SDP offer has no ice-ufrag/ice-pwd."
         case .missingFingerprint: return "The SDP offer has no sha-256, sha-384 or sha-512 fingerprint."
         case .sessionFull: return "This session is full."
+        case .tooManyJoins: return "This token is in the session too many times already; leave on another device first."
         case .unknownParticipant(let id): return "No participant \(id) in this session."
         case .internalFailure(let why): return "The server could not set up media: \(why)"
         case .forbidden: return "Only a host can do that."

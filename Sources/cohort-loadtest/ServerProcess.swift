@@ -20,6 +20,8 @@ final class ServerProcess: @unchecked Sendable {
                              "--log-level", "warning"] + extraArguments
         var env = ProcessInfo.processInfo.environment
         env["COHORT_SECRET"] = secret
+        // Every simulated participant joins from 127.0.0.1: no per-address join limit.
+        env["COHORT_JOINS_PER_ADDRESS_PER_MINUTE"] = "0"
         process.environment = env
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))

@@ -8,6 +8,7 @@ import NIOCore
 import NIOPosix
 import SFU
 import Tokens
+import Wire
 
 /// Connects the control plane to the media engines: one `MediaEngine` per
 /// event loop behind its own UDP socket (port base+i), each therapy session
@@ -22,27 +23,70 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
 
     private struct State {
         var sockets: [MediaSocket<MediaEngine>] = []
-        var sessionHome: [String: Int] = [:]
-        var sessionCount: [Int: Int] = [:]
+        /// Sessions with members or joins under way, each on one socket; an
+        /// entry goes when its last member leaves (issue 14: none kept forever).
+        var homes: [String: SessionHome] = [:]
+        /// Sessions per socket, to place a new session on the least loaded one.
+        var load: [Int] = []
         var connections: [ParticipantID: ClientConnection] = [:]
         var participantHome: [ParticipantID: Int] = [:]
+        var joinRate = JoinRateLimiter(perMinute: 0)
+    }
+
+    /// Where a session lives and how many hold it there.
+    private struct SessionHome {
+        var socket: Int
+        /// Participants the engine admitted and has not removed.
+        var members = 0
+        /// Joins between placement and the engine's answer.
+        var joining = 0
+    }
+
+    /// The sizes of the relay's tables, for leak checks in tests.
+    struct StateCounts: Equatable {
+        var sessions = 0
+        var connections = 0
+        var participants = 0
+        var joinRateAddresses = 0
+    }
+
+    /// Limits on joins (issue 14); see `ServeSettings`.
+    struct JoinLimits: Sendable {
+        /// Places of each session only hosts and co-hosts may take.
+        var reservedHostPlaces = 2
+        /// Joins of one token identity in a session at once.
+        var maxJoinsPerToken = 3
+        /// Joins per client address per minute (0: no limit).
+        var joinsPerAddressPerMinute = 120
     }
 
     init(logger: Logger) { self.logger = logger }
 
+    /// The sizes of the relay's tables.
+    var stateCounts: StateCounts {
+        state.withLockedValue { s in
+            StateCounts(sessions: s.homes.count, connections: s.connections.count,
+                        participants: s.participantHome.count, joinRateAddresses: s.joinRate.count)
+        }
+    }
+
     /// Binds one media socket per loop of `group`, on `host` and consecutive
     /// ports from `port` (0: any free ports), announcing `announce` in candidates.
     func start(group: MultiThreadedEventLoopGroup, host: String, port: Int, announce: String,
-               consentTimeout: Int, waitingRoom: Bool, certificate: DTLSCertificate) async throws -> [SocketAddress] {
+               consentTimeout: Int, waitingRoom: Bool, certificate: DTLSCertificate,
+               limits: JoinLimits = JoinLimits()) async throws -> [SocketAddress] {
         let zero = UInt64(Date().timeIntervalSince1970 * 1e9) &- NIODeadline.now().uptimeNanoseconds
         var sockets: [MediaSocket<MediaEngine>] = []
         for (i, loop) in group.makeIterator().enumerated() {
-            let config = EngineConfiguration(certificate: certificate, candidateHost: announce,
+            var config = EngineConfiguration(certificate: certificate, candidateHost: announce,
                                              candidatePort: 0, consentTimeout: .seconds(Int64(consentTimeout)),
                                              waitingRoom: waitingRoom, unixNanosecondsAtZero: zero)
+            config.reservedHostPlaces = limits.reservedHostPlaces
+            config.maxJoinsPerIdentity = limits.maxJoinsPerToken
+            let configuration = config
             let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, logger: logger) {
                 [unowned self] in
-                let engine = MediaEngine(configuration: config)
+                let engine = MediaEngine(configuration: configuration)
                 engine.delegate = self
                 return engine
             }.get()
@@ -50,7 +94,11 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             try await socket.perform { engine, _, _ in engine.configuration.candidatePort = bound }.get()
             sockets.append(socket)
         }
-        state.withLockedValue { $0.sockets = sockets }
+        state.withLockedValue {
+            $0.sockets = sockets
+            $0.load = Array(repeating: 0, count: sockets.count)
+            $0.joinRate = JoinRateLimiter(perMinute: limits.joinsPerAddressPerMinute)
+        }
         if logger.logLevel <= .debug {
             for (i, socket) in sockets.enumerated() {
                 let logger = self.logger
@@ -84,27 +132,65 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         for s in sockets { try? await s.close().get() }
     }
 
-    /// The socket a session lives on: the least loaded one when it first appears.
+    /// The socket a session lives on (the least loaded one when it first
+    /// appears), holding the session there for one join until `joinEnded`.
     private func home(of session: String) -> (Int, MediaSocket<MediaEngine>)? {
         state.withLockedValue { s in
             guard !s.sockets.isEmpty else { return nil }
-            if let i = s.sessionHome[session] { return (i, s.sockets[i]) }
-            let i = s.sockets.indices.min { s.sessionCount[$0, default: 0] < s.sessionCount[$1, default: 0] }!
-            s.sessionHome[session] = i
-            s.sessionCount[i, default: 0] += 1
-            return (i, s.sockets[i])
+            if s.homes[session] == nil {
+                let i = s.load.indices.min { s.load[$0] < s.load[$1] }!
+                s.homes[session] = SessionHome(socket: i)
+                s.load[i] += 1
+            }
+            s.homes[session]!.joining += 1
+            return (s.homes[session]!.socket, s.sockets[s.homes[session]!.socket])
         }
+    }
+
+    /// A join of `session` ended: admitted (a member now) or refused.
+    private static func joinEnded(_ session: String, admitted: Bool, in s: inout State) {
+        guard var home = s.homes[session] else { return }
+        home.joining -= 1
+        if admitted { home.members += 1 }
+        release(session, home, in: &s)
+    }
+
+    /// Stores `home`, or forgets the session once nobody holds it.
+    private static func release(_ session: String, _ home: SessionHome, in s: inout State) {
+        if home.members <= 0 && home.joining <= 0 {
+            s.homes[session] = nil
+            s.load[home.socket] -= 1
+        } else {
+            s.homes[session] = home
+        }
+    }
+
+    /// Who a token is, for the joins-per-token limit: its `sub`, or else
+    /// its claims (two tokens with the same claims are the same grant).
+    static func identity(of claims: TokenClaims) -> String {
+        if let sub = claims.subject { return "sub:\(claims.session):\(sub)" }
+        return "claims:\(claims.session)|\(claims.room)|\(claims.name)|\(claims.role.rawValue)|\(claims.issuedAt)|"
+            + "\(claims.expiresAt)|\(claims.notBefore.map(String.init) ?? "")"
     }
 
     // MARK: SignalingDelegate
 
     func join(_ request: AuthorizedJoin, connection: ClientConnection) async throws(SignalingError) -> JoinResult {
-        guard let (index, socket) = home(of: request.claims.session) else {
+        if let address = connection.remoteAddress?.ipAddress {
+            let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
+            guard state.withLockedValue({ $0.joinRate.allow(address, now: now) }) else {
+                logger.info("join refused", metadata: ["code": "join-rate-limited", "address": "\(address)"])
+                throw SignalingError(code: .joinRateLimited,
+                                     message: "Too many joins from this address in the last minute; try again shortly.")
+            }
+        }
+        let sessionID = request.claims.session
+        guard let (index, socket) = home(of: sessionID) else {
             throw SignalingError(code: .internalError, message: "media is not running")
         }
-        let join = JoinRequest(sessionID: request.claims.session, room: RoomID(request.claims.room),
+        let join = JoinRequest(sessionID: sessionID, room: RoomID(request.claims.room),
                                name: request.displayName, role: Self.role(request.claims.role), offer: request.offer,
-                               mixedAudio: request.audioMode == .mix)
+                               mixedAudio: request.audioMode == .mix, identity: Self.identity(of: request.claims))
         let result: Result<JoinAnswer, SFUError>
         do {
             result = try await socket.perform { [state] engine, now, _ in
@@ -114,6 +200,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                     state.withLockedValue {
                         $0.connections[answer.participantID] = connection
                         $0.participantHome[answer.participantID] = index
+                        Self.joinEnded(sessionID, admitted: true, in: &$0)
                     }
                     engine.resendSessionView(to: answer.participantID, now: now)
                     return .success(answer)
@@ -122,10 +209,12 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                 }
             }.get()
         } catch {
+            state.withLockedValue { Self.joinEnded(sessionID, admitted: false, in: &$0) }
             throw SignalingError(code: .internalError, message: "engine unavailable")
         }
         switch result {
         case .failure(let e):
+            state.withLockedValue { Self.joinEnded(sessionID, admitted: false, in: &$0) }
             logger.info("join refused", metadata: ["code": "\(e.code)", "session": "\(join.sessionID)"])
             throw SignalingError(code: ErrorCode(e.code), message: e.message)
         case .success(let a):
@@ -195,6 +284,10 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) {
         let conn = state.withLockedValue { s -> ClientConnection? in
             s.participantHome[participant] = nil
+            if var home = s.homes[session] {
+                home.members -= 1
+                Self.release(session, home, in: &s)
+            }
             return s.connections.removeValue(forKey: participant)
         }
         guard let conn else { return }

@@ -87,11 +87,28 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "on|off"))
     var singleUseTokens: String?
 
+    @Option(name: .customLong("reserved-host-places"), help: ArgumentHelp(
+        "Places of each session's 50 that only hosts and co-hosts may take, so participants never lock the therapist out. Env COHORT_RESERVED_HOST_PLACES. (default: \(ServeSettings.defaultReservedHostPlaces))",
+        valueName: "n"))
+    var reservedHostPlaces: String?
+
+    @Option(name: .customLong("max-joins-per-token"), help: ArgumentHelp(
+        "Joins of one token (its sub claim, or the token itself) present in a session at once. Env COHORT_MAX_JOINS_PER_TOKEN. (default: \(ServeSettings.defaultMaxJoinsPerToken))",
+        valueName: "n"))
+    var maxJoinsPerToken: String?
+
+    @Option(name: .customLong("joins-per-address-per-minute"), help: ArgumentHelp(
+        "Joins from one client IP address per minute (a burst of that many, refilled over a minute); 0: no limit. Env COHORT_JOINS_PER_ADDRESS_PER_MINUTE. (default: \(ServeSettings.defaultJoinsPerAddressPerMinute))",
+        valueName: "n"))
+    var joinsPerAddressPerMinute: String?
+
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
                    consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom,
                    maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress,
-                   allowedOrigins: allowedOrigins, singleUseTokens: singleUseTokens)
+                   allowedOrigins: allowedOrigins, singleUseTokens: singleUseTokens,
+                   reservedHostPlaces: reservedHostPlaces, maxJoinsPerToken: maxJoinsPerToken,
+                   joinsPerAddressPerMinute: joinsPerAddressPerMinute)
     }
 
     func run() async throws {
@@ -136,7 +153,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let media = try await relay.start(group: group, host: settings.media.host, port: settings.media.port,
                                               announce: settings.announce, consentTimeout: settings.consentTimeout,
-                                              waitingRoom: settings.waitingRoom, certificate: certificate)
+                                              waitingRoom: settings.waitingRoom, certificate: certificate,
+                                              limits: MediaRelay.JoinLimits(
+                                                  reservedHostPlaces: settings.reservedHostPlaces,
+                                                  maxJoinsPerToken: settings.maxJoinsPerToken,
+                                                  joinsPerAddressPerMinute: settings.joinsPerAddressPerMinute))
             logger.notice("media listening", metadata: ["udp": "\(media.map { "\($0)" }.joined(separator: ", "))",
                                                         "announce": "\(settings.announce)",
                                                         "fingerprint": "\(certificate.fingerprint.sdpValue)"])

@@ -16,6 +16,9 @@ struct ServeFlags: Equatable, Sendable {
     var maxConnectionsPerAddress: String? = nil
     var allowedOrigins: String? = nil
     var singleUseTokens: String? = nil
+    var reservedHostPlaces: String? = nil
+    var maxJoinsPerToken: String? = nil
+    var joinsPerAddressPerMinute: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -27,7 +30,7 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
     case announceRequired(String)
     case emptyValue(option: String)
     case consentTimeoutTooShort(Int)
-    case invalidCount(option: String, value: String)
+    case invalidCount(option: String, value: String, range: ClosedRange<Int>)
     case invalidOrigin(String)
 
     var description: String {
@@ -42,12 +45,12 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "--secret is \(count) bytes; HS256 needs at least \(TokenSigner.minimumSecretLength) (RFC 7518 §3.2)"
         case .announceRequired(let host):
             return "--media binds \(host), which clients cannot reach; set --announce to the public address"
-        case .invalidCount(let option, let value):
-            return "\(option) \"\(value)\" is not a positive whole number"
         case .invalidOrigin(let value):
             return "--allowed-origins \"\(value)\" is not an origin: scheme://host[:port] with http or https, no path (or * for any)"
         case .emptyValue(let option):
             return "\(option) must not be empty"
+        case .invalidCount(let option, let value, let range):
+            return "\(option) \"\(value)\" is not a whole number from \(range.lowerBound) to \(range.upperBound)"
         case .consentTimeoutTooShort(let seconds):
             return "--consent-timeout \(seconds) s would drop healthy participants: browsers check consent every 4-6 s "
                 + "(RFC 7675 §5.1), so at least \(ServeSettings.minimumConsentTimeout) s lets one check be lost"
@@ -82,6 +85,16 @@ struct ServeSettings: Equatable, Sendable {
     var allowedOrigins: [String] = []
     /// Whether each token (`jti`) admits one join only.
     var singleUseTokens = false
+    /// Places of each session (of 50) only hosts and co-hosts may take.
+    var reservedHostPlaces = ServeSettings.defaultReservedHostPlaces
+    /// Joins of one token (its `sub`, or the token itself) in a session at once.
+    var maxJoinsPerToken = ServeSettings.defaultMaxJoinsPerToken
+    /// Joins per client address per minute; 0: no limit.
+    var joinsPerAddressPerMinute = ServeSettings.defaultJoinsPerAddressPerMinute
+
+    static let defaultReservedHostPlaces = 2
+    static let defaultMaxJoinsPerToken = 3
+    static let defaultJoinsPerAddressPerMinute = 120
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -144,20 +157,33 @@ struct ServeSettings: Equatable, Sendable {
         }
         let waitingRoom = try onOff(flags.waitingRoom, "COHORT_WAITING_ROOM", "--waiting-room")
         let singleUseTokens = try onOff(flags.singleUseTokens, "COHORT_SINGLE_USE_TOKENS", "--single-use-tokens")
-        func count(_ flag: String?, _ variable: String, _ option: String, _ value: Int) throws(SettingsError) -> Int {
+        func count(_ flag: String?, _ variable: String, _ option: String, default value: Int, range: ClosedRange<Int>)
+            throws(SettingsError) -> Int {
             guard let text = pick(flag, variable) else { return value }
-            guard let n = Int(text), n > 0 else { throw .invalidCount(option: option, value: text) }
+            guard let n = Int(text), range.contains(n) else { throw .invalidCount(option: option, value: text, range: range) }
             return n
         }
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
                              webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom,
                              maxConnections: try count(flags.maxConnections, "COHORT_MAX_CONNECTIONS", "--max-connections",
-                                                       defaultMaxConnections),
+                                                       default: defaultMaxConnections, range: 1...10_000_000),
                              maxConnectionsPerAddress: try count(flags.maxConnectionsPerAddress, "COHORT_MAX_CONNECTIONS_PER_ADDRESS",
-                                                                 "--max-connections-per-address", defaultMaxConnectionsPerAddress),
+                                                                 "--max-connections-per-address",
+                                                                 default: defaultMaxConnectionsPerAddress, range: 1...10_000_000),
                              allowedOrigins: try origins(pick(flags.allowedOrigins, "COHORT_ALLOWED_ORIGINS")),
-                             singleUseTokens: singleUseTokens)
+                             singleUseTokens: singleUseTokens,
+                             reservedHostPlaces: try count(flags.reservedHostPlaces, "COHORT_RESERVED_HOST_PLACES",
+                                                           "--reserved-host-places", default: defaultReservedHostPlaces,
+                                                           range: 0...49),
+                             maxJoinsPerToken: try count(flags.maxJoinsPerToken, "COHORT_MAX_JOINS_PER_TOKEN",
+                                                         "--max-joins-per-token", default: defaultMaxJoinsPerToken,
+                                                         range: 1...50),
+                             joinsPerAddressPerMinute: try count(flags.joinsPerAddressPerMinute,
+                                                                 "COHORT_JOINS_PER_ADDRESS_PER_MINUTE",
+                                                                 "--joins-per-address-per-minute",
+                                                                 default: defaultJoinsPerAddressPerMinute,
+                                                                 range: 0...1_000_000))
     }
 
     /// A comma-separated list of `scheme://host[:port]` origins, or `*`.

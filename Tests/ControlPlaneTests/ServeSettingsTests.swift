@@ -54,6 +54,27 @@ final class ServeSettingsTests: XCTestCase {
         XCTAssertEqual(s.announce, "10.0.0.5")
     }
 
+    /// Issue 14: the join limits, their defaults, flags, environment and ranges.
+    func testJoinLimits() throws {
+        let d = try ServeSettings.resolve(ServeFlags(), environment: [:])
+        XCTAssertEqual([d.reservedHostPlaces, d.maxJoinsPerToken, d.joinsPerAddressPerMinute], [2, 3, 120])
+        let s = try ServeSettings.resolve(ServeFlags(reservedHostPlaces: "5", maxJoinsPerToken: "1"),
+                                          environment: ["COHORT_JOINS_PER_ADDRESS_PER_MINUTE": "0",
+                                                        "COHORT_MAX_JOINS_PER_TOKEN": "9"])
+        XCTAssertEqual([s.reservedHostPlaces, s.maxJoinsPerToken, s.joinsPerAddressPerMinute], [5, 1, 0])
+        let bad: [(ServeFlags, SettingsError)] = [
+            (ServeFlags(reservedHostPlaces: "50"), .invalidCount(option: "--reserved-host-places", value: "50", range: 0...49)),
+            (ServeFlags(maxJoinsPerToken: "0"), .invalidCount(option: "--max-joins-per-token", value: "0", range: 1...50)),
+            (ServeFlags(joinsPerAddressPerMinute: "-1"),
+             .invalidCount(option: "--joins-per-address-per-minute", value: "-1", range: 0...1_000_000)),
+        ]
+        for (flags, expected) in bad {
+            XCTAssertThrowsError(try ServeSettings.resolve(flags, environment: [:])) {
+                XCTAssertEqual($0 as? SettingsError, expected)
+            }
+        }
+    }
+
     func testErrors() {
         let cases: [(ServeFlags, [String: String], SettingsError)] = [
             (ServeFlags(http: "localhost"), [:], .invalidAddress(option: "--http", value: "localhost")),
@@ -84,9 +105,9 @@ final class ServeSettingsTests: XCTestCase {
         let flags = try ServeCommand.parse(["--max-connections", "9", "--max-connections-per-address", "3"]).flags
         let fromFlags = try ServeSettings.resolve(flags, environment: env)
         XCTAssertEqual([fromFlags.maxConnections, fromFlags.maxConnectionsPerAddress], [9, 3])
-        for (flags, expected) in [(ServeFlags(maxConnections: "0"), SettingsError.invalidCount(option: "--max-connections", value: "0")),
+        for (flags, expected) in [(ServeFlags(maxConnections: "0"), SettingsError.invalidCount(option: "--max-connections", value: "0", range: 1...10_000_000)),
                                   (ServeFlags(maxConnectionsPerAddress: "many"),
-                                   .invalidCount(option: "--max-connections-per-address", value: "many"))] {
+                                   .invalidCount(option: "--max-connections-per-address", value: "many", range: 1...10_000_000))] {
             XCTAssertThrowsError(try ServeSettings.resolve(flags, environment: [:])) { XCTAssertEqual($0 as? SettingsError, expected) }
         }
     }

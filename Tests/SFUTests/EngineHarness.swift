@@ -17,6 +17,8 @@ final class EngineHarness {
     var clients: [String: (client: ClientParticipant, address: StunAddress)] = [:]
     var participantIDs: [String: ParticipantID] = [:]
     var received: [String: [ClientParticipant.Event]] = [:]
+    /// Datagrams the server sent to addresses no client holds (a spoofed victim, an old address), by address.
+    var unclaimed: [StunAddress: [[UInt8]]] = [:]
     let events = RecordingDelegate()
     static let certificate = try! DTLSCertificate()
 
@@ -32,13 +34,15 @@ final class EngineHarness {
     /// Joins `name` into `room` and runs until its media is connected.
     @discardableResult
     func join(_ name: String, room: RoomID = .main, session: String = "s1", audio: Bool = true, video: Bool = true,
-              slots: Int = 4, role: Role = .participant, mixed: Bool = false, lossRepair: Bool = false) throws -> JoinAnswer {
+              slots: Int = 4, role: Role = .participant, mixed: Bool = false, lossRepair: Bool = false,
+              identity: String? = nil) throws -> JoinAnswer {
         let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate,
                                        lossRepair: lossRepair)
         let address = StunAddress("127.0.0.1:\(5000 + clients.count)")!
         clients[name] = (client, address)
         let answer = try engine.join(JoinRequest(sessionID: session, room: room, name: name, role: role,
-                                                 offer: client.offer.sdp, mixedAudio: mixed), now: clock.now)
+                                                 offer: client.offer.sdp, mixedAudio: mixed, identity: identity),
+                                     now: clock.now)
         participantIDs[name] = answer.participantID
         try client.accept(answer: answer.answer, now: clock.now)
         run(for: .milliseconds(1)) // let the first checks go
@@ -58,6 +62,8 @@ final class EngineHarness {
                     engine.receive(d.bytes, from: StunAddress(d.from)!, now: clock.now, transmits: &transmits)
                 } else if let c = clients.values.first(where: { $0.address.description == d.to }) {
                     c.client.receive(d.bytes, now: clock.now)
+                } else if let to = StunAddress(d.to) {
+                    unclaimed[to, default: []].append(d.bytes)
                 }
             }
             if let d = engine.nextDeadline, d <= clock.now {
@@ -84,6 +90,17 @@ final class EngineHarness {
             received[name, default: []] += out.events
             for d in out.datagrams { network.send(d, from: c.address.description, to: serverAddress.description, now: clock.now) }
         }
+    }
+
+    /// `name`'s NAT rebinds: from now on it sends from, and receives at, `address`.
+    func rebind(_ name: String, to address: StunAddress) {
+        guard let c = clients[name] else { return }
+        clients[name] = (c.client, address)
+    }
+
+    /// A datagram to the server from any address (a spoofer's).
+    func inject(_ bytes: [UInt8], from address: StunAddress) {
+        network.send(bytes, from: address.description, to: serverAddress.description, now: clock.now)
     }
 
     /// RTP packets `name` received, by the mid of the slot they came through.

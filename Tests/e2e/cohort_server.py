@@ -61,6 +61,8 @@ class CohortServer:
     # The bound UDP media ports (one per event loop), from the startup log.
     media_ports: list[int] = field(default_factory=list)
     binary: str = BINARY
+    # More `cohort serve` arguments, e.g. ["--joins-per-address-per-minute", "5"].
+    extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
 
@@ -77,7 +79,8 @@ class CohortServer:
              *(["--announce", self.announce] if self.announce else []),
              *(["--max-connections", str(self.max_connections)] if self.max_connections else []),
              *(["--max-connections-per-address", str(self.max_connections_per_address)]
-               if self.max_connections_per_address else [])],
+               if self.max_connections_per_address else []),
+             *self.extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
         ready = threading.Event()
 
@@ -128,13 +131,13 @@ class CohortServer:
         return f"http://127.0.0.1:{self.http_port}/"
 
     def token(self, name: str, role: str = "participant", room: str = "main", ttl: int = 600,
-              session: str | None = None, issued_ago: int = 0) -> str:
+              session: str | None = None, issued_ago: int = 0, sub: str | None = None) -> str:
         """A signed join token; ``ttl`` counts from now (negative: already
         expired), ``issued_ago`` moves ``iat`` into the past."""
         now = int(time.time())
         header = {"alg": "HS256", "typ": "JWT"}
         claims = {"sid": session or self.session, "room": room, "name": name, "role": role,
-                  "iat": now - issued_ago, "exp": now + ttl}
+                  "iat": now - issued_ago, "exp": now + ttl, **({"sub": sub} if sub else {})}
         signing_input = _b64(json.dumps(header, separators=(",", ":")).encode()) + "." + \
             _b64(json.dumps(claims, separators=(",", ":")).encode())
         mac = hmac.new(self.secret.encode(), signing_input.encode(), hashlib.sha256).digest()

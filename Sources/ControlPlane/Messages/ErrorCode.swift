@@ -52,4 +52,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static let notImplemented = ErrorCode("not-implemented")
     /// The server failed; the request may be retried.
     public static let internalError = ErrorCode("internal")
+    /// `join` refused: this token is in the session the maximum number of times already (issue 14).
+    public static let tooManyJoins = ErrorCode("too-many-joins")
+    /// `join` refused: too many joins from this client address in the last minute (issue 14).
+    public static let joinRateLimited = ErrorCode("join-rate-limited")
 }
