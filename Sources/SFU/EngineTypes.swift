@@ -53,10 +53,14 @@ public struct JoinRequest: Sendable {
     public var offer: String
     /// Whether the client wants its room as one mixed audio stream.
     public var mixedAudio: Bool
+    /// The token's `sub` claim (a stable person id), for attendance records.
+    public var subject: String?
 
     /// Creates a request.
-    public init(sessionID: String, room: RoomID, name: String, role: Role, offer: String, mixedAudio: Bool = false) {
+    public init(sessionID: String, room: RoomID, name: String, role: Role, offer: String, mixedAudio: Bool = false,
+                subject: String? = nil) {
         self.mixedAudio = mixedAudio
+        self.subject = subject
         self.sessionID = sessionID
         self.room = room
         self.name = name
@@ -166,6 +170,14 @@ public protocol MediaEngineDelegate: AnyObject, Sendable {
     func engine(sessionChanged view: SessionView, recipient: ParticipantID, session: String)
     /// A broadcast or chat line for `recipients`.
     func engine(message: SessionMessage, recipients: [ParticipantID], session: String)
+    /// A fact for the attendance and audit records. Must not block: the
+    /// receiver queues it for a writer (`Records.RecordWriter`).
+    func engine(record: RecordEvent)
+}
+
+extension MediaEngineDelegate {
+    /// Records are optional: a delegate that keeps none ignores them.
+    public func engine(record: RecordEvent) {}
 }
 
 /// Counters an engine exports (all dropped packets are counted by reason).
