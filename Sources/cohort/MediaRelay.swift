@@ -6,6 +6,7 @@ import MediaTransport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Records
 import SFU
 import Tokens
 
@@ -28,7 +29,13 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         var participantHome: [ParticipantID: Int] = [:]
     }
 
-    init(logger: Logger) { self.logger = logger }
+    /// Where the engines' record events go (nil: records off).
+    private let records: RecordWriter?
+
+    init(logger: Logger, records: RecordWriter? = nil) {
+        self.logger = logger
+        self.records = records
+    }
 
     /// Binds one media socket per loop of `group`, on `host` and consecutive
     /// ports from `port` (0: any free ports), announcing `announce` in candidates.
@@ -104,7 +111,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         }
         let join = JoinRequest(sessionID: request.claims.session, room: RoomID(request.claims.room),
                                name: request.displayName, role: Self.role(request.claims.role), offer: request.offer,
-                               mixedAudio: request.audioMode == .mix)
+                               mixedAudio: request.audioMode == .mix, subject: request.claims.subject)
         let result: Result<JoinAnswer, SFUError>
         do {
             result = try await socket.perform { [state] engine, now, _ in
@@ -216,6 +223,10 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         case .speaking(let ids): wire = .speaking(SpeakingEvent(participants: ids))
         }
         for id in recipients { connection(id)?.send(wire) }
+    }
+
+    func engine(record: RecordEvent) {
+        records?.submit(record)
     }
 
     func engine(mediaConnected participant: ParticipantID, session: String) {
