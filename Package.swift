@@ -120,7 +120,9 @@ let package = Package(
                                                     "CohortMallocCounter"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "Opus", "RTP", "Wire"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
-        .testTarget(name: "RecordsTests", dependencies: ["Records", "SFU", "CohortClient", "Wire", "DTLS"]),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "SFU", "CohortClient", "Wire", "DTLS",
+                                                        .product(name: "GRDB", package: "GRDB.swift"),
+                                                        .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
