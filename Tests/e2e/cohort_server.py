@@ -16,6 +16,7 @@ import re
 import secrets
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,12 @@ class CohortServer:
     # The bound UDP media ports (one per event loop), from the startup log.
     media_ports: list[int] = field(default_factory=list)
     binary: str = BINARY
+    # `--records PATH`: by default a fresh database per server in a temporary
+    # directory (never the working directory); "off" disables records.
+    records: str = field(default_factory=lambda: os.path.join(tempfile.mkdtemp(prefix="cohort-e2e-"), "records.sqlite"))
+    # Put before the command, e.g. `unshare -m sh -c '...; exec "$0" "$@"'` to
+    # run the server in its own mount namespace (it keeps the same pid).
+    wrapper: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
 
@@ -71,7 +78,7 @@ class CohortServer:
         level = self.log_level or os.environ.get("COHORT_LOG_LEVEL", "info")
         nice = ["nice", "-n", str(self.nice)] if self.nice else []  # nice execs: same pid
         self.process = subprocess.Popen(
-            [*nice, self.binary, "serve", "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
+            [*nice, *self.wrapper, self.binary, "serve", "--records", self.records, "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
              "--consent-timeout", str(self.consent_timeout), "--log-level", level,
              *(["--waiting-room", "on"] if self.waiting_room else []),
              *(["--announce", self.announce] if self.announce else []),
@@ -128,13 +135,15 @@ class CohortServer:
         return f"http://127.0.0.1:{self.http_port}/"
 
     def token(self, name: str, role: str = "participant", room: str = "main", ttl: int = 600,
-              session: str | None = None, issued_ago: int = 0) -> str:
+              session: str | None = None, issued_ago: int = 0, subject: str | None = None) -> str:
         """A signed join token; ``ttl`` counts from now (negative: already
         expired), ``issued_ago`` moves ``iat`` into the past."""
         now = int(time.time())
         header = {"alg": "HS256", "typ": "JWT"}
         claims = {"sid": session or self.session, "room": room, "name": name, "role": role,
                   "iat": now - issued_ago, "exp": now + ttl}
+        if subject is not None:
+            claims["sub"] = subject
         signing_input = _b64(json.dumps(header, separators=(",", ":")).encode()) + "." + \
             _b64(json.dumps(claims, separators=(",", ":")).encode())
         mac = hmac.new(self.secret.encode(), signing_input.encode(), hashlib.sha256).digest()
