@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -63,8 +64,9 @@ class CohortServer:
     media_ports: list[int] = field(default_factory=list)
     binary: str = BINARY
     # `--records PATH`: by default a fresh database per server in a temporary
-    # directory (never the working directory); "off" disables records.
-    records: str = field(default_factory=lambda: os.path.join(tempfile.mkdtemp(prefix="cohort-e2e-"), "records.sqlite"))
+    # directory, removed when the server stops; "off" disables records.
+    records: str | None = None
+    _records_dir: str | None = None
     # Put before the command, e.g. `unshare -m sh -c '...; exec "$0" "$@"'` to
     # run the server in its own mount namespace (it keeps the same pid).
     wrapper: list[str] = field(default_factory=list)
@@ -73,6 +75,9 @@ class CohortServer:
 
     def __enter__(self) -> "CohortServer":
         env = dict(os.environ, COHORT_SECRET=self.secret)
+        if self.records is None:
+            self._records_dir = tempfile.mkdtemp(prefix="cohort-e2e-")
+            self.records = os.path.join(self._records_dir, "records.sqlite")
         if self.web_root:
             env["COHORT_WEB_ROOT"] = self.web_root
         level = self.log_level or os.environ.get("COHORT_LOG_LEVEL", "info")
@@ -125,6 +130,8 @@ class CohortServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
+        if self._records_dir is not None:
+            shutil.rmtree(self._records_dir, ignore_errors=True)
 
     @property
     def ws_url(self) -> str:
