@@ -7,7 +7,8 @@
 /// devices at once) count once. The measures:
 /// - in session: in any room but the waiting room;
 /// - in main, in breakout rooms: in the main room, in any breakout room;
-/// - audio on, video on: the person's published audio or video flowing.
+/// - audio on, video on: the person's published audio or video flowing,
+///   while in session.
 public struct AttendanceRow: Codable, Equatable, Sendable {
     public var session: String
     public var person: String
@@ -50,8 +51,11 @@ public enum AttendanceReport {
         var rows: [AttendanceRow] = []
         for person in spans.keys.sorted() {
             var byDay: [Int64: [Measure: Int64]] = [:]
+            let inSession = merged(spans[person]![.session] ?? [])
             for (measure, list) in spans[person]! {
-                for (start, end) in merged(list) {
+                // Media counts only while in session (not while waiting for admission).
+                let counted = measure == .audio || measure == .video ? intersection(merged(list), inSession) : merged(list)
+                for (start, end) in counted {
                     var t = start
                     while t < end {
                         let day = floorDiv(t, dayMilliseconds)
@@ -79,6 +83,18 @@ public enum AttendanceReport {
         var out: [(Int64, Int64)] = []
         for s in spans.sorted(by: { $0.0 < $1.0 }) {
             if let last = out.last, s.0 <= last.1 { out[out.count - 1].1 = max(last.1, s.1) } else { out.append(s) }
+        }
+        return out
+    }
+
+    /// The parts of sorted, disjoint `a` that lie in sorted, disjoint `b`.
+    static func intersection(_ a: [(Int64, Int64)], _ b: [(Int64, Int64)]) -> [(Int64, Int64)] {
+        var out: [(Int64, Int64)] = []
+        var i = 0, j = 0
+        while i < a.count && j < b.count {
+            let start = max(a[i].0, b[j].0), end = min(a[i].1, b[j].1)
+            if start < end { out.append((start, end)) }
+            if a[i].1 < b[j].1 { i += 1 } else { j += 1 }
         }
         return out
     }

@@ -108,6 +108,20 @@ final class RecordStoreTests: XCTestCase {
         XCTAssertEqual(rows.map(\.minutesInSession), [30, 30])
     }
 
+    func testMediaCountsOnlyWhileInSession() {
+        func span(_ kind: String, _ room: String?, _ s: Int64, _ e: Int64) -> RecordedInterval {
+            RecordedInterval(person: "x", participant: "p", name: "X", role: "participant", kind: kind, room: room,
+                             start: s * 60_000, end: e * 60_000)
+        }
+        let rows = AttendanceReport.rows(session: "s", intervals: [
+            span("room", "waiting", 0, 5), span("room", "main", 5, 20), span("room", "r1", 20, 30),
+            span("audio", nil, 0, 25), span("video", nil, 10, 40),
+        ], from: 0, to: .max / 2)
+        XCTAssertEqual(rows.map(\.minutesInSession), [25])
+        XCTAssertEqual(rows.map(\.minutesAudioOn), [20], "not the 5 minutes in the waiting room")
+        XCTAssertEqual(rows.map(\.minutesVideoOn), [20], "not after leaving")
+    }
+
     func testDates() {
         XCTAssertEqual(AttendanceReport.dayNumber("1970-01-01"), 0)
         XCTAssertEqual(AttendanceReport.dayNumber("2024-02-29"), 19_782)
