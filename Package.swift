@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         // Latency percentiles in the load test (cohort-loadtest only).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // Attendance and audit records in embedded SQLite (Records only; needs libsqlite3-dev).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries through pkg-config. Names are Cohort-specific so
@@ -45,6 +47,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Tokens", dependencies: ["Wire", "CCohortOpenSSL"]),
+        // Attendance and audit records: the engine's record events, written
+        // in batches to SQLite by a writer thread, and the exports.
+        .target(name: "Records", dependencies: [
+            "SFU",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "ControlPlane", dependencies: [
             "SFU", "Tokens",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -56,7 +65,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Web")]),
         .executableTarget(name: "cohort", dependencies: [
-            "MediaTransport", "ControlPlane", "Tokens", "SFU", "DTLS",
+            "MediaTransport", "ControlPlane", "Tokens", "SFU", "DTLS", "Records",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -111,6 +120,9 @@ let package = Package(
                                                     "CohortMallocCounter"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "Opus", "RTP", "Wire"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
+        .testTarget(name: "RecordsTests", dependencies: ["Records", "SFU", "CohortClient", "Wire", "DTLS",
+                                                        .product(name: "GRDB", package: "GRDB.swift"),
+                                                        .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 want_e2e=0
 [ "${1:-}" = "--e2e" ] && want_e2e=1
 
-apt_packages=(libopus-dev libsrtp2-dev libssl-dev pkg-config)
+apt_packages=(libopus-dev libsrtp2-dev libssl-dev libsqlite3-dev pkg-config)
 if [ "$want_e2e" = 1 ]; then
   apt_packages+=(chromium iproute2 util-linux openssl python3-venv)
 fi

@@ -47,7 +47,10 @@ export COHORT_JOINS_PER_ADDRESS_PER_MINUTE=0
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p loadtest/results
 log=loadtest/results/server-$port.log
-"${COHORT_BIN:-$bin/cohort}" serve --http "127.0.0.1:$port" --media 127.0.0.1:0 --log-level warning >"$log" 2>&1 &
+# Attendance and audit records of the run (docs/RECORDS.md), kept with the report.
+records=${COHORT_RECORDS:-loadtest/results/records-$port.sqlite}
+"${COHORT_BIN:-$bin/cohort}" serve --http "127.0.0.1:$port" --media 127.0.0.1:0 --log-level warning \
+  --records "$records" >"$log" 2>&1 &
 server=$!
 stop_server() {
   kill -TERM "$server" 2>/dev/null || return 0
@@ -64,4 +67,11 @@ stop_server
 name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$file" 2>/dev/null || echo "$scenario")
 latest=$(ls -1d loadtest/results/*-"$name" 2>/dev/null | tail -1 || true)
 if [ -n "$latest" ]; then mv "$log" "$latest/server.log"; else rm -f "$log"; fi
+if [ -z "${COHORT_RECORDS:-}" ]; then
+  if [ -n "$latest" ]; then
+    for f in "$records" "$records-wal" "$records-shm"; do if [ -f "$f" ]; then mv "$f" "$latest/records.sqlite${f#"$records"}"; fi; done
+  else
+    rm -f "$records" "$records-wal" "$records-shm"
+  fi
+fi
 exit $status

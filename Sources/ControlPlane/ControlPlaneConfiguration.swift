@@ -32,6 +32,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var closeTimeout: TimeAmount = .seconds(5)
     /// Connection caps, timeouts and outbound buffering bounds.
     public var limits = ConnectionLimits()
+    /// The attendance and audit records served at `/records/...` (nil: records off, 404).
+    public var records: (any RecordsSource)?
     /// Wall clock in Unix seconds, for token expiry. Injected so tests can fix it.
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 

@@ -173,7 +173,12 @@ public final class ControlPlaneServer: Sendable {
                                                    maxPipelined: limits.maxPipelinedRequests, onDrop: onDrop),
                             name: Self.timeoutsHandlerName,
                             position: .before(try sync.handler(type: HTTPServerPipelineHandler.self)))
-        try sync.addHandler(HTTPHandler(files: configuration.staticFiles, origins: configuration.origins), name: Self.httpHandlerName)
+        let records = configuration.records.map {
+            HTTPHandler.RecordsAccess(source: $0, signer: configuration.signer, expectedSession: configuration.expectedSession,
+                                      now: configuration.now)
+        }
+        try sync.addHandler(HTTPHandler(files: configuration.staticFiles, origins: configuration.origins, records: records),
+                            name: Self.httpHandlerName)
     }
 
     /// False when `name` is in the query but its value is not valid

@@ -1,5 +1,7 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import Tokens
 
 /// Plain HTTP/1.1 requests that did not upgrade: `/healthz`, the web client, and a
 /// 426 for `/ws` without an Upgrade. GET and HEAD only; request bodies are ignored.
@@ -14,13 +16,23 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let files: StaticFiles
     private let origins: OriginPolicy
+    private let records: RecordsAccess?
     private var head: HTTPRequestHead?
     /// A complete request waiting for the channel to become writable.
     private var waiting: HTTPRequestHead?
 
-    init(files: StaticFiles, origins: OriginPolicy = OriginPolicy()) {
+    init(files: StaticFiles, origins: OriginPolicy = OriginPolicy(), records: RecordsAccess? = nil) {
         self.files = files
         self.origins = origins
+        self.records = records
+    }
+
+    /// What `/records/...` needs: the records, and how to check the bearer's token.
+    struct RecordsAccess: Sendable {
+        var source: any RecordsSource
+        var signer: TokenSigner
+        var expectedSession: String?
+        var now: @Sendable () -> Int64
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -72,12 +84,62 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func respond(context: ChannelHandlerContext, to head: HTTPRequestHead) {
-        var (status, headers, body) = Self.route(head, files: files, origins: origins)
+        if head.uri.hasPrefix("/records/") {
+            respondWithRecords(context: context, to: head)
+            return
+        }
+        let (status, headers, body) = Self.route(head, files: files, origins: origins)
+        send(context: context, for: head, status: status, headers: headers, body: body)
+    }
+
+    /// `GET /records/attendance|audit?session=X`: authorized at once on the
+    /// loop, read from the database on the thread pool (never on the loop).
+    private func respondWithRecords(context: ChannelHandlerContext, to head: HTTPRequestHead) {
+        let text: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8"]
+        guard let records else {
+            send(context: context, for: head, status: .notFound, headers: text, body: Array("records are off on this server\n".utf8))
+            return
+        }
+        guard head.method == .GET else {
+            send(context: context, for: head, status: .methodNotAllowed, headers: ["Allow": "GET"], body: [])
+            return
+        }
+        switch RecordsRequest.authorize(head, signer: records.signer, now: records.now(), expectedSession: records.expectedSession) {
+        case .failure(let refusal):
+            var headers = text
+            if refusal.status == .unauthorized { headers.add(name: "WWW-Authenticate", value: "Bearer") }
+            send(context: context, for: head, status: refusal.status, headers: headers, body: Array((refusal.message + "\n").utf8))
+        case .success(let request):
+            let source = records.source
+            let work = NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
+                () -> (HTTPResponseStatus, String, String) in
+                do {
+                    let out = try source.export(report: request.report, session: request.session, from: request.from,
+                                                to: request.to, format: request.format)
+                    return (.ok, out.contentType, out.body)
+                } catch let e as RecordsQueryError {
+                    return (.badRequest, "text/plain; charset=utf-8", e.message + "\n")
+                } catch {
+                    return (.internalServerError, "text/plain; charset=utf-8", "the records could not be read\n")
+                }
+            }
+            let context = context
+            work.assumeIsolated().whenComplete { result in
+                let (status, type, body) = (try? result.get()) ?? (.serviceUnavailable, "text/plain; charset=utf-8", "stopping\n")
+                self.send(context: context, for: head, status: status,
+                          headers: ["Content-Type": type, "Cache-Control": "no-store"], body: Array(body.utf8))
+            }
+        }
+    }
+
+    private func send(context: ChannelHandlerContext, for head: HTTPRequestHead, status: HTTPResponseStatus,
+                      headers: HTTPHeaders, body: [UInt8]) {
+        var headers = headers
         headers.add(name: "Content-Length", value: String(body.count))
         // The page URL carries the token (?token=...): never leak it in a Referer.
         headers.add(name: "Referrer-Policy", value: "no-referrer")
         headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        headers.add(name: "Cache-Control", value: "no-cache")
+        if !headers.contains(name: "Cache-Control") { headers.add(name: "Cache-Control", value: "no-cache") }
         let keepAlive = head.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         let response = HTTPResponseHead(version: head.version, status: status, headers: headers)

@@ -62,12 +62,15 @@ public struct JoinRequest: Sendable {
     /// Who holds the token (its `sub`, or its claims when it has none); at
     /// most `maxJoinsPerIdentity` joins of one identity are in a session at once. Nil: not limited.
     public var identity: String?
+    /// The token's `sub` claim (a stable person id), for attendance records.
+    public var subject: String?
 
     /// Creates a request.
     public init(sessionID: String, room: RoomID, name: String, role: Role, offer: String, mixedAudio: Bool = false,
-                identity: String? = nil) {
+                identity: String? = nil, subject: String? = nil) {
         self.mixedAudio = mixedAudio
         self.identity = identity
+        self.subject = subject
         self.sessionID = sessionID
         self.room = room
         self.name = name
@@ -177,6 +180,14 @@ public protocol MediaEngineDelegate: AnyObject, Sendable {
     func engine(sessionChanged view: SessionView, recipient: ParticipantID, session: String)
     /// A broadcast or chat line for `recipients`.
     func engine(message: SessionMessage, recipients: [ParticipantID], session: String)
+    /// A fact for the attendance and audit records. Must not block: the
+    /// receiver queues it for a writer (`Records.RecordWriter`).
+    func engine(record: RecordEvent)
+}
+
+extension MediaEngineDelegate {
+    /// Records are optional: a delegate that keeps none ignores them.
+    public func engine(record: RecordEvent) {}
 }
 
 /// Counters an engine exports (all dropped packets are counted by reason).

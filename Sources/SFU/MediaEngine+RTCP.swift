@@ -134,6 +134,7 @@ extension MediaEngine {
                 counters.goodbyesSent += 1
             }
         }
+        recordEveryoneLeaving(reason: serverShutdownReason, now: now)
         sessions = [:]
         byUfrag = [:]
         byAddress = [:]

@@ -116,6 +116,7 @@ extension MediaEngine {
             }
             let everyone = table.members.keys.filter { !model.waiting.contains($0) }
             try spendFanOut(of: p, bytes: text.utf8.count, recipients: everyone.count, now: now)
+            recordHostAction(command, by: p, in: session, now: now)
             delegate?.engine(message: .broadcast(fromName: p.name, text: text), recipients: Array(everyone), session: session.id)
             return
         case .closeRooms(let seconds):
@@ -178,6 +179,8 @@ extension MediaEngine {
 
         session.table = table
         session.model = model
+        recordHostAction(command, by: p, in: session, now: now)
+        recordRoomChanges(in: session, from: before, now: now)
         for room in rosterRooms.sorted() { announceRoster(room: room, in: session) }
         applySlotChanges(changed, in: session, from: before, now: now, except: nil)
         for (id, reason) in removals { remove(id, reason: reason, now: now) }
@@ -213,6 +216,7 @@ extension MediaEngine {
             session.model.breakouts = []
             session.model.assignments = [:]
             session.model.nextRoomNumber = 1
+            recordRoomChanges(in: session, from: before, now: now)
             announceRoster(room: .main, in: session)
             applySlotChanges(changed, in: session, from: before, now: now, except: nil)
             publishSessionView(session, now: now)

@@ -31,6 +31,8 @@ public final class MediaEngine: DatagramEngine {
     var receiveScratch: [UInt8] = []
     private var nextSourceKey: UInt32 = 1
     var nextSpeakerCheck: Instant = .zero
+    /// When published streams are next sampled for the records (`sampleFlows`).
+    var nextFlowSample: Instant = .zero
     var nextTick: Instant?
     var random = SystemRandomNumberGenerator()
     static let tick = TimeSpan.milliseconds(100)
@@ -76,6 +78,7 @@ public final class MediaEngine: DatagramEngine {
                             identity: request.identity, plan: plan, ice: ice, sourceKey: nextSourceKey, now: now,
                             random: &random)
         nextSourceKey &+= 1
+        p.subject = request.subject
         if !configuration.lossRepair { p.video?.cache = nil }
         if plan.dtlsServer {
             do {
@@ -98,6 +101,7 @@ public final class MediaEngine: DatagramEngine {
         if request.mixedAudio && !p.subscriber.audio.isEmpty { changed.formUnion(table.setMixedAudio(id, true)) }
         session.table = table
         if waits { session.model.waiting.append(id) }
+        recordJoin(p, now: now)
         let answer = AnswerBuilder(ufrag: ufrag, password: ice.localPassword, fingerprint: configuration.certificate.fingerprint,
                                    candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                                    participantID: id)
@@ -118,6 +122,7 @@ public final class MediaEngine: DatagramEngine {
     public func remove(_ id: ParticipantID, reason: RemovalReason, now: Instant) {
         guard let p = participant(id) else { return }
         let session = p.session
+        record(.left(recordPerson(p), reason: reason.rawValue), session: session, at: now)
         session.participants[id] = nil
         byUfrag[p.ice.localUfrag] = nil
         // Every address that maps to it (the agent reports each one it forgets,
@@ -349,6 +354,7 @@ public final class MediaEngine: DatagramEngine {
         finishClosingRooms(now: now)
         publishPendingSessionViews(now: now)
         announceSpeakers(now: now)
+        sampleFlows(now: now)
         for session in Array(sessions.values) {
             for p in Array(session.participants.values) {
                 if let dtls = p.dtls, let deadline = dtls.nextDeadline, deadline <= now {

@@ -13,6 +13,8 @@ final class Participant {
     let session: Session
     let name: String
     let role: Role
+    /// The token's `sub` claim, naming the person in attendance records.
+    var subject: String?
     /// The room its token named: entered on joining if it can be entered
     /// then, otherwise `main`; a waiting participant's room once admitted.
     let entryRoom: RoomID

@@ -49,6 +49,10 @@ struct PublishedStream {
     /// level alone says whether it speaks.
     private(set) var setsVoiceFlag = false
 
+    /// Whether the stream is flowing, sampled once a second for the
+    /// attendance records (`MediaEngine.sampleFlows`).
+    var flow = StreamFlow()
+
     /// A stream of `kind` with the offer's payload type, SSRC (if declared) and repair.
     init(kind: TrackKind, payloadType: UInt8, ssrc: UInt32?, repair: OfferPlan.Repair = .init(), rtxSSRC: UInt32? = nil) {
         self.kind = kind

@@ -12,6 +12,6 @@ struct Cohort: AsyncParsableCommand {
             COHORT_CONSENT_TIMEOUT, ...). A flag on the command line wins over the variable.
             """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self, TokenCommand.self],
+        subcommands: [ServeCommand.self, TokenCommand.self, RecordsCommand.self],
         defaultSubcommand: nil)
 }

@@ -6,6 +6,7 @@ import MediaTransport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Records
 import SFU
 import Tokens
 import Wire
@@ -60,7 +61,13 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         var joinsPerAddressPerMinute = 120
     }
 
-    init(logger: Logger) { self.logger = logger }
+    /// Where the engines' record events go (nil: records off).
+    private let records: RecordWriter?
+
+    init(logger: Logger, records: RecordWriter? = nil) {
+        self.logger = logger
+        self.records = records
+    }
 
     /// The sizes of the relay's tables.
     var stateCounts: StateCounts {
@@ -190,7 +197,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         }
         let join = JoinRequest(sessionID: sessionID, room: RoomID(request.claims.room),
                                name: request.displayName, role: Self.role(request.claims.role), offer: request.offer,
-                               mixedAudio: request.audioMode == .mix, identity: Self.identity(of: request.claims))
+                               mixedAudio: request.audioMode == .mix, identity: Self.identity(of: request.claims),
+                               subject: request.claims.subject)
         let result: Result<JoinAnswer, SFUError>
         do {
             result = try await socket.perform { [state] engine, now, _ in
@@ -309,6 +317,10 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         case .speaking(let ids): wire = .speaking(SpeakingEvent(participants: ids))
         }
         for id in recipients { connection(id)?.send(wire) }
+    }
+
+    func engine(record: RecordEvent) {
+        records?.submit(record)
     }
 
     func engine(mediaConnected participant: ParticipantID, session: String) {

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Records
 import Tokens
 
 /// `cohort serve`: the control plane (and, later, the media relay) until SIGINT/SIGTERM.
@@ -102,13 +103,24 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "n"))
     var joinsPerAddressPerMinute: String?
 
+    @Option(name: .customLong("records"), help: ArgumentHelp(
+        "Attendance and audit records: an SQLite file, created on first start, or off. Env COHORT_RECORDS. (default: \(ServeSettings.defaultRecords) in the working directory)",
+        valueName: "path|off"))
+    var records: String?
+
+    @Option(name: .customLong("records-retention-days"), help: ArgumentHelp(
+        "Records older than this are deleted at start and daily. Env COHORT_RECORDS_RETENTION_DAYS. (default: \(ServeSettings.defaultRecordsRetentionDays), 7 years)",
+        valueName: "days"))
+    var recordsRetentionDays: String?
+
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
                    consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom,
                    maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress,
                    allowedOrigins: allowedOrigins, singleUseTokens: singleUseTokens,
                    reservedHostPlaces: reservedHostPlaces, maxJoinsPerToken: maxJoinsPerToken,
-                   joinsPerAddressPerMinute: joinsPerAddressPerMinute)
+                   joinsPerAddressPerMinute: joinsPerAddressPerMinute,
+                   records: records, recordsRetentionDays: recordsRetentionDays)
     }
 
     func run() async throws {
@@ -139,8 +151,19 @@ struct ServeCommand: AsyncParsableCommand {
         if settings.singleUseTokens { configuration.singleUseTokens = TokenReplayGuard(leeway: 30) }
         FileLimit.ensure(room: settings.maxConnections, logger: logger)
 
+        // Records first: a database that cannot be opened or written stops the start (docs/RECORDS.md).
+        var records: RecordWriter?
+        if let path = settings.records {
+            let store = try RecordStore(path: path)
+            records = RecordWriter(store: store, logger: logger, retentionDays: settings.recordsRetentionDays)
+            configuration.records = RecordsHTTPSource(store: store)
+            logger.notice("records", metadata: ["path": "\(path)", "retentionDays": "\(settings.recordsRetentionDays)"])
+        } else {
+            logger.notice("records off: no attendance or audit records are written")
+        }
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let relay = MediaRelay(logger: logger)
+        let relay = MediaRelay(logger: logger, records: records)
         let server = ControlPlaneServer(configuration: configuration, delegate: relay, group: group, logger: logger)
         let address: SocketAddress
         do {
@@ -164,6 +187,7 @@ struct ServeCommand: AsyncParsableCommand {
             address = try await server.start()
         } catch {
             await relay.stop()
+            records?.close()
             try? await group.shutdownGracefully()
             throw error
         }
@@ -190,6 +214,7 @@ struct ServeCommand: AsyncParsableCommand {
         await relay.shutDownMedia()
         await server.shutdown()
         await relay.stop()
+        records?.close()
         try await group.shutdownGracefully()
     }
 }

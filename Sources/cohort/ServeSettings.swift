@@ -19,6 +19,8 @@ struct ServeFlags: Equatable, Sendable {
     var reservedHostPlaces: String? = nil
     var maxJoinsPerToken: String? = nil
     var joinsPerAddressPerMinute: String? = nil
+    var records: String? = nil
+    var recordsRetentionDays: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -95,6 +97,10 @@ struct ServeSettings: Equatable, Sendable {
     static let defaultReservedHostPlaces = 2
     static let defaultMaxJoinsPerToken = 3
     static let defaultJoinsPerAddressPerMinute = 120
+    /// The attendance and audit records database (`--records`); nil: records off.
+    var records: String? = defaultRecords
+    /// Records older than this many days are deleted at start and daily.
+    var recordsRetentionDays = defaultRecordsRetentionDays
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -102,6 +108,11 @@ struct ServeSettings: Equatable, Sendable {
     static let defaultConsentTimeout = 30
     static let defaultMaxConnections = 10_000
     static let defaultMaxConnectionsPerAddress = 200
+    /// In the working directory: an operator sees it next to the server.
+    static let defaultRecords = "cohort-records.sqlite"
+    /// Seven years: HIPAA asks for six years of documentation (45 CFR
+    /// 164.316(b)(2)); many states keep clinical records seven or more.
+    static let defaultRecordsRetentionDays = 2_555
     /// The shortest consent timeout accepted: consent checks come every
     /// 5 s ± 20 % (RFC 7675 §5.1; aioice 4-6 s), so 12 s survives one lost
     /// check. Shorter would drop healthy participants on a lossy link.
@@ -163,6 +174,13 @@ struct ServeSettings: Equatable, Sendable {
             guard let n = Int(text), range.contains(n) else { throw .invalidCount(option: option, value: text, range: range) }
             return n
         }
+        var records: String? = defaultRecords
+        if let text = pick(flags.records, "COHORT_RECORDS") {
+            guard !text.isEmpty else { throw .emptyValue(option: "--records") }
+            records = text.lowercased() == "off" ? nil : text
+        }
+        let retention = try count(flags.recordsRetentionDays, "COHORT_RECORDS_RETENTION_DAYS", "--records-retention-days",
+                                  default: defaultRecordsRetentionDays, range: 1...100_000)
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
                              webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom,
@@ -183,7 +201,8 @@ struct ServeSettings: Equatable, Sendable {
                                                                  "COHORT_JOINS_PER_ADDRESS_PER_MINUTE",
                                                                  "--joins-per-address-per-minute",
                                                                  default: defaultJoinsPerAddressPerMinute,
-                                                                 range: 0...1_000_000))
+                                                                 range: 0...1_000_000),
+                             records: records, recordsRetentionDays: retention)
     }
 
     /// A comma-separated list of `scheme://host[:port]` origins, or `*`.

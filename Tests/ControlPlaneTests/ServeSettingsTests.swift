@@ -169,3 +169,31 @@ final class ServeSettingsTests: XCTestCase {
         XCTAssertThrowsError(try TokenCommand.parse(["--secret", secret32, "--session", "g", "--name", "N", "--role", "admin"]).claims(now: 0))
     }
 }
+
+/// `--records` and `--records-retention-days`.
+final class RecordsSettingsTests: XCTestCase {
+    func testRecordsDefaultsOffAndEnvironment() throws {
+        let d = try ServeSettings.resolve(ServeFlags(), environment: [:])
+        XCTAssertEqual(d.records, "cohort-records.sqlite")
+        XCTAssertEqual(d.recordsRetentionDays, 2_555)
+        XCTAssertNil(try ServeSettings.resolve(ServeFlags(records: "off"), environment: [:]).records)
+        XCTAssertNil(try ServeSettings.resolve(ServeFlags(records: "OFF"), environment: [:]).records)
+        let env = try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_RECORDS": "/var/lib/cohort/r.sqlite",
+                                                                       "COHORT_RECORDS_RETENTION_DAYS": "30"])
+        XCTAssertEqual(env.records, "/var/lib/cohort/r.sqlite")
+        XCTAssertEqual(env.recordsRetentionDays, 30)
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(records: "a.sqlite"), environment: ["COHORT_RECORDS": "off"]).records,
+                       "a.sqlite", "the flag wins")
+    }
+
+    func testBadRecordsOptions() {
+        XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(records: ""), environment: [:])) {
+            XCTAssertEqual($0 as? SettingsError, .emptyValue(option: "--records"))
+        }
+        for bad in ["0", "-1", "seven", "1.5"] {
+            XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(recordsRetentionDays: bad), environment: [:])) {
+                XCTAssertEqual($0 as? SettingsError, .invalidCount(option: "--records-retention-days", value: bad, range: 1...100_000))
+            }
+        }
+    }
+}

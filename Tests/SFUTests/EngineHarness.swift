@@ -150,4 +150,6 @@ final class RecordingDelegate: MediaEngineDelegate, @unchecked Sendable {
         viewCounts[recipient, default: 0] += 1
     }
     func engine(message: SessionMessage, recipients: [ParticipantID], session: String) { messages.append((message, recipients)) }
+    var records: [RecordEvent] = []
+    func engine(record: RecordEvent) { records.append(record) }
 }

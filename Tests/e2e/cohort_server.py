@@ -14,8 +14,10 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -63,17 +65,27 @@ class CohortServer:
     binary: str = BINARY
     # More `cohort serve` arguments, e.g. ["--joins-per-address-per-minute", "5"].
     extra_args: list[str] = field(default_factory=list)
+    # `--records PATH`: by default a fresh database per server in a temporary
+    # directory, removed when the server stops; "off" disables records.
+    records: str | None = None
+    _records_dir: str | None = None
+    # Put before the command, e.g. `unshare -m sh -c '...; exec "$0" "$@"'` to
+    # run the server in its own mount namespace (it keeps the same pid).
+    wrapper: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
 
     def __enter__(self) -> "CohortServer":
         env = dict(os.environ, COHORT_SECRET=self.secret)
+        if self.records is None:
+            self._records_dir = tempfile.mkdtemp(prefix="cohort-e2e-")
+            self.records = os.path.join(self._records_dir, "records.sqlite")
         if self.web_root:
             env["COHORT_WEB_ROOT"] = self.web_root
         level = self.log_level or os.environ.get("COHORT_LOG_LEVEL", "info")
         nice = ["nice", "-n", str(self.nice)] if self.nice else []  # nice execs: same pid
         self.process = subprocess.Popen(
-            [*nice, self.binary, "serve", "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
+            [*nice, *self.wrapper, self.binary, "serve", "--records", self.records, "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
              "--consent-timeout", str(self.consent_timeout), "--log-level", level,
              *(["--waiting-room", "on"] if self.waiting_room else []),
              *(["--announce", self.announce] if self.announce else []),
@@ -121,6 +133,8 @@ class CohortServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
+        if self._records_dir is not None:
+            shutil.rmtree(self._records_dir, ignore_errors=True)
 
     @property
     def ws_url(self) -> str:
@@ -131,13 +145,16 @@ class CohortServer:
         return f"http://127.0.0.1:{self.http_port}/"
 
     def token(self, name: str, role: str = "participant", room: str = "main", ttl: int = 600,
-              session: str | None = None, issued_ago: int = 0, sub: str | None = None) -> str:
+              session: str | None = None, issued_ago: int = 0, sub: str | None = None,
+              subject: str | None = None) -> str:
         """A signed join token; ``ttl`` counts from now (negative: already
         expired), ``issued_ago`` moves ``iat`` into the past."""
         now = int(time.time())
         header = {"alg": "HS256", "typ": "JWT"}
         claims = {"sid": session or self.session, "room": room, "name": name, "role": role,
-                  "iat": now - issued_ago, "exp": now + ttl, **({"sub": sub} if sub else {})}
+                  "iat": now - issued_ago, "exp": now + ttl}
+        if (sub or subject) is not None:
+            claims["sub"] = sub or subject
         signing_input = _b64(json.dumps(header, separators=(",", ":")).encode()) + "." + \
             _b64(json.dumps(claims, separators=(",", ":")).encode())
         mac = hmac.new(self.secret.encode(), signing_input.encode(), hashlib.sha256).digest()
