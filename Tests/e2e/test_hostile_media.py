@@ -27,6 +27,7 @@ import time
 from chromium import Chromium
 from cohort_server import ROOT, WEB_ROOT, CohortServer
 from conftest import run
+from hostile import LoadCall, Watch
 from peer import AiortcParticipant
 from signalling import CohortSignalling, SignallingError
 
@@ -64,9 +65,16 @@ def stun_class(d: bytes) -> str | None:
     return {0x0000: "request", 0x0100: "success", 0x0110: "error", 0x0010: "indication"}[kind & 0x0110]
 
 
+# RSS bounds while these attacks run beside a load-test call (hostile.py), MiB:
+# growth during the attack and what may remain after it.
+PEAK_GROWTH_MIB = 64
+AFTER_GROWTH_MIB = 16
+
+
 def test_spoofed_check_gets_victim_one_request_and_no_media() -> None:
     async def scenario() -> None:
-        with CohortServer() as server:
+        with CohortServer() as server, Watch(server) as watch:
+            call = LoadCall(server).start()  # a call in two other sessions, through the attack
             ann = AiortcParticipant("ann", 440.0)
             bob = AiortcParticipant("bob", 660.0)
             try:
@@ -117,8 +125,15 @@ def test_spoofed_check_gets_victim_one_request_and_no_media() -> None:
             finally:
                 await ann.close()
                 await bob.close()
+            await asyncio.get_running_loop().run_in_executor(None, call.join)
+            after = watch.settle()
+            watch.report("ice-redirect", f"2 spoofed checks of {len(check)} bytes with the participant's credentials; "
+                         f"victim got {total} bytes", f"peak < +{PEAK_GROWTH_MIB} MiB, after < +{AFTER_GROWTH_MIB} MiB, "
+                         "call's loss < 1 %", after, call)
+            watch.check(PEAK_GROWTH_MIB, AFTER_GROWTH_MIB, after)
+            call.check()
 
-    run(scenario(), timeout=60)
+    run(scenario(), timeout=120)
 
 
 async def _join(server: CohortServer, token: str, name: str) -> tuple[CohortSignalling, str]:
@@ -135,7 +150,8 @@ async def _join(server: CohortServer, token: str, name: str) -> tuple[CohortSign
 
 def test_one_token_joined_fifty_times_leaves_room_for_the_host() -> None:
     async def scenario() -> None:
-        with CohortServer() as server:
+        with CohortServer() as server, Watch(server) as watch:
+            call = LoadCall(server).start()  # a call in two other sessions, through the attack
             sockets: list[CohortSignalling] = []
             try:
                 token = server.token("squatter")
@@ -166,8 +182,14 @@ def test_one_token_joined_fifty_times_leaves_room_for_the_host() -> None:
             finally:
                 for s in sockets:
                     await s.close()
+            await asyncio.get_running_loop().run_in_executor(None, call.join)
+            after = watch.settle()
+            watch.report("squatting", "one participant token joined 50 times, then 44 others and 4 more",
+                         f"peak < +{PEAK_GROWTH_MIB} MiB, after < +{AFTER_GROWTH_MIB} MiB, call's loss < 1 %", after, call)
+            watch.check(PEAK_GROWTH_MIB, AFTER_GROWTH_MIB, after)
+            call.check()
 
-    run(scenario(), timeout=90)
+    run(scenario(), timeout=120)
 
 
 def test_joins_per_address_per_minute_are_capped() -> None:
