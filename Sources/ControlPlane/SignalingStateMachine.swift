@@ -153,7 +153,7 @@ public struct SignalingStateMachine: Sendable {
         case .move(let id, let room): ids = [id, room.rawValue]
         case .listen(let room): ids = room.map { [$0.rawValue] } ?? []
         case .joinRoom(let room): ids = [room.rawValue]
-        case .setMuted(let id, _), .remove(let id), .admit(let id), .deny(let id): ids = [id]
+        case .setMuted(let id, _), .remove(let id), .admit(let id), .deny(let id), .unban(let id): ids = [id]
         default: break
         }
         return ids.contains { $0.utf8.count > maxIdentifierBytes }
@@ -179,6 +179,7 @@ public struct SignalingStateMachine: Sendable {
         case .endSession: return .endSession
         case .admit(let m): return .admit(m.participantId)
         case .deny(let m): return .deny(m.participantId)
+        case .unban(let m): return .unban(m.participantId)
         case .hand(let m): return .setHandRaised(m.raised)
         case .chat(let m): return .chat(m.text)
         case .audioMode(let m): return .setMixedAudio(m.mode == .mix)

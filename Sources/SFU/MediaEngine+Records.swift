@@ -89,6 +89,7 @@ extension MediaEngine {
         case .endSession: action("end-session")
         case .admit(let id): action("admit", target(id))
         case .deny(let id): action("deny", target(id))
+        case .unban(let id): action("unban", nil, id)
         case .setHandRaised, .chat, .setMixedAudio: break
         }
     }

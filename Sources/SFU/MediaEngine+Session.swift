@@ -147,6 +147,14 @@ extension MediaEngine {
             guard id != actor else { throw .invalidCommand("Use leave to leave.") }
             try requireMayActOn(id)
             removals.append((id, .removed))
+            // Removal sticks: the same person (same `sub`, or the same token) cannot join again until unbanned.
+            if let removed = session.participants[id], let identity = removed.identity,
+               !model.removed.contains(where: { $0.identity == identity }) {
+                model.removed.append((identity, SessionView.RemovedPerson(participantId: id, name: removed.name)))
+            }
+        case .unban(let id):
+            guard model.removed.contains(where: { $0.view.participantId == id }) else { throw .unknownParticipant(id) }
+            model.removed.removeAll { $0.view.participantId == id }
         case .endSession:
             guard p.role.mayEndSession else { throw .forbidden }
             removals = table.members.keys.sorted().map { ($0, .sessionEnded) }
@@ -295,6 +303,7 @@ extension MediaEngine {
             var view = base
             if p.role.runsSession {
                 view.waiting = waiting
+                view.removed = model.removed.map(\.view)
             } else if model.waiting.contains(id) {
                 // A waiting person learns nothing of the session: only that it waits.
                 view = SessionView(version: model.version, rooms: [], breakoutsOpen: false, closingInSeconds: nil,

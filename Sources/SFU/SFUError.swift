@@ -12,6 +12,8 @@ public enum SFUError: Error, Equatable, Sendable {
     case sessionFull
     /// The token's identity is in the session `maxJoinsPerIdentity` times already.
     case tooManyJoins
+    /// A host removed this person (by token identity) from the session.
+    case removedFromSession
     /// No participant with that id in this session.
     case unknownParticipant(String)
     /// The engine could not set up DTLS or SRTP.
@@ -40,6 +42,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .missingFingerprint: return "missing-fingerprint"
         case .sessionFull: return "session-full"
         case .tooManyJoins: return "too-many-joins"
+        case .removedFromSession: return "removed"
         case .unknownParticipant: return "unknown-participant"
         case .internalFailure: return "internal"
         case .forbidden: return "forbidden"
@@ -60,6 +63,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .missingFingerprint: return "The SDP offer has no sha-256, sha-384 or sha-512 fingerprint."
         case .sessionFull: return "This session is full."
         case .tooManyJoins: return "This token is in the session too many times already; leave on another device first."
+        case .removedFromSession: return "A host removed you from this session."
         case .unknownParticipant(let id): return "No participant \(id) in this session."
         case .internalFailure(let why): return "The server could not set up media: \(why)"
         case .forbidden: return "Only a host can do that."

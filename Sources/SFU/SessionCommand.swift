@@ -30,6 +30,8 @@ public enum SessionCommand: Sendable, Equatable {
     case admit(ParticipantID)
     /// Turn a participant away from the waiting room.
     case deny(ParticipantID)
+    /// Let a removed person (named by the id it had) join again.
+    case unban(ParticipantID)
     /// Raise or lower the sender's own hand.
     case setHandRaised(Bool)
     /// A chat line to the sender's own room; delivered, never stored.
@@ -104,6 +106,19 @@ public struct SessionView: Codable, Equatable, Sendable {
     public var handsRaised: [ParticipantID]
     /// Display names of everyone in the session's rooms, so hosts can name people in other rooms (the waiting are named in `waiting`).
     public var names: [ParticipantID: String]
+    /// People a host removed, who cannot join this session again until a
+    /// host lets them (`unban`); for hosts only, empty for everyone else.
+    public var removed: [RemovedPerson] = []
+
+    /// A removed person: the participant id it had and its name.
+    public struct RemovedPerson: Codable, Equatable, Sendable {
+        public var participantId: ParticipantID
+        public var name: String
+        public init(participantId: ParticipantID, name: String) {
+            self.participantId = participantId
+            self.name = name
+        }
+    }
 }
 
 /// A text for participants, never stored.

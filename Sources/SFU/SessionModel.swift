@@ -10,6 +10,9 @@ struct SessionModel: Sendable {
     var closingAt: Instant?
     var waiting: [ParticipantID] = []
     var hands: [ParticipantID] = []
+    /// People removed by a host, by the identity of their token (`sub`, else
+    /// the token itself): refused on joining this session again until unbanned.
+    var removed: [(identity: String, view: SessionView.RemovedPerson)] = []
     var version = 0
     var nextRoomNumber = 1
 

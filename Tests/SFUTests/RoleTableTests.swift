@@ -87,3 +87,33 @@ final class RoleTableTests: XCTestCase {
         XCTAssertEqual(h.engine.placement(session: "s1")[me]?.room, "r1")
     }
 }
+
+/// Removal sticks (issue 15, point 1): a removed person cannot join the
+/// session again, with the same token or a new one for the same `sub`,
+/// until a host lets them back; hosts see whom they removed.
+final class RemovalTests: XCTestCase {
+    func testARemovedPersonStaysOutUntilAHostUnbans() throws {
+        let h = EngineHarness()
+        try h.join("host", role: .host, identity: "sub:s1:dr-lee")
+        try h.join("pat", identity: "sub:s1:pat")
+        try h.join("sam", identity: "sub:s1:sam")
+        let host = h.participantIDs["host"]!, pat = h.participantIDs["pat"]!
+        try h.engine.perform(.remove(pat), by: host, now: h.clock.now)
+        XCTAssertTrue(h.events.removed.contains { $0.0 == pat && $0.1 == .removed })
+        XCTAssertThrowsError(try h.join("pat again", identity: "sub:s1:pat"), "the same person, a new token") {
+            XCTAssertEqual(($0 as? SFUError)?.code, "removed")
+        }
+        h.run(for: .milliseconds(400))
+        XCTAssertEqual(h.events.views[host]?.removed, [SessionView.RemovedPerson(participantId: pat, name: "pat")])
+        XCTAssertEqual(h.events.views[h.participantIDs["sam"]!]?.removed, [], "only hosts see whom they removed")
+        try h.join("other", identity: "sub:s1:other")  // someone else still joins
+        XCTAssertThrowsError(try h.engine.perform(.unban(pat), by: h.participantIDs["sam"]!, now: h.clock.now)) {
+            XCTAssertEqual($0 as? SFUError, .forbidden)
+        }
+        try h.engine.perform(.unban(pat), by: host, now: h.clock.now)
+        XCTAssertNoThrow(try h.join("pat back", identity: "sub:s1:pat"))
+        XCTAssertThrowsError(try h.engine.perform(.unban(pat), by: host, now: h.clock.now)) {
+            XCTAssertEqual(($0 as? SFUError)?.code, "unknown-participant", "nobody by that id is removed now")
+        }
+    }
+}

@@ -218,3 +218,39 @@ def test_sigterm_ends_media_with_bye_and_tells_every_client() -> None:
             server.__exit__(None, None, None)
 
     run(scenario(), timeout=60)
+
+
+def test_removal_sticks_until_a_host_lets_the_person_back() -> None:
+    """`remove` bans the person (token `sub`) from the session: the same
+    token or a new one for the same `sub` gets `removed`, until `unban`."""
+    async def scenario() -> None:
+        with CohortServer() as server:
+            host = await join(server, "host", role="host")
+            ann = AiortcParticipant("ann", TONES["ann"], slots=2)
+            await ann.join_cohort(server.ws_url, server.token("ann", sub="ann-42"), "ann")
+            again: list[AiortcParticipant] = []
+            try:
+                a = ann.joined["participantId"]
+                await host.signalling.request({"type": "remove", "participantId": a})
+                await ann.signalling.wait_until(lambda s: any(m.get("type") == "left" for m in s.other), timeout=5)
+                await host.signalling.wait_until(lambda s: sessions(host)[-1].get("removed") == [{"participantId": a, "name": "ann"}],
+                                                 timeout=5)
+                for token in (server.token("ann", sub="ann-42"), server.token("Ann again", sub="ann-42")):
+                    p = AiortcParticipant("ann", TONES["ann"], slots=2)
+                    again.append(p)
+                    try:
+                        await p.join_cohort(server.ws_url, token, "ann")
+                        raise AssertionError("a removed person joined again")
+                    except SignallingError as e:
+                        assert e.code == "removed", e.code
+                await host.signalling.request({"type": "unban", "participantId": a})
+                back = AiortcParticipant("ann", TONES["ann"], slots=2)
+                again.append(back)
+                joined = await back.join_cohort(server.ws_url, server.token("ann", sub="ann-42"), "ann")
+                assert joined["type"] == "joined", joined
+                await host.signalling.wait_until(lambda s: sessions(host)[-1].get("removed") == [], timeout=5)
+            finally:
+                for p in [ann, host, *again]:
+                    await p.close()
+
+    run(scenario(), timeout=60)

@@ -31,6 +31,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case admit(SessionRequests.Target)
     /// `deny` (docs/PROTOCOL.md).
     case deny(SessionRequests.Target)
+    /// `unban` (docs/PROTOCOL.md): let a removed person join again.
+    case unban(SessionRequests.Target)
     /// `hand` (docs/PROTOCOL.md).
     case hand(SessionRequests.Hand)
     /// `chat` (docs/PROTOCOL.md).
@@ -56,6 +58,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .endSession: return "end-session"
         case .admit: return "admit"
         case .deny: return "deny"
+        case .unban: return "unban"
         case .hand: return "hand"
         case .chat: return "chat"
         case .audioMode: return "audio-mode"
@@ -80,6 +83,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .endSession(let m): return m.id
         case .admit(let m): return m.id
         case .deny(let m): return m.id
+        case .unban(let m): return m.id
         case .hand(let m): return m.id
         case .chat(let m): return m.id
         case .audioMode(let m): return m.id
@@ -87,7 +91,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "hand", "chat", "audio-mode"]
+    public static let knownTypes: Set<String> = ["join", "leave", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -111,6 +115,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case "end-session": self = .endSession(try SessionRequests.Bare(from: decoder))
         case "admit": self = .admit(try SessionRequests.Target(from: decoder))
         case "deny": self = .deny(try SessionRequests.Target(from: decoder))
+        case "unban": self = .unban(try SessionRequests.Target(from: decoder))
         case "hand": self = .hand(try SessionRequests.Hand(from: decoder))
         case "chat": self = .chat(try SessionRequests.Text(from: decoder))
         case "audio-mode": self = .audioMode(try SessionRequests.SetAudioMode(from: decoder))
@@ -139,6 +144,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .endSession(let m): try m.encode(to: encoder)
         case .admit(let m): try m.encode(to: encoder)
         case .deny(let m): try m.encode(to: encoder)
+        case .unban(let m): try m.encode(to: encoder)
         case .hand(let m): try m.encode(to: encoder)
         case .chat(let m): try m.encode(to: encoder)
         case .audioMode(let m): try m.encode(to: encoder)

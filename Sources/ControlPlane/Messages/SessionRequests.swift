@@ -25,7 +25,7 @@ public enum SessionRequests {
     public struct JoinRoom: Codable, Equatable, Sendable { public var id: String; public var room: String }
     /// `mute`: `{id, participantId, muted}`.
     public struct Mute: Codable, Equatable, Sendable { public var id: String; public var participantId: String; public var muted: Bool }
-    /// `remove`, `admit`, `deny`: `{id, participantId}`.
+    /// `remove`, `admit`, `deny`, `unban`: `{id, participantId}`.
     public struct Target: Codable, Equatable, Sendable { public var id: String; public var participantId: String }
     /// `audio-mode`: `{id, mode: "forward" | "mix"}`.
     public struct SetAudioMode: Codable, Equatable, Sendable { public var id: String; public var mode: AudioMode }

@@ -65,6 +65,7 @@ const ERROR_TEXT = {
   "token-expired": "This session link has expired. Ask your therapist for a new link.",
   "token-invalid": "This session link is not valid. Check that you opened the whole link.",
   "token-used": "This session link has been used already. Ask your therapist for a new link.",
+  "removed": "A host removed you from this session. Ask your therapist if you should join again.",
   "unauthorized": "This session link is not valid for this session. Ask your therapist for a new link.",
   "join-timeout": "Joining took too long. Reload the page to try again.",
   "session-full": "This session is full. Ask your therapist for help.",
@@ -84,7 +85,7 @@ const ERROR_TEXT = {
 };
 export const GENERIC_ERROR = "Something went wrong on the server. Reload the page to try again.";
 // Codes after which joining again with the same link cannot work.
-const FATAL = new Set(["token-expired", "token-invalid", "token-used", "unauthorized"]);
+const FATAL = new Set(["token-expired", "token-invalid", "token-used", "removed", "unauthorized"]);
 
 // Why the server removed us (`left.reason`).
 const LEFT_TEXT = {

@@ -98,6 +98,17 @@ export function renderHostPanel() {
     return li;
   }));
   if (!$("host-waiting").children.length) $("host-waiting").textContent = "Nobody is waiting.";
+
+  // Removal sticks until a host lets the person back (docs/PROTOCOL.md, `unban`).
+  const removed = Array.isArray(msg.removed) ? msg.removed : [];
+  $("host-removed").replaceChildren(...removed.map((r) => {
+    const li = document.createElement("li");
+    li.dataset.participant = r.participantId;
+    li.append(r.name || "Participant", " ",
+      button("Let back in", "unban", { participant: r.participantId }, { "aria-label": `Let ${r.name || "this person"} join again` }));
+    return li;
+  }));
+  $("host-removed-section").hidden = !removed.length;
 }
 
 // One handler for every button the panel draws, and its forms.
@@ -113,6 +124,7 @@ export function wireHostPanel() {
       case "remove": command({ type: "remove", participantId: participant }); break;
       case "admit": command({ type: "admit", participantId: participant }); break;
       case "deny": command({ type: "deny", participantId: participant }); break;
+      case "unban": command({ type: "unban", participantId: participant }); break;
     }
   });
 
