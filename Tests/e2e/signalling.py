@@ -118,6 +118,22 @@ class CohortSignalling:
             raise SignallingError(reply.get("code", "?"), reply.get("message", ""), reply)
         return reply
 
+    async def request_burst(self, messages: list[dict]) -> list[dict]:
+        """Send every message (fresh ids) back to back without waiting, then
+        await their replies; returns them in sending order, errors included."""
+        loop = asyncio.get_running_loop()
+        sent = []
+        for message in messages:
+            message = dict(message, id=str(next(self._ids)))
+            self._pending[message["id"]] = loop.create_future()
+            sent.append(message["id"])
+            await self.send(message)
+        try:
+            return [await asyncio.wait_for(self._pending[i], self.timeout) for i in sent]
+        finally:
+            for i in sent:
+                self._pending.pop(i, None)
+
     async def send(self, message: dict) -> None:
         """Send one JSON text frame."""
         assert self._ws is not None, "connect() first"

@@ -254,3 +254,45 @@ def test_removal_sticks_until_a_host_lets_the_person_back() -> None:
                     await p.close()
 
     run(scenario(), timeout=60)
+
+
+def test_commands_apply_in_the_order_they_arrive() -> None:
+    """One host sends move to r1, move to r2, ... back to back: they apply in
+    that order (the last wins). Two hosts send bursts at once: every command
+    is answered `ok`, and both hosts and the participant end with the same
+    `session` (one order for the session, whatever the interleaving)."""
+    async def scenario() -> None:
+        with CohortServer() as server:
+            h1, h2 = await join(server, "host", role="host"), await join(server, "wes", role="co-host")
+            ann = await join(server, "ann")
+            try:
+                a = ann.joined["participantId"]
+                await h1.signalling.request({"type": "create-rooms", "names": ["A", "B"]})
+                await h1.signalling.request({"type": "open-rooms"})
+                rooms = ["r1", "r2"] * 5
+                replies = await h1.signalling.request_burst([{"type": "move", "participantId": a, "room": r} for r in rooms])
+                assert [r["type"] for r in replies] == ["ok"] * 10, replies
+                await h1.signalling.wait_until(lambda s: members(sessions(h1)[-1]).get("r2") == [a], timeout=5)
+
+                await asyncio.sleep(2.5)  # the command budget (20 at once, 10 a second) refills
+                async def burst(host, room: str) -> None:
+                    for reply in await host.signalling.request_burst(
+                            [{"type": "move", "participantId": a, "room": room} for _ in range(8)]):
+                        assert reply["type"] == "ok", reply
+
+                await asyncio.gather(burst(h1, "r1"), burst(h2, "r2"))
+                # The views sent after the last command: all three converge on one version and shape.
+                def settled() -> bool:
+                    views = [sessions(p)[-1] for p in (h1, h2, ann)]
+                    return len({v["version"] for v in views}) == 1 and views[0]["rooms"] == views[1]["rooms"] == views[2]["rooms"]
+                deadline = time.monotonic() + 5
+                while not settled():
+                    assert time.monotonic() < deadline, [sessions(p)[-1] for p in (h1, h2, ann)]
+                    await asyncio.sleep(0.05)
+                final = members(sessions(h1)[-1])
+                assert final.get("r1") == [a] or final.get("r2") == [a], final
+            finally:
+                for p in (ann, h2, h1):
+                    await p.close()
+
+    run(scenario(), timeout=60)
