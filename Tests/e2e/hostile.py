@@ -101,6 +101,17 @@ class Watch:
         print("\n| attack | input | bound | RSS before | peak | after | /healthz worst | call's loss |\n"
               "|---|---|---|---|---|---|---|---|\n" + self.row(attack, input_text, bound, after, call))
 
+    def conclude(self, call: "LoadCall", attack: str, input_text: str, bound: str,
+                 peak_growth_mib: float, after_growth_mib: float) -> float:
+        """After an attack: waits for the call to end (its participants gone),
+        reads the RSS after, prints the row, and checks the bounds and the call."""
+        call.join()
+        after = self.settle()
+        self.report(attack, input_text, bound, after, call)
+        self.check(peak_growth_mib, after_growth_mib, after)
+        call.check()
+        return after
+
     def check(self, peak_growth_mib: float, after_growth_mib: float, after: float) -> None:
         assert self.server.process.poll() is None, "the server exited"
         assert not self.failures, f"/healthz failed: {self.failures[:5]}"

@@ -69,6 +69,7 @@ def stun_class(d: bytes) -> str | None:
 # growth during the attack and what may remain after it.
 PEAK_GROWTH_MIB = 64
 AFTER_GROWTH_MIB = 16
+BOUND = f"peak < +{PEAK_GROWTH_MIB} MiB, after < +{AFTER_GROWTH_MIB} MiB, call's loss < 1 %"
 
 
 def test_spoofed_check_gets_victim_one_request_and_no_media() -> None:
@@ -126,12 +127,8 @@ def test_spoofed_check_gets_victim_one_request_and_no_media() -> None:
                 await ann.close()
                 await bob.close()
             await asyncio.get_running_loop().run_in_executor(None, call.join)
-            after = watch.settle()
-            watch.report("ice-redirect", f"2 spoofed checks of {len(check)} bytes with the participant's credentials; "
-                         f"victim got {total} bytes", f"peak < +{PEAK_GROWTH_MIB} MiB, after < +{AFTER_GROWTH_MIB} MiB, "
-                         "call's loss < 1 %", after, call)
-            watch.check(PEAK_GROWTH_MIB, AFTER_GROWTH_MIB, after)
-            call.check()
+            watch.conclude(call, "ice-redirect", f"2 spoofed checks of {len(check)} bytes with the participant's "
+                           f"credentials; victim got {total} bytes", BOUND, PEAK_GROWTH_MIB, AFTER_GROWTH_MIB)
 
     run(scenario(), timeout=120)
 
@@ -183,11 +180,8 @@ def test_one_token_joined_fifty_times_leaves_room_for_the_host() -> None:
                 for s in sockets:
                     await s.close()
             await asyncio.get_running_loop().run_in_executor(None, call.join)
-            after = watch.settle()
-            watch.report("squatting", "one participant token joined 50 times, then 44 others and 4 more",
-                         f"peak < +{PEAK_GROWTH_MIB} MiB, after < +{AFTER_GROWTH_MIB} MiB, call's loss < 1 %", after, call)
-            watch.check(PEAK_GROWTH_MIB, AFTER_GROWTH_MIB, after)
-            call.check()
+            watch.conclude(call, "squatting", "one participant token joined 50 times, then 44 others and 4 more",
+                           BOUND, PEAK_GROWTH_MIB, AFTER_GROWTH_MIB)
 
     run(scenario(), timeout=120)
 
