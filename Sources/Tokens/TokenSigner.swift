@@ -127,10 +127,13 @@ public struct TokenSigner: Sendable {
         guard let role = ParticipantRole(rawValue: roleText) else { throw .invalidClaim("role") }
         guard let exp = raw.exp else { throw .missingClaim("exp") }
         guard let iat = raw.iat else { throw .missingClaim("iat") }
+        let expiresAt = try numericDate(exp, "exp"), issuedAt = try numericDate(iat, "iat")
+        let notBefore = try raw.nbf.map { (v: Double) throws(TokenError) in try numericDate(v, "nbf") }
+        // Every token names one person: the records, removal and the join
+        // limits all key on it.
+        guard let sub = raw.sub, !sub.isEmpty else { throw .missingClaim("sub") }
         return TokenClaims(session: sid, room: raw.room ?? TokenClaims.defaultRoom, name: name, role: role,
-                           expiresAt: try numericDate(exp, "exp"), issuedAt: try numericDate(iat, "iat"),
-                           notBefore: try raw.nbf.map { (v: Double) throws(TokenError) in try numericDate(v, "nbf") },
-                           subject: raw.sub, tokenID: raw.jti)
+                           expiresAt: expiresAt, issuedAt: issuedAt, notBefore: notBefore, subject: sub, tokenID: raw.jti)
     }
 
     /// RFC 7519 §2 NumericDate: seconds, possibly fractional; truncated to whole seconds.

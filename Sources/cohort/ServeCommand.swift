@@ -94,7 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
     var reservedHostPlaces: String?
 
     @Option(name: .customLong("max-joins-per-token"), help: ArgumentHelp(
-        "Joins of one token (its sub claim, or the token itself) present in a session at once. Env COHORT_MAX_JOINS_PER_TOKEN. (default: \(ServeSettings.defaultMaxJoinsPerToken))",
+        "Joins of one person (the token's sub claim) present in a session at once. Env COHORT_MAX_JOINS_PER_TOKEN. (default: \(ServeSettings.defaultMaxJoinsPerToken))",
         valueName: "n"))
     var maxJoinsPerToken: String?
 
@@ -230,7 +230,9 @@ struct DemoLinks {
         host = signer.mint(TokenClaims(session: session, name: "Host", role: .host,
                                        expiresAt: now + Self.ttl, issuedAt: now, subject: "demo-host",
                                        tokenID: TokenSigner.randomTokenID()))
+        // One identity for everyone who opens it: per-person links come from `cohort token --sub`.
         participant = signer.mint(TokenClaims(session: session, name: "Participant", role: .participant,
-                                              expiresAt: now + Self.ttl, issuedAt: now, tokenID: TokenSigner.randomTokenID()))
+                                              expiresAt: now + Self.ttl, issuedAt: now, subject: "demo-participant",
+                                              tokenID: TokenSigner.randomTokenID()))
     }
 }

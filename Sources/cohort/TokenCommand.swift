@@ -26,8 +26,8 @@ struct TokenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds until the token expires (claim exp).", valueName: "seconds"))
     var ttl: Int = 3600
 
-    @Option(help: ArgumentHelp("Stable participant or user id for attendance records (claim sub).", valueName: "id"))
-    var sub: String?
+    @Option(help: ArgumentHelp("The person's stable id (claim sub): one per person; it names them in the records, and removal and the join limits key on it.", valueName: "id"))
+    var sub: String
 
     /// Checks the flags; the secret is checked in `run`, since it may come from the environment.
     func validate() throws {
@@ -55,8 +55,8 @@ struct TokenCommand: ParsableCommand {
             throw ValidationError("--role must be host, co-host or participant")
         }
         guard ttl > 0 else { throw ValidationError("--ttl must be positive") }
-        guard !session.isEmpty, !name.isEmpty, !room.isEmpty else {
-            throw ValidationError("--session, --name and --room must not be empty")
+        guard !session.isEmpty, !name.isEmpty, !room.isEmpty, !sub.isEmpty else {
+            throw ValidationError("--session, --name, --room and --sub must not be empty")
         }
         return TokenClaims(session: session, room: room, name: name, role: role,
                            expiresAt: now + Int64(ttl), issuedAt: now, subject: sub, tokenID: tokenID)

@@ -163,10 +163,11 @@ final class ServeSettingsTests: XCTestCase {
         XCTAssertEqual(try command.claims(now: 100),
                        TokenClaims(session: "g", room: "b1", name: "N", role: .coHost, expiresAt: 160, issuedAt: 100, subject: "u9"))
         XCTAssertEqual(try command.resolvedSecret(environment: [:]), secret32)
-        let fromEnv = try TokenCommand.parse(["--session", "g", "--name", "N"])
+        XCTAssertThrowsError(try TokenCommand.parse(["--session", "g", "--name", "N"]), "--sub is required")
+        let fromEnv = try TokenCommand.parse(["--session", "g", "--name", "N", "--sub", "u1"])
         XCTAssertEqual(try fromEnv.resolvedSecret(environment: ["COHORT_SECRET": secret32]), secret32)
         XCTAssertThrowsError(try fromEnv.resolvedSecret(environment: [:]))
-        XCTAssertThrowsError(try TokenCommand.parse(["--secret", secret32, "--session", "g", "--name", "N", "--role", "admin"]).claims(now: 0))
+        XCTAssertThrowsError(try TokenCommand.parse(["--secret", secret32, "--session", "g", "--name", "N", "--role", "admin", "--sub", "u1"]).claims(now: 0))
     }
 }
 

@@ -9,7 +9,8 @@ final class SignalingStateMachineTests: XCTestCase {
     private let now: Int64 = 1_700_000_000
 
     private func token(_ session: String = "g", exp: Int64? = nil, iat: Int64? = nil) -> String {
-        signer.mint(TokenClaims(session: session, name: "Dana", role: .host, expiresAt: exp ?? now + 60, issuedAt: iat ?? now))
+        signer.mint(TokenClaims(session: session, name: "Dana", role: .host, expiresAt: exp ?? now + 60, issuedAt: iat ?? now,
+                                subject: "dana"))
     }
 
     private func joinText(_ token: String, id: String = "j", name: String? = nil, sdp: String = "v=0") -> [UInt8] {
@@ -158,7 +159,7 @@ final class SignalingStateMachineTests: XCTestCase {
         let guardian = TokenReplayGuard()
         func machine() -> SignalingStateMachine { SignalingStateMachine(signer: signer, requiredSessions: [], replayGuard: guardian) }
         let once = signer.mint(TokenClaims(session: "g", name: "Dana", role: .participant, expiresAt: now + 60, issuedAt: now,
-                                           tokenID: "jti-1"))
+                                           subject: "dana", tokenID: "jti-1"))
         var first = machine()
         guard case .startJoin = first.receiveText(joinText(once), now: now) else { return XCTFail() }
         XCTAssertEqual(first.joinCompleted(.failure(SignalingError(code: ErrorCode("session-full"), message: "full"))),

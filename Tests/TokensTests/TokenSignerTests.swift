@@ -19,16 +19,21 @@ final class TokenSignerTests: XCTestCase {
         + ".eyJleHAiOjE3MDAwMDM2MDAsImlhdCI6MTcwMDAwMDAwMCwibmFtZSI6IkRhbmEiLCJyb2xlIjoiaG9zdCIsInJvb20iOiJtYWluIiwic2lkIjoiZ3JvdXAtNDIiLCJzdWIiOiJ1c2VyLTcifQ"
         + ".2JtlVu95yHAOVo6H6jU2XSgUz31F3PXQQuSz2xlQX6c"
 
-    /// As above with ensure_ascii=False: UTF-8 in the name, a slash in the room, role co-host, no sub.
+    /// As above with ensure_ascii=False: UTF-8 in the name, a slash in the room, role co-host, sub "user-9".
     private let zoeToken = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        + ".eyJleHAiOjE3MDAwMDM2MDAsImlhdCI6MTcwMDAwMDAwMCwibmFtZSI6Ilpvw6sgw5EiLCJyb2xlIjoiY28taG9zdCIsInJvb20iOiJicmVha291dC8xIiwic2lkIjoiZ3JvdXAtNDIiLCJzdWIiOiJ1c2VyLTkifQ"
+        + ".-xeNmInZJb50GbBgN9sMvG3pXannU8ir7MSSc3HOiKQ"
+
+    /// Zoë's claims without sub, correctly signed: refused, since every token names one person.
+    private let zoeWithoutSubToken = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
         + ".eyJleHAiOjE3MDAwMDM2MDAsImlhdCI6MTcwMDAwMDAwMCwibmFtZSI6Ilpvw6sgw5EiLCJyb2xlIjoiY28taG9zdCIsInJvb20iOiJicmVha291dC8xIiwic2lkIjoiZ3JvdXAtNDIifQ"
         + ".yhBg_v_5mWNapL9eIa216fzF4JJuEBcfGStdztPmSHw"
 
     /// Python with another header order, json indent=1 and no room claim: verification
     /// must not depend on our own serialization.
     private let samToken = "eyJ0eXAiOiJKV1QiLCAiYWxnIjoiSFMyNTYifQ"
-        + ".ewogImlhdCI6IDE3MDAwMDAwMDAsCiAiZXhwIjogMTcwMDAwMDYwMCwKICJyb2xlIjogInBhcnRpY2lwYW50IiwKICJuYW1lIjogIlNhbSIsCiAic2lkIjogImdyb3VwLTQyIgp9"
-        + ".QQGSuGB-O-j5Eu7ma5_7IBP4OclVzct0uW-RXhasVWA"
+        + ".ewogImlhdCI6IDE3MDAwMDAwMDAsCiAiZXhwIjogMTcwMDAwMDYwMCwKICJyb2xlIjogInBhcnRpY2lwYW50IiwKICJuYW1lIjogIlNhbSIsCiAic2lkIjogImdyb3VwLTQyIiwKICJzdWIiOiAidXNlci0zIgp9"
+        + ".iKNheQ-jjLszB46RYbvq5LCO3IW96yLWbxJYQmY_BX4"
 
     /// Dana's claims under header {"alg":"none","typ":"JWT"}, still HMAC-signed with the
     /// secret: even a correct MAC does not make "none" acceptable.
@@ -52,7 +57,8 @@ final class TokenSignerTests: XCTestCase {
         let id = TokenSigner.randomTokenID()
         XCTAssertNotEqual(id, TokenSigner.randomTokenID())
         XCTAssertEqual(id.count, 22, "16 bytes, base64url without padding")
-        let claims = TokenClaims(session: "g", name: "Dana", role: .participant, expiresAt: t0 + 60, issuedAt: t0, tokenID: id)
+        let claims = TokenClaims(session: "g", name: "Dana", role: .participant, expiresAt: t0 + 60, issuedAt: t0,
+                                 subject: "u-1", tokenID: id)
         XCTAssertEqual(try signer.verify(signer.mint(claims), now: t0).tokenID, id)
     }
 
@@ -62,9 +68,16 @@ final class TokenSignerTests: XCTestCase {
 
     func testMintMatchesIndependentVectorWithUTF8AndSlash() {
         let zoe = TokenClaims(session: "group-42", room: "breakout/1", name: "Zoë Ñ", role: .coHost,
-                              expiresAt: t0 + 3600, issuedAt: t0)
+                              expiresAt: t0 + 3600, issuedAt: t0, subject: "user-9")
         XCTAssertEqual(signer.mint(zoe), zoeToken)
         XCTAssertEqual(try signer.verify(zoeToken, now: t0), zoe)
+    }
+
+    /// Every token names one person (issue 15, point 1): no `sub`, no join.
+    func testATokenWithoutSubIsRefused() {
+        assertRejects(zoeWithoutSubToken, .missingClaim("sub"))
+        assertRejects(signed(#"{"sid":"g","name":"n","role":"host","exp":1700000600,"iat":1700000000,"sub":""}"#),
+                      .missingClaim("sub"))
     }
 
     func testVerifyIndependentVector() throws {
@@ -74,9 +87,8 @@ final class TokenSignerTests: XCTestCase {
     func testVerifyForeignSerializationDefaultsRoomToMain() throws {
         let claims = try signer.verify(samToken, now: t0)
         XCTAssertEqual(claims, TokenClaims(session: "group-42", name: "Sam", role: .participant,
-                                           expiresAt: t0 + 600, issuedAt: t0))
+                                           expiresAt: t0 + 600, issuedAt: t0, subject: "user-3"))
         XCTAssertEqual(claims.room, "main")
-        XCTAssertNil(claims.subject)
     }
 
     func testRoundTrip() throws {
@@ -170,8 +182,8 @@ final class TokenSignerTests: XCTestCase {
     }
 
     func testMissingClaims() {
-        let full = ["sid": #""g""#, "name": #""n""#, "role": #""host""#, "exp": "1700000600", "iat": "1700000000"]
-        for missing in ["sid", "name", "role", "exp", "iat"] {
+        let full = ["sid": #""g""#, "name": #""n""#, "role": #""host""#, "exp": "1700000600", "iat": "1700000000", "sub": #""u""#]
+        for missing in ["sid", "name", "role", "exp", "iat", "sub"] {
             let json = "{" + full.filter { $0.key != missing }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}"
             assertRejects(signed(json), .missingClaim(missing))
         }
@@ -185,7 +197,7 @@ final class TokenSignerTests: XCTestCase {
     }
 
     func testFractionalNumericDateIsAccepted() throws {
-        let claims = try signer.verify(signed(#"{"sid":"g","name":"n","role":"host","exp":1700000600.9,"iat":1700000000.5}"#), now: t0)
+        let claims = try signer.verify(signed(#"{"sid":"g","name":"n","role":"host","exp":1700000600.9,"iat":1700000000.5,"sub":"u"}"#), now: t0)
         XCTAssertEqual(claims.expiresAt, t0 + 600)
         XCTAssertEqual(claims.issuedAt, t0)
     }

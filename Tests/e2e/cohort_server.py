@@ -148,13 +148,16 @@ class CohortServer:
               session: str | None = None, issued_ago: int = 0, sub: str | None = None,
               subject: str | None = None) -> str:
         """A signed join token; ``ttl`` counts from now (negative: already
-        expired), ``issued_ago`` moves ``iat`` into the past."""
+        expired), ``issued_ago`` moves ``iat`` into the past. Every token
+        names one person (`sub`, required by the server): ``sub`` (or
+        ``subject``), else the name; ``sub=""`` leaves the claim out."""
         now = int(time.time())
         header = {"alg": "HS256", "typ": "JWT"}
         claims = {"sid": session or self.session, "room": room, "name": name, "role": role,
                   "iat": now - issued_ago, "exp": now + ttl}
-        if (sub or subject) is not None:
-            claims["sub"] = sub or subject
+        person = sub if sub is not None else subject if subject is not None else name
+        if person:
+            claims["sub"] = person
         signing_input = _b64(json.dumps(header, separators=(",", ":")).encode()) + "." + \
             _b64(json.dumps(claims, separators=(",", ":")).encode())
         mac = hmac.new(self.secret.encode(), signing_input.encode(), hashlib.sha256).digest()

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -397,14 +398,22 @@ def test_websocket_bad_input_gets_the_documented_errors() -> None:
             good = server.token("eve")
             header, claims, signature = good.split(".")
             forged = f"{header}.{claims}.{signature[:-4]}{'AAAA' if signature[-4:] != 'AAAA' else 'BBBB'}"
+            # Someone else's `sub` put into a real token: the signature no longer verifies.
+            body = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+            body["sub"] = "somebody-else"
+            other_sub = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).rstrip(b"=").decode()
+            forged_sub = f"{header}.{other_sub}.{signature}"
             cases = [
                 ("not-a-token", "token-invalid", url),
                 ("a.b.c", "token-invalid", url),
                 (forged, "unauthorized", url),
+                (forged_sub, "unauthorized", url),
                 (CohortServer(secret="x" * 40, session=server.session).token("eve"), "unauthorized", url),
                 # `?session=` pins the session (docs/PROTOCOL.md "Connecting").
                 (server.token("eve", session="another-session"), "unauthorized", f"{url}?session={server.session}"),
                 (server.token("eve", ttl=-120, issued_ago=3600), "token-expired", url),
+                # Every token names one person (`sub`).
+                (server.token("eve", sub=""), "token-invalid", url),
             ]
             for token, code, where in cases:
                 async with Socket(where) as s:
