@@ -29,9 +29,12 @@ public final class PostgresRecordStore: RecordBackend, @unchecked Sendable {
     /// frozen server or a dead network must not stall the writer for ever).
     static let queryTimeout: TimeAmount = .seconds(10)
     static let connectTimeout: TimeAmount = .seconds(3)
+    /// Held through a write transaction.
     private let lock = NSLock()
     // Guarded by `lock`.
     private var connection: PostgresConnection?
+    private let idLock = NSLock()
+    // Guarded by `idLock`.
     private var nextID = 0
 
     /// The database as an operator names it, without the password.
@@ -102,8 +105,11 @@ public final class PostgresRecordStore: RecordBackend, @unchecked Sendable {
     // MARK: Connections
 
     private func connect() throws -> PostgresConnection {
-        nextID += 1
-        return try PostgresConnection.connect(on: group.any(), configuration: configuration, id: nextID, logger: quiet).wait()
+        let id = idLock.withLock {
+            nextID += 1
+            return nextID
+        }
+        return try PostgresConnection.connect(on: group.any(), configuration: configuration, id: id, logger: quiet).wait()
     }
 
     /// Runs `query`, closing the connection if it has not answered in `queryTimeout`.
@@ -147,12 +153,7 @@ public final class PostgresRecordStore: RecordBackend, @unchecked Sendable {
 
     /// `body` on a connection of its own, closed after.
     private func read<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
-        let c: PostgresConnection
-        do {
-            lock.lock()
-            defer { lock.unlock() }
-            c = try connect()
-        }
+        let c = try connect()  // never the writer's lock: an export does not wait for a commit
         defer { _ = try? c.close().wait() }
         return try body(c)
     }

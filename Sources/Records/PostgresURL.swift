@@ -32,11 +32,13 @@ public struct PostgresURL: Sendable, Equatable {
         guard let host = c.host, !host.isEmpty else { throw .invalidURL(shown, reason: "no host") }
         guard let user = c.user, !user.isEmpty else { throw .invalidURL(shown, reason: "no user name") }
         if let port = c.port, !(1...65_535).contains(port) { throw .invalidURL(shown, reason: "bad port") }
-        self.user = c.user?.removingPercentEncoding ?? user
-        password = c.password?.removingPercentEncoding ?? c.password
+        // Decode once, from the encoded parts: a password may hold a literal "%".
+        self.user = c.percentEncodedUser?.removingPercentEncoding ?? user
+        password = c.percentEncodedPassword.map { $0.removingPercentEncoding ?? $0 }
         self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         port = c.port ?? 5432
-        let path = c.path.hasPrefix("/") ? String(c.path.dropFirst()) : c.path
+        let encodedPath = c.percentEncodedPath
+        let path = encodedPath.hasPrefix("/") ? String(encodedPath.dropFirst()) : encodedPath
         database = path.isEmpty ? self.user : (path.removingPercentEncoding ?? path)
         sslMode = .prefer
         for item in c.queryItems ?? [] {

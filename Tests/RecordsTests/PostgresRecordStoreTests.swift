@@ -150,6 +150,7 @@ final class PostgresRecordStoreTests: XCTestCase {
         XCTAssertEqual(u.database, "rec")
         XCTAssertEqual(u.sslMode, .require)
         XCTAssertFalse(u.redacted.contains("p:ss") || u.redacted.contains("p%3Ass"))
+        XCTAssertEqual(try PostgresURL(parsing: "postgres://u:50%2525@h")?.password, "50%25", "decoded once")
         let d = try XCTUnwrap(try PostgresURL(parsing: "postgres://cohort@localhost"))
         XCTAssertEqual([d.port, d.database == "cohort" ? 1 : 0], [5432, 1])
         XCTAssertEqual(d.sslMode, .prefer)
