@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 want_e2e=0
 [ "${1:-}" = "--e2e" ] && want_e2e=1
 
-apt_packages=(libopus-dev libsrtp2-dev libssl-dev libsqlite3-dev pkg-config)
+# postgresql: the records tests start throwaway clusters of their own
+# (initdb, pg_ctl); the packaged cluster service is not used.
+apt_packages=(libopus-dev libsrtp2-dev libssl-dev libsqlite3-dev pkg-config postgresql)
 if [ "$want_e2e" = 1 ]; then
   apt_packages+=(chromium iproute2 util-linux openssl python3-venv)
 fi

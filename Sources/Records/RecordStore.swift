@@ -10,6 +10,11 @@ public enum RecordsError: Error, CustomStringConvertible, Equatable {
     case notWritable(path: String, reason: String)
     /// A date given for an export is not YYYY-MM-DD.
     case invalidDate(String)
+    /// A `postgres://` URL that cannot be used (shown without its password).
+    case invalidURL(String, reason: String)
+    /// PostgreSQL could not be reached, refused the login, or its tables could
+    /// not be created (the URL shown without its password).
+    case cannotConnect(url: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +26,11 @@ public enum RecordsError: Error, CustomStringConvertible, Equatable {
                 + "or run with --records off"
         case .invalidDate(let text):
             return "\"\(text)\" is not a date YYYY-MM-DD"
+        case .invalidURL(let url, let reason):
+            return "cannot use the records database URL \(url): \(reason)"
+        case .cannotConnect(let url, let reason):
+            return "cannot use the records database \(url): \(reason). Check that PostgreSQL runs and the URL, user and "
+                + "password are right (or run with --records off) and start again"
         }
     }
 }
@@ -36,7 +46,8 @@ public enum RecordsError: Error, CustomStringConvertible, Equatable {
 ///   the commit's time, so a `kill -9` loses at most the last second.
 ///
 /// Only `RecordWriter`'s thread writes; exports read concurrently (WAL).
-public final class RecordStore: Sendable {
+/// `PostgresRecordStore` is the same for PostgreSQL.
+public final class RecordStore: RecordBackend {
     /// The database file.
     public let path: String
     let writer: any DatabaseWriter
@@ -90,10 +101,10 @@ public final class RecordStore: Sendable {
         }
     }
 
-    static func reason(_ error: any Error) -> String {
-        if let e = error as? DatabaseError { return e.message ?? "\(e.resultCode)" }
-        return "\(error)"
-    }
+    /// The file's path.
+    public var displayName: String { path }
+
+    static func reason(_ error: any Error) -> String { RecordsDatabase.reason(error) }
 
     /// The schema, one migration per change; never edit a shipped migration.
     static var migrator: DatabaseMigrator {
@@ -147,7 +158,7 @@ public final class RecordStore: Sendable {
 
     /// Applies `events` and moves the end of every open interval to
     /// `nowMilliseconds`, in one transaction.
-    func apply(_ events: [RecordEvent], nowMilliseconds: Int64) throws {
+    public func apply(_ events: [RecordEvent], nowMilliseconds: Int64) throws {
         try writer.write { db in
             for e in events { try Self.apply(e, db) }
             try db.execute(sql: "UPDATE interval SET end_ms = max(end_ms, ?) WHERE open = 1", arguments: [nowMilliseconds])
@@ -155,42 +166,27 @@ public final class RecordStore: Sendable {
     }
 
     private static func apply(_ e: RecordEvent, _ db: Database) throws {
-        func insertEvent(_ kind: String, _ p: RecordEvent.Person, reason: String? = nil,
-                         target: RecordEvent.Person? = nil, detail: String? = nil) throws {
-            try db.execute(sql: """
-                INSERT INTO event (at_ms, session, kind, reason, person, participant, name, role,
-                                   target_person, target_participant, target_name, target_role, detail)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [e.unixMilliseconds, e.session, kind, reason, p.key, p.participant, p.name, p.role.rawValue,
-                                 target?.key, target?.participant, target?.name, target?.role.rawValue, detail])
-        }
-        func close(_ p: RecordEvent.Person, kind: String?) throws {
-            try db.execute(sql: """
-                UPDATE interval SET end_ms = max(start_ms, ?), open = 0
-                WHERE open = 1 AND participant = ? AND session = ? AND (? IS NULL OR kind = ?)
-                """, arguments: [e.unixMilliseconds, p.participant, e.session, kind, kind])
-        }
-        func open(_ p: RecordEvent.Person, kind: String, room: String?) throws {
-            try db.execute(sql: """
-                INSERT INTO interval (session, person, participant, name, role, kind, room, start_ms, end_ms, open)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-                """, arguments: [e.session, p.key, p.participant, p.name, p.role.rawValue, kind, room,
-                                 e.unixMilliseconds, e.unixMilliseconds])
-        }
-        switch e.kind {
-        case .joined(let p):
-            try insertEvent("join", p)
-        case .left(let p, let reason):
-            try close(p, kind: nil)
-            try insertEvent("leave", p, reason: reason)
-        case .room(let p, let room):
-            try close(p, kind: "room")
-            try open(p, kind: "room", room: room.rawValue)
-        case .flow(let p, let kind, let flowing):
-            try close(p, kind: kind.rawValue)
-            if flowing { try open(p, kind: kind.rawValue, room: nil) }
-        case .hostAction(let action, let actor, let target, let detail):
-            try insertEvent(action, actor, target: target, detail: detail)
+        for step in RecordStep.steps(e) {
+            switch step {
+            case .insertEvent(let kind, let p, let reason, let target, let detail):
+                try db.execute(sql: """
+                    INSERT INTO event (at_ms, session, kind, reason, person, participant, name, role,
+                                       target_person, target_participant, target_name, target_role, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [e.unixMilliseconds, e.session, kind, reason, p.key, p.participant, p.name, p.role.rawValue,
+                                     target?.key, target?.participant, target?.name, target?.role.rawValue, detail])
+            case .closeIntervals(let p, let kind):
+                try db.execute(sql: """
+                    UPDATE interval SET end_ms = max(start_ms, ?), open = 0
+                    WHERE open = 1 AND participant = ? AND session = ? AND (? IS NULL OR kind = ?)
+                    """, arguments: [e.unixMilliseconds, p.participant, e.session, kind, kind])
+            case .openInterval(let p, let kind, let room):
+                try db.execute(sql: """
+                    INSERT INTO interval (session, person, participant, name, role, kind, room, start_ms, end_ms, open)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+                    """, arguments: [e.session, p.key, p.participant, p.name, p.role.rawValue, kind, room,
+                                     e.unixMilliseconds, e.unixMilliseconds])
+            }
         }
     }
 
@@ -198,7 +194,7 @@ public final class RecordStore: Sendable {
     /// at their last heartbeat and record a leave with reason `server-crashed`.
     /// Returns how many participants that concerned.
     @discardableResult
-    func closeAbandoned() throws -> Int {
+    public func closeAbandoned() throws -> Int {
         try writer.write { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT session, person, participant, name, role, max(end_ms) AS at_ms
@@ -219,7 +215,7 @@ public final class RecordStore: Sendable {
     /// Deletes events and closed intervals that ended before `cutoffMilliseconds`.
     /// Returns the rows deleted.
     @discardableResult
-    func deleteOlder(than cutoffMilliseconds: Int64) throws -> Int {
+    public func deleteOlder(than cutoffMilliseconds: Int64) throws -> Int {
         try writer.write { db in
             try db.execute(sql: "DELETE FROM event WHERE at_ms < ?", arguments: [cutoffMilliseconds])
             var n = db.changesCount

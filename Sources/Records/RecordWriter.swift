@@ -34,7 +34,7 @@ public final class RecordWriter: @unchecked Sendable {
     public let capacity: Int
     /// Longest time between commits.
     public let commitInterval: TimeInterval
-    private let store: RecordStore
+    private let store: any RecordBackend
     private let logger: Logger
     /// Rows older than this many days are deleted at start and daily (nil: never).
     private let retentionDays: Int?
@@ -50,7 +50,7 @@ public final class RecordWriter: @unchecked Sendable {
 
     /// Starts the writer thread for `store`: first closes intervals a crash
     /// left open and applies retention.
-    public init(store: RecordStore, logger: Logger, retentionDays: Int?, capacity: Int = 100_000,
+    public init(store: any RecordBackend, logger: Logger, retentionDays: Int?, capacity: Int = 100_000,
                 commitInterval: TimeInterval = 1) {
         self.store = store
         self.logger = logger
@@ -65,7 +65,7 @@ public final class RecordWriter: @unchecked Sendable {
                               metadata: ["participants": "\(abandoned)"])
             }
         } catch {
-            logger.error("records: could not close abandoned intervals", metadata: ["error": "\(RecordStore.reason(error))"])
+            logger.error("records: could not close abandoned intervals", metadata: ["error": "\(RecordsDatabase.reason(error))"])
         }
         applyRetention(now: Date())
         let thread = Thread { [self] in run() }
@@ -125,6 +125,7 @@ public final class RecordWriter: @unchecked Sendable {
             write(batch, now: now)
             if now >= nextRetention { applyRetention(now: now) }
             if finishing {
+                store.close()
                 condition.lock()
                 stopped = true
                 condition.broadcast()
@@ -153,7 +154,7 @@ public final class RecordWriter: @unchecked Sendable {
             condition.unlock()
             if log {
                 logger.error("records: write failed", metadata: [
-                    "error": "\(RecordStore.reason(error))", "batch": "\(batch.count)", "kept": "\(kept)",
+                    "error": "\(RecordsDatabase.reason(error))", "batch": "\(batch.count)", "kept": "\(kept)",
                     "failedWrites": "\(c.failedWrites)", "lost": "\(c.lost)", "dropped": "\(c.dropped)"])
             }
         }
@@ -167,7 +168,7 @@ public final class RecordWriter: @unchecked Sendable {
             let n = try store.deleteOlder(than: cutoff)
             if n > 0 { logger.notice("records: retention deleted old rows", metadata: ["rows": "\(n)", "days": "\(days)"]) }
         } catch {
-            logger.error("records: retention failed", metadata: ["error": "\(RecordStore.reason(error))"])
+            logger.error("records: retention failed", metadata: ["error": "\(RecordsDatabase.reason(error))"])
         }
     }
 }

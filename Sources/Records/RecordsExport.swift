@@ -20,7 +20,7 @@ public enum RecordsExport {
     /// The report of `session` between the optional days `from` and `to`
     /// (YYYY-MM-DD, UTC, both included), in `format`.
     public static func render(_ report: Report, session: String, from: String?, to: String?, format: Format,
-                              store: RecordStore) throws -> String {
+                              store: any RecordBackend) throws -> String {
         let (start, end) = try AttendanceReport.range(from: from, to: to)
         switch report {
         case .attendance:

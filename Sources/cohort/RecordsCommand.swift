@@ -24,8 +24,8 @@ struct RecordsCommand: ParsableCommand {
         @Option(help: ArgumentHelp("csv or json.", valueName: "format"))
         var format: String = "csv"
 
-        @Option(help: ArgumentHelp("The records database. Env COHORT_RECORDS. (default: \(ServeSettings.defaultRecords))",
-                                   valueName: "path"))
+        @Option(help: ArgumentHelp("The records database: an SQLite file or a postgres:// URL. Env COHORT_RECORDS. (default: \(ServeSettings.defaultRecords))",
+                                   valueName: "path|url"))
         var records: String?
 
         func run(_ report: RecordsExport.Report) throws {
@@ -35,7 +35,7 @@ struct RecordsCommand: ParsableCommand {
             let env = ProcessInfo.processInfo.environment["COHORT_RECORDS"].flatMap { $0.isEmpty ? nil : $0 }
             let path = records ?? env ?? ServeSettings.defaultRecords
             do {
-                let store = try RecordStore(readingExisting: path)
+                let store = try RecordsDatabase.openExisting(path)
                 let text = try RecordsExport.render(report, session: session, from: from, to: to, format: format, store: store)
                 FileHandle.standardOutput.write(Data(text.utf8))
             } catch let e as RecordsError {
@@ -61,7 +61,7 @@ struct RecordsCommand: ParsableCommand {
 
 /// The records database as the control plane serves it (`GET /records/...`).
 struct RecordsHTTPSource: RecordsSource {
-    let store: RecordStore
+    let store: any RecordBackend
 
     func export(report: String, session: String, from: String?, to: String?,
                 format: String) throws -> (contentType: String, body: String) {

@@ -104,14 +104,19 @@ struct ServeCommand: AsyncParsableCommand {
     var joinsPerAddressPerMinute: String?
 
     @Option(name: .customLong("records"), help: ArgumentHelp(
-        "Attendance and audit records: an SQLite file, created on first start, or off. Env COHORT_RECORDS. (default: \(ServeSettings.defaultRecords) in the working directory)",
-        valueName: "path|off"))
+        "Attendance and audit records: an SQLite file, created on first start, a postgres://user:password@host:port/database URL, or off. Env COHORT_RECORDS. (default: \(ServeSettings.defaultRecords) in the working directory)",
+        valueName: "path|url|off"))
     var records: String?
 
     @Option(name: .customLong("records-retention-days"), help: ArgumentHelp(
         "Records older than this are deleted at start and daily. Env COHORT_RECORDS_RETENTION_DAYS. (default: \(ServeSettings.defaultRecordsRetentionDays), 7 years)",
         valueName: "days"))
     var recordsRetentionDays: String?
+
+    @Option(name: .customLong("records-node"), help: ArgumentHelp(
+        "This server's name in a PostgreSQL records database that several servers share; give each its own. Env COHORT_RECORDS_NODE. (default: the host name)",
+        valueName: "name"))
+    var recordsNode: String?
 
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
@@ -120,7 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
                    allowedOrigins: allowedOrigins, singleUseTokens: singleUseTokens,
                    reservedHostPlaces: reservedHostPlaces, maxJoinsPerToken: maxJoinsPerToken,
                    joinsPerAddressPerMinute: joinsPerAddressPerMinute,
-                   records: records, recordsRetentionDays: recordsRetentionDays)
+                   records: records, recordsRetentionDays: recordsRetentionDays, recordsNode: recordsNode)
     }
 
     func run() async throws {
@@ -153,11 +158,12 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Records first: a database that cannot be opened or written stops the start (docs/RECORDS.md).
         var records: RecordWriter?
-        if let path = settings.records {
-            let store = try RecordStore(path: path)
+        if let location = settings.records {
+            let store = try RecordsDatabase.open(location, node: settings.recordsNode)
             records = RecordWriter(store: store, logger: logger, retentionDays: settings.recordsRetentionDays)
             configuration.records = RecordsHTTPSource(store: store)
-            logger.notice("records", metadata: ["path": "\(path)", "retentionDays": "\(settings.recordsRetentionDays)"])
+            logger.notice("records", metadata: ["database": "\(store.displayName)", "node": "\(settings.recordsNode)",
+                                                "retentionDays": "\(settings.recordsRetentionDays)"])
         } else {
             logger.notice("records off: no attendance or audit records are written")
         }

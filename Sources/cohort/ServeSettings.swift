@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import Tokens
 
@@ -21,6 +26,7 @@ struct ServeFlags: Equatable, Sendable {
     var joinsPerAddressPerMinute: String? = nil
     var records: String? = nil
     var recordsRetentionDays: String? = nil
+    var recordsNode: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -101,6 +107,8 @@ struct ServeSettings: Equatable, Sendable {
     var records: String? = defaultRecords
     /// Records older than this many days are deleted at start and daily.
     var recordsRetentionDays = defaultRecordsRetentionDays
+    /// This server's name in a records database that several servers share (PostgreSQL).
+    var recordsNode = defaultRecordsNode
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -113,6 +121,13 @@ struct ServeSettings: Equatable, Sendable {
     /// Seven years: HIPAA asks for six years of documentation (45 CFR
     /// 164.316(b)(2)); many states keep clinical records seven or more.
     static let defaultRecordsRetentionDays = 2_555
+    /// The host's name (gethostname, no DNS): one server per host needs no setting.
+    static var defaultRecordsNode: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "cohort" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "cohort" : name
+    }
     /// The shortest consent timeout accepted: consent checks come every
     /// 5 s ± 20 % (RFC 7675 §5.1; aioice 4-6 s), so 12 s survives one lost
     /// check. Shorter would drop healthy participants on a lossy link.
@@ -202,7 +217,8 @@ struct ServeSettings: Equatable, Sendable {
                                                                  "--joins-per-address-per-minute",
                                                                  default: defaultJoinsPerAddressPerMinute,
                                                                  range: 0...1_000_000),
-                             records: records, recordsRetentionDays: retention)
+                             records: records, recordsRetentionDays: retention,
+                             recordsNode: pick(flags.recordsNode, "COHORT_RECORDS_NODE") ?? defaultRecordsNode)
     }
 
     /// A comma-separated list of `scheme://host[:port]` origins, or `*`.

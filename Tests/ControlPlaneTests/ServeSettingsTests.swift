@@ -187,6 +187,17 @@ final class RecordsSettingsTests: XCTestCase {
                        "a.sqlite", "the flag wins")
     }
 
+    func testRecordsNodeDefaultsToTheHostName() throws {
+        let d = try ServeSettings.resolve(ServeFlags(), environment: [:])
+        XCTAssertEqual(d.recordsNode, ServeSettings.defaultRecordsNode)
+        XCTAssertFalse(d.recordsNode.isEmpty)
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_RECORDS_NODE": "sfu-2"]).recordsNode, "sfu-2")
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(recordsNode: "sfu-3"),
+                                                 environment: ["COHORT_RECORDS_NODE": "sfu-2"]).recordsNode, "sfu-3")
+        let url = "postgres://cohort:pw@db:5432/records"
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(records: url), environment: [:]).records, url)
+    }
+
     func testBadRecordsOptions() {
         XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(records: ""), environment: [:])) {
             XCTAssertEqual($0 as? SettingsError, .emptyValue(option: "--records"))

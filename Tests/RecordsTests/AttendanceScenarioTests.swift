@@ -24,11 +24,19 @@ final class AttendanceScenarioTests: XCTestCase {
     static let certificate = try! DTLSCertificate()
     /// 2026-12-01T09:00:00Z at the scenario's t = 0.
     static let nineAM: UInt64 = 1_796_115_600_000_000_000
-    let t0 = Instant(nanoseconds: 1_000_000_000)
+    static let t0 = Instant(nanoseconds: 1_000_000_000)
+    var t0: Instant { Self.t0 }
 
-    func minutes(_ m: Int64) -> Instant { t0 + .seconds(m * 60) }
+    static func minutes(_ m: Int64) -> Instant { t0 + .seconds(m * 60) }
+    func minutes(_ m: Int64) -> Instant { Self.minutes(m) }
 
-    func makeEngine(_ collector: RecordCollector) -> MediaEngine {
+    func makeEngine(_ collector: RecordCollector) -> MediaEngine { Self.makeEngine(collector) }
+
+    func join(_ engine: MediaEngine, _ name: String, role: Role, subject: String?, at now: Instant) throws -> ParticipantID {
+        try Self.join(engine, name, role: role, subject: subject, at: now)
+    }
+
+    static func makeEngine(_ collector: RecordCollector) -> MediaEngine {
         let engine = MediaEngine(configuration: EngineConfiguration(
             certificate: Self.certificate, candidateHost: "127.0.0.1", candidatePort: 40000, maxSlots: 4,
             unixNanosecondsAtZero: Self.nineAM - t0.nanoseconds))
@@ -36,7 +44,7 @@ final class AttendanceScenarioTests: XCTestCase {
         return engine
     }
 
-    func join(_ engine: MediaEngine, _ name: String, role: Role, subject: String?, at now: Instant) throws -> ParticipantID {
+    static func join(_ engine: MediaEngine, _ name: String, role: Role, subject: String?, at now: Instant) throws -> ParticipantID {
         let client = ClientParticipant(publishAudio: true, publishVideo: true, slots: 2, certificate: Self.certificate)
         return try engine.join(JoinRequest(sessionID: "iop-tue", room: .main, name: name, role: role,
                                            offer: client.offer.sdp, subject: subject), now: now).participantID
@@ -48,9 +56,10 @@ final class AttendanceScenarioTests: XCTestCase {
         return try RecordStore(path: dir.appendingPathComponent("r.sqlite").path)
     }
 
-    /// A joins at t=0, goes to a breakout at 10 min, is back at 20 min and
-    /// leaves at 50 min: 50 minutes attended, 40 in main, 10 in the breakout.
-    func testScriptedDayGivesExactMinutes() throws {
+    /// The scripted day's record events: a host and A join at t=0, A goes
+    /// to a breakout at 10 min, is back at 20 min and leaves at 50 min; the
+    /// host leaves at 60 min. Commit it at `scriptedDayEnd`.
+    static func scriptedDay() throws -> [RecordEvent] {
         let collector = RecordCollector()
         let engine = makeEngine(collector)
         let host = try join(engine, "Dr. Rivera", role: .host, subject: "clinician-7", at: t0)
@@ -63,18 +72,34 @@ final class AttendanceScenarioTests: XCTestCase {
         try engine.perform(.closeRooms(countdownSeconds: 0), by: host, now: minutes(20))
         engine.remove(a, reason: .left, now: minutes(50))
         engine.remove(host, reason: .disconnected, now: minutes(60))
+        return collector.records
+    }
 
-        let store = try Self.temporaryStore()
-        try store.apply(collector.records, nowMilliseconds: Int64((Self.nineAM / 1_000_000)) + 60 * 60_000)
+    static let scriptedDayEnd = Int64(nineAM / 1_000_000) + 60 * 60_000
+
+    /// The rows the scripted day must give on every backend.
+    static let scriptedDayRows = [
+        AttendanceRow(session: "iop-tue", person: "client-42", name: "Alex", role: "participant", day: "2026-12-01",
+                      minutesInSession: 50, minutesInMain: 40, minutesInBreakouts: 10, minutesAudioOn: 0, minutesVideoOn: 0),
+        AttendanceRow(session: "iop-tue", person: "clinician-7", name: "Dr. Rivera", role: "host", day: "2026-12-01",
+                      minutesInSession: 60, minutesInMain: 60, minutesInBreakouts: 0, minutesAudioOn: 0, minutesVideoOn: 0),
+    ]
+
+    /// A joins at t=0, goes to a breakout at 10 min, is back at 20 min and
+    /// leaves at 50 min: 50 minutes attended, 40 in main, 10 in the breakout.
+    func testScriptedDayGivesExactMinutes() throws {
+        try Self.checkScriptedDay(on: try Self.temporaryStore())
+    }
+
+    /// Applies the scripted day to `store` and checks the exports (also
+    /// PostgresRecordStoreTests: the same numbers on both backends).
+    static func checkScriptedDay(on store: any RecordBackend, events: [RecordEvent]? = nil,
+                                 file: StaticString = #filePath, line: UInt = #line) throws {
+        try store.apply(try events ?? scriptedDay(), nowMilliseconds: scriptedDayEnd)
         let (from, to) = try AttendanceReport.range(from: "2026-12-01", to: "2026-12-01")
         let rows = AttendanceReport.rows(session: "iop-tue", intervals: try store.intervals(session: "iop-tue", from: from, to: to),
                                          from: from, to: to)
-        XCTAssertEqual(rows, [
-            AttendanceRow(session: "iop-tue", person: "client-42", name: "Alex", role: "participant", day: "2026-12-01",
-                          minutesInSession: 50, minutesInMain: 40, minutesInBreakouts: 10, minutesAudioOn: 0, minutesVideoOn: 0),
-            AttendanceRow(session: "iop-tue", person: "clinician-7", name: "Dr. Rivera", role: "host", day: "2026-12-01",
-                          minutesInSession: 60, minutesInMain: 60, minutesInBreakouts: 0, minutesAudioOn: 0, minutesVideoOn: 0),
-        ])
+        XCTAssertEqual(rows, scriptedDayRows, file: file, line: line)
         let csv = try RecordsExport.render(.attendance, session: "iop-tue", from: nil, to: nil, format: .csv, store: store)
         XCTAssertEqual(csv.split(separator: "\n")[1], "iop-tue,client-42,Alex,participant,2026-12-01,50.0,40.0,10.0,0.0,0.0")
 
