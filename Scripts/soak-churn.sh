@@ -67,8 +67,16 @@ sleep 12  # vanished participants' consent runs out; the last sessions empty
 for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 
-"$python" - "$out/rss.csv" "$seconds" "$limit_mb" "$status" "$warmup" <<'PY'
-import csv, sys
+"$python" - "$out/rss.csv" "$seconds" "$limit_mb" "$status" "$warmup" "$out/sessions.json" <<'PY'
+import csv, json, sys
+# The session-id churn must really have joined: a refused join frees nothing.
+try:
+    churn = json.loads(open(sys.argv[6]).read().strip().splitlines()[-1])
+except (OSError, ValueError, IndexError):
+    churn = {"sessionJoins": 0, "joined": 0}
+print(f"session churn: {churn['joined']} of {churn['sessionJoins']} fresh sessions joined")
+if churn["sessionJoins"] == 0 or churn["joined"] < 0.8 * churn["sessionJoins"]:
+    sys.exit(1)
 rows = [r for r in csv.DictReader(open(sys.argv[1]))]
 seconds, limit = float(sys.argv[2]), float(sys.argv[3])
 warm = next((r for r in rows if float(r["t"]) >= float(sys.argv[5]) * seconds), rows[0])

@@ -49,7 +49,7 @@ def _token(secret: str, session: str) -> str:
     now = int(time.time())
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
     claims = _b64(json.dumps({"sid": session, "room": "main", "name": "churn", "role": "participant",
-                              "iat": now, "exp": now + 600}, separators=(",", ":")).encode())
+                              "sub": f"churn-{session}", "iat": now, "exp": now + 600}, separators=(",", ":")).encode())
     mac = hmac.new(secret.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest()
     return f"{header}.{claims}.{_b64(mac)}"
 

@@ -137,10 +137,13 @@ class LoadCall:
         return self
 
     def _run(self) -> None:
-        proc = subprocess.run([LOADTEST, "smoke", "--server", self.server.ws_url, "--secret", self.server.secret,
+        # The secret through the environment: a random one may begin with "-",
+        # which an argument parser takes for an option.
+        proc = subprocess.run([LOADTEST, "smoke", "--server", self.server.ws_url,
                                "--server-pid", str(self.server.process.pid), "--duration", str(self.seconds),
                                "--results", self._results, "--quiet"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=self.seconds + 90)
+                              cwd=ROOT, capture_output=True, text=True, timeout=self.seconds + 90,
+                              env=dict(os.environ, COHORT_SECRET=self.server.secret))
         reports = [os.path.join(self._results, d, "report.json") for d in sorted(os.listdir(self._results))]
         reports = [r for r in reports if os.path.exists(r)]
         if not reports:

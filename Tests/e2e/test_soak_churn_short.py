@@ -18,6 +18,6 @@ def test_churn_soak_for_a_minute_keeps_memory_flat() -> None:
     env = dict(os.environ, SOAK_WARMUP="0.5", SOAK_MAX_GROWTH_MB="24", PYTHON=sys.executable)
     result = subprocess.run([os.path.join(ROOT, "Scripts", "soak-churn.sh"), "60"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=400)
-    summary = [line for line in result.stdout.splitlines() if line.startswith("RSS:")]
+    summary = [line for line in result.stdout.splitlines() if line.startswith(("RSS:", "session churn:"))]
     print("\n" + "\n".join(summary))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
