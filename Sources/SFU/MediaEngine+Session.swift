@@ -162,7 +162,7 @@ extension MediaEngine {
             guard model.waiting.contains(id) else { throw .unknownParticipant(id) }
             model.waiting.removeAll { $0 == id }
             // Into the room its token named if that can be entered now, else main.
-            let entry = session.participants[id].map(\.entryRoom).flatMap { model.isEnterable($0) ? $0 : nil } ?? .main
+            let entry = model.entry(for: session.participants[id]?.entryRoom ?? .main)
             changed.formUnion(table.setFlow(id, receives: true, publishes: true))
             moveMember(id, to: entry)
         case .deny(let id):

@@ -93,7 +93,7 @@ public final class MediaEngine: DatagramEngine {
         // neither sends nor receives, until a host admits it. A token's room
         // that cannot be entered now (not created, not open) means main.
         let waits = configuration.waitingRoom && !request.role.runsSession
-        let room: RoomID = waits ? .waiting : session.model.isEnterable(request.room) ? request.room : .main
+        let room: RoomID = waits ? .waiting : session.model.entry(for: request.room)
         let before = session.table
         var table = session.table
         var changed = table.add(id, room: room, audioSlots: p.subscriber.audio.count,

@@ -23,6 +23,10 @@ struct SessionModel: Sendable {
     /// Whether someone can be placed in `id` now: `main`, or a breakout room while rooms are open.
     func isEnterable(_ id: RoomID) -> Bool { id == .main || (open && room(id) != nil) }
 
+    /// Where someone whose token names `room` goes in now: that room if it
+    /// can be entered, otherwise `main`.
+    func entry(for room: RoomID) -> RoomID { isEnterable(room) ? room : .main }
+
     mutating func forget(_ id: ParticipantID) {
         assignments[id] = nil
         waiting.removeAll { $0 == id }

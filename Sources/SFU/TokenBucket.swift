@@ -24,15 +24,12 @@ struct TokenBucket: Sendable {
         return true
     }
 
-    /// When `cost` tokens will be there, counted from the last `take`
-    /// (nil before any: the bucket is full).
-    var nextAvailable: Instant? { available(1) }
-
-    func available(_ cost: Double) -> Instant? {
+    /// When one token will be there, counted from the last `take` (nil
+    /// before any: the bucket is full).
+    var nextAvailable: Instant? {
         guard let updatedAt else { return nil }
-        guard tokens < cost else { return updatedAt }
-        let wait = (min(cost, capacity) - tokens) / perSecond
-        return updatedAt + TimeSpan(nanoseconds: Int64((wait * 1e9).rounded(.up)))
+        guard tokens < 1 else { return updatedAt }
+        return updatedAt + TimeSpan(nanoseconds: Int64(((1 - tokens) / perSecond * 1e9).rounded(.up)))
     }
 
     private mutating func refill(now: Instant) {
