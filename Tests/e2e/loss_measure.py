@@ -19,6 +19,7 @@ within 2 s.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import statistics
 import time
@@ -38,12 +39,15 @@ STATS_JS = """
   const pc = cohort.state.pc;
   const report = await pc.getStats();
   const pick = (s, keys) => Object.fromEntries(keys.map((k) => [k, s[k] ?? null]));
-  const out = { now: performance.now(), state: pc.connectionState, inbound: [], outbound: [], rtt: null };
+  const client = cohort.state.client;
+  const out = { now: performance.now(), state: pc.connectionState, inbound: [], outbound: [], rtt: null,
+                playoutTarget: client ? client.playoutTarget : null };
   report.forEach((s) => {
     if (s.type === "inbound-rtp") out.inbound.push(pick(s, ["mid", "kind", "ssrc", "timestamp", "packetsReceived",
       "packetsLost", "framesDecoded", "keyFramesDecoded", "framesDropped", "freezeCount", "totalFreezesDuration",
       "pauseCount", "totalPausesDuration", "nackCount", "pliCount", "firCount", "retransmittedPacketsReceived",
-      "concealedSamples", "totalSamplesReceived", "frameWidth", "frameHeight"]));
+      "concealedSamples", "totalSamplesReceived", "frameWidth", "frameHeight", "jitterBufferDelay",
+      "jitterBufferEmittedCount"]));
     else if (s.type === "outbound-rtp") out.outbound.push(pick(s, ["mid", "kind", "ssrc", "timestamp", "packetsSent",
       "framesEncoded", "keyFramesEncoded", "retransmittedPacketsSent", "nackCount", "pliCount", "firCount",
       "frameWidth", "frameHeight", "qualityLimitationReason", "targetBitrate"]));
@@ -99,6 +103,8 @@ class Track:
     lost: int
     received: int
     size: str
+    # Mean time a frame spent in the jitter buffer over the window, ms.
+    buffer_ms: float = float("nan")
 
     @property
     def fps(self) -> float:
@@ -123,6 +129,10 @@ class Level:
     # Whether every page's answer accepted rtx for its own video and
     # declared an RTX SSRC (FID group) on every filled video slot.
     rtx_negotiated: bool = False
+    # receiver ← publisher → mean audio jitter buffer delay over the window, ms
+    audio_buffer_ms: dict[tuple[str, str], float] = field(default_factory=dict)
+    # receiver → the web client's video playout target at the end of the window (ms, None: the browser's)
+    playout_targets: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -143,6 +153,18 @@ class Level:
         concealed = sum(c for c, _ in self.audio.values())
         total = sum(n for _, n in self.audio.values())
         return concealed / total if total else float("nan")
+
+    @property
+    def video_buffer_ms(self) -> float:
+        """Mean jitter buffer delay of the received video tracks, ms."""
+        values = [t.buffer_ms for t in self.tracks if not math.isnan(t.buffer_ms)]
+        return statistics.fmean(values) if values else float("nan")
+
+    @property
+    def audio_buffer(self) -> float:
+        """Mean jitter buffer delay of the received audio tracks, ms."""
+        values = [v for v in self.audio_buffer_ms.values() if not math.isnan(v)]
+        return statistics.fmean(values) if values else float("nan")
 
     def total(self, key: str) -> int:
         return sum(getattr(t, key) for t in self.tracks)
@@ -247,15 +269,19 @@ async def measure_level(browsers: list[Chromium], loss_percent: float, *, binary
             d = delta(s1, s0)
             publisher = by_pid[source[0]]
             seconds = (s1["timestamp"] - s0["timestamp"]) / 1000 if s0 else window
+            emitted = d.get("jitterBufferEmittedCount", 0)
+            buffer_ms = d.get("jitterBufferDelay", 0.0) / emitted * 1000 if emitted else float("nan")
             if s1["kind"] == "video":
                 level.tracks.append(Track(
                     name, publisher, seconds, int(d.get("framesDecoded", 0)), int(d.get("freezeCount", 0)),
                     float(d.get("totalFreezesDuration", 0.0)), int(d.get("nackCount", 0)), int(d.get("pliCount", 0)),
                     int(d.get("keyFramesDecoded", 0)), int(d.get("retransmittedPacketsReceived", 0)),
                     int(d.get("packetsLost", 0)), int(d.get("packetsReceived", 0)),
-                    f"{s1.get('frameWidth')}x{s1.get('frameHeight')}"))
+                    f"{s1.get('frameWidth')}x{s1.get('frameHeight')}", buffer_ms))
             else:
                 level.audio[(name, publisher)] = (int(d.get("concealedSamples", 0)), int(d.get("totalSamplesReceived", 0)))
+                level.audio_buffer_ms[(name, publisher)] = buffer_ms
+        level.playout_targets[name] = a.get("playoutTarget")
         outbound0 = {s["kind"]: s for s in b["outbound"]}
         for s1 in a["outbound"]:
             if s1["kind"] != "video":
@@ -274,7 +300,8 @@ def table(levels: list[Level]) -> str:
     """The Markdown table of the levels (one row each)."""
     head = ("| loss per direction | relay dropped up/down | video fps per track (min) | freeze time | freezes "
             "| NACKs sent (receivers) | RTX received | PLIs sent | keyframes decoded | keyframes encoded/s (max publisher) "
-            "| RTX sent by publishers | audio concealed | server: NACKs in / retransmitted / NACKs to publishers / recovered / PLIs to publishers |")
+            "| RTX sent by publishers | audio concealed | jitter buffer video / audio (ms) | playout target (ms) "
+            "| server: NACKs in / retransmitted / NACKs to publishers / recovered / PLIs to publishers |")
     rows = [head, "|" + "---|" * (head.count("|") - 1)]
     for lv in levels:
         up, down = lv.relay_loss()
@@ -286,7 +313,8 @@ def table(levels: list[Level]) -> str:
             f"| {lv.total('freezes')} | {lv.total('nacks')} | {lv.total('rtx')} | {lv.total('plis')} "
             f"| {lv.total('keyframes')} | {max(kf.values()):.2f} "
             f"| {sum(d.get('retransmittedPacketsSent', 0) for d in lv.senders.values())} "
-            f"| {lv.concealed_fraction * 100:.2f} % "
+            f"| {lv.concealed_fraction * 100:.2f} % | {lv.video_buffer_ms:.0f} / {lv.audio_buffer:.0f} "
+            f"| {', '.join('-' if t is None else f'{t:g}' for _, t in sorted(lv.playout_targets.items()))} "
             f"| {s.get('nacksReceived', 0)} / {s.get('retransmissionsSent', 0)} / {s.get('nacksSent', 0)} / "
             f"{s.get('packetsRecovered', 0)} / {s.get('pliSent', 0)} |")
     return "\n".join(rows)
@@ -297,11 +325,14 @@ def details(level: Level) -> str:
     lines = [f"{level.loss_percent:g} %: rtt {', '.join(f'{r:.0f}' for r in level.rtt_ms)} ms; server {level.server}"]
     for t in sorted(level.tracks, key=lambda t: (t.receiver, t.publisher)):
         lines.append(f"  {t.receiver} <- {t.publisher}: {t.fps:.1f} fps {t.size}, freezes {t.freezes} ({t.freeze_seconds:.2f} s), "
-                     f"lost {t.lost}/{t.received + t.lost}, nack {t.nacks}, rtx {t.rtx}, pli {t.plis}, keyframes {t.keyframes}")
+                     f"lost {t.lost}/{t.received + t.lost}, nack {t.nacks}, rtx {t.rtx}, pli {t.plis}, keyframes {t.keyframes}, "
+                     f"buffer {t.buffer_ms:.0f} ms")
     for p, d in sorted(level.senders.items()):
         lines.append(f"  {p} sends {d['size']} ({d['limit']}): {d.get('framesEncoded', 0) / d['seconds']:.1f} fps, "
                      f"keyframes {d.get('keyFramesEncoded', 0)}, rtx {d.get('retransmittedPacketsSent', 0)}, "
                      f"nacks in {d.get('nackCount', 0)}, plis in {d.get('pliCount', 0)}")
     for (r, p), (c, n) in sorted(level.audio.items()):
-        lines.append(f"  {r} <- {p} audio: concealed {c}/{n} ({c / n * 100 if n else float('nan'):.2f} %)")
+        lines.append(f"  {r} <- {p} audio: concealed {c}/{n} ({c / n * 100 if n else float('nan'):.2f} %), "
+                     f"buffer {level.audio_buffer_ms.get((r, p), float('nan')):.0f} ms")
+    lines.append(f"  playout targets: {level.playout_targets}")
     return "\n".join(lines)

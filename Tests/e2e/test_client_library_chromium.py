@@ -292,6 +292,21 @@ LOGIC = """
     'm=video 9 UDP/TLS/RTP/SAVPF 96 97\\r\\na=mid:13\\r\\na=ssrc-group:FID 21 22\\r\\na=ssrc:21 cname:cohort\\r\\na=ssrc:22 cname:cohort\\r\\n' +
     'm=video 9 UDP/TLS/RTP/SAVPF 96\\r\\na=mid:14\\r\\na=recvonly\\r\\n').entries()];
   out.serial = PAIRS.map(([a, b]) => L.isNewerTimestamp(a, b));
+  // The loss-adaptive playout delay: samples are running totals every 2 s.
+  const rp = new L.RepairPlayout({ quietMs: 20000 });
+  const steps = [
+    { nacks: 0, packets: 0, rttMs: 90, now: 0 },          // first sample: nothing to compare
+    { nacks: 0, packets: 120, rttMs: 90, now: 2000 },     // clean
+    { nacks: 0, packets: 240, rttMs: null, now: 4000 },   // clean, no round trip yet
+    { nacks: 3, packets: 360, rttMs: 90, now: 6000 },     // 2.5 % NACKed: lossy -> 2 x 90 + 40
+    { nacks: 4, packets: 480, rttMs: 95, now: 8000 },     // 0.8 %: still lossy; 230 is within 20 of 220: kept
+    { nacks: 4, packets: 600, rttMs: 200, now: 10000 },   // clean for now, round trip doubled: 440 -> capped 400
+    { nacks: 4, packets: 720, rttMs: 20, now: 12000 },    // short round trip: floor 120
+    { nacks: 4, packets: 100000, rttMs: 20, now: 26000 }, // 18 s since the last loss (8 s): not yet quiet
+    { nacks: 5, packets: 200000, rttMs: 20, now: 27000 }, // 1 NACK per 100 000 packets: not lossy
+    { nacks: 5, packets: 200100, rttMs: 20, now: 28001 }, // quiet for more than 20 s: back to the browser's
+  ];
+  out.playout = steps.map((x) => rp.update(x));
   // A token for another session: the join rejects and the client is closed.
   const other = libTest.watch(new L.CohortClient({ session: 'another-session' }));
   try { await other.join({ token: TOKEN }); out.wrongSession = 'joined'; }
@@ -335,6 +350,8 @@ def test_client_library_logic() -> None:
                 assert out["wrongSession"] == {"name": "CohortError", "code": "unauthorized", "joined": False, "socket": None,
                                                "pc": "closed"}, out["wrongSession"]
                 assert out["requestClosed"] == "ConnectionError", out["requestClosed"]
+                assert out["playout"] == [None, None, None, 220, 220, 400, 120, 120, 120, None], \
+                    f"RepairPlayout targets: {out['playout']}"
                 assert page.exceptions == [], page.exceptions
 
     run(scenario(), timeout=60)
