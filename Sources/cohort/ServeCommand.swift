@@ -137,19 +137,24 @@ struct ServeCommand: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             throw error
         }
-        FileHandle.standardOutput.write(Data("Cohort web client: http://\(HostPort(host: settings.http.isUnspecified ? settings.announce : settings.http.host, port: address.port ?? settings.http.port))/\n".utf8))
-        if generated {
-            let linkHost = settings.http.isUnspecified ? settings.announce : settings.http.host
-            let base = "http://\(HostPort(host: linkHost, port: address.port ?? settings.http.port))/"
+        // The address and links are printed once SIGTERM is handled: whoever
+        // waits for this line (tests, operators) may stop the server at once.
+        let webClient = HostPort(host: settings.http.isUnspecified ? settings.announce : settings.http.host,
+                                 port: address.port ?? settings.http.port)
+        let demoLinks: String? = generated ? {
             let links = DemoLinks(signer: TokenSigner(secret: secret), session: settings.session,
                                   now: Int64(Date().timeIntervalSince1970))
-            // FileHandle writes unbuffered: print() would hold the links back when stdout is a pipe.
-            FileHandle.standardOutput.write(Data("""
+            return """
                 No --secret given; generated one for this run. Demo session "\(settings.session)":
-                  host:        \(base)#token=\(links.host)
-                  participant: \(base)#token=\(links.participant)
+                  host:        http://\(webClient)/#token=\(links.host)
+                  participant: http://\(webClient)/#token=\(links.participant)
 
-                """.utf8))
+                """
+        }() : nil
+        let announceReady: @Sendable () -> Void = {
+            // FileHandle writes unbuffered: print() would hold the links back when stdout is a pipe.
+            FileHandle.standardOutput.write(Data("Cohort web client: http://\(webClient)/\n".utf8))
+            if let demoLinks { FileHandle.standardOutput.write(Data(demoLinks.utf8)) }
         }
 
         // SIGTERM or SIGINT: these steps, one after the other (docs: deploy/README.md, "Stopping").
@@ -169,7 +174,7 @@ struct ServeCommand: AsyncParsableCommand {
             ShutdownStep("grace period") { try? await Task.sleep(for: Duration.seconds(grace)) },
             ShutdownStep("close media sockets") { await relay.stop() },
             ShutdownStep("flush records") { [records] in records?.close() },
-        ], limit: .seconds(grace + 30), logger: logger)
+        ], limit: .seconds(grace + 30), logger: logger, started: announceReady)
         try await shutdown.run()
         try await group.shutdownGracefully()
         logger.notice("stopped")

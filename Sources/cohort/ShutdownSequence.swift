@@ -34,12 +34,30 @@ enum ShutdownSequence {
     /// A group that waits for SIGTERM or SIGINT, then runs `steps` in
     /// order; if they take longer than `limit`, the rest are cancelled
     /// (each still runs its action, without waiting).
+    ///
+    /// `started` runs once the group has taken over the signals (a group
+    /// registers them before it starts any service): a SIGTERM before that
+    /// would still kill the process at once, so the server announces that
+    /// it is ready only from here.
     static func group(_ steps: [ShutdownStep], limit: Duration, logger: Logger,
-                      signals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
-        var configuration = ServiceGroupConfiguration(
-            services: steps.reversed().map { .init(service: $0, serviceName: $0.description) },
-            gracefulShutdownSignals: signals, logger: logger)
+                      signals: [UnixSignal] = [.sigterm, .sigint],
+                      started: @escaping @Sendable () -> Void = {}) -> ServiceGroup {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] =
+            steps.reversed().map { .init(service: $0, serviceName: $0.description) }
+        // Last in the list, so first to be shut down; it has nothing to do then.
+        services.append(.init(service: Started(action: started), serviceName: "started"))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)
         configuration.maximumGracefulShutdownDuration = limit
         return ServiceGroup(configuration: configuration)
+    }
+}
+
+/// Runs its action when the group starts it, then waits for the shutdown.
+private struct Started: Service {
+    let action: @Sendable () -> Void
+
+    func run() async throws {
+        action()
+        try? await gracefulShutdown()
     }
 }
