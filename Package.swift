@@ -135,6 +135,7 @@ let package = Package(
                                                         .product(name: "GRDB", package: "GRDB.swift"),
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

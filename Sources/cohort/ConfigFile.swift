@@ -41,7 +41,7 @@ struct ConfigFile: Equatable, Sendable {
             guard ServeOption.named(key) != nil else {
                 throw .unknownKey(path: path, line: line, key: key, suggestion: ServeOption.nearest(to: key))
             }
-            guard values[key] == nil else { throw .duplicateKey(path: path, line: line, key: key) }
+            // A key given twice is refused by Yams already ("duplicated key(s)").
             values[key] = try value(of: valueNode, key: key, path: path, line: line)
         }
         return ConfigFile(path: path, values: values)
@@ -76,7 +76,6 @@ enum ConfigFileError: Error, Equatable, CustomStringConvertible {
     case notAMapping(path: String)
     case badKey(path: String, line: Int?)
     case unknownKey(path: String, line: Int?, key: String, suggestion: String?)
-    case duplicateKey(path: String, line: Int?, key: String)
     case noValue(path: String, line: Int?, key: String)
     case notAValue(path: String, line: Int?, key: String)
 
@@ -94,8 +93,6 @@ enum ConfigFileError: Error, Equatable, CustomStringConvertible {
         case .unknownKey(let path, let line, let key, let suggestion):
             return "\(at(path, line)): unknown key \"\(key)\"" + (suggestion.map { "; did you mean \"\($0)\"?" } ?? "")
                 + " (`cohort serve --help` lists the options)"
-        case .duplicateKey(let path, let line, let key):
-            return "\(at(path, line)): key \"\(key)\" is given twice"
         case .noValue(let path, let line, let key):
             return "\(at(path, line)): key \"\(key)\" has no value; remove the line to use the default"
         case .notAValue(let path, let line, let key):
