@@ -43,8 +43,7 @@ def _json_lines(log: list[str]) -> list[dict]:
 
 def test_sigterm_mid_call_flushes_the_leaves_and_exits_0() -> None:
     db = os.path.join(tempfile.mkdtemp(prefix="cohort-life-"), "records.sqlite")
-    server = CohortServer(records=db, log_level="debug",
-                          extra_args=["--shutdown-grace", "0", "--log-format", "json"])
+    server = CohortServer(records=db, log_level="debug", shutdown_grace=0, extra_args=["--log-format", "json"])
     server.__enter__()
     secrets_seen: list[str] = []
     peers: list[AiortcParticipant] = []
@@ -97,7 +96,7 @@ def test_sigterm_mid_call_flushes_the_leaves_and_exits_0() -> None:
 
 
 def test_grace_period_is_waited_before_exit() -> None:
-    server = CohortServer(records="off", extra_args=["--shutdown-grace", "2", "--log-format", "json"])
+    server = CohortServer(records="off", shutdown_grace=2, extra_args=["--log-format", "json"])
     server.__enter__()
     try:
         signalled = time.monotonic()
