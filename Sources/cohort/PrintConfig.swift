@@ -9,6 +9,7 @@ enum PrintConfig {
     static func yaml(_ inputs: ServeInputs) -> String {
         var lines = ["# cohort serve: effective configuration (a flag wins over COHORT_* variables, "
                      + "which win over --config, which wins over the default)"]
+        if let file = inputs.file { lines.append("# --config \(file.path)") }
         for option in ServeOption.all {
             let (text, source) = inputs.picked[option.name] ?? (nil, .unset)
             guard let text else {

@@ -85,7 +85,7 @@ extension ServeOption {
         ServeOption("records", "path|url|off",
                     "Attendance and audit records: an SQLite file (relative: to the working directory), created on first start, a postgres://user:password@host:port/database URL, or off.",
                     default: ServeSettings.defaultRecords),
-        ServeOption("records-retention-days", "days", "Records older than this are deleted at start and daily (default: 7 years).",
+        ServeOption("records-retention-days", "days", "Records older than this are deleted at start and daily (2555 days: 7 years).",
                     default: "\(ServeSettings.defaultRecordsRetentionDays)"),
         ServeOption("records-node", "name",
                     "This server's name in a PostgreSQL records database that several servers share; give each its own. Default: the host name."),
@@ -108,15 +108,16 @@ extension ServeOption {
     /// Levenshtein distance, by characters; option names are short.
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
+        // previous[j]: the distance between the first i-1 characters of a and the first j of b.
         var previous = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...max(b.count, 1) where !b.isEmpty {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        for i in a.indices {
+            var current = [i + 1]
+            for j in b.indices {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (a[i] == b[j] ? 0 : 1)))
             }
             previous = current
         }
-        return a.isEmpty ? b.count : previous[b.count]
+        return previous[b.count]
     }
 
     /// The options as `--help` lists them: flag, variable, help, default.

@@ -202,6 +202,10 @@ final class ConfigFileTests: XCTestCase {
     func testEnvironmentVariableNamesComeFromTheTable() {
         XCTAssertEqual(ServeOption.named("joins-per-address-per-minute")?.environmentVariable, "COHORT_JOINS_PER_ADDRESS_PER_MINUTE")
         XCTAssertEqual(Set(ServeOption.all.map(\.name)).count, ServeOption.all.count, "no option twice")
+        XCTAssertEqual(ServeOption.editDistance("kitten", "sitting"), 3)
+        XCTAssertEqual(ServeOption.editDistance("", "abc"), 3)
+        XCTAssertEqual(ServeOption.editDistance("abc", ""), 3)
+        XCTAssertEqual(ServeOption.editDistance("http", "http"), 0)
         XCTAssertEqual(ServeOption.nearest(to: "recrods"), "records")
         XCTAssertNil(ServeOption.nearest(to: "zzzzzzzzzz"))
     }
