@@ -9,7 +9,8 @@ import Records
 import ServiceLifecycle
 import Tokens
 
-/// `cohort serve`: the control plane (and, later, the media relay) until SIGINT/SIGTERM.
+/// `cohort serve`: the control plane and the media relay until SIGTERM or
+/// SIGINT, then the ordered shutdown (`ShutdownSequence`).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",

@@ -199,6 +199,22 @@ final class ConfigFileTests: XCTestCase {
                        ["secret": "-abc", "joins-per-address-per-minute": "-1"])
     }
 
+    /// COHORT_CONFIG names the file when --config does not; --config wins.
+    func testConfigFileFromFlagOrEnvironment() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.yaml").path, b = dir.appendingPathComponent("b.yaml").path
+        try "max-connections: 11\n".write(toFile: a, atomically: true, encoding: .utf8)
+        try "max-connections: 22\n".write(toFile: b, atomically: true, encoding: .utf8)
+        let (fromEnv, inputs) = try ServeCommand.parse([]).resolve(environment: ["COHORT_CONFIG": a])
+        XCTAssertEqual(fromEnv.maxConnections, 11)
+        XCTAssertEqual(inputs.picked["max-connections"]?.source, .file(a))
+        XCTAssertEqual(try ServeCommand.parse(["--config", b]).resolve(environment: ["COHORT_CONFIG": a]).0.maxConnections, 22)
+        XCTAssertThrowsError(try ServeCommand.parse(["--config", dir.appendingPathComponent("missing.yaml").path])
+            .resolve(environment: [:])) { XCTAssertTrue("\($0)".contains("cannot read it"), "\($0)") }
+    }
+
     func testEnvironmentVariableNamesComeFromTheTable() {
         XCTAssertEqual(ServeOption.named("joins-per-address-per-minute")?.environmentVariable, "COHORT_JOINS_PER_ADDRESS_PER_MINUTE")
         XCTAssertEqual(Set(ServeOption.all.map(\.name)).count, ServeOption.all.count, "no option twice")
