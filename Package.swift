@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // The same records in PostgreSQL when --records is a postgres:// URL (Records only).
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // `cohort serve`'s ordered shutdown on SIGTERM/SIGINT (already under postgres-nio).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // `cohort serve --config FILE` (YAML; the cohort executable only).
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // System libraries through pkg-config. Names are Cohort-specific so
@@ -75,6 +79,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "cohort-fuzz", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "ControlPlane"]),
         // A participant in the client role, for engine tests and the load test.
@@ -128,6 +135,7 @@ let package = Package(
                                                         .product(name: "GRDB", package: "GRDB.swift"),
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -9,7 +9,8 @@ struct Cohort: AsyncParsableCommand {
         discussion: """
             Every serve option can also be set with an environment variable named \
             COHORT_ and the option in capitals with "_" for "-" (COHORT_HTTP, \
-            COHORT_CONSENT_TIMEOUT, ...). A flag on the command line wins over the variable.
+            COHORT_CONSENT_TIMEOUT, ...) or as a key of a `serve --config` YAML file. A flag \
+            on the command line wins over the variable, which wins over the file.
             """,
         version: "0.1.0",
         subcommands: [ServeCommand.self, TokenCommand.self, RecordsCommand.self],

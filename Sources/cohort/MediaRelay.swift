@@ -32,6 +32,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         var connections: [ParticipantID: ClientConnection] = [:]
         var participantHome: [ParticipantID: Int] = [:]
         var joinRate = JoinRateLimiter(perMinute: 0)
+        /// Set at shutdown: joins are refused from then on.
+        var draining = false
     }
 
     /// Where a session lives and how many hold it there.
@@ -123,7 +125,12 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         return sockets.map(\.localAddress)
     }
 
-    /// Closes the media sockets.
+    /// The first step of a shutdown: joins already on an open WebSocket are
+    /// refused from now on, as new connections are by the closed listener.
+    func stopJoins() {
+        state.withLockedValue { $0.draining = true }
+    }
+
     /// Ends all media for a shutdown: every participant gets RTCP BYE for
     /// the streams it receives (`MediaEngine.shutDown`), and the engines
     /// forget everyone, so the WebSocket closes that follow change nothing.
@@ -134,6 +141,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         }
     }
 
+    /// Closes the media sockets.
     func stop() async {
         let sockets = state.withLockedValue { $0.sockets }
         for s in sockets { try? await s.close().get() }
@@ -183,6 +191,9 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     // MARK: SignalingDelegate
 
     func join(_ request: AuthorizedJoin, connection: ClientConnection) async throws(SignalingError) -> JoinResult {
+        guard !state.withLockedValue({ $0.draining }) else {
+            throw SignalingError(code: .busy, message: "the server is shutting down; join again after its server-shutdown notice's retryAfter")
+        }
         if let address = connection.remoteAddress?.ipAddress {
             let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
             guard state.withLockedValue({ $0.joinRate.allow(address, now: now) }) else {

@@ -6,140 +6,82 @@ import Logging
 import NIOCore
 import NIOPosix
 import Records
+import ServiceLifecycle
 import Tokens
 
-/// `cohort serve`: the control plane (and, later, the media relay) until SIGINT/SIGTERM.
+/// `cohort serve`: the control plane and the media relay until SIGTERM or
+/// SIGINT, then the ordered shutdown (`ShutdownSequence`).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the relay: HTTP + WebSocket signaling, and UDP media.")
+        abstract: "Run the relay: HTTP + WebSocket signaling, and UDP media.",
+        discussion: """
+            Each option below can also be set with its COHORT_* variable or as a key of the \
+            --config file (the long name without dashes: `max-connections: 10000`). A flag wins \
+            over the variable, which wins over the file, which wins over the default. On SIGTERM \
+            or SIGINT the server stops accepting, ends media, tells every client `server-shutdown`, \
+            waits --shutdown-grace seconds, flushes the records and exits 0.
 
-    @Option(name: .customLong("http"), help: ArgumentHelp(
-        "HTTP/WebSocket listen address, HOST:PORT. Env COHORT_HTTP. (default: \(ServeSettings.defaultHTTP))",
-        valueName: "host:port"))
-    var http: String?
+            \(ServeOption.helpText)
+            """)
 
-    @Option(name: .customLong("media"), help: ArgumentHelp(
-        "UDP media listen address (STUN, DTLS, SRTP on one port). Env COHORT_MEDIA. (default: \(ServeSettings.defaultMedia))",
-        valueName: "host:port"))
-    var media: String?
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "YAML file of options: `name: value` lines with the long names below. Env COHORT_CONFIG.", valueName: "file"))
+    var config: String?
 
-    @Option(name: .customLong("announce"), help: ArgumentHelp(
-        "Address put in ICE candidates, the one clients can reach (e.g. the public IP behind NAT). Env COHORT_ANNOUNCE. (default: the --media host)",
-        valueName: "address"))
-    var announce: String?
+    @Flag(name: .customLong("print-config"), help: ArgumentHelp(
+        "Print the effective configuration as YAML, with each value's source and the secrets redacted, and exit."))
+    var printConfig = false
 
-    @Option(name: .customLong("secret"), help: ArgumentHelp(
-        "HS256 token secret, at least 32 bytes. Prefer COHORT_SECRET: flags show in `ps`. If unset, a random secret is generated and demo host/participant links are printed.",
-        valueName: "secret"))
-    var secret: String?
+    /// Every other option, read against `ServeOption.all` (one table for
+    /// flags, variables and file keys) rather than declared here one by one.
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The options listed below, as --name VALUE or --name=VALUE.",
+                                                           valueName: "options"))
+    var options: [String] = []
 
-    @Option(name: .customLong("session"), help: ArgumentHelp(
-        "Serve only this session: tokens of every other session are refused. Also the session of the printed demo links. Env COHORT_SESSION. (default: any session; demo links for \(ServeSettings.defaultSession))",
-        valueName: "id"))
-    var session: String?
+    /// The options given on the command line, by long name.
+    func flags() throws(ServeFlagsError) -> ServeFlags { try ServeFlags.parse(options) }
 
-    @Option(name: .customLong("consent-timeout"), help: ArgumentHelp(
-        "Seconds without ICE consent (RFC 7675) before a participant's media is dropped. At least \(ServeSettings.minimumConsentTimeout). Env COHORT_CONSENT_TIMEOUT. (default: \(ServeSettings.defaultConsentTimeout))",
-        valueName: "seconds"))
-    var consentTimeout: String?
+    func validate() throws {
+        do { _ = try flags() } catch { throw ValidationError(error.description) }
+    }
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp(
-        "trace, debug, info, notice, warning, error or critical. Env COHORT_LOG_LEVEL. (default: info)",
-        valueName: "level"))
-    var logLevel: String?
-
-    @Option(name: .customLong("web-root"), help: ArgumentHelp(
-        "Serve the web client from this directory instead of the built-in one. Env COHORT_WEB_ROOT.",
-        valueName: "dir"))
-    var webRoot: String?
-
-    @Option(name: .customLong("dtls-cert"), help: ArgumentHelp(
-        "PEM certificate for DTLS (with --dtls-key). Env COHORT_DTLS_CERT. (default: a new ECDSA P-256 self-signed certificate per start)",
-        valueName: "file"))
-    var dtlsCert: String?
-
-    @Option(name: .customLong("dtls-key"), help: ArgumentHelp(
-        "PEM private key of --dtls-cert. Env COHORT_DTLS_KEY.", valueName: "file"))
-    var dtlsKey: String?
-
-    @Option(name: .customLong("waiting-room"), help: ArgumentHelp(
-        "on: participants wait until a host admits them; hosts and co-hosts enter directly. Env COHORT_WAITING_ROOM. (default: off)",
-        valueName: "on|off"))
-    var waitingRoom: String?
-
-    @Option(name: .customLong("max-connections"), help: ArgumentHelp(
-        "Open HTTP/WebSocket connections at most; more are closed at accept. A tenth of it may be WebSockets not yet joined. Env COHORT_MAX_CONNECTIONS. (default: \(ServeSettings.defaultMaxConnections))",
-        valueName: "n"))
-    var maxConnections: String?
-
-    @Option(name: .customLong("max-connections-per-address"), help: ArgumentHelp(
-        "Open connections from one client address (IPv6: one /64) at most; a quarter of it may be WebSockets not yet joined. Raise it behind a reverse proxy. Env COHORT_MAX_CONNECTIONS_PER_ADDRESS. (default: \(ServeSettings.defaultMaxConnectionsPerAddress))",
-        valueName: "n"))
-    var maxConnectionsPerAddress: String?
-
-    @Option(name: .customLong("allowed-origins"), help: ArgumentHelp(
-        "Web page origins, besides this server's own, that may open a WebSocket: comma-separated scheme://host[:port], or * for any. Clients that send no Origin (apps) are always let in. Env COHORT_ALLOWED_ORIGINS.",
-        valueName: "origins"))
-    var allowedOrigins: String?
-
-    @Option(name: .customLong("single-use-tokens"), help: ArgumentHelp(
-        "on: each token (its jti claim) admits one join; a used or jti-less token is refused (token-used, token-invalid). Env COHORT_SINGLE_USE_TOKENS. (default: off)",
-        valueName: "on|off"))
-    var singleUseTokens: String?
-
-    @Option(name: .customLong("reserved-host-places"), help: ArgumentHelp(
-        "Places of each session's 50 that only hosts and co-hosts may take, so participants never lock the therapist out. Env COHORT_RESERVED_HOST_PLACES. (default: \(ServeSettings.defaultReservedHostPlaces))",
-        valueName: "n"))
-    var reservedHostPlaces: String?
-
-    @Option(name: .customLong("max-joins-per-token"), help: ArgumentHelp(
-        "Joins of one person (the token's sub claim) present in a session at once. Env COHORT_MAX_JOINS_PER_TOKEN. (default: \(ServeSettings.defaultMaxJoinsPerToken))",
-        valueName: "n"))
-    var maxJoinsPerToken: String?
-
-    @Option(name: .customLong("joins-per-address-per-minute"), help: ArgumentHelp(
-        "Joins from one client IP address per minute (a burst of that many, refilled over a minute); 0: no limit. Env COHORT_JOINS_PER_ADDRESS_PER_MINUTE. (default: \(ServeSettings.defaultJoinsPerAddressPerMinute))",
-        valueName: "n"))
-    var joinsPerAddressPerMinute: String?
-
-    @Option(name: .customLong("records"), help: ArgumentHelp(
-        "Attendance and audit records: an SQLite file, created on first start, a postgres://user:password@host:port/database URL, or off. Env COHORT_RECORDS. (default: \(ServeSettings.defaultRecords) in the working directory)",
-        valueName: "path|url|off"))
-    var records: String?
-
-    @Option(name: .customLong("records-retention-days"), help: ArgumentHelp(
-        "Records older than this are deleted at start and daily. Env COHORT_RECORDS_RETENTION_DAYS. (default: \(ServeSettings.defaultRecordsRetentionDays), 7 years)",
-        valueName: "days"))
-    var recordsRetentionDays: String?
-
-    @Option(name: .customLong("records-node"), help: ArgumentHelp(
-        "This server's name in a PostgreSQL records database that several servers share; give each its own. Env COHORT_RECORDS_NODE. (default: the host name)",
-        valueName: "name"))
-    var recordsNode: String?
-
-    var flags: ServeFlags {
-        ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
-                   consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom,
-                   maxConnections: maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress,
-                   allowedOrigins: allowedOrigins, singleUseTokens: singleUseTokens,
-                   reservedHostPlaces: reservedHostPlaces, maxJoinsPerToken: maxJoinsPerToken,
-                   joinsPerAddressPerMinute: joinsPerAddressPerMinute,
-                   records: records, recordsRetentionDays: recordsRetentionDays, recordsNode: recordsNode)
+    /// The settings from flags, environment and the --config file, and the
+    /// inputs that know where each came from.
+    func resolve(environment: [String: String]) throws(SettingsError) -> (ServeSettings, ServeInputs) {
+        var file: ConfigFile?
+        if let path = config ?? environment["COHORT_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do { file = try ConfigFile.load(path: path) } catch { throw .config(error) }
+        }
+        let flags: ServeFlags
+        do { flags = try self.flags() } catch { throw .flags(error) }
+        var inputs = ServeInputs(flags: flags, environment: environment, file: file)
+        return (try ServeSettings.resolve(&inputs), inputs)
     }
 
     func run() async throws {
-        let settings: ServeSettings
+        let settings: ServeSettings, inputs: ServeInputs
         do {
-            settings = try ServeSettings.resolve(flags, environment: ProcessInfo.processInfo.environment)
+            (settings, inputs) = try resolve(environment: ProcessInfo.processInfo.environment)
         } catch {
             throw ValidationError(error.description)
         }
-        let level = settings.logLevel
+        if printConfig {
+            FileHandle.standardOutput.write(Data(PrintConfig.yaml(inputs).utf8))
+            return
+        }
+        let level = settings.logLevel, format = settings.logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "cohort")
 
@@ -173,12 +115,11 @@ struct ServeCommand: AsyncParsableCommand {
         let server = ControlPlaneServer(configuration: configuration, delegate: relay, group: group, logger: logger)
         let address: SocketAddress
         do {
-            let environment = ProcessInfo.processInfo.environment
             let certificate: DTLSCertificate
-            switch (dtlsCert ?? environment["COHORT_DTLS_CERT"], dtlsKey ?? environment["COHORT_DTLS_KEY"]) {
-            case (let cert?, let key?): certificate = try DTLSCertificate(certificatePEMPath: cert, privateKeyPEMPath: key)
-            case (nil, nil): certificate = try DTLSCertificate()
-            default: throw ValidationError("--dtls-cert and --dtls-key go together")
+            if let cert = settings.dtlsCert, let key = settings.dtlsKey {
+                certificate = try DTLSCertificate(certificatePEMPath: cert, privateKeyPEMPath: key)
+            } else {
+                certificate = try DTLSCertificate()
             }
             let media = try await relay.start(group: group, host: settings.media.host, port: settings.media.port,
                                               announce: settings.announce, consentTimeout: settings.consentTimeout,
@@ -197,31 +138,47 @@ struct ServeCommand: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             throw error
         }
-        FileHandle.standardOutput.write(Data("Cohort web client: http://\(HostPort(host: settings.http.isUnspecified ? settings.announce : settings.http.host, port: address.port ?? settings.http.port))/\n".utf8))
-        if generated {
-            let linkHost = settings.http.isUnspecified ? settings.announce : settings.http.host
-            let base = "http://\(HostPort(host: linkHost, port: address.port ?? settings.http.port))/"
+        // The address and links are printed once SIGTERM is handled: whoever
+        // waits for this line (tests, operators) may stop the server at once.
+        let webClient = HostPort(host: settings.http.isUnspecified ? settings.announce : settings.http.host,
+                                 port: address.port ?? settings.http.port)
+        let demoLinks: String? = generated ? {
             let links = DemoLinks(signer: TokenSigner(secret: secret), session: settings.session,
                                   now: Int64(Date().timeIntervalSince1970))
-            // FileHandle writes unbuffered: print() would hold the links back when stdout is a pipe.
-            FileHandle.standardOutput.write(Data("""
+            return """
                 No --secret given; generated one for this run. Demo session "\(settings.session)":
-                  host:        \(base)#token=\(links.host)
-                  participant: \(base)#token=\(links.participant)
+                  host:        http://\(webClient)/#token=\(links.host)
+                  participant: http://\(webClient)/#token=\(links.participant)
 
-                """.utf8))
+                """
+        }() : nil
+        let announceReady: @Sendable () -> Void = {
+            // FileHandle writes unbuffered: print() would hold the links back when stdout is a pipe.
+            FileHandle.standardOutput.write(Data("Cohort web client: http://\(webClient)/\n".utf8))
+            if let demoLinks { FileHandle.standardOutput.write(Data(demoLinks.utf8)) }
         }
 
-        let signal = await TerminationSignal.wait()
-        logger.info("shutting down", metadata: ["signal": "\(signal)"])
-        // No new connections; media ends (RTCP BYE); then every WebSocket
-        // gets `server-shutdown` and close 1001.
-        await server.stopAccepting()
-        await relay.shutDownMedia()
-        await server.shutdown()
-        await relay.stop()
-        records?.close()
+        // SIGTERM or SIGINT: these steps, one after the other (docs: deploy/README.md, "Stopping").
+        let grace = settings.shutdownGrace
+        let shutdown = ShutdownSequence.group([
+            ShutdownStep("stop accepting") {
+                logger.notice("shutting down", metadata: ["grace": "\(grace)"])
+                // READINESS HOOK (metrics helper): flip the readiness object's `draining` to true here.
+                relay.stopJoins()
+                await server.stopAccepting()
+            },
+            // RTCP BYE for every stream, and the engines record everyone leaving.
+            ShutdownStep("end media") { await relay.shutDownMedia() },
+            // `server-shutdown` and close 1001 to every WebSocket; waits until all are closed.
+            ShutdownStep("close websockets") { await server.shutdown() },
+            // Joins and commands already inside an engine finish, BYEs and close frames drain.
+            ShutdownStep("grace period") { try? await Task.sleep(for: Duration.seconds(grace)) },
+            ShutdownStep("close media sockets") { await relay.stop() },
+            ShutdownStep("flush records") { [records] in records?.close() },
+        ], limit: .seconds(grace + 30), logger: logger, started: announceReady)
+        try await shutdown.run()
         try await group.shutdownGracefully()
+        logger.notice("stopped")
     }
 }
 

@@ -6,40 +6,22 @@ import Darwin
 import Logging
 import Tokens
 
-/// The `serve` options as typed on the command line, before defaults and environment.
-struct ServeFlags: Equatable, Sendable {
-    var http: String?
-    var media: String?
-    var announce: String?
-    var secret: String?
-    var session: String?
-    var consentTimeout: String?
-    var logLevel: String?
-    var webRoot: String?
-    var waitingRoom: String? = nil
-    var maxConnections: String? = nil
-    var maxConnectionsPerAddress: String? = nil
-    var allowedOrigins: String? = nil
-    var singleUseTokens: String? = nil
-    var reservedHostPlaces: String? = nil
-    var maxJoinsPerToken: String? = nil
-    var joinsPerAddressPerMinute: String? = nil
-    var records: String? = nil
-    var recordsRetentionDays: String? = nil
-    var recordsNode: String? = nil
-}
-
 /// Why the options cannot be used, worded for the operator.
 enum SettingsError: Error, Equatable, CustomStringConvertible {
+    // `option` is how the operator gave it: `--name` on the command line or
+    // in the environment, `FILE: name` in a --config file (ServeInputs.label).
     case invalidAddress(option: String, value: String)
     case invalidNumber(option: String, value: String)
-    case invalidLogLevel(String)
-    case secretTooShort(Int)
+    case invalidChoice(option: String, value: String, choices: [String])
+    case secretTooShort(option: String, count: Int)
     case announceRequired(String)
     case emptyValue(option: String)
-    case consentTimeoutTooShort(Int)
+    case consentTimeoutTooShort(option: String, seconds: Int)
     case invalidCount(option: String, value: String, range: ClosedRange<Int>)
-    case invalidOrigin(String)
+    case invalidOrigin(option: String, value: String)
+    case certificateWithoutKey
+    case config(ConfigFileError)
+    case flags(ServeFlagsError)
 
     var description: String {
         switch self {
@@ -47,23 +29,34 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "\(option) \"\(value)\" is not HOST:PORT, [IPv6]:PORT or PORT (port 0-65535)"
         case .invalidNumber(let option, let value):
             return "\(option) \"\(value)\" is not a positive whole number of seconds"
-        case .invalidLogLevel(let value):
-            return "--log-level \"\(value)\" is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))"
-        case .secretTooShort(let count):
-            return "--secret is \(count) bytes; HS256 needs at least \(TokenSigner.minimumSecretLength) (RFC 7518 §3.2)"
+        case .invalidChoice(let option, let value, let choices):
+            return "\(option) \"\(value)\" is not one of \(choices.joined(separator: ", "))"
+        case .secretTooShort(let option, let count):
+            return "\(option) is \(count) bytes; HS256 needs at least \(TokenSigner.minimumSecretLength) (RFC 7518 §3.2)"
         case .announceRequired(let host):
             return "--media binds \(host), which clients cannot reach; set --announce to the public address"
-        case .invalidOrigin(let value):
-            return "--allowed-origins \"\(value)\" is not an origin: scheme://host[:port] with http or https, no path (or * for any)"
+        case .invalidOrigin(let option, let value):
+            return "\(option) \"\(value)\" is not an origin: scheme://host[:port] with http or https, no path (or * for any)"
         case .emptyValue(let option):
             return "\(option) must not be empty"
         case .invalidCount(let option, let value, let range):
             return "\(option) \"\(value)\" is not a whole number from \(range.lowerBound) to \(range.upperBound)"
-        case .consentTimeoutTooShort(let seconds):
-            return "--consent-timeout \(seconds) s would drop healthy participants: browsers check consent every 4-6 s "
+        case .consentTimeoutTooShort(let option, let seconds):
+            return "\(option) \(seconds) s would drop healthy participants: browsers check consent every 4-6 s "
                 + "(RFC 7675 §5.1), so at least \(ServeSettings.minimumConsentTimeout) s lets one check be lost"
+        case .certificateWithoutKey:
+            return "--dtls-cert and --dtls-key go together"
+        case .config(let error):
+            return error.description
+        case .flags(let error):
+            return error.description
         }
     }
+}
+
+/// How log lines are written: `text` for people, `json` for collectors.
+enum LogFormat: String, CaseIterable, Sendable {
+    case text, json
 }
 
 /// The resolved `serve` configuration.
@@ -109,6 +102,16 @@ struct ServeSettings: Equatable, Sendable {
     var recordsRetentionDays = defaultRecordsRetentionDays
     /// This server's name in a records database that several servers share (PostgreSQL).
     var recordsNode = defaultRecordsNode
+    /// How log lines are written (`--log-format`).
+    var logFormat = LogFormat.text
+    /// PEM certificate and key for DTLS; nil: a new self-signed one per start.
+    var dtlsCert: String? = nil
+    var dtlsKey: String? = nil
+    /// Seconds between telling every client `server-shutdown` and flushing
+    /// the records on SIGTERM/SIGINT (`ShutdownSequence`).
+    var shutdownGrace = defaultShutdownGrace
+
+    static let defaultShutdownGrace = 2
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -133,102 +136,97 @@ struct ServeSettings: Equatable, Sendable {
     /// check. Shorter would drop healthy participants on a lossy link.
     static let minimumConsentTimeout = 12
 
-    /// Each option: the flag if given, else `COHORT_<NAME>` from `environment`, else the default.
-    static func resolve(_ flags: ServeFlags, environment: [String: String]) throws(SettingsError) -> ServeSettings {
-        func pick(_ flag: String?, _ variable: String) -> String? {
-            if let flag { return flag }
-            if let value = environment[variable], !value.isEmpty { return value }
-            return nil
-        }
-        let httpText = pick(flags.http, "COHORT_HTTP") ?? defaultHTTP
+    /// Each option: the flag if given, else `COHORT_<NAME>` from `environment`, else the file's key, else the default.
+    static func resolve(_ flags: ServeFlags, environment: [String: String], file: ConfigFile? = nil)
+        throws(SettingsError) -> ServeSettings {
+        var inputs = ServeInputs(flags: flags, environment: environment, file: file)
+        return try resolve(&inputs)
+    }
+
+    /// Reads every option of `ServeOption.all` from `inputs`, which then
+    /// knows each one's effective text and source (`--print-config`).
+    static func resolve(_ p: inout ServeInputs) throws(SettingsError) -> ServeSettings {
+        let httpText = p.text("http")!
         guard let http = HostPort(httpText, defaultHost: "127.0.0.1") else {
-            throw .invalidAddress(option: "--http", value: httpText)
+            throw .invalidAddress(option: p.label("http"), value: httpText)
         }
-        let mediaText = pick(flags.media, "COHORT_MEDIA") ?? defaultMedia
+        let mediaText = p.text("media")!
         guard let media = HostPort(mediaText, defaultHost: "127.0.0.1") else {
-            throw .invalidAddress(option: "--media", value: mediaText)
+            throw .invalidAddress(option: p.label("media"), value: mediaText)
         }
         let announce: String
-        if let given = pick(flags.announce, "COHORT_ANNOUNCE") {
+        if let given = p.text("announce") {
             announce = given
         } else {
             guard !media.isUnspecified else { throw .announceRequired(media.host) }
             announce = media.host
+            p.derived("announce", announce)
         }
-        let secret = pick(flags.secret, "COHORT_SECRET")
+        let secret = p.text("secret")
         if let secret, secret.utf8.count < TokenSigner.minimumSecretLength {
-            throw .secretTooShort(secret.utf8.count)
+            throw .secretTooShort(option: p.label("secret"), count: secret.utf8.count)
         }
-        let restrictedSession = pick(flags.session, "COHORT_SESSION")
+        let restrictedSession = p.text("session")
         let session = restrictedSession ?? defaultSession
-        guard !session.isEmpty else { throw .emptyValue(option: "--session") }
-        let timeoutText = pick(flags.consentTimeout, "COHORT_CONSENT_TIMEOUT")
-        var consentTimeout = defaultConsentTimeout
-        if let timeoutText {
-            guard let value = Int(timeoutText), value > 0 else {
-                throw .invalidNumber(option: "--consent-timeout", value: timeoutText)
-            }
-            guard value >= Self.minimumConsentTimeout else { throw .consentTimeoutTooShort(value) }
-            consentTimeout = value
+        guard !session.isEmpty else { throw .emptyValue(option: p.label("session")) }
+        let timeoutText = p.text("consent-timeout")!
+        guard let consentTimeout = Int(timeoutText), consentTimeout > 0 else {
+            throw .invalidNumber(option: p.label("consent-timeout"), value: timeoutText)
         }
-        let levelText = pick(flags.logLevel, "COHORT_LOG_LEVEL") ?? "info"
-        guard let logLevel = Logger.Level(rawValue: levelText.lowercased()) else { throw .invalidLogLevel(levelText) }
-        func onOff(_ flag: String?, _ variable: String, _ option: String) throws(SettingsError) -> Bool {
-            guard let text = pick(flag, variable) else { return false }
+        guard consentTimeout >= Self.minimumConsentTimeout else {
+            throw .consentTimeoutTooShort(option: p.label("consent-timeout"), seconds: consentTimeout)
+        }
+        let levelText = p.text("log-level")!
+        guard let logLevel = Logger.Level(rawValue: levelText.lowercased()) else {
+            throw .invalidChoice(option: p.label("log-level"), value: levelText, choices: Logger.Level.allCases.map(\.rawValue))
+        }
+        let formatText = p.text("log-format")!
+        guard let logFormat = LogFormat(rawValue: formatText.lowercased()) else {
+            throw .invalidChoice(option: p.label("log-format"), value: formatText, choices: LogFormat.allCases.map(\.rawValue))
+        }
+        func onOff(_ name: String) throws(SettingsError) -> Bool {
+            let text = p.text(name)!
             switch text.lowercased() {
             case "on", "true", "yes", "1": return true
             case "off", "false", "no", "0": return false
-            default: throw .invalidNumber(option: option, value: text)
+            default: throw .invalidChoice(option: p.label(name), value: text, choices: ["on", "off"])
             }
         }
-        let waitingRoom = try onOff(flags.waitingRoom, "COHORT_WAITING_ROOM", "--waiting-room")
-        let singleUseTokens = try onOff(flags.singleUseTokens, "COHORT_SINGLE_USE_TOKENS", "--single-use-tokens")
-        func count(_ flag: String?, _ variable: String, _ option: String, default value: Int, range: ClosedRange<Int>)
-            throws(SettingsError) -> Int {
-            guard let text = pick(flag, variable) else { return value }
-            guard let n = Int(text), range.contains(n) else { throw .invalidCount(option: option, value: text, range: range) }
+        func count(_ name: String, range: ClosedRange<Int>) throws(SettingsError) -> Int {
+            let text = p.text(name)!
+            guard let n = Int(text), range.contains(n) else { throw .invalidCount(option: p.label(name), value: text, range: range) }
             return n
         }
-        var records: String? = defaultRecords
-        if let text = pick(flags.records, "COHORT_RECORDS") {
-            guard !text.isEmpty else { throw .emptyValue(option: "--records") }
-            records = text.lowercased() == "off" ? nil : text
-        }
-        let retention = try count(flags.recordsRetentionDays, "COHORT_RECORDS_RETENTION_DAYS", "--records-retention-days",
-                                  default: defaultRecordsRetentionDays, range: 1...100_000)
+        let recordsText = p.text("records")!
+        guard !recordsText.isEmpty else { throw .emptyValue(option: p.label("records")) }
+        let records = recordsText.lowercased() == "off" ? nil : recordsText
+        let recordsNode = p.text("records-node") ?? defaultRecordsNode
+        p.derived("records-node", recordsNode)
+        let dtlsCert = p.text("dtls-cert"), dtlsKey = p.text("dtls-key")
+        guard (dtlsCert == nil) == (dtlsKey == nil) else { throw .certificateWithoutKey }
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
-                             webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom,
-                             maxConnections: try count(flags.maxConnections, "COHORT_MAX_CONNECTIONS", "--max-connections",
-                                                       default: defaultMaxConnections, range: 1...10_000_000),
-                             maxConnectionsPerAddress: try count(flags.maxConnectionsPerAddress, "COHORT_MAX_CONNECTIONS_PER_ADDRESS",
-                                                                 "--max-connections-per-address",
-                                                                 default: defaultMaxConnectionsPerAddress, range: 1...10_000_000),
-                             allowedOrigins: try origins(pick(flags.allowedOrigins, "COHORT_ALLOWED_ORIGINS")),
-                             singleUseTokens: singleUseTokens,
-                             reservedHostPlaces: try count(flags.reservedHostPlaces, "COHORT_RESERVED_HOST_PLACES",
-                                                           "--reserved-host-places", default: defaultReservedHostPlaces,
-                                                           range: 0...49),
-                             maxJoinsPerToken: try count(flags.maxJoinsPerToken, "COHORT_MAX_JOINS_PER_TOKEN",
-                                                         "--max-joins-per-token", default: defaultMaxJoinsPerToken,
-                                                         range: 1...50),
-                             joinsPerAddressPerMinute: try count(flags.joinsPerAddressPerMinute,
-                                                                 "COHORT_JOINS_PER_ADDRESS_PER_MINUTE",
-                                                                 "--joins-per-address-per-minute",
-                                                                 default: defaultJoinsPerAddressPerMinute,
-                                                                 range: 0...1_000_000),
-                             records: records, recordsRetentionDays: retention,
-                             recordsNode: pick(flags.recordsNode, "COHORT_RECORDS_NODE") ?? defaultRecordsNode)
+                             webRoot: p.text("web-root"), waitingRoom: try onOff("waiting-room"),
+                             maxConnections: try count("max-connections", range: 1...10_000_000),
+                             maxConnectionsPerAddress: try count("max-connections-per-address", range: 1...10_000_000),
+                             allowedOrigins: try origins(p.text("allowed-origins"), option: p.label("allowed-origins")),
+                             singleUseTokens: try onOff("single-use-tokens"),
+                             reservedHostPlaces: try count("reserved-host-places", range: 0...49),
+                             maxJoinsPerToken: try count("max-joins-per-token", range: 1...50),
+                             joinsPerAddressPerMinute: try count("joins-per-address-per-minute", range: 0...1_000_000),
+                             records: records, recordsRetentionDays: try count("records-retention-days", range: 1...100_000),
+                             recordsNode: recordsNode, logFormat: logFormat, dtlsCert: dtlsCert, dtlsKey: dtlsKey,
+                             shutdownGrace: try count("shutdown-grace", range: 0...3_600))
     }
 
     /// A comma-separated list of `scheme://host[:port]` origins, or `*`.
-    static func origins(_ text: String?) throws(SettingsError) -> [String] {
+    static func origins(_ text: String?, option: String = "--allowed-origins") throws(SettingsError) -> [String] {
         guard let text else { return [] }
         let list = text.split(separator: ",").map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
         for o in list where o != "*" {
             let parts = o.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 3, parts[0] == "http:" || parts[0] == "https:", parts[1].isEmpty, !parts[2].isEmpty else {
-                throw .invalidOrigin(o)
+                throw .invalidOrigin(option: option, value: o)
             }
         }
         return list

@@ -44,7 +44,7 @@ struct TokenCommand: ParsableCommand {
             throw ValidationError("give --secret or set COHORT_SECRET")
         }
         guard secret.utf8.count >= TokenSigner.minimumSecretLength else {
-            throw ValidationError(SettingsError.secretTooShort(secret.utf8.count).description)
+            throw ValidationError(SettingsError.secretTooShort(option: "--secret", count: secret.utf8.count).description)
         }
         return secret
     }

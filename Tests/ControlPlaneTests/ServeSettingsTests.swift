@@ -8,7 +8,7 @@ final class ServeSettingsTests: XCTestCase {
     private let secret32 = "0123456789abcdef0123456789abcdef"
 
     func testDefaults() throws {
-        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(consentTimeout: "12"), environment: [:]).consentTimeout, 12,
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(["consent-timeout": "12"]), environment: [:]).consentTimeout, 12,
                        "the minimum itself is accepted")
         let s = try ServeSettings.resolve(ServeFlags(), environment: [:])
         XCTAssertEqual(s, ServeSettings(http: HostPort(host: "127.0.0.1", port: 8080), media: HostPort(host: "127.0.0.1", port: 40000),
@@ -34,7 +34,7 @@ final class ServeSettingsTests: XCTestCase {
 
     func testFlagWinsOverEnvironment() throws {
         let env = ["COHORT_HTTP": "0.0.0.0:80", "COHORT_SESSION": "env", "COHORT_CONSENT_TIMEOUT": "12", "COHORT_LOG_LEVEL": "error"]
-        let flags = ServeFlags(http: "127.0.0.1:9000", session: "flag", consentTimeout: "15", logLevel: "trace")
+        let flags = ServeFlags(["http": "127.0.0.1:9000", "session": "flag", "consent-timeout": "15", "log-level": "trace"])
         let s = try ServeSettings.resolve(flags, environment: env)
         XCTAssertEqual(s.http, HostPort(host: "127.0.0.1", port: 9000))
         XCTAssertEqual(s.session, "flag")
@@ -50,7 +50,7 @@ final class ServeSettingsTests: XCTestCase {
     }
 
     func testAnnounceDefaultsToMediaHost() throws {
-        let s = try ServeSettings.resolve(ServeFlags(media: "10.0.0.5:40000"), environment: [:])
+        let s = try ServeSettings.resolve(ServeFlags(["media": "10.0.0.5:40000"]), environment: [:])
         XCTAssertEqual(s.announce, "10.0.0.5")
     }
 
@@ -58,14 +58,14 @@ final class ServeSettingsTests: XCTestCase {
     func testJoinLimits() throws {
         let d = try ServeSettings.resolve(ServeFlags(), environment: [:])
         XCTAssertEqual([d.reservedHostPlaces, d.maxJoinsPerToken, d.joinsPerAddressPerMinute], [2, 3, 120])
-        let s = try ServeSettings.resolve(ServeFlags(reservedHostPlaces: "5", maxJoinsPerToken: "1"),
+        let s = try ServeSettings.resolve(ServeFlags(["reserved-host-places": "5", "max-joins-per-token": "1"]),
                                           environment: ["COHORT_JOINS_PER_ADDRESS_PER_MINUTE": "0",
                                                         "COHORT_MAX_JOINS_PER_TOKEN": "9"])
         XCTAssertEqual([s.reservedHostPlaces, s.maxJoinsPerToken, s.joinsPerAddressPerMinute], [5, 1, 0])
         let bad: [(ServeFlags, SettingsError)] = [
-            (ServeFlags(reservedHostPlaces: "50"), .invalidCount(option: "--reserved-host-places", value: "50", range: 0...49)),
-            (ServeFlags(maxJoinsPerToken: "0"), .invalidCount(option: "--max-joins-per-token", value: "0", range: 1...50)),
-            (ServeFlags(joinsPerAddressPerMinute: "-1"),
+            (ServeFlags(["reserved-host-places": "50"]), .invalidCount(option: "--reserved-host-places", value: "50", range: 0...49)),
+            (ServeFlags(["max-joins-per-token": "0"]), .invalidCount(option: "--max-joins-per-token", value: "0", range: 1...50)),
+            (ServeFlags(["joins-per-address-per-minute": "-1"]),
              .invalidCount(option: "--joins-per-address-per-minute", value: "-1", range: 0...1_000_000)),
         ]
         for (flags, expected) in bad {
@@ -77,17 +77,17 @@ final class ServeSettingsTests: XCTestCase {
 
     func testErrors() {
         let cases: [(ServeFlags, [String: String], SettingsError)] = [
-            (ServeFlags(http: "localhost"), [:], .invalidAddress(option: "--http", value: "localhost")),
+            (ServeFlags(["http": "localhost"]), [:], .invalidAddress(option: "--http", value: "localhost")),
             (ServeFlags(), ["COHORT_MEDIA": "1.2.3.4:70000"], .invalidAddress(option: "--media", value: "1.2.3.4:70000")),
-            (ServeFlags(media: "0.0.0.0:40000"), [:], .announceRequired("0.0.0.0")),
-            (ServeFlags(secret: "short"), [:], .secretTooShort(5)),
-            (ServeFlags(consentTimeout: "0"), [:], .invalidNumber(option: "--consent-timeout", value: "0")),
+            (ServeFlags(["media": "0.0.0.0:40000"]), [:], .announceRequired("0.0.0.0")),
+            (ServeFlags(["secret": "short"]), [:], .secretTooShort(option: "--secret", count: 5)),
+            (ServeFlags(["consent-timeout": "0"]), [:], .invalidNumber(option: "--consent-timeout", value: "0")),
             (ServeFlags(), ["COHORT_CONSENT_TIMEOUT": "soon"], .invalidNumber(option: "--consent-timeout", value: "soon")),
             // Below one lost consent check (RFC 7675: every 5 s ± 20 %) healthy peers would be dropped.
-            (ServeFlags(consentTimeout: "8"), [:], .consentTimeoutTooShort(8)),
-            (ServeFlags(), ["COHORT_CONSENT_TIMEOUT": "11"], .consentTimeoutTooShort(11)),
-            (ServeFlags(logLevel: "loud"), [:], .invalidLogLevel("loud")),
-            (ServeFlags(session: ""), [:], .emptyValue(option: "--session")),
+            (ServeFlags(["consent-timeout": "8"]), [:], .consentTimeoutTooShort(option: "--consent-timeout", seconds: 8)),
+            (ServeFlags(), ["COHORT_CONSENT_TIMEOUT": "11"], .consentTimeoutTooShort(option: "--consent-timeout", seconds: 11)),
+            (ServeFlags(["log-level": "loud"]), [:], .invalidChoice(option: "--log-level", value: "loud", choices: Logger.Level.allCases.map(\.rawValue))),
+            (ServeFlags(["session": ""]), [:], .emptyValue(option: "--session")),
         ]
         for (flags, env, expected) in cases {
             XCTAssertThrowsError(try ServeSettings.resolve(flags, environment: env)) {
@@ -102,11 +102,11 @@ final class ServeSettingsTests: XCTestCase {
         let env = ["COHORT_MAX_CONNECTIONS": "500", "COHORT_MAX_CONNECTIONS_PER_ADDRESS": "20"]
         let fromEnv = try ServeSettings.resolve(ServeFlags(), environment: env)
         XCTAssertEqual([fromEnv.maxConnections, fromEnv.maxConnectionsPerAddress], [500, 20])
-        let flags = try ServeCommand.parse(["--max-connections", "9", "--max-connections-per-address", "3"]).flags
+        let flags = try ServeCommand.parse(["--max-connections", "9", "--max-connections-per-address", "3"]).flags()
         let fromFlags = try ServeSettings.resolve(flags, environment: env)
         XCTAssertEqual([fromFlags.maxConnections, fromFlags.maxConnectionsPerAddress], [9, 3])
-        for (flags, expected) in [(ServeFlags(maxConnections: "0"), SettingsError.invalidCount(option: "--max-connections", value: "0", range: 1...10_000_000)),
-                                  (ServeFlags(maxConnectionsPerAddress: "many"),
+        for (flags, expected) in [(ServeFlags(["max-connections": "0"]), SettingsError.invalidCount(option: "--max-connections", value: "0", range: 1...10_000_000)),
+                                  (ServeFlags(["max-connections-per-address": "many"]),
                                    .invalidCount(option: "--max-connections-per-address", value: "many", range: 1...10_000_000))] {
             XCTAssertThrowsError(try ServeSettings.resolve(flags, environment: [:])) { XCTAssertEqual($0 as? SettingsError, expected) }
         }
@@ -114,18 +114,18 @@ final class ServeSettingsTests: XCTestCase {
 
     func testSingleUseTokens() throws {
         XCTAssertFalse(try ServeSettings.resolve(ServeFlags(), environment: [:]).singleUseTokens)
-        XCTAssertTrue(try ServeSettings.resolve(ServeFlags(singleUseTokens: "on"), environment: [:]).singleUseTokens)
+        XCTAssertTrue(try ServeSettings.resolve(ServeFlags(["single-use-tokens": "on"]), environment: [:]).singleUseTokens)
         XCTAssertTrue(try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_SINGLE_USE_TOKENS": "yes"]).singleUseTokens)
-        XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(singleUseTokens: "maybe"), environment: [:]))
+        XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(["single-use-tokens": "maybe"]), environment: [:]))
     }
 
     func testAllowedOrigins() throws {
-        let s = try ServeSettings.resolve(ServeFlags(allowedOrigins: "https://portal.example, http://127.0.0.1:3000"), environment: [:])
+        let s = try ServeSettings.resolve(ServeFlags(["allowed-origins": "https://portal.example, http://127.0.0.1:3000"]), environment: [:])
         XCTAssertEqual(s.allowedOrigins, ["https://portal.example", "http://127.0.0.1:3000"])
         XCTAssertEqual(try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_ALLOWED_ORIGINS": "*"]).allowedOrigins, ["*"])
         for bad in ["portal.example", "https://portal.example/app", "ftp://x", "https://"] {
-            XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(allowedOrigins: bad), environment: [:]), bad) {
-                XCTAssertEqual($0 as? SettingsError, .invalidOrigin(bad))
+            XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(["allowed-origins": bad]), environment: [:]), bad) {
+                XCTAssertEqual($0 as? SettingsError, .invalidOrigin(option: "--allowed-origins", value: bad))
             }
         }
     }
@@ -144,7 +144,7 @@ final class ServeSettingsTests: XCTestCase {
 
     func testServeCommandParsesFlags() throws {
         let command = try ServeCommand.parse(["--http", "127.0.0.1:1", "--consent-timeout", "9", "--log-level", "debug"])
-        XCTAssertEqual(command.flags, ServeFlags(http: "127.0.0.1:1", consentTimeout: "9", logLevel: "debug"))
+        XCTAssertEqual(try command.flags(), ServeFlags(["http": "127.0.0.1:1", "consent-timeout": "9", "log-level": "debug"]))
     }
 
     func testDemoLinksVerify() throws {
@@ -177,13 +177,13 @@ final class RecordsSettingsTests: XCTestCase {
         let d = try ServeSettings.resolve(ServeFlags(), environment: [:])
         XCTAssertEqual(d.records, "cohort-records.sqlite")
         XCTAssertEqual(d.recordsRetentionDays, 2_555)
-        XCTAssertNil(try ServeSettings.resolve(ServeFlags(records: "off"), environment: [:]).records)
-        XCTAssertNil(try ServeSettings.resolve(ServeFlags(records: "OFF"), environment: [:]).records)
+        XCTAssertNil(try ServeSettings.resolve(ServeFlags(["records": "off"]), environment: [:]).records)
+        XCTAssertNil(try ServeSettings.resolve(ServeFlags(["records": "OFF"]), environment: [:]).records)
         let env = try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_RECORDS": "/var/lib/cohort/r.sqlite",
                                                                        "COHORT_RECORDS_RETENTION_DAYS": "30"])
         XCTAssertEqual(env.records, "/var/lib/cohort/r.sqlite")
         XCTAssertEqual(env.recordsRetentionDays, 30)
-        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(records: "a.sqlite"), environment: ["COHORT_RECORDS": "off"]).records,
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(["records": "a.sqlite"]), environment: ["COHORT_RECORDS": "off"]).records,
                        "a.sqlite", "the flag wins")
     }
 
@@ -192,18 +192,18 @@ final class RecordsSettingsTests: XCTestCase {
         XCTAssertEqual(d.recordsNode, ServeSettings.defaultRecordsNode)
         XCTAssertFalse(d.recordsNode.isEmpty)
         XCTAssertEqual(try ServeSettings.resolve(ServeFlags(), environment: ["COHORT_RECORDS_NODE": "sfu-2"]).recordsNode, "sfu-2")
-        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(recordsNode: "sfu-3"),
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(["records-node": "sfu-3"]),
                                                  environment: ["COHORT_RECORDS_NODE": "sfu-2"]).recordsNode, "sfu-3")
         let url = "postgres://cohort:pw@db:5432/records"
-        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(records: url), environment: [:]).records, url)
+        XCTAssertEqual(try ServeSettings.resolve(ServeFlags(["records": url]), environment: [:]).records, url)
     }
 
     func testBadRecordsOptions() {
-        XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(records: ""), environment: [:])) {
+        XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(["records": ""]), environment: [:])) {
             XCTAssertEqual($0 as? SettingsError, .emptyValue(option: "--records"))
         }
         for bad in ["0", "-1", "seven", "1.5"] {
-            XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(recordsRetentionDays: bad), environment: [:])) {
+            XCTAssertThrowsError(try ServeSettings.resolve(ServeFlags(["records-retention-days": bad]), environment: [:])) {
                 XCTAssertEqual($0 as? SettingsError, .invalidCount(option: "--records-retention-days", value: bad, range: 1...100_000))
             }
         }

@@ -63,6 +63,9 @@ class CohortServer:
     # The bound UDP media ports (one per event loop), from the startup log.
     media_ports: list[int] = field(default_factory=list)
     binary: str = BINARY
+    # `--shutdown-grace`: 0 so that stopping the servers of the whole suite
+    # costs no seconds; test_lifecycle.py checks the grace period itself.
+    shutdown_grace: int = 0
     # More `cohort serve` arguments, e.g. ["--joins-per-address-per-minute", "5"].
     extra_args: list[str] = field(default_factory=list)
     # `--records PATH`: by default a fresh database per server in a temporary
@@ -87,6 +90,7 @@ class CohortServer:
         self.process = subprocess.Popen(
             [*nice, *self.wrapper, self.binary, "serve", "--records", self.records, "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
              "--consent-timeout", str(self.consent_timeout), "--log-level", level,
+             "--shutdown-grace", str(self.shutdown_grace),
              *(["--waiting-room", "on"] if self.waiting_room else []),
              *(["--announce", self.announce] if self.announce else []),
              *(["--max-connections", str(self.max_connections)] if self.max_connections else []),
