@@ -14,6 +14,10 @@ final class MixContributor {
     var isActive = false
     /// RMS level of this tick's contribution, in dBov.
     var level = AudioLevel.silence
+    /// The last frame (mixer frame index) whose level reached the speech level; nil: not since it joined.
+    var lastSpeechFrame: UInt32?
+    /// The level smoothed over about 100 ms, dBov: what speakers are ranked by.
+    var loudness = AudioLevel.silence
     /// Decoded audio not yet mixed (a packet longer than 20 ms leaves some over).
     private var carry: [Float]
     private var carryCount = 0
@@ -112,5 +116,7 @@ final class MixContributor {
         carryCount = 0
         isActive = false
         level = AudioLevel.silence
+        lastSpeechFrame = nil
+        loudness = AudioLevel.silence
     }
 }

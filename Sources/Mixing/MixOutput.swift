@@ -6,6 +6,13 @@ enum MixKey: Hashable {
     case minus(UInt32)
 }
 
+/// One listener of a room mixer: what it contributes (nil: nothing, or
+/// muted) and which mix it hears now.
+struct MixListener: Equatable {
+    var own: UInt32?
+    var output: MixKey
+}
+
 /// One distinct mix and the listeners who hear it: one limiter, one
 /// encoder and one encode per tick however many listeners share it.
 final class MixOutput {

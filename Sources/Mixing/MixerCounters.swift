@@ -18,6 +18,10 @@ public struct MixerCounters: Equatable, Sendable {
     public var unknownContributor = 0
     /// Packets dropped at the door because nobody listens.
     public var ignoredWithoutListeners = 0
+    /// Times the set of mixed speakers changed.
+    public var speakerChanges = 0
+    /// Mix-minus encoders that could not be made (the listener kept its mix).
+    public var encoderFailures = 0
     /// Creates zeros.
     public init() {}
 }

@@ -32,15 +32,30 @@ extension RoomMixer {
         return frames
     }
 
-    /// Decodes every contributor once, sums, then limits and encodes each distinct mix once.
+    /// Decodes every contributor once, chooses the speakers, sums them, then
+    /// limits and encodes each distinct mix once.
     private func mixOneFrame(now: Instant, into frames: inout [MixedFrame]) {
         counters.frames += 1
         let n = Self.frameSamples
-        full.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         for key in contributorOrder {
             guard let c = contributors[key] else { continue }
             c.produce(now: now, counters: &counters)
-            guard c.isActive else { continue }
+            guard c.isActive else {
+                c.loudness = AudioLevel.silence
+                continue
+            }
+            if c.level >= configuration.speechLevel { c.lastSpeechFrame = frameIndex }
+            c.loudness = c.loudness <= AudioLevel.silence ? c.level : 0.8 * c.loudness + 0.2 * c.level
+        }
+        let speakers = selectSpeakers()
+        if speakers != mixed {
+            mixed = speakers
+            counters.speakerChanges += 1
+            assignOutputs()
+        }
+        full.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        for key in mixed {
+            guard let c = contributors[key], c.isActive else { continue }
             c.frame.withUnsafeBufferPointer { src in
                 full.withUnsafeMutableBufferPointer { dst in for i in 0..<n { dst[i] += src[i] } }
             }

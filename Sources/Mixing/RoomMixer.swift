@@ -5,10 +5,17 @@ import Wire
 /// in with their arrival time; every 20 ms `tick` returns one encoded frame
 /// per listener.
 ///
-/// A listener who also contributes hears a mix-minus (everyone but
-/// themselves); every listener who contributes nothing shares one encode of
-/// the full mix. Each distinct mix keeps its own encoder, so each output is
-/// one continuous Opus stream. Nothing is decoded while nobody listens.
+/// The mix follows the speakers, not the listeners: only contributors that
+/// speak (a level of at least `speechLevel` within the last
+/// `speechHangover`) are mixed, at most the `maximumSpeakers` loudest. A
+/// listener who is one of the mixed speakers hears a mix-minus (the others
+/// but themselves); every other listener, however many, shares one encode
+/// of the full mix, which does not contain them. So a room of ten with one
+/// speaker costs two encodes a frame, not ten. Each distinct mix keeps its
+/// own encoder; a listener who starts or stops being mixed changes encoder
+/// between two frames of its stream (continuous sequence and timestamps;
+/// the decoder hears at most a frame's blend). Nothing is decoded while
+/// nobody listens.
 /// Driven by the engine's deadline (`nextDeadline`), never by a thread or
 /// a sleep; runs on the room's loop only.
 public final class RoomMixer {
@@ -21,6 +28,16 @@ public final class RoomMixer {
         /// A `tick` this many frames late or less produces every missed
         /// frame; later than that it skips to the present (keeping the grid).
         public var maximumCatchUpFrames = 3
+        /// At most this many speakers are mixed, the loudest (0: no limit).
+        /// Three voices at once is already more than a group can follow.
+        public var maximumSpeakers = 3
+        /// A contributor speaks while the RMS level of what it contributes is
+        /// at least this (dBov, RFC 6464): speech sits around -20 to -40,
+        /// a quiet room's noise below -55.
+        public var speechLevel = -50.0
+        /// How long a contributor stays mixed after its level fell below
+        /// `speechLevel`: pauses between words don't switch streams.
+        public var speechHangover = TimeSpan.milliseconds(600)
         /// Creates the defaults.
         public init() {}
     }
@@ -39,7 +56,10 @@ public final class RoomMixer {
     /// Sorted keys, so that mixing order (and float rounding) is deterministic.
     var contributorOrder: [UInt32] = []
     var outputs: [MixKey: MixOutput] = [:]
-    var listenerMix: [String: MixKey] = [:]
+    /// Each listener: its own contribution (left out when it is mixed) and the output it hears now.
+    var listenerMix: [String: MixListener] = [:]
+    /// The contributors in the current mix, sorted (`selectSpeakers`).
+    var mixed: [UInt32] = []
     var deadline: Instant?
     var frameIndex: UInt32 = 0
     var full: [Float] = Array(repeating: 0, count: MixContributor.frameSamples)
@@ -68,6 +88,10 @@ public final class RoomMixer {
         guard let c = contributors.removeValue(forKey: key) else { return }
         retiredBufferCounters.add(c.buffer.counters)
         contributorOrder = contributors.keys.sorted()
+        if mixed.contains(key) {
+            mixed.removeAll { $0 == key }
+            assignOutputs()
+        }
     }
 
     /// The publishers in the mix.
@@ -94,27 +118,78 @@ public final class RoomMixer {
     // MARK: Listeners
 
     /// Adds (or re-points) a listener. With `contributorKey` it hears
-    /// everyone but that contributor; without, the shared full mix.
+    /// everyone mixed but that contributor; without, the shared full mix.
     public func addListener(_ id: String, contributorKey: UInt32?) throws(OpusError) {
-        let key: MixKey = contributorKey.map { .minus($0) } ?? .full
-        if listenerMix[id] == key { return }
+        if let l = listenerMix[id], l.own == contributorKey { return }
+        let key = outputKey(own: contributorKey)
         if outputs[key] == nil { outputs[key] = try MixOutput(key: key, options: configuration.encoder) }
         removeListener(id)
         if listenerMix.isEmpty { deadline = nil }
-        listenerMix[id] = key
+        listenerMix[id] = MixListener(own: contributorKey, output: key)
         outputs[key]?.listeners.insert(id)
     }
 
     /// Removes a listener. When the last one leaves, buffers and decoders
     /// are emptied and the mixer stops asking for ticks.
     public func removeListener(_ id: String) {
-        guard let key = listenerMix.removeValue(forKey: id), let output = outputs[key] else { return }
+        guard let listener = listenerMix.removeValue(forKey: id), let output = outputs[listener.output] else { return }
         output.listeners.remove(id)
-        if output.listeners.isEmpty { outputs[key] = nil }
+        if output.listeners.isEmpty { outputs[listener.output] = nil }
         if listenerMix.isEmpty {
             deadline = nil
+            mixed = []
             for c in contributors.values { c.reset() }
         }
+    }
+
+    /// The mix a listener with this own contribution hears now.
+    func outputKey(own: UInt32?) -> MixKey {
+        if let own, mixed.contains(own) { return .minus(own) }
+        return .full
+    }
+
+    /// Moves every listener to the output `mixed` now gives it: outputs are
+    /// made for speakers who listen and dropped when nobody hears them. Runs
+    /// when the mixed set changes, not every frame. A listener whose new
+    /// encoder cannot be made (libopus out of memory) stays where it is.
+    func assignOutputs() {
+        for (id, listener) in listenerMix {
+            let key = outputKey(own: listener.own)
+            guard key != listener.output else { continue }
+            if outputs[key] == nil {
+                guard let output = try? MixOutput(key: key, options: configuration.encoder) else {
+                    counters.encoderFailures += 1
+                    continue
+                }
+                outputs[key] = output
+            }
+            outputs[key]?.listeners.insert(id)
+            if let old = outputs[listener.output] {
+                old.listeners.remove(id)
+                if old.listeners.isEmpty { outputs[listener.output] = nil }
+            }
+            listenerMix[id] = MixListener(own: listener.own, output: key)
+        }
+    }
+
+    /// The contributors who speak now (`speechLevel` within `speechHangover`),
+    /// the `maximumSpeakers` loudest of them; one already mixed keeps its
+    /// place against a newcomer up to 6 dB louder, so two similar voices
+    /// don't trade places every frame.
+    func selectSpeakers() -> [UInt32] {
+        let hangover = Int(configuration.speechHangover.nanoseconds / Self.frameDuration.nanoseconds)
+        var speaking: [(key: UInt32, rank: Double)] = []
+        for key in contributorOrder {
+            guard let c = contributors[key], let last = c.lastSpeechFrame,
+                  Int(frameIndex &- last) <= hangover else { continue }
+            speaking.append((key, c.loudness + (mixed.contains(key) ? 6 : 0)))
+        }
+        let limit = configuration.maximumSpeakers
+        if limit > 0, speaking.count > limit {
+            speaking.sort { $0.rank != $1.rank ? $0.rank > $1.rank : $0.key < $1.key }
+            speaking.removeLast(speaking.count - limit)
+        }
+        return speaking.map(\.key).sorted()
     }
 
     /// How many listeners there are.
@@ -122,6 +197,9 @@ public final class RoomMixer {
 
     /// How many distinct mixes (and so encodes per tick) there are.
     public var distinctMixCount: Int { outputs.count }
+
+    /// The contributors mixed in the last frame (at most `maximumSpeakers`).
+    public var mixedContributors: [UInt32] { mixed }
 
     // MARK: Observations
 

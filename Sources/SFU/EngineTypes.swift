@@ -29,6 +29,9 @@ public struct EngineConfiguration: Sendable {
     /// NACK and RTX both ways. Off only to measure what it costs
     /// (`cohort-bench-forward`); clients are then offered no NACK or RTX.
     public var lossRepair = true
+    /// A room mixer mixes at most this many speakers, the loudest (0: no
+    /// limit); a mix-minus is encoded only for them (RoomMixer).
+    public var mixSpeakers = 3
 
     /// Creates a configuration.
     public init(certificate: DTLSCertificate, candidateHost: String, candidatePort: UInt16,

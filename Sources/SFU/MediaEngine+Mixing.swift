@@ -5,7 +5,12 @@ import Wire
 
 /// One room's mixer and who feeds and hears it.
 final class RoomMix {
-    let mixer = RoomMixer()
+    let mixer: RoomMixer
+    init(speakers: Int) {
+        var configuration = RoomMixer.Configuration()
+        configuration.maximumSpeakers = speakers
+        mixer = RoomMixer(configuration: configuration)
+    }
     var contributors: Set<UInt32> = []
     var listeners: [ParticipantID: MixListener] = [:]
 }
@@ -37,7 +42,7 @@ extension MediaEngine {
         }
         for room in session.mixes.keys where wanted[room] == nil { session.mixes[room] = nil }
         for (room, listeners) in wanted {
-            let mix = session.mixes[room] ?? RoomMix()
+            let mix = session.mixes[room] ?? RoomMix(speakers: configuration.mixSpeakers)
             if session.mixes[room] == nil { session.mixes[room] = mix }
             var contributors: [UInt32: Participant] = [:]
             for (id, m) in table.members where m.room == room && m.publishes && !m.audioMuted {

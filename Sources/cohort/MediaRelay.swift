@@ -83,7 +83,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     /// ports from `port` (0: any free ports), announcing `announce` in candidates.
     func start(group: MultiThreadedEventLoopGroup, host: String, port: Int, announce: String,
                consentTimeout: Int, waitingRoom: Bool, certificate: DTLSCertificate,
-               limits: JoinLimits = JoinLimits()) async throws -> [SocketAddress] {
+               limits: JoinLimits = JoinLimits(), mixSpeakers: Int = 3) async throws -> [SocketAddress] {
         let zero = UInt64(Date().timeIntervalSince1970 * 1e9) &- NIODeadline.now().uptimeNanoseconds
         var sockets: [MediaSocket<MediaEngine>] = []
         for (i, loop) in group.makeIterator().enumerated() {
@@ -92,6 +92,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                                              waitingRoom: waitingRoom, unixNanosecondsAtZero: zero)
             config.reservedHostPlaces = limits.reservedHostPlaces
             config.maxJoinsPerIdentity = limits.maxJoinsPerToken
+            config.mixSpeakers = mixSpeakers
             let configuration = config
             let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, logger: logger) {
                 [unowned self] in

@@ -127,7 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
                                               limits: MediaRelay.JoinLimits(
                                                   reservedHostPlaces: settings.reservedHostPlaces,
                                                   maxJoinsPerToken: settings.maxJoinsPerToken,
-                                                  joinsPerAddressPerMinute: settings.joinsPerAddressPerMinute))
+                                                  joinsPerAddressPerMinute: settings.joinsPerAddressPerMinute),
+                                              mixSpeakers: settings.mixSpeakers)
             logger.notice("media listening", metadata: ["udp": "\(media.map { "\($0)" }.joined(separator: ", "))",
                                                         "announce": "\(settings.announce)",
                                                         "fingerprint": "\(certificate.fingerprint.sdpValue)"])

@@ -79,6 +79,9 @@ struct ServeSettings: Equatable, Sendable {
     var webRoot: String?
     /// Whether participants wait for a host to admit them.
     var waitingRoom = false
+    /// Speakers in a room's audio mix at most (0: no limit).
+    var mixSpeakers = defaultMixSpeakers
+    static let defaultMixSpeakers = 3
     /// Open HTTP/WebSocket connections in all, and from one address (docs/PROTOCOL.md, Connecting).
     var maxConnections = defaultMaxConnections
     var maxConnectionsPerAddress = defaultMaxConnectionsPerAddress
@@ -207,6 +210,7 @@ struct ServeSettings: Equatable, Sendable {
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
                              webRoot: p.text("web-root"), waitingRoom: try onOff("waiting-room"),
+                             mixSpeakers: try count("mix-speakers", range: 0...16),
                              maxConnections: try count("max-connections", range: 1...10_000_000),
                              maxConnectionsPerAddress: try count("max-connections-per-address", range: 1...10_000_000),
                              allowedOrigins: try origins(p.text("allowed-origins"), option: p.label("allowed-origins")),

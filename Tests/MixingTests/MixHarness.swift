@@ -13,6 +13,8 @@ final class TonePublisher {
     let encoder: OpusEncoder
     var sequence: UInt16
     var timestamp: UInt32
+    /// Frames (from 0) sent as digital silence instead of the tone: pauses in speech.
+    var silent: (Int) -> Bool = { _ in false }
     private var sample = 0
 
     init(key: UInt32, hz: Double, amplitude: Double = 0.1, fec: Bool = true, syllables: Bool = false,
@@ -31,7 +33,7 @@ final class TonePublisher {
 
     /// The next packet: (sequence, timestamp, payload).
     func next() throws -> (UInt16, UInt32, [UInt8]) {
-        let pcm = ToneMeter.tone(hz: hz, amplitude: amplitude, offset: sample, syllables: syllables)
+        let pcm = ToneMeter.tone(hz: hz, amplitude: silent(sample / 960) ? 0 : amplitude, offset: sample, syllables: syllables)
         sample += 960
         let packet = (sequence, timestamp, try encoder.encode(pcm))
         sequence &+= 1
@@ -58,6 +60,8 @@ final class MixHarness {
     var decoded: [String: [Int16]] = [:]
     var decoders: [String: OpusDecoder] = [:]
     var framesPerTick: [[String: Int]] = []
+    /// libopus encodes of each tick.
+    var encodesPerTick: [Int] = []
     var timestamps: [String: [UInt32]] = [:]
     var inFlight: [InFlight] = []
     /// What each distinct mix fed its encoder (after the limiter), frame by frame.
@@ -105,6 +109,7 @@ final class MixHarness {
             }
             if let deadline = mixer.nextDeadline, deadline <= now {
                 var count: [String: Int] = [:]
+                let encodes = mixer.counters.encodes
                 for frame in mixer.tick(now: now) {
                     count[frame.listener, default: 0] += 1
                     timestamps[frame.listener, default: []].append(frame.timestamp)
@@ -113,6 +118,7 @@ final class MixHarness {
                     }
                 }
                 framesPerTick.append(count)
+                encodesPerTick.append(mixer.counters.encodes - encodes)
                 for (key, output) in mixer.outputs { mixPCM[key, default: []] += output.pcm }
             }
             clock.advance(by: .milliseconds(1))

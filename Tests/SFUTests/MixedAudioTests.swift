@@ -82,6 +82,7 @@ final class MixedAudioTests: XCTestCase {
     /// Everyone mixed: each hears a mix-minus of itself.
     func testEveryoneMixedHearsOthersNotItself() throws {
         let h = EngineHarness()
+        h.engine.configuration.mixSpeakers = 0  // five at once, all in the mix (the limit: the next test)
         // No tone lies within 25 Hz of a harmonic or a 2nd/3rd-order
         // intermodulation product of others: coding a mix makes those.
         var tones = ["ann": ToneSource(390), "bob": ToneSource(1390), "cy": ToneSource(1550), "dee": ToneSource(1890)]
@@ -101,6 +102,30 @@ final class MixedAudioTests: XCTestCase {
                 XCTAssertGreaterThan(power(tail, tone.hz) - power(tail, own.hz), 25, "\(name) hears \(other) well above itself")
             }
         }
+    }
+
+    /// With the default limit (`mixSpeakers` 3) and five speaking at once,
+    /// a room's mix holds three of them: a mixed listener hears two or three
+    /// others (three when it is not mixed itself), never more, never itself.
+    func testTheMixHoldsAtMostThreeSpeakers() throws {
+        let h = EngineHarness()
+        XCTAssertEqual(h.engine.configuration.mixSpeakers, 3)
+        var tones = ["ann": ToneSource(390), "bob": ToneSource(1390), "cy": ToneSource(1550), "dee": ToneSource(1890)]
+        try h.join("host", role: .host)
+        for name in tones.keys.sorted() { try h.join(name, mixed: true) }
+        tones["host"] = ToneSource(2440)
+        var ts: UInt32 = 0
+        run(h, tones, frames: 60, ts: &ts)
+        var mixedSpeakers = Set<String>()
+        for (name, own) in tones where name != "host" {
+            let tail = decoded(h, name, mid: "a0").suffix(12_000)
+            let floor = power(tail, own.hz)
+            let heard = Set(tones.filter { $0.key != name && power(tail, $0.value.hz) - floor > 25 }.map(\.key))
+            XCTAssertTrue((2...3).contains(heard.count), "\(name) hears \(heard.sorted())")
+            if heard.count == 2 { mixedSpeakers.insert(name) }
+            mixedSpeakers.formUnion(heard)
+        }
+        XCTAssertEqual(mixedSpeakers.count, 3, "one set of three speakers for the room: \(mixedSpeakers.sorted())")
     }
 
     /// Server-enforced mute reaches mixed listeners too: the muted voice leaves the mix.

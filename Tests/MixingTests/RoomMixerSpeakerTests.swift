@@ -1,0 +1,130 @@
+import XCTest
+import Opus
+import Wire
+@testable import Mixing
+
+/// The mix follows the speakers (issue 17, point 3): at most the N loudest
+/// are mixed, a mix-minus is encoded only for a listener who is one of them,
+/// and everyone else shares one encode of the full mix.
+final class RoomMixerSpeakerTests: XCTestCase {
+    static let tones: [UInt32: Double] = [1: 317, 2: 523, 3: 761, 4: 1_103, 5: 1_409]
+
+    /// Five speak at once at five levels: the three loudest are mixed. Each
+    /// of them hears the other two and not itself; the two quieter ones
+    /// and a pure listener hear the three, and nobody hears the quieter two.
+    func testOnlyTheThreeLoudestAreMixed() throws {
+        let amplitudes: [UInt32: Double] = [1: 0.05, 2: 0.3, 3: 0.03, 4: 0.2, 5: 0.1]
+        let h = MixHarness()
+        for key in Self.tones.keys.sorted() {
+            try h.addPublisher(TonePublisher(key: key, hz: Self.tones[key]!, amplitude: amplitudes[key]!), listening: true)
+        }
+        try h.addListener("pure", contributorKey: nil)
+        try h.run(ms: 2_000)
+
+        XCTAssertEqual(h.mixer.mixedContributors, [2, 4, 5], "the three loudest")
+        XCTAssertEqual(h.mixer.distinctMixCount, 4, "three mix-minus and one shared full mix")
+        let mixed: Set<UInt32> = [2, 4, 5]
+        // Where the mixer hands each mix to its encoder: exact. A 0.1
+        // full-scale tone measures -20 dB here.
+        let expected = { (key: UInt32) in 20 * log10(amplitudes[key]!) }
+        for (out, own) in [(MixKey.full, nil), (.minus(2), 2), (.minus(4), 4), (.minus(5), 5)] as [(MixKey, UInt32?)] {
+            let pcm = h.mixPCM[out]!.suffix(48_000)
+            for (key, hz) in Self.tones {
+                let level = ToneMeter.level(pcm, hz: hz)
+                if mixed.contains(key) && key != own {
+                    XCTAssertEqual(level, expected(key), accuracy: 1.5, "\(out) carries \(hz) Hz")
+                } else {
+                    XCTAssertLessThan(level, -60, "\(out) must not carry \(hz) Hz: \(level) dB")
+                }
+            }
+        }
+        XCTAssertNil(h.mixPCM[.minus(1)], "no mix-minus is encoded for a listener who is not mixed")
+        XCTAssertNil(h.mixPCM[.minus(3)])
+        // As decoded by each listener: the mixed tones, and the others only
+        // at the codec's noise floor, 15 dB or more below the quietest heard.
+        for listener in ["p1", "p2", "p3", "p4", "p5", "pure"] {
+            let heard = h.tail(listener, ms: 1_000)
+            let audible = mixed.filter { listener != "p\($0)" }
+            let quietest = audible.map { ToneMeter.level(heard, hz: Self.tones[$0]!) }.min()!
+            for key in audible {
+                XCTAssertEqual(ToneMeter.level(heard, hz: Self.tones[key]!), expected(key), accuracy: 3,
+                               "\(listener) hears \(Self.tones[key]!) Hz")
+            }
+            for (key, hz) in Self.tones where !audible.contains(key) {
+                XCTAssertLessThan(ToneMeter.level(heard, hz: hz), quietest - 15, "\(listener) must not hear \(hz) Hz")
+            }
+        }
+    }
+
+    /// Ten in a room, all listening: one speaks, then a second joins in.
+    /// Encodes per frame follow the speakers (2, then 3), not the listeners (10).
+    func testEncodesFollowTheSpeakersNotTheListeners() throws {
+        let h = MixHarness()
+        let second = 150  // frame at which publisher 2 starts speaking (3 s)
+        for key: UInt32 in 1...10 {
+            let p = try TonePublisher(key: key, hz: key == 1 ? 317 : 523, amplitude: key <= 2 ? 0.1 : 0)
+            if key == 2 { p.silent = { $0 < second } }
+            try h.addPublisher(p, listening: true)
+        }
+        try h.run(ms: 2_000)
+        XCTAssertEqual(h.mixer.mixedContributors, [1])
+        XCTAssertEqual(h.mixer.distinctMixCount, 2, "the speaker's mix-minus and one full mix for the nine others")
+        var before = h.mixer.counters.encodes
+        try h.run(ms: 1_000)
+        XCTAssertEqual(h.mixer.counters.encodes - before, 50 * 2)
+        XCTAssertLessThan(ToneMeter.level(h.tail("p1", ms: 500), hz: 317), -50, "the speaker does not hear itself")
+        XCTAssertGreaterThan(ToneMeter.level(h.tail("p7", ms: 500), hz: 317), -30, "a listener hears the speaker")
+
+        try h.run(ms: 1_000)
+        XCTAssertEqual(h.mixer.mixedContributors, [1, 2])
+        XCTAssertEqual(h.mixer.distinctMixCount, 3)
+        before = h.mixer.counters.encodes
+        try h.run(ms: 1_000)
+        XCTAssertEqual(h.mixer.counters.encodes - before, 50 * 3)
+        let p1 = h.tail("p1", ms: 500), p2 = h.tail("p2", ms: 500), p9 = h.tail("p9", ms: 500)
+        XCTAssertGreaterThan(ToneMeter.level(p1, hz: 523), -30, "p1 hears p2")
+        XCTAssertLessThan(ToneMeter.level(p1, hz: 317), -50, "p1 does not hear itself")
+        XCTAssertGreaterThan(ToneMeter.level(p2, hz: 317), -30, "p2 hears p1")
+        XCTAssertLessThan(ToneMeter.level(p2, hz: 523), -50, "p2 does not hear itself")
+        XCTAssertGreaterThan(ToneMeter.level(p9, hz: 317), -30)
+        XCTAssertGreaterThan(ToneMeter.level(p9, hz: 523), -30)
+        // Every listener got exactly one frame every tick throughout, across the switches.
+        XCTAssertTrue(h.framesPerTick.suffix(200).allSatisfy { $0.count == 10 && $0.values.allSatisfy { $0 == 1 } })
+        for (_, ts) in h.timestamps {
+            XCTAssertEqual(Set(zip(ts, ts.dropFirst()).map { $1 &- $0 }), [960])
+        }
+    }
+
+    /// Speech with pauses (300 ms on, 200 ms off) stays mixed through the
+    /// pauses: the hangover (600 ms) keeps the listener on one encoder.
+    /// When the speaker stops for good, it leaves the mix after the hangover.
+    func testPausesBetweenWordsDoNotSwitchStreams() throws {
+        let h = MixHarness()
+        let talker = try TonePublisher(key: 1, hz: 317)
+        talker.silent = { frame in frame >= 200 || frame % 25 >= 15 }  // 300 ms on, 200 ms off; stops at 4 s
+        try h.addPublisher(talker, listening: true)
+        try h.addPublisher(TonePublisher(key: 2, hz: 523, amplitude: 0), listening: true)
+        try h.run(ms: 3_900)
+        XCTAssertEqual(h.mixer.counters.speakerChanges, 1, "joined the mix once and stayed through every pause")
+        XCTAssertEqual(h.mixer.mixedContributors, [1])
+        try h.run(ms: 1_000)
+        XCTAssertEqual(h.mixer.counters.speakerChanges, 2, "left the mix once after it stopped")
+        XCTAssertEqual(h.mixer.mixedContributors, [])
+        XCTAssertEqual(h.mixer.distinctMixCount, 1, "only the full mix is encoded")
+    }
+
+    /// Two similar voices do not trade places every frame: a mixed one keeps
+    /// its place against a newcomer up to 6 dB louder.
+    func testTheThirdPlaceIsSticky() throws {
+        let h = MixHarness()
+        try h.addPublisher(TonePublisher(key: 1, hz: 317, amplitude: 0.3), listening: true)
+        try h.addPublisher(TonePublisher(key: 2, hz: 523, amplitude: 0.3), listening: true)
+        try h.addPublisher(TonePublisher(key: 3, hz: 761, amplitude: 0.1), listening: true)
+        let late = try TonePublisher(key: 4, hz: 1_103, amplitude: 0.15, syllables: true)  // +3.5 dB over key 3
+        late.silent = { $0 < 50 }
+        try h.addPublisher(late, listening: true)
+        try h.run(ms: 3_000)
+        XCTAssertEqual(h.mixer.mixedContributors, [1, 2, 3], "the newcomer 3.5 dB louder does not take the third place")
+        XCTAssertEqual(h.mixer.counters.speakerChanges, 1, "one change: the first three start speaking")
+    }
+}
