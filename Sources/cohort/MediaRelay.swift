@@ -90,6 +90,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                                              waitingRoom: waitingRoom, unixNanosecondsAtZero: zero)
             config.reservedHostPlaces = limits.reservedHostPlaces
             config.maxJoinsPerIdentity = limits.maxJoinsPerToken
+            config.cpuClock = threadCPUNanoseconds
             let configuration = config
             let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, logger: logger) {
                 [unowned self] in
@@ -123,7 +124,16 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         return sockets.map(\.localAddress)
     }
 
-    /// Closes the media sockets.
+    /// Every media loop's sample for a metrics scrape, each read on its own
+    /// loop (the engines are never touched from another thread), gathered on `loop`.
+    func metricsSamples(on loop: any EventLoop) -> EventLoopFuture<[LoopSample]> {
+        let sockets = state.withLockedValue { $0.sockets }
+        let reads = sockets.map { socket in
+            socket.inspect { engine, busy in LoopSample(engine: engine.metricsSnapshot(), busyNanoseconds: busy) }
+        }
+        return EventLoopFuture.whenAllSucceed(reads, on: loop)
+    }
+
     /// Ends all media for a shutdown: every participant gets RTCP BYE for
     /// the streams it receives (`MediaEngine.shutDown`), and the engines
     /// forget everyone, so the WebSocket closes that follow change nothing.

@@ -118,6 +118,11 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "name"))
     var recordsNode: String?
 
+    @Option(name: .customLong("metrics"), help: ArgumentHelp(
+        "Prometheus metrics (aggregate counts only): public serves GET /metrics on the --http listener; HOST:PORT serves it on a listener of its own instead (the public one answers 404); off serves none. Env COHORT_METRICS. (default: public)",
+        valueName: "public|host:port|off"))
+    var metrics: String?
+
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
                    consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom,
@@ -125,7 +130,8 @@ struct ServeCommand: AsyncParsableCommand {
                    allowedOrigins: allowedOrigins, singleUseTokens: singleUseTokens,
                    reservedHostPlaces: reservedHostPlaces, maxJoinsPerToken: maxJoinsPerToken,
                    joinsPerAddressPerMinute: joinsPerAddressPerMinute,
-                   records: records, recordsRetentionDays: recordsRetentionDays, recordsNode: recordsNode)
+                   records: records, recordsRetentionDays: recordsRetentionDays, recordsNode: recordsNode,
+                   metrics: metrics)
     }
 
     func run() async throws {
@@ -155,6 +161,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.origins = OriginPolicy(allowed: settings.allowedOrigins)
         if settings.singleUseTokens { configuration.singleUseTokens = TokenReplayGuard(leeway: 30) }
         FileLimit.ensure(room: settings.maxConnections, logger: logger)
+        // /readyz: ready once media is bound and the records store is open, until shutdown drains.
+        let readiness = Readiness(recordsRequired: settings.records != nil)
+        configuration.readiness = readiness
+        let joinOutcomes = JoinOutcomes()
+        configuration.joinOutcomes = joinOutcomes
 
         // Records first: a database that cannot be opened or written stops the start (docs/RECORDS.md).
         var records: RecordWriter?
@@ -162,6 +173,7 @@ struct ServeCommand: AsyncParsableCommand {
             let store = try RecordsDatabase.open(location, node: settings.recordsNode)
             records = RecordWriter(store: store, logger: logger, retentionDays: settings.recordsRetentionDays)
             configuration.records = RecordsHTTPSource(store: store)
+            readiness.recordsOpen(true)
             logger.notice("records", metadata: ["database": "\(store.displayName)", "node": "\(settings.recordsNode)",
                                                 "retentionDays": "\(settings.recordsRetentionDays)"])
         } else {
@@ -170,6 +182,9 @@ struct ServeCommand: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let relay = MediaRelay(logger: logger, records: records)
+        let metrics = settings.metrics == .off ? nil : CohortMetrics(gather: relay.metricsSamples, joins: joinOutcomes)
+        if settings.metrics == .public { configuration.metrics = metrics }
+        var metricsListener: MetricsListener?
         let server = ControlPlaneServer(configuration: configuration, delegate: relay, group: group, logger: logger)
         let address: SocketAddress
         do {
@@ -190,8 +205,14 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("media listening", metadata: ["udp": "\(media.map { "\($0)" }.joined(separator: ", "))",
                                                         "announce": "\(settings.announce)",
                                                         "fingerprint": "\(certificate.fingerprint.sdpValue)"])
+            readiness.mediaBound()
             address = try await server.start()
+            if case .listener(let at) = settings.metrics, let metrics {
+                metricsListener = MetricsListener(source: metrics, group: group, logger: logger)
+                _ = try await metricsListener?.start(host: at.host, port: at.port)
+            }
         } catch {
+            await server.shutdown()
             await relay.stop()
             records?.close()
             try? await group.shutdownGracefully()
@@ -214,13 +235,16 @@ struct ServeCommand: AsyncParsableCommand {
 
         let signal = await TerminationSignal.wait()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
+        readiness.drain()
         // No new connections; media ends (RTCP BYE); then every WebSocket
         // gets `server-shutdown` and close 1001.
         await server.stopAccepting()
         await relay.shutDownMedia()
         await server.shutdown()
         await relay.stop()
+        await metricsListener?.stop()
         records?.close()
+        readiness.recordsOpen(false)
         try await group.shutdownGracefully()
     }
 }

@@ -27,6 +27,7 @@ struct ServeFlags: Equatable, Sendable {
     var records: String? = nil
     var recordsRetentionDays: String? = nil
     var recordsNode: String? = nil
+    var metrics: String? = nil
 }
 
 /// Why the options cannot be used, worded for the operator.
@@ -40,6 +41,7 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
     case consentTimeoutTooShort(Int)
     case invalidCount(option: String, value: String, range: ClosedRange<Int>)
     case invalidOrigin(String)
+    case invalidMetrics(String)
 
     var description: String {
         switch self {
@@ -55,6 +57,8 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "--media binds \(host), which clients cannot reach; set --announce to the public address"
         case .invalidOrigin(let value):
             return "--allowed-origins \"\(value)\" is not an origin: scheme://host[:port] with http or https, no path (or * for any)"
+        case .invalidMetrics(let value):
+            return "--metrics \"\(value)\" is not public (GET /metrics on the --http listener), off, or HOST:PORT of a listener of its own other than --http"
         case .emptyValue(let option):
             return "\(option) must not be empty"
         case .invalidCount(let option, let value, let range):
@@ -109,6 +113,29 @@ struct ServeSettings: Equatable, Sendable {
     var recordsRetentionDays = defaultRecordsRetentionDays
     /// This server's name in a records database that several servers share (PostgreSQL).
     var recordsNode = defaultRecordsNode
+    /// Where `GET /metrics` is served (`--metrics`).
+    var metrics = MetricsPlacement.public
+
+    /// Where the Prometheus metrics are served.
+    enum MetricsPlacement: Equatable, Sendable {
+        /// On the public HTTP listener, at /metrics (the default: aggregate counts only).
+        case `public`
+        /// On a listener of its own, and not on the public one.
+        case listener(HostPort)
+        /// Not at all.
+        case off
+
+        /// `public`, `off` or HOST:PORT; nil when it is none of them or is the `--http` address.
+        init?(_ text: String, http: HostPort) {
+            switch text.lowercased() {
+            case "public": self = .public
+            case "off": self = .off
+            default:
+                guard let address = HostPort(text, defaultHost: "127.0.0.1"), address != http || address.port == 0 else { return nil }
+                self = .listener(address)
+            }
+        }
+    }
 
     static let defaultHTTP = "127.0.0.1:8080"
     static let defaultMedia = "127.0.0.1:40000"
@@ -196,6 +223,8 @@ struct ServeSettings: Equatable, Sendable {
         }
         let retention = try count(flags.recordsRetentionDays, "COHORT_RECORDS_RETENTION_DAYS", "--records-retention-days",
                                   default: defaultRecordsRetentionDays, range: 1...100_000)
+        let metricsText = pick(flags.metrics, "COHORT_METRICS") ?? "public"
+        guard let metrics = MetricsPlacement(metricsText, http: http) else { throw .invalidMetrics(metricsText) }
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
                              webRoot: pick(flags.webRoot, "COHORT_WEB_ROOT"), waitingRoom: waitingRoom,
@@ -218,7 +247,8 @@ struct ServeSettings: Equatable, Sendable {
                                                                  default: defaultJoinsPerAddressPerMinute,
                                                                  range: 0...1_000_000),
                              records: records, recordsRetentionDays: retention,
-                             recordsNode: pick(flags.recordsNode, "COHORT_RECORDS_NODE") ?? defaultRecordsNode)
+                             recordsNode: pick(flags.recordsNode, "COHORT_RECORDS_NODE") ?? defaultRecordsNode,
+                             metrics: metrics)
     }
 
     /// A comma-separated list of `scheme://host[:port]` origins, or `*`.
