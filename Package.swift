@@ -71,15 +71,21 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Web")]),
+        // GET /metrics: engine snapshots into swift-metrics handles backed by a Prometheus registry.
+        .target(name: "Telemetry", dependencies: [
+            "SFU", "ControlPlane",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "cohort", dependencies: [
-            "MediaTransport", "ControlPlane", "Tokens", "SFU", "DTLS", "Records",
+            "MediaTransport", "ControlPlane", "Tokens", "SFU", "DTLS", "Records", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "cohort-fuzz", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "ControlPlane"]),
         // A participant in the client role, for engine tests and the load test.
@@ -110,7 +116,7 @@ let package = Package(
                           path: "Benchmarks/Mixer"),
         // Scripts/bench-forward.sh runs this in release mode: CPU per forwarded copy with and without loss repair.
         .executableTarget(name: "cohort-bench-forward", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "DTLS",
-                                                                      "STUN", "Wire"],
+                                                                      "STUN", "Wire", "Telemetry", "ControlPlane"],
                           path: "Benchmarks/Forwarding"),
         // Replaces malloc in the executable that links it, to count allocations per thread.
         .target(name: "CohortMallocCounter", path: "Benchmarks/SRTP/MallocCounter"),
@@ -133,7 +139,7 @@ let package = Package(
                                                         .product(name: "GRDB", package: "GRDB.swift"),
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
-            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS",
+            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS", "Telemetry",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

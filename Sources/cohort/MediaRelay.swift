@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Records
+import Telemetry
 import SFU
 import Tokens
 import Wire

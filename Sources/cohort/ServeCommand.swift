@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Records
+import Telemetry
 import Tokens
 
 /// `cohort serve`: the control plane (and, later, the media relay) until SIGINT/SIGTERM.

@@ -4,6 +4,7 @@ import DTLS
 import NIOCore
 import NIOPosix
 @testable import SFU
+import Telemetry
 import Tokens
 import Wire
 import XCTest

@@ -6,11 +6,17 @@ import Prometheus
 import SFU
 
 /// One media loop's numbers at scrape time, read on that loop.
-struct LoopSample: Sendable {
+public struct LoopSample: Sendable {
     /// The engine's counters, gauges and new handshake times.
-    var engine: EngineSnapshot
+    public var engine: EngineSnapshot
     /// Time the loop spent handling datagram batches and timers so far.
-    var busyNanoseconds: UInt64
+    public var busyNanoseconds: UInt64
+
+    /// Creates a sample.
+    public init(engine: EngineSnapshot, busyNanoseconds: UInt64) {
+        self.engine = engine
+        self.busyNanoseconds = busyNanoseconds
+    }
 }
 
 /// `GET /metrics`: the engines' plain counters, read on their own loops at
@@ -23,7 +29,7 @@ struct LoopSample: Sendable {
 /// total at the previous scrape, per loop), so a counter never goes down.
 /// Labels are aggregate kinds, directions, reasons and loop numbers only:
 /// nothing names a person or a session (docs/OPERATIONS.md lists every metric).
-final class CohortMetrics: MetricsSource {
+public final class CohortMetrics: MetricsSource {
     /// The handshake histogram's upper bounds: ICE and DTLS on a LAN take
     /// tens of milliseconds, over a lossy mobile path seconds (DTLS retransmits after 1 s).
     static let handshakeBuckets: [Duration] = [
@@ -64,7 +70,7 @@ final class CohortMetrics: MetricsSource {
     ]
 
     /// The registry the handles write into and the exposition is rendered from.
-    let registry = PrometheusCollectorRegistry()
+    public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let gather: @Sendable (any EventLoop) -> EventLoopFuture<[LoopSample]>
     private let joins: JoinOutcomes
@@ -75,7 +81,7 @@ final class CohortMetrics: MetricsSource {
     ///   - gather: reads every media loop's sample on its own loop.
     ///   - joins: the control plane's join outcomes.
     ///   - process: the process's CPU and memory (injected for tests).
-    init(gather: @escaping @Sendable (any EventLoop) -> EventLoopFuture<[LoopSample]>, joins: JoinOutcomes,
+    public init(gather: @escaping @Sendable (any EventLoop) -> EventLoopFuture<[LoopSample]>, joins: JoinOutcomes,
          process: @escaping @Sendable () -> ProcessUsage = ProcessUsage.current) {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets = ["cohort_handshake_seconds": Self.handshakeBuckets]
@@ -85,7 +91,7 @@ final class CohortMetrics: MetricsSource {
         self.process = process
     }
 
-    func exposition(on eventLoop: any EventLoop) -> EventLoopFuture<[UInt8]> {
+    public func exposition(on eventLoop: any EventLoop) -> EventLoopFuture<[UInt8]> {
         gather(eventLoop).map { samples in
             self.update(samples)
             return self.registry.emitToBuffer()
@@ -93,7 +99,7 @@ final class CohortMetrics: MetricsSource {
     }
 
     /// Sets every metric from `samples` and the current join counts and process usage.
-    func update(_ samples: [LoopSample]) {
+    public func update(_ samples: [LoopSample]) {
         let joins = joins.snapshot
         let usage = process()
         handles.withLockedValue { h in

@@ -9,14 +9,20 @@ import Foundation
 /// `getrusage(RUSAGE_SELF)` for user plus system CPU (microsecond
 /// resolution, all threads), and `/proc/self/statm`'s resident pages on
 /// Linux (current, not peak; elsewhere the peak from getrusage).
-struct ProcessUsage: Sendable, Equatable {
+public struct ProcessUsage: Sendable, Equatable {
     /// User plus system CPU seconds since the process started.
-    var cpuSeconds: Double
+    public var cpuSeconds: Double
     /// Resident set size in bytes.
-    var residentBytes: Int
+    public var residentBytes: Int
+
+    /// Creates a reading.
+    public init(cpuSeconds: Double, residentBytes: Int) {
+        self.cpuSeconds = cpuSeconds
+        self.residentBytes = residentBytes
+    }
 
     /// Reads both now.
-    static func current() -> ProcessUsage {
+    public static func current() -> ProcessUsage {
         var usage = rusage()
         #if os(Linux)
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -47,7 +53,7 @@ struct ProcessUsage: Sendable, Equatable {
 
 /// This thread's CPU time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`): the
 /// engines' stopwatch for the mixers' CPU time (`EngineConfiguration.cpuClock`).
-@Sendable func threadCPUNanoseconds() -> UInt64 {
+@Sendable public func threadCPUNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
