@@ -172,8 +172,12 @@ public final class CohortMetrics: MetricsSource {
             counters[id] = counter
             let lastKey = id + "@" + source
             let grown = total - (last[lastKey] ?? 0)
+            // Two scrapes at once may update out of order: an older total
+            // (smaller) must neither count nor move `last` back, or the next
+            // scrape would count the difference twice.
+            guard grown > 0 else { return }
             last[lastKey] = total
-            if grown > 0 { counter.increment(by: grown) }
+            counter.increment(by: grown)
         }
 
         /// Moves counter `name{labels}` on by `amount`.

@@ -70,6 +70,15 @@ final class MetricsTests: XCTestCase {
         XCTAssertTrue(out.contains(#"cohort_handshake_seconds_count{phase="dtls"} 1"#), "taken handshakes are not counted twice")
         XCTAssertTrue(out.contains(#"cohort_join_failures_total{reason="token-expired"} 2.0"#))
         XCTAssertTrue(out.contains("cohort_joins_total 1.0"))
+
+        // A scrape that gathered before the previous one but updates after it (two scrapers at once)
+        // counts nothing, and the next one counts only what is new.
+        metrics.update([sample(audio: 12, video: 100, participants: 1, busy: 600_000_000),
+                        sample(audio: 21, video: 7, participants: 0, busy: 0)])
+        metrics.update([sample(audio: 16, video: 100, participants: 1, busy: 600_000_000),
+                        sample(audio: 21, video: 7, participants: 0, busy: 0)])
+        out = lines(metrics)
+        XCTAssertTrue(out.contains(#"cohort_forwarded_packets_total{kind="audio"} 37.0"#), "\(out.sorted())")
     }
 
     func testExpositionNamesNoPersonOrSession() throws {
