@@ -95,8 +95,9 @@ final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, 
     private var timer: Scheduled<Void>?
     private var timerDeadline: Instant?
     private var context: ChannelHandlerContext?
-    /// Time spent handling batches and timers since the start (the loop's
-    /// load): two reads of the monotonic clock per batch, none per datagram.
+    /// Time spent handling batches, timers and control-plane commands since
+    /// the start (the loop's load): two reads of the monotonic clock per
+    /// batch, none per datagram.
     private(set) var busyNanoseconds: UInt64 = 0
 
     init(engine: Engine, logger: Logger) {
@@ -183,7 +184,9 @@ final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, 
     /// Runs `body` against the engine on the loop and flushes what it produced
     /// (used for commands from the control plane, already on this loop).
     func withEngine(_ body: (Engine, Instant, inout TransmitQueue) -> Void) {
-        body(engine, monotonicNow(), &transmits)
+        let started = monotonicNow()
+        body(engine, started, &transmits)
         if let context { flush(context: context) }
+        busyNanoseconds &+= monotonicNow().nanoseconds &- started.nanoseconds
     }
 }

@@ -209,8 +209,11 @@ struct ServeCommand: AsyncParsableCommand {
             readiness.mediaBound()
             address = try await server.start()
             if case .listener(let at) = settings.metrics, let metrics {
-                metricsListener = MetricsListener(source: metrics, group: group, logger: logger)
-                _ = try await metricsListener?.start(host: at.host, port: at.port)
+                let listener = MetricsListener(source: metrics, group: group, logger: logger)
+                do { _ = try await listener.start(host: at.host, port: at.port) } catch {
+                    throw ValidationError("--metrics \(at): cannot listen there: \(error)")
+                }
+                metricsListener = listener
             }
         } catch {
             await server.shutdown()
