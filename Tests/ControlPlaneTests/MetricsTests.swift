@@ -1,7 +1,8 @@
 import CohortClient
-import ControlPlane
+@testable import ControlPlane
 import DTLS
 import NIOCore
+import NIOEmbedded
 import NIOPosix
 @testable import SFU
 import Telemetry
@@ -191,5 +192,34 @@ final class MetricsTests: XCTestCase {
             XCTAssertEqual("\($0)", #"--metrics "sometimes" is not public (GET /metrics on the --http listener), off, or HOST:PORT of a listener of its own other than --http"#)
         }
         XCTAssertThrowsError(try resolve("127.0.0.1:8080"), "the public listener's own address")
+    }
+
+    /// The relay's scrape reads every media loop on its own loop: joins on
+    /// two loops show up in one exposition, summed, and nothing names them.
+    func testRelayGathersEveryLoop() async throws {
+        let certificate = try DTLSCertificate()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let relay = MediaRelay(logger: .init(label: "test"))
+        _ = try await relay.start(group: group, host: "127.0.0.1", port: 0, announce: "127.0.0.1", consentTimeout: 30,
+                                  waitingRoom: false, certificate: certificate)
+        for (session, name) in [("group-a", "Ann"), ("group-b", "Bob"), ("group-b", "Cy")] {
+            let claims = TokenClaims(session: session, name: name, role: .participant, expiresAt: 2_000_000_000,
+                                     issuedAt: 1_000_000_000, subject: name)
+            let client = ClientParticipant(publishAudio: true, publishVideo: false, slots: 1, certificate: certificate)
+            _ = try await relay.join(AuthorizedJoin(requestID: "1", claims: claims, displayName: name, offer: client.offer.sdp,
+                                                    audioMode: nil),
+                                     connection: ClientConnection(channel: EmbeddedChannel()))
+        }
+        let samples = try await relay.metricsSamples(on: group.next()).get()
+        XCTAssertEqual(samples.count, 2, "one sample per media loop")
+        XCTAssertEqual(samples.map(\.engine.sessions).sorted(), [1, 1], "the two sessions went to the two loops")
+        let metrics = CohortMetrics(gather: relay.metricsSamples, joins: JoinOutcomes())
+        let text = String(decoding: try await metrics.exposition(on: group.next()).get(), as: UTF8.self)
+        XCTAssertTrue(text.contains("cohort_participants 3.0"), text)
+        XCTAssertTrue(text.contains("cohort_sessions 2.0"))
+        XCTAssertTrue(text.contains(#"cohort_loop_busy_seconds_total{loop="1"}"#))
+        for secret in ["group-a", "group-b", "Ann", "Bob"] { XCTAssertFalse(text.contains(secret), secret) }
+        await relay.stop()
+        try await group.shutdownGracefully()
     }
 }
