@@ -249,14 +249,17 @@ public struct EngineCounters: Sendable, Equatable {
     public var retransmissionsSuppressed = 0
     /// Mixed Opus frames sent to mixed listeners.
     public var mixedFramesSent = 0
-    /// Forwarded audio copies and their bytes on the wire (SRTP included); `rtpForwarded` is audio plus video.
+    /// Forwarded audio copies; `rtpForwarded` is audio plus video.
     public var audioPacketsForwarded = 0
+    /// Their bytes on the wire (SRTP included).
     public var audioBytesForwarded = 0
-    /// Forwarded video copies and their bytes on the wire (SRTP included); retransmissions are `retransmissionsSent`.
+    /// Forwarded video copies; retransmissions are `retransmissionsSent`.
     public var videoPacketsForwarded = 0
+    /// Their bytes on the wire (SRTP included).
     public var videoBytesForwarded = 0
-    /// SRTCP compounds the engine sent (reports, NACK, PLI, FIR, BYE) and their bytes: RTCP is terminated, not forwarded.
+    /// SRTCP compounds the engine sent (reports, NACK, PLI, FIR, BYE): RTCP is terminated, not forwarded.
     public var rtcpPacketsSent = 0
+    /// Their bytes on the wire.
     public var rtcpBytesSent = 0
     /// Frames the room mixers produced (one per room per 20 ms while anyone listens).
     public var mixerFrames = 0

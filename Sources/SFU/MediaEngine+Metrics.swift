@@ -35,7 +35,9 @@ public struct StreamQuality: Sendable, Equatable {
 
     /// Direction and media kind.
     public struct Key: Hashable, Sendable {
+        /// Which way.
         public var direction: Direction
+        /// Audio or video.
         public var kind: TrackKind
         /// Creates a key.
         public init(_ direction: Direction, _ kind: TrackKind) {
@@ -46,11 +48,13 @@ public struct StreamQuality: Sendable, Equatable {
 
     /// Streams measured.
     public var streams = 0
-    /// Sum and maximum of their loss fractions (0...1).
+    /// Sum of their loss fractions (0...1).
     public var lossSum = 0.0
+    /// The largest of their loss fractions.
     public var lossMax = 0.0
-    /// Sum and maximum of their interarrival jitter, seconds.
+    /// Sum of their interarrival jitter, seconds.
     public var jitterSum = 0.0
+    /// The largest of their interarrival jitter, seconds.
     public var jitterMax = 0.0
 
     /// Creates an empty summary.

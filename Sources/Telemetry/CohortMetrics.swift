@@ -91,6 +91,7 @@ public final class CohortMetrics: MetricsSource {
         self.process = process
     }
 
+    /// Reads every loop, updates the metrics, renders the text.
     public func exposition(on eventLoop: any EventLoop) -> EventLoopFuture<[UInt8]> {
         gather(eventLoop).map { samples in
             self.update(samples)
