@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // `cohort serve --config FILE` (YAML; the cohort executable only).
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // GET /metrics: the metrics API and its Prometheus text exposition (cohort only).
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries through pkg-config. Names are Cohort-specific so
@@ -72,8 +75,16 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], resources: [.copy("Web")]),
+        // GET /metrics: engine snapshots into swift-metrics handles backed by a Prometheus registry.
+        .target(name: "Telemetry", dependencies: [
+            "SFU", "ControlPlane",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "cohort", dependencies: [
-            "MediaTransport", "ControlPlane", "Tokens", "SFU", "DTLS", "Records",
+            "MediaTransport", "ControlPlane", "Tokens", "SFU", "DTLS", "Records", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -112,7 +123,7 @@ let package = Package(
                           path: "Benchmarks/Mixer"),
         // Scripts/bench-forward.sh runs this in release mode: CPU per forwarded copy with and without loss repair.
         .executableTarget(name: "cohort-bench-forward", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "DTLS",
-                                                                      "STUN", "Wire"],
+                                                                      "STUN", "Wire", "Telemetry", "ControlPlane"],
                           path: "Benchmarks/Forwarding"),
         // Replaces malloc in the executable that links it, to count allocations per thread.
         .target(name: "CohortMallocCounter", path: "Benchmarks/SRTP/MallocCounter"),
@@ -136,7 +147,7 @@ let package = Package(
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS",
+            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS", "Telemetry",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -8,12 +8,19 @@
 // stores it in the cache and checks for gaps, rewrites and encrypts three
 // copies. Time is this thread's CPU time. Also printed: the cache's memory
 // per published video stream once its ring has filled.
+//
+// Then the metrics (issue 16): the same engine forwarding with a metrics
+// scrape (engine snapshot, Prometheus update, text exposition, all on the
+// forwarding thread) every `scrapeEvery` packets, against no scrape, in
+// alternating rounds; and the cost of one scrape alone.
 import CohortClient
 import CohortTestSupport
+import ControlPlane
 import DTLS
 import Foundation
 import SFU
 import STUN
+import Telemetry
 import Wire
 
 func threadCPUTime() -> Double {
@@ -83,8 +90,9 @@ final class Bench {
         for (c, _) in clients { if let d = c.nextDeadline, d <= clock.now { c.handleTimeout(now: clock.now) } }
     }
 
-    /// CPU seconds for round `r`, and the copies forwarded.
-    func run(round r: Int) -> (seconds: Double, forwarded: Int) {
+    /// CPU seconds for round `r`, and the copies forwarded; `scrape` runs
+    /// every `scrapeEvery` packets when given.
+    func run(round r: Int, scrapeEvery: Int = 0, scrape: (MediaEngine) -> Void = { _ in }) -> (seconds: Double, forwarded: Int) {
         let before = engine.counters.rtpForwarded
         let from = clients[0].1
         let now = clock.now
@@ -93,6 +101,7 @@ final class Bench {
         for i in datagrams.indices {
             engine.receive(datagrams[i], from: from, now: now, transmits: &transmits)
             if transmits.count > 192 { transmits.removeAll() }
+            if scrapeEvery > 0 && i % scrapeEvery == scrapeEvery - 1 { scrape(engine) }
         }
         let seconds = threadCPUTime() - start
         transmits.removeAll()
@@ -116,3 +125,38 @@ for (i, p) in perPacket.enumerated() {
     print(String(format: "round %d: %.3f µs per copy with loss repair, %.3f without, ratio %.3f", i, p.with, p.without, p.with / p.without))
 }
 print(String(format: "median ratio with/without loss repair: %.3f", ratios[ratios.count / 2]))
+
+// MARK: Metrics overhead
+
+/// One scrape as the server does it, here on the forwarding thread itself:
+/// the engine's snapshot, the Prometheus handles updated, the text rendered.
+let metrics = CohortMetrics(gather: { $0.makeSucceededFuture([]) }, joins: JoinOutcomes())
+nonisolated(unsafe) var exposedBytes = 0
+func scrape(_ engine: MediaEngine) {
+    metrics.update([LoopSample(engine: engine.metricsSnapshot(), busyNanoseconds: 0)])
+    exposedBytes = metrics.registry.emitToBuffer().count
+}
+let scrapeEvery = 1_000
+let plain = try Bench(lossRepair: true)
+let scraped = try Bench(lossRepair: true)
+var metricsPerPacket: [(scraped: Double, plain: Double)] = []
+for r in 0..<rounds {
+    let a = scraped.run(round: r, scrapeEvery: scrapeEvery, scrape: scrape), b = plain.run(round: r)
+    guard a.forwarded == 3 * packetsPerRound, b.forwarded == 3 * packetsPerRound else {
+        fatalError("forwarded \(a.forwarded) and \(b.forwarded) copies, expected \(3 * packetsPerRound)")
+    }
+    metricsPerPacket.append((a.seconds / Double(a.forwarded) * 1e6, b.seconds / Double(b.forwarded) * 1e6))
+}
+let scrapeRounds = 2_000
+let scrapeStart = threadCPUTime()
+for _ in 0..<scrapeRounds { scrape(scraped.engine) }
+let scrapeMicroseconds = (threadCPUTime() - scrapeStart) / Double(scrapeRounds) * 1e6
+let metricsRatios = metricsPerPacket.map { $0.scraped / $0.plain }.sorted()
+print("")
+print("metrics: a scrape every \(scrapeEvery) packets (\(packetsPerRound / scrapeEvery) per round; a server scraped once a second sees far fewer)")
+for (i, p) in metricsPerPacket.enumerated() {
+    print(String(format: "round %d: %.3f µs per copy with scrapes, %.3f without, ratio %.3f", i, p.scraped, p.plain, p.scraped / p.plain))
+}
+print(String(format: "median ratio with/without scrapes: %.3f", metricsRatios[metricsRatios.count / 2]))
+print(String(format: "one scrape (4 participants, %d bytes of exposition): %.1f µs of CPU, %.5f%% of a loop scraped once a second",
+             exposedBytes, scrapeMicroseconds, scrapeMicroseconds / 1e6 * 100))

@@ -34,6 +34,12 @@ public struct ControlPlaneConfiguration: Sendable {
     public var limits = ConnectionLimits()
     /// The attendance and audit records served at `/records/...` (nil: records off, 404).
     public var records: (any RecordsSource)?
+    /// Joins admitted and refused by reason, for the metrics (nil: not counted).
+    public var joinOutcomes: JoinOutcomes?
+    /// What `GET /readyz` answers from (nil: always ready, as before lifecycle).
+    public var readiness: Readiness?
+    /// `GET /metrics` on this listener (nil: 404, off or on its own listener).
+    public var metrics: (any MetricsSource)?
     /// Wall clock in Unix seconds, for token expiry. Injected so tests can fix it.
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 

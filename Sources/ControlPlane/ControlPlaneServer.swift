@@ -149,7 +149,8 @@ public final class ControlPlaneServer: Sendable {
                     // Both the server's own session and the client's `?session=` must match the token.
                     let sessions = [configuration.expectedSession, Self.queryValue("session", in: head.uri)].compactMap { $0 }
                     let machine = SignalingStateMachine(signer: configuration.signer, requiredSessions: sessions,
-                                                        replayGuard: configuration.singleUseTokens)
+                                                        replayGuard: configuration.singleUseTokens,
+                                                        outcomes: configuration.joinOutcomes)
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(ClientFrameValidator(pacer: try? sync.handler(type: InputPacer.self)))
                     try sync.addHandler(NIOWebSocketFrameAggregator(
@@ -177,7 +178,8 @@ public final class ControlPlaneServer: Sendable {
             HTTPHandler.RecordsAccess(source: $0, signer: configuration.signer, expectedSession: configuration.expectedSession,
                                       now: configuration.now)
         }
-        try sync.addHandler(HTTPHandler(files: configuration.staticFiles, origins: configuration.origins, records: records),
+        try sync.addHandler(HTTPHandler(files: configuration.staticFiles, origins: configuration.origins, records: records,
+                                        readiness: configuration.readiness, metrics: configuration.metrics),
                             name: Self.httpHandlerName)
     }
 

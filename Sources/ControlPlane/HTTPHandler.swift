@@ -17,14 +17,19 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let files: StaticFiles
     private let origins: OriginPolicy
     private let records: RecordsAccess?
+    private let readiness: Readiness?
+    private let metrics: (any MetricsSource)?
     private var head: HTTPRequestHead?
     /// A complete request waiting for the channel to become writable.
     private var waiting: HTTPRequestHead?
 
-    init(files: StaticFiles, origins: OriginPolicy = OriginPolicy(), records: RecordsAccess? = nil) {
+    init(files: StaticFiles, origins: OriginPolicy = OriginPolicy(), records: RecordsAccess? = nil,
+         readiness: Readiness? = nil, metrics: (any MetricsSource)? = nil) {
         self.files = files
         self.origins = origins
         self.records = records
+        self.readiness = readiness
+        self.metrics = metrics
     }
 
     /// What `/records/...` needs: the records, and how to check the bearer's token.
@@ -88,8 +93,36 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             respondWithRecords(context: context, to: head)
             return
         }
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        if path == "/readyz", head.method == .GET || head.method == .HEAD {
+            let text: HTTPHeaders = ["Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"]
+            if let reason = readiness?.notReadyReason {
+                send(context: context, for: head, status: .serviceUnavailable, headers: text, body: Array((reason + "\n").utf8))
+            } else {
+                send(context: context, for: head, status: .ok, headers: text, body: Array("ready\n".utf8))
+            }
+            return
+        }
+        if path == "/metrics", let metrics, head.method == .GET || head.method == .HEAD {
+            Self.respondWithMetrics(metrics, context: context, to: head) { self.send(context: context, for: head, status: $0, headers: $1, body: $2) }
+            return
+        }
         let (status, headers, body) = Self.route(head, files: files, origins: origins)
         send(context: context, for: head, status: status, headers: headers, body: body)
+    }
+
+    /// `GET /metrics`: the source gathers on the media loops and answers on
+    /// this one; a failure (the server is stopping) is a 503.
+    static func respondWithMetrics(_ metrics: any MetricsSource, context: ChannelHandlerContext, to head: HTTPRequestHead,
+                                   send: @escaping (HTTPResponseStatus, HTTPHeaders, [UInt8]) -> Void) {
+        metrics.exposition(on: context.eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let body):
+                send(.ok, ["Content-Type": prometheusContentType, "Cache-Control": "no-store"], body)
+            case .failure:
+                send(.serviceUnavailable, ["Content-Type": "text/plain; charset=utf-8"], Array("metrics unavailable\n".utf8))
+            }
+        }
     }
 
     /// `GET /records/attendance|audit?session=X`: authorized at once on the

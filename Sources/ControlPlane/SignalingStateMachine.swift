@@ -59,13 +59,17 @@ public struct SignalingStateMachine: Sendable {
     private let replayGuard: TokenReplayGuard?
     /// The token id this connection's join in progress took from `replayGuard`.
     private var takenTokenID: String?
+    /// Where each join's outcome is counted (the metrics), if anywhere.
+    private let outcomes: JoinOutcomes?
 
     /// - Parameter requiredSessions: session ids the token's `sid` must equal, from the
     ///   server configuration and the `/ws?session=` query; empty accepts any session.
-    public init(signer: TokenSigner, requiredSessions: [String], replayGuard: TokenReplayGuard? = nil) {
+    public init(signer: TokenSigner, requiredSessions: [String], replayGuard: TokenReplayGuard? = nil,
+                outcomes: JoinOutcomes? = nil) {
         self.signer = signer
         self.requiredSessions = requiredSessions
         self.replayGuard = replayGuard
+        self.outcomes = outcomes
     }
 
     /// One text frame's payload arrived.
@@ -79,7 +83,13 @@ public struct SignalingStateMachine: Sendable {
                 return .send(.error(ErrorReply(code: .badMessage, message: "`id` longer than \(Self.maxIDLength) bytes")))
             }
             switch message {
-            case .join(let request): return receiveJoin(request, now: now)
+            case .join(let request):
+                let action = receiveJoin(request, now: now)
+                switch action {
+                case .send(.error(let reply)), .sendAndClose(.error(let reply), _): outcomes?.refused(reply.code)
+                default: break
+                }
+                return action
             case .leave(let request): return receiveLeave(request)
             default: return receiveCommand(message)
             }
@@ -203,6 +213,7 @@ public struct SignalingStateMachine: Sendable {
         case (.joining(let requestID), .success(let r)):
             state = .joined(participantId: r.participantId)
             takenTokenID = nil
+            outcomes?.admitted()
             return .send(.joined(Joined(id: requestID, participantId: r.participantId, room: r.room,
                                         sdp: r.answer, slots: r.slots, roster: r.roster,
                                         slotsVersion: r.slotsVersion)))
@@ -211,6 +222,7 @@ public struct SignalingStateMachine: Sendable {
             // Refused before anyone was in: the single-use token may be tried again.
             if let takenTokenID { replayGuard?.giveBack(takenTokenID) }
             takenTokenID = nil
+            outcomes?.refused(e.code)
             return .send(.error(ErrorReply(id: requestID, code: e.code, message: e.message)))
         case (.closed, .success(let r)):
             // The client went away while the engine admitted it: undo the admission.

@@ -62,6 +62,14 @@ public final class MediaSocket<Engine: DatagramEngine>: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with the engine and the loop's busy time so far (nanoseconds
+    /// spent handling datagram batches and timers), on its loop, without
+    /// flushing: for a metrics scrape, which reads and sends nothing.
+    public func inspect<T: Sendable>(_ body: @escaping @Sendable (Engine, UInt64) -> T) -> EventLoopFuture<T> {
+        let handler = self.handler
+        return eventLoop.submit { body(handler.engineForInspection, handler.busyNanoseconds) }
+    }
+
     /// Closes the socket.
     public func close() -> EventLoopFuture<Void> { channel.close() }
 }
@@ -87,6 +95,10 @@ final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, 
     private var timer: Scheduled<Void>?
     private var timerDeadline: Instant?
     private var context: ChannelHandlerContext?
+    /// Time spent handling batches, timers and control-plane commands since
+    /// the start (the loop's load): two reads of the monotonic clock per
+    /// batch, none per datagram.
+    private(set) var busyNanoseconds: UInt64 = 0
 
     init(engine: Engine, logger: Logger) {
         self.engine = engine
@@ -111,9 +123,14 @@ final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, 
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        let started = batchNow
         batchNow = nil
         flush(context: context)
+        if let started { busyNanoseconds &+= monotonicNow().nanoseconds &- started.nanoseconds }
     }
+
+    /// The engine, for `MediaSocket.inspect` on this loop.
+    var engineForInspection: Engine { engine }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // ICMP port-unreachable and friends surface here; a peer going away
@@ -157,15 +174,19 @@ final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, 
             self.timerDeadline = nil
             self.timer = nil
             guard let context = self.context else { return }
-            self.engine.handleTimeout(now: monotonicNow(), transmits: &self.transmits)
+            let started = monotonicNow()
+            self.engine.handleTimeout(now: started, transmits: &self.transmits)
             self.flush(context: context)
+            self.busyNanoseconds &+= monotonicNow().nanoseconds &- started.nanoseconds
         }
     }
 
     /// Runs `body` against the engine on the loop and flushes what it produced
     /// (used for commands from the control plane, already on this loop).
     func withEngine(_ body: (Engine, Instant, inout TransmitQueue) -> Void) {
-        body(engine, monotonicNow(), &transmits)
+        let started = monotonicNow()
+        body(engine, started, &transmits)
         if let context { flush(context: context) }
+        busyNanoseconds &+= monotonicNow().nanoseconds &- started.nanoseconds
     }
 }

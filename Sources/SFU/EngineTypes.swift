@@ -32,6 +32,11 @@ public struct EngineConfiguration: Sendable {
     /// A room mixer mixes at most this many speakers, the loudest (0: no
     /// limit); a mix-minus is encoded only for them (RoomMixer).
     public var mixSpeakers = 3
+    /// This thread's CPU time in nanoseconds, read only around each mixer
+    /// tick (every 20 ms per mixing room) to report the mixers' CPU time
+    /// (`EngineCounters.mixerCPUNanoseconds`); never on the forwarding path.
+    /// The one clock the engine reads, and only a stopwatch: nil (tests) measures nothing.
+    public var cpuClock: (@Sendable () -> UInt64)?
 
     /// Creates a configuration.
     public init(certificate: DTLSCertificate, candidateHost: String, candidatePort: UInt16,
@@ -247,6 +252,23 @@ public struct EngineCounters: Sendable, Equatable {
     public var retransmissionsSuppressed = 0
     /// Mixed Opus frames sent to mixed listeners.
     public var mixedFramesSent = 0
+    /// Forwarded audio copies; `rtpForwarded` is audio plus video.
+    public var audioPacketsForwarded = 0
+    /// Their bytes on the wire (SRTP included).
+    public var audioBytesForwarded = 0
+    /// Forwarded video copies; retransmissions are `retransmissionsSent`.
+    public var videoPacketsForwarded = 0
+    /// Their bytes on the wire (SRTP included).
+    public var videoBytesForwarded = 0
+    /// SRTCP compounds the engine sent (reports, NACK, PLI, FIR, BYE): RTCP is terminated, not forwarded.
+    public var rtcpPacketsSent = 0
+    /// Their bytes on the wire.
+    public var rtcpBytesSent = 0
+    /// Frames the room mixers produced (one per room per 20 ms while anyone listens).
+    public var mixerFrames = 0
+    /// Thread CPU time spent in the mixers' ticks (decode, mix, encode), when
+    /// `EngineConfiguration.cpuClock` is set; 0 otherwise.
+    public var mixerCPUNanoseconds = 0
     /// RTCP BYE compounds sent when the server stopped (`MediaEngine.shutDown`), one per participant.
     public var goodbyesSent = 0
     /// Session commands refused with `rate-limited` (command or fan-out budget spent).

@@ -61,6 +61,7 @@ extension MediaEngine {
         guard !targets.isEmpty else { return }
         let payloadBytes = header.payloadRange.count
         var forwarded = 0
+        var bytes = 0
         for target in targets {
             let sub = target.subscriber
             guard let subSRTP = sub.srtp, let destination = sub.ice.selected else { continue }
@@ -75,7 +76,11 @@ extension MediaEngine {
                                                    payloadType: target.payloadType,
                                                    remap: target.remapsExtensions
                                                        ? (p.extensionIndexByID, sub.localExtensionIDs) : nil)
-                do { return try subSRTP.protectRTP(out, length: length) } catch {
+                do {
+                    let sent = try subSRTP.protectRTP(out, length: length)
+                    bytes += sent
+                    return sent
+                } catch {
                     failed = true
                     return nil
                 }
@@ -83,6 +88,13 @@ extension MediaEngine {
             if failed { counters.srtpFailed += 1 } else { forwarded += 1 }
         }
         counters.rtpForwarded += forwarded
+        if kind == .audio {
+            counters.audioPacketsForwarded += forwarded
+            counters.audioBytesForwarded += bytes
+        } else {
+            counters.videoPacketsForwarded += forwarded
+            counters.videoBytesForwarded += bytes
+        }
     }
 
     /// The video ladder before forwarding: cache the packet for subscribers'

@@ -86,7 +86,12 @@ extension MediaEngine {
 
     private func tick(_ mix: RoomMix, of session: Session, now: Instant, transmits: inout TransmitQueue) {
         guard let due = mix.mixer.nextDeadline, due <= now else { return }
-        for frame in mix.mixer.tick(now: now) {
+        let framesBefore = mix.mixer.counters.frames
+        let started = configuration.cpuClock?()
+        let frames = mix.mixer.tick(now: now)
+        if let started, let clock = configuration.cpuClock { counters.mixerCPUNanoseconds += Int(clock() &- started) }
+        counters.mixerFrames += mix.mixer.counters.frames - framesBefore
+        for frame in frames {
             // One frame per 960 ticks of the room clock: a continuous sequence per listener.
             let sequence = UInt16(truncatingIfNeeded: frame.timestamp / 960)
             guard let slot = mix.listeners[frame.listener]?.slot, let sub = session.participants[frame.listener],

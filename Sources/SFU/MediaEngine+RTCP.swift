@@ -58,7 +58,10 @@ extension MediaEngine {
     private func readReportBlocks(_ p: Participant, _ blocks: [RTCPReportBlock], now: Instant) {
         let arrival = UInt32(truncatingIfNeeded: ntpTimestamp(now) >> 16)
         for block in blocks {
-            guard p.subscriber.slot(withSSRC: block.ssrc) != nil, block.lastSenderReport != 0 else { continue }
+            guard let (kind, index) = p.subscriber.slot(withSSRC: block.ssrc) else { continue }
+            // What the subscriber says of this slot's loss and jitter (downlink quality, for the metrics).
+            p.subscriber[kind][index].lastReport = SubscribedSlot.Report(fractionLost: block.fractionLost, jitter: block.jitter)
+            guard block.lastSenderReport != 0 else { continue }
             let units = arrival &- block.lastSenderReport &- block.delaySinceLastSenderReport
             // A negative or absurd value (clock steps, a peer's bad field) says nothing.
             guard units < 65_536 * 10 else { continue }
@@ -103,6 +106,7 @@ extension MediaEngine {
             var out = compound
             do { try srtp.protectRTCP(&out) } catch { return }
             transmits.append(out, to: to)
+            countRTCPSent(out)
         }
         counters.nacksDuplicated += copies - 1
     }
@@ -131,6 +135,7 @@ extension MediaEngine {
                 var out = RTCPCompound.build(packets)
                 do { try srtp.protectRTCP(&out) } catch { continue }
                 transmits.append(out, to: to)
+                countRTCPSent(out)
                 counters.goodbyesSent += 1
             }
         }
@@ -161,6 +166,13 @@ extension MediaEngine {
         var out = RTCPCompound.build(packets)
         do { try srtp.protectRTCP(&out) } catch { return }
         transmits.append(out, to: to)
+        countRTCPSent(out)
+    }
+
+    /// Counts one SRTCP compound the engine sends, for the metrics.
+    private func countRTCPSent(_ packet: [UInt8]) {
+        counters.rtcpPacketsSent += 1
+        counters.rtcpBytesSent += packet.count
     }
 
     /// The NTP and RTP times of a slot's sender report (RFC 3550 §6.4.1).

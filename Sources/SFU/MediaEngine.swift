@@ -19,6 +19,8 @@ public final class MediaEngine: DatagramEngine {
     public weak var delegate: MediaEngineDelegate?
     /// Counters for metrics and tests.
     public internal(set) var counters = EngineCounters()
+    /// ICE and DTLS handshake times not yet taken by a metrics scrape.
+    var handshakes = HandshakeTimes()
 
     /// The sessions on this loop, each owning its members, table and mixers.
     var sessions: [String: Session] = [:]
@@ -270,6 +272,10 @@ public final class MediaEngine: DatagramEngine {
             case .validated(let address):
                 byAddress[address] = p
                 counters.addressesValidated += 1
+                if p.iceConnectedAt == nil {
+                    p.iceConnectedAt = now
+                    handshakes.record(.ice, now - p.joinedAt)
+                }
             case .forgotten(let address):
                 if byAddress[address] === p { byAddress[address] = nil }
             case .unverified:
@@ -327,6 +333,7 @@ public final class MediaEngine: DatagramEngine {
             case .event(.connected(let keys)):
                 do {
                     p.srtp = try SRTPContext(keyingMaterial: keys, role: dtls.role == .server ? .dtlsServer : .dtlsClient)
+                    handshakes.record(.dtls, now - (p.iceConnectedAt ?? p.joinedAt))
                     // Keyframes sent before this subscriber had keys never
                     // reached it: ask its video sources (and it) for new ones.
                     requestKeyframes(around: p, now: now)

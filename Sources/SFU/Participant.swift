@@ -22,6 +22,8 @@ final class Participant {
     let identity: String?
     let plan: OfferPlan
     let joinedAt: Instant
+    /// When ICE first validated an address of it (the ICE handshake's end).
+    var iceConnectedAt: Instant?
     /// A small number unique in the engine: the participant's key as a mixer contributor.
     let sourceKey: UInt32
     /// SSRC we send RTCP feedback from.

@@ -54,6 +54,17 @@ public struct SubscribedSlot: Sendable {
     public private(set) var packetsSent: UInt32 = 0
     /// Payload octets forwarded through this slot (for sender reports).
     public private(set) var octetsSent: UInt32 = 0
+    /// The subscriber's last receiver report block on this slot (RFC 3550
+    /// §6.4.1): the downlink's loss and jitter, read by the metrics.
+    public var lastReport: Report?
+
+    /// Loss and jitter as one report block states them.
+    public struct Report: Sendable, Equatable {
+        /// Fraction lost since the previous report, in 1/256.
+        public var fractionLost: UInt8
+        /// Interarrival jitter in RTP timestamp units.
+        public var jitter: UInt32
+    }
 
     /// Creates an empty slot with our `ssrc`; the first sequence number and
     /// timestamp are random per RFC 3550 §5.1, so they come from the caller.

@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Records
+import Telemetry
 import SFU
 import Tokens
 import Wire
@@ -93,6 +94,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             config.reservedHostPlaces = limits.reservedHostPlaces
             config.maxJoinsPerIdentity = limits.maxJoinsPerToken
             config.mixSpeakers = mixSpeakers
+            config.cpuClock = threadCPUNanoseconds
             let configuration = config
             let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, logger: logger) {
                 [unowned self] in
@@ -130,6 +132,16 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     /// refused from now on, as new connections are by the closed listener.
     func stopJoins() {
         state.withLockedValue { $0.draining = true }
+    }
+
+    /// Every media loop's sample for a metrics scrape, each read on its own
+    /// loop (the engines are never touched from another thread), gathered on `loop`.
+    func metricsSamples(on loop: any EventLoop) -> EventLoopFuture<[LoopSample]> {
+        let sockets = state.withLockedValue { $0.sockets }
+        let reads = sockets.map { socket in
+            socket.inspect { engine, busy in LoopSample(engine: engine.metricsSnapshot(), busyNanoseconds: busy) }
+        }
+        return EventLoopFuture.whenAllSucceed(reads, on: loop)
     }
 
     /// Ends all media for a shutdown: every participant gets RTCP BYE for

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Records
+import Telemetry
 import ServiceLifecycle
 import Tokens
 
@@ -97,6 +98,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.origins = OriginPolicy(allowed: settings.allowedOrigins)
         if settings.singleUseTokens { configuration.singleUseTokens = TokenReplayGuard(leeway: 30) }
         FileLimit.ensure(room: settings.maxConnections, logger: logger)
+        // /readyz: ready once media is bound and the records store is open, until shutdown drains.
+        let readiness = Readiness(recordsRequired: settings.records != nil)
+        configuration.readiness = readiness
+        let joinOutcomes = JoinOutcomes()
+        configuration.joinOutcomes = joinOutcomes
 
         // Records first: a database that cannot be opened or written stops the start (docs/RECORDS.md).
         var records: RecordWriter?
@@ -104,6 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
             let store = try RecordsDatabase.open(location, node: settings.recordsNode)
             records = RecordWriter(store: store, logger: logger, retentionDays: settings.recordsRetentionDays)
             configuration.records = RecordsHTTPSource(store: store)
+            readiness.recordsOpen(true)
             logger.notice("records", metadata: ["database": "\(store.displayName)", "node": "\(settings.recordsNode)",
                                                 "retentionDays": "\(settings.recordsRetentionDays)"])
         } else {
@@ -112,6 +119,9 @@ struct ServeCommand: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let relay = MediaRelay(logger: logger, records: records)
+        let metrics = settings.metrics == .off ? nil : CohortMetrics(gather: relay.metricsSamples, joins: joinOutcomes)
+        if settings.metrics == .public { configuration.metrics = metrics }
+        var metricsListener: MetricsListener?
         let server = ControlPlaneServer(configuration: configuration, delegate: relay, group: group, logger: logger)
         let address: SocketAddress
         do {
@@ -132,8 +142,17 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("media listening", metadata: ["udp": "\(media.map { "\($0)" }.joined(separator: ", "))",
                                                         "announce": "\(settings.announce)",
                                                         "fingerprint": "\(certificate.fingerprint.sdpValue)"])
+            readiness.mediaBound()
             address = try await server.start()
+            if case .listener(let at) = settings.metrics, let metrics {
+                let listener = MetricsListener(source: metrics, group: group, logger: logger)
+                do { _ = try await listener.start(host: at.host, port: at.port) } catch {
+                    throw ValidationError("--metrics \(at): cannot listen there: \(error)")
+                }
+                metricsListener = listener
+            }
         } catch {
+            await server.shutdown()
             await relay.stop()
             records?.close()
             try? await group.shutdownGracefully()
@@ -164,7 +183,7 @@ struct ServeCommand: AsyncParsableCommand {
         let shutdown = ShutdownSequence.group([
             ShutdownStep("stop accepting") {
                 logger.notice("shutting down", metadata: ["grace": "\(grace)"])
-                // READINESS HOOK (metrics helper): flip the readiness object's `draining` to true here.
+                readiness.drain()
                 relay.stopJoins()
                 await server.stopAccepting()
             },
@@ -175,7 +194,11 @@ struct ServeCommand: AsyncParsableCommand {
             // Joins and commands already inside an engine finish, BYEs and close frames drain.
             ShutdownStep("grace period") { try? await Task.sleep(for: Duration.seconds(grace)) },
             ShutdownStep("close media sockets") { await relay.stop() },
-            ShutdownStep("flush records") { [records] in records?.close() },
+            ShutdownStep("close metrics listener") { [metricsListener] in await metricsListener?.stop() },
+            ShutdownStep("flush records") { [records] in
+                records?.close()
+                readiness.recordsOpen(false)
+            },
         ], limit: .seconds(grace + 30), logger: logger, started: announceReady)
         try await shutdown.run()
         try await group.shutdownGracefully()

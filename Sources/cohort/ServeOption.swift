@@ -95,6 +95,9 @@ extension ServeOption {
         ServeOption("shutdown-grace", "seconds",
                     "On SIGTERM or SIGINT, seconds to wait after every client was told `server-shutdown` before the records are flushed and the process exits; a service manager's stop timeout must be longer.",
                     default: "\(ServeSettings.defaultShutdownGrace)"),
+        ServeOption("metrics", "public|host:port|off",
+                    "Prometheus metrics (aggregate counts only): public serves GET /metrics on the --http listener; HOST:PORT serves it on a listener of its own instead (the public one answers 404); off serves none.",
+                    default: "public"),
     ]
 
     /// The option named `name` (without dashes), if any.

@@ -19,6 +19,7 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
     case consentTimeoutTooShort(option: String, seconds: Int)
     case invalidCount(option: String, value: String, range: ClosedRange<Int>)
     case invalidOrigin(option: String, value: String)
+    case invalidMetrics(option: String, value: String)
     case certificateWithoutKey
     case config(ConfigFileError)
     case flags(ServeFlagsError)
@@ -35,6 +36,8 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "\(option) is \(count) bytes; HS256 needs at least \(TokenSigner.minimumSecretLength) (RFC 7518 §3.2)"
         case .announceRequired(let host):
             return "--media binds \(host), which clients cannot reach; set --announce to the public address"
+        case .invalidMetrics(let option, let value):
+            return "\(option) \"\(value)\" is not public (GET /metrics on the --http listener), off, or HOST:PORT of a listener of its own other than --http"
         case .invalidOrigin(let option, let value):
             return "\(option) \"\(value)\" is not an origin: scheme://host[:port] with http or https, no path (or * for any)"
         case .emptyValue(let option):
@@ -113,6 +116,29 @@ struct ServeSettings: Equatable, Sendable {
     /// Seconds between telling every client `server-shutdown` and flushing
     /// the records on SIGTERM/SIGINT (`ShutdownSequence`).
     var shutdownGrace = defaultShutdownGrace
+    /// Where `GET /metrics` is served (`--metrics`).
+    var metrics = MetricsPlacement.public
+
+    /// Where the Prometheus metrics are served.
+    enum MetricsPlacement: Equatable, Sendable {
+        /// On the public HTTP listener, at /metrics (the default: aggregate counts only).
+        case `public`
+        /// On a listener of its own, and not on the public one.
+        case listener(HostPort)
+        /// Not at all.
+        case off
+
+        /// `public`, `off` or HOST:PORT; nil when it is none of them or is the `--http` address.
+        init?(_ text: String, http: HostPort) {
+            switch text.lowercased() {
+            case "public": self = .public
+            case "off": self = .off
+            default:
+                guard let address = HostPort(text, defaultHost: "127.0.0.1"), address != http || address.port == 0 else { return nil }
+                self = .listener(address)
+            }
+        }
+    }
 
     static let defaultShutdownGrace = 2
 
@@ -187,6 +213,11 @@ struct ServeSettings: Equatable, Sendable {
         guard let logFormat = LogFormat(rawValue: formatText.lowercased()) else {
             throw .invalidChoice(option: p.label("log-format"), value: formatText, choices: LogFormat.allCases.map(\.rawValue))
         }
+        func metrics() throws(SettingsError) -> MetricsPlacement {
+            let text = p.text("metrics")!
+            guard let placement = MetricsPlacement(text, http: http) else { throw .invalidMetrics(option: p.label("metrics"), value: text) }
+            return placement
+        }
         func onOff(_ name: String) throws(SettingsError) -> Bool {
             let text = p.text(name)!
             switch text.lowercased() {
@@ -220,7 +251,8 @@ struct ServeSettings: Equatable, Sendable {
                              joinsPerAddressPerMinute: try count("joins-per-address-per-minute", range: 0...1_000_000),
                              records: records, recordsRetentionDays: try count("records-retention-days", range: 1...100_000),
                              recordsNode: recordsNode, logFormat: logFormat, dtlsCert: dtlsCert, dtlsKey: dtlsKey,
-                             shutdownGrace: try count("shutdown-grace", range: 0...3_600))
+                             shutdownGrace: try count("shutdown-grace", range: 0...3_600),
+                             metrics: try metrics())
     }
 
     /// A comma-separated list of `scheme://host[:port]` origins, or `*`.

@@ -108,7 +108,7 @@ final class ConfigFileTests: XCTestCase {
             "allowed-origins": "https://a.example, https://b.example", "single-use-tokens": "yes",
             "reserved-host-places": "4", "max-joins-per-token": "2", "joins-per-address-per-minute": "0",
             "records": "off", "records-retention-days": "365", "records-node": "sfu-9", "shutdown-grace": "7",
-            "mix-speakers": "5",
+            "mix-speakers": "5", "metrics": "127.0.0.1:9464",
         ]
         XCTAssertEqual(Set(values.keys), Set(ServeOption.all.map(\.name)), "this test names every option")
         let text = ServeOption.all.map { "\($0.name): \"\(values[$0.name]!)\"" }.joined(separator: "\n")
@@ -119,6 +119,7 @@ final class ConfigFileTests: XCTestCase {
                                      consentTimeout: 20, logLevel: .debug, webRoot: "/srv/web")
         expected.waitingRoom = true
         expected.mixSpeakers = 5
+        expected.metrics = .listener(HostPort(host: "127.0.0.1", port: 9464))
         expected.maxConnections = 500
         expected.maxConnectionsPerAddress = 50
         expected.allowedOrigins = ["https://a.example", "https://b.example"]
