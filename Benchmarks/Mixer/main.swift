@@ -21,11 +21,16 @@ func frame(speaker: Int, index: Int) -> [Int16] {
     }
 }
 
-/// Pre-encodes `frames` packets for each of `speakers` publishers (not timed).
-func recordings(speakers: Int, frames: Int) throws -> [[[UInt8]]] {
+/// Pre-encodes `frames` packets for each of `speakers` publishers (not
+/// timed); the first `talking` of them speak, the others send silence
+/// (digital zero, as a muted-by-hand microphone with DTX off does).
+func recordings(speakers: Int, frames: Int, talking: Int? = nil) throws -> [[[UInt8]]] {
     try (0..<speakers).map { s in
         let encoder = try OpusEncoder(channels: 1)
-        return try (0..<frames).map { try encoder.encode(frame(speaker: s, index: $0)) }
+        let speaks = s < (talking ?? speakers)
+        return try (0..<frames).map {
+            try encoder.encode(speaks ? frame(speaker: s, index: $0) : [Int16](repeating: 0, count: 960))
+        }
     }
 }
 
@@ -66,8 +71,9 @@ func reference(participants: Int, packets: [[[UInt8]]], frames: Int) throws -> D
 
 /// The room mixer: every participant contributes and listens; packets
 /// arrive 5 ms after each 20 ms boundary, ticks run on the boundary.
-func mixer(participants: Int, packets: [[[UInt8]]], frames: Int) throws -> (Double, Int) {
+func mixer(participants: Int, packets: [[[UInt8]]], frames: Int, encodes: UnsafeMutablePointer<Int>? = nil) throws -> (Double, Int) {
     let mixer = RoomMixer()
+    defer { encodes?.pointee = mixer.counters.encodes }
     for p in 0..<participants {
         try mixer.addContributor(UInt32(p + 1))
         try mixer.addListener("p\(p + 1)", contributorKey: UInt32(p + 1))
@@ -113,3 +119,28 @@ for size in [5, 10, 15] {
                  best.mix / best.ref))
 }
 print("real time: 50 frames/s per participant; ratio target <= 1.3")
+
+// A room of 10, everyone listening mixed, 1, 2 or 10 of them speaking: the
+// mixer's cost follows the speakers (at most 3 mixed, a mix-minus encode only
+// for them, one shared full-mix encode for everyone else). Reference: what a
+// mixer that encodes one mix-minus per listener pays at least, one decode and
+// one encode per participant per frame.
+print("")
+print("Room of 10, everyone listens mixed; CPU ms per second of room audio (best of 5), ratio to 10 decodes + 10 encodes")
+print("speakers  mixer ms/s  encodes/frame  reference ms/s  ratio")
+for talking in [1, 2, 10] {
+    let size = 10
+    let packets = try recordings(speakers: size, frames: frames, talking: talking)
+    _ = try reference(participants: size, packets: packets, frames: 100)
+    _ = try mixer(participants: size, packets: packets, frames: 100)
+    var best = (mix: Double.infinity, ref: Double.infinity)
+    var encodes = 0
+    for _ in 0..<5 {
+        best.ref = min(best.ref, try reference(participants: size, packets: packets, frames: frames))
+        let (t, _) = try mixer(participants: size, packets: packets, frames: frames, encodes: &encodes)
+        best.mix = min(best.mix, t)
+    }
+    let audioSeconds = Double(frames) / 50
+    print(String(format: "%8d  %10.1f  %13.2f  %14.1f  %5.3f", talking, best.mix / audioSeconds * 1000,
+                 Double(encodes) / Double(frames), best.ref / audioSeconds * 1000, best.mix / best.ref))
+}
