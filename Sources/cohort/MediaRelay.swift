@@ -1,5 +1,6 @@
 import ControlPlane
 import DTLS
+import Directory
 import Foundation
 import Logging
 import MediaTransport
@@ -19,7 +20,7 @@ import Wire
 /// `MediaSocket.perform`; engine events come back on that loop and go out
 /// through the participant's `ClientConnection`, which hops to its channel.
 final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Sendable {
-    private let logger: Logger
+    let logger: Logger
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -63,10 +64,23 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
 
     /// Where the engines' record events go (nil: records off).
     private let records: RecordWriter?
+    /// The session directory in scale-out mode (nil: one node, every
+    /// session here). Set once, before the control plane starts.
+    var directory: PostgresDirectory?
 
     init(logger: Logger, records: RecordWriter? = nil) {
         self.logger = logger
         self.records = records
+    }
+
+    /// Participants here now, and the sessions running or joining here, for the directory's heartbeat.
+    var localStatus: (participants: Int, sessions: [String]) {
+        state.withLockedValue { ($0.participantHome.count, Array($0.homes.keys)) }
+    }
+
+    /// Whether `session` has members or joins under way here.
+    func isRunningHere(_ session: String) -> Bool {
+        state.withLockedValue { $0.homes[session] != nil }
     }
 
     /// The sizes of the relay's tables.
@@ -192,6 +206,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             }
         }
         let sessionID = request.claims.session
+        if let directory { try await route(sessionID, through: directory) }
         guard let (index, socket) = home(of: sessionID) else {
             throw SignalingError(code: .internalError, message: "media is not running")
         }

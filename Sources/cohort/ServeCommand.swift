@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlPlane
 import DTLS
+import Directory
 import Foundation
 import Logging
 import NIOCore
@@ -118,6 +119,32 @@ struct ServeCommand: AsyncParsableCommand {
         valueName: "name"))
     var recordsNode: String?
 
+    // MARK: Scale-out (docs/SCALE-OUT.md)
+
+    @Option(name: .customLong("directory"), help: ArgumentHelp(
+        "Scale-out: the session directory that several nodes share, postgres://user:password@host:port/database. Each session is placed on one node; joins elsewhere are redirected there. Records go there too unless --records is given. Env COHORT_DIRECTORY. (default: none, one node)",
+        valueName: "url"))
+    var directory: String?
+
+    @Option(name: .customLong("public-url"), help: ArgumentHelp(
+        "With --directory: the WebSocket URL clients use to reach this node, e.g. wss://node2.example.org/ws. Env COHORT_PUBLIC_URL. (default: ws://<--http>/ws)",
+        valueName: "url"))
+    var publicURL: String?
+
+    @Option(name: .customLong("capacity"), help: ArgumentHelp(
+        "With --directory: participants this node takes; full nodes get no new sessions. Env COHORT_CAPACITY. (default: \(ScaleOutSettings.defaultCapacity))",
+        valueName: "n"))
+    var capacity: String?
+
+    @Option(name: .customLong("node-dead-after"), help: ArgumentHelp(
+        "With --directory: seconds without a heartbeat after which a node is dead and its sessions move on their next join. Env COHORT_NODE_DEAD_AFTER. (default: \(ScaleOutSettings.defaultNodeDeadAfter))",
+        valueName: "seconds"))
+    var nodeDeadAfter: String?
+
+    var scaleOutFlags: ScaleOutFlags {
+        ScaleOutFlags(directory: directory, publicURL: publicURL, capacity: capacity, nodeDeadAfter: nodeDeadAfter)
+    }
+
     var flags: ServeFlags {
         ServeFlags(http: http, media: media, announce: announce, secret: secret, session: session,
                    consentTimeout: consentTimeout, logLevel: logLevel, webRoot: webRoot, waitingRoom: waitingRoom,
@@ -129,12 +156,21 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings: ServeSettings
+        var settings: ServeSettings
+        let scaleOut: ScaleOutSettings?
         do {
             settings = try ServeSettings.resolve(flags, environment: ProcessInfo.processInfo.environment)
-        } catch {
+            scaleOut = try ScaleOutSettings.resolve(scaleOutFlags, environment: ProcessInfo.processInfo.environment,
+                                                    http: settings.http)
+        } catch let error as ScaleOutSettingsError {
             throw ValidationError(error.description)
+        } catch {
+            throw ValidationError("\(error)")
         }
+        // Scale-out keeps the records in the directory's database unless told otherwise.
+        let recordsInDirectory = scaleOut != nil && records == nil
+            && (ProcessInfo.processInfo.environment["COHORT_RECORDS"] ?? "").isEmpty
+        if recordsInDirectory, let scaleOut { settings.records = scaleOut.directoryText }
         let level = settings.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -159,7 +195,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Records first: a database that cannot be opened or written stops the start (docs/RECORDS.md).
         var records: RecordWriter?
         if let location = settings.records {
-            let store = try RecordsDatabase.open(location, node: settings.recordsNode)
+            // In scale-out the database may be down at start: the store connects on its first write.
+            let store: any RecordBackend = try recordsInDirectory
+                ? PostgresRecordStore(url: scaleOut!.directory, node: settings.recordsNode, connectNow: false)
+                : RecordsDatabase.open(location, node: settings.recordsNode)
             records = RecordWriter(store: store, logger: logger, retentionDays: settings.recordsRetentionDays)
             configuration.records = RecordsHTTPSource(store: store)
             logger.notice("records", metadata: ["database": "\(store.displayName)", "node": "\(settings.recordsNode)",
@@ -190,6 +229,16 @@ struct ServeCommand: AsyncParsableCommand {
             logger.notice("media listening", metadata: ["udp": "\(media.map { "\($0)" }.joined(separator: ", "))",
                                                         "announce": "\(settings.announce)",
                                                         "fingerprint": "\(certificate.fingerprint.sdpValue)"])
+            if let scaleOut {
+                let directory = try PostgresDirectory(
+                    url: scaleOut.directory,
+                    node: .init(id: settings.recordsNode, publicURL: scaleOut.publicURL,
+                                mediaAddress: "\(HostPort(host: settings.announce, port: media.first?.port ?? 0))",
+                                capacity: scaleOut.capacity),
+                    deadAfter: .seconds(scaleOut.nodeDeadAfter), logger: logger, status: { [relay] in relay.localStatus })
+                relay.directory = directory
+                await directory.start()
+            }
             address = try await server.start()
         } catch {
             await relay.stop()
@@ -217,6 +266,8 @@ struct ServeCommand: AsyncParsableCommand {
         // No new connections; media ends (RTCP BYE); then every WebSocket
         // gets `server-shutdown` and close 1001.
         await server.stopAccepting()
+        // Leave the directory first: its sessions are placed elsewhere on their next join.
+        await relay.directory?.stop()
         await relay.shutDownMedia()
         await server.shutdown()
         await relay.stop()
