@@ -53,7 +53,9 @@ public struct PlacementPolicy: Sendable, Equatable {
     /// heartbeat, a URL a client can open, and some capacity. A row that
     /// fails any of these (a stale, bogus or hand-made row) is never chosen.
     public func isLive(_ node: NodeStatus, now: Int64) -> Bool {
-        guard let beat = node.heartbeatAt, now - beat <= deadAfterMilliseconds else { return false }
+        // A heartbeat from the future (beyond a race between a read and a
+        // write) was made by hand: it would keep a row alive for ever.
+        guard let beat = node.heartbeatAt, abs(now - beat) <= deadAfterMilliseconds else { return false }
         return node.capacity > 0 && Self.isWebSocketURL(node.publicURL)
     }
 

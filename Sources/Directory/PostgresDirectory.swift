@@ -149,7 +149,8 @@ public actor PostgresDirectory {
                         ON CONFLICT (session) DO UPDATE SET node = EXCLUDED.node, placed_at = EXCLUDED.placed_at
                         WHERE NOT EXISTS (
                             SELECT 1 FROM nodes h WHERE h.id = placements.node AND h.capacity > 0
-                            AND h.heartbeat_at >= now() - make_interval(secs => \(Double(policy.deadAfterMilliseconds) / 1000)))
+                            AND h.heartbeat_at BETWEEN now() - make_interval(secs => \(Double(policy.deadAfterMilliseconds) / 1000))
+                                                   AND now() + make_interval(secs => \(Double(policy.deadAfterMilliseconds) / 1000)))
                         RETURNING node
                         """).rows.first.map { try $0.decode(String.self) }
                     guard let placed else { continue }  // a live node won the race: read again

@@ -80,9 +80,13 @@ final class PlacementPolicyTests: XCTestCase {
         XCTAssertEqual(policy.decide(holder: nil, me: "b", nodes: nodes, now: now), .noLiveNode)
     }
 
-    func testHeartbeatFromTheFutureCountsAsLive() {
-        // Heartbeats carry the database's clock, so "future" only means a read raced a write.
+    func testHeartbeatFromTheFarFutureIsBogus() {
+        // Heartbeats carry the database's clock, so a little "future" only means a read raced a write...
         XCTAssertTrue(policy.isLive(node("a", beatAgo: -50), now: now))
+        // ...but a row dated an hour ahead was made by hand and would never die.
+        XCTAssertFalse(policy.isLive(node("a", beatAgo: -3_600_000), now: now))
+        XCTAssertEqual(policy.decide(holder: nil, me: "b", nodes: [node("a", beatAgo: -3_600_000), node("b", load: 50)], now: now),
+                       .place(on: "b"))
     }
 
     func testWebSocketURLs() {

@@ -1,0 +1,225 @@
+"""Scale-out on PostgreSQL (issue 16, items 4 and 5; docs/SCALE-OUT.md).
+
+Three nodes share one throwaway PostgreSQL (``pg_cluster``), each on its own
+loopback address (127.0.0.1, .2, .3) with its own HTTP and media ports.
+The participants are aiortc peers driven from here (the load-test harness
+does not follow `redirect` yet): audio only, one receive slot each, and a
+tone of their own, so a receiver can tell whose media it gets.
+
+- 30 sessions of two, each participant entering through a random node and
+  following `redirect`: every participant of a session ends on one node
+  (the nodes' own `joined` logs and the `placements` table agree), load is
+  spread, and nobody hears another session.
+- SIGKILL of the busiest node: each of its sessions is placed again on the
+  next join, its participants rejoin (through the URL they first used, or a
+  live node when that was the dead one, as one DNS name would), and the
+  time until every one of them hears its partner again is measured; nobody
+  hears another session.
+- Bad input: bogus node rows are never chosen; PostgreSQL down at start
+  (nodes start, joins are refused with `directory-unavailable` and
+  `retryAfter`, and work once it is up); PostgreSQL stopped mid-run
+  (running calls go on, new sessions are refused clearly, and placement
+  works again once it is back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import statistics
+import time
+from dataclasses import dataclass
+
+from cohort_cluster import Node, join_anywhere, minter
+from conftest import run
+from peer import AiortcParticipant
+from pg_cluster import PASSWORD, PostgresCluster
+from signalling import SignallingError
+
+SESSIONS = 30
+
+
+def tone(session: int, member: int) -> float:
+    # 22 Hz apart, 250 to 1548 Hz: aiortc's Opus spreads a tone near 2 kHz
+    # and above into sidebands strong enough to pass for a neighbour's tone.
+    return 250.0 + 22.0 * (2 * session + member)
+
+
+@dataclass
+class Member:
+    session: int
+    member: int
+    entry: str
+    peer: AiortcParticipant | None = None
+    url: str = ""
+    hops: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"s{self.session}-m{self.member}"
+
+    @property
+    def sid(self) -> str:
+        return f"s{self.session}"
+
+    @property
+    def partner_tone(self) -> float:
+        return tone(self.session, 1 - self.member)
+
+
+ALL_TONES = [tone(s, m) for s in range(SESSIONS) for m in (0, 1)]
+
+
+def violations(members: list[Member]) -> list[tuple[str, list[float]]]:
+    """Receivers that heard a tone other than their partner's in the last 2 s."""
+    bad = []
+    for m in members:
+        foreign = m.peer.all_heard_tones(ALL_TONES) - {m.partner_tone}
+        if foreign:
+            mid = m.peer.audio_mids()[0]
+            strengths = m.peer.tone_strengths(ALL_TONES, mid)
+            bad.append((m.name, m.partner_tone, {f: round(strengths[f]) for f in sorted(foreign)},
+                        round(strengths[m.partner_tone])))
+    return bad
+
+
+async def hears_partner(m: Member, timeout: float) -> None:
+    await m.peer.wait_until(lambda: m.partner_tone in m.peer.all_heard_tones([m.partner_tone], window_s=1.0),
+                            timeout, candidates=ALL_TONES)
+
+
+def live_nodes(pg: PostgresCluster) -> int:
+    return int(pg.psql("SELECT count(*) FROM nodes WHERE heartbeat_at > now() - interval '3 seconds'", "cohort")[0][0])
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(0.1)
+
+
+def test_thirty_sessions_through_random_nodes_one_node_killed() -> None:
+    rng = random.Random(16)
+    secret = secrets.token_urlsafe(32)
+    with PostgresCluster() as pg, contextlib.ExitStack() as stack:
+        nodes = [stack.enter_context(Node(f"node{i}", f"127.0.0.{i}", pg.url(), secret)) for i in (1, 2, 3)]
+        by_url = {n.ws_url: n for n in nodes}
+        wait_for(lambda: live_nodes(pg) == 3, 15, "three nodes registered")
+        mint = minter(secret)
+        members = [Member(s, j, rng.choice(nodes).ws_url) for s in range(SESSIONS) for j in (0, 1)]
+        figures: dict[str, object] = {}
+
+        async def join(m: Member, entry: str) -> None:
+            m.peer = AiortcParticipant(m.name, tone(m.session, m.member), slots=1, video=True, video_format=(64, 48, 5),
+                                       video_slots=0)
+            m.url, m.hops = await join_anywhere(m.peer, entry, mint.token(m.name, session=m.sid, sub=m.name))
+
+        async def scenario() -> None:
+            gate = asyncio.Semaphore(10)
+
+            async def first_join(m: Member) -> None:
+                async with gate:
+                    await join(m, m.entry)
+
+            started = time.monotonic()
+            await asyncio.gather(*(first_join(m) for m in members))
+            figures["join_all_s"] = time.monotonic() - started
+            figures["redirected"] = sum(1 for m in members if m.hops > 0)
+            assert all(m.hops <= 1 for m in members), [(m.name, m.hops) for m in members if m.hops > 1]
+            assert figures["redirected"] > 0, "random entry never needed a redirect: the test cannot fail"
+
+            # The server's view: each session joined on exactly one node, the one in `placements`.
+            homes: dict[str, set[str]] = {}
+            for n in nodes:
+                for sid in n.joined_sessions():
+                    homes.setdefault(sid, set()).add(n.name)
+            assert len(homes) == SESSIONS and all(len(h) == 1 for h in homes.values()), homes
+            placements = dict(tuple(r) for r in pg.psql("SELECT session, node FROM placements", "cohort"))
+            assert {sid: next(iter(h)) for sid, h in homes.items()} == placements
+            for m in members:  # and the client ended where the server says
+                assert by_url[m.url].name == placements[m.sid], (m.name, m.url, placements[m.sid])
+            split = {n.name: sum(1 for v in placements.values() if v == n.name) for n in nodes}
+            figures["split_sessions"] = split
+            assert min(split.values()) >= SESSIONS // 3 - 3, split  # spread, not piled on one node
+
+            await asyncio.gather(*(m.peer.wait_connected(20) for m in members))
+            await asyncio.gather(*(hears_partner(m, 30) for m in members))
+            # Judge 2 s of steady audio: the first packets of a new call are
+            # concealed (PLC), and concealment smears a tone into sidebands.
+            await asyncio.sleep(2.5)
+            bad = violations(members)
+            assert bad == [], "\n".join(map(str, bad))
+
+            # SIGKILL the busiest node.
+            victim = max(nodes, key=lambda n: (split[n.name], n.name))
+            affected = [m for m in members if m.url == victim.ws_url]
+            survivors = [n for n in nodes if n is not victim]
+            marks = {n.name: len(n.log) for n in survivors}
+            killed_at = time.monotonic()
+            victim.kill()
+            times: dict[str, tuple[float, float, float]] = {}
+
+            async def rejoin(m: Member) -> None:
+                old = m.peer
+                await asyncio.wait_for(old.signalling._reader, 5)  # the socket closed: the client notices
+                noticed = time.monotonic() - killed_at
+                await old.close()
+                # The URL it first used; a live node instead if that was the dead one (one DNS name).
+                entry = m.entry if m.entry != victim.ws_url else rng.choice(survivors).ws_url
+                deadline = time.monotonic() + 40
+                while True:
+                    try:
+                        await join(m, entry)
+                        break
+                    except (OSError, SignallingError, asyncio.TimeoutError):
+                        if time.monotonic() > deadline:
+                            raise
+                        await m.peer.close()
+                        await asyncio.sleep(0.5)
+                joined = time.monotonic() - killed_at
+                await m.peer.wait_connected(20)
+                await hears_partner(m, 30)
+                times[m.name] = (noticed, joined, time.monotonic() - killed_at)
+
+            await asyncio.gather(*(rejoin(m) for m in affected))
+            per_session: dict[str, float] = {}
+            for m in affected:
+                per_session[m.sid] = max(per_session.get(m.sid, 0.0), times[m.name][2])
+            figures["victim"] = victim.name
+            figures["victim_sessions"] = len(per_session)
+            figures["noticed_close_max_s"] = max(t[0] for t in times.values())
+            figures["rejoined_signalling_s"] = sorted(round(t[1], 2) for t in times.values())
+            figures["failover_per_session_s"] = {k: round(v, 2) for k, v in sorted(per_session.items())}
+            figures["failover_median_s"] = statistics.median(per_session.values())
+            figures["failover_max_s"] = max(per_session.values())
+
+            # The server's view after: the victim's sessions now live on one surviving node each.
+            after = dict(tuple(r) for r in pg.psql("SELECT session, node FROM placements", "cohort"))
+            for sid in per_session:
+                assert after[sid] != victim.name
+                rejoined_on = {n.name for n in survivors if sid in n.joined_sessions(marks[n.name])}
+                assert rejoined_on == {after[sid]}, (sid, rejoined_on, after[sid])
+            for m in affected:
+                assert by_url[m.url].name == after[m.sid]
+            figures["split_after"] = {n.name: sum(1 for v in after.values() if v == n.name) for n in survivors}
+            await asyncio.sleep(2.5)
+            bad = violations(members)
+            figures["isolation_violations"] = len(bad)
+            assert bad == [], "\n".join(map(str, bad))
+            # Nobody else was disturbed: every unaffected pair still hears each other.
+            await asyncio.gather(*(hears_partner(m, 5) for m in members if m not in affected))
+            await asyncio.gather(*(m.peer.close() for m in members), return_exceptions=True)
+
+        try:
+            run(scenario(), 300)
+        finally:
+            print("\nSCALE-OUT FIGURES", figures)
+        # Attendance went to the same PostgreSQL (no --records given).
+        joins = int(pg.psql("SELECT count(*) FROM event WHERE kind = 'join'", "cohort")[0][0])
+        assert joins >= 2 * SESSIONS, joins
+        for n in nodes:
+            assert not any(PASSWORD in line or secret in line for line in n.log), n.name
