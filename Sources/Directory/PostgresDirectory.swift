@@ -143,12 +143,14 @@ public actor PostgresDirectory {
                 case .redirect(_, let url): return .redirect(url)
                 case .noLiveNode: return .noCapacity
                 case .place(let target):
-                    // Atomic: inserted, or taken over only from a holder that is dead right now.
+                    // Atomic: inserted, or taken over only from a holder that is dead right now
+                    // (the rules of `PlacementPolicy.isLive`, in SQL).
                     let placed = try await run(c, """
                         INSERT INTO placements (session, node, placed_at) VALUES (\(session), \(target), now())
                         ON CONFLICT (session) DO UPDATE SET node = EXCLUDED.node, placed_at = EXCLUDED.placed_at
                         WHERE NOT EXISTS (
                             SELECT 1 FROM nodes h WHERE h.id = placements.node AND h.capacity > 0
+                            AND h.control_url ~ '^[wW][sS][sS]?://[^/@#[:space:]]+(/[^#[:space:]]*)?$'
                             AND h.heartbeat_at BETWEEN now() - make_interval(secs => \(Double(policy.deadAfterMilliseconds) / 1000))
                                                    AND now() + make_interval(secs => \(Double(policy.deadAfterMilliseconds) / 1000)))
                         RETURNING node

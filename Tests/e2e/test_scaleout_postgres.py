@@ -223,3 +223,131 @@ def test_thirty_sessions_through_random_nodes_one_node_killed() -> None:
         assert joins >= 2 * SESSIONS, joins
         for n in nodes:
             assert not any(PASSWORD in line or secret in line for line in n.log), n.name
+
+
+async def _join_pair(mint, session: int, entries: list[str]) -> list[Member]:
+    members = [Member(session, j, entries[j % len(entries)]) for j in (0, 1)]
+    for m in members:
+        m.peer = AiortcParticipant(m.name, tone(m.session, m.member), slots=1, video=True, video_format=(64, 48, 5),
+                                   video_slots=0)
+        m.url, m.hops = await join_anywhere(m.peer, m.entry, mint.token(m.name, session=m.sid, sub=m.name))
+    return members
+
+
+async def _refused(mint, session: str, entry: str) -> dict:
+    """The error reply to a join of a new session through ``entry``."""
+    peer = AiortcParticipant(f"{session}-x", 440.0, slots=1, video=True, video_format=(64, 48, 5), video_slots=0)
+    try:
+        await join_anywhere(peer, entry, mint.token(f"{session}-x", session=session, sub=f"{session}-x"))
+    except SignallingError as e:
+        return e.reply or {"code": e.code}
+    finally:
+        await peer.close()
+    raise AssertionError(f"join of {session} was admitted")
+
+
+def test_bogus_node_rows_are_never_chosen() -> None:
+    secret = secrets.token_urlsafe(32)
+    with PostgresCluster() as pg, contextlib.ExitStack() as stack:
+        nodes = [stack.enter_context(Node(f"node{i}", f"127.0.0.{i}", pg.url(), secret)) for i in (1, 2)]
+        wait_for(lambda: live_nodes(pg) == 2, 15, "two nodes registered")
+        # Each row looks emptier than the real nodes; each is wrong in one way.
+        pg.psql("""
+            INSERT INTO nodes (id, control_url, media_address, capacity, load, heartbeat_at) VALUES
+              ('bogus-url', 'not a url', 'x', 100000, 0, now() + interval '2 seconds'),
+              ('bogus-http', 'http://127.0.0.9:1/ws', 'x', 100000, 0, now() + interval '2 seconds'),
+              ('bogus-quote', 'ws://127.0.0.9:1/ws" onload="x', 'x', 100000, 0, now() + interval '2 seconds'),
+              ('no-heartbeat', 'ws://127.0.0.9:1/ws', 'x', 100000, 0, NULL),
+              ('future', 'ws://127.0.0.9:1/ws', 'x', 100000, 0, now() + interval '1 hour'),
+              ('zero-capacity', 'ws://127.0.0.9:1/ws', 'x', 0, 0, now() + interval '2 seconds');
+            -- Sessions held by bogus rows are placed again on a real node.
+            INSERT INTO placements (session, node) VALUES ('s4', 'bogus-url'), ('s5', 'future');
+            """, "cohort")
+        mint = minter(secret)
+
+        async def scenario() -> None:
+            pairs = [await _join_pair(mint, s, [nodes[s % 2].ws_url, nodes[(s + 1) % 2].ws_url]) for s in range(6)]
+            for pair in pairs:
+                assert pair[0].url == pair[1].url and pair[0].url in {n.ws_url for n in nodes}, [m.url for m in pair]
+            await asyncio.gather(*(m.peer.close() for pair in pairs for m in pair), return_exceptions=True)
+
+        run(scenario(), 90)
+        held = dict(tuple(r) for r in pg.psql("SELECT session, node FROM placements", "cohort"))
+        assert sorted(held) == [f"s{i}" for i in range(6)] and set(held.values()) <= {"node1", "node2"}, held
+
+
+def test_postgres_down_at_start_then_up() -> None:
+    secret = secrets.token_urlsafe(32)
+    with PostgresCluster() as pg:
+        pg.stop()
+        with Node("node1", "127.0.0.1", pg.url(), secret) as node:
+            line = node.wait_log(r"directory unreachable", 10)
+            assert f"postgres://postgres@127.0.0.1:{pg.port}/cohort" in line, line
+            mint = minter(secret)
+            reply = run(_refused(mint, "s0", node.ws_url), 30)
+            assert reply.get("code") == "directory-unavailable" and reply.get("retryAfter", 0) >= 1, reply
+            mark = len(node.log)
+            pg.start()
+            node.wait_log(r"directory reachable again", 15, since=mark)
+
+            async def joins() -> None:
+                pair = await _join_pair(mint, 0, [node.ws_url])
+                await asyncio.gather(*(m.peer.wait_connected(20) for m in pair))
+                await asyncio.gather(*(hears_partner(m, 20) for m in pair))
+                await asyncio.gather(*(m.peer.close() for m in pair), return_exceptions=True)
+
+            run(joins(), 60)
+            # The records store created its tables on its first write, in the same database.
+            wait_for(lambda: int(pg.psql("SELECT count(*) FROM event WHERE session = 's0' AND kind = 'join'",
+                                         "cohort")[0][0]) == 2, 10, "joins recorded")
+            assert not any(PASSWORD in l or secret in l for l in node.log)
+
+
+def test_postgres_stopped_mid_run_keeps_calls_and_refuses_new_sessions() -> None:
+    secret = secrets.token_urlsafe(32)
+    with PostgresCluster() as pg, contextlib.ExitStack() as stack:
+        nodes = [stack.enter_context(Node(f"node{i}", f"127.0.0.{i}", pg.url(), secret)) for i in (1, 2)]
+        wait_for(lambda: live_nodes(pg) == 2, 15, "two nodes registered")
+        mint = minter(secret)
+        urls = [n.ws_url for n in nodes]
+        figures: dict[str, float] = {}
+
+        async def scenario() -> None:
+            pairs = [await _join_pair(mint, s, urls) for s in range(2)]
+            members = [m for p in pairs for m in p]
+            await asyncio.gather(*(m.peer.wait_connected(20) for m in members))
+            await asyncio.gather(*(hears_partner(m, 20) for m in members))
+            marks = [len(n.log) for n in nodes]
+            pg.stop()
+            stopped = time.monotonic()
+            for n, mark in zip(nodes, marks):
+                await asyncio.to_thread(n.wait_log, r"directory unreachable", 10, mark)
+            reply = await _refused(mint, "s5", urls[0])
+            assert reply.get("code") == "directory-unavailable" and reply.get("retryAfter", 0) >= 1, reply
+            # Past the dead timeout: the running calls still carry media, both ways.
+            await asyncio.sleep(max(0.0, 7 - (time.monotonic() - stopped)))
+            await asyncio.gather(*(hears_partner(m, 3) for m in members))
+            assert violations(members) == []
+            await asyncio.to_thread(pg.start)
+            started = time.monotonic()
+            while True:
+                try:
+                    pair = await _join_pair(mint, 6, urls)
+                    break
+                except SignallingError as e:
+                    assert e.code == "directory-unavailable", e
+                    assert time.monotonic() - started < 20, "no placement within 20 s of PostgreSQL's return"
+                    await asyncio.sleep(0.25)
+            figures["placement_after_restart_s"] = time.monotonic() - started
+            assert pair[0].url == pair[1].url
+            await asyncio.gather(*(hears_partner(m, 20) for m in pair))
+            await asyncio.gather(*(hears_partner(m, 3) for m in members))
+            await asyncio.gather(*(m.peer.close() for m in members + pair), return_exceptions=True)
+
+        try:
+            run(scenario(), 120)
+        finally:
+            print("\nSCALE-OUT OUTAGE FIGURES", figures)
+        # The records of the joins made while the database was down are written after.
+        wait_for(lambda: int(pg.psql("SELECT count(*) FROM event WHERE session = 's6' AND kind = 'join'",
+                                     "cohort")[0][0]) == 2, 10, "joins after the outage recorded")
