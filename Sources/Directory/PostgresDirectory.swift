@@ -51,6 +51,10 @@ public actor PostgresDirectory {
     /// What the heartbeat reports: participants here now, and the sessions
     /// running here (their placements are never removed).
     public typealias LocalStatus = @Sendable () -> (participants: Int, sessions: [String])
+    /// Told, at every heartbeat, the page origins of the live nodes (from
+    /// their public URLs: `ws` → `http`, `wss` → `https`), so a browser that
+    /// a `redirect` sends here from another node's page is let in.
+    public typealias PeerPages = @Sendable (Set<String>) -> Void
 
     /// The database, for logs (without its password).
     public nonisolated let displayName: String
@@ -74,6 +78,7 @@ public actor PostgresDirectory {
     /// postgres-nio's own lines: not wanted (our errors say what failed).
     private let quiet = Logger(label: "cohort-directory-postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     private let status: LocalStatus
+    private let peerPages: PeerPages?
     private var connection: PostgresConnection?
     private var connectionCount = 0
     /// When the last heartbeat was stored (this process's monotonic clock).
@@ -83,7 +88,7 @@ public actor PostgresDirectory {
 
     /// Validates the URL; connects nothing (`start` does, and keeps trying).
     public init(url: PostgresURL, node: Node, deadAfter: Duration, heartbeatInterval: Duration = .seconds(1),
-                logger: Logger, status: @escaping LocalStatus) throws(RecordsError) {
+                logger: Logger, status: @escaping LocalStatus, peerPages: PeerPages? = nil) throws(RecordsError) {
         displayName = url.redacted
         self.node = node
         let (seconds, attoseconds) = deadAfter.components
@@ -92,6 +97,7 @@ public actor PostgresDirectory {
         configuration = try PostgresRecordStore.configuration(url)
         self.logger = logger
         self.status = status
+        self.peerPages = peerPages
     }
 
     /// Starts the heartbeat: connect, create the tables if missing, register,
@@ -229,6 +235,10 @@ public actor PostgresDirectory {
                 logger.notice("directory", metadata: ["directory": "\(displayName)", "node": "\(node.id)",
                                                       "publicURL": "\(node.publicURL)", "capacity": "\(node.capacity)"])
             }
+            if let peerPages {
+                let (nodes, now) = try await readNodes(c)
+                peerPages(Set(nodes.filter { policy.isLive($0, now: now) }.compactMap { Self.pageOrigin(of: $0.publicURL) }))
+            }
             try await run(c, """
                 DELETE FROM placements WHERE node = \(node.id) AND NOT (session = ANY(\(sessions)))
                 AND placed_at < now() - make_interval(secs => \(Self.placementLinger))
@@ -282,6 +292,18 @@ public actor PostgresDirectory {
         let timer = c.eventLoop.scheduleTask(in: Self.queryTimeout) { let _: EventLoopFuture<Void> = c.close() }
         defer { timer.cancel() }
         return try await result.get()
+    }
+
+    /// The origin of a page served by the node at WebSocket URL `url`: `ws://h:p/ws` → `http://h:p`.
+    static func pageOrigin(of url: String) -> String? {
+        guard let c = URLComponents(string: url), let scheme = c.scheme?.lowercased(), let host = c.host else { return nil }
+        let h = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let port = c.port.map { ":\($0)" } ?? ""
+        switch scheme {
+        case "ws": return "http://\(h)\(port)"
+        case "wss": return "https://\(h)\(port)"
+        default: return nil
+        }
     }
 
     /// An error as the operator reads it: PostgreSQL's message, never a query's values.

@@ -189,6 +189,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits = ConnectionLimits(maxConnections: settings.maxConnections,
                                                 maxConnectionsPerAddress: settings.maxConnectionsPerAddress)
         configuration.origins = OriginPolicy(allowed: settings.allowedOrigins)
+        let peerOrigins = PeerOrigins()
+        if scaleOut != nil { configuration.origins.peers = peerOrigins }
         if settings.singleUseTokens { configuration.singleUseTokens = TokenReplayGuard(leeway: 30) }
         FileLimit.ensure(room: settings.maxConnections, logger: logger)
 
@@ -235,7 +237,8 @@ struct ServeCommand: AsyncParsableCommand {
                     node: .init(id: settings.recordsNode, publicURL: scaleOut.publicURL,
                                 mediaAddress: "\(HostPort(host: settings.announce, port: media.first?.port ?? 0))",
                                 capacity: scaleOut.capacity),
-                    deadAfter: .seconds(scaleOut.nodeDeadAfter), logger: logger, status: { [relay] in relay.localStatus })
+                    deadAfter: .seconds(scaleOut.nodeDeadAfter), logger: logger, status: { [relay] in relay.localStatus },
+                    peerPages: { peerOrigins.replace(with: $0) })
                 relay.directory = directory
                 await directory.start()
             }
