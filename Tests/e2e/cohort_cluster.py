@@ -35,13 +35,14 @@ class Node:
     directory: str
     secret: str
     extra_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
     http_port: int = 0
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
 
     def __enter__(self) -> "Node":
         self.http_port = self.http_port or free_port(self.address)
-        env = dict(os.environ, COHORT_SECRET=self.secret)
+        env = dict(os.environ, COHORT_SECRET=self.secret, **self.extra_env)
         self.process = subprocess.Popen(
             [BINARY, "serve", "--directory", self.directory, "--records-node", self.name,
              "--http", f"{self.address}:{self.http_port}", "--media", f"{self.address}:0",
@@ -76,6 +77,10 @@ class Node:
         assert self.process is not None
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(5)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.address}:{self.http_port}/"
 
     @property
     def ws_url(self) -> str:
