@@ -351,3 +351,52 @@ def test_postgres_stopped_mid_run_keeps_calls_and_refuses_new_sessions() -> None
         # The records of the joins made while the database was down are written after.
         wait_for(lambda: int(pg.psql("SELECT count(*) FROM event WHERE session = 's6' AND kind = 'join'",
                                      "cohort")[0][0]) == 2, 10, "joins after the outage recorded")
+
+
+def test_load_harness_thirty_sessions_through_random_nodes() -> None:
+    """`cohort-loadtest --servers` (each participant enters through a random
+    node and follows `redirect`): 30 sessions of two, audio with probes."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    from hostile import LOADTEST
+    from cohort_server import ROOT
+
+    secret = secrets.token_urlsafe(32)
+    results = tempfile.mkdtemp(prefix="cohort-scaleout-lt-")
+    scenario = os.path.join(results, "scaleout-30.json")
+    with open(scenario, "w") as f:
+        json.dump({"name": "scaleout-30", "sessions": SESSIONS, "participantsPerSession": 2,
+                   "media": {"audio": True, "video": False}, "rampSeconds": 3, "durationSeconds": 12}, f)
+    with PostgresCluster() as pg, contextlib.ExitStack() as stack:
+        nodes = [stack.enter_context(Node(f"node{i}", f"127.0.0.{i}", pg.url(), secret)) for i in (1, 2, 3)]
+        wait_for(lambda: live_nodes(pg) == 3, 15, "three nodes registered")
+        proc = subprocess.run([LOADTEST, scenario, "--servers", ",".join(n.ws_url for n in nodes), "--results", results,
+                               "--quiet", "--max-loss-percent", "5"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120, env=dict(os.environ, COHORT_SECRET=secret))
+        reports = [os.path.join(results, d, "report.json") for d in sorted(os.listdir(results))
+                   if os.path.exists(os.path.join(results, d, "report.json"))]
+        assert reports, f"no report (rc {proc.returncode}):\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}"
+        with open(reports[-1]) as f:
+            report = json.load(f)
+        counters = report["counters"]
+        print("\nSCALE-OUT HARNESS", {k: counters.get(k) for k in ("joinsStarted", "joinsComplete", "redirects",
+                                                                   "isolationViolations")},
+              "loss", report["streams"].get("lost"), "/", report["streams"].get("expected"))
+        assert not report["joinFailures"], report["joinFailures"]
+        assert counters["joinsStarted"] == 2 * SESSIONS and counters["joinsComplete"] == 2 * SESSIONS, counters
+        assert counters["isolationViolations"] == 0
+        assert counters.get("redirects", 0) > 0, "random entry never needed a redirect: the test cannot fail"
+        assert proc.returncode == 0, proc.stderr[-1500:]
+        homes: dict[str, set[str]] = {}
+        for n in nodes:
+            for sid in n.joined_sessions():
+                homes.setdefault(sid, set()).add(n.name)
+        assert len(homes) == SESSIONS and all(len(h) == 1 for h in homes.values()), homes
+        placements = dict(tuple(r) for r in pg.psql("SELECT session, node FROM placements", "cohort"))
+        assert {sid: next(iter(h)) for sid, h in homes.items()} == placements
+        split = {n.name: sum(1 for v in placements.values() if v == n.name) for n in nodes}
+        print("SCALE-OUT HARNESS SPLIT", split)
+        assert min(split.values()) >= SESSIONS // 3 - 3, split
