@@ -55,6 +55,9 @@ public actor PostgresDirectory {
     /// their public URLs: `ws` → `http`, `wss` → `https`), so a browser that
     /// a `redirect` sends here from another node's page is let in.
     public typealias PeerPages = @Sendable (Set<String>) -> Void
+    /// Told the sessions running here that the directory has placed on
+    /// another node (this node was taken for dead): their calls must end here.
+    public typealias LostSessions = @Sendable (Set<String>) -> Void
 
     /// The database, for logs (without its password).
     public nonisolated let displayName: String
@@ -79,6 +82,7 @@ public actor PostgresDirectory {
     private let quiet = Logger(label: "cohort-directory-postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     private let status: LocalStatus
     private let peerPages: PeerPages?
+    private let lostSessions: LostSessions?
     private var connection: PostgresConnection?
     private var connectionCount = 0
     /// When the last heartbeat was stored (this process's monotonic clock).
@@ -88,7 +92,8 @@ public actor PostgresDirectory {
 
     /// Validates the URL; connects nothing (`start` does, and keeps trying).
     public init(url: PostgresURL, node: Node, deadAfter: Duration, heartbeatInterval: Duration = .seconds(1),
-                logger: Logger, status: @escaping LocalStatus, peerPages: PeerPages? = nil) throws(RecordsError) {
+                logger: Logger, status: @escaping LocalStatus, peerPages: PeerPages? = nil,
+                lostSessions: LostSessions? = nil) throws(RecordsError) {
         displayName = url.redacted
         self.node = node
         let (seconds, attoseconds) = deadAfter.components
@@ -98,6 +103,7 @@ public actor PostgresDirectory {
         self.logger = logger
         self.status = status
         self.peerPages = peerPages
+        self.lostSessions = lostSessions
     }
 
     /// Starts the heartbeat: connect, create the tables if missing, register,
@@ -234,6 +240,12 @@ public actor PostgresDirectory {
                 connection = c
                 logger.notice("directory", metadata: ["directory": "\(displayName)", "node": "\(node.id)",
                                                       "publicURL": "\(node.publicURL)", "capacity": "\(node.capacity)"])
+            }
+            if let lostSessions, !sessions.isEmpty {
+                let lost = try await run(c, """
+                    SELECT session FROM placements WHERE session = ANY(\(sessions)) AND node <> \(node.id)
+                    """).rows.map { try $0.decode(String.self) }
+                if !lost.isEmpty { lostSessions(Set(lost)) }
             }
             if let peerPages {
                 let (nodes, now) = try await readNodes(c)

@@ -1,5 +1,6 @@
 import ControlPlane
 import Directory
+import NIOWebSocket
 
 /// Scale-out: a join reaches the node its session is placed on
 /// (docs/SCALE-OUT.md), before the session takes a socket here.
@@ -25,5 +26,17 @@ extension MediaRelay {
             throw SignalingError(code: .noCapacity, message: "No server has room for this session now; try again later.",
                                  retryAfter: 30)
         }
+    }
+
+    /// Fencing: the directory placed these sessions on another node (this
+    /// node looked dead to the others, e.g. cut off from the database), so
+    /// their calls here end: each WebSocket closes with 1012 (service
+    /// restart), and clients that rejoin by themselves are redirected to the
+    /// session's node. A session never runs on two nodes for longer than a heartbeat.
+    func evict(sessions: Set<String>) {
+        let connections = connections(inSessions: sessions)
+        logger.warning("sessions placed on another node: ending their calls here",
+                       metadata: ["sessions": "\(sessions.sorted())", "participants": "\(connections.count)"])
+        for c in connections { c.close(code: WebSocketErrorCode(codeNumber: 1012)) }
     }
 }

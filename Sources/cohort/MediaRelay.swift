@@ -32,6 +32,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         var load: [Int] = []
         var connections: [ParticipantID: ClientConnection] = [:]
         var participantHome: [ParticipantID: Int] = [:]
+        /// Each participant's session, for `evict` (scale-out).
+        var participantSession: [ParticipantID: String] = [:]
         var joinRate = JoinRateLimiter(perMinute: 0)
     }
 
@@ -76,6 +78,13 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     /// Participants here now, and the sessions running or joining here, for the directory's heartbeat.
     var localStatus: (participants: Int, sessions: [String]) {
         state.withLockedValue { ($0.participantHome.count, Array($0.homes.keys)) }
+    }
+
+    /// The connections of the participants of `sessions` here.
+    func connections(inSessions sessions: Set<String>) -> [ClientConnection] {
+        state.withLockedValue { s in
+            s.participantSession.filter { sessions.contains($0.value) }.compactMap { s.connections[$0.key] }
+        }
     }
 
     /// Whether `session` has members or joins under way here.
@@ -223,6 +232,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                     state.withLockedValue {
                         $0.connections[answer.participantID] = connection
                         $0.participantHome[answer.participantID] = index
+                        $0.participantSession[answer.participantID] = sessionID
                         Self.joinEnded(sessionID, admitted: true, in: &$0)
                     }
                     engine.resendSessionView(to: answer.participantID, now: now)
@@ -287,6 +297,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     private func remove(_ id: ParticipantID, reason: RemovalReason) async {
         let socket: MediaSocket<MediaEngine>? = state.withLockedValue { s in
             let home = s.participantHome.removeValue(forKey: id)
+            s.participantSession[id] = nil
             s.connections[id] = nil
             return home.map { s.sockets[$0] }
         }
@@ -307,6 +318,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) {
         let conn = state.withLockedValue { s -> ClientConnection? in
             s.participantHome[participant] = nil
+            s.participantSession[participant] = nil
             if var home = s.homes[session] {
                 home.members -= 1
                 Self.release(session, home, in: &s)

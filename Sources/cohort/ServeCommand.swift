@@ -238,7 +238,7 @@ struct ServeCommand: AsyncParsableCommand {
                                 mediaAddress: "\(HostPort(host: settings.announce, port: media.first?.port ?? 0))",
                                 capacity: scaleOut.capacity),
                     deadAfter: .seconds(scaleOut.nodeDeadAfter), logger: logger, status: { [relay] in relay.localStatus },
-                    peerPages: { peerOrigins.replace(with: $0) })
+                    peerPages: { peerOrigins.replace(with: $0) }, lostSessions: { [relay] in relay.evict(sessions: $0) })
                 relay.directory = directory
                 await directory.start()
             }

@@ -400,3 +400,35 @@ def test_load_harness_thirty_sessions_through_random_nodes() -> None:
         split = {n.name: sum(1 for v in placements.values() if v == n.name) for n in nodes}
         print("SCALE-OUT HARNESS SPLIT", split)
         assert min(split.values()) >= SESSIONS // 3 - 3, split
+
+
+def test_session_placed_elsewhere_ends_here_and_rejoins_there() -> None:
+    """Fencing: when the directory says another node holds a session that
+    runs here (this node looked dead, e.g. cut off from PostgreSQL), its calls
+    here end at the next heartbeat (close 1012) and a rejoin is redirected to
+    the holder: the session never runs on two nodes for long."""
+    secret = secrets.token_urlsafe(32)
+    with PostgresCluster() as pg, contextlib.ExitStack() as stack:
+        nodes = [stack.enter_context(Node(f"node{i}", f"127.0.0.{i}", pg.url(), secret)) for i in (1, 2)]
+        wait_for(lambda: live_nodes(pg) == 2, 15, "two nodes registered")
+        mint = minter(secret)
+
+        async def scenario() -> None:
+            pair = await _join_pair(mint, 0, [nodes[0].ws_url])
+            assert [m.url for m in pair] == [nodes[0].ws_url] * 2
+            await asyncio.gather(*(m.peer.wait_connected(20) for m in pair))
+            mark = len(nodes[0].log)
+            pg.psql("UPDATE placements SET node = 'node2' WHERE session = 's0'", "cohort")
+            moved = time.monotonic()
+            await asyncio.gather(*(asyncio.wait_for(m.peer.signalling._reader, 4) for m in pair))
+            ended = time.monotonic() - moved
+            assert ended < 2.5, ended  # one heartbeat (1 s) and the close
+            await asyncio.to_thread(nodes[0].wait_log, r"sessions placed on another node", 2, mark)
+            for m in pair:
+                await m.peer.close()
+            again = await _join_pair(mint, 0, [nodes[0].ws_url])
+            assert [(m.url, m.hops) for m in again] == [(nodes[1].ws_url, 1)] * 2
+            await asyncio.gather(*(hears_partner(m, 20) for m in again))
+            await asyncio.gather(*(m.peer.close() for m in again), return_exceptions=True)
+
+        run(scenario(), 90)
