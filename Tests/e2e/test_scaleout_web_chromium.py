@@ -37,6 +37,8 @@ def test_web_client_follows_redirect_and_rejoins_after_its_node_dies() -> None:
         nodes = [stack.enter_context(Node(f"node{i}", f"127.0.0.{i}", pg.url(), secret,
                                           extra_env={"COHORT_WEB_ROOT": WEB_ROOT})) for i in (1, 2, 3)]
         wait_for(lambda: live_nodes(pg) == 3, 15, "three nodes registered")
+        # Each node learns the others' page origins at its next heartbeat (every second).
+        time.sleep(1.5)
         mint = minter(secret)
         figures: dict[str, object] = {}
 
