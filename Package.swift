@@ -65,6 +65,13 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Scale-out: the session directory of several nodes in PostgreSQL (docs/SCALE-OUT.md).
+        .target(name: "Directory", dependencies: [
+            "Records",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "ControlPlane", dependencies: [
             "SFU", "Tokens",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -84,7 +91,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "cohort", dependencies: [
-            "MediaTransport", "ControlPlane", "Tokens", "SFU", "DTLS", "Records", "Telemetry",
+            "MediaTransport", "ControlPlane", "Tokens", "SFU", "DTLS", "Records", "Telemetry", "Directory",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -141,6 +148,7 @@ let package = Package(
         .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "Opus",
                                                     "CohortMallocCounter"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "Opus", "RTP", "Wire"]),
+        .testTarget(name: "DirectoryTests", dependencies: ["Directory"]),
         .testTarget(name: "TokensTests", dependencies: ["Tokens", "Wire"]),
         .testTarget(name: "RecordsTests", dependencies: ["Records", "SFU", "CohortClient", "Wire", "DTLS",
                                                         .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOHTTP1
 
 /// Which web pages may open a WebSocket to this server (the `Origin` header,
@@ -10,6 +11,9 @@ public struct OriginPolicy: Sendable, Equatable {
     public var allowed: Set<String>
     /// `*`: any origin (no check).
     public var anyOrigin: Bool
+    /// Origins that change while the server runs: in scale-out, the pages
+    /// of the other nodes, whose clients a `redirect` sends here.
+    public var peers: PeerOrigins?
 
     /// The server's own origin only (and clients without `Origin`).
     public init(allowed: [String] = []) {
@@ -25,7 +29,7 @@ public struct OriginPolicy: Sendable, Equatable {
         guard !anyOrigin, let origin = origins.first else { return true }
         guard origins.count == 1 else { return false }
         let o = Self.normalized(origin)
-        if allowed.contains(o) { return true }
+        if allowed.contains(o) || peers?.contains(o) == true { return true }
         guard let host = headers["Host"].first?.lowercased(), !host.isEmpty else { return false }
         return o == "http://\(host)" || o == "https://\(host)"
             || o == "http://\(host):80" || o == "https://\(host):443"
@@ -37,4 +41,24 @@ public struct OriginPolicy: Sendable, Equatable {
         while o.hasSuffix("/") { o.removeLast() }
         return o
     }
+}
+
+/// A set of allowed origins that another part of the server replaces while
+/// it runs (the session directory, docs/SCALE-OUT.md). Compared by identity.
+public final class PeerOrigins: Sendable, Equatable {
+    private let origins = NIOLockedValueBox(Set<String>())
+
+    /// An empty set.
+    public init() {}
+
+    /// Replaces the set; each is `scheme://host[:port]`, normalised here.
+    public func replace(with new: Set<String>) {
+        let normalised = Set(new.map { OriginPolicy.normalized($0) })
+        origins.withLockedValue { $0 = normalised }
+    }
+
+    /// Whether `origin` (normalised) is in the set.
+    func contains(_ origin: String) -> Bool { origins.withLockedValue { $0.contains(origin) } }
+
+    public static func == (a: PeerOrigins, b: PeerOrigins) -> Bool { a === b }
 }

@@ -84,10 +84,23 @@ public struct SignalingError: Error, Equatable, Sendable {
     public var code: ErrorCode
     /// Detail for the client's logs.
     public var message: String
+    /// Seconds after which the request may succeed, sent as the error's `retryAfter`.
+    public var retryAfter: Int?
+    /// Set on a refused `join` whose session lives on another node: the client
+    /// gets `redirect` with this WebSocket URL instead of `error`, and the socket closes.
+    public var redirect: String?
 
     /// Creates a signaling error.
-    public init(code: ErrorCode, message: String) {
+    public init(code: ErrorCode, message: String, retryAfter: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
+    }
+
+    /// A `join` to be made at the node whose WebSocket URL is `url`.
+    public static func redirect(to url: String) -> SignalingError {
+        var e = SignalingError(code: ErrorCode("redirect"), message: "the session is on another node")
+        e.redirect = url
+        return e
     }
 }

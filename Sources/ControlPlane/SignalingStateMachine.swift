@@ -222,8 +222,13 @@ public struct SignalingStateMachine: Sendable {
             // Refused before anyone was in: the single-use token may be tried again.
             if let takenTokenID { replayGuard?.giveBack(takenTokenID) }
             takenTokenID = nil
+            if let url = e.redirect {
+                // The session is on another node: this connection's work is done.
+                state = .closed
+                return .sendAndClose(.redirect(Redirect(id: requestID, url: url)), .normalClosure)
+            }
             outcomes?.refused(e.code)
-            return .send(.error(ErrorReply(id: requestID, code: e.code, message: e.message)))
+            return .send(.error(ErrorReply(id: requestID, code: e.code, message: e.message, retryAfter: e.retryAfter)))
         case (.closed, .success(let r)):
             // The client went away while the engine admitted it: undo the admission.
             return .notifyDisconnected(participantId: r.participantId)

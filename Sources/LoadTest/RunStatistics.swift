@@ -123,6 +123,8 @@ public enum Counter: String, Codable, Sendable, CaseIterable {
     case commandsOK
     /// Server errors after joining (host commands refused, and the like).
     case commandsFailed
+    /// `redirect` answers followed to another node (scale-out, docs/SCALE-OUT.md).
+    case redirects
 }
 
 /// Loss accounting summed over every (receiver, origin, kind) stream.

@@ -33,6 +33,8 @@ public final class PostgresRecordStore: RecordBackend, @unchecked Sendable {
     private let lock = NSLock()
     // Guarded by `lock`.
     private var connection: PostgresConnection?
+    /// Whether the tables are known to exist (`prepare` committed). Guarded by `lock`.
+    private var prepared = false
     private let idLock = NSLock()
     // Guarded by `idLock`.
     private var nextID = 0
@@ -42,26 +44,35 @@ public final class PostgresRecordStore: RecordBackend, @unchecked Sendable {
 
     /// Connects, creates or migrates the tables, and writes one row to prove
     /// it can. Throws `RecordsError.cannotConnect` naming the URL without its password.
-    public init(url: PostgresURL, node: String) throws(RecordsError) {
+    ///
+    /// With `connectNow` false (scale-out, whose nodes must start while the
+    /// database is down, docs/SCALE-OUT.md) nothing is connected here: the
+    /// first write that reaches the database creates the tables, and until
+    /// then `RecordWriter` keeps its events queued.
+    public init(url: PostgresURL, node: String, connectNow: Bool = true) throws(RecordsError) {
         self.url = url
         self.node = node
         configuration = try Self.configuration(url)
+        guard connectNow else { return }
         do {
-            try transaction { c in
-                try Self.run(c, "SELECT pg_advisory_xact_lock(\(PostgresRecordSchema.migrationLock))", quiet)
-                try Self.run(c, PostgresQuery(unsafeSQL: PostgresRecordSchema.versionTable), quiet)
-                let applied = Set(try Self.run(c, "SELECT version FROM schema_version", quiet).rows
-                    .map { try $0.decode(String.self) })
-                for (version, statements) in PostgresRecordSchema.migrations where !applied.contains(version) {
-                    for sql in statements { try Self.run(c, PostgresQuery(unsafeSQL: sql), quiet) }
-                    try Self.run(c, "INSERT INTO schema_version (version, applied_at_ms) VALUES (\(version), \(Self.nowMilliseconds()))",
-                                 quiet)
-                }
-                try Self.run(c, "INSERT INTO server_start (at_ms, node) VALUES (\(Self.nowMilliseconds()), \(node))", quiet)
-            }
+            try transaction { _ in }
         } catch {
             throw .cannotConnect(url: url.redacted, reason: RecordsDatabase.reason(error))
         }
+    }
+
+    /// Creates or migrates the tables and notes this start, inside the first transaction.
+    private func prepare(_ c: PostgresConnection) throws {
+        try Self.run(c, "SELECT pg_advisory_xact_lock(\(PostgresRecordSchema.migrationLock))", quiet)
+        try Self.run(c, PostgresQuery(unsafeSQL: PostgresRecordSchema.versionTable), quiet)
+        let applied = Set(try Self.run(c, "SELECT version FROM schema_version", quiet).rows
+            .map { try $0.decode(String.self) })
+        for (version, statements) in PostgresRecordSchema.migrations where !applied.contains(version) {
+            for sql in statements { try Self.run(c, PostgresQuery(unsafeSQL: sql), quiet) }
+            try Self.run(c, "INSERT INTO schema_version (version, applied_at_ms) VALUES (\(version), \(Self.nowMilliseconds()))",
+                         quiet)
+        }
+        try Self.run(c, "INSERT INTO server_start (at_ms, node) VALUES (\(Self.nowMilliseconds()), \(node))", quiet)
     }
 
     /// Connects for exports only (`cohort records`); the tables must exist.
@@ -83,7 +94,8 @@ public final class PostgresRecordStore: RecordBackend, @unchecked Sendable {
         }
     }
 
-    static func configuration(_ url: PostgresURL) throws(RecordsError) -> PostgresConnection.Configuration {
+    /// The connection settings for `url` (TLS as its `sslmode` asks, a short connect timeout).
+    public static func configuration(_ url: PostgresURL) throws(RecordsError) -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         do {
             switch url.sslMode {
@@ -135,8 +147,10 @@ public final class PostgresRecordStore: RecordBackend, @unchecked Sendable {
         }
         do {
             try Self.run(c, "BEGIN", quiet)
+            if !prepared { try prepare(c) }
             let result = try body(c)
             try Self.run(c, "COMMIT", quiet)
+            prepared = true
             return result
         } catch {
             // An error from the server (a constraint, a full disk) leaves a

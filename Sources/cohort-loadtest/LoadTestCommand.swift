@@ -23,6 +23,9 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "WebSocket URL of a running server; only ws://127.0.0.1 or ws://localhost.")
     var server: String = "ws://127.0.0.1:8080/ws"
 
+    @Option(help: "Scale-out: WebSocket URLs of several nodes of one directory, comma-separated (loopback only); each participant enters through a random one and follows `redirect`. Replaces --server.")
+    var servers: String?
+
     @Option(help: "Start this `cohort` binary on loopback instead of using --server; it is stopped at the end.")
     var serverBinary: String?
 
@@ -65,7 +68,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         var started: ServerProcess?
         let outcome: Int32
         do {
-            let target: (host: String, port: Int, path: String)
+            var targets: [LoadTestTarget]
             let secretValue: String
             var pid = serverPID
             let resultsDir = ReportWriter.directory(root: results, scenario: sc.name)
@@ -79,18 +82,20 @@ struct LoadTestCommand: AsyncParsableCommand {
                 started = s
                 pid = s.pid
                 try await s.waitUntilListening(group: group)
-                target = ("127.0.0.1", ports[0], "/ws")
+                targets = [LoadTestTarget(loopbackURL: "ws://127.0.0.1:\(ports[0])/ws")!]
             } else {
                 guard let s = secret ?? ProcessInfo.processInfo.environment["COHORT_SECRET"] else {
                     throw ValidationError("--secret or COHORT_SECRET is needed to mint tokens for a running server")
                 }
                 secretValue = s
-                target = try Self.parseLoopbackURL(server)
-                try await ServerProcess.waitUntilListening(port: target.port, group: group, isRunning: {
-                    pid.map { kill($0, 0) == 0 } ?? true
-                })
+                targets = try (servers?.split(separator: ",").map(String.init) ?? [server]).map(Self.parseLoopbackURL)
+                for target in targets {
+                    try await ServerProcess.waitUntilListening(host: target.host, port: target.port, group: group, isRunning: {
+                        pid.map { kill($0, 0) == 0 } ?? true
+                    })
+                }
             }
-            let runner = try Runner(scenario: sc, target: target, secret: secretValue, serverPID: pid,
+            let runner = try Runner(scenario: sc, targets: targets, secret: secretValue, serverPID: pid,
                                     group: group, loops: loops, quiet: quiet, maxLossPercent: maxLossPercent,
                                     serverDescription: serverBinary.map { "\($0) (started by the harness)" } ?? server)
             let (report, statistics) = try await runner.run()
@@ -110,12 +115,11 @@ struct LoadTestCommand: AsyncParsableCommand {
     }
 
     /// Only loopback targets: this tool never sends anywhere else.
-    static func parseLoopbackURL(_ url: String) throws -> (host: String, port: Int, path: String) {
-        guard let u = URLComponents(string: url), u.scheme == "ws", let host = u.host,
-              ["127.0.0.1", "localhost"].contains(host) else {
-            throw ValidationError("--server must be ws://127.0.0.1:PORT/ws (loopback only)")
+    static func parseLoopbackURL(_ url: String) throws -> LoadTestTarget {
+        guard let target = LoadTestTarget(loopbackURL: url) else {
+            throw ValidationError("--server \"\(url)\" must be ws://127.x.y.z:PORT/ws (loopback only)")
         }
-        return ("127.0.0.1", u.port ?? 80, u.path.isEmpty ? "/ws" : u.path + (u.query.map { "?\($0)" } ?? ""))
+        return target
     }
 
     /// Ports the kernel reports free right now on 127.0.0.1 (TCP for HTTP, and the same number is tried for UDP).

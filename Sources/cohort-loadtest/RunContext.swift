@@ -9,9 +9,9 @@ import Wire
 /// What every participant of a run shares; immutable after start.
 final class RunContext: Sendable {
     let scenario: Scenario
-    let host: String
-    let httpPort: Int
-    let path: String
+    /// Where participants enter: each picks one at random (several nodes
+    /// of one directory in scale-out; one server otherwise).
+    let entries: [LoadTestTarget]
     let signer: TokenSigner
     let certificate: DTLSCertificate
     let audio: AudioClip
@@ -24,12 +24,10 @@ final class RunContext: Sendable {
     /// When each session's host last sent a move or close, for the move latency.
     private let commands = Mutex<[Int: Instant]>([:])
 
-    init(scenario: Scenario, host: String, httpPort: Int, path: String, signer: TokenSigner,
+    init(scenario: Scenario, entries: [LoadTestTarget], signer: TokenSigner,
          certificate: DTLSCertificate, audio: AudioClip, sessionPrefix: String) {
         self.scenario = scenario
-        self.host = host
-        self.httpPort = httpPort
-        self.path = path
+        self.entries = entries
         self.signer = signer
         self.certificate = certificate
         self.audio = audio
@@ -69,4 +67,23 @@ final class RunContext: Sendable {
 /// receiver (they are in one process), so one-way delay needs no sync.
 enum Clock {
     static func now() -> Instant { Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds) }
+}
+
+/// A WebSocket URL on loopback, split for NIO's client bootstrap.
+struct LoadTestTarget: Sendable, Equatable {
+    var host: String
+    var port: Int
+    var path: String
+
+    /// `ws://127.x.y.z[:port]/path` or `ws://localhost...`; nil for anything
+    /// else: this tool never connects beyond loopback, whoever redirects it.
+    init?(loopbackURL url: String) {
+        guard let u = URLComponents(string: url), u.scheme == "ws", let host = u.host else { return nil }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        let isLoopbackV4 = parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        guard isLoopbackV4 || host == "localhost" else { return nil }
+        self.host = host == "localhost" ? "127.0.0.1" : host
+        port = u.port ?? 80
+        path = (u.path.isEmpty ? "/ws" : u.path) + (u.query.map { "?\($0)" } ?? "")
+    }
 }

@@ -21,13 +21,13 @@ final class Runner: @unchecked Sendable {  // used from the command's task only
     private var present: [Set<Int>]
     private var gone: [[Int]]
 
-    init(scenario: Scenario, target: (host: String, port: Int, path: String), secret: String, serverPID: Int32?,
+    init(scenario: Scenario, targets: [LoadTestTarget], secret: String, serverPID: Int32?,
          group: MultiThreadedEventLoopGroup, loops: Int, quiet: Bool, maxLossPercent: Double,
          serverDescription: String) throws {
         self.scenario = scenario
         let certificate = try DTLSCertificate(commonName: "cohort-loadtest")
         let audio = try AudioClip()
-        context = RunContext(scenario: scenario, host: target.host, httpPort: target.port, path: target.path,
+        context = RunContext(scenario: scenario, entries: targets,
                              signer: TokenSigner(secret: secret), certificate: certificate, audio: audio,
                              sessionPrefix: "lt\(UInt16.random(in: 0...UInt16.max))")
         var it = group.makeIterator()

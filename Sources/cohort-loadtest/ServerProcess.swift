@@ -38,20 +38,20 @@ final class ServerProcess: @unchecked Sendable {
         try await Self.waitUntilListening(port: httpPort, group: group, isRunning: { p.isRunning })
     }
 
-    /// Waits until 127.0.0.1:`port` accepts TCP while `isRunning()` holds, up to `timeout`.
-    static func waitUntilListening(port: Int, group: any EventLoopGroup, timeout: TimeInterval = 15,
+    /// Waits until `host`:`port` (loopback) accepts TCP while `isRunning()` holds, up to `timeout`.
+    static func waitUntilListening(host: String = "127.0.0.1", port: Int, group: any EventLoopGroup, timeout: TimeInterval = 15,
                                    isRunning: () -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             guard isRunning() else { throw HarnessError("the server is not running") }
             if let channel = try? await ClientBootstrap(group: group).connectTimeout(.milliseconds(200))
-                .connect(host: "127.0.0.1", port: port).get() {
+                .connect(host: host, port: port).get() {
                 try? await channel.close()
                 return
             }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        throw HarnessError("nothing listens on 127.0.0.1:\(port) after \(Int(timeout)) s")
+        throw HarnessError("nothing listens on \(host):\(port) after \(Int(timeout)) s")
     }
 
     /// SIGTERM, then SIGKILL after 5 s.

@@ -21,6 +21,8 @@ enum Signalling {
         case ok(id: String)
         /// The session's shape (rooms, members, listeners) changed.
         case session(SessionShape)
+        /// The session is on another node: join there (docs/SCALE-OUT.md).
+        case redirect(url: String)
         /// A message type this harness does not know (broadcast, chat, ...).
         case other(String)
     }
@@ -108,6 +110,9 @@ enum Signalling {
         case "roster": return .roster(roster(o["participants"]))
         case "error": return .error(code: o["code"] as? String ?? "?", message: o["message"] as? String ?? "")
         case "left": return .left(reason: o["reason"] as? String)
+        case "redirect":
+            guard let url = o["url"] as? String else { throw DecodeError(description: "redirect without url") }
+            return .redirect(url: url)
         case "ok": return .ok(id: o["id"] as? String ?? "")
         case "session":
             let rooms = (o["rooms"] as? [[String: Any]] ?? []).compactMap { r -> SessionShape.Room? in

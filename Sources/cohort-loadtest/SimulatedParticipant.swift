@@ -23,6 +23,9 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     var client: ClientParticipant?
     var serverAddress: SocketAddress?
     var participantID = ""
+    /// `redirect` answers followed during this join (at most `maxRedirects`).
+    var redirects = 0
+    static let maxRedirects = 3
 
     // Timing of the join.
     var wsStart = Instant.zero
@@ -102,7 +105,8 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
                     let ws = WebSocketConnection(loop: driver.loop)
                     ws.delegate = self
                     self.ws = ws
-                    ws.connect(host: context.host, port: context.httpPort, path: context.path)
+                    let entry = context.entries.randomElement()!
+                    ws.connect(host: entry.host, port: entry.port, path: entry.path)
                 case .failure(let error):
                     fail("udp-bind", "\(error)")
                 }
@@ -151,7 +155,9 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         guard let address = pending.server, Self.isLoopback(address) else {
             return fail("non-loopback-candidate", "the answer's candidate is not on 127.0.0.1; refusing to send there")
         }
-        guard let socketAddress = try? SocketAddress(ipAddress: "127.0.0.1", port: Int(address.port)) else {
+        // The candidate's own loopback address: in scale-out each node has its own (127.0.0.x).
+        let ip = address.isIPv4 ? address.ipBytes.map(String.init).joined(separator: ".") : "127.0.0.1"
+        guard let socketAddress = try? SocketAddress(ipAddress: ip, port: Int(address.port)) else {
             return fail("bad-answer", "candidate port")
         }
         // The server may grant fewer receive slots than offered (its maxSlots):
@@ -437,6 +443,21 @@ extension SimulatedParticipant: WebSocketConnectionDelegate {
                 driver.note("\(origin): removed by the server (\(reason ?? "no reason"))")
             }
             teardown()
+        case .redirect(let url):
+            guard phase == .signalling else { return }
+            guard redirects < Self.maxRedirects else { return fail("too-many-redirects", "more than \(Self.maxRedirects)") }
+            guard let target = LoadTestTarget(loopbackURL: url) else {
+                return fail("bad-redirect", "redirect to a URL off loopback or not ws://; not followed")
+            }
+            redirects += 1
+            driver.stats.add(.redirects)
+            // The server closes the old socket; the same join goes to the session's node.
+            connection.delegate = nil
+            connection.close()
+            let next = WebSocketConnection(loop: driver.loop)
+            next.delegate = self
+            ws = next
+            next.connect(host: target.host, port: target.port, path: target.path)
         case .other:
             break
         }

@@ -1,5 +1,6 @@
 import ControlPlane
 import DTLS
+import Directory
 import Foundation
 import Logging
 import MediaTransport
@@ -20,7 +21,7 @@ import Wire
 /// `MediaSocket.perform`; engine events come back on that loop and go out
 /// through the participant's `ClientConnection`, which hops to its channel.
 final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Sendable {
-    private let logger: Logger
+    let logger: Logger
     private let state = NIOLockedValueBox(State())
 
     private struct State {
@@ -32,6 +33,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         var load: [Int] = []
         var connections: [ParticipantID: ClientConnection] = [:]
         var participantHome: [ParticipantID: Int] = [:]
+        /// Each participant's session, for `evict` (scale-out).
+        var participantSession: [ParticipantID: String] = [:]
         var joinRate = JoinRateLimiter(perMinute: 0)
         /// Set at shutdown: joins are refused from then on.
         var draining = false
@@ -66,10 +69,30 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
 
     /// Where the engines' record events go (nil: records off).
     private let records: RecordWriter?
+    /// The session directory in scale-out mode (nil: one node, every
+    /// session here). Set once, before the control plane starts.
+    var directory: PostgresDirectory?
 
     init(logger: Logger, records: RecordWriter? = nil) {
         self.logger = logger
         self.records = records
+    }
+
+    /// Participants here now, and the sessions running or joining here, for the directory's heartbeat.
+    var localStatus: (participants: Int, sessions: [String]) {
+        state.withLockedValue { ($0.participantHome.count, Array($0.homes.keys)) }
+    }
+
+    /// The connections of the participants of `sessions` here.
+    func connections(inSessions sessions: Set<String>) -> [ClientConnection] {
+        state.withLockedValue { s in
+            s.participantSession.filter { sessions.contains($0.value) }.compactMap { s.connections[$0.key] }
+        }
+    }
+
+    /// Whether `session` has members or joins under way here.
+    func isRunningHere(_ session: String) -> Bool {
+        state.withLockedValue { $0.homes[session] != nil }
     }
 
     /// The sizes of the relay's tables.
@@ -216,6 +239,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             }
         }
         let sessionID = request.claims.session
+        if let directory { try await route(sessionID, through: directory) }
         guard let (index, socket) = home(of: sessionID) else {
             throw SignalingError(code: .internalError, message: "media is not running")
         }
@@ -232,6 +256,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                     state.withLockedValue {
                         $0.connections[answer.participantID] = connection
                         $0.participantHome[answer.participantID] = index
+                        $0.participantSession[answer.participantID] = sessionID
                         Self.joinEnded(sessionID, admitted: true, in: &$0)
                     }
                     engine.resendSessionView(to: answer.participantID, now: now)
@@ -296,6 +321,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     private func remove(_ id: ParticipantID, reason: RemovalReason) async {
         let socket: MediaSocket<MediaEngine>? = state.withLockedValue { s in
             let home = s.participantHome.removeValue(forKey: id)
+            s.participantSession[id] = nil
             s.connections[id] = nil
             return home.map { s.sockets[$0] }
         }
@@ -316,6 +342,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) {
         let conn = state.withLockedValue { s -> ClientConnection? in
             s.participantHome[participant] = nil
+            s.participantSession[participant] = nil
             if var home = s.homes[session] {
                 home.members -= 1
                 Self.release(session, home, in: &s)

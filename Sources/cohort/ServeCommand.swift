@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlPlane
 import DTLS
+import Directory
 import Foundation
 import Logging
 import NIOCore
@@ -61,12 +62,21 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings: ServeSettings, inputs: ServeInputs
+        var settings: ServeSettings, inputs: ServeInputs
+        let scaleOut: ScaleOutSettings?
         do {
             (settings, inputs) = try resolve(environment: ProcessInfo.processInfo.environment)
         } catch {
             throw ValidationError(error.description)
         }
+        do {
+            scaleOut = try ScaleOutSettings.resolve(&inputs, http: settings.http)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        // Scale-out keeps the records in the directory's database unless --records says otherwise.
+        let recordsInDirectory = scaleOut != nil && inputs.given("records") == nil
+        if recordsInDirectory, let scaleOut { settings.records = scaleOut.directoryText }
         if printConfig {
             FileHandle.standardOutput.write(Data(PrintConfig.yaml(inputs).utf8))
             return
@@ -96,6 +106,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits = ConnectionLimits(maxConnections: settings.maxConnections,
                                                 maxConnectionsPerAddress: settings.maxConnectionsPerAddress)
         configuration.origins = OriginPolicy(allowed: settings.allowedOrigins)
+        let peerOrigins = PeerOrigins()
+        if scaleOut != nil { configuration.origins.peers = peerOrigins }
         if settings.singleUseTokens { configuration.singleUseTokens = TokenReplayGuard(leeway: 30) }
         FileLimit.ensure(room: settings.maxConnections, logger: logger)
         // /readyz: ready once media is bound and the records store is open, until shutdown drains.
@@ -107,7 +119,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Records first: a database that cannot be opened or written stops the start (docs/RECORDS.md).
         var records: RecordWriter?
         if let location = settings.records {
-            let store = try RecordsDatabase.open(location, node: settings.recordsNode)
+            // In scale-out the database may be down at start: the store connects on its first write.
+            let store: any RecordBackend = try recordsInDirectory
+                ? PostgresRecordStore(url: scaleOut!.directory, node: settings.recordsNode, connectNow: false)
+                : RecordsDatabase.open(location, node: settings.recordsNode)
             records = RecordWriter(store: store, logger: logger, retentionDays: settings.recordsRetentionDays)
             configuration.records = RecordsHTTPSource(store: store)
             readiness.recordsOpen(true)
@@ -143,6 +158,17 @@ struct ServeCommand: AsyncParsableCommand {
                                                         "announce": "\(settings.announce)",
                                                         "fingerprint": "\(certificate.fingerprint.sdpValue)"])
             readiness.mediaBound()
+            if let scaleOut {
+                let directory = try PostgresDirectory(
+                    url: scaleOut.directory,
+                    node: .init(id: settings.recordsNode, publicURL: scaleOut.publicURL,
+                                mediaAddress: "\(HostPort(host: settings.announce, port: media.first?.port ?? 0))",
+                                capacity: scaleOut.capacity),
+                    deadAfter: .seconds(scaleOut.nodeDeadAfter), logger: logger, status: { [relay] in relay.localStatus },
+                    peerPages: { peerOrigins.replace(with: $0) }, lostSessions: { [relay] in relay.evict(sessions: $0) })
+                relay.directory = directory
+                await directory.start()
+            }
             address = try await server.start()
             if case .listener(let at) = settings.metrics, let metrics {
                 let listener = MetricsListener(source: metrics, group: group, logger: logger)
@@ -187,6 +213,8 @@ struct ServeCommand: AsyncParsableCommand {
                 relay.stopJoins()
                 await server.stopAccepting()
             },
+            // Leave the directory: this node's sessions are placed elsewhere on their next join.
+            ShutdownStep("leave directory") { await relay.directory?.stop() },
             // RTCP BYE for every stream, and the engines record everyone leaving.
             ShutdownStep("end media") { await relay.shutDownMedia() },
             // `server-shutdown` and close 1001 to every WebSocket; waits until all are closed.

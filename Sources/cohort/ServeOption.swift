@@ -95,6 +95,16 @@ extension ServeOption {
         ServeOption("shutdown-grace", "seconds",
                     "On SIGTERM or SIGINT, seconds to wait after every client was told `server-shutdown` before the records are flushed and the process exits; a service manager's stop timeout must be longer.",
                     default: "\(ServeSettings.defaultShutdownGrace)"),
+        // Scale-out (docs/SCALE-OUT.md): no defaults here, so that giving
+        // one of the last three without --directory can be refused.
+        ServeOption("directory", "url",
+                    "Scale-out: the session directory that several nodes share, postgres://user:password@host:port/database. Each session is placed on one node; joins elsewhere are redirected there. Records go there too unless --records is given. Default: none, one node."),
+        ServeOption("public-url", "url",
+                    "With --directory: the WebSocket URL clients use to reach this node, e.g. wss://node2.example.org/ws. Default: ws://<--http>/ws."),
+        ServeOption("capacity", "n",
+                    "With --directory: participants this node takes; full nodes get no new sessions. Default: \(ScaleOutSettings.defaultCapacity)."),
+        ServeOption("node-dead-after", "seconds",
+                    "With --directory: seconds without a heartbeat after which a node is dead and its sessions move on their next join. Default: \(ScaleOutSettings.defaultNodeDeadAfter)."),
         ServeOption("metrics", "public|host:port|off",
                     "Prometheus metrics (aggregate counts only): public serves GET /metrics on the --http listener; HOST:PORT serves it on a listener of its own instead (the public one answers 404); off serves none.",
                     default: "public"),

@@ -109,6 +109,8 @@ final class ConfigFileTests: XCTestCase {
             "reserved-host-places": "4", "max-joins-per-token": "2", "joins-per-address-per-minute": "0",
             "records": "off", "records-retention-days": "365", "records-node": "sfu-9", "shutdown-grace": "7",
             "mix-speakers": "5", "metrics": "127.0.0.1:9464",
+            "directory": "postgres://cohort:pw@db.internal:5432/cohort", "public-url": "wss://sfu-9.example/ws",
+            "capacity": "40", "node-dead-after": "9",
         ]
         XCTAssertEqual(Set(values.keys), Set(ServeOption.all.map(\.name)), "this test names every option")
         let text = ServeOption.all.map { "\($0.name): \"\(values[$0.name]!)\"" }.joined(separator: "\n")
@@ -135,6 +137,11 @@ final class ConfigFileTests: XCTestCase {
         expected.dtlsKey = "/etc/c.key"
         expected.shutdownGrace = 7
         XCTAssertEqual(s, expected)
+        let scaleOut = try XCTUnwrap(ScaleOutSettings.resolve(&inputs, http: s.http))
+        XCTAssertEqual(scaleOut.directoryText, "postgres://cohort:pw@db.internal:5432/cohort")
+        XCTAssertEqual(scaleOut.publicURL, "wss://sfu-9.example/ws")
+        XCTAssertEqual(scaleOut.capacity, 40)
+        XCTAssertEqual(scaleOut.nodeDeadAfter, 9)
         for option in ServeOption.all {
             XCTAssertEqual(inputs.picked[option.name]?.source, .file("cohort.yaml"), option.name)
         }

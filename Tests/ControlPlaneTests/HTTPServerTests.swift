@@ -124,6 +124,20 @@ final class OriginPolicyTests: XCTestCase {
         XCTAssertTrue(OriginPolicy(allowed: ["*"]).allows(headers("https://evil.example")))
     }
 
+    /// Scale-out: the pages of the other live nodes, as the directory last listed them.
+    func testPeerOriginsFollowTheDirectory() {
+        var policy = OriginPolicy()
+        let peers = PeerOrigins()
+        policy.peers = peers
+        XCTAssertFalse(policy.allows(headers("http://127.0.0.2:8080")))
+        peers.replace(with: ["http://127.0.0.2:8080", "HTTPS://Node3.Example"])
+        XCTAssertTrue(policy.allows(headers("http://127.0.0.2:8080")))
+        XCTAssertTrue(policy.allows(headers("https://node3.example/")))
+        XCTAssertFalse(policy.allows(headers("https://evil.example")))
+        peers.replace(with: [])
+        XCTAssertFalse(policy.allows(headers("http://127.0.0.2:8080")), "a node that died is forgotten")
+    }
+
     func testAForeignPageGets403AndNoWebSocket() async throws {
         let h = try await ServerHarness.start {
             $0.joinTimeout = .milliseconds(100)

@@ -208,6 +208,26 @@ final class SignalingStateMachineTests: XCTestCase {
         guard case .startJoin = m.receiveText(joinText(token(), id: "j2"), now: now) else { return XCTFail() }
     }
 
+    /// Scale-out (docs/SCALE-OUT.md): a join whose session is on another node
+    /// gets `redirect` with that node's URL, and the socket closes with 1000.
+    func testJoinForAnotherNodeIsRedirectedAndCloses() {
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
+        _ = m.receiveText(joinText(token()), now: now)
+        XCTAssertEqual(m.joinCompleted(.failure(.redirect(to: "ws://127.0.0.2:8080/ws"))),
+                       .sendAndClose(.redirect(Redirect(id: "j", url: "ws://127.0.0.2:8080/ws")), .normalClosure))
+        XCTAssertEqual(m.state, .closed)
+        XCTAssertEqual(m.receiveText(joinText(token(), id: "j2"), now: now), .none)
+    }
+
+    func testRefusalCarriesRetryAfter() {
+        var m = SignalingStateMachine(signer: signer, requiredSessions: [])
+        _ = m.receiveText(joinText(token()), now: now)
+        XCTAssertEqual(m.joinCompleted(.failure(SignalingError(code: .directoryUnavailable, message: "down", retryAfter: 2))),
+                       .send(.error(ErrorReply(id: "j", code: .directoryUnavailable, message: "down", retryAfter: 2))))
+        XCTAssertEqual(MessageCodec.encode(.redirect(Redirect(id: "j", url: "ws://h/ws"))),
+                       Array(#"{"id":"j","type":"redirect","url":"ws://h/ws"}"#.utf8))
+    }
+
     func testJoinFinishingAfterCloseReportsDisconnect() {
         var m = SignalingStateMachine(signer: signer, requiredSessions: [])
         _ = m.receiveText(joinText(token()), now: now)

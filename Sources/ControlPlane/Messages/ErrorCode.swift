@@ -56,4 +56,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static let tooManyJoins = ErrorCode("too-many-joins")
     /// `join` refused: too many joins from this client address in the last minute (issue 14).
     public static let joinRateLimited = ErrorCode("join-rate-limited")
+    /// `join` refused: the session directory (PostgreSQL, docs/SCALE-OUT.md) cannot be reached, so the
+    /// session cannot be placed; `retryAfter` says when to try again. Sessions already running go on.
+    public static let directoryUnavailable = ErrorCode("directory-unavailable")
+    /// `join` refused: no node of the directory is alive with room for another participant.
+    public static let noCapacity = ErrorCode("no-capacity")
 }

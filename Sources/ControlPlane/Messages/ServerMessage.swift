@@ -25,6 +25,8 @@ public enum ServerMessage: Codable, Equatable, Sendable {
     case speaking(SpeakingEvent)
     /// `server-shutdown`: the server is stopping; the WebSocket closes with 1001 next.
     case serverShutdown(ServerShutdown)
+    /// `redirect`: the session lives on another node; join there (docs/SCALE-OUT.md).
+    case redirect(Redirect)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -40,6 +42,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .chat: return "chat"
         case .speaking: return "speaking"
         case .serverShutdown: return "server-shutdown"
+        case .redirect: return "redirect"
         }
     }
 
@@ -61,6 +64,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case "chat": self = .chat(try ChatEvent(from: decoder))
         case "speaking": self = .speaking(try SpeakingEvent(from: decoder))
         case "server-shutdown": self = .serverShutdown(try ServerShutdown(from: decoder))
+        case "redirect": self = .redirect(try Redirect(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -82,6 +86,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .chat(let m): try m.encode(to: encoder)
         case .speaking(let m): try m.encode(to: encoder)
         case .serverShutdown(let m): try m.encode(to: encoder)
+        case .redirect(let m): try m.encode(to: encoder)
         }
     }
 }
@@ -209,12 +214,15 @@ public struct ErrorReply: Codable, Equatable, Sendable, Error {
     public var code: ErrorCode
     /// Human-readable detail, in English, for logs; never shown verbatim to therapy clients.
     public var message: String
+    /// Seconds after which the same request may succeed (e.g. `directory-unavailable`); absent when unknown.
+    public var retryAfter: Int?
 
     /// Creates an error reply.
-    public init(id: String? = nil, code: ErrorCode, message: String) {
+    public init(id: String? = nil, code: ErrorCode, message: String, retryAfter: Int? = nil) {
         self.id = id
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 }
 

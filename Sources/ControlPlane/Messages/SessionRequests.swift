@@ -79,3 +79,18 @@ public struct ChatEvent: Codable, Equatable, Sendable {
     /// Creates the event.
     public init(from: String, name: String, text: String) { self.from = from; self.name = name; self.text = text }
 }
+
+/// `redirect`: the answer to a `join` that reached a node other than the one
+/// its session is placed on (docs/SCALE-OUT.md). The server closes the socket
+/// with 1000 after it; the client opens `url` and sends the same `join`.
+public struct Redirect: Codable, Equatable, Sendable {
+    /// The `join` request's id.
+    public var id: String?
+    /// The WebSocket URL of the session's node (`ws://` or `wss://`).
+    public var url: String
+    /// Creates the message.
+    public init(id: String? = nil, url: String) {
+        self.id = id
+        self.url = url
+    }
+}

@@ -58,7 +58,16 @@ export const state = {
   tiles: new Map(),                // video slot mid -> tile element
   players: new Map(),              // audio slot mid -> <audio>
   timing: {},                      // performance.now() marks, read by the e2e tests
+  rejoins: 0,                      // automatic rejoins after a dropped connection (e2e tests)
+  rejoining: null,                 // a token object while an automatic rejoin runs
 };
+
+// After a connection drops without `server-shutdown` or `left` (the node
+// died, the network blinked) the page joins again with the same link for
+// this long, through the URL it first used: in scale-out the session is
+// placed again on a live node and the join is redirected there
+// (docs/SCALE-OUT.md).
+const REJOIN_FOR_MS = 60000;
 
 // What to tell a person for each error code (docs/PROTOCOL.md "Error codes").
 const ERROR_TEXT = {
@@ -172,8 +181,8 @@ function listen(client) {
   });
   on("close", ({ joined }) => {
     if (joined) {
-      endCall();
-      if ($("message").hidden) showMessage("You are disconnected from the session. Join again to reconnect.");
+      rejoin();
+      return;
     }
     setStatus("Not connected");
   });
@@ -300,7 +309,8 @@ async function join() {
     listen(client);
     const [audio] = state.local.getAudioTracks();
     const [video] = state.local.getVideoTracks();
-    await client.join({ token, name: name || undefined, audio, video, stream: state.local });
+    state.joinName = name || undefined;
+    await client.join({ token, name: state.joinName, audio, video, stream: state.local });
     render();
     $("join-panel").hidden = true;
     $("call").hidden = false;
@@ -315,6 +325,66 @@ async function join() {
   }
 }
 
+// Joins again after a dropped connection, keeping camera and microphone;
+// retries with back-off (or the server's retryAfter) for REJOIN_FOR_MS.
+async function rejoin() {
+  const attempt = {};
+  state.rejoining = attempt;
+  dropRemote();
+  showMessage("The connection dropped. Reconnecting…");
+  const until = performance.now() + REJOIN_FOR_MS;
+  let delay = 500;
+  while (state.rejoining === attempt && state.local && performance.now() < until) {
+    setStatus("Reconnecting…");
+    const client = new CohortClient();
+    state.client = client;
+    listen(client);
+    try {
+      const [audio] = state.local.getAudioTracks();
+      const [video] = state.local.getVideoTracks();
+      await client.join({ token, name: state.joinName, audio, video, stream: state.local });
+      if (state.rejoining !== attempt) return;
+      state.rejoining = null;
+      state.rejoins += 1;
+      state.timing.rejoined = performance.now();
+      showMessage("");
+      render();
+      setStatus("Connecting media…");
+      renderSession();
+      return;
+    } catch (err) {
+      if (client === state.client) state.client = null;
+      if (state.rejoining !== attempt) return;
+      if (err instanceof CohortError && FATAL.has(err.code)) {
+        state.rejoining = null;
+        endCall();
+        showMessage(describeJoinFailure(err));
+        return;
+      }
+      const wait = err instanceof CohortError && err.retryAfter ? err.retryAfter * 1000 : delay;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5000)));
+      delay = Math.min(delay * 2, 4000);
+    }
+  }
+  if (state.rejoining !== attempt) return;
+  state.rejoining = null;
+  endCall();
+  showMessage("You are disconnected from the session. Join again to reconnect.");
+  setStatus("Not connected");
+}
+
+// Forgets the dropped call's remote side (tiles, players, speakers) but
+// keeps own media and the own tile, for `rejoin`.
+function dropRemote() {
+  if (state.client) { state.client.close(); state.client = null; }
+  for (const a of state.players.values()) { a.srcObject = null; a.remove(); }
+  state.players.clear();
+  for (const tile of state.tiles.values()) tile.remove();
+  state.tiles.clear();
+  state.speaking = new Set();
+  stopCountdown();
+}
+
 function describeJoinFailure(err) {
   if (err instanceof CohortError || err instanceof ConnectionError) return errorText(err);
   if (err.name === "NotAllowedError") return "Cohort needs your camera and microphone. Allow them in the browser and join again.";
@@ -326,6 +396,7 @@ function describeJoinFailure(err) {
 // Closes the call (socket and peer connection), stops own media and returns
 // to the join panel.
 function endCall() {
+  state.rejoining = null;
   if (state.client) { state.client.close(); state.client = null; }
   if (state.local) { state.local.getTracks().forEach((t) => t.stop()); state.local = null; }
   for (const a of state.players.values()) { a.srcObject = null; a.remove(); }

@@ -37,6 +37,7 @@
 //   broadcast, chat                                         [the message]
 //   left       the server removed this participant          [{reason}]
 //   shutdown   the server is stopping; join again later     [{retryAfter}] (seconds)
+//   redirect   `join` follows the server to another node    [{url}] (docs/SCALE-OUT.md)
 //   error      an error not answering a request             [CohortError]
 //   close      the socket closed, not through close()       [{code, reason, joined}]
 //   message    every server message, after it was applied   [the message]
@@ -48,15 +49,21 @@
  * hears everyone. The server fills at most its `maxSlots` (16) per kind. */
 export const DEFAULT_SLOTS = 12;
 
+/** Redirects a `join` follows in a row (docs/PROTOCOL.md `redirect`): one
+ * is the rule; more mean the directory changed under the join. */
+export const MAX_REDIRECTS = 3;
+
 /** A request refused by the server: `code` is the protocol's error code
  * (docs/PROTOCOL.md "Error codes"), `detail` its English log text. */
 export class CohortError extends Error {
-  /** @param {string} code @param {string} [detail] */
-  constructor(code, detail) {
+  /** @param {string} code @param {string} [detail] @param {number} [retryAfter] */
+  constructor(code, detail, retryAfter) {
     super(detail ? `${code}: ${detail}` : String(code));
     this.name = "CohortError";
     /** @type {string} */ this.code = code;
     /** @type {string|undefined} */ this.detail = detail;
+    /** @type {number|undefined} seconds after which the same request may succeed */
+    this.retryAfter = Number.isFinite(retryAfter) ? retryAfter : undefined;
   }
 }
 
@@ -252,7 +259,7 @@ function defaultUrl() {
  * after leaving (or after a failed join), create a new one.
  */
 export class CohortClient extends EventTarget {
-  #url; #slotCount; #rtcConfiguration;
+  #url; #sessionParam; #slotCount; #rtcConfiguration;
   #socket = null; #opened = null; #closed = false;
   #pc = null; #routes = []; #ssrcs = new Map();
   #nextId = 1; #pending = new Map();
@@ -278,6 +285,7 @@ export class CohortClient extends EventTarget {
     const u = new URL(url || defaultUrl());
     if (session != null) u.searchParams.set("session", session);
     this.#url = u.href;
+    this.#sessionParam = session;
     this.#slotCount = slots;
     this.#rtcConfiguration = rtcConfiguration;
     if (adaptivePlayout) this.#playout = new RepairPlayout();
@@ -378,8 +386,15 @@ export class CohortClient extends EventTarget {
       await pc.setLocalDescription(await pc.createOffer());
       this.#routes = receive.map((r) => ({ ...r, mid: r.transceiver.mid }));
 
-      await this.connect();
-      const reply = await this.request("join", { token, name: name || undefined, sdp: pc.localDescription.sdp, audioMode });
+      let reply;
+      for (let hops = 0; ; hops++) {
+        await this.connect();
+        reply = await this.request("join", { token, name: name || undefined, sdp: pc.localDescription.sdp, audioMode });
+        if (reply.type !== "redirect") break;
+        // The session lives on another node (docs/SCALE-OUT.md): the same join there.
+        if (hops >= MAX_REDIRECTS) throw new CohortError("too-many-redirects", `more than ${MAX_REDIRECTS} redirects`);
+        this.#follow(reply.url);
+      }
       this.#participantId = reply.participantId;
       this.#room = typeof reply.room === "string" ? reply.room : null;
       this.#joined = true;
@@ -426,7 +441,7 @@ export class CohortClient extends EventTarget {
     if (typeof msg.id === "string" && this.#pending.has(msg.id)) {
       const p = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
-      if (msg.type === "error") p.reject(new CohortError(msg.code, msg.message));
+      if (msg.type === "error") p.reject(new CohortError(msg.code, msg.message, msg.retryAfter));
       else p.resolve(msg);
     } else {
       switch (msg.type) {
@@ -579,6 +594,21 @@ export class CohortClient extends EventTarget {
       if (pc.connectionState !== "closed") this.#playoutTimer = setTimeout(tick, 2000);
     };
     this.#playoutTimer = setTimeout(tick, 2000);
+  }
+
+  // Leaves the current socket (the server closes it after `redirect`) for
+  // the node at `url`; only ws: and wss: URLs are followed.
+  #follow(url) {
+    let u;
+    try { u = new URL(url); } catch { throw new CohortError("bad-redirect", "redirect to an invalid URL"); }
+    if (u.protocol !== "ws:" && u.protocol !== "wss:") throw new CohortError("bad-redirect", "redirect to a non-WebSocket URL");
+    if (this.#sessionParam != null) u.searchParams.set("session", this.#sessionParam);
+    const old = this.#socket;
+    this.#socket = null;
+    this.#opened = null;
+    this.#url = u.href;
+    if (old && old.readyState <= WebSocket.OPEN) old.close(1000, "redirected");
+    this.#emit("redirect", { url: u.href });
   }
 
   #onSocketClosed(e) {
