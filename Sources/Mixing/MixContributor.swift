@@ -18,6 +18,18 @@ final class MixContributor {
     var lastSpeechFrame: UInt32?
     /// The level smoothed over about 100 ms, dBov: what speakers are ranked by.
     var loudness = AudioLevel.silence
+    /// Whether this publisher's "no voice" marks are believed. One quiet
+    /// packet in `quietCheckInterval` is decoded anyway; when that one holds
+    /// speech, the marks are wrong (a client that sends a fixed level) and
+    /// every packet is decoded from then on.
+    var trustsQuietMarks = true
+    /// Quiet packets skipped since the last one decoded to check.
+    private var quietSkipped = 0
+    /// The decoder missed packets (skipped as quiet): reset before the next decode.
+    private var decoderStale = false
+    /// Whether this tick's audio came from decoding a quiet-marked packet (a check).
+    private(set) var checkedQuiet = false
+    static let quietCheckInterval = 10
     /// Decoded audio not yet mixed (a packet longer than 20 ms leaves some over).
     private var carry: [Float]
     private var carryCount = 0
@@ -37,8 +49,12 @@ final class MixContributor {
     }
 
     /// Fills `frame` with the next 20 ms: decodes the buffer's packets, the
-    /// FEC of a lost one (RFC 6716 §2.1.7), or concealment (§4.4).
-    func produce(now: Instant, counters: inout MixerCounters) {
+    /// FEC of a lost one (RFC 6716 §2.1.7), or concealment (§4.4). With
+    /// `skipQuiet`, a packet marked as no voice is not decoded (20 ms of
+    /// silence instead), but for one in `quietCheckInterval` (see
+    /// `trustsQuietMarks`).
+    func produce(now: Instant, counters: inout MixerCounters, skipQuiet: Bool = false) {
+        checkedQuiet = false
         while carryCount < Self.frameSamples {
             let output = buffer.pop(now: now)
             if case .nothing = output {
@@ -52,9 +68,27 @@ final class MixContributor {
                 break
             }
             let wanted = Self.frameSamples - carryCount  // a multiple of 2.5 ms
+            if case .quiet(let payload) = output, skipQuiet, trustsQuietMarks, quietSkipped < Self.quietCheckInterval - 1 {
+                quietSkipped += 1
+                counters.decodesSkipped += 1
+                decoderStale = true
+                let samples = min((try? OpusPacketInfo(parsing: payload))?.samples ?? Self.frameSamples, carry.count - carryCount)
+                for i in carryCount..<carryCount + samples { carry[i] = 0 }
+                carryCount += samples
+                continue
+            }
+            if decoderStale {
+                // Packets were skipped: start clean rather than from audio long gone.
+                decoder.reset()
+                decoderStale = false
+            }
             let decoded: Int
             switch output {
             case .packet(let payload):
+                decoded = decode(payload, samples: Self.maximumSamples, fec: false, fallback: wanted, counters: &counters)
+            case .quiet(let payload):
+                quietSkipped = 0
+                checkedQuiet = true
                 decoded = decode(payload, samples: Self.maximumSamples, fec: false, fallback: wanted, counters: &counters)
             case .fec(let successor):
                 let lost = (try? OpusPacketInfo(parsing: successor))?.samples ?? Self.frameSamples
@@ -118,5 +152,7 @@ final class MixContributor {
         level = AudioLevel.silence
         lastSpeechFrame = nil
         loudness = AudioLevel.silence
+        quietSkipped = 0
+        decoderStale = false
     }
 }

@@ -6,6 +6,9 @@ public struct MixerCounters: Equatable, Sendable {
     public var skippedFrames = 0
     /// libopus decode calls (packets, FEC and concealment).
     public var decodeCalls = 0
+    /// Packets marked as no voice (RFC 6464) that were not decoded: their
+    /// sender was not in the mix, so their 20 ms counted as silence.
+    public var decodesSkipped = 0
     /// Packets libopus refused (peer input); each was concealed instead.
     public var decodeErrors = 0
     /// libopus encode calls.

@@ -35,6 +35,9 @@ public struct OpusJitterBuffer {
     public enum Output: Equatable, Sendable {
         /// Decode this packet.
         case packet([UInt8])
+        /// The next packet, which its sender marked as carrying no voice
+        /// (RFC 6464 level below speech): a mixer may skip decoding it.
+        case quiet([UInt8])
         /// The packet is lost; decode the in-band FEC carried by this successor.
         case fec([UInt8])
         /// The packet is lost or late: run packet-loss concealment.
@@ -98,6 +101,7 @@ public struct OpusJitterBuffer {
         var payload: [UInt8]
         var hasLBRR: Bool
         var played: Bool
+        var voiced: Bool
     }
 
     /// The tuning in use.
@@ -153,9 +157,11 @@ public struct OpusJitterBuffer {
         return e
     }
 
-    /// Offers one packet that arrived at `now`.
+    /// Offers one packet that arrived at `now`; `voiced` false: its sender
+    /// says it carries no voice (it pops as `.quiet`).
     @discardableResult
-    public mutating func insert(sequence: UInt16, timestamp: UInt32, payload: [UInt8], now: Instant) -> InsertResult {
+    public mutating func insert(sequence: UInt16, timestamp: UInt32, payload: [UInt8], now: Instant,
+                                voiced: Bool = true) -> InsertResult {
         counters.received += 1
         let info: OpusPacketInfo
         do { info = try OpusPacketInfo(parsing: payload) } catch {
@@ -194,7 +200,8 @@ public struct OpusJitterBuffer {
         }
         if !estimator.record(timestamp: timestamp, arrival: now) { counters.resyncs += 1 }
         lastArrival = now
-        slots[Int(ext & mask)] = Entry(sequence: ext, payload: payload, hasLBRR: info.hasLBRR(in: payload), played: false)
+        slots[Int(ext & mask)] = Entry(sequence: ext, payload: payload, hasLBRR: info.hasLBRR(in: payload), played: false,
+                                       voiced: voiced)
         highest = max(highest, ext)
         // Bound what one publisher may hold: drop oldest first (a flood, or a burst after a stall).
         while highest - next + 1 > Int64(maximumPackets) {
@@ -258,7 +265,7 @@ public struct OpusJitterBuffer {
             e.payload = []
             e.played = true
             slots[index] = e
-            return .packet(payload)
+            return e.voiced ? .packet(payload) : .quiet(payload)
         }
         counters.lost += 1
         next += 1

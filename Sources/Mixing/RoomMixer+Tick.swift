@@ -39,12 +39,18 @@ extension RoomMixer {
         let n = Self.frameSamples
         for key in contributorOrder {
             guard let c = contributors[key] else { continue }
-            c.produce(now: now, counters: &counters)
+            // A contributor in the mix is decoded whole; one outside it only
+            // where its sender marks voice (and one quiet packet in ten, to check).
+            c.produce(now: now, counters: &counters, skipQuiet: !mixed.contains(key))
             guard c.isActive else {
                 c.loudness = AudioLevel.silence
                 continue
             }
-            if c.level >= configuration.speechLevel { c.lastSpeechFrame = frameIndex }
+            if c.level >= configuration.speechLevel {
+                c.lastSpeechFrame = frameIndex
+                // Speech in a packet its sender called quiet: its marks are wrong.
+                if c.checkedQuiet { c.trustsQuietMarks = false }
+            }
             c.loudness = c.loudness <= AudioLevel.silence ? c.level : 0.8 * c.loudness + 0.2 * c.level
         }
         let speakers = selectSpeakers()

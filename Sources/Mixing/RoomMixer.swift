@@ -98,11 +98,13 @@ public final class RoomMixer {
     public var contributorKeys: [UInt32] { contributorOrder }
 
     /// Offers one decrypted Opus RTP payload from contributor `key`
-    /// (RFC 7587), with its RTP sequence number and timestamp. Bad packets
-    /// are counted and dropped; nothing here can stall the tick.
+    /// (RFC 7587), with its RTP sequence number and timestamp, and the
+    /// sender's RFC 6464 level in dBov when it sent one: a packet below
+    /// `speechLevel` from a contributor not in the mix is not decoded. Bad
+    /// packets are counted and dropped; nothing here can stall the tick.
     @discardableResult
     public func receive(key: UInt32, sequence: UInt16, timestamp: UInt32, payload: [UInt8],
-                        now: Instant) -> OpusJitterBuffer.InsertResult? {
+                        now: Instant, level: Double? = nil) -> OpusJitterBuffer.InsertResult? {
         guard let c = contributors[key] else {
             counters.unknownContributor += 1
             return nil
@@ -112,7 +114,8 @@ public final class RoomMixer {
             counters.ignoredWithoutListeners += 1
             return nil
         }
-        return c.buffer.insert(sequence: sequence, timestamp: timestamp, payload: payload, now: now)
+        return c.buffer.insert(sequence: sequence, timestamp: timestamp, payload: payload, now: now,
+                               voiced: level.map { $0 >= configuration.speechLevel } ?? true)
     }
 
     // MARK: Listeners

@@ -40,12 +40,14 @@ extension MediaEngine {
         }
         let keyframe = kind == .video && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)
         if kind == .video, !admitVideo(p, packet: packet, header: header, keyframe: keyframe, now: now) { return }
+        var audioLevel: RTPAudioLevel?
         if kind == .audio {
             p.audio?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
             // localExtensionIDs[0] is the RFC 6464 audio level (OfferPlan.forwardedExtensions).
             let levelID = p.localExtensionIDs[0]
             if levelID != 0, let level = header.audioLevel(id: levelID, in: packet) {
                 p.audio?.recordLevel(level, now: now)
+                audioLevel = level
             }
         }
         guard let routes = routes(of: p) else { return }
@@ -53,7 +55,8 @@ extension MediaEngine {
         // routing generation, so membership is read here, not cached.
         if kind == .audio, let mix = routes.mix, mix.contributors.contains(p.sourceKey) {
             mix.mixer.receive(key: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
-                              payload: Array(packet[header.payloadRange]), now: now)
+                              payload: Array(packet[header.payloadRange]), now: now,
+                              level: audioLevel.map { -Double($0.level) })
         }
         let refused = kind == .audio ? routes.refused.audio : routes.refused.video
         if refused > 0 { counters.isolationViolations += refused }

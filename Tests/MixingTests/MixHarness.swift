@@ -15,6 +15,10 @@ final class TonePublisher {
     var timestamp: UInt32
     /// Frames (from 0) sent as digital silence instead of the tone: pauses in speech.
     var silent: (Int) -> Bool = { _ in false }
+    /// The RFC 6464 level (dBov) the sender claims for each frame; nil: none sent.
+    var claimedLevel: (Int) -> Double? = { _ in nil }
+    /// The frame number of the packet `next()` returns next.
+    var frameNumber: Int { sample / 960 }
     private var sample = 0
 
     init(key: UInt32, hz: Double, amplitude: Double = 0.1, fec: Bool = true, syllables: Bool = false,
@@ -52,6 +56,7 @@ final class MixHarness {
         var sequence: UInt16
         var timestamp: UInt32
         var payload: [UInt8]
+        var level: Double? = nil
     }
 
     let mixer: RoomMixer
@@ -95,9 +100,11 @@ final class MixHarness {
             let now = clock.now
             if msSinceStart % 20 == 7 {
                 for p in publishers {
+                    let level = p.claimedLevel(p.frameNumber)
                     let (seq, ts, payload) = try p.next()
                     for delay in network(p, seq) {
-                        inFlight.append(InFlight(arrival: now + delay, key: p.key, sequence: seq, timestamp: ts, payload: payload))
+                        inFlight.append(InFlight(arrival: now + delay, key: p.key, sequence: seq, timestamp: ts, payload: payload,
+                                                 level: level))
                     }
                 }
                 inFlight += extra(now)
@@ -105,7 +112,7 @@ final class MixHarness {
             let arriving = inFlight.filter { $0.arrival <= now }
             inFlight.removeAll { $0.arrival <= now }
             for d in arriving {
-                mixer.receive(key: d.key, sequence: d.sequence, timestamp: d.timestamp, payload: d.payload, now: now)
+                mixer.receive(key: d.key, sequence: d.sequence, timestamp: d.timestamp, payload: d.payload, now: now, level: d.level)
             }
             if let deadline = mixer.nextDeadline, deadline <= now {
                 var count: [String: Int] = [:]

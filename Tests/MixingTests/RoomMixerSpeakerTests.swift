@@ -127,4 +127,67 @@ final class RoomMixerSpeakerTests: XCTestCase {
         XCTAssertEqual(h.mixer.mixedContributors, [1, 2, 3], "the newcomer 3.5 dB louder does not take the third place")
         XCTAssertEqual(h.mixer.counters.speakerChanges, 1, "one change: the first three start speaking")
     }
+
+    // MARK: Decoding only voice (RFC 6464 levels)
+
+    /// Ten in a room, one speaking: the nine who send silence and say so
+    /// (level -127) are decoded once in ten packets, to check the claim; the
+    /// speaker is heard as before.
+    func testQuietContributorsAreNotDecoded() throws {
+        let h = MixHarness()
+        for key: UInt32 in 1...10 {
+            let p = try TonePublisher(key: key, hz: 317, amplitude: key == 1 ? 0.1 : 0)
+            p.claimedLevel = { _ in key == 1 ? -23 : -127 }
+            try h.addPublisher(p, listening: true)
+        }
+        try h.run(ms: 1_000)
+        let (calls, skipped, frames) = (h.mixer.counters.decodeCalls, h.mixer.counters.decodesSkipped, h.mixer.counters.frames)
+        try h.run(ms: 2_000)
+        let n = h.mixer.counters.frames - frames
+        XCTAssertEqual(n, 100)
+        XCTAssertEqual(h.mixer.counters.decodesSkipped - skipped, 9 * n * 9 / 10, "nine in ten quiet packets skipped")
+        XCTAssertEqual(h.mixer.counters.decodeCalls - calls, n + 9 * n / 10, "the speaker, and every tenth quiet packet")
+        XCTAssertEqual(h.mixer.mixedContributors, [1])
+        XCTAssertGreaterThan(ToneMeter.level(h.tail("p5", ms: 1_000), hz: 317), -23, "the speaker is heard")
+        XCTAssertLessThan(ToneMeter.level(h.tail("p1", ms: 1_000), hz: 317), -50, "and not by itself")
+    }
+
+    /// A sender whose level says silence while it speaks (a fixed level, a
+    /// broken client) is caught by the check decode and mixed from then on.
+    func testAFalseQuietClaimIsCaught() throws {
+        let h = MixHarness()
+        let honest = try TonePublisher(key: 1, hz: 317)
+        honest.claimedLevel = { _ in -23 }
+        let liar = try TonePublisher(key: 2, hz: 761)
+        liar.claimedLevel = { _ in -127 }
+        try h.addPublisher(honest, listening: true)
+        try h.addPublisher(liar, listening: true)
+        try h.run(ms: 2_000)
+        XCTAssertEqual(h.mixer.mixedContributors, [1, 2])
+        XCTAssertFalse(h.mixer.contributors[2]!.trustsQuietMarks)
+        XCTAssertTrue(h.mixer.contributors[1]!.trustsQuietMarks)
+        XCTAssertGreaterThan(ToneMeter.level(h.tail("p1", ms: 1_000), hz: 761), -23, "p1 hears the speaker who said it was quiet")
+    }
+
+    /// Silent (and saying so) for 1.5 s, then speaking: mixed from its first
+    /// voiced packets, and heard at the level of a speaker who never paused
+    /// (the decoder, which missed the quiet packets, starts clean).
+    func testSpeechAfterSkippedSilenceIsHeardWhole() throws {
+        let h = MixHarness()
+        let steady = try TonePublisher(key: 1, hz: 317)
+        steady.claimedLevel = { _ in -23 }
+        let late = try TonePublisher(key: 2, hz: 761)
+        late.silent = { $0 < 75 }
+        late.claimedLevel = { $0 < 75 ? -127 : -23 }
+        try h.addPublisher(steady, listening: false)
+        try h.addPublisher(late, listening: false)
+        try h.addListener("pure", contributorKey: nil)
+        try h.run(ms: 1_400)
+        XCTAssertEqual(h.mixer.mixedContributors, [1])
+        XCTAssertGreaterThan(h.mixer.counters.decodesSkipped, 50)
+        try h.run(ms: 1_600)
+        XCTAssertEqual(h.mixer.mixedContributors, [1, 2])
+        let heard = h.tail("pure", ms: 1_000)
+        XCTAssertEqual(ToneMeter.level(heard, hz: 761), ToneMeter.level(heard, hz: 317), accuracy: 1.5)
+    }
 }
