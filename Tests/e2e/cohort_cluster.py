@@ -36,6 +36,7 @@ class Node:
     secret: str
     extra_args: list[str] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    binary: str = BINARY
     http_port: int = 0
     process: subprocess.Popen | None = None
     log: list[str] = field(default_factory=list)
@@ -44,7 +45,7 @@ class Node:
         self.http_port = self.http_port or free_port(self.address)
         env = dict(os.environ, COHORT_SECRET=self.secret, **self.extra_env)
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--directory", self.directory, "--records-node", self.name,
+            [self.binary, "serve", "--directory", self.directory, "--records-node", self.name,
              "--http", f"{self.address}:{self.http_port}", "--media", f"{self.address}:0",
              "--log-level", os.environ.get("COHORT_LOG_LEVEL", "info"), *self.extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)

@@ -362,7 +362,7 @@ def test_load_harness_thirty_sessions_through_random_nodes() -> None:
     import tempfile
 
     from hostile import LOADTEST
-    from cohort_server import ROOT
+    from cohort_server import RELEASE_BINARY, ROOT
 
     secret = secrets.token_urlsafe(32)
     results = tempfile.mkdtemp(prefix="cohort-scaleout-lt-")
@@ -371,7 +371,12 @@ def test_load_harness_thirty_sessions_through_random_nodes() -> None:
         json.dump({"name": "scaleout-30", "sessions": SESSIONS, "participantsPerSession": 2,
                    "media": {"audio": True, "video": False}, "rampSeconds": 3, "durationSeconds": 12}, f)
     with PostgresCluster() as pg, contextlib.ExitStack() as stack:
-        nodes = [stack.enter_context(Node(f"node{i}", f"127.0.0.{i}", pg.url(), secret)) for i in (1, 2, 3)]
+        # The release build, as the harness is: 60 simulated participants
+        # handshaking within 3 s on two shared cores measure the nodes a
+        # clinic runs, not a debug build (which, once, on a loaded CI
+        # machine, let one DTLS handshake pass its 10 s limit).
+        nodes = [stack.enter_context(Node(f"node{i}", f"127.0.0.{i}", pg.url(), secret, binary=RELEASE_BINARY))
+                 for i in (1, 2, 3)]
         wait_for(lambda: live_nodes(pg) == 3, 15, "three nodes registered")
         proc = subprocess.run([LOADTEST, scenario, "--servers", ",".join(n.ws_url for n in nodes), "--results", results,
                                "--quiet", "--max-loss-percent", "5"],
@@ -385,7 +390,8 @@ def test_load_harness_thirty_sessions_through_random_nodes() -> None:
         print("\nSCALE-OUT HARNESS", {k: counters.get(k) for k in ("joinsStarted", "joinsComplete", "redirects",
                                                                    "isolationViolations")},
               "loss", report["streams"].get("lost"), "/", report["streams"].get("expected"))
-        assert not report["joinFailures"], report["joinFailures"]
+        removals = [l for n in nodes for l in n.log if "dtls" in l.lower() or "removed" in l.lower()]
+        assert not report["joinFailures"], f"{report['joinFailures']}\nnodes' log lines on DTLS or removals:\n" + "\n".join(removals[-20:])
         assert counters["joinsStarted"] == 2 * SESSIONS and counters["joinsComplete"] == 2 * SESSIONS, counters
         assert counters["isolationViolations"] == 0
         assert counters.get("redirects", 0) > 0, "random entry never needed a redirect: the test cannot fail"
