@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from cohort_server import BINARY, CohortServer
+from cohort_server import BINARY, CohortServer, stop_process_group
 from peer import AiortcParticipant
 from signalling import CohortSignalling, SignallingError
 
@@ -65,13 +65,7 @@ class Node:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+        stop_process_group(self.process, 10)
 
     def kill(self) -> None:
         """SIGKILL: no leave, no heartbeat, sockets closed by the kernel."""

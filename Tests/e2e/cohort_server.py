@@ -33,6 +33,19 @@ RELEASE_BINARY = os.environ.get("COHORT_RELEASE_BINARY", os.path.join(ROOT, ".bu
 WEB_ROOT = os.path.join(ROOT, "Sources", "ControlPlane", "Web")
 
 
+def stop_process_group(process: subprocess.Popen | None, grace: float) -> None:
+    """SIGTERM to the process group of a server started with
+    `start_new_session`, SIGKILL if it has not exited after `grace` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -130,13 +143,7 @@ class CohortServer:
                 pass
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+        stop_process_group(self.process, 5)
         if self._records_dir is not None:
             shutil.rmtree(self._records_dir, ignore_errors=True)
 
