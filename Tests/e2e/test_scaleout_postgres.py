@@ -94,6 +94,19 @@ def live_nodes(pg: PostgresCluster) -> int:
     return int(pg.psql("SELECT count(*) FROM nodes WHERE heartbeat_at > now() - interval '3 seconds'", "cohort")[0][0])
 
 
+def one_node_per_session(nodes: list[Node], pg: PostgresCluster) -> tuple[dict[str, str], dict[str, int]]:
+    """The servers' view: every session joined on exactly one node, the one
+    `placements` names. Returns the placements and the sessions per node."""
+    homes: dict[str, set[str]] = {}
+    for n in nodes:
+        for sid in n.joined_sessions():
+            homes.setdefault(sid, set()).add(n.name)
+    assert len(homes) == SESSIONS and all(len(h) == 1 for h in homes.values()), homes
+    placements = dict(tuple(r) for r in pg.psql("SELECT session, node FROM placements", "cohort"))
+    assert {sid: next(iter(h)) for sid, h in homes.items()} == placements
+    return placements, {n.name: sum(1 for v in placements.values() if v == n.name) for n in nodes}
+
+
 def wait_for(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -132,17 +145,9 @@ def test_thirty_sessions_through_random_nodes_one_node_killed() -> None:
             assert all(m.hops <= 1 for m in members), [(m.name, m.hops) for m in members if m.hops > 1]
             assert figures["redirected"] > 0, "random entry never needed a redirect: the test cannot fail"
 
-            # The server's view: each session joined on exactly one node, the one in `placements`.
-            homes: dict[str, set[str]] = {}
-            for n in nodes:
-                for sid in n.joined_sessions():
-                    homes.setdefault(sid, set()).add(n.name)
-            assert len(homes) == SESSIONS and all(len(h) == 1 for h in homes.values()), homes
-            placements = dict(tuple(r) for r in pg.psql("SELECT session, node FROM placements", "cohort"))
-            assert {sid: next(iter(h)) for sid, h in homes.items()} == placements
+            placements, split = one_node_per_session(nodes, pg)
             for m in members:  # and the client ended where the server says
                 assert by_url[m.url].name == placements[m.sid], (m.name, m.url, placements[m.sid])
-            split = {n.name: sum(1 for v in placements.values() if v == n.name) for n in nodes}
             figures["split_sessions"] = split
             assert min(split.values()) >= SESSIONS // 3 - 3, split  # spread, not piled on one node
 
@@ -396,14 +401,7 @@ def test_load_harness_thirty_sessions_through_random_nodes() -> None:
         assert counters["isolationViolations"] == 0
         assert counters.get("redirects", 0) > 0, "random entry never needed a redirect: the test cannot fail"
         assert proc.returncode == 0, proc.stderr[-1500:]
-        homes: dict[str, set[str]] = {}
-        for n in nodes:
-            for sid in n.joined_sessions():
-                homes.setdefault(sid, set()).add(n.name)
-        assert len(homes) == SESSIONS and all(len(h) == 1 for h in homes.values()), homes
-        placements = dict(tuple(r) for r in pg.psql("SELECT session, node FROM placements", "cohort"))
-        assert {sid: next(iter(h)) for sid, h in homes.items()} == placements
-        split = {n.name: sum(1 for v in placements.values() if v == n.name) for n in nodes}
+        _, split = one_node_per_session(nodes, pg)
         print("SCALE-OUT HARNESS SPLIT", split)
         assert min(split.values()) >= SESSIONS // 3 - 3, split
 
