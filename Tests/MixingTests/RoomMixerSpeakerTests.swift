@@ -114,17 +114,19 @@ final class RoomMixerSpeakerTests: XCTestCase {
     }
 
     /// Two similar voices do not trade places every frame: a mixed one keeps
-    /// its place against a newcomer up to 6 dB louder.
+    /// its place against a newcomer up to 6 dB louder (without the margin
+    /// this one flaps: 14 changes in 3 s, measured).
     func testTheThirdPlaceIsSticky() throws {
         let h = MixHarness()
         try h.addPublisher(TonePublisher(key: 1, hz: 317, amplitude: 0.3), listening: true)
         try h.addPublisher(TonePublisher(key: 2, hz: 523, amplitude: 0.3), listening: true)
         try h.addPublisher(TonePublisher(key: 3, hz: 761, amplitude: 0.1), listening: true)
-        let late = try TonePublisher(key: 4, hz: 1_103, amplitude: 0.15, syllables: true)  // +3.5 dB over key 3
+        // 0.15 under a syllabic envelope (RMS 0.73): about 0.8 dB louder than key 3, and varying
+        let late = try TonePublisher(key: 4, hz: 1_103, amplitude: 0.15, syllables: true)
         late.silent = { $0 < 50 }
         try h.addPublisher(late, listening: true)
         try h.run(ms: 3_000)
-        XCTAssertEqual(h.mixer.mixedContributors, [1, 2, 3], "the newcomer 3.5 dB louder does not take the third place")
+        XCTAssertEqual(h.mixer.mixedContributors, [1, 2, 3], "the newcomer, slightly louder, does not take the third place")
         XCTAssertEqual(h.mixer.counters.speakerChanges, 1, "one change: the first three start speaking")
     }
 
