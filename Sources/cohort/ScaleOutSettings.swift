@@ -1,14 +1,6 @@
 import Directory
 import Records
 
-/// The scale-out options of `serve` (docs/SCALE-OUT.md), as typed.
-struct ScaleOutFlags: Equatable, Sendable {
-    var directory: String?
-    var publicURL: String?
-    var capacity: String?
-    var nodeDeadAfter: String?
-}
-
 /// Why the scale-out options cannot be used, naming the option and value.
 enum ScaleOutSettingsError: Error, Equatable, CustomStringConvertible {
     case directoryNotPostgres(String)
@@ -53,25 +45,14 @@ struct ScaleOutSettings: Equatable, Sendable {
     /// database or one slow query does not declare a node dead.
     static let defaultNodeDeadAfter = 5
 
-    /// The options from `serve`'s sources (flag, `COHORT_*` variable, --config file).
+    /// The options from `serve`'s sources (flag, `COHORT_*` variable,
+    /// --config file: `ServeInputs`); nil without `directory`. `http` gives
+    /// the default public URL.
     static func resolve(_ inputs: inout ServeInputs, http: HostPort) throws(ScaleOutSettingsError) -> ScaleOutSettings? {
-        let flags = ScaleOutFlags(directory: inputs.text("directory"), publicURL: inputs.text("public-url"),
-                                  capacity: inputs.text("capacity"), nodeDeadAfter: inputs.text("node-dead-after"))
-        return try resolve(flags, environment: [:], http: http)
-    }
-
-    /// Each option: the flag, else `COHORT_<NAME>`, else the default. `http` gives the default public URL.
-    static func resolve(_ flags: ScaleOutFlags, environment: [String: String], http: HostPort)
-        throws(ScaleOutSettingsError) -> ScaleOutSettings? {
-        func pick(_ flag: String?, _ variable: String) -> String? {
-            if let flag { return flag }
-            if let value = environment[variable], !value.isEmpty { return value }
-            return nil
-        }
-        let publicText = pick(flags.publicURL, "COHORT_PUBLIC_URL")
-        let capacityText = pick(flags.capacity, "COHORT_CAPACITY")
-        let deadText = pick(flags.nodeDeadAfter, "COHORT_NODE_DEAD_AFTER")
-        guard let text = pick(flags.directory, "COHORT_DIRECTORY") else {
+        let publicText = inputs.text("public-url")
+        let capacityText = inputs.text("capacity")
+        let deadText = inputs.text("node-dead-after")
+        guard let text = inputs.text("directory") else {
             if publicText != nil { throw .needsDirectory("--public-url") }
             if capacityText != nil { throw .needsDirectory("--capacity") }
             if deadText != nil { throw .needsDirectory("--node-dead-after") }
