@@ -11,7 +11,7 @@ import Wire
 /// ```
 ///
 /// Parsing expands the chunks to one result per reported packet.
-public struct RTCPTransportWideFeedback: Equatable, Sendable {
+public struct RTCPTransportWideFeedback: Equatable, Sendable, RTCPPacketWritable {
     /// The feedback message type in the RTPFB header.
     public static let format: UInt8 = 15
     /// Receive deltas count in units of 250 µs (§3.1.5).
@@ -72,6 +72,19 @@ public struct RTCPTransportWideFeedback: Equatable, Sendable {
 
     /// The reference time in milliseconds.
     public var referenceTimeMilliseconds: Int64 { Int64(referenceTime) * Self.referenceTimeTickMilliseconds }
+
+    /// Creates feedback reporting `packets`, which must run from
+    /// `baseSequenceNumber` without gaps (a lost packet is `.notReceived`).
+    public init(senderSSRC: UInt32, mediaSSRC: UInt32, baseSequenceNumber: UInt16, referenceTime: Int32,
+                feedbackPacketCount: UInt8, packets: [PacketResult]) {
+        self.senderSSRC = senderSSRC
+        self.mediaSSRC = mediaSSRC
+        self.baseSequenceNumber = baseSequenceNumber
+        self.packetStatusCount = UInt16(truncatingIfNeeded: packets.count)
+        self.referenceTime = referenceTime
+        self.feedbackPacketCount = feedbackPacketCount
+        self.packets = packets
+    }
 
     init(_ view: RTCPPacketView) throws(RTPError) {
         try view.require(16)
@@ -140,5 +153,63 @@ public struct RTCPTransportWideFeedback: Equatable, Sendable {
             }
         }
         self.packets = results
+    }
+
+    /// Appends the feedback (§3.1). Chunks are chosen greedily: a run of seven
+    /// or more equal symbols (or the equal rest) becomes a run-length chunk,
+    /// otherwise a one-bit vector of 14 when no large delta is among them, else
+    /// a two-bit vector of 7. A status that does not fit its delta (small
+    /// outside 0...255) is a caller bug; the reference time keeps its low 24
+    /// bits, as on the wire.
+    public func write(to buffer: inout [UInt8]) {
+        precondition(packets.count <= Int(UInt16.max), "at most 65535 statuses per feedback")
+        let start = RTCPWriter.begin(count: Self.format, packetType: RTCPPacketType.transportFeedback, into: &buffer)
+        buffer.appendUInt32(senderSSRC)
+        buffer.appendUInt32(mediaSSRC)
+        buffer.appendUInt16(baseSequenceNumber)
+        buffer.appendUInt16(UInt16(packets.count))
+        buffer.appendUInt32(UInt32(bitPattern: referenceTime) << 8 | UInt32(feedbackPacketCount))
+
+        var index = 0
+        while index < packets.count {
+            let symbol = packets[index].status.rawValue
+            var run = 1
+            while index + run < packets.count, run < 0x1FFF, packets[index + run].status.rawValue == symbol { run += 1 }
+            if run >= 7 || index + run == packets.count {
+                buffer.appendUInt16(UInt16(symbol) << 13 | UInt16(run))
+                index += run
+                continue
+            }
+            let window = packets[index..<min(index + 14, packets.count)]
+            if !window.contains(where: { $0.status == .receivedLargeOrNegativeDelta }) {
+                var chunk: UInt16 = 0x8000
+                for (i, result) in window.enumerated() where result.status == .receivedSmallDelta {
+                    chunk |= 1 << (13 - i)
+                }
+                buffer.appendUInt16(chunk)
+                index += window.count
+            } else {
+                var chunk: UInt16 = 0xC000
+                for (i, result) in packets[index..<min(index + 7, packets.count)].enumerated() {
+                    chunk |= UInt16(result.status.rawValue) << (12 - 2 * i)
+                }
+                buffer.appendUInt16(chunk)
+                index += min(7, packets.count - index)
+            }
+        }
+        for result in packets {
+            switch result.status {
+            case .notReceived:
+                continue
+            case .receivedSmallDelta:
+                precondition((0...255).contains(result.receiveDelta), "a small delta is 0...255 ticks")
+                buffer.append(UInt8(result.receiveDelta))
+            case .receivedLargeOrNegativeDelta:
+                precondition((-32768...32767).contains(result.receiveDelta), "a large delta is a signed 16-bit count")
+                buffer.appendUInt16(UInt16(bitPattern: Int16(result.receiveDelta)))
+            }
+        }
+        RTCPWriter.align(from: start, in: &buffer)
+        RTCPWriter.finish(start: start, in: &buffer)
     }
 }
