@@ -48,6 +48,7 @@ let package = Package(
         .target(name: "SRTP", dependencies: ["RTP", "CCohortSRTP"]),
         .target(name: "Opus", dependencies: ["CCohortOpus"]),
         .target(name: "Mixing", dependencies: ["Wire", "RTP", "Opus"]),
+        .target(name: "Congestion", dependencies: ["Wire", "RTP"]),
         .target(name: "SFU", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "Opus", "Mixing"]),
         .target(name: "MediaTransport", dependencies: [
             "SFU",
@@ -145,6 +146,7 @@ let package = Package(
                                                          "CohortMallocCounter"]),
         .testTarget(name: "OpusTests", dependencies: ["Opus"]),
         .testTarget(name: "MixingTests", dependencies: ["Mixing", "CohortTestSupport"]),
+        .testTarget(name: "CongestionTests", dependencies: ["Congestion", "RTP", "Wire", "CohortTestSupport"]),
         .testTarget(name: "SFUTests", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "Opus",
                                                     "CohortMallocCounter"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest", "Opus", "RTP", "Wire"]),

@@ -1,0 +1,146 @@
+import RTP
+import Wire
+
+/// Estimates how many bits per second one transport can carry toward its
+/// receiver, from transport-wide feedback on what it sent: the delay-based
+/// controller (inter-arrival groups → trendline → overuse detector → AIMD),
+/// bounded by the loss-based controller, with probes to find room quickly.
+/// This is the sender-side estimation of GCC (draft-ietf-rmcat-gcc-02), used
+/// by Cohort for each subscriber's downlink.
+///
+/// Sans-IO and single-threaded: the engine calls `send` for every packet it
+/// puts on this transport (stamping the returned sequence number),
+/// `receive(_:now:)` for every transport feedback from the receiver, and
+/// `probe(now:)` when it may send padding.
+public struct BandwidthEstimator: Sendable {
+    /// Rates in bits per second.
+    public struct Configuration: Sendable {
+        /// The rate assumed before any feedback.
+        public var initial: Int
+        /// Never estimate below this (audio must always fit).
+        public var minimum: Int
+        /// Never estimate above this.
+        public var maximum: Int
+
+        /// Creates a configuration.
+        public init(initial: Int = 300_000, minimum: Int = 50_000, maximum: Int = 20_000_000) {
+            self.initial = initial
+            self.minimum = minimum
+            self.maximum = maximum
+        }
+    }
+
+    private var history = SendHistory()
+    private var interArrival = InterArrival()
+    private var trend = DelayTrend()
+    private var rateControl: RateControl
+    private var acked = AckedRate()
+    private var loss: LossBound
+    private var probing = Probing()
+    private var recent = RecentOutcomes()
+    private let configuration: Configuration
+
+    /// What the sender would like to send, e.g. the top layers of every slot
+    /// a subscriber sees; probing stops there.
+    public var wanted: Int
+
+    /// The delay detector's current reading.
+    public var usage: BandwidthUsage { trend.usage }
+    /// The rate the receiver got, over the last quarter second of feedback.
+    public var ackedBitrate: Int? { acked.bitsPerSecond.map { Int($0) } }
+    /// The loss fraction over the last second of feedback.
+    public var lossFraction: Double { loss.lossFraction }
+    /// Bytes sent and not yet reported received.
+    public var bytesInFlight: Int { history.bytesInFlight }
+
+    /// Creates an estimator.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        let range = Double(configuration.minimum)...Double(configuration.maximum)
+        rateControl = RateControl(initial: Double(configuration.initial), range: range)
+        loss = LossBound(maximum: Double(configuration.maximum))
+        wanted = configuration.maximum
+    }
+
+    /// The estimate: what the sender may send now, in bits per second.
+    public var target: Int {
+        Int(min(max(min(rateControl.bitrate, loss.bitrate), Double(configuration.minimum)), Double(configuration.maximum)))
+    }
+
+    /// The round-trip time to the receiver, when RTCP knows it: it paces the
+    /// additive increase.
+    public mutating func setRoundTrip(_ roundTrip: TimeSpan) { rateControl.roundTrip = roundTrip }
+
+    /// Notes a packet of `size` bytes sent at `now`; returns its transport-wide
+    /// sequence number.
+    public mutating func send(size: Int, at now: Instant, probeCluster: Int? = nil) -> UInt16 {
+        if let probeCluster { probing.sent(cluster: probeCluster, size: size, at: now) }
+        return history.send(size: size, at: now, probeCluster: probeCluster)
+    }
+
+    /// A probe the sender should send now, if any.
+    public mutating func probe(now: Instant) -> ProbeCluster? {
+        probing.expire(now: now)
+        return probing.due(target: Double(target), wanted: Double(wanted), now: now)
+    }
+
+    /// Takes one transport feedback packet from the receiver.
+    public mutating func receive(_ feedback: RTCPTransportWideFeedback, now: Instant) {
+        var usage = trend.usage
+        var probeResult: Double?
+        for outcome in history.outcomes(of: feedback) {
+            loss.add(received: outcome.arrived != nil)
+            recent.add(outcome)
+            if outcome.probeCluster != nil, let span = probing.reported(outcome) {
+                let result = recent.rate(over: span)
+                probing.measured(result, for: span.cluster, wanted: Double(wanted), now: now)
+                probeResult = max(probeResult ?? 0, result)
+            }
+            guard let arrived = outcome.arrived else { continue }
+            acked.add(arrived: arrived, size: outcome.size)
+            if let delta = interArrival.add(sent: outcome.sent, arrived: arrived) {
+                usage = trend.add(delta)
+            }
+        }
+        if let probeResult, probeResult > rateControl.bitrate, usage != .overusing {
+            rateControl.set(probeResult, now: now)
+        }
+        rateControl.update(usage, acked: acked.bitsPerSecond, now: now)
+        loss.update(target: rateControl.bitrate, now: now)
+    }
+}
+
+/// The last second of reported packets, media and probes alike: a probe
+/// measures what the path carried while it ran, all traffic included, so
+/// that media sharing the bottleneck does not hide capacity.
+struct RecentOutcomes: Sendable {
+    static let kept = TimeSpan.seconds(1)
+    private var outcomes: [PacketOutcome] = []
+    private var head = 0
+
+    mutating func add(_ outcome: PacketOutcome) {
+        outcomes.append(outcome)
+        while head < outcomes.count, outcome.sent - outcomes[head].sent > Self.kept { head += 1 }
+        if head > 512, head * 2 > outcomes.count {
+            outcomes.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// The smaller of the rate sent during the probe's send span and the
+    /// rate received during its arrival span (each excluding the packet that
+    /// opens the span, whose bytes went before it).
+    func rate(over span: Probing.Span) -> Double {
+        var sent = 0
+        var received = 0
+        for outcome in outcomes[head...] {
+            if outcome.sent > span.sent.lowerBound, outcome.sent <= span.sent.upperBound { sent += outcome.size }
+            if let arrived = outcome.arrived, arrived > span.arrived.lowerBound, arrived <= span.arrived.upperBound {
+                received += outcome.size
+            }
+        }
+        let sendRate = Double(sent * 8) / (span.sent.upperBound - span.sent.lowerBound).seconds
+        let receiveRate = Double(received * 8) / (span.arrived.upperBound - span.arrived.lowerBound).seconds
+        return min(sendRate, receiveRate)
+    }
+}

@@ -1,0 +1,43 @@
+import Wire
+
+/// The loss-based controller of GCC (draft-ietf-rmcat-gcc-02 §6), once per
+/// second of feedback: above 10 % loss the bound falls by half the loss,
+/// below 2 % it grows 8 %, in between it holds. Random loss of a few percent
+/// on a wireless link therefore costs nothing; a full queue's drops do.
+struct LossBound: Sendable {
+    static let period = TimeSpan.seconds(1)
+
+    private(set) var bitrate: Double
+    private let maximum: Double
+    private var lost = 0
+    private var reported = 0
+    private var periodStart: Instant?
+    /// The loss fraction of the last whole period.
+    private(set) var lossFraction = 0.0
+
+    init(maximum: Double) {
+        self.bitrate = maximum
+        self.maximum = maximum
+    }
+
+    mutating func add(received: Bool) {
+        reported += 1
+        if !received { lost += 1 }
+    }
+
+    /// Closes the period when it is over; `target` is the estimator's current rate.
+    mutating func update(target: Double, now: Instant) {
+        let start = periodStart ?? now
+        periodStart = start
+        guard now - start >= Self.period, reported >= 20 else { return }
+        lossFraction = Double(lost) / Double(reported)
+        if lossFraction > 0.10 {
+            bitrate = min(bitrate, target) * (1 - 0.5 * lossFraction)
+        } else if lossFraction < 0.02 {
+            bitrate = min(max(bitrate, target) * 1.08, maximum)
+        }
+        lost = 0
+        reported = 0
+        periodStart = now
+    }
+}

@@ -1,0 +1,127 @@
+import Wire
+
+/// A burst the sender must send at `bitrate` (padding or retransmissions),
+/// so that feedback can show whether the path carries that much: the way to
+/// find more bandwidth without first congesting the path with media.
+public struct ProbeCluster: Sendable, Equatable {
+    /// Identifies the cluster's packets in `SendHistory.send(probeCluster:)`.
+    public var id: Int
+    /// The rate to send at.
+    public var bitrate: Int
+    /// Bytes to send in all (about 15 ms at `bitrate`).
+    public var bytes: Int
+    /// Packets at least, so that the measurement spans several arrivals.
+    public var minimumPackets: Int
+}
+
+/// Plans probes and reads their results (in the manner of GCC's probe
+/// controller and probe-based estimator, simplified): at the start, probes
+/// at 3× and 6× the initial rate; while a probe comes back at 70 % of its
+/// rate or more, one at twice the result; and every 5 s, while the wanted
+/// rate is above the estimate, one at twice the estimate (or the wanted rate).
+struct Probing: Sendable {
+    static let duration = TimeSpan.milliseconds(15)
+    static let minimumPackets = 5
+    static let periodicInterval = TimeSpan.seconds(5)
+    /// A probe result must reach this share of its rate to continue upward.
+    static let continueRatio = 0.7
+
+    private struct Pending: Sendable {
+        var cluster: ProbeCluster
+        var sentBytes = 0
+        var sentPackets = 0
+        var firstSent: Instant?
+        var lastSent: Instant?
+        var firstArrived: TimeSpan?
+        var lastArrived: TimeSpan?
+        var receivedPackets = 0
+        var reported = 0
+    }
+
+    private var queue: [ProbeCluster] = []
+    private var pending: [Pending] = []
+    private var nextID = 1
+    private var started = false
+    private var lastProbe: Instant?
+
+    /// Clusters the sender should send now, in order.
+    mutating func due(target: Double, wanted: Double, now: Instant) -> ProbeCluster? {
+        if !started {
+            started = true
+            enqueue(3 * target, now: now)
+            enqueue(6 * target, now: now)
+        } else if queue.isEmpty, pending.isEmpty, wanted > 1.2 * target,
+                  let lastProbe, now - lastProbe >= Self.periodicInterval {
+            enqueue(min(2 * target, wanted), now: now)
+        }
+        guard !queue.isEmpty else { return nil }
+        return queue.removeFirst()
+    }
+
+    private mutating func enqueue(_ bitrate: Double, now: Instant) {
+        let rate = Int(bitrate)
+        let bytes = max(rate / 8 * Int(Self.duration.milliseconds) / 1_000, Self.minimumPackets * 200)
+        let cluster = ProbeCluster(id: nextID, bitrate: rate, bytes: bytes, minimumPackets: Self.minimumPackets)
+        nextID += 1
+        queue.append(cluster)
+        pending.append(Pending(cluster: cluster))
+        lastProbe = now
+    }
+
+    /// Notes a probe packet sent.
+    mutating func sent(cluster id: Int, size: Int, at now: Instant) {
+        guard let index = pending.firstIndex(where: { $0.cluster.id == id }) else { return }
+        pending[index].sentBytes += size
+        pending[index].sentPackets += 1
+        if pending[index].firstSent == nil { pending[index].firstSent = now }
+        pending[index].lastSent = now
+    }
+
+    /// When a complete cluster was sent and received: the spans over which
+    /// the estimator measures what the path carried.
+    struct Span: Sendable {
+        var cluster: ProbeCluster
+        var sent: ClosedRange<Instant>
+        var arrived: ClosedRange<TimeSpan>
+    }
+
+    /// Takes a reported probe packet; returns its cluster's spans once every
+    /// packet of it was reported and enough of them arrived.
+    mutating func reported(_ outcome: PacketOutcome) -> Span? {
+        guard let id = outcome.probeCluster,
+              let index = pending.firstIndex(where: { $0.cluster.id == id }) else { return nil }
+        pending[index].reported += 1
+        if let arrived = outcome.arrived {
+            pending[index].receivedPackets += 1
+            pending[index].firstArrived = min(pending[index].firstArrived ?? arrived, arrived)
+            pending[index].lastArrived = max(pending[index].lastArrived ?? arrived, arrived)
+        }
+        let probe = pending[index]
+        guard probe.reported >= probe.sentPackets, probe.sentPackets >= probe.cluster.minimumPackets else { return nil }
+        pending.remove(at: index)
+        guard probe.receivedPackets >= probe.cluster.minimumPackets - 1,
+              let firstSent = probe.firstSent, let lastSent = probe.lastSent,
+              let firstArrived = probe.firstArrived, let lastArrived = probe.lastArrived,
+              lastSent > firstSent, lastArrived > firstArrived else { return nil }
+        return Span(cluster: probe.cluster, sent: firstSent...lastSent, arrived: firstArrived...lastArrived)
+    }
+
+    /// Plans the next probe from a measured one: twice as high while the
+    /// path delivered most of what the probe asked for.
+    mutating func measured(_ result: Double, for cluster: ProbeCluster, wanted: Double, now: Instant) {
+        // Only the highest probe so far leads further up: the two start-up
+        // probes must not each start a chain.
+        let higher = pending.contains { $0.cluster.bitrate > cluster.bitrate }
+        if !higher, result >= Self.continueRatio * Double(cluster.bitrate), result < wanted {
+            enqueue(min(2 * result, wanted), now: now)
+        }
+    }
+
+    /// Forgets clusters whose packets were never all reported (feedback lost).
+    mutating func expire(now: Instant) {
+        pending.removeAll { probe in
+            guard let lastSent = probe.lastSent else { return false }
+            return now - lastSent > .seconds(2)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Wire
+
+/// Additive-increase, multiplicative-decrease on the delay detector's signal
+/// (draft-ietf-rmcat-gcc-02 §5.5): grow while queues are steady, hold while
+/// they drain, and on overuse fall to 85 % of what the path delivered.
+struct RateControl: Sendable {
+    static let backoff = 0.9
+    static let multiplicativeIncreasePerSecond = 1.08
+    /// The shortest time between two decreases, so that one queue build-up
+    /// (reported over several feedbacks) costs one backoff.
+    static let decreaseInterval = TimeSpan.milliseconds(200)
+
+    enum State: Sendable { case hold, increase, decrease }
+
+    private(set) var bitrate: Double
+    private let range: ClosedRange<Double>
+    private(set) var state = State.increase
+    private var lastUpdate: Instant?
+    private var lastDecrease: Instant?
+    /// The rate the path delivered at past backoffs, in kbit/s (running mean
+    /// and variance normalized by the mean): near it the increase becomes additive.
+    private var capacity: (mean: Double, variance: Double)?
+    var roundTrip = TimeSpan.milliseconds(100)
+
+    init(initial: Double, range: ClosedRange<Double>) {
+        self.bitrate = min(max(initial, range.lowerBound), range.upperBound)
+        self.range = range
+    }
+
+    /// Sets the rate outright (a probe measured the path above it).
+    mutating func set(_ value: Double, now: Instant) {
+        bitrate = min(max(value, range.lowerBound), range.upperBound)
+        lastUpdate = now
+        probed = (value, now)
+    }
+
+    /// The last probe's measurement: for a second it counts as delivered,
+    /// since the acked rate still averages arrivals from before the jump.
+    private var probed: (rate: Double, at: Instant)?
+    static let probeValidity = TimeSpan.seconds(1)
+
+    mutating func update(_ usage: BandwidthUsage, acked: Double?, now: Instant) {
+        switch usage {
+        case .overusing: state = .decrease
+        case .underusing: state = .hold
+        case .normal: if state == .hold || state == .decrease { state = .increase }
+        }
+        let elapsed = min((now - (lastUpdate ?? now)).seconds, 1)
+        lastUpdate = now
+        if let acked, let bounds = capacityBounds, acked > bounds.upperBound {
+            self.capacity = nil       // the path grew: search multiplicatively again
+        }
+        switch state {
+        case .hold:
+            break
+        case .increase:
+            var next: Double
+            if let bounds = capacityBounds, bitrate > bounds.lowerBound {
+                // Near the known capacity: about one packet per response time.
+                let responseTime = roundTrip.seconds + 0.1
+                next = bitrate + max(1_000, 1_200 * 8 / responseTime) * elapsed
+            } else {
+                next = bitrate * pow(Self.multiplicativeIncreasePerSecond, elapsed)
+            }
+            // Never run far ahead of what the sender actually manages to send.
+            if let acked { next = min(next, max(bitrate, 1.5 * acked + 10_000)) }
+            bitrate = min(next, range.upperBound)
+        case .decrease:
+            if let lastDecrease, now - lastDecrease < Self.decreaseInterval { break }
+            var delivered = acked ?? bitrate
+            if let probed, now - probed.at < Self.probeValidity { delivered = max(delivered, probed.rate) }
+            let next = Self.backoff * delivered
+            if next < bitrate { bitrate = max(next, range.lowerBound) }
+            lastDecrease = now
+            if let bounds = capacityBounds, delivered < bounds.lowerBound { capacity = nil }   // the path shrank
+            updateCapacity(delivered)
+            state = .hold
+        }
+    }
+
+    /// Three deviations either side of the capacity, in bit/s.
+    private var capacityBounds: ClosedRange<Double>? {
+        guard let capacity else { return nil }
+        let deviation = (capacity.variance * capacity.mean).squareRoot()
+        return max(0, capacity.mean - 3 * deviation) * 1_000...(capacity.mean + 3 * deviation) * 1_000
+    }
+
+    private mutating func updateCapacity(_ sample: Double) {
+        let kbps = sample / 1_000
+        guard var capacity else {
+            capacity = (kbps, 0.4)
+            return
+        }
+        let alpha = 0.05
+        capacity.mean = (1 - alpha) * capacity.mean + alpha * kbps
+        let error = capacity.mean - kbps
+        capacity.variance = min(max((1 - alpha) * capacity.variance + alpha * error * error / max(capacity.mean, 1), 0.4), 2.5)
+        self.capacity = capacity
+    }
+}
+

@@ -1,0 +1,86 @@
+import CohortTestSupport
+import Congestion
+import RTP
+import Wire
+import XCTest
+
+/// The estimator against a simulated bottleneck (issue 12: within 10 % of
+/// the link rate within 5 s; back within 2 s after the rate drops).
+final class BandwidthEstimatorTests: XCTestCase {
+    private func describe(_ simulation: BottleneckSimulation) -> String {
+        stride(from: 0, to: simulation.samples.count, by: 5).map { i in
+            let s = simulation.samples[i]
+            return String(format: "%.1fs %.0fk", s.time, Double(s.target) / 1_000)
+        }.joined(separator: ", ")
+    }
+
+    func testConvergesToTheLinkRateWithinFiveSeconds() {
+        for (rate, seed) in [(2_000_000.0, 1 as UInt64), (800_000, 2), (5_000_000, 3)] {
+            var simulation = BottleneckSimulation(linkRate: rate, estimator: BandwidthEstimator(), seed: seed)
+            simulation.run(for: .seconds(15))
+            for second in 5..<15 {
+                let mean = simulation.meanTarget(from: Double(second), to: Double(second + 1))
+                XCTAssertEqual(mean / rate, 1, accuracy: 0.1,
+                               "link \(rate): second \(second) mean \(mean); \(describe(simulation))")
+            }
+        }
+    }
+
+    func testRecoversWithinTwoSecondsAfterARateDrop() {
+        for (from, to, seed) in [(2_500_000.0, 1_000_000.0, 4 as UInt64), (1_500_000, 500_000, 5)] {
+            var simulation = BottleneckSimulation(linkRate: from, estimator: BandwidthEstimator(), seed: seed)
+            simulation.run(for: .seconds(10))
+            simulation.linkRate = to
+            simulation.run(for: .seconds(10))
+            // From 2 s after the drop on, every second's mean is within 10 % of the new rate.
+            for second in 12..<20 {
+                let mean = simulation.meanTarget(from: Double(second), to: Double(second + 1))
+                XCTAssertEqual(mean / to, 1, accuracy: 0.1,
+                               "\(from)→\(to): second \(second) mean \(mean); \(describe(simulation))")
+            }
+        }
+    }
+
+    func testRandomLossOfTwoPercentCostsLittle() {
+        var simulation = BottleneckSimulation(linkRate: 2_000_000, estimator: BandwidthEstimator(), seed: 6)
+        simulation.randomLoss = 0.02
+        simulation.run(for: .seconds(15))
+        let mean = simulation.meanTarget(from: 5, to: 15)
+        XCTAssertGreaterThan(mean, 0.85 * 2_000_000, describe(simulation))
+        XCTAssertLessThan(mean, 1.1 * 2_000_000, describe(simulation))
+    }
+
+    func testHeavyRandomLossBringsTheEstimateDown() {
+        var simulation = BottleneckSimulation(linkRate: 4_000_000, estimator: BandwidthEstimator(), seed: 7)
+        simulation.randomLoss = 0.25
+        simulation.run(for: .seconds(10))
+        XCTAssertLessThan(simulation.meanTarget(from: 8, to: 10), 0.5 * 4_000_000, describe(simulation))
+    }
+
+    func testFindsAGrownLinkByProbing() {
+        var estimator = BandwidthEstimator()
+        estimator.wanted = 3_000_000
+        var simulation = BottleneckSimulation(linkRate: 1_000_000, estimator: estimator, seed: 8)
+        simulation.run(for: .seconds(10))
+        simulation.linkRate = 4_000_000
+        simulation.run(for: .seconds(10))
+        // Within 5 s of the link growing, the estimate allows what is wanted.
+        XCTAssertGreaterThanOrEqual(simulation.meanTarget(from: 15, to: 20), 0.9 * 3_000_000, describe(simulation))
+    }
+
+    func testStaysWithinItsRange() {
+        var simulation = BottleneckSimulation(
+            linkRate: 30_000,
+            estimator: BandwidthEstimator(configuration: .init(initial: 300_000, minimum: 60_000, maximum: 1_000_000)),
+            seed: 9)
+        simulation.run(for: .seconds(10))
+        XCTAssertGreaterThanOrEqual(simulation.samples.map(\.target).min() ?? 0, 60_000)
+        XCTAssertLessThan(simulation.meanTarget(from: 8, to: 10), 1.1 * 60_000, describe(simulation))
+        var fast = BottleneckSimulation(
+            linkRate: 10_000_000,
+            estimator: BandwidthEstimator(configuration: .init(initial: 300_000, minimum: 60_000, maximum: 1_000_000)),
+            seed: 10)
+        fast.run(for: .seconds(10))
+        XCTAssertEqual(fast.samples.map(\.target).max(), 1_000_000)
+    }
+}
