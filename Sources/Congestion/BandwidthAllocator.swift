@@ -1,0 +1,162 @@
+import Wire
+
+/// Shares one subscriber's downlink estimate among the video slots it sees,
+/// after reserving what its audio needs (issue 12, "audio first"): a sans-IO
+/// decision the engine takes whenever the estimate, a slot's layers, a
+/// tile's rendered size or the host's priorities change.
+///
+/// The rules, in order:
+/// 1. Audio is reserved first. When even audio does not fit, every video
+///    slot pauses and `suggestMixedAudio` tells the client one mixed stream
+///    would carry the room better than N separate ones.
+/// 2. Slots are served in priority order (screen share, the host's pinned
+///    tile, the active speaker, everyone else; then by slot number). Each
+///    gets its lowest layer while the budget lasts; those that don't fit pause.
+/// 3. What is left raises slots one layer at a time, highest priority first,
+///    never above the smallest layer that covers the tile's rendered size.
+/// 4. Hysteresis: keeping what a slot has needs the plain budget; resuming a
+///    paused slot or raising a layer needs `upgradeMargin` headroom and, for a
+///    slot that went down, `upgradeHold` since then. So an estimate wobbling
+///    around a threshold does not make tiles flap.
+public struct BandwidthAllocator: Sendable {
+    /// How important a slot is to this subscriber.
+    public enum Priority: Int, Sendable, Comparable {
+        case screenShare = 0
+        case pinned = 1
+        case activeSpeaker = 2
+        case normal = 3
+
+        public static func < (a: Priority, b: Priority) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    /// One layer a publisher sends (a simulcast encoding, or the only one).
+    public struct Layer: Sendable, Equatable {
+        /// Its current send rate, bits per second.
+        public var bitrate: Int
+        /// Its frame width in pixels.
+        public var width: Int
+
+        /// Creates a layer.
+        public init(bitrate: Int, width: Int) {
+            self.bitrate = bitrate
+            self.width = width
+        }
+    }
+
+    /// What a video slot needs to be decided.
+    public struct Slot: Sendable {
+        /// The slot's number in the subscriber's slot map.
+        public var id: Int
+        public var priority: Priority
+        /// The layers being received from its publisher, lowest first; empty
+        /// when the publisher sends nothing (the slot is then left alone).
+        public var layers: [Layer]
+        /// The width the client renders the tile at, if it said (nil: no cap).
+        /// Zero means not shown at all: the slot pauses.
+        public var renderedWidth: Int?
+
+        /// Creates a slot.
+        public init(id: Int, priority: Priority = .normal, layers: [Layer], renderedWidth: Int? = nil) {
+            self.id = id
+            self.priority = priority
+            self.layers = layers
+            self.renderedWidth = renderedWidth
+        }
+
+        /// The highest layer worth sending: the smallest that covers the tile.
+        var usefulTop: Int {
+            guard let renderedWidth, !layers.isEmpty else { return layers.count - 1 }
+            return layers.firstIndex { $0.width >= renderedWidth } ?? layers.count - 1
+        }
+    }
+
+    /// The decision for one slot.
+    public enum Decision: Sendable, Equatable {
+        /// Forward this layer (index into the slot's layers).
+        case layer(Int)
+        /// Forward nothing: "video paused, poor connection".
+        case paused
+    }
+
+    /// The whole decision.
+    public struct Allocation: Sendable, Equatable {
+        public var decisions: [Int: Decision]
+        /// Audio alone exceeds the estimate.
+        public var suggestMixedAudio: Bool
+        /// Bits per second the decisions add up to, audio included.
+        public var allocated: Int
+    }
+
+    /// Resuming or raising needs this much headroom over the new total.
+    public var upgradeMargin = 0.15
+    /// A slot that went down stays down at least this long.
+    public var upgradeHold = TimeSpan.seconds(2)
+
+    private var current: [Int: Decision] = [:]
+    private var lastDowngrade: [Int: Instant] = [:]
+
+    /// Creates an allocator with nothing decided.
+    public init() {}
+
+    /// Decides every slot for `budget` bits per second, with `audio` bits
+    /// per second reserved first.
+    public mutating func allocate(budget: Int, audio: Int, slots: [Slot], now: Instant) -> Allocation {
+        let ordered = slots.filter { !$0.layers.isEmpty }.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
+        var decisions: [Int: Decision] = [:]
+        var remaining = budget - audio
+        let suggestMix = remaining < 0
+
+        func canUpgrade(_ slot: Slot) -> Bool {
+            guard let since = lastDowngrade[slot.id] else { return true }
+            return now - since >= upgradeHold
+        }
+        /// Whether `cost` more fits: plainly when the slot already had it, with
+        /// the margin when it is new to the slot.
+        func fits(_ cost: Int, had: Bool, _ slot: Slot) -> Bool {
+            if had { return cost <= remaining }
+            return canUpgrade(slot) && Double(cost) * (1 + upgradeMargin) <= Double(remaining)
+        }
+
+        // Lowest layers, in priority order; what doesn't fit pauses.
+        for slot in ordered {
+            let previous = current[slot.id]
+            let had = previous != nil && previous != .paused
+            if slot.renderedWidth == 0 || suggestMix || !fits(slot.layers[0].bitrate, had: had, slot) {
+                decisions[slot.id] = .paused
+                continue
+            }
+            decisions[slot.id] = .layer(0)
+            remaining -= slot.layers[0].bitrate
+        }
+        // Then one layer at a time, highest priority first, while anything moves.
+        var raised = true
+        while raised {
+            raised = false
+            for slot in ordered {
+                guard case .layer(let index) = decisions[slot.id], index < slot.usefulTop else { continue }
+                let cost = slot.layers[index + 1].bitrate - slot.layers[index].bitrate
+                var had = false
+                if case .layer(let before) = current[slot.id], before > index { had = true }
+                guard fits(cost, had: had, slot) else { continue }
+                decisions[slot.id] = .layer(index + 1)
+                remaining -= cost
+                raised = true
+            }
+        }
+
+        for slot in ordered where current[slot.id] != nil && Self.rank(decisions[slot.id]) < Self.rank(current[slot.id]) {
+            lastDowngrade[slot.id] = now
+        }
+        current = decisions
+        lastDowngrade = lastDowngrade.filter { decisions[$0.key] != nil }
+        return Allocation(decisions: decisions, suggestMixedAudio: suggestMix, allocated: budget - remaining)
+    }
+
+    private static func rank(_ decision: Decision?) -> Int {
+        switch decision {
+        case .layer(let index)?: return index + 1
+        case .paused?: return 0
+        case nil: return 0
+        }
+    }
+}
