@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Opus", dependencies: ["CCohortOpus"]),
         .target(name: "Mixing", dependencies: ["Wire", "RTP", "Opus"]),
         .target(name: "Congestion", dependencies: ["Wire", "RTP"]),
-        .target(name: "SFU", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "Opus", "Mixing"]),
+        .target(name: "SFU", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "Opus", "Mixing", "Congestion"]),
         .target(name: "MediaTransport", dependencies: [
             "SFU",
             .product(name: "NIOCore", package: "swift-nio"),

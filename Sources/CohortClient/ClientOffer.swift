@@ -20,6 +20,9 @@ public struct ClientOffer: Sendable {
     public var lossRepair = false
     /// SSRC of our video retransmissions, when `lossRepair` and we publish video.
     public var videoRTXSSRC: UInt32?
+    /// Whether our own sections offer transport-wide congestion control
+    /// (the extension at `transportWideID` and `transport-cc` feedback).
+    public var transportWide = false
 
     /// Payload type of Opus in our offers.
     public static let opusPayloadType: UInt8 = 111
@@ -29,6 +32,8 @@ public struct ClientOffer: Sendable {
     public static let audioLevelID: UInt8 = 1
     /// Header-extension id of abs-send-time (the load test's send time).
     public static let sendTimeID: UInt8 = 2
+    /// Header-extension id of the transport-wide sequence number when `transportWide`.
+    public static let transportWideID: UInt8 = 3
     /// Payload type of RTX for VP8 (apt=96) when `lossRepair`.
     public static let rtxPayloadType: UInt8 = 97
 
@@ -73,6 +78,10 @@ public struct ClientOffer: Sendable {
                 }
             }
             l.append("a=extmap:\(Self.sendTimeID) http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
+            if transportWide && direction == "sendonly" {
+                l += ["a=rtcp-fb:\(pt) transport-cc",
+                      "a=extmap:\(Self.transportWideID) http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"]
+            }
             if let ssrc {
                 l += ["a=msid:cohort-client \(mid)", "a=ssrc:\(ssrc) cname:cohort-client"]
                 if kind == "video", let rtx = videoRTXSSRC {

@@ -80,7 +80,9 @@ public final class ClientParticipant {
     /// Creates a client with fresh credentials.
     /// With `lossRepair` the offer negotiates generic NACK and RTX for video,
     /// and the client answers the server's NACKs for its video with RTX.
-    public init(publishAudio: Bool, publishVideo: Bool, slots: Int, certificate: DTLSCertificate, lossRepair: Bool = false) {
+    /// With `transportWide` its own sections offer transport-wide congestion control.
+    public init(publishAudio: Bool, publishVideo: Bool, slots: Int, certificate: DTLSCertificate, lossRepair: Bool = false,
+                transportWide: Bool = false) {
         self.certificate = certificate
         var r = SystemRandomNumberGenerator()
         var offer = ClientOffer(ufrag: IceCredential.random(length: 8, using: &r),
@@ -89,6 +91,7 @@ public final class ClientParticipant {
                                 videoSSRC: publishVideo ? UInt32.random(in: 1...UInt32.max, using: &r) : nil,
                                 slots: slots)
         offer.lossRepair = lossRepair
+        offer.transportWide = transportWide
         if lossRepair && publishVideo { offer.videoRTXSSRC = UInt32.random(in: 1...UInt32.max, using: &r) }
         self.offer = offer
         tieBreaker = UInt64.random(in: 0...UInt64.max, using: &r)

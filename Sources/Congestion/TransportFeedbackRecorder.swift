@@ -27,6 +27,7 @@ public struct TransportFeedbackRecorder: Sendable {
     /// Highest sequence number received.
     private var highest: Int64 = -1
     private var feedbackCount: UInt8 = 0
+    private var lastFeedback: Instant?
     /// When the next feedback is due, nil while nothing waits to be reported.
     public private(set) var nextFeedback: Instant?
 
@@ -68,7 +69,9 @@ public struct TransportFeedbackRecorder: Sendable {
         arrivals[slot] = now.nanoseconds &+ 1
         recorded += 1
         if seq > highest { highest = seq }
-        if nextFeedback == nil { nextFeedback = now + Self.interval }
+        // One interval after the last feedback (not after this arrival), so
+        // that feedback sent on arrivals keeps to the interval.
+        if nextFeedback == nil { nextFeedback = max(now, (lastFeedback ?? now) + Self.interval) }
     }
 
     private mutating func clear(from start: Int64, through end: Int64) {
@@ -83,6 +86,7 @@ public struct TransportFeedbackRecorder: Sendable {
     /// interval later.
     public mutating func feedback(now: Instant, senderSSRC: UInt32, mediaSSRC: UInt32) -> [RTCPTransportWideFeedback] {
         nextFeedback = nil
+        lastFeedback = now
         guard var seq = nextToReport, highest >= seq else { return [] }
         var packets: [RTCPTransportWideFeedback] = []
         while seq <= highest {

@@ -126,4 +126,12 @@ extension RTPHeader {
         guard let range = extensionElement(id: id, in: packet), !range.isEmpty else { return nil }
         return RTPAudioLevel(byte: packet[range.lowerBound])
     }
+
+    /// The transport-wide sequence number
+    /// (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2), when the
+    /// element with local ID `id` is present and holds two bytes.
+    public func transportSequenceNumber(id: UInt8, in packet: [UInt8]) -> UInt16? {
+        guard let range = extensionElement(id: id, in: packet), range.count >= 2 else { return nil }
+        return UInt16(packet[range.lowerBound]) << 8 | UInt16(packet[range.lowerBound + 1])
+    }
 }

@@ -61,7 +61,8 @@ public struct AnswerBuilder: Sendable {
                 lines.append("a=inactive")
             case .publish(let kind, let p):
                 lines += mediaSection(kind: kind, mid: p.mid, payloadType: p.payloadType, repair: p.repair,
-                                      extensions: p.extensions, direction: "recvonly", plan: plan, addrType: addrType)
+                                      extensions: p.extensions, direction: "recvonly", plan: plan, addrType: addrType,
+                                      transportWide: p.transportWide)
             case .slot(let kind, let index, let slot):
                 lines += mediaSection(kind: kind, mid: slot.mid, payloadType: slot.payloadType, repair: slot.repair,
                                       extensions: slot.extensions, direction: "sendonly", plan: plan, addrType: addrType)
@@ -85,7 +86,8 @@ public struct AnswerBuilder: Sendable {
     }
 
     private func mediaSection(kind: TrackKind, mid: String, payloadType pt: UInt8, repair: OfferPlan.Repair,
-                              extensions: Set<String>, direction: String, plan: OfferPlan, addrType: String) -> [String] {
+                              extensions: Set<String>, direction: String, plan: OfferPlan, addrType: String,
+                              transportWide: Bool = false) -> [String] {
         let formats = [pt] + (repair.rtxPayloadType.map { [$0] } ?? [])
         var l = [
             "m=\(kind.rawValue) \(candidatePort) UDP/TLS/RTP/SAVPF \(formats.map(String.init).joined(separator: " "))",
@@ -121,6 +123,12 @@ public struct AnswerBuilder: Sendable {
             guard let id = plan.extensionIDs[uri] else { continue }
             if kind == .video && uri.hasSuffix("ssrc-audio-level") { continue }
             l.append("a=extmap:\(id) \(uri)")
+        }
+        // Transport-wide congestion control on what the client publishes:
+        // Cohort records arrivals and sends feedback (TransportFeedbackRecorder).
+        if transportWide, let id = plan.transportWideID {
+            l.append("a=rtcp-fb:\(pt) transport-cc")
+            l.append("a=extmap:\(id) \(OfferPlan.transportWideExtension)")
         }
         // RFC 8445 §5.1.2: host candidate priority, type preference 126.
         l.append("a=candidate:1 1 udp 2130706431 \(candidateHost) \(candidatePort) typ host")

@@ -269,6 +269,8 @@ public struct EngineCounters: Sendable, Equatable {
     /// Thread CPU time spent in the mixers' ticks (decode, mix, encode), when
     /// `EngineConfiguration.cpuClock` is set; 0 otherwise.
     public var mixerCPUNanoseconds = 0
+    /// Transport-wide feedback packets sent to publishers (transport-cc).
+    public var transportFeedbackSent = 0
     /// RTCP BYE compounds sent when the server stopped (`MediaEngine.shutDown`), one per participant.
     public var goodbyesSent = 0
     /// Session commands refused with `rate-limited` (command or fan-out budget spent).

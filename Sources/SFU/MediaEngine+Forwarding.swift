@@ -23,6 +23,11 @@ extension MediaEngine {
         packet.append(contentsOf: datagram)
         do { try srtp.unprotectRTP(&packet) } catch { counters.srtpFailed += 1; return }
         guard var header = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
+        // Every packet on the transport counts for congestion control,
+        // retransmissions and the sender's padding probes included.
+        if let id = p.plan.transportWideID, let sequence = header.transportSequenceNumber(id: id, in: packet) {
+            recordTransportArrival(p, sequence: sequence, now: now, transmits: &transmits)
+        }
         var kind = p.publishedKind(ssrc: header.ssrc, payloadType: header.payloadType)
         if kind == nil, p.video?.isRetransmission(ssrc: header.ssrc, payloadType: header.payloadType) == true {
             // RFC 4588: the publisher resent a packet we NACKed; restore the original in place.

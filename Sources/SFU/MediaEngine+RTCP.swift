@@ -111,6 +111,28 @@ extension MediaEngine {
         counters.nacksDuplicated += copies - 1
     }
 
+    /// Records a publisher packet's transport-wide sequence number and, when
+    /// the 50 ms feedback interval is up, sends `p` transport feedback on
+    /// everything since the last one (draft-holmer-rmcat-transport-wide-cc-extensions-01
+    /// §3.1). Feedback goes out on the arrival that finds it due rather than
+    /// on a timer of its own: arrivals are what it reports, and a publisher
+    /// sends audio every 20 ms, so it leaves within 50-70 ms.
+    func recordTransportArrival(_ p: Participant, sequence: UInt16, now: Instant, transmits: inout TransmitQueue) {
+        p.transportFeedback?.record(sequence, at: now)
+        guard let due = p.transportFeedback?.nextFeedback, due <= now,
+              let srtp = p.srtp, let to = p.ice.selected else { return }
+        let mediaSSRC = p.video?.ssrc ?? p.audio?.ssrc ?? 0
+        guard let feedback = p.transportFeedback?.feedback(now: now, senderSSRC: p.feedbackSSRC, mediaSSRC: mediaSSRC)
+        else { return }
+        for packet in feedback {
+            var out = RTCPCompound.build([packet])
+            do { try srtp.protectRTCP(&out) } catch { return }
+            transmits.append(out, to: to)
+            countRTCPSent(out)
+            counters.transportFeedbackSent += 1
+        }
+    }
+
     /// Once a second: receiver reports for what `p` publishes, and sender
     /// reports for each slot we send it, so browser statistics (loss, jitter,
     /// round trip) are meaningful (RFC 3550 §6.4).

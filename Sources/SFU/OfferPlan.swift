@@ -21,6 +21,11 @@ public struct OfferPlan: Sendable {
         /// answer accepts only those (RFC 8285 §5; Firefox offers abs-send-time
         /// in video sections only).
         public var extensions: Set<String> = []
+        /// Whether the section offered transport-wide congestion control: the
+        /// extension and `a=rtcp-fb:pt transport-cc` for the codec. The answer
+        /// then accepts both, and Cohort sends the client transport feedback
+        /// on what it publishes, so that the client's own estimator works.
+        public var transportWide = false
     }
 
     /// Loss repair a client offered for a video codec, which the answer accepts.
@@ -78,6 +83,9 @@ public struct OfferPlan: Sendable {
     public var dtlsServer: Bool
     /// The client's header-extension ids by URI (RFC 8285), bundle-wide.
     public var extensionIDs: [String: UInt8]
+    /// The id of the transport-wide sequence number extension, when a section
+    /// the client publishes on offered transport-wide congestion control.
+    public var transportWideID: UInt8?
     /// Whether the client offered reduced-size RTCP (RFC 5506).
     public var rtcpReducedSize: Bool
 
@@ -104,6 +112,11 @@ public struct OfferPlan: Sendable {
         "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
     ]
 
+    /// The transport-wide sequence number extension
+    /// (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2). Not forwarded:
+    /// its numbers belong to one transport.
+    public static let transportWideExtension = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
     /// Analyses `offer`. At most `maxSlots` receive slots per kind are used.
     public init(offer: SessionDescription, maxSlots: Int) throws(SFUError) {
         let media = offer.mediaSections
@@ -129,6 +142,7 @@ public struct OfferPlan: Sendable {
         var sections: [Section] = []
         var slotCount: [TrackKind: Int] = [.audio: 0, .video: 0]
         var published: Set<TrackKind> = []
+        var transportWideID: UInt8?
         for m in media {
             let mid = m.mid
             let refusedLine = "\(m.media.kind.rawValue) 0 \(m.media.proto) \(m.media.formats.first ?? "0")"
@@ -167,9 +181,16 @@ public struct OfferPlan: Sendable {
             if direction.sends && !published.contains(kind) {
                 published.insert(kind)
                 let ssrc = m.primarySSRCs.first
+                var transportWide = false
+                if codec.supportsFeedback("transport-cc"),
+                   let ext = m.extMaps.first(where: { $0.uri == Self.transportWideExtension }), ext.id > 0, ext.id < 15,
+                   transportWideID == nil || transportWideID == UInt8(ext.id) {
+                    transportWideID = UInt8(ext.id)
+                    transportWide = true
+                }
                 sections.append(.publish(kind, Publish(mid: mid, payloadType: codec.payloadType, ssrc: ssrc, repair: repair,
                                                        rtxSSRC: repair.rtxPayloadType == nil ? nil : ssrc.flatMap(m.rtxSSRC(for:)),
-                                                       extensions: offered)))
+                                                       extensions: offered, transportWide: transportWide)))
             } else if direction.receives && !direction.sends && slotCount[kind]! < maxSlots {
                 sections.append(.slot(kind, index: slotCount[kind]!, Slot(mid: mid, payloadType: codec.payloadType,
                                                                          repair: repair, extensions: offered)))
@@ -180,6 +201,7 @@ public struct OfferPlan: Sendable {
         }
         self.sections = sections
         self.extensionIDs = ids
+        self.transportWideID = transportWideID
         if sections.allSatisfy({ if case .rejected = $0 { return true } else { return false } }) {
             throw .invalidOffer("no Opus audio or VP8 video section")
         }

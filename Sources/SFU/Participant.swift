@@ -1,3 +1,4 @@
+import Congestion
 import DTLS
 import RTP
 import SRTP
@@ -49,6 +50,9 @@ final class Participant {
     /// For an id in this participant's packets, the forwarded-extension index + 1 (0 = none).
     let extensionIndexByID: [UInt8]
     var nextReport: Instant
+    /// Arrivals of what it publishes, for transport-wide feedback to it
+    /// (nil unless its offer negotiated transport-wide congestion control).
+    var transportFeedback: TransportFeedbackRecorder?
     /// Round-trip time to the participant, from its report blocks on our slots.
     var roundTrip = RoundTripEstimate()
     /// Its share of the session's command processing and fan-out
@@ -95,6 +99,7 @@ final class Participant {
         self.localExtensionIDs = local
         self.extensionIndexByID = byID
         self.nextReport = now + .seconds(1)
+        self.transportFeedback = plan.transportWideID == nil ? nil : TransportFeedbackRecorder()
     }
 
     /// Asks for a keyframe of the camera, if it has one: a new subscriber,

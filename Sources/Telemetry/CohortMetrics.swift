@@ -53,6 +53,7 @@ public final class CohortMetrics: MetricsSource {
         ("cohort_nacks_total", [("direction", "sent")], \.nacksSent),
         ("cohort_nacks_total", [("direction", "received")], \.nacksReceived),
         ("cohort_nacked_packets_total", [], \.nackedPackets),
+        ("cohort_transport_feedback_sent_total", [], \.transportFeedbackSent),
         ("cohort_packets_recovered_total", [], \.packetsRecovered),
         ("cohort_mixer_frames_total", [], \.mixerFrames),
         ("cohort_mixed_frames_sent_total", [], \.mixedFramesSent),
