@@ -26,6 +26,13 @@ client "down"), each with its own seeded random generator:
   reorder packets 5 ms apart in a video frame most of the time, which a
   single access link does not do.
 
+- rate (uplink only, optional): each flow's client → server direction is a
+  bottleneck of ``up_rate`` bits per second (IP and UDP headers counted, 28
+  bytes a datagram) with a drop-tail queue of ``queue`` seconds: a datagram
+  that would wait longer is dropped (counted as ``queue_dropped``).  This is
+  the userspace shaper for the bandwidth tests (one participant's uplink
+  capped while the server's side stays clean); loss and delay apply on top.
+
 Drops and forwards are counted per flow and direction; the relay prints
 them as one JSON line (``{"type": "stats", ...}``) every second and when it
 stops.  Lifetime is bounded (``lifetime`` seconds, then it closes its sockets
@@ -70,6 +77,10 @@ class Direction:
     rng: random.Random
     queue: collections.deque = field(default_factory=collections.deque)
     last_departure: float = 0.0
+    # The bottleneck: bits per second (0 = none), and when it is next free.
+    rate: float = 0.0
+    link_free: float = 0.0
+    queue_dropped: int = 0
     scheduled: bool = False
     received: int = 0
     dropped: int = 0
@@ -79,7 +90,9 @@ class Direction:
 class Impairment:
     """The loss and delay rule shared by every direction."""
 
-    def __init__(self, loss: float, delay: float, jitter: float, grace: float, started: float) -> None:
+    def __init__(self, loss: float, delay: float, jitter: float, grace: float, started: float,
+                 queue: float = 0.1) -> None:
+        self.queue = queue
         if not 0.0 <= loss < 1.0:
             raise ValueError("loss is a probability in [0, 1)")
         if jitter > delay:
@@ -92,9 +105,17 @@ class Impairment:
         lost = d.rng.random() < self.loss
         return lost and now - self.started >= self.grace
 
-    def departure(self, d: Direction, now: float) -> float:
+    def departure(self, d: Direction, now: float, size: int = 0) -> float | None:
+        """When the datagram leaves, or None when the bottleneck's queue is full."""
         held = self.delay + d.rng.uniform(-self.jitter, self.jitter)
-        d.last_departure = max(now + held, d.last_departure)
+        start = now
+        if d.rate > 0:
+            start = max(now, d.link_free)
+            if start - now > self.queue:
+                return None
+            d.link_free = start + (size + 28) * 8 / d.rate
+            start = d.link_free
+        d.last_departure = max(start + held, d.last_departure)
         return d.last_departure
 
 
@@ -147,7 +168,8 @@ class ImpairRelay:
 
     def __init__(self, ports: list[int], loss: float, *, delay: float = 0.040, jitter: float = 0.010,
                  seed: int = 1, grace: float = 0.0, lifetime: float = 120.0,
-                 listen_host: str = LISTEN_HOST, server_host: str = SERVER_HOST) -> None:
+                 listen_host: str = LISTEN_HOST, server_host: str = SERVER_HOST,
+                 up_rate: float = 0.0, queue: float = 0.1) -> None:
         _require_loopback(listen_host)
         _require_loopback(server_host)
         if listen_host == server_host:
@@ -155,7 +177,8 @@ class ImpairRelay:
         self.ports, self.seed, self.lifetime = ports, seed, lifetime
         self.listen_host, self.server_host = listen_host, server_host
         self.loop = asyncio.get_running_loop()
-        self.impairment = Impairment(loss, delay, jitter, grace, self.loop.time())
+        self.impairment = Impairment(loss, delay, jitter, grace, self.loop.time(), queue)
+        self.up_rate = up_rate
         self.listeners: dict[int, _Listener] = {}
         self.flows: dict[tuple[int, tuple], Flow] = {}
         self.stopped = asyncio.Event()
@@ -181,6 +204,7 @@ class ImpairRelay:
             _require_loopback(addr[0])
             index = sum(1 for f in self.flows.values() if f.port == port)
             flow = Flow(self, index, port, addr, self._direction(index, port, "up"), self._direction(index, port, "down"))
+            flow.up.rate = self.up_rate
             self.flows[key] = flow
             self.loop.create_task(self._open_upstream(flow))
         self._enqueue(flow.up, data, lambda payload, f=flow: self._send_up(f, payload))
@@ -211,7 +235,12 @@ class ImpairRelay:
         if self.impairment.drops(d, now):
             d.dropped += 1
             return
-        d.queue.append((self.impairment.departure(d, now), data, send))
+        departure = self.impairment.departure(d, now, len(data))
+        if departure is None:
+            d.queue_dropped += 1
+            d.dropped += 1
+            return
+        d.queue.append((departure, data, send))
         if not d.scheduled:
             d.scheduled = True
             self.loop.call_at(d.queue[0][0], self._drain, d)
@@ -233,13 +262,14 @@ class ImpairRelay:
     def stats(self) -> dict:
         """Counts per flow and totals per direction."""
         flows = []
-        totals = {"up": {"received": 0, "dropped": 0, "sent": 0}, "down": {"received": 0, "dropped": 0, "sent": 0}}
+        totals = {"up": {"received": 0, "dropped": 0, "sent": 0, "queue_dropped": 0},
+                  "down": {"received": 0, "dropped": 0, "sent": 0, "queue_dropped": 0}}
         for f in self.flows.values():
             row = {"port": f.port, "client": f"{f.client[0]}:{f.client[1]}",
                    "upstream": (f"{f.upstream.transport.get_extra_info('sockname')[1]}"
                                 if f.upstream and f.upstream.transport else None)}
             for name, d in (("up", f.up), ("down", f.down)):
-                row[name] = {"received": d.received, "dropped": d.dropped, "sent": d.sent}
+                row[name] = {"received": d.received, "dropped": d.dropped, "sent": d.sent, "queue_dropped": d.queue_dropped}
                 for k in totals[name]:
                     totals[name][k] += row[name][k]
             flows.append(row)
@@ -260,7 +290,7 @@ class ImpairRelay:
 
 async def serve(args: argparse.Namespace) -> None:
     relay = ImpairRelay([int(p) for p in args.ports.split(",")], args.loss, delay=args.delay, jitter=args.jitter,
-                        seed=args.seed, grace=args.grace, lifetime=args.lifetime)
+                        seed=args.seed, grace=args.grace, lifetime=args.lifetime, up_rate=args.up_rate, queue=args.queue)
     await relay.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -283,6 +313,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--grace", type=float, default=0.0, help="seconds at the start without loss")
     parser.add_argument("--lifetime", type=float, default=120.0, help="seconds until the relay stops by itself")
+    parser.add_argument("--up-rate", type=float, default=0.0, help="each flow's uplink bottleneck, bits per second (0: none)")
+    parser.add_argument("--queue", type=float, default=0.1, help="the bottleneck's drop-tail queue, seconds")
     asyncio.run(serve(parser.parse_args()))
 
 
@@ -297,10 +329,12 @@ class RelayProcess:
     final counts."""
 
     def __init__(self, ports: list[int], loss: float, *, seed: int = 1, lifetime: float = 120.0,
-                 grace: float = 0.0, delay: float = 0.040, jitter: float = 0.010, nice: int = 0) -> None:
+                 grace: float = 0.0, delay: float = 0.040, jitter: float = 0.010, nice: int = 0,
+                 up_rate: float = 0.0, queue: float = 0.1) -> None:
         self.args = [sys.executable, os.path.abspath(__file__), "--ports", ",".join(map(str, ports)),
                      "--loss", str(loss), "--seed", str(seed), "--lifetime", str(lifetime),
-                     "--grace", str(grace), "--delay", str(delay), "--jitter", str(jitter)]
+                     "--grace", str(grace), "--delay", str(delay), "--jitter", str(jitter),
+                     "--up-rate", str(up_rate), "--queue", str(queue)]
         self.nice = nice
         self.loss = loss
         self.process: subprocess.Popen | None = None
