@@ -20,7 +20,7 @@ public struct ClientOffer: Sendable {
     public var lossRepair = false
     /// SSRC of our video retransmissions, when `lossRepair` and we publish video.
     public var videoRTXSSRC: UInt32?
-    /// Whether our own sections offer transport-wide congestion control
+    /// Whether every section offers transport-wide congestion control
     /// (the extension at `transportWideID` and `transport-cc` feedback).
     public var transportWide = false
 
@@ -78,7 +78,7 @@ public struct ClientOffer: Sendable {
                 }
             }
             l.append("a=extmap:\(Self.sendTimeID) http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")
-            if transportWide && direction == "sendonly" {
+            if transportWide {
                 l += ["a=rtcp-fb:\(pt) transport-cc",
                       "a=extmap:\(Self.transportWideID) http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"]
             }

@@ -65,7 +65,8 @@ public struct AnswerBuilder: Sendable {
                                       transportWide: p.transportWide)
             case .slot(let kind, let index, let slot):
                 lines += mediaSection(kind: kind, mid: slot.mid, payloadType: slot.payloadType, repair: slot.repair,
-                                      extensions: slot.extensions, direction: "sendonly", plan: plan, addrType: addrType)
+                                      extensions: slot.extensions, direction: "sendonly", plan: plan, addrType: addrType,
+                                      transportWide: slot.transportWide)
                 if let ssrc = slotSSRCs[kind]?[index] {
                     // Audio slot i and video slot i share a stream, so browsers synchronise them
                     // (RFC 8830); the server fills them with the same person when it can.
@@ -124,8 +125,10 @@ public struct AnswerBuilder: Sendable {
             if kind == .video && uri.hasSuffix("ssrc-audio-level") { continue }
             l.append("a=extmap:\(id) \(uri)")
         }
-        // Transport-wide congestion control on what the client publishes:
-        // Cohort records arrivals and sends feedback (TransportFeedbackRecorder).
+        // Transport-wide congestion control: on what the client publishes Cohort
+        // records arrivals and sends feedback (TransportFeedbackRecorder); on
+        // what it receives Cohort stamps its own numbers and reads the
+        // client's feedback (BandwidthEstimator).
         if transportWide, let id = plan.transportWideID {
             l.append("a=rtcp-fb:\(pt) transport-cc")
             l.append("a=extmap:\(id) \(OfferPlan.transportWideExtension)")

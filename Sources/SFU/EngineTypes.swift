@@ -271,6 +271,10 @@ public struct EngineCounters: Sendable, Equatable {
     public var mixerCPUNanoseconds = 0
     /// Transport-wide feedback packets sent to publishers (transport-cc).
     public var transportFeedbackSent = 0
+    /// Transport-wide feedback packets received from subscribers on the copies we stamped.
+    public var transportFeedbackReceived = 0
+    /// Copies stamped with a subscriber's transport-wide sequence number.
+    public var transportWideStamped = 0
     /// RTCP BYE compounds sent when the server stopped (`MediaEngine.shutDown`), one per participant.
     public var goodbyesSent = 0
     /// Session commands refused with `rate-limited` (command or fan-out budget spent).

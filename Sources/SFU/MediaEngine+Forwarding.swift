@@ -78,12 +78,15 @@ extension MediaEngine {
                 sequence: header.sequenceNumber, timestamp: header.timestamp, isKeyframe: keyframe,
                 payloadBytes: payloadBytes, now: now) else { continue }
             var failed = false
-            transmits.appendDatagram(to: destination, capacity: packet.count + SRTPContext.maximumTrailerLength) { out in
-                let length = ForwardedPacket.write(packet, header: header, into: out, ssrc: slotSSRC,
+            transmits.appendDatagram(to: destination, capacity: packet.count + SRTPContext.maximumTrailerLength
+                                                               + ForwardedPacket.transportWideGrowth) { out in
+                var length = ForwardedPacket.write(packet, header: header, into: out, ssrc: slotSSRC,
                                                    sequence: rewritten.sequence, timestamp: rewritten.timestamp,
                                                    payloadType: target.payloadType,
                                                    remap: target.remapsExtensions
                                                        ? (p.extensionIndexByID, sub.localExtensionIDs) : nil)
+                length = stampTransportWide(for: sub, out, length: length, original: packet, header: header,
+                                            originalID: p.plan.transportWideID ?? 0, now: now)
                 do {
                     let sent = try subSRTP.protectRTP(out, length: length)
                     bytes += sent
@@ -131,5 +134,24 @@ extension MediaEngine {
         }
         if keyframe { p.video?.keyframes.keyframeArrived(now: now) }
         return true
+    }
+}
+
+extension MediaEngine {
+    /// Gives the copy in `out` the subscriber's next transport-wide sequence
+    /// number when its slots negotiated transport-cc, and notes the send in
+    /// its estimator; returns the copy's length. Nothing allocates.
+    func stampTransportWide(for sub: Participant, _ out: UnsafeMutableRawBufferPointer, length: Int, original: [UInt8],
+                            header: RTPHeader, originalID: UInt8, now: Instant) -> Int {
+        guard sub.subscriber.bandwidth != nil, let id = sub.plan.transportWideID,
+              ForwardedPacket.canStampTransportWide(header) else { return length }
+        // The size noted is the copy's after stamping and encryption, give or
+        // take the 4 bytes of an element rewritten in place rather than added.
+        let growth = header.hasExtension ? 4 : 8
+        let sequence = sub.subscriber.bandwidth!.send(size: length + growth + SRTPContext.maximumTrailerLength, at: now)
+        let stamped = ForwardedPacket.stampTransportWide(out, length: length, original: original, header: header,
+                                                         originalID: originalID, id: id, sequence: sequence)
+        counters.transportWideStamped += 1
+        return stamped
     }
 }

@@ -7,7 +7,8 @@ extension MediaEngine {
     /// SRTCP from a participant: keyframe requests go to the publisher in
     /// the named slot, NACKs are answered from that publisher's packet
     /// cache, report blocks on our slots give the round-trip time, and
-    /// sender reports feed our receiver reports.
+    /// sender reports feed our receiver reports, transport-wide feedback
+    /// feeds the participant's downlink estimate.
     func receiveRTCP(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
         guard let p = byAddress[source] else { counters.unknownSourceDropped += 1; return }
         guard let srtp = p.srtp else { counters.mediaBeforeKeys += 1; return }
@@ -35,8 +36,12 @@ extension MediaEngine {
                 readReportBlocks(p, sr.reportBlocks, now: now)
             case .receiverReport(let rr):
                 readReportBlocks(p, rr.reportBlocks, now: now)
+            case .transportWideFeedback(let feedback):
+                // On the copies we sent it: its downlink estimate.
+                p.subscriber.bandwidth?.receive(feedback, now: now)
+                counters.transportFeedbackReceived += 1
             default:
-                break  // SDES, BYE, REMB, TWCC
+                break  // SDES, BYE, REMB
             }
         }
     }

@@ -51,7 +51,8 @@ extension MediaEngine {
             let timestamp = slot.slotTimestamp(forSourceTimestamp: header.timestamp)
             let rtxSequence: UInt16? = slot.rtx == nil ? nil : sub.subscriber.video[index].nextRTXSequence()
             if resend(original, header: header, slot: slot, sequence: slotSequence, timestamp: timestamp,
-                      rtxSequence: rtxSequence, remap: remap, srtp: srtp, to: destination, transmits: &transmits) {
+                      rtxSequence: rtxSequence, remap: remap, srtp: srtp, to: destination,
+                      stamp: (sub, publisher.plan.transportWideID ?? 0), now: now, transmits: &transmits) {
                 counters.retransmissionsSent += 1
             } else {
                 counters.srtpFailed += 1
@@ -64,11 +65,13 @@ extension MediaEngine {
     /// SSRC with its slot `sequence`. False when encryption failed.
     private func resend(_ original: [UInt8], header: RTPHeader, slot: SubscribedSlot, sequence: UInt16, timestamp: UInt32,
                         rtxSequence: UInt16?, remap: (indexByID: [UInt8], subscriberIDs: [UInt8])?, srtp: SRTPContext,
-                        to destination: StunAddress, transmits: inout TransmitQueue) -> Bool {
+                        to destination: StunAddress, stamp: (sub: Participant, originalID: UInt8), now: Instant,
+                        transmits: inout TransmitQueue) -> Bool {
         var failed = false
         transmits.appendDatagram(to: destination, capacity: max(original.count, RTXPacket.length(of: header))
-                                                        + SRTPContext.maximumTrailerLength) { out in
-            let length: Int
+                                                        + SRTPContext.maximumTrailerLength
+                                                        + ForwardedPacket.transportWideGrowth) { out in
+            var length: Int
             if let rtx = slot.rtx, let rtxSequence {
                 length = RTXPacket.write(original: original, header: header, into: out, ssrc: rtx.ssrc,
                                          sequence: rtxSequence, timestamp: timestamp, payloadType: rtx.payloadType,
@@ -78,6 +81,11 @@ extension MediaEngine {
                 length = ForwardedPacket.write(original, header: header, into: out, ssrc: slot.ssrc, sequence: sequence,
                                                timestamp: timestamp, payloadType: slot.payloadType, remap: remap)
             }
+            // A retransmission is on the transport like any copy: it gets the
+            // subscriber's next transport-wide number (the header comes first
+            // in an RTX packet as in the original, so the stamp lands alike).
+            length = stampTransportWide(for: stamp.sub, out, length: length, original: original, header: header,
+                                        originalID: stamp.originalID, now: now)
             do { return try srtp.protectRTP(out, length: length) } catch {
                 failed = true
                 return nil

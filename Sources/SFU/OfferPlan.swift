@@ -58,6 +58,11 @@ public struct OfferPlan: Sendable {
         public var repair = Repair()
         /// The forwarded header extensions (URIs) offered in this section.
         public var extensions: Set<String> = []
+        /// Whether the section offered transport-wide congestion control: the
+        /// answer accepts it, Cohort stamps each copy it sends with the
+        /// subscriber's own transport-wide sequence number and estimates the
+        /// subscriber's downlink from its feedback.
+        public var transportWide = false
     }
 
     /// What the answer says about each section, in offer order.
@@ -83,9 +88,17 @@ public struct OfferPlan: Sendable {
     public var dtlsServer: Bool
     /// The client's header-extension ids by URI (RFC 8285), bundle-wide.
     public var extensionIDs: [String: UInt8]
-    /// The id of the transport-wide sequence number extension, when a section
-    /// the client publishes on offered transport-wide congestion control.
+    /// The id of the transport-wide sequence number extension (bundle-wide),
+    /// when any section offered transport-wide congestion control.
     public var transportWideID: UInt8?
+    /// Whether a section the client publishes on negotiated it (feedback to the client).
+    public var transportWideUplink: Bool {
+        sections.contains { if case .publish(_, let p) = $0 { return p.transportWide } else { return false } }
+    }
+    /// Whether a receive slot negotiated it (Cohort estimates the client's downlink).
+    public var transportWideDownlink: Bool {
+        sections.contains { if case .slot(_, _, let s) = $0 { return s.transportWide } else { return false } }
+    }
     /// Whether the client offered reduced-size RTCP (RFC 5506).
     public var rtcpReducedSize: Bool
 
@@ -178,22 +191,25 @@ public struct OfferPlan: Sendable {
             }
             let direction = offer.direction(of: m)
             let repair = kind == .video ? Self.repair(of: codec, in: m) : Repair()
+            // Transport-wide congestion control: the extension (one id across
+            // the bundle, one-byte form) and transport-cc feedback for the codec.
+            var transportWide = false
+            if codec.supportsFeedback("transport-cc"),
+               let ext = m.extMaps.first(where: { $0.uri == Self.transportWideExtension }), ext.id > 0, ext.id < 15,
+               transportWideID == nil || transportWideID == UInt8(ext.id) {
+                transportWideID = UInt8(ext.id)
+                transportWide = true
+            }
             if direction.sends && !published.contains(kind) {
                 published.insert(kind)
                 let ssrc = m.primarySSRCs.first
-                var transportWide = false
-                if codec.supportsFeedback("transport-cc"),
-                   let ext = m.extMaps.first(where: { $0.uri == Self.transportWideExtension }), ext.id > 0, ext.id < 15,
-                   transportWideID == nil || transportWideID == UInt8(ext.id) {
-                    transportWideID = UInt8(ext.id)
-                    transportWide = true
-                }
                 sections.append(.publish(kind, Publish(mid: mid, payloadType: codec.payloadType, ssrc: ssrc, repair: repair,
                                                        rtxSSRC: repair.rtxPayloadType == nil ? nil : ssrc.flatMap(m.rtxSSRC(for:)),
                                                        extensions: offered, transportWide: transportWide)))
             } else if direction.receives && !direction.sends && slotCount[kind]! < maxSlots {
                 sections.append(.slot(kind, index: slotCount[kind]!, Slot(mid: mid, payloadType: codec.payloadType,
-                                                                         repair: repair, extensions: offered)))
+                                                                         repair: repair, extensions: offered,
+                                                                         transportWide: transportWide)))
                 slotCount[kind]! += 1
             } else {
                 reject("more sections than Cohort uses")

@@ -99,7 +99,8 @@ final class Participant {
         self.localExtensionIDs = local
         self.extensionIndexByID = byID
         self.nextReport = now + .seconds(1)
-        self.transportFeedback = plan.transportWideID == nil ? nil : TransportFeedbackRecorder()
+        self.transportFeedback = plan.transportWideUplink ? TransportFeedbackRecorder() : nil
+        if plan.transportWideDownlink { subscriber.bandwidth = BandwidthEstimator() }
     }
 
     /// Asks for a keyframe of the camera, if it has one: a new subscriber,

@@ -1,3 +1,5 @@
+import Congestion
+
 /// A participant's receive side (ARCHITECTURE.md, "The engine's shape"):
 /// its receive slots of each kind and the version of its slot map. Runs on
 /// the session's loop; owned by the `Participant`.
@@ -8,6 +10,10 @@ struct Subscriber {
     var video: [SubscribedSlot]
     /// Grows with each slot-map change, so clients can drop stale maps.
     var slotsVersion = 1
+    /// The estimate of this participant's downlink, from its transport-wide
+    /// feedback on the copies we send it, each stamped with a sequence number
+    /// from here (nil unless its receive slots negotiated transport-cc).
+    var bandwidth: BandwidthEstimator?
 
     /// The slots of `kind`.
     subscript(kind: TrackKind) -> [SubscribedSlot] {

@@ -36,6 +36,15 @@ final class ForwardingAllocationTests: XCTestCase {
         try assertNoAllocationsOfItsOwn(try Setup(video: true), "video")
     }
 
+    /// Subscribers that negotiated transport-cc: each copy is also stamped
+    /// with the subscriber's transport-wide number (an extension element
+    /// added) and noted in its send history, still without an allocation.
+    func testForwardingWithTransportWideStampsAllocatesNoMoreThanSRTPItself() throws {
+        let setup = try Setup(video: false, transportWide: true)
+        try assertNoAllocationsOfItsOwn(setup, "audio stamped")
+        XCTAssertGreaterThanOrEqual(setup.h.engine.counters.transportWideStamped, 3 * Self.packets * Self.subscribers)
+    }
+
     /// Three rounds of forwarding, each followed by the same SRTP work alone
     /// (alternating, so both see NSS's free lists in the same state); the
     /// last round of each is compared.
@@ -67,11 +76,12 @@ private final class Setup {
     var plainReference: [[UInt8]] = []
     var buffer: [UInt8] = []
 
-    /// Audio only, or (`video`) video only with NACK and RTX negotiated.
-    init(video: Bool) throws {
+    /// Audio only, or (`video`) video only with NACK and RTX negotiated;
+    /// with `transportWide` everyone negotiates transport-cc.
+    init(video: Bool, transportWide: Bool = false) throws {
         let h = EngineHarness()
         let names = ["ann", "bob", "cy", "dee"]
-        for name in names { try h.join(name, audio: !video, video: video, lossRepair: video) }
+        for name in names { try h.join(name, audio: !video, video: video, lossRepair: video, transportWide: transportWide) }
         var ts: UInt32 = 0
         for i in 0..<10 {
             for name in names { h.sendMedia(name, audioTimestamp: ts, keyframe: i == 0) }

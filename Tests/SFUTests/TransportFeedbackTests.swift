@@ -1,7 +1,7 @@
 import CohortClient
 import CohortTestSupport
 import RTP
-import SFU
+@testable import SFU
 import Wire
 import XCTest
 
@@ -9,22 +9,19 @@ import XCTest
 /// point 1): negotiated only where offered, and every packet's arrival
 /// reported back in feedback about every 50 ms, losses included.
 final class TransportFeedbackTests: XCTestCase {
+    // Point 1 (uplink) and point 2 (downlink stamping and feedback) of issue 12.
     private let uri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
-    func testAnswerAcceptsItOnPublishedSectionsOnly() throws {
+    func testAnswerAcceptsItWhereOffered() throws {
         let h = EngineHarness()
         let answer = try h.join("pub", audio: true, video: true, slots: 1, transportWide: true).answer
         let sections = answer.components(separatedBy: "m=").dropFirst()
-        let published = sections.filter { $0.contains("a=recvonly") }
-        let slots = sections.filter { $0.contains("a=sendonly") }
-        XCTAssertEqual(published.count, 2)
-        XCTAssertEqual(slots.count, 2)
-        for section in published {
+        XCTAssertEqual(sections.filter { $0.contains("a=recvonly") }.count, 2)
+        XCTAssertEqual(sections.filter { $0.contains("a=sendonly") }.count, 2)
+        for section in sections {
             XCTAssertTrue(section.contains("a=extmap:3 \(uri)"), section)
             XCTAssertTrue(section.contains("transport-cc"), section)
         }
-        for section in slots { XCTAssertFalse(section.contains("transport-cc") || section.contains(uri), section) }
-
         let plain = try h.join("plain", slots: 1).answer
         XCTAssertFalse(plain.contains("transport-cc") || plain.contains(uri))
     }
@@ -95,5 +92,57 @@ final class TransportFeedbackTests: XCTestCase {
             h.run(for: .milliseconds(20))
         }
         XCTAssertEqual(h.engine.counters.transportFeedbackSent, 0)
+    }
+
+    /// Downlink (point 2): every copy a transport-cc subscriber gets carries
+    /// its own consecutive transport-wide number, whatever the publisher's
+    /// packets carried; its feedback on them reaches its estimate.
+    func testCopiesCarryTheSubscribersOwnNumbersAndItsFeedbackIsRead() throws {
+        let h = EngineHarness()
+        try h.join("tcc", audio: true, video: true, slots: 2, transportWide: true)   // publishes with its own numbers
+        try h.join("plain", audio: true, video: true, slots: 2)                     // publishes without
+        try h.join("sub", audio: false, video: false, slots: 2, transportWide: true)
+        let tcc = h.clients["tcc"]!.client
+        h.received["sub"] = []
+        var ownSequence: UInt16 = 1_000
+        for index in 0..<50 {
+            let ext = RTPHeaderExtensionValue(id: ClientOffer.transportWideID, data: [UInt8(ownSequence >> 8), UInt8(ownSequence & 0xFF)])
+            ownSequence &+= 1
+            tcc.sendRTP(ssrc: tcc.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType, timestamp: UInt32(index) * 960,
+                        extensions: [ext], payload: [0xF8, 0xFF, 0xFE])
+            h.sendMedia("plain", audioTimestamp: UInt32(index) * 960, keyframe: index == 0)
+            h.run(for: .milliseconds(20))
+        }
+        let sub = h.clients["sub"]!.client
+        var numbers: [UInt16] = []
+        for case .rtp(_, let header, let packet) in h.received["sub"] ?? [] {
+            guard let number = header.transportSequenceNumber(id: ClientOffer.transportWideID, in: packet) else {
+                return XCTFail("a copy without the subscriber's transport-wide number: \(header) \(packet.prefix(32))")
+            }
+            numbers.append(number)
+            XCTAssertFalse(packet.count < header.payloadRange.upperBound)
+        }
+        XCTAssertGreaterThanOrEqual(numbers.count, 140, "50 × (tcc's audio, plain's audio and video)")
+        // Consecutive across slots and publishers: the subscriber's transport
+        // sees one sequence (the virtual network does not reorder).
+        for (a, b) in zip(numbers, numbers.dropFirst()) { XCTAssertEqual(b, a &+ 1) }
+        XCTAssertFalse(numbers.contains(1_010), "the publisher's own numbers are not passed on")
+        // tcc, a transport-cc subscriber too, got plain's 100 copies stamped as well.
+        XCTAssertEqual(h.engine.counters.transportWideStamped, numbers.count + 100)
+
+        // The subscriber reports them all received, 20 ms apart per group of three.
+        let results = numbers.enumerated().map { i, n in
+            RTCPTransportWideFeedback.PacketResult(sequenceNumber: n, status: .receivedSmallDelta, receiveDelta: i % 3 == 0 ? 80 : 0)
+        }
+        sub.sendRTCP([RTCPTransportWideFeedback(senderSSRC: 1, mediaSSRC: 0, baseSequenceNumber: numbers[0],
+                                                referenceTime: 100, feedbackPacketCount: 0, packets: results)])
+        h.run(for: .milliseconds(10))
+        XCTAssertEqual(h.engine.counters.transportFeedbackReceived, 1)
+        let estimate = h.engine.participant(h.participantIDs["sub"]!)?.subscriber.bandwidth
+        XCTAssertNotNil(estimate)
+        XCTAssertEqual(estimate?.bytesInFlight, 0, "every copy was reported received")
+
+        // A subscriber that did not negotiate it gets copies without stamps.
+        XCTAssertNil(h.engine.participant(h.participantIDs["plain"]!)?.subscriber.bandwidth)
     }
 }
