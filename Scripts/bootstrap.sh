@@ -11,7 +11,9 @@ want_e2e=0
 # (initdb, pg_ctl); the packaged cluster service is not used.
 apt_packages=(libopus-dev libsrtp2-dev libssl-dev libsqlite3-dev pkg-config postgresql)
 if [ "$want_e2e" = 1 ]; then
-  apt_packages+=(chromium iproute2 util-linux openssl python3-venv)
+  # nftables and coturn: the ICE-TCP and TURN tests drop UDP inside a
+  # namespace of their own and relay through a coturn they start.
+  apt_packages+=(chromium iproute2 util-linux openssl python3-venv nftables coturn)
 fi
 
 missing=()
