@@ -73,9 +73,9 @@ final class MessageCodecTests: XCTestCase {
             id: "1", participantId: "p-3f2a", room: "main", sdp: "v=0\r\n", slots: [:], roster: [], slotsVersion: 1,
             iceServers: [IceServer(urls: ["stun:turn.example.org:3478"]),
                          IceServer(urls: ["turn:turn.example.org:3478?transport=tcp"], username: "1767225600:p-3f2a",
-                                   credential: "Y8BLcU8+f+psCqJuT4+J0j2iUdA=")]))
+                                   credential: "y8BLcU8+f+psCqJuT4+J0j2iUdA=")]))
         XCTAssertEqual(encoded(joined),
-                       #"{"iceServers":[{"urls":["stun:turn.example.org:3478"]},{"credential":"Y8BLcU8+f+psCqJuT4+J0j2iUdA=","urls":["turn:turn.example.org:3478?transport=tcp"],"username":"1767225600:p-3f2a"}],"id":"1","participantId":"p-3f2a","room":"main","roster":[],"sdp":"v=0\r\n","slots":{},"slotsVersion":1,"type":"joined"}"#)
+                       #"{"iceServers":[{"urls":["stun:turn.example.org:3478"]},{"credential":"y8BLcU8+f+psCqJuT4+J0j2iUdA=","urls":["turn:turn.example.org:3478?transport=tcp"],"username":"1767225600:p-3f2a"}],"id":"1","participantId":"p-3f2a","room":"main","roster":[],"sdp":"v=0\r\n","slots":{},"slotsVersion":1,"type":"joined"}"#)
     }
 
     func testRosterSlotsErrorLeftEncoding() {
