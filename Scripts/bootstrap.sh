@@ -26,6 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Debian enables coturn's service on install: the tests start their own
+  # turnserver, so a TURN server listening on every address is not left behind.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
+    $sudo_cmd systemctl disable --now coturn.service >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ "$want_e2e" = 1 ]; then
