@@ -24,11 +24,14 @@ public struct RFC4571Framer: Sendable {
     /// browsers stay near the path MTU; RFC 4571 would allow 65,535.
     public let maxFrame: Int
     private var buffer: [UInt8] = []
+    /// The frame handed out, reused: no allocation per frame once warm.
+    private var frame: [UInt8] = []
 
     /// A framer that accepts frames up to `maxFrame` bytes.
     public init(maxFrame: Int = 4_096) {
         self.maxFrame = maxFrame
         buffer.reserveCapacity(maxFrame + 2)
+        frame.reserveCapacity(maxFrame)
     }
 
     /// Bytes held for an incomplete frame.
@@ -46,7 +49,9 @@ public struct RFC4571Framer: Sendable {
             guard length > 0 else { throw .zeroLength }
             guard length <= maxFrame else { throw .tooLong(length) }
             guard buffer.count - start - 2 >= length else { return }
-            frame(Array(buffer[(start + 2)..<(start + 2 + length)]))
+            self.frame.removeAll(keepingCapacity: true)
+            self.frame.append(contentsOf: buffer[(start + 2)..<(start + 2 + length)])
+            frame(self.frame)
             start += 2 + length
         }
     }
