@@ -157,7 +157,7 @@ let package = Package(
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ControlPlaneTests", dependencies: [
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS", "Telemetry",
+            "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS", "Telemetry", "MediaTransport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -11,7 +11,9 @@ want_e2e=0
 # (initdb, pg_ctl); the packaged cluster service is not used.
 apt_packages=(libopus-dev libsrtp2-dev libssl-dev libsqlite3-dev pkg-config postgresql)
 if [ "$want_e2e" = 1 ]; then
-  apt_packages+=(chromium iproute2 util-linux openssl python3-venv)
+  # nftables and coturn: the ICE-TCP and TURN tests drop UDP inside a
+  # namespace of their own and relay through a coturn they start.
+  apt_packages+=(chromium iproute2 util-linux openssl python3-venv nftables coturn)
 fi
 
 missing=()
@@ -24,6 +26,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Debian enables coturn's service on install: the tests start their own
+  # turnserver, so a TURN server listening on every address is not left behind.
+  if [[ " ${missing[*]} " == *" coturn "* ]] && [ -d /run/systemd/system ]; then
+    $sudo_cmd systemctl disable --now coturn.service >/dev/null 2>&1 || true
+  fi
 fi
 
 if [ "$want_e2e" = 1 ]; then

@@ -65,10 +65,13 @@ public struct JoinResult: Equatable, Sendable {
     public var roster: [RosterEntry]
     /// Version of `slots` (see `SlotUpdate.version`).
     public var slotsVersion: Int?
+    /// STUN/TURN servers for this participant (see `Joined.iceServers`).
+    public var iceServers: [IceServer]?
 
     /// Creates a join result.
     public init(participantId: String, room: String, answer: String, slots: SlotMap, roster: [RosterEntry],
-                slotsVersion: Int? = nil) {
+                slotsVersion: Int? = nil, iceServers: [IceServer]? = nil) {
+        self.iceServers = iceServers
         self.participantId = participantId
         self.room = room
         self.answer = answer

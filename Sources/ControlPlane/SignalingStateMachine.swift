@@ -216,7 +216,7 @@ public struct SignalingStateMachine: Sendable {
             outcomes?.admitted()
             return .send(.joined(Joined(id: requestID, participantId: r.participantId, room: r.room,
                                         sdp: r.answer, slots: r.slots, roster: r.roster,
-                                        slotsVersion: r.slotsVersion)))
+                                        slotsVersion: r.slotsVersion, iceServers: r.iceServers)))
         case (.joining(let requestID), .failure(let e)):
             state = .awaitingJoin
             // Refused before anyone was in: the single-use token may be tried again.

@@ -11,25 +11,32 @@ import Wire
 /// hands each to the engine with the time read once per batch, writes the
 /// engine's transmits and flushes once per batch (`sendmmsg`), and keeps a
 /// single timer armed for the engine's next deadline. It owns sockets and
-/// timers and nothing else (ARCHITECTURE.md, "MediaTransport").
+/// timers and nothing else (ARCHITECTURE.md, "MediaTransport"). With ICE-TCP
+/// on, a TCP listener on the same port number feeds the same engine
+/// (`IceTCPTransport`).
 public final class MediaSocket<Engine: DatagramEngine>: @unchecked Sendable {
     /// The loop this socket and its engine live on.
     public let eventLoop: EventLoop
     /// The bound local address.
     public let localAddress: SocketAddress
+    /// The ICE-TCP listener's address (same port number), if ICE-TCP is on.
+    public let tcpLocalAddress: SocketAddress?
     private let channel: Channel
     private let handler: MediaChannelHandler<Engine>
 
-    private init(channel: Channel, handler: MediaChannelHandler<Engine>) {
+    private init(channel: Channel, handler: MediaChannelHandler<Engine>, tcpLocalAddress: SocketAddress?) {
         self.channel = channel
         self.handler = handler
         self.eventLoop = channel.eventLoop
         self.localAddress = channel.localAddress!
+        self.tcpLocalAddress = tcpLocalAddress
     }
 
     /// Binds `host:port` on `eventLoop` and drives `engine`, which from now on
     /// is called only on that loop. The engine is created on the loop by `makeEngine`.
+    /// With `iceTCP`, also listens for ICE-TCP on `host` and the UDP port's number.
     public static func bind(host: String, port: Int, on eventLoop: EventLoop, batchSize: Int = 64,
+                            iceTCP: IceTCPLimits? = nil,
                             logger: Logger, engine makeEngine: @escaping @Sendable () -> Engine) -> EventLoopFuture<MediaSocket> {
         DatagramBootstrap(group: eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -45,7 +52,16 @@ public final class MediaSocket<Engine: DatagramEngine>: @unchecked Sendable {
             }
             .bind(host: host, port: port)
             .flatMap { channel in
-                channel.pipeline.handler(type: MediaChannelHandler<Engine>.self).map { MediaSocket(channel: channel, handler: $0) }
+                channel.pipeline.handler(type: MediaChannelHandler<Engine>.self).flatMap { handler in
+                    guard let iceTCP else {
+                        return eventLoop.makeSucceededFuture(MediaSocket(channel: channel, handler: handler, tcpLocalAddress: nil))
+                    }
+                    let tcp = IceTCPTransport(eventLoop: eventLoop, limits: iceTCP, media: handler, logger: logger)
+                    handler.tcp = tcp
+                    return tcp.bind(host: host, port: channel.localAddress?.port ?? port)
+                        .map { MediaSocket(channel: channel, handler: handler, tcpLocalAddress: $0) }
+                        .flatMapError { error in channel.close().flatMapThrowing { throw error } }
+                }
             }
     }
 
@@ -62,16 +78,21 @@ public final class MediaSocket<Engine: DatagramEngine>: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` with the engine and the loop's busy time so far (nanoseconds
-    /// spent handling datagram batches and timers), on its loop, without
-    /// flushing: for a metrics scrape, which reads and sends nothing.
-    public func inspect<T: Sendable>(_ body: @escaping @Sendable (Engine, UInt64) -> T) -> EventLoopFuture<T> {
+    /// Runs `body` with the engine, the loop's busy time so far (nanoseconds
+    /// spent handling datagram batches and timers) and the ICE-TCP counters,
+    /// on its loop, without flushing: for a metrics scrape, which reads and sends nothing.
+    public func inspect<T: Sendable>(_ body: @escaping @Sendable (Engine, UInt64, IceTCPCounters) -> T) -> EventLoopFuture<T> {
         let handler = self.handler
-        return eventLoop.submit { body(handler.engineForInspection, handler.busyNanoseconds) }
+        return eventLoop.submit {
+            body(handler.engineForInspection, handler.busyNanoseconds, handler.tcp?.table.counters ?? IceTCPCounters())
+        }
     }
 
-    /// Closes the socket.
-    public func close() -> EventLoopFuture<Void> { channel.close() }
+    /// Closes the socket and the ICE-TCP listener and connections.
+    public func close() -> EventLoopFuture<Void> {
+        let tcp = handler.tcp
+        return (tcp?.close() ?? eventLoop.makeSucceededVoidFuture()).flatMap { self.channel.close() }
+    }
 }
 
 /// The monotonic time the engines see: NIO's uptime clock in nanoseconds.
@@ -95,6 +116,8 @@ final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, 
     private var timer: Scheduled<Void>?
     private var timerDeadline: Instant?
     private var context: ChannelHandlerContext?
+    /// The ICE-TCP connections behind the same engine (nil: UDP only). Set once, before the first read.
+    var tcp: IceTCPTransport<Engine>?
     /// Time spent handling batches, timers and control-plane commands since
     /// the start (the loop's load): two reads of the monotonic clock per
     /// batch, none per datagram.
@@ -129,6 +152,19 @@ final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, 
         if let started { busyNanoseconds &+= monotonicNow().nanoseconds &- started.nanoseconds }
     }
 
+    /// One RFC 4571 frame from an ICE-TCP connection (`source.transport` names it).
+    func receiveFrame(_ frame: [UInt8], from source: StunAddress, now: Instant) {
+        engine.receive(frame, from: source, now: now, transmits: &transmits)
+    }
+
+    /// After an ICE-TCP read burst: sends what the engine queued.
+    func flushFromStream() {
+        guard let context else { return }
+        let started = monotonicNow()
+        flush(context: context)
+        busyNanoseconds &+= monotonicNow().nanoseconds &- started.nanoseconds
+    }
+
     /// The engine, for `MediaSocket.inspect` on this loop.
     var engineForInspection: Engine { engine }
 
@@ -145,11 +181,16 @@ final class MediaChannelHandler<Engine: DatagramEngine>: ChannelInboundHandler, 
             _ = transmits.withStorage { batch.writeBytes($0) }
             for entry in transmits.entries {
                 guard let datagram = batch.getSlice(at: entry.offset, length: entry.length) else { continue }
+                if case .tcp(let connection) = entry.destination.transport {
+                    tcp?.write(datagram, to: connection)
+                    continue
+                }
                 let envelope = AddressedEnvelope(remoteAddress: socketAddress(entry.destination), data: datagram)
                 context.write(wrapOutboundOut(envelope), promise: nil)
             }
             transmits.removeAll()
             context.flush()
+            tcp?.flush()
         }
         armTimer(context: context)
     }

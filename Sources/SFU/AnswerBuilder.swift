@@ -2,7 +2,7 @@ import DTLS
 import Wire
 
 /// Writes Cohort's SDP answer (RFC 8829 §5.3) for an `OfferPlan`: ICE-lite
-/// with one host candidate, BUNDLE on one transport, rtcp-mux, the offer's
+/// with a UDP host candidate (and an ICE-TCP passive one), BUNDLE on one transport, rtcp-mux, the offer's
 /// own payload types, and one SSRC per receive slot so that each slot is
 /// one continuous stream for the client.
 public struct AnswerBuilder: Sendable {
@@ -18,10 +18,13 @@ public struct AnswerBuilder: Sendable {
     public var candidatePort: UInt16
     /// Identifies the participant in CNAME and msid.
     public var participantID: String
+    /// The port of the ICE-TCP listener (nil: UDP only).
+    public var tcpCandidatePort: UInt16?
 
     /// Creates a builder.
     public init(ufrag: String, password: String, fingerprint: DTLSFingerprint,
-                candidateHost: String, candidatePort: UInt16, participantID: String) {
+                candidateHost: String, candidatePort: UInt16, participantID: String, tcpCandidatePort: UInt16? = nil) {
+        self.tcpCandidatePort = tcpCandidatePort
         self.ufrag = ufrag
         self.password = password
         self.fingerprint = fingerprint
@@ -135,7 +138,15 @@ public struct AnswerBuilder: Sendable {
         }
         // RFC 8445 §5.1.2: host candidate priority, type preference 126.
         l.append("a=candidate:1 1 udp 2130706431 \(candidateHost) \(candidatePort) typ host")
+        if let tcpCandidatePort {
+            l.append("a=candidate:2 1 tcp \(Self.tcpPassivePriority) \(candidateHost) \(tcpCandidatePort) typ host tcptype passive")
+        }
         l.append("a=end-of-candidates")
         return l
     }
+
+    /// RFC 6544 §4.2: a passive TCP host candidate's priority, below the UDP
+    /// one (2130706431) so that a browser that can use UDP does: type
+    /// preference 126, local preference 2^13 × 4 (direction: passive) + 8191.
+    public static let tcpPassivePriority: UInt32 = 126 << 24 | (4 << 13 + 8_191) << 8 | 255
 }

@@ -9,6 +9,9 @@ public struct EngineConfiguration: Sendable {
     public var candidateHost: String
     /// The UDP port of this engine's socket.
     public var candidatePort: UInt16
+    /// The port of this engine's ICE-TCP listener (RFC 6544 passive), put in
+    /// a second, lower-priority host candidate; nil: no TCP candidate.
+    public var candidateTCPPort: UInt16?
     /// RFC 7675 consent lifetime: a participant with no valid check for this long is removed.
     public var consentTimeout: TimeSpan
     /// Receive slots per kind Cohort uses at most.

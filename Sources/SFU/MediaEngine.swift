@@ -106,7 +106,7 @@ public final class MediaEngine: DatagramEngine {
         recordJoin(p, now: now)
         let answer = AnswerBuilder(ufrag: ufrag, password: ice.localPassword, fingerprint: configuration.certificate.fingerprint,
                                    candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
-                                   participantID: id)
+                                   participantID: id, tcpCandidatePort: configuration.candidateTCPPort)
             .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
                     videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc }, sessionVersion: UInt64.random(in: 1...UInt64(Int64.max), using: &random))
         // Roster first, so clients know a name before a slot shows it.

@@ -1,11 +1,23 @@
 import Wire
 
-/// A transport address: an IPv4 or IPv6 address and a UDP port.
+/// A transport address: an IPv4 or IPv6 address, a port and the transport
+/// (UDP, or one ICE-TCP connection).
 ///
 /// It is the value STUN carries in (XOR-)MAPPED-ADDRESS and the key the
 /// transport uses for a remote candidate, so it is `Hashable` and inline
 /// (no allocation). Text forms are `"192.0.2.1:3478"` and `"[2001:db8::1]:3478"`.
 public struct StunAddress: Hashable, Sendable {
+    /// How packets reach this address. RFC 6544 §7.2: a TCP candidate pair
+    /// is one connection, so a TCP peer is named by its connection as well as
+    /// its IP and port; the two never compare equal to each other, and a
+    /// transmit to a TCP address goes back over that connection only.
+    public enum Transport: Hashable, Sendable {
+        /// Datagrams on the media socket.
+        case udp
+        /// The ICE-TCP connection with this number (RFC 4571 framing), unique on its loop.
+        case tcp(connection: UInt32)
+    }
+
     /// An IP address of either family.
     public enum IP: Hashable, Sendable {
         /// IPv4, the four octets big-endian in one integer.
@@ -18,11 +30,15 @@ public struct StunAddress: Hashable, Sendable {
     public var ip: IP
     /// The port.
     public var port: UInt16
+    /// UDP unless the peer reached us over an ICE-TCP connection. STUN's
+    /// address attributes carry `ip` and `port` only and decode as UDP.
+    public var transport: Transport
 
     /// Creates an address from its parts.
-    public init(ip: IP, port: UInt16) {
+    public init(ip: IP, port: UInt16, transport: Transport = .udp) {
         self.ip = ip
         self.port = port
+        self.transport = transport
     }
 
     /// Creates an address from 4 (IPv4) or 16 (IPv6) octets in network
@@ -91,12 +107,16 @@ extension StunAddress: CustomStringConvertible, LosslessStringConvertible {
         }
     }
 
-    /// `"192.0.2.1:3478"` or `"[2001:db8::1]:3478"`.
+    /// `"192.0.2.1:3478"` or `"[2001:db8::1]:3478"`; a TCP address adds
+    /// `" tcp#<connection>"` (for logs: it does not parse back).
     public var description: String {
+        let text: String
         switch ip {
-        case .v4: return "\(ip):\(port)"
-        case .v6: return "[\(ip)]:\(port)"
+        case .v4: text = "\(ip):\(port)"
+        case .v6: text = "[\(ip)]:\(port)"
         }
+        guard case .tcp(let connection) = transport else { return text }
+        return text + " tcp#\(connection)"
     }
 
     private static func parsePort(_ digits: ArraySlice<UInt8>) -> UInt16? {

@@ -11,11 +11,14 @@ public struct LoopSample: Sendable {
     public var engine: EngineSnapshot
     /// Time the loop spent handling datagram batches and timers so far.
     public var busyNanoseconds: UInt64
+    /// The loop's ICE-TCP listener's counters (all zero when ICE-TCP is off).
+    public var iceTCP: IceTCPCounters
 
     /// Creates a sample.
-    public init(engine: EngineSnapshot, busyNanoseconds: UInt64) {
+    public init(engine: EngineSnapshot, busyNanoseconds: UInt64, iceTCP: IceTCPCounters = IceTCPCounters()) {
         self.engine = engine
         self.busyNanoseconds = busyNanoseconds
+        self.iceTCP = iceTCP
     }
 }
 
@@ -71,6 +74,19 @@ public final class CohortMetrics: MetricsSource {
         ("cohort_dropped_total", [("reason", "duplicate")], \.duplicatesDropped),
     ]
 
+    /// ICE-TCP counters exported as Prometheus counters: name, labels, field.
+    nonisolated(unsafe) static let iceTCPCounters: [(name: String, labels: [(String, String)], value: KeyPath<IceTCPCounters, Int>)] = [
+        ("cohort_ice_tcp_connections_total", [("outcome", "accepted")], \.accepted),
+        ("cohort_ice_tcp_connections_total", [("outcome", "refused")], \.refused),
+        ("cohort_ice_tcp_closed_total", [("reason", "evicted")], \.evicted),
+        ("cohort_ice_tcp_closed_total", [("reason", "authentication-timeout")], \.authenticationTimeouts),
+        ("cohort_ice_tcp_closed_total", [("reason", "idle")], \.idleTimeouts),
+        ("cohort_ice_tcp_closed_total", [("reason", "framing")], \.framingErrors),
+        ("cohort_ice_tcp_frames_total", [("direction", "in")], \.framesIn),
+        ("cohort_ice_tcp_frames_total", [("direction", "out")], \.framesOut),
+        ("cohort_ice_tcp_send_queue_drops_total", [], \.sendQueueDrops),
+    ]
+
     /// The registry the handles write into and the exposition is rendered from.
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
@@ -107,13 +123,18 @@ public final class CohortMetrics: MetricsSource {
         let usage = process()
         handles.withLockedValue { h in
             h.factory = factory
-            var sessions = 0, rooms = 0, participants = 0, connected = 0, dropped = 0
+            var sessions = 0, rooms = 0, participants = 0, connected = 0, dropped = 0, tcpOpen = 0, tcpUnauthenticated = 0
             var quality: [StreamQuality.Key: StreamQuality] = [:]
             for (loop, sample) in samples.enumerated() {
                 let e = sample.engine
                 for c in Self.engineCounters {
                     h.count(c.name, c.labels, total: Double(e.counters[keyPath: c.value]), key: "\(loop)")
                 }
+                for c in Self.iceTCPCounters {
+                    h.count(c.name, c.labels, total: Double(sample.iceTCP[keyPath: c.value]), key: "\(loop)")
+                }
+                tcpOpen += sample.iceTCP.open
+                tcpUnauthenticated += sample.iceTCP.unauthenticated
                 h.count("cohort_mixer_cpu_seconds_total", [], total: Double(e.counters.mixerCPUNanoseconds) / 1e9,
                         key: "\(loop)")
                 h.count("cohort_loop_busy_seconds_total", [("loop", "\(loop)")], total: Double(sample.busyNanoseconds) / 1e9,
@@ -134,6 +155,8 @@ public final class CohortMetrics: MetricsSource {
             h.gauge("cohort_rooms", [], Double(rooms))
             h.gauge("cohort_participants", [], Double(participants))
             h.gauge("cohort_participants_media_connected", [], Double(connected))
+            h.gauge("cohort_ice_tcp_connections", [("state", "authenticated")], Double(tcpOpen - tcpUnauthenticated))
+            h.gauge("cohort_ice_tcp_connections", [("state", "unauthenticated")], Double(tcpUnauthenticated))
             for direction in StreamQuality.Direction.allCases {
                 for kind in TrackKind.allCases {
                     let q = quality[.init(direction, kind)] ?? StreamQuality()

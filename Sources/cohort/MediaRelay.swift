@@ -69,6 +69,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
 
     /// Where the engines' record events go (nil: records off).
     private let records: RecordWriter?
+    /// STUN/TURN servers for `joined` (`--ice-servers`). Set once, before the control plane starts.
+    var iceServers = IceServerSettings()
     /// The session directory in scale-out mode (nil: one node, every
     /// session here). Set once, before the control plane starts.
     var directory: PostgresDirectory?
@@ -107,7 +109,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     /// ports from `port` (0: any free ports), announcing `announce` in candidates.
     func start(group: MultiThreadedEventLoopGroup, host: String, port: Int, announce: String,
                consentTimeout: Int, waitingRoom: Bool, certificate: DTLSCertificate,
-               limits: JoinLimits = JoinLimits(), mixSpeakers: Int = 3) async throws -> [SocketAddress] {
+               limits: JoinLimits = JoinLimits(), mixSpeakers: Int = 3,
+               iceTCP: IceTCPLimits? = IceTCPLimits()) async throws -> [SocketAddress] {
         let zero = UInt64(Date().timeIntervalSince1970 * 1e9) &- NIODeadline.now().uptimeNanoseconds
         var sockets: [MediaSocket<MediaEngine>] = []
         for (i, loop) in group.makeIterator().enumerated() {
@@ -119,14 +122,19 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             config.mixSpeakers = mixSpeakers
             config.cpuClock = threadCPUNanoseconds
             let configuration = config
-            let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, logger: logger) {
+            let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, iceTCP: iceTCP,
+                                                    logger: logger) {
                 [unowned self] in
                 let engine = MediaEngine(configuration: configuration)
                 engine.delegate = self
                 return engine
             }.get()
             let bound = UInt16(socket.localAddress.port ?? 0)
-            try await socket.perform { engine, _, _ in engine.configuration.candidatePort = bound }.get()
+            let tcpBound = socket.tcpLocalAddress.flatMap(\.port).map(UInt16.init)
+            try await socket.perform { engine, _, _ in
+                engine.configuration.candidatePort = bound
+                engine.configuration.candidateTCPPort = tcpBound
+            }.get()
             sockets.append(socket)
         }
         state.withLockedValue {
@@ -162,7 +170,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     func metricsSamples(on loop: any EventLoop) -> EventLoopFuture<[LoopSample]> {
         let sockets = state.withLockedValue { $0.sockets }
         let reads = sockets.map { socket in
-            socket.inspect { engine, busy in LoopSample(engine: engine.metricsSnapshot(), busyNanoseconds: busy) }
+            socket.inspect { engine, busy, tcp in LoopSample(engine: engine.metricsSnapshot(), busyNanoseconds: busy, iceTCP: tcp) }
         }
         return EventLoopFuture.whenAllSucceed(reads, on: loop)
     }
@@ -279,7 +287,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                                              "room": "\(a.room)", "role": "\(join.role.rawValue)"])
             return JoinResult(participantId: a.participantID, room: a.room.rawValue, answer: a.answer,
                               slots: Self.slotMap(a.slots), roster: a.roster.map(Self.rosterEntry),
-                              slotsVersion: a.slotsVersion)
+                              slotsVersion: a.slotsVersion,
+                              iceServers: iceServers.servers(for: a.participantID, unixNow: Int64(Date().timeIntervalSince1970)))
         }
     }
 

@@ -134,6 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let relay = MediaRelay(logger: logger, records: records)
+        relay.iceServers = settings.iceServers
         let metrics = settings.metrics == .off ? nil : CohortMetrics(gather: relay.metricsSamples, joins: joinOutcomes)
         if settings.metrics == .public { configuration.metrics = metrics }
         var metricsListener: MetricsListener?
@@ -155,6 +156,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                   joinsPerAddressPerMinute: settings.joinsPerAddressPerMinute),
                                               mixSpeakers: settings.mixSpeakers)
             logger.notice("media listening", metadata: ["udp": "\(media.map { "\($0)" }.joined(separator: ", "))",
+                                                        "ice-tcp": "the same ports",
                                                         "announce": "\(settings.announce)",
                                                         "fingerprint": "\(certificate.fingerprint.sdpValue)"])
             readiness.mediaBound()

@@ -20,6 +20,7 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
     case invalidCount(option: String, value: String, range: ClosedRange<Int>)
     case invalidOrigin(option: String, value: String)
     case invalidMetrics(option: String, value: String)
+    case invalidIceServers(option: String, reason: String)
     case certificateWithoutKey
     case config(ConfigFileError)
     case flags(ServeFlagsError)
@@ -40,6 +41,8 @@ enum SettingsError: Error, Equatable, CustomStringConvertible {
             return "\(option) \"\(value)\" is not public (GET /metrics on the --http listener), off, or HOST:PORT of a listener of its own other than --http"
         case .invalidOrigin(let option, let value):
             return "\(option) \"\(value)\" is not an origin: scheme://host[:port] with http or https, no path (or * for any)"
+        case .invalidIceServers(let option, let reason):
+            return "\(option): \(reason)"
         case .emptyValue(let option):
             return "\(option) must not be empty"
         case .invalidCount(let option, let value, let range):
@@ -118,6 +121,8 @@ struct ServeSettings: Equatable, Sendable {
     var shutdownGrace = defaultShutdownGrace
     /// Where `GET /metrics` is served (`--metrics`).
     var metrics = MetricsPlacement.public
+    /// STUN/TURN servers for clients (`--ice-servers`, `--turn-secret`, `--turn-credential-ttl`).
+    var iceServers = IceServerSettings()
 
     /// Where the Prometheus metrics are served.
     enum MetricsPlacement: Equatable, Sendable {
@@ -238,6 +243,19 @@ struct ServeSettings: Equatable, Sendable {
         p.derived("records-node", recordsNode)
         let dtlsCert = p.text("dtls-cert"), dtlsKey = p.text("dtls-key")
         guard (dtlsCert == nil) == (dtlsKey == nil) else { throw .certificateWithoutKey }
+        let iceServers: IceServerSettings
+        switch IceServerSettings.parse(urls: p.text("ice-servers"), secret: p.text("turn-secret"),
+                                       ttl: try count("turn-credential-ttl", range: 60...604_800)) {
+        case .success(let s): iceServers = s
+        case .failure(.badURL(let url)):
+            throw .invalidIceServers(option: p.label("ice-servers"), reason: "\"\(url)\" is not a stun:, stuns:, turn: or turns: URL")
+        case .failure(.tooMany(let n)):
+            throw .invalidIceServers(option: p.label("ice-servers"), reason: "\(n) URLs; at most \(IceServerSettings.maxURLs)")
+        case .failure(.turnWithoutSecret):
+            throw .invalidIceServers(option: p.label("ice-servers"), reason: "turn: and turns: URLs need --turn-secret (COHORT_TURN_SECRET)")
+        case .failure(.secretWithoutTurn):
+            throw .invalidIceServers(option: p.label("turn-secret"), reason: "given without a turn: or turns: URL in --ice-servers")
+        }
         return ServeSettings(http: http, media: media, announce: announce, secret: secret, session: session,
                              restrictedSession: restrictedSession, consentTimeout: consentTimeout, logLevel: logLevel,
                              webRoot: p.text("web-root"), waitingRoom: try onOff("waiting-room"),
@@ -252,7 +270,7 @@ struct ServeSettings: Equatable, Sendable {
                              records: records, recordsRetentionDays: try count("records-retention-days", range: 1...100_000),
                              recordsNode: recordsNode, logFormat: logFormat, dtlsCert: dtlsCert, dtlsKey: dtlsKey,
                              shutdownGrace: try count("shutdown-grace", range: 0...3_600),
-                             metrics: try metrics())
+                             metrics: try metrics(), iceServers: iceServers)
     }
 
     /// A comma-separated list of `scheme://host[:port]` origins, or `*`.

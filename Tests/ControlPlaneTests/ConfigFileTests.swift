@@ -111,6 +111,8 @@ final class ConfigFileTests: XCTestCase {
             "mix-speakers": "5", "metrics": "127.0.0.1:9464",
             "directory": "postgres://cohort:pw@db.internal:5432/cohort", "public-url": "wss://sfu-9.example/ws",
             "capacity": "40", "node-dead-after": "9",
+            "ice-servers": "stun:turn.example:3478, turn:turn.example:3478?transport=tcp",
+            "turn-secret": "coturn-shared-secret", "turn-credential-ttl": "3600",
         ]
         XCTAssertEqual(Set(values.keys), Set(ServeOption.all.map(\.name)), "this test names every option")
         let text = ServeOption.all.map { "\($0.name): \"\(values[$0.name]!)\"" }.joined(separator: "\n")
@@ -121,6 +123,8 @@ final class ConfigFileTests: XCTestCase {
                                      consentTimeout: 20, logLevel: .debug, webRoot: "/srv/web")
         expected.waitingRoom = true
         expected.mixSpeakers = 5
+        expected.iceServers = IceServerSettings(stunURLs: ["stun:turn.example:3478"], turnURLs: ["turn:turn.example:3478?transport=tcp"],
+                                                turnSecret: Array("coturn-shared-secret".utf8), credentialTTL: 3_600)
         expected.metrics = .listener(HostPort(host: "127.0.0.1", port: 9464))
         expected.maxConnections = 500
         expected.maxConnectionsPerAddress = 50

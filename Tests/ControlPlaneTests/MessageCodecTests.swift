@@ -67,6 +67,17 @@ final class MessageCodecTests: XCTestCase {
                        #"{"id":"1","participantId":"p-3f2a","room":"main","roster":[{"name":"Sam","participantId":"p-77","role":"participant","room":"main"}],"sdp":"v=0\r\n","slots":{"1":{"participantId":"p-77","track":"microphone"}},"slotsVersion":2,"type":"joined"}"#)
     }
 
+    /// `joined.iceServers` (`--ice-servers`): the RTCIceServer shape, credentials only on TURN.
+    func testJoinedWithIceServersEncoding() {
+        let joined = ServerMessage.joined(Joined(
+            id: "1", participantId: "p-3f2a", room: "main", sdp: "v=0\r\n", slots: [:], roster: [], slotsVersion: 1,
+            iceServers: [IceServer(urls: ["stun:turn.example.org:3478"]),
+                         IceServer(urls: ["turn:turn.example.org:3478?transport=tcp"], username: "1767225600:p-3f2a",
+                                   credential: "y8BLcU8+f+psCqJuT4+J0j2iUdA=")]))
+        XCTAssertEqual(encoded(joined),
+                       #"{"iceServers":[{"urls":["stun:turn.example.org:3478"]},{"credential":"y8BLcU8+f+psCqJuT4+J0j2iUdA=","urls":["turn:turn.example.org:3478?transport=tcp"],"username":"1767225600:p-3f2a"}],"id":"1","participantId":"p-3f2a","room":"main","roster":[],"sdp":"v=0\r\n","slots":{},"slotsVersion":1,"type":"joined"}"#)
+    }
+
     func testRosterSlotsErrorLeftEncoding() {
         XCTAssertEqual(encoded(.roster(RosterUpdate(participants: [RosterEntry(participantId: "p-1", name: "Ann", role: .coHost, room: "breakout-1")]))),
                        #"{"participants":[{"name":"Ann","participantId":"p-1","role":"co-host","room":"breakout-1"}],"type":"roster"}"#)

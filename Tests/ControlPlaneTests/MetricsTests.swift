@@ -82,6 +82,31 @@ final class MetricsTests: XCTestCase {
         XCTAssertTrue(out.contains(#"cohort_forwarded_packets_total{kind="audio"} 37.0"#), "\(out.sorted())")
     }
 
+    /// The ICE-TCP listeners' counters, summed over loops: connections by
+    /// outcome, closes by reason, and open connections by state.
+    func testIceTCPCountersAreExported() {
+        let metrics = CohortMetrics(gather: { $0.makeSucceededFuture([]) }, joins: JoinOutcomes(),
+                                    process: { ProcessUsage(cpuSeconds: 0, residentBytes: 0) })
+        func loop(accepted: Int, framing: Int, open: Int, unauthenticated: Int) -> LoopSample {
+            var tcp = IceTCPCounters()
+            tcp.accepted = accepted
+            tcp.authenticationTimeouts = 3
+            tcp.evicted = 2
+            tcp.framingErrors = framing
+            tcp.open = open
+            tcp.unauthenticated = unauthenticated
+            return LoopSample(engine: EngineSnapshot(), busyNanoseconds: 0, iceTCP: tcp)
+        }
+        metrics.update([loop(accepted: 10, framing: 1, open: 3, unauthenticated: 1), loop(accepted: 5, framing: 0, open: 1, unauthenticated: 0)])
+        let out = lines(metrics)
+        XCTAssertTrue(out.contains(#"cohort_ice_tcp_connections_total{outcome="accepted"} 15.0"#), "\(out.filter { $0.contains("ice_tcp") }.sorted())")
+        XCTAssertTrue(out.contains(#"cohort_ice_tcp_closed_total{reason="authentication-timeout"} 6.0"#))
+        XCTAssertTrue(out.contains(#"cohort_ice_tcp_closed_total{reason="evicted"} 4.0"#))
+        XCTAssertTrue(out.contains(#"cohort_ice_tcp_closed_total{reason="framing"} 1.0"#))
+        XCTAssertTrue(out.contains(#"cohort_ice_tcp_connections{state="authenticated"} 3.0"#))
+        XCTAssertTrue(out.contains(#"cohort_ice_tcp_connections{state="unauthenticated"} 1.0"#))
+    }
+
     func testExpositionNamesNoPersonOrSession() throws {
         let certificate = try DTLSCertificate()
         let engine = MediaEngine(configuration: EngineConfiguration(certificate: certificate, candidateHost: "127.0.0.1",

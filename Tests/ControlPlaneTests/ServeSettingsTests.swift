@@ -1,3 +1,4 @@
+import ControlPlane
 import Logging
 import Tokens
 import XCTest
@@ -88,6 +89,45 @@ final class ServeSettingsTests: XCTestCase {
             (ServeFlags(), ["COHORT_CONSENT_TIMEOUT": "11"], .consentTimeoutTooShort(option: "--consent-timeout", seconds: 11)),
             (ServeFlags(["log-level": "loud"]), [:], .invalidChoice(option: "--log-level", value: "loud", choices: Logger.Level.allCases.map(\.rawValue))),
             (ServeFlags(["session": ""]), [:], .emptyValue(option: "--session")),
+        ]
+        for (flags, env, expected) in cases {
+            XCTAssertThrowsError(try ServeSettings.resolve(flags, environment: env)) {
+                XCTAssertEqual($0 as? SettingsError, expected)
+            }
+        }
+    }
+
+    /// `--ice-servers`: STUN and TURN URLs apart, TURN needs the secret (and
+    /// the secret a TURN URL), bad URLs are named; credentials are made per
+    /// participant and the secret never shows in the settings' description.
+    func testIceServers() throws {
+        let secret = "coturn-shared-secret"
+        let s = try ServeSettings.resolve(ServeFlags(["ice-servers": "stun:t.example:3478, turn:t.example:3478?transport=tcp"]),
+                                          environment: ["COHORT_TURN_SECRET": secret])
+        XCTAssertEqual(s.iceServers.stunURLs, ["stun:t.example:3478"])
+        XCTAssertEqual(s.iceServers.turnURLs, ["turn:t.example:3478?transport=tcp"])
+        XCTAssertEqual(s.iceServers.credentialTTL, 86_400)
+        XCTAssertFalse("\(s.iceServers)".contains(secret))
+        XCTAssertFalse("\(s)".contains(secret))
+        let servers = try XCTUnwrap(s.iceServers.servers(for: "p-3f2a", unixNow: 1_767_139_200))
+        XCTAssertEqual(servers, [IceServer(urls: ["stun:t.example:3478"]),
+                                 IceServer(urls: ["turn:t.example:3478?transport=tcp"], username: "1767225600:p-3f2a",
+                                           credential: "y8BLcU8+f+psCqJuT4+J0j2iUdA=")])
+        XCTAssertNil(try ServeSettings.resolve(ServeFlags(), environment: [:]).iceServers.servers(for: "p", unixNow: 0))
+
+        let cases: [(ServeFlags, [String: String], SettingsError)] = [
+            (ServeFlags(["ice-servers": "turn:t.example:3478"]), [:],
+             .invalidIceServers(option: "--ice-servers", reason: "turn: and turns: URLs need --turn-secret (COHORT_TURN_SECRET)")),
+            (ServeFlags(["ice-servers": "stun:t.example"]), ["COHORT_TURN_SECRET": secret],
+             .invalidIceServers(option: "--turn-secret", reason: "given without a turn: or turns: URL in --ice-servers")),
+            (ServeFlags(["ice-servers": "http://t.example"]), [:],
+             .invalidIceServers(option: "--ice-servers", reason: "\"http://t.example\" is not a stun:, stuns:, turn: or turns: URL")),
+            (ServeFlags(["ice-servers": "stun:"]), [:],
+             .invalidIceServers(option: "--ice-servers", reason: "\"stun:\" is not a stun:, stuns:, turn: or turns: URL")),
+            (ServeFlags(["ice-servers": Array(repeating: "stun:a", count: 9).joined(separator: ",")]), [:],
+             .invalidIceServers(option: "--ice-servers", reason: "9 URLs; at most 8")),
+            (ServeFlags(["turn-credential-ttl": "5"]), [:],
+             .invalidCount(option: "--turn-credential-ttl", value: "5", range: 60...604_800)),
         ]
         for (flags, env, expected) in cases {
             XCTAssertThrowsError(try ServeSettings.resolve(flags, environment: env)) {

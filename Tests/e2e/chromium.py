@@ -113,9 +113,15 @@ class Chromium:
         "--mute-audio",
     ]
 
-    def __init__(self, *, fake_audio_wav: str | None = None, extra_args: list[str] | None = None, timeout: float = 20.0) -> None:
+    def __init__(self, *, fake_audio_wav: str | None = None, extra_args: list[str] | None = None, timeout: float = 20.0,
+                 prefix: list[str] | None = None, connect_devtools=None) -> None:
         self.fake_audio_wav = fake_audio_wav
         self.extra_args = list(extra_args or [])
+        # Put before the command, e.g. ["ip", "netns", "exec", NAME] to run
+        # the browser in a test's namespace; then ``connect_devtools(port)``
+        # returns a socket connected to 127.0.0.1:port inside it.
+        self.prefix = list(prefix or [])
+        self.connect_devtools = connect_devtools
         self.timeout = timeout
         self.process: subprocess.Popen | None = None
         self.profile_dir: str | None = None
@@ -140,7 +146,7 @@ class Chromium:
         await self.blank.start()
         self.profile_dir = tempfile.mkdtemp(prefix="cohort-chromium-")
         self.stderr_path = os.path.join(self.profile_dir, "stderr.log")
-        args = [chromium_binary(), *self.BASE_FLAGS, f"--user-data-dir={self.profile_dir}"]
+        args = [*self.prefix, chromium_binary(), *self.BASE_FLAGS, f"--user-data-dir={self.profile_dir}"]
         if self.fake_audio_wav:
             args.append(f"--use-file-for-fake-audio-capture={self.fake_audio_wav}")
         args += self.extra_args
@@ -166,7 +172,8 @@ class Chromium:
                 raise DevToolsError(f"chromium did not report a DevTools port: {self.stderr_tail()}")
             await asyncio.sleep(0.05)
         url = f"ws://127.0.0.1:{lines[0].strip()}{lines[1].strip()}"
-        self._ws = await asyncio.wait_for(connect(url, max_size=None, ping_interval=None), self.timeout)
+        sock = self.connect_devtools(int(lines[0].strip())) if self.connect_devtools else None
+        self._ws = await asyncio.wait_for(connect(url, max_size=None, ping_interval=None, sock=sock), self.timeout)
         self._reader = asyncio.create_task(self._read_loop())
 
     def stderr_tail(self, limit: int = 2000) -> str:

@@ -73,6 +73,9 @@ class CohortServer:
     max_connections: int | None = None
     max_connections_per_address: int | None = None
     http_port: int | None = None
+    # The address the HTTP and media listeners bind (and the candidates
+    # announce): loopback, or a veth address a test's namespace reaches.
+    host: str = "127.0.0.1"
     # The bound UDP media ports (one per event loop), from the startup log.
     media_ports: list[int] = field(default_factory=list)
     binary: str = BINARY
@@ -101,7 +104,7 @@ class CohortServer:
         level = self.log_level or os.environ.get("COHORT_LOG_LEVEL", "info")
         nice = ["nice", "-n", str(self.nice)] if self.nice else []  # nice execs: same pid
         self.process = subprocess.Popen(
-            [*nice, *self.wrapper, self.binary, "serve", "--records", self.records, "--http", "127.0.0.1:0", "--media", "127.0.0.1:0",
+            [*nice, *self.wrapper, self.binary, "serve", "--records", self.records, "--http", f"{self.host}:0", "--media", f"{self.host}:0",
              "--consent-timeout", str(self.consent_timeout), "--log-level", level,
              "--shutdown-grace", str(self.shutdown_grace),
              *(["--waiting-room", "on"] if self.waiting_room else []),
@@ -118,8 +121,8 @@ class CohortServer:
             for line in self.process.stdout:
                 self.log.append(line.rstrip())
                 if "media listening" in line and not self.media_ports:
-                    self.media_ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", line)]
-                m = re.search(r"web client: http://127\.0\.0\.1:(\d+)/", line)
+                    self.media_ports = [int(p) for p in re.findall(re.escape(self.host) + r":(\d+)", line)]
+                m = re.search(r"web client: http://" + re.escape(self.host) + r":(\d+)/", line)
                 if m:
                     self.http_port = int(m.group(1))
                     ready.set()
@@ -149,11 +152,11 @@ class CohortServer:
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.http_port}/ws"
+        return f"ws://{self.host}:{self.http_port}/ws"
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}/"
+        return f"http://{self.host}:{self.http_port}/"
 
     def token(self, name: str, role: str = "participant", room: str = "main", ttl: int = 600,
               session: str | None = None, issued_ago: int = 0, sub: str | None = None,

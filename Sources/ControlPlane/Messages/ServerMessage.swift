@@ -167,10 +167,14 @@ public struct Joined: Codable, Equatable, Sendable {
     public var roster: [RosterEntry]
     /// Version of `slots`: a later `slots` message applies only if its version is higher.
     public var slotsVersion: Int?
+    /// STUN/TURN servers for the client's RTCPeerConnection (`--ice-servers`),
+    /// TURN ones with credentials made for this participant; absent when none are configured.
+    public var iceServers: [IceServer]?
 
     /// Creates a `joined` reply.
     public init(id: String, participantId: String, room: String, sdp: String, slots: SlotMap, roster: [RosterEntry],
-                slotsVersion: Int? = nil) {
+                slotsVersion: Int? = nil, iceServers: [IceServer]? = nil) {
+        self.iceServers = iceServers
         self.id = id
         self.participantId = participantId
         self.room = room
@@ -178,6 +182,24 @@ public struct Joined: Codable, Equatable, Sendable {
         self.slots = slots
         self.roster = roster
         self.slotsVersion = slotsVersion
+    }
+}
+
+/// One entry of `joined.iceServers`, shaped like WebRTC's `RTCIceServer`
+/// so a browser can pass it to `RTCPeerConnection` as it is.
+public struct IceServer: Codable, Equatable, Sendable {
+    /// `stun:`, `turn:` or `turns:` URLs (RFC 7064, RFC 7065).
+    public var urls: [String]
+    /// For TURN: `"<expiry unix time>:<participant>"` (TURN REST credentials).
+    public var username: String?
+    /// For TURN: base64(HMAC-SHA1(shared secret, username)).
+    public var credential: String?
+
+    /// Creates an entry.
+    public init(urls: [String], username: String? = nil, credential: String? = nil) {
+        self.urls = urls
+        self.username = username
+        self.credential = credential
     }
 }
 

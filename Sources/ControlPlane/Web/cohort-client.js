@@ -253,6 +253,11 @@ function defaultUrl() {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 }
 
+/** The `a=mid:` values of an SDP, in m-line order. */
+function offerMids(sdp) {
+  return sdp.split(/\r?\n/).filter((l) => l.startsWith("a=mid:")).map((l) => l.slice(6).trim());
+}
+
 /**
  * One participant's connection to Cohort: one WebSocket, one
  * RTCPeerConnection, negotiated once. Use one client per call; to join again
@@ -383,13 +388,18 @@ export class CohortClient extends EventTarget {
       for (const kind of ["audio", "video"]) {
         for (let index = 0; index < this.#slotCount; index++) receive.push({ kind, index, transceiver: add(kind, kind, "recvonly") });
       }
-      await pc.setLocalDescription(await pc.createOffer());
-      this.#routes = receive.map((r) => ({ ...r, mid: r.transceiver.mid }));
+      // The offer is applied only after `joined`: its `iceServers` (TURN
+      // with credentials made at join) must be in the configuration before
+      // gathering starts, which setLocalDescription does. Until then each
+      // slot's mid is read from the offer: its m-lines follow the transceivers.
+      const offer = await pc.createOffer();
+      const mids = offerMids(offer.sdp);
+      this.#routes = receive.map((r, i) => ({ ...r, mid: mids[2 + i] }));
 
       let reply;
       for (let hops = 0; ; hops++) {
         await this.connect();
-        reply = await this.request("join", { token, name: name || undefined, sdp: pc.localDescription.sdp, audioMode });
+        reply = await this.request("join", { token, name: name || undefined, sdp: offer.sdp, audioMode });
         if (reply.type !== "redirect") break;
         // The session lives on another node (docs/SCALE-OUT.md): the same join there.
         if (hops >= MAX_REDIRECTS) throw new CohortError("too-many-redirects", `more than ${MAX_REDIRECTS} redirects`);
@@ -403,6 +413,11 @@ export class CohortClient extends EventTarget {
       // newer than `joined.roster`, and a slot map only applies if newer.
       if (!this.#rosterPushed) this.#applyRoster(reply.roster);
       this.#applySlots(reply.slots, typeof reply.slotsVersion === "number" ? reply.slotsVersion : undefined);
+      if (Array.isArray(reply.iceServers) && reply.iceServers.length > 0) {
+        const configuration = pc.getConfiguration();
+        pc.setConfiguration({ ...configuration, iceServers: [...(configuration.iceServers || []), ...reply.iceServers] });
+      }
+      await pc.setLocalDescription(offer);
       this.#emit("joined", reply);
       await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
       this.#startPlayout(pc);
