@@ -106,7 +106,7 @@ public struct BandwidthEstimator: Sendable {
             rateControl.set(probeResult, now: now)
         }
         rateControl.update(usage, acked: acked.bitsPerSecond, now: now)
-        loss.update(target: rateControl.bitrate, now: now)
+        loss.update(target: rateControl.bitrate, acked: acked.bitsPerSecond, now: now)
     }
 }
 

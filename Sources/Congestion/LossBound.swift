@@ -25,14 +25,20 @@ struct LossBound: Sendable {
         if !received { lost += 1 }
     }
 
-    /// Closes the period when it is over; `target` is the estimator's current rate.
-    mutating func update(target: Double, now: Instant) {
+    /// Closes the period when it is over; `target` is the estimator's current
+    /// rate, `acked` what the receiver got over the last quarter second.
+    mutating func update(target: Double, acked: Double?, now: Instant) {
         let start = periodStart ?? now
         periodStart = start
         guard now - start >= Self.period, reported >= 20 else { return }
         lossFraction = Double(lost) / Double(reported)
         if lossFraction > 0.10 {
-            bitrate = min(bitrate, target) * (1 - 0.5 * lossFraction)
+            // Never below 85 % of what got through: when the loss is a full
+            // queue's (a sender above the path, which an SFU is until it drops
+            // a stream), what got through is the path's rate, and compounding
+            // the cut every second would drive the estimate to its floor
+            // (measured: 75 % loss on a 600 kbit/s downlink, estimate 50 kbit/s).
+            bitrate = max(min(bitrate, target) * (1 - 0.5 * lossFraction), 0.85 * (acked ?? 0))
         } else if lossFraction < 0.02 {
             bitrate = min(max(bitrate, target) * 1.08, maximum)
         }

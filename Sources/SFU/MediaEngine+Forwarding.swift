@@ -148,7 +148,8 @@ extension MediaEngine {
         // The size noted is the copy's after stamping and encryption, give or
         // take the 4 bytes of an element rewritten in place rather than added.
         let growth = header.hasExtension ? 4 : 8
-        let sequence = sub.subscriber.bandwidth!.send(size: length + growth + SRTPContext.maximumTrailerLength, at: now)
+        let tag = sub.srtp?.profile.rtpTagLength ?? 16
+        let sequence = sub.subscriber.bandwidth!.send(size: length + growth + tag, at: now)
         let stamped = ForwardedPacket.stampTransportWide(out, length: length, original: original, header: header,
                                                          originalID: originalID, id: id, sequence: sequence)
         counters.transportWideStamped += 1

@@ -117,3 +117,31 @@ extension MediaEngine {
         return s
     }
 }
+
+/// One subscriber's downlink estimate, for logs and tests.
+public struct DownlinkEstimate: Sendable, CustomStringConvertible {
+    public var participant: ParticipantID
+    /// Bits per second the estimator allows.
+    public var target: Int
+    /// Bits per second the subscriber received, over the last quarter second of feedback.
+    public var acked: Int?
+    /// Loss over the last second of feedback.
+    public var loss: Double
+
+    public var description: String {
+        "\(participant): target \(target / 1_000) kbit/s, acked \(acked.map { "\($0 / 1_000)" } ?? "-") kbit/s, loss \(Int(loss * 100)) %"
+    }
+}
+
+extension MediaEngine {
+    /// Every transport-cc subscriber's downlink estimate.
+    public var downlinkEstimates: [DownlinkEstimate] {
+        sessions.values.flatMap { session in
+            session.participants.values.compactMap { p in
+                p.subscriber.bandwidth.map {
+                    DownlinkEstimate(participant: p.id, target: $0.target, acked: $0.ackedBitrate, loss: $0.lossFraction)
+                }
+            }
+        }
+    }
+}

@@ -148,6 +148,9 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                 socket.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(2), delay: .seconds(2)) { _ in
                     _ = socket.perform { engine, _, _ in
                         logger.debug("engine counters", metadata: ["loop": "\(i)", "counters": "\(engine.counters)"])
+                        for estimate in engine.downlinkEstimates {
+                            logger.debug("downlink estimate", metadata: ["loop": "\(i)", "estimate": "\(estimate)"])
+                        }
                         for m in engine.mixerCounters {
                             logger.debug("mixer counters", metadata: ["loop": "\(i)", "room": "\(m.room)",
                                                                       "mixer": "\(m.mixer)", "buffers": "\(m.buffers)"])

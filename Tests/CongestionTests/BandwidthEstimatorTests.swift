@@ -83,4 +83,17 @@ final class BandwidthEstimatorTests: XCTestCase {
         fast.run(for: .seconds(10))
         XCTAssertEqual(fast.samples.map(\.target).max(), 1_000_000)
     }
+
+    /// A sender that does not follow the estimate (an SFU forwarding more
+    /// than the downlink carries, before it pauses a stream): the loss is the
+    /// queue's, and the estimate stays near what got through instead of
+    /// sinking to the floor.
+    func testOvershootingSenderKeepsAnEstimateNearTheDeliveredRate() {
+        var simulation = BottleneckSimulation(linkRate: 600_000, estimator: BandwidthEstimator(), seed: 12)
+        simulation.fixedSendRate = 2_400_000
+        simulation.run(for: .seconds(15))
+        let mean = simulation.meanTarget(from: 10, to: 15)
+        XCTAssertGreaterThan(mean, 0.6 * 600_000, describe(simulation))
+        XCTAssertLessThan(mean, 1.1 * 600_000, describe(simulation))
+    }
 }

@@ -17,6 +17,8 @@ struct BottleneckSimulation {
     var randomLoss = 0.0
     var propagation = TimeSpan.milliseconds(20)
     var packetSize = 1_200
+    /// Media at this rate whatever the estimate (nil: at the estimate).
+    var fixedSendRate: Double?
 
     private(set) var estimator: BandwidthEstimator
     private var recorder = TransportFeedbackRecorder()
@@ -61,7 +63,7 @@ struct BottleneckSimulation {
 
     private mutating func step(now: Instant) {
         // Media at the estimate.
-        mediaCredit += Double(min(estimator.target, estimator.wanted)) / 1_000
+        mediaCredit += (fixedSendRate ?? Double(min(estimator.target, estimator.wanted))) / 1_000
         while mediaCredit >= Double(packetSize * 8) {
             mediaCredit -= Double(packetSize * 8)
             transmit(size: packetSize, cluster: nil, now: now)

@@ -26,8 +26,9 @@ client "down"), each with its own seeded random generator:
   reorder packets 5 ms apart in a video frame most of the time, which a
   single access link does not do.
 
-- rate (uplink only, optional): each flow's client → server direction is a
-  bottleneck of ``up_rate`` bits per second (IP and UDP headers counted, 28
+- rate (optional): each flow's client → server direction is a bottleneck
+  of ``up_rate`` bits per second, and its server → client direction one of
+  ``down_rate`` (IP and UDP headers counted, 28
   bytes a datagram) with a drop-tail queue of ``queue`` seconds: a datagram
   that would wait longer is dropped (counted as ``queue_dropped``).  This is
   the userspace shaper for the bandwidth tests (one participant's uplink
@@ -169,7 +170,7 @@ class ImpairRelay:
     def __init__(self, ports: list[int], loss: float, *, delay: float = 0.040, jitter: float = 0.010,
                  seed: int = 1, grace: float = 0.0, lifetime: float = 120.0,
                  listen_host: str = LISTEN_HOST, server_host: str = SERVER_HOST,
-                 up_rate: float = 0.0, queue: float = 0.1) -> None:
+                 up_rate: float = 0.0, queue: float = 0.1, down_rate: float = 0.0) -> None:
         _require_loopback(listen_host)
         _require_loopback(server_host)
         if listen_host == server_host:
@@ -179,6 +180,7 @@ class ImpairRelay:
         self.loop = asyncio.get_running_loop()
         self.impairment = Impairment(loss, delay, jitter, grace, self.loop.time(), queue)
         self.up_rate = up_rate
+        self.down_rate = down_rate
         self.listeners: dict[int, _Listener] = {}
         self.flows: dict[tuple[int, tuple], Flow] = {}
         self.stopped = asyncio.Event()
@@ -205,6 +207,7 @@ class ImpairRelay:
             index = sum(1 for f in self.flows.values() if f.port == port)
             flow = Flow(self, index, port, addr, self._direction(index, port, "up"), self._direction(index, port, "down"))
             flow.up.rate = self.up_rate
+            flow.down.rate = self.down_rate
             self.flows[key] = flow
             self.loop.create_task(self._open_upstream(flow))
         self._enqueue(flow.up, data, lambda payload, f=flow: self._send_up(f, payload))
@@ -290,7 +293,8 @@ class ImpairRelay:
 
 async def serve(args: argparse.Namespace) -> None:
     relay = ImpairRelay([int(p) for p in args.ports.split(",")], args.loss, delay=args.delay, jitter=args.jitter,
-                        seed=args.seed, grace=args.grace, lifetime=args.lifetime, up_rate=args.up_rate, queue=args.queue)
+                        seed=args.seed, grace=args.grace, lifetime=args.lifetime, up_rate=args.up_rate, queue=args.queue,
+                        down_rate=args.down_rate)
     await relay.start()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -314,6 +318,7 @@ def main() -> None:
     parser.add_argument("--grace", type=float, default=0.0, help="seconds at the start without loss")
     parser.add_argument("--lifetime", type=float, default=120.0, help="seconds until the relay stops by itself")
     parser.add_argument("--up-rate", type=float, default=0.0, help="each flow's uplink bottleneck, bits per second (0: none)")
+    parser.add_argument("--down-rate", type=float, default=0.0, help="each flow's downlink bottleneck, bits per second (0: none)")
     parser.add_argument("--queue", type=float, default=0.1, help="the bottleneck's drop-tail queue, seconds")
     asyncio.run(serve(parser.parse_args()))
 
@@ -330,11 +335,11 @@ class RelayProcess:
 
     def __init__(self, ports: list[int], loss: float, *, seed: int = 1, lifetime: float = 120.0,
                  grace: float = 0.0, delay: float = 0.040, jitter: float = 0.010, nice: int = 0,
-                 up_rate: float = 0.0, queue: float = 0.1) -> None:
+                 up_rate: float = 0.0, queue: float = 0.1, down_rate: float = 0.0) -> None:
         self.args = [sys.executable, os.path.abspath(__file__), "--ports", ",".join(map(str, ports)),
                      "--loss", str(loss), "--seed", str(seed), "--lifetime", str(lifetime),
                      "--grace", str(grace), "--delay", str(delay), "--jitter", str(jitter),
-                     "--up-rate", str(up_rate), "--queue", str(queue)]
+                     "--up-rate", str(up_rate), "--queue", str(queue), "--down-rate", str(down_rate)]
         self.nice = nice
         self.loss = loss
         self.process: subprocess.Popen | None = None
