@@ -21,12 +21,17 @@ public struct BandwidthEstimator: Sendable {
         public var minimum: Int
         /// Never estimate above this.
         public var maximum: Int
+        /// How long after the first feedback the estimate is taken as found
+        /// (`isSettled`): the start-up probes have come back by then.
+        public var settleTime: TimeSpan
 
         /// Creates a configuration.
-        public init(initial: Int = 300_000, minimum: Int = 50_000, maximum: Int = 20_000_000) {
+        public init(initial: Int = 300_000, minimum: Int = 50_000, maximum: Int = 20_000_000,
+                    settleTime: TimeSpan = .seconds(2)) {
             self.initial = initial
             self.minimum = minimum
             self.maximum = maximum
+            self.settleTime = settleTime
         }
     }
 
@@ -84,8 +89,17 @@ public struct BandwidthEstimator: Sendable {
         return probing.due(target: Double(target), wanted: Double(wanted), now: now)
     }
 
+    private var firstFeedback: Instant?
+
+    /// Whether the estimate has had `settleTime` of feedback: before that it
+    /// is the initial guess, which nothing should be paused for.
+    public func isSettled(now: Instant) -> Bool {
+        firstFeedback.map { now - $0 >= configuration.settleTime } ?? false
+    }
+
     /// Takes one transport feedback packet from the receiver.
     public mutating func receive(_ feedback: RTCPTransportWideFeedback, now: Instant) {
+        if firstFeedback == nil { firstFeedback = now }
         var usage = trend.usage
         var probeResult: Double?
         for outcome in history.outcomes(of: feedback) {

@@ -194,11 +194,16 @@ public protocol MediaEngineDelegate: AnyObject, Sendable {
     /// A fact for the attendance and audit records. Must not block: the
     /// receiver queues it for a writer (`Records.RecordWriter`).
     func engine(record: RecordEvent)
+    /// A subscriber's downlink allocation paused or resumed video slots, or
+    /// changed its mixed-audio hint.
+    func engine(downlinkChanged state: DownlinkState, participant: ParticipantID, session: String)
 }
 
 extension MediaEngineDelegate {
     /// Records are optional: a delegate that keeps none ignores them.
     public func engine(record: RecordEvent) {}
+    /// Downlink changes are optional: a delegate that ignores them leaves tiles as they are.
+    public func engine(downlinkChanged state: DownlinkState, participant: ParticipantID, session: String) {}
 }
 
 /// Counters an engine exports (all dropped packets are counted by reason).
@@ -278,6 +283,11 @@ public struct EngineCounters: Sendable, Equatable {
     public var transportFeedbackReceived = 0
     /// Copies stamped with a subscriber's transport-wide sequence number.
     public var transportWideStamped = 0
+    /// Video slots paused, and resumed, by subscribers' downlink allocation.
+    public var videoSlotsPaused = 0
+    public var videoSlotsResumed = 0
+    /// Padding packets sent to probe subscribers' downlinks.
+    public var probePaddingSent = 0
     /// RTCP BYE compounds sent when the server stopped (`MediaEngine.shutDown`), one per participant.
     public var goodbyesSent = 0
     /// Session commands refused with `rate-limited` (command or fan-out budget spent).

@@ -97,6 +97,7 @@ extension MediaEngine {
                 }
             }
             if failed { counters.srtpFailed += 1 } else { forwarded += 1 }
+            if sub.subscriber.probe != nil { sendProbe(sub, now: now, transmits: &transmits) }
         }
         counters.rtpForwarded += forwarded
         if kind == .audio {
@@ -133,6 +134,7 @@ extension MediaEngine {
             }
         }
         if keyframe { p.video?.keyframes.keyframeArrived(now: now) }
+        p.video?.bitrate.add(packet.count, now: now)
         return true
     }
 }

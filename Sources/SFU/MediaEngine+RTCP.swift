@@ -37,9 +37,11 @@ extension MediaEngine {
             case .receiverReport(let rr):
                 readReportBlocks(p, rr.reportBlocks, now: now)
             case .transportWideFeedback(let feedback):
-                // On the copies we sent it: its downlink estimate.
+                // On the copies we sent it: its downlink estimate, then what it gets.
                 p.subscriber.bandwidth?.receive(feedback, now: now)
                 counters.transportFeedbackReceived += 1
+                allocateDownlink(p, now: now)
+                sendProbe(p, now: now, transmits: &transmits)
             default:
                 break  // SDES, BYE, REMB
             }

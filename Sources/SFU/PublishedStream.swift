@@ -1,3 +1,4 @@
+import Congestion
 import RTP
 import Wire
 
@@ -52,6 +53,8 @@ struct PublishedStream {
     /// Whether the stream is flowing, sampled once a second for the
     /// attendance records (`MediaEngine.sampleFlows`).
     var flow = StreamFlow()
+    /// What the stream costs a subscriber, for the downlink allocation (video).
+    var bitrate = BitrateMeter()
 
     /// A stream of `kind` with the offer's payload type, SSRC (if declared) and repair.
     init(kind: TrackKind, payloadType: UInt8, ssrc: UInt32?, repair: OfferPlan.Repair = .init(), rtxSSRC: UInt32? = nil) {

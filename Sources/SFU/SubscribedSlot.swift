@@ -33,6 +33,11 @@ public struct SubscribedSlot: Sendable {
 
     /// Whether the slot has a source; an empty slot forwards nothing.
     public private(set) var isFilled = false
+    /// Paused by the subscriber's downlink allocation ("video paused, poor
+    /// connection"): nothing is forwarded. On resume the slot waits for a
+    /// keyframe and continues its own numbering, so the subscriber sees a
+    /// gap in time, not lost packets to NACK.
+    public private(set) var isPaused = false
     private var pendingKeyframe = false
     private var started = false
     private var needsBase = true
@@ -88,11 +93,21 @@ public struct SubscribedSlot: Sendable {
         pendingKeyframe = waitForKeyframe && filled
     }
 
+    /// Pauses or resumes the slot (see `isPaused`).
+    public mutating func setPaused(_ paused: Bool) {
+        guard paused != isPaused else { return }
+        isPaused = paused
+        if !paused {
+            needsBase = true
+            pendingKeyframe = isFilled
+        }
+    }
+
     /// The rewritten sequence number and timestamp for a packet of the
     /// slot's current source, or nil when it must not be forwarded.
     public mutating func rewrite(sequence: UInt16, timestamp: UInt32, isKeyframe: Bool, payloadBytes: Int,
                                  now: Instant) -> (sequence: UInt16, timestamp: UInt32)? {
-        guard isFilled else { return nil }
+        guard isFilled, !isPaused else { return nil }
         if pendingKeyframe {
             guard isKeyframe else { return nil }
             pendingKeyframe = false

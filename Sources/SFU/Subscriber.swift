@@ -1,4 +1,5 @@
 import Congestion
+import Wire
 
 /// A participant's receive side (ARCHITECTURE.md, "The engine's shape"):
 /// its receive slots of each kind and the version of its slot map. Runs on
@@ -14,6 +15,14 @@ struct Subscriber {
     /// feedback on the copies we send it, each stamped with a sequence number
     /// from here (nil unless its receive slots negotiated transport-cc).
     var bandwidth: BandwidthEstimator?
+    /// Shares `bandwidth` among the video slots (`MediaEngine.allocateDownlink`).
+    var allocator = BandwidthAllocator()
+    /// When the allocation may next run.
+    var nextAllocation: Instant = .zero
+    /// The probe being sent, if any: RTX padding on a video slot's RTX SSRC.
+    var probe: (cluster: ProbeCluster, started: Instant, sentBytes: Int)?
+    /// Whether the client was last told that mixed audio would fit better.
+    var suggestedMix = false
 
     /// The slots of `kind`.
     subscript(kind: TrackKind) -> [SubscribedSlot] {

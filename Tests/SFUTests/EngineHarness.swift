@@ -138,6 +138,10 @@ final class RecordingDelegate: MediaEngineDelegate, @unchecked Sendable {
     func engine(slotsChanged slots: [SlotAssignment], version: Int, participant: ParticipantID, session: String) {
         self.slots.append((participant, slots))
     }
+    var downlink: [(ParticipantID, DownlinkState)] = []
+    func engine(downlinkChanged state: DownlinkState, participant: ParticipantID, session: String) {
+        downlink.append((participant, state))
+    }
     func engine(rosterChanged roster: [RosterMember], room: RoomID, recipients: [ParticipantID], session: String) { rosters.append((room, roster)) }
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) { removed.append((participant, reason)) }
     func engine(mediaConnected participant: ParticipantID, session: String) { connected.append(participant) }

@@ -1,0 +1,144 @@
+import CohortClient
+import CohortTestSupport
+import Congestion
+import RTP
+import Wire
+import XCTest
+@testable import SFU
+
+/// A subscriber's downlink shared among its video (issue 12, point 4): the
+/// least important video pauses when the estimate is short, the client is
+/// told, the host's video stays, and video resumes at a keyframe with
+/// continuous numbering once there is room again.
+final class DownlinkAllocationTests: XCTestCase {
+    /// Host and participant publish audio and about 290 kbit/s of video; `sub` receives both.
+    private func call() throws -> EngineHarness {
+        let h = EngineHarness()
+        try h.join("host", slots: 2, role: .host, lossRepair: true, transportWide: true)
+        try h.join("pat", slots: 2, lossRepair: true, transportWide: true)
+        subSlots = try h.join("sub", audio: false, video: false, slots: 2, lossRepair: true, transportWide: true).slots
+        run(h, seconds: 1.5)
+        return h
+    }
+
+    private var frame = 0
+    private var subSlots: [SlotAssignment] = []
+
+    /// Every 10 ms one 360-byte video packet from each publisher (a keyframe
+    /// start every 100th), every 20 ms an audio packet.
+    private func run(_ h: EngineHarness, seconds: Double) {
+        for _ in 0..<Int(seconds * 100) {
+            for name in ["host", "pat"] {
+                let c = h.clients[name]!.client
+                c.sendRTP(ssrc: c.offer.videoSSRC!, payloadType: ClientOffer.vp8PayloadType, timestamp: UInt32(frame) * 900,
+                          marker: true, payload: [0x10, frame % 100 == 0 ? 0x00 : 0x01] + [UInt8](repeating: 7, count: 358))
+                if frame % 2 == 0 {
+                    c.sendRTP(ssrc: c.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType, timestamp: UInt32(frame) * 480,
+                              payload: [0xF8, 0xFF, 0xFE])
+                }
+            }
+            frame += 1
+            h.run(for: .milliseconds(10))
+        }
+    }
+
+    /// The estimate pinned at `bitrate`, then one feedback from `sub` so the allocation runs.
+    private func allocate(_ h: EngineHarness, budget bitrate: Int) {
+        let sub = h.engine.participant(h.participantIDs["sub"]!)!
+        sub.subscriber.bandwidth = BandwidthEstimator(configuration: .init(initial: bitrate, minimum: bitrate, maximum: bitrate, settleTime: .milliseconds(0)))
+        sub.subscriber.nextAllocation = .zero
+        h.clients["sub"]!.client.sendRTCP([RTCPTransportWideFeedback(
+            senderSSRC: 1, mediaSSRC: 0, baseSequenceNumber: 0, referenceTime: 0, feedbackPacketCount: 0,
+            packets: [.init(sequenceNumber: 0, status: .notReceived, receiveDelta: 0)])])
+        h.run(for: .milliseconds(5))
+    }
+
+    /// Video packets `sub` got from `publisher` since `start` (by payload size and slot mid).
+    private func videoMids(_ h: EngineHarness, since start: Int) -> [String: Int] {
+        var mids: [String: Int] = [:]
+        let c = h.clients["sub"]!.client
+        for event in (h.received["sub"] ?? []).dropFirst(start) {
+            if case .rtp(let ssrc, let header, _) = event, header.payloadType == ClientOffer.vp8PayloadType {
+                mids[c.midBySSRC[ssrc] ?? "?", default: 0] += 1
+            }
+        }
+        return mids
+    }
+
+    private func mid(of name: String, _ h: EngineHarness) -> String? {
+        let id = h.participantIDs[name]!
+        let slots = h.events.slots.last { $0.0 == h.participantIDs["sub"]! }?.1 ?? subSlots
+        return slots.first { $0.kind == .video && $0.participantId == id }?.mid
+    }
+
+    func testShortEstimatePausesTheLeastImportantVideoAndResumesItAtAKeyframe() throws {
+        let h = try call()
+        let hostMid = try XCTUnwrap(mid(of: "host", h))
+        let patMid = try XCTUnwrap(mid(of: "pat", h))
+        allocate(h, budget: 2_000_000)
+        var start = h.received["sub"]?.count ?? 0
+        run(h, seconds: 1)
+        XCTAssertGreaterThanOrEqual(videoMids(h, since: start)[patMid] ?? 0, 90, "both videos flow with room for both")
+        XCTAssertGreaterThanOrEqual(videoMids(h, since: start)[hostMid] ?? 0, 90)
+
+        // 112 kbit/s of audio and one video fit, not two: the participant's pauses, the host's stays.
+        allocate(h, budget: 500_000)
+        XCTAssertEqual(h.events.downlink.last?.1, DownlinkState(pausedMids: [patMid], suggestMixedAudio: false))
+        start = h.received["sub"]?.count ?? 0
+        run(h, seconds: 1)
+        XCTAssertEqual(videoMids(h, since: start)[patMid] ?? 0, 0, "nothing of the paused slot")
+        XCTAssertGreaterThanOrEqual(videoMids(h, since: start)[hostMid] ?? 0, 90)
+        XCTAssertEqual(h.engine.counters.videoSlotsPaused, 1)
+
+        // Room again: held for 2 s after the pause, then resumed at the next keyframe.
+        let plisBefore = h.engine.counters.pliSent
+        allocate(h, budget: 2_000_000)
+        XCTAssertEqual(h.events.downlink.last?.1.pausedMids ?? [], [patMid], "still held")
+        run(h, seconds: 1.2)
+        allocate(h, budget: 2_000_000)
+        XCTAssertEqual(h.events.downlink.last?.1, DownlinkState(pausedMids: [], suggestMixedAudio: false))
+        start = h.received["sub"]?.count ?? 0
+        run(h, seconds: 1.5)
+        XCTAssertGreaterThan(h.engine.counters.pliSent, plisBefore, "the resumed slot asked its publisher for a keyframe")
+        var first: (sequence: UInt16, keyframe: Bool)?
+        var sequences: [UInt16] = []
+        let c = h.clients["sub"]!.client
+        for case .rtp(let ssrc, let header, let packet) in (h.received["sub"] ?? []).dropFirst(start)
+            where c.midBySSRC[ssrc] == patMid && header.payloadType == ClientOffer.vp8PayloadType {
+            if first == nil { first = (header.sequenceNumber, packet[header.payloadRange.lowerBound + 1] == 0x00) }
+            sequences.append(header.sequenceNumber)
+        }
+        XCTAssertEqual(first?.keyframe, true, "the resumed slot starts at a keyframe")
+        XCTAssertGreaterThanOrEqual(sequences.count, 50)
+        for (a, b) in zip(sequences, sequences.dropFirst()) { XCTAssertEqual(b, a &+ 1, "continuous numbering") }
+    }
+
+    func testWhenAudioAloneDoesNotFitEveryVideoPausesAndMixIsSuggested() throws {
+        let h = try call()
+        allocate(h, budget: 100_000)
+        XCTAssertEqual(h.events.downlink.last?.1.suggestMixedAudio, true)
+        XCTAssertEqual(h.events.downlink.last?.1.pausedMids.count ?? 0, 2)
+    }
+
+    func testProbesAreRTXPaddingStampedWithTheSubscribersNumbers() throws {
+        let h = try call()
+        // A fresh estimator probes at once (3× and 6× its initial rate).
+        let sub = h.engine.participant(h.participantIDs["sub"]!)!
+        sub.subscriber.bandwidth = BandwidthEstimator()
+        let start = h.received["sub"]?.count ?? 0
+        h.clients["sub"]!.client.sendRTCP([RTCPTransportWideFeedback(
+            senderSSRC: 1, mediaSSRC: 0, baseSequenceNumber: 0, referenceTime: 0, feedbackPacketCount: 0,
+            packets: [.init(sequenceNumber: 0, status: .notReceived, receiveDelta: 0)])])
+        run(h, seconds: 0.2)
+        let c = h.clients["sub"]!.client
+        var padding = 0
+        for case .rtp(let ssrc, let header, let packet) in (h.received["sub"] ?? []).dropFirst(start) where c.primaryOfRTX[ssrc] != nil {
+            XCTAssertTrue(header.hasPadding)
+            XCTAssertEqual(header.payloadRange.count, 0, "padding only")
+            XCTAssertNotNil(header.transportSequenceNumber(id: ClientOffer.transportWideID, in: packet))
+            padding += 1
+        }
+        XCTAssertGreaterThan(padding, 5)
+        XCTAssertEqual(h.engine.counters.probePaddingSent, padding)
+    }
+}
