@@ -365,7 +365,10 @@ async function rejoin({ firstDelayMs = 0, text = "The connection dropped. Reconn
   setStatus("Reconnecting…");
   const until = performance.now() + REJOIN_FOR_MS + firstDelayMs;
   let delay = 500;
-  if (firstDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, firstDelayMs * (0.5 + Math.random() / 2)));
+  // The server's retryAfter is a bound, not a rendezvous: spread the first
+  // tries over its last four fifths, so a restarted server is not met by
+  // everyone at once, and most are back before the hint runs out.
+  if (firstDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, firstDelayMs * (0.2 + 0.8 * Math.random())));
   while (state.rejoining === attempt && state.local && performance.now() < until) {
     setStatus("Reconnecting…");
     const client = new CohortClient();
