@@ -69,6 +69,11 @@ export const RESUME_BACKOFF = Object.freeze({ firstMs: 250, maxMs: 4000 });
  * died) is better joined again than waited for (docs/CLIENT-LIBRARY.md). */
 export const RESUME_UNREACHABLE_MS = 10000;
 
+/** The same after a `redirect` (scale-out): the socket is to the session's
+ * node, and a node that cannot be reached has most likely died; joining
+ * again through the first URL places the session on a live one. */
+export const RESUME_UNREACHABLE_REDIRECTED_MS = 3000;
+
 /** The pause before resume attempt `attempt` (1, 2, ...), ms, jittered. */
 export function resumeDelay(attempt, random = Math.random) {
   const ceiling = Math.min(RESUME_BACKOFF.maxMs, RESUME_BACKOFF.firstMs * 2 ** Math.max(0, attempt - 1));
@@ -296,6 +301,7 @@ export class CohortClient extends EventTarget {
   #session = null; #sessionVersion = -1;
   #speaking = Object.freeze([]);
   #playout = null; #playoutTimer = null;
+  #redirected = false;
   #resume = true; #resumeToken = null; #resumeGrace = 30; #reconnecting = false; #shutdownAnnounced = false;
 
   /**
@@ -645,6 +651,7 @@ export class CohortClient extends EventTarget {
     this.#socket = null;
     this.#opened = null;
     this.#url = u.href;
+    this.#redirected = true;
     if (old && old.readyState <= WebSocket.OPEN) old.close(1000, "redirected");
     this.#emit("redirect", { url: u.href });
   }
@@ -668,7 +675,7 @@ export class CohortClient extends EventTarget {
     let failure = "unreachable";
     const started = performance.now();
     for (let attempt = 1; !this.#closed; attempt++) {
-      if (performance.now() - started > RESUME_UNREACHABLE_MS) break;
+      if (performance.now() - started > (this.#redirected ? RESUME_UNREACHABLE_REDIRECTED_MS : RESUME_UNREACHABLE_MS)) break;
       const delayMs = resumeDelay(attempt);
       if (performance.now() + delayMs > until) break;
       this.#emit("reconnecting", { attempt, delayMs, code });
