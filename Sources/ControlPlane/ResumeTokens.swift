@@ -11,8 +11,7 @@ import Wire
 /// Each participant holds one token at a time: issued at join, replaced at
 /// every successful resume (so a token admits one resume), forgotten when
 /// the participant leaves. A token is 32 bytes from OpenSSL's CSPRNG,
-/// compared in constant time, and never logged (its type has no
-/// description that shows it).
+/// compared in constant time, and never logged.
 public struct ResumeTokens: Sendable {
     /// Why a resume is refused. Which one is not told apart on the wire
     /// except `expired` (so a client can tell "too late" from "unknown here").
@@ -38,8 +37,8 @@ public struct ResumeTokens: Sendable {
         var mediaConnected = false
     }
 
-    /// A participant removed while detached: its last token is kept (as a
-    /// digest-free copy) for `tombstoneLifetime` so a late resume learns why.
+    /// A participant removed while away: its last token is kept for
+    /// `tombstoneLifetime`, so that a late resume learns why it was removed.
     struct Tombstone: Sendable {
         var participant: String
         var token: [UInt8]

@@ -370,16 +370,13 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         let id = request.participantId
         let now = Self.uptime()
         let outcome = state.withLockedValue { s -> Result<(String, ClientConnection?, MediaSocket<MediaEngine>), ResumeTokens.Refusal> in
-            let redeemed = s.resume.redeem(participant: id, token: request.resumeToken,
-                                           sessions: request.requiredSessions, now: now)
-            guard case .success(let next) = redeemed else {
-                if case .failure(let refusal) = redeemed { return .failure(refusal) }
-                return .failure(.unknown)
-            }
-            guard let home = s.participantHome[id] else { return .failure(.unknown) }
-            let old = s.connections[id]
-            s.connections[id] = connection
-            return .success((next, old, s.sockets[home]))
+            s.resume.redeem(participant: id, token: request.resumeToken, sessions: request.requiredSessions, now: now)
+                .flatMap { next in
+                    guard let home = s.participantHome[id] else { return .failure(.unknown) }
+                    let old = s.connections[id]
+                    s.connections[id] = connection
+                    return .success((next, old, s.sockets[home]))
+                }
         }
         let next: String, old: ClientConnection?, socket: MediaSocket<MediaEngine>
         switch outcome {
