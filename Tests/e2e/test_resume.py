@@ -14,7 +14,9 @@
   is removed (roster, records: one stay with a leave `disconnected`), and
   its token then gets `resume-expired`.
 - The web client (headless Chromium): a dropped WebSocket is resumed by
-  itself behind a role="status" banner, media untouched.
+  itself behind a role="status" banner, media untouched. A page reload is
+  not resumed (the browser ends the media with it): the old participant
+  leaves at once and the page joins again.
 - Server restart, announced (SIGTERM: `server-shutdown`) and not (SIGKILL):
   two web clients rejoin by themselves when the server is back on the same
   port with the same secret; measured: from the signal to both hearing each
@@ -299,6 +301,41 @@ def test_web_client_resumes_a_dropped_websocket_by_itself() -> None:
                     assert banner[0] == "status", banner
                     print(f"\nWEB RESUME: banner {banner[1]!r}; resumed {resumed_s:.2f} s after the drop; "
                           f"bob's largest audio gap {max_gap * 1000:.0f} ms")
+                finally:
+                    await bob.close()
+
+    run(scenario(), 90)
+
+
+def test_page_reload_ends_the_old_participant_at_once() -> None:
+    """A reload is not a resume: the browser closes the page's peer
+    connection and its DTLS association (close_notify), so the server
+    removes the old participant at once (`media-closed`) and no ghost waits
+    out the grace period; the reloaded page joins again with the link kept
+    in its session storage, as a new stay."""
+    async def scenario() -> None:
+        with CohortServer(web_root=WEB_ROOT) as server:
+            bob = AiortcParticipant("bob", BOB_HZ, slots=2, video=True, video_format=(64, 48, 5), video_slots=0)
+            async with Chromium() as browser:
+                try:
+                    page = await _open_page(browser, server, "ann", 500)
+                    old = await page.evaluate("cohort.state.participantId")
+                    await bob.join_cohort(server.ws_url, server.token("bob", sub="person-bob"))
+                    await bob.wait_connected(15)
+                    await bob.signalling.wait_until(lambda s: any(r["participantId"] == old for r in s.roster))
+                    reloaded = time.monotonic()
+                    await page.evaluate("location.reload(), true", await_promise=False)
+                    await bob.signalling.wait_until(lambda s: all(r["participantId"] != old for r in s.roster), 3)
+                    gone = time.monotonic() - reloaded
+                    assert any("media-closed" in line and old in line for line in server.log), server.log[-10:]
+                    await page.wait_for("window.cohort && !document.getElementById('join').disabled", "page ready again",
+                                        15, "document.body.innerText")
+                    await page.evaluate("document.getElementById('join').click(), true")
+                    await page.wait_for("cohort.state.joined", "joined again", 20, PAGE_STATE)
+                    new = await page.evaluate("cohort.state.participantId")
+                    assert new != old
+                    await bob.signalling.wait_until(lambda s: any(r["participantId"] == new for r in s.roster), 10)
+                    print(f"\nRELOAD: the old participant left {gone:.2f} s after the reload (media-closed); joined again as a new one")
                 finally:
                     await bob.close()
 
