@@ -23,9 +23,73 @@ public protocol SignalingDelegate: Sendable {
     /// while `join` was running and `join` then succeeded.
     func disconnected(participantId: String, connection: ClientConnection) async
 
+    /// A client asks to take over a participant's signalling with its resume
+    /// token (docs/PROTOCOL.md, `resume`). Returning sends `resumed`; the
+    /// connection then carries the participant as if it had joined on it.
+    /// Throwing sends `error` (or `left`, see `SignalingError.left`).
+    func resume(_ request: AuthorizedResume, connection: ClientConnection) async throws(SignalingError) -> ResumeResult
+
     /// A joined participant sent a session command. Returning sends `ok`;
     /// throwing sends `error` with the thrown code (e.g. `forbidden`).
     func command(_ command: SessionCommand, participantId: String, connection: ClientConnection) async throws(SignalingError)
+}
+
+extension SignalingDelegate {
+    /// Resume off: every `resume` is refused.
+    public func resume(_ request: AuthorizedResume, connection: ClientConnection) async throws(SignalingError) -> ResumeResult {
+        throw SignalingError(code: .resumeRefused, message: "this server does not resume participants")
+    }
+}
+
+/// A `resume` request, with the sessions the connection is limited to.
+public struct AuthorizedResume: Equatable, Sendable {
+    /// The request id.
+    public var requestID: String
+    /// The participant to take over.
+    public var participantId: String
+    /// The presented token (a secret: never log it).
+    public var resumeToken: String
+    /// Session ids the participant's session must equal (server `--session` and
+    /// the `/ws?session=` query); empty accepts any.
+    public var requiredSessions: [String]
+
+    /// Creates a resume request.
+    public init(requestID: String, participantId: String, resumeToken: String, requiredSessions: [String]) {
+        self.requestID = requestID
+        self.participantId = participantId
+        self.resumeToken = resumeToken
+        self.requiredSessions = requiredSessions
+    }
+}
+
+/// What the delegate returns for a successful resume; becomes `resumed`.
+public struct ResumeResult: Equatable, Sendable {
+    /// The participant, unchanged.
+    public var participantId: String
+    /// Its room now.
+    public var room: String
+    /// Its slot map now.
+    public var slots: SlotMap
+    /// Version of `slots`.
+    public var slotsVersion: Int?
+    /// Its room's roster now.
+    public var roster: [RosterEntry]
+    /// The next resume token.
+    public var resumeToken: String
+    /// The grace period, seconds.
+    public var resumeGrace: Int
+
+    /// Creates a resume result.
+    public init(participantId: String, room: String, slots: SlotMap, slotsVersion: Int?, roster: [RosterEntry],
+                resumeToken: String, resumeGrace: Int) {
+        self.participantId = participantId
+        self.room = room
+        self.slots = slots
+        self.slotsVersion = slotsVersion
+        self.roster = roster
+        self.resumeToken = resumeToken
+        self.resumeGrace = resumeGrace
+    }
 }
 
 /// A `join` whose token verified: what the delegate needs to admit the participant.
@@ -67,11 +131,17 @@ public struct JoinResult: Equatable, Sendable {
     public var slotsVersion: Int?
     /// STUN/TURN servers for this participant (see `Joined.iceServers`).
     public var iceServers: [IceServer]?
+    /// The first resume token; nil when resume is off.
+    public var resumeToken: String?
+    /// The grace period in seconds, with `resumeToken`.
+    public var resumeGrace: Int?
 
     /// Creates a join result.
     public init(participantId: String, room: String, answer: String, slots: SlotMap, roster: [RosterEntry],
-                slotsVersion: Int? = nil, iceServers: [IceServer]? = nil) {
+                slotsVersion: Int? = nil, iceServers: [IceServer]? = nil, resumeToken: String? = nil, resumeGrace: Int? = nil) {
         self.iceServers = iceServers
+        self.resumeToken = resumeToken
+        self.resumeGrace = resumeGrace
         self.participantId = participantId
         self.room = room
         self.answer = answer
@@ -92,6 +162,11 @@ public struct SignalingError: Error, Equatable, Sendable {
     /// Set on a refused `join` whose session lives on another node: the client
     /// gets `redirect` with this WebSocket URL instead of `error`, and the socket closes.
     public var redirect: String?
+    /// Set on a refused `resume` whose participant was removed while away for a
+    /// reason other than the grace period (a host removed it, the session
+    /// ended): the client gets `left` with this reason, as it would have had
+    /// its socket been up, and the socket closes with 1000.
+    public var left: String?
 
     /// Creates a signaling error.
     public init(code: ErrorCode, message: String, retryAfter: Int? = nil) {

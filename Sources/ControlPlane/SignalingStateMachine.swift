@@ -12,6 +12,8 @@ public struct SignalingStateMachine: Sendable {
         case awaitingJoin
         /// `join` was handed to the delegate and has not returned.
         case joining(requestID: String)
+        /// `resume` was handed to the delegate and has not returned.
+        case resuming(requestID: String)
         /// In the session.
         case joined(participantId: String)
         /// `leave` was handed to the delegate and has not returned.
@@ -30,6 +32,8 @@ public struct SignalingStateMachine: Sendable {
         case sendAndClose(ServerMessage, WebSocketErrorCode)
         /// Call `SignalingDelegate.join`.
         case startJoin(AuthorizedJoin)
+        /// Call `SignalingDelegate.resume`.
+        case startResume(AuthorizedResume)
         /// Call `SignalingDelegate.leave`.
         case startLeave(requestID: String, participantId: String)
         /// Call `SignalingDelegate.disconnected`.
@@ -91,6 +95,7 @@ public struct SignalingStateMachine: Sendable {
                 }
                 return action
             case .leave(let request): return receiveLeave(request)
+            case .resume(let request): return receiveResume(request)
             default: return receiveCommand(message)
             }
         }
@@ -100,7 +105,7 @@ public struct SignalingStateMachine: Sendable {
         switch state {
         case .awaitingJoin: break
         case .joined: return .send(.error(ErrorReply(id: request.id, code: .alreadyJoined, message: "already joined")))
-        case .joining, .leaving: return .send(.error(ErrorReply(id: request.id, code: .busy, message: "a request is in progress")))
+        case .joining, .resuming, .leaving: return .send(.error(ErrorReply(id: request.id, code: .busy, message: "a request is in progress")))
         case .closed: return .none
         }
         let claims: TokenClaims
@@ -138,6 +143,50 @@ public struct SignalingStateMachine: Sendable {
                                          offer: request.sdp, audioMode: request.audioMode))
     }
 
+    /// Longest resume token accepted (the server's are 43 characters).
+    static let maxResumeTokenBytes = 128
+
+    /// `resume` instead of `join`: takes over a participant whose WebSocket dropped.
+    private mutating func receiveResume(_ request: ResumeRequest) -> Action {
+        switch state {
+        case .awaitingJoin: break
+        case .joined: return .send(.error(ErrorReply(id: request.id, code: .alreadyJoined, message: "already joined")))
+        case .joining, .resuming, .leaving: return .send(.error(ErrorReply(id: request.id, code: .busy, message: "a request is in progress")))
+        case .closed: return .none
+        }
+        guard !request.participantId.isEmpty, request.participantId.utf8.count <= Self.maxIdentifierBytes,
+              !request.resumeToken.isEmpty, request.resumeToken.utf8.count <= Self.maxResumeTokenBytes else {
+            return .send(.error(ErrorReply(id: request.id, code: .badMessage,
+                                           message: "`participantId` must be 1 to \(Self.maxIdentifierBytes) bytes and `resumeToken` 1 to \(Self.maxResumeTokenBytes)")))
+        }
+        state = .resuming(requestID: request.id)
+        return .startResume(AuthorizedResume(requestID: request.id, participantId: request.participantId,
+                                             resumeToken: request.resumeToken, requiredSessions: requiredSessions))
+    }
+
+    /// The delegate's `resume` returned.
+    public mutating func resumeCompleted(_ result: Result<ResumeResult, SignalingError>) -> Action {
+        switch (state, result) {
+        case (.resuming(let requestID), .success(let r)):
+            state = .joined(participantId: r.participantId)
+            return .send(.resumed(Resumed(id: requestID, participantId: r.participantId, room: r.room, slots: r.slots,
+                                          slotsVersion: r.slotsVersion, roster: r.roster, resumeToken: r.resumeToken,
+                                          resumeGrace: r.resumeGrace)))
+        case (.resuming(let requestID), .failure(let e)):
+            state = .awaitingJoin
+            if let reason = e.left {
+                state = .closed
+                return .sendAndClose(.left(Left(id: requestID, reason: reason)), .normalClosure)
+            }
+            return .send(.error(ErrorReply(id: requestID, code: e.code, message: e.message)))
+        case (.closed, .success(let r)):
+            // The client went away while it was being attached: it is away again.
+            return .notifyDisconnected(participantId: r.participantId)
+        default:
+            return .none
+        }
+    }
+
     /// A session command: only once joined; the delegate checks roles.
     private mutating func receiveCommand(_ message: ClientMessage) -> Action {
         guard case .joined(let participantId) = state else {
@@ -173,7 +222,7 @@ public struct SignalingStateMachine: Sendable {
     /// The engine command a wire message stands for.
     static func sessionCommand(_ message: ClientMessage) -> SessionCommand? {
         switch message {
-        case .join, .leave: return nil
+        case .join, .leave, .resume: return nil
         case .createRooms(let m): return .createRooms(names: m.names)
         case .assign(let m):
             if m.balanced == true { return .assignBalanced }
@@ -202,7 +251,7 @@ public struct SignalingStateMachine: Sendable {
             state = .leaving(requestID: request.id, participantId: participantId)
             return .startLeave(requestID: request.id, participantId: participantId)
         case .awaitingJoin: return .send(.error(ErrorReply(id: request.id, code: .notJoined, message: "not joined")))
-        case .joining, .leaving: return .send(.error(ErrorReply(id: request.id, code: .busy, message: "a request is in progress")))
+        case .joining, .resuming, .leaving: return .send(.error(ErrorReply(id: request.id, code: .busy, message: "a request is in progress")))
         case .closed: return .none
         }
     }
@@ -216,7 +265,8 @@ public struct SignalingStateMachine: Sendable {
             outcomes?.admitted()
             return .send(.joined(Joined(id: requestID, participantId: r.participantId, room: r.room,
                                         sdp: r.answer, slots: r.slots, roster: r.roster,
-                                        slotsVersion: r.slotsVersion, iceServers: r.iceServers)))
+                                        slotsVersion: r.slotsVersion, iceServers: r.iceServers,
+                                        resumeToken: r.resumeToken, resumeGrace: r.resumeGrace)))
         case (.joining(let requestID), .failure(let e)):
             state = .awaitingJoin
             // Refused before anyone was in: the single-use token may be tried again.
@@ -255,7 +305,7 @@ public struct SignalingStateMachine: Sendable {
     /// No successful `join` within the deadline.
     public mutating func joinDeadlinePassed() -> Action {
         switch state {
-        case .awaitingJoin, .joining:
+        case .awaitingJoin, .joining, .resuming:
             // A join still running when the deadline passes is abandoned: `joinCompleted`
             // in `.closed` then reports the participant as disconnected.
             state = .closed

@@ -263,6 +263,26 @@ final class WebSocketHandler: ChannelDuplexHandler {
                 }
                 perform(machine.joinCompleted(result))
             }
+        case .startResume(let resume):
+            // Never the token: it is a secret (docs/PROTOCOL.md).
+            logger.info("resume", metadata: ["participant": "\(resume.participantId)"])
+            let delegate = self.delegate
+            eventLoop.makeFutureWithTask { () async -> Result<ResumeResult, SignalingError> in
+                do throws(SignalingError) {
+                    return .success(try await delegate.resume(resume, connection: connection))
+                } catch {
+                    return .failure(error)
+                }
+            }.assumeIsolated().whenSuccess { [self] result in
+                switch result {
+                case .success:
+                    joinDeadline?.cancel()
+                    endPendingJoin()
+                case .failure(let e):
+                    logger.info("resume refused", metadata: ["code": "\(e.code)"])
+                }
+                perform(machine.resumeCompleted(result))
+            }
         case .startLeave(_, let participantId):
             let delegate = self.delegate
             eventLoop.makeFutureWithTask {

@@ -42,6 +42,7 @@ extension LoadTestReport {
         md.append(row("audio one-way latency", audioLatency))
         md.append(row("video one-way latency", videoLatency))
         md.append(row("harness send lateness", pacingLateness))
+        if let apartTime { md.append(row("apart: server lost → media from every peer again", apartTime)) }
         md.append("")
         md.append("## Delivery")
         md.append("")

@@ -32,6 +32,8 @@ public struct LoadTestReport: Codable, Sendable {
     public var videoLatency: PercentileSummary
     /// Harness send lateness.
     public var pacingLateness: PercentileSummary
+    /// Server lost → media from every room peer again (only when the server went away during the run).
+    public var apartTime: PercentileSummary?
     /// Loss accounting.
     public var streams: StreamTotals
     /// Server CPU per forwarded RTP packet, µs (nil without server sampling).
@@ -72,6 +74,7 @@ public struct LoadTestReport: Codable, Sendable {
         audioLatency = s.audioLatency.summary
         videoLatency = s.videoLatency.summary
         pacingLateness = s.pacingLateness.summary
+        apartTime = s.apartTime.count > 0 ? s.apartTime.summary : nil
         streams = s.streams
         let cpu = timeSeries.compactMap(\.serverCPUPercent)
         if !cpu.isEmpty {

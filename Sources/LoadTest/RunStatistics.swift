@@ -14,6 +14,9 @@ public struct RunStatistics: Sendable {
     public var moveLatency = LatencyHistogram()
     /// How late the harness sent media compared to its schedule.
     public var pacingLateness = LatencyHistogram()
+    /// Server lost (`server-shutdown`, or the WebSocket dropped while in the
+    /// call) → media from every room peer again after joining anew.
+    public var apartTime = LatencyHistogram()
 
     /// Counters by name (packets, bytes, failures); see `Counter`.
     public var counters: [Counter: Int] = [:]
@@ -64,6 +67,7 @@ public struct RunStatistics: Sendable {
         iceDTLSTime.merge(other.iceDTLSTime)
         moveLatency.merge(other.moveLatency)
         pacingLateness.merge(other.pacingLateness)
+        apartTime.merge(other.apartTime)
         for (k, v) in other.counters { counters[k, default: 0] += v }
         for (k, v) in other.joinFailures { joinFailures[k, default: 0] += v }
         violationSamples += other.violationSamples.prefix(max(0, 20 - violationSamples.count))
@@ -125,6 +129,8 @@ public enum Counter: String, Codable, Sendable, CaseIterable {
     case commandsFailed
     /// `redirect` answers followed to another node (scale-out, docs/SCALE-OUT.md).
     case redirects
+    /// Participants back in the call after losing the server (a restart or a crash).
+    case rejoinedAfterServerLoss
 }
 
 /// Loss accounting summed over every (receiver, origin, kind) stream.

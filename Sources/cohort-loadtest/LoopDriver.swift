@@ -48,16 +48,34 @@ final class LoopDriver: @unchecked Sendable {  // confined to `loop`
         }
     }
 
+    /// Set by `finish`: no more joins.
+    private var finished = false
+
+    /// Joins member `member` of `session` again after the server went away
+    /// at `lostAt`: within the server's `retryAfter` (at random in its last
+    /// four fifths, as the web client does), or after a back-off doubling
+    /// from 250 ms to 4 s drawn from its upper half, so that a restarted
+    /// server does not get every participant in one instant.
+    func rejoinAfterServerLoss(session: Int, member: Int, lostAt: Instant, attempt: Int, retryAfter: Int?) {
+        let ceiling = retryAfter.map { Int64($0) * 1000 } ?? min(4000, 250 << Int64(min(attempt - 1, 4)))
+        let floor = retryAfter == nil ? ceiling / 2 : ceiling / 5
+        let delay = TimeAmount.milliseconds(floor + Int64.random(in: 0...max(1, ceiling - floor)))
+        loop.scheduleTask(in: delay) { [self] in
+            join(session: session, member: member, serverLost: (lostAt, attempt))
+        }
+    }
+
     /// Starts member `member` of `session` (a new incarnation if it was here before).
-    func join(session: Int, member: Int) {
+    func join(session: Int, member: Int, serverLost: (at: Instant, attempt: Int)? = nil) {
         let person = OriginID(session: session, member: member, incarnation: 0).person
-        guard participants[person] == nil else { return }
+        guard !finished, participants[person] == nil else { return }
         let incarnation = incarnations[person, default: -1] + 1
         incarnations[person] = incarnation
         if incarnation > 0 { stats.add(.rejoins) }
         let p = SimulatedParticipant(origin: OriginID(session: session, member: member, incarnation: incarnation),
                                      context: context, driver: self)
         participants[person] = p
+        p.serverLost = serverLost
         p.start()
     }
 
@@ -101,6 +119,7 @@ final class LoopDriver: @unchecked Sendable {  // confined to `loop`
 
     /// Stops every participant (with `leave`) and returns what this loop measured.
     func finish() -> (RunStatistics, [String]) {
+        finished = true
         ticker?.cancel()
         for p in Array(participants.values) { p.leave(counted: false); p.teardown() }
         for g in ghosts { g.abort() }

@@ -23,6 +23,8 @@ enum Signalling {
         case session(SessionShape)
         /// The session is on another node: join there (docs/SCALE-OUT.md).
         case redirect(url: String)
+        /// The server is stopping; join again after `retryAfter` seconds.
+        case serverShutdown(retryAfter: Int)
         /// A message type this harness does not know (broadcast, chat, ...).
         case other(String)
     }
@@ -114,6 +116,7 @@ enum Signalling {
             guard let url = o["url"] as? String else { throw DecodeError(description: "redirect without url") }
             return .redirect(url: url)
         case "ok": return .ok(id: o["id"] as? String ?? "")
+        case "server-shutdown": return .serverShutdown(retryAfter: o["retryAfter"] as? Int ?? 5)
         case "session":
             let rooms = (o["rooms"] as? [[String: Any]] ?? []).compactMap { r -> SessionShape.Room? in
                 guard let id = r["id"] as? String else { return nil }

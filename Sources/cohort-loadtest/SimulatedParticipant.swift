@@ -26,6 +26,13 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     /// `redirect` answers followed during this join (at most `maxRedirects`).
     var redirects = 0
     static let maxRedirects = 3
+    /// Set on an incarnation that joins again because the server went away
+    /// (a restart or a crash): when it went, and how many tries this is.
+    var serverLost: (at: Instant, attempt: Int)?
+    /// When `server-shutdown` arrived, and its `retryAfter`.
+    var shutdownNotice: (at: Instant, retryAfter: Int)?
+    /// How long a participant keeps trying to join a server that went away.
+    static let rejoinFor = TimeSpan.seconds(60)
 
     // Timing of the join.
     var wsStart = Instant.zero
@@ -115,6 +122,13 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
 
     func fail(_ reason: String, _ detail: String) {
         guard phase != .gone else { return }
+        if let lost = serverLost, phase == .signalling, Clock.now() - lost.at < Self.rejoinFor {
+            // The server is not back yet: try again, not a failed join.
+            driver.rejoinAfterServerLoss(session: origin.session, member: origin.member, lostAt: lost.at,
+                                         attempt: lost.attempt + 1, retryAfter: nil)
+            teardown()
+            return
+        }
         if !joinComplete && phase != .leaving {
             driver.stats.add(.joinsFailed)
             driver.stats.joinFailures[reason, default: 0] += 1
@@ -400,6 +414,10 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         joinComplete = true
         driver.stats.add(.joinsComplete)
         driver.stats.joinTime.record(now - wsStart)
+        if let lost = serverLost {
+            driver.stats.add(.rejoinedAfterServerLoss)
+            driver.stats.apartTime.record(now - lost.at)
+        }
     }
 }
 
@@ -458,6 +476,8 @@ extension SimulatedParticipant: WebSocketConnectionDelegate {
             next.delegate = self
             ws = next
             next.connect(host: target.host, port: target.port, path: target.path)
+        case .serverShutdown(let retryAfter):
+            shutdownNotice = (Clock.now(), retryAfter)
         case .other:
             break
         }
@@ -469,6 +489,10 @@ extension SimulatedParticipant: WebSocketConnectionDelegate {
             fail("websocket", error.map { "\($0)" } ?? "closed with \(code.map(String.init) ?? "no code")")
         } else {
             driver.note("\(origin): WebSocket closed (\(code.map(String.init) ?? "no code")) while \(phase)")
+            // The server went away (a restart or a crash): join again with the same link.
+            let notice = shutdownNotice
+            driver.rejoinAfterServerLoss(session: origin.session, member: origin.member, lostAt: notice?.at ?? Clock.now(),
+                                         attempt: 1, retryAfter: notice?.retryAfter)
             teardown()
         }
     }

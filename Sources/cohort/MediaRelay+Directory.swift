@@ -34,6 +34,9 @@ extension MediaRelay {
     /// restart), and clients that rejoin by themselves are redirected to the
     /// session's node. A session never runs on two nodes for longer than a heartbeat.
     func evict(sessions: Set<String>) {
+        // No grace period here: the session now runs elsewhere.
+        let away = withdrawResume(inSessions: sessions)
+        for id in away { Task { await removeEvicted(id) } }
         let connections = connections(inSessions: sessions)
         logger.warning("sessions placed on another node: ending their calls here",
                        metadata: ["sessions": "\(sessions.sorted())", "participants": "\(connections.count)"])

@@ -36,6 +36,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         /// Each participant's session, for `evict` (scale-out).
         var participantSession: [ParticipantID: String] = [:]
         var joinRate = JoinRateLimiter(perMinute: 0)
+        /// Resume tokens and grace periods of participants whose WebSocket dropped.
+        var resume = ResumeTokens(grace: .seconds(0))
         /// Set at shutdown: joins are refused from then on.
         var draining = false
     }
@@ -55,6 +57,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         var connections = 0
         var participants = 0
         var joinRateAddresses = 0
+        var resumeEntries = 0
     }
 
     /// Limits on joins (issue 14); see `ServeSettings`.
@@ -75,10 +78,16 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     /// session here). Set once, before the control plane starts.
     var directory: PostgresDirectory?
 
-    init(logger: Logger, records: RecordWriter? = nil) {
+    /// - Parameter resumeGrace: seconds a participant whose WebSocket dropped
+    ///   keeps its place and may resume (`--resume-grace`); 0: removed at once.
+    init(logger: Logger, records: RecordWriter? = nil, resumeGrace: Int = 0) {
         self.logger = logger
         self.records = records
+        state.withLockedValue { $0.resume = ResumeTokens(grace: .seconds(Int64(resumeGrace))) }
     }
+
+    /// The relay's clock for grace periods (monotonic).
+    private static func uptime() -> Instant { Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds) }
 
     /// Participants here now, and the sessions running or joining here, for the directory's heartbeat.
     var localStatus: (participants: Int, sessions: [String]) {
@@ -92,6 +101,23 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         }
     }
 
+    /// Ends resume for the participants of `sessions` (they are evicted):
+    /// their WebSockets' closes then remove them at once. Returns those away
+    /// now, with no WebSocket to close, for the caller to remove.
+    func withdrawResume(inSessions sessions: Set<String>) -> [ParticipantID] {
+        state.withLockedValue { s in
+            let ids = s.participantSession.filter { sessions.contains($0.value) }.map(\.key)
+            let away = ids.filter { s.resume.isDetached($0) }
+            for id in ids { s.resume.withdraw(id) }
+            return away
+        }
+    }
+
+    /// Removes a participant whose session went to another node.
+    func removeEvicted(_ id: ParticipantID) async {
+        await remove(id, reason: .disconnected)
+    }
+
     /// Whether `session` has members or joins under way here.
     func isRunningHere(_ session: String) -> Bool {
         state.withLockedValue { $0.homes[session] != nil }
@@ -101,7 +127,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     var stateCounts: StateCounts {
         state.withLockedValue { s in
             StateCounts(sessions: s.homes.count, connections: s.connections.count,
-                        participants: s.participantHome.count, joinRateAddresses: s.joinRate.count)
+                        participants: s.participantHome.count, joinRateAddresses: s.joinRate.count,
+                        resumeEntries: s.resume.counts.participants)
         }
     }
 
@@ -242,7 +269,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             throw SignalingError(code: .busy, message: "the server is shutting down; join again after its server-shutdown notice's retryAfter")
         }
         if let address = connection.remoteAddress?.ipAddress {
-            let now = Instant(nanoseconds: NIODeadline.now().uptimeNanoseconds)
+            let now = Self.uptime()
             guard state.withLockedValue({ $0.joinRate.allow(address, now: now) }) else {
                 logger.info("join refused", metadata: ["code": "join-rate-limited", "address": "\(address)"])
                 throw SignalingError(code: .joinRateLimited,
@@ -258,20 +285,21 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                                name: request.displayName, role: Self.role(request.claims.role), offer: request.offer,
                                mixedAudio: request.audioMode == .mix, identity: Self.identity(of: request.claims),
                                subject: request.claims.subject)
-        let result: Result<JoinAnswer, SFUError>
+        let result: Result<(JoinAnswer, String?), SFUError>
         do {
             result = try await socket.perform { [state] engine, now, _ in
                 do throws(SFUError) {
                     let answer = try engine.join(join, now: now)
                     // Registered on the engine's loop, before any later event for it.
-                    state.withLockedValue {
-                        $0.connections[answer.participantID] = connection
-                        $0.participantHome[answer.participantID] = index
-                        $0.participantSession[answer.participantID] = sessionID
-                        Self.joinEnded(sessionID, admitted: true, in: &$0)
+                    let resumeToken = state.withLockedValue { s -> String? in
+                        s.connections[answer.participantID] = connection
+                        s.participantHome[answer.participantID] = index
+                        s.participantSession[answer.participantID] = sessionID
+                        Self.joinEnded(sessionID, admitted: true, in: &s)
+                        return s.resume.enabled ? s.resume.issue(participant: answer.participantID, session: sessionID) : nil
                     }
                     engine.resendSessionView(to: answer.participantID, now: now)
-                    return .success(answer)
+                    return .success((answer, resumeToken))
                 } catch {
                     return .failure(error)
                 }
@@ -285,13 +313,15 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             state.withLockedValue { Self.joinEnded(sessionID, admitted: false, in: &$0) }
             logger.info("join refused", metadata: ["code": "\(e.code)", "session": "\(join.sessionID)"])
             throw SignalingError(code: ErrorCode(e.code), message: e.message)
-        case .success(let a):
+        case .success(let (a, resumeToken)):
             logger.info("joined", metadata: ["participant": "\(a.participantID)", "session": "\(join.sessionID)",
                                              "room": "\(a.room)", "role": "\(join.role.rawValue)"])
             return JoinResult(participantId: a.participantID, room: a.room.rawValue, answer: a.answer,
                               slots: Self.slotMap(a.slots), roster: a.roster.map(Self.rosterEntry),
                               slotsVersion: a.slotsVersion,
-                              iceServers: iceServers.servers(for: a.participantID, unixNow: Int64(Date().timeIntervalSince1970)))
+                              iceServers: iceServers.servers(for: a.participantID, unixNow: Int64(Date().timeIntervalSince1970)),
+                              resumeToken: resumeToken,
+                              resumeGrace: resumeToken == nil ? nil : resumeGraceSeconds)
         }
     }
 
@@ -299,8 +329,100 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         await remove(participantId, reason: .left)
     }
 
+    /// The participant's WebSocket closed without `leave`. With resume on and
+    /// media connected it stays, media and all, for the grace period
+    /// (docs/PROTOCOL.md, `resume`); otherwise it is removed now, as before.
+    /// A connection that was already replaced by a resume changes nothing.
     func disconnected(participantId: String, connection: ClientConnection) async {
-        await remove(participantId, reason: .disconnected)
+        enum Outcome { case stale, removeNow, away(until: Instant, socket: MediaSocket<MediaEngine>) }
+        let now = Self.uptime()
+        let outcome = state.withLockedValue { s -> Outcome in
+            guard s.connections[participantId] === connection else { return .stale }
+            guard !s.draining, let home = s.participantHome[participantId],
+                  let until = s.resume.detach(participantId, now: now) else { return .removeNow }
+            s.connections[participantId] = nil
+            return .away(until: until, socket: s.sockets[home])
+        }
+        switch outcome {
+        case .stale:
+            return
+        case .removeNow:
+            await remove(participantId, reason: .disconnected)
+        case .away(let until, let socket):
+            logger.info("participant away", metadata: ["participant": "\(participantId)",
+                                                       "graceSeconds": "\(resumeGraceSeconds)"])
+            // On the participant's own loop, like every other timer of its session.
+            socket.eventLoop.scheduleTask(in: .nanoseconds(Int64((until - now).nanoseconds) + 1_000_000)) { [self] in
+                Task { await self.removeExpired() }
+            }
+        }
+    }
+
+    /// Removes the participants whose grace period has ended, still away:
+    /// reason `disconnected`, as a dropped WebSocket did before resume.
+    func removeExpired() async {
+        let due = state.withLockedValue { $0.resume.expired(now: Self.uptime()) }
+        for id in due {
+            logger.info("participant did not resume in time", metadata: ["participant": "\(id)"])
+            await remove(id, reason: .disconnected)
+        }
+    }
+
+    /// The grace period in seconds.
+    var resumeGraceSeconds: Int {
+        state.withLockedValue { Int($0.resume.grace.nanoseconds / 1_000_000_000) }
+    }
+
+    /// Takes over a participant's signalling (docs/PROTOCOL.md, `resume`):
+    /// the token must be its current one; a connection still attached is
+    /// closed with `left` `resumed-elsewhere`. The participant's media never stopped.
+    func resume(_ request: AuthorizedResume, connection: ClientConnection) async throws(SignalingError) -> ResumeResult {
+        guard !state.withLockedValue({ $0.draining }) else {
+            throw SignalingError(code: .busy, message: "the server is shutting down; join again after its server-shutdown notice's retryAfter")
+        }
+        let id = request.participantId
+        let now = Self.uptime()
+        let outcome = state.withLockedValue { s -> Result<(String, ClientConnection?, MediaSocket<MediaEngine>), ResumeTokens.Refusal> in
+            s.resume.redeem(participant: id, token: request.resumeToken, sessions: request.requiredSessions, now: now)
+                .flatMap { next in
+                    guard let home = s.participantHome[id] else { return .failure(.unknown) }
+                    let old = s.connections[id]
+                    s.connections[id] = connection
+                    return .success((next, old, s.sockets[home]))
+                }
+        }
+        let next: String, old: ClientConnection?, socket: MediaSocket<MediaEngine>
+        switch outcome {
+        case .success(let r):
+            (next, old, socket) = r
+        case .failure(.ended(let reason)) where reason == RemovalReason.disconnected.rawValue:
+            logger.info("resume refused", metadata: ["participant": "\(id)", "why": "grace period over"])
+            throw SignalingError(code: .resumeExpired, message: "the grace period ran out; the participant was removed")
+        case .failure(.ended(let reason)):
+            logger.info("resume refused", metadata: ["participant": "\(id)", "why": "removed while away (\(reason))"])
+            var e = SignalingError(code: .resumeRefused, message: "the participant was removed while away")
+            e.left = reason
+            throw e
+        case .failure(let refusal):
+            logger.info("resume refused", metadata: ["participant": "\(id)", "why": "\(refusal)"])
+            throw SignalingError(code: .resumeRefused, message: "unknown participant or resume token")
+        }
+        if let old {
+            logger.info("signalling taken over", metadata: ["participant": "\(id)"])
+            old.close(code: .normalClosure, after: .left(Left(reason: "resumed-elsewhere")))
+        }
+        let current = try? await socket.perform { engine, now, _ -> ParticipantState? in
+            let current = engine.currentState(of: id)
+            engine.resendSessionView(to: id, now: now)
+            return current
+        }.get()
+        guard let current else {
+            throw SignalingError(code: .resumeRefused, message: "the participant has just left")
+        }
+        logger.info("resumed", metadata: ["participant": "\(id)", "room": "\(current.room)"])
+        return ResumeResult(participantId: id, room: current.room.rawValue, slots: Self.slotMap(current.slots),
+                            slotsVersion: current.slotsVersion, roster: current.roster.map(Self.rosterEntry),
+                            resumeToken: next, resumeGrace: resumeGraceSeconds)
     }
 
     func command(_ command: SessionCommand, participantId: String, connection: ClientConnection) async throws(SignalingError) {
@@ -352,7 +474,9 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     }
 
     func engine(removed participant: ParticipantID, reason: RemovalReason, session: String) {
+        let now = Self.uptime()
         let conn = state.withLockedValue { s -> ClientConnection? in
+            s.resume.forget(participant, reason: reason.rawValue, now: now)
             s.participantHome[participant] = nil
             s.participantSession[participant] = nil
             if var home = s.homes[session] {
@@ -387,6 +511,7 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     }
 
     func engine(mediaConnected participant: ParticipantID, session: String) {
+        state.withLockedValue { $0.resume.mediaConnected(participant) }
         logger.info("media connected", metadata: ["participant": "\(participant)"])
     }
 

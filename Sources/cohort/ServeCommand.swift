@@ -133,7 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let relay = MediaRelay(logger: logger, records: records)
+        let relay = MediaRelay(logger: logger, records: records, resumeGrace: settings.resumeGrace)
         relay.iceServers = settings.iceServers
         let metrics = settings.metrics == .off ? nil : CohortMetrics(gather: relay.metricsSamples, joins: joinOutcomes)
         if settings.metrics == .public { configuration.metrics = metrics }

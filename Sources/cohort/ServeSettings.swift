@@ -119,6 +119,9 @@ struct ServeSettings: Equatable, Sendable {
     /// Seconds between telling every client `server-shutdown` and flushing
     /// the records on SIGTERM/SIGINT (`ShutdownSequence`).
     var shutdownGrace = defaultShutdownGrace
+    /// Seconds a participant whose WebSocket dropped may resume (docs/PROTOCOL.md, `resume`); 0: off.
+    var resumeGrace = defaultResumeGrace
+    static let defaultResumeGrace = 30
     /// Where `GET /metrics` is served (`--metrics`).
     var metrics = MetricsPlacement.public
     /// STUN/TURN servers for clients (`--ice-servers`, `--turn-secret`, `--turn-credential-ttl`).
@@ -270,6 +273,7 @@ struct ServeSettings: Equatable, Sendable {
                              records: records, recordsRetentionDays: try count("records-retention-days", range: 1...100_000),
                              recordsNode: recordsNode, logFormat: logFormat, dtlsCert: dtlsCert, dtlsKey: dtlsKey,
                              shutdownGrace: try count("shutdown-grace", range: 0...3_600),
+                             resumeGrace: try count("resume-grace", range: 0...3_600),
                              metrics: try metrics(), iceServers: iceServers)
     }
 

@@ -108,6 +108,7 @@ final class ConfigFileTests: XCTestCase {
             "allowed-origins": "https://a.example, https://b.example", "single-use-tokens": "yes",
             "reserved-host-places": "4", "max-joins-per-token": "2", "joins-per-address-per-minute": "0",
             "records": "off", "records-retention-days": "365", "records-node": "sfu-9", "shutdown-grace": "7",
+            "resume-grace": "45",
             "mix-speakers": "5", "metrics": "127.0.0.1:9464",
             "directory": "postgres://cohort:pw@db.internal:5432/cohort", "public-url": "wss://sfu-9.example/ws",
             "capacity": "40", "node-dead-after": "9",
@@ -140,6 +141,7 @@ final class ConfigFileTests: XCTestCase {
         expected.dtlsCert = "/etc/c.pem"
         expected.dtlsKey = "/etc/c.key"
         expected.shutdownGrace = 7
+        expected.resumeGrace = 45
         XCTAssertEqual(s, expected)
         let scaleOut = try XCTUnwrap(ScaleOutSettings.resolve(&inputs, http: s.http))
         XCTAssertEqual(scaleOut.directoryText, "postgres://cohort:pw@db.internal:5432/cohort")

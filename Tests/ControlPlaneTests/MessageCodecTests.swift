@@ -92,6 +92,18 @@ final class MessageCodecTests: XCTestCase {
         XCTAssertEqual(encoded(.serverShutdown(ServerShutdown(retryAfter: 5))), #"{"retryAfter":5,"type":"server-shutdown"}"#)
     }
 
+    /// docs/PROTOCOL.md, `resume` and `resumed`.
+    func testResumeAndResumedAsDocumented() {
+        XCTAssertEqual(try decode(#"{"type":"resume","id":"1","participantId":"p-3f2a","resumeToken":"q2Vb0...43 characters"}"#).get(),
+                       .resume(ResumeRequest(id: "1", participantId: "p-3f2a", resumeToken: "q2Vb0...43 characters")))
+        XCTAssertEqual(encoded(.resumed(Resumed(id: "1", participantId: "p-3f2a", room: "main", slots: [:], slotsVersion: 9,
+                                                roster: [], resumeToken: "Zr4...", resumeGrace: 30))),
+                       #"{"id":"1","participantId":"p-3f2a","resumeGrace":30,"resumeToken":"Zr4...","room":"main","roster":[],"slots":{},"slotsVersion":9,"type":"resumed"}"#)
+        guard case .failure(let reply) = decode(#"{"type":"resume","id":"9","participantId":"p"}"#) else { return XCTFail() }
+        XCTAssertEqual(reply.code, .badMessage)
+        XCTAssertEqual(reply.id, "9")
+    }
+
     func testServerMessagesRoundTrip() throws {
         let messages: [ServerMessage] = [
             .joined(Joined(id: "1", participantId: "p", room: "main", sdp: "s", slots: [:], roster: [])),
@@ -99,6 +111,10 @@ final class MessageCodecTests: XCTestCase {
             .slots(SlotUpdate(map: ["2": SlotSource(participantId: "p", track: .screen)])),
             .error(ErrorReply(id: nil, code: ErrorCode("room-full"), message: "m")),
             .left(Left()),
+            .resumed(Resumed(id: "r", participantId: "p", room: "r1", slots: [:], slotsVersion: nil, roster: [],
+                             resumeToken: "t", resumeGrace: 30)),
+            .joined(Joined(id: "1", participantId: "p", room: "main", sdp: "s", slots: [:], roster: [],
+                           resumeToken: "t", resumeGrace: 30)),
         ]
         for m in messages {
             XCTAssertEqual(try MessageCodec.decodeServerMessage(MessageCodec.encode(m)), m)

@@ -2,8 +2,8 @@
 (issue 19): the order of messages on join, who is speaking for a joiner
 (aiortc, which never sets RFC 6464's V flag), a waiting participant in no
 room, which error wins, commands a participant may send, rooms discarded on
-close, a join after `end-session`, a closed WebSocket, and the consent
-timeout's floor.
+close, a join after `end-session`, a closed WebSocket (with resume off),
+and the consent timeout's floor.
 """
 
 from __future__ import annotations
@@ -137,8 +137,10 @@ def test_commands_errors_and_rooms_as_documented() -> None:
 
 
 def test_a_closed_websocket_removes_at_once_and_a_join_after_end_session_starts_afresh() -> None:
+    # With resume off (`--resume-grace 0`, docs/PROTOCOL.md "Resuming after a
+    # dropped WebSocket"); the grace period itself is in test_resume.py.
     async def scenario() -> None:
-        with CohortServer() as server:
+        with CohortServer(extra_args=["--resume-grace", "0"]) as server:
             host, ann, bob = await join(server, "host", role="host"), await join(server, "ann"), await join(server, "bob")
             try:
                 b = bob.joined["participantId"]

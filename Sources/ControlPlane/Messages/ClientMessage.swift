@@ -5,6 +5,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case join(JoinRequest)
     /// `leave`: leave the session; answered by `left`, then the server closes with 1000.
     case leave(LeaveRequest)
+    /// `resume`: take over a participant's signalling after a dropped WebSocket; answered by `resumed` or `error`.
+    case resume(ResumeRequest)
     /// `create-rooms` (docs/PROTOCOL.md).
     case createRooms(SessionRequests.CreateRooms)
     /// `assign` (docs/PROTOCOL.md).
@@ -45,6 +47,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         switch self {
         case .join: return "join"
         case .leave: return "leave"
+        case .resume: return "resume"
         case .createRooms: return "create-rooms"
         case .assign: return "assign"
         case .openRooms: return "open-rooms"
@@ -70,6 +73,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         switch self {
         case .join(let m): return m.id
         case .leave(let m): return m.id
+        case .resume(let m): return m.id
         case .createRooms(let m): return m.id
         case .assign(let m): return m.id
         case .openRooms(let m): return m.id
@@ -91,7 +95,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode"]
+    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -102,6 +106,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         switch type {
         case "join": self = .join(try JoinRequest(from: decoder))
         case "leave": self = .leave(try LeaveRequest(from: decoder))
+        case "resume": self = .resume(try ResumeRequest(from: decoder))
         case "create-rooms": self = .createRooms(try SessionRequests.CreateRooms(from: decoder))
         case "assign": self = .assign(try SessionRequests.Assign(from: decoder))
         case "open-rooms": self = .openRooms(try SessionRequests.Bare(from: decoder))
@@ -131,6 +136,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         switch self {
         case .join(let m): try m.encode(to: encoder)
         case .leave(let m): try m.encode(to: encoder)
+        case .resume(let m): try m.encode(to: encoder)
         case .createRooms(let m): try m.encode(to: encoder)
         case .assign(let m): try m.encode(to: encoder)
         case .openRooms(let m): try m.encode(to: encoder)
@@ -190,4 +196,22 @@ public struct LeaveRequest: Codable, Equatable, Sendable {
 
     /// Creates a leave request.
     public init(id: String) { self.id = id }
+}
+
+/// `resume` payload: the participant and the resume token its last `joined`
+/// or `resumed` gave it (docs/PROTOCOL.md, "Resuming after a dropped WebSocket").
+public struct ResumeRequest: Codable, Equatable, Sendable {
+    /// Request id, echoed by `resumed` or `error`.
+    public var id: String
+    /// The participant to take over.
+    public var participantId: String
+    /// Its current resume token; spent by a successful resume.
+    public var resumeToken: String
+
+    /// Creates a resume request.
+    public init(id: String, participantId: String, resumeToken: String) {
+        self.id = id
+        self.participantId = participantId
+        self.resumeToken = resumeToken
+    }
 }

@@ -46,6 +46,12 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     public static let notJoined = ErrorCode("not-joined")
     /// A request arrived while the previous join or leave on this connection is still being handled.
     public static let busy = ErrorCode("busy")
+    /// `resume` refused: no participant by that id here, or the token is not its current one
+    /// (another participant's, already used, made up), or it is for another session. Nothing changed;
+    /// the client may `join` afresh with its link on the same socket.
+    public static let resumeRefused = ErrorCode("resume-refused")
+    /// `resume` too late: the grace period ran out and the participant was removed (its stay ended).
+    public static let resumeExpired = ErrorCode("resume-expired")
     /// No successful `join` within the join timeout. Closes the socket.
     public static let joinTimeout = ErrorCode("join-timeout")
     /// The server does not implement this yet.

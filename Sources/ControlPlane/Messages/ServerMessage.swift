@@ -5,6 +5,8 @@ import Tokens
 public enum ServerMessage: Codable, Equatable, Sendable {
     /// `joined`: the reply to a successful `join`, with the SDP answer.
     case joined(Joined)
+    /// `resumed`: the reply to a successful `resume`, with the participant's current state.
+    case resumed(Resumed)
     /// `roster`: who is in the session now (sent whenever it changes).
     case roster(RosterUpdate)
     /// `slots`: which participant's track fills which receive slot now.
@@ -32,6 +34,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
     public var type: String {
         switch self {
         case .joined: return "joined"
+        case .resumed: return "resumed"
         case .roster: return "roster"
         case .slots: return "slots"
         case .error: return "error"
@@ -54,6 +57,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         let type = try c.decode(String.self, forKey: .type)
         switch type {
         case "joined": self = .joined(try Joined(from: decoder))
+        case "resumed": self = .resumed(try Resumed(from: decoder))
         case "roster": self = .roster(try RosterUpdate(from: decoder))
         case "slots": self = .slots(try SlotUpdate(from: decoder))
         case "error": self = .error(try ErrorReply(from: decoder))
@@ -76,6 +80,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         try c.encode(type, forKey: .type)
         switch self {
         case .joined(let m): try m.encode(to: encoder)
+        case .resumed(let m): try m.encode(to: encoder)
         case .roster(let m): try m.encode(to: encoder)
         case .slots(let m): try m.encode(to: encoder)
         case .error(let m): try m.encode(to: encoder)
@@ -170,10 +175,14 @@ public struct Joined: Codable, Equatable, Sendable {
     /// STUN/TURN servers for the client's RTCPeerConnection (`--ice-servers`),
     /// TURN ones with credentials made for this participant; absent when none are configured.
     public var iceServers: [IceServer]?
+    /// The token for a `resume` after a dropped WebSocket; absent when the server has resume off.
+    public var resumeToken: String?
+    /// Seconds the server keeps a participant whose WebSocket dropped (`--resume-grace`).
+    public var resumeGrace: Int?
 
     /// Creates a `joined` reply.
     public init(id: String, participantId: String, room: String, sdp: String, slots: SlotMap, roster: [RosterEntry],
-                slotsVersion: Int? = nil, iceServers: [IceServer]? = nil) {
+                slotsVersion: Int? = nil, iceServers: [IceServer]? = nil, resumeToken: String? = nil, resumeGrace: Int? = nil) {
         self.iceServers = iceServers
         self.id = id
         self.participantId = participantId
@@ -182,6 +191,42 @@ public struct Joined: Codable, Equatable, Sendable {
         self.slots = slots
         self.roster = roster
         self.slotsVersion = slotsVersion
+        self.resumeToken = resumeToken
+        self.resumeGrace = resumeGrace
+    }
+}
+
+/// `resumed` payload: what `joined` gives, as of now, without SDP (the media
+/// session never stopped), and the next resume token.
+public struct Resumed: Codable, Equatable, Sendable {
+    /// The `resume` request's id.
+    public var id: String
+    /// The participant, unchanged.
+    public var participantId: String
+    /// The room it is in now (`"waiting"` while in the waiting room).
+    public var room: String
+    /// The current slot map.
+    public var slots: SlotMap
+    /// Its version (see `SlotUpdate.version`).
+    public var slotsVersion: Int?
+    /// The current roster of its room.
+    public var roster: [RosterEntry]
+    /// The token for the next resume; the one just presented is spent.
+    public var resumeToken: String
+    /// Seconds the server keeps a participant whose WebSocket dropped.
+    public var resumeGrace: Int
+
+    /// Creates a `resumed` reply.
+    public init(id: String, participantId: String, room: String, slots: SlotMap, slotsVersion: Int?,
+                roster: [RosterEntry], resumeToken: String, resumeGrace: Int) {
+        self.id = id
+        self.participantId = participantId
+        self.room = room
+        self.slots = slots
+        self.slotsVersion = slotsVersion
+        self.roster = roster
+        self.resumeToken = resumeToken
+        self.resumeGrace = resumeGrace
     }
 }
 

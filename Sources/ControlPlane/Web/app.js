@@ -59,12 +59,14 @@ export const state = {
   players: new Map(),              // audio slot mid -> <audio>
   timing: {},                      // performance.now() marks, read by the e2e tests
   rejoins: 0,                      // automatic rejoins after a dropped connection (e2e tests)
+  resumes: 0,                      // signalling resumes after a dropped WebSocket (e2e tests)
   rejoining: null,                 // a token object while an automatic rejoin runs
 };
 
-// After a connection drops without `server-shutdown` or `left` (the node
-// died, the network blinked) the page joins again with the same link for
-// this long, through the URL it first used: in scale-out the session is
+// A dropped WebSocket is first resumed by the CohortClient (the same call,
+// media untouched, within the server's grace period). When that cannot work
+// (the server restarted and knows no one, or said `server-shutdown`) the
+// page joins again with the same link for this long, through the URL it first used: in scale-out the session is
 // placed again on a live node and the join is redirected there
 // (docs/SCALE-OUT.md).
 const REJOIN_FOR_MS = 60000;
@@ -117,6 +119,15 @@ export function errorText(err) {
 }
 
 export function setStatus(text) { $("status").textContent = text; }
+
+// The banner while signalling is being resumed or the call rejoined: a
+// role="status" live region, so screen readers announce it without
+// interrupting; media keeps playing meanwhile.
+function showReconnecting(on, text = "Connection lost. Reconnecting… You can still hear and see the others.") {
+  const el = $("reconnecting");
+  el.textContent = on ? text : "";
+  el.hidden = !on;
+}
 
 // One place for everything a person must read: a role="alert" region.
 export function showMessage(text) {
@@ -175,8 +186,15 @@ function listen(client) {
     setStatus("Not connected");
   });
   on("shutdown", ({ retryAfter }) => {
+    // The server restarts: join again with the same link once it is back.
+    state.timing.shutdownNotice = performance.now();
+    rejoin({ firstDelayMs: retryAfter * 1000, text: "The server is restarting. Reconnecting…" });
+  });
+  on("resume-failed", ({ code }) => {
+    if (code !== "resume-expired") return;  // the server restarted or was unreachable: `close` rejoins
+    // Away longer than the grace period: the server ended this stay.
     endCall();
-    showMessage(`The server is restarting. Join again in about ${retryAfter} seconds.`);
+    showMessage("You were disconnected for too long and have left the session. Join again to return.");
     setStatus("Not connected");
   });
   on("close", ({ joined }) => {
@@ -185,6 +203,18 @@ function listen(client) {
       return;
     }
     setStatus("Not connected");
+  });
+  on("reconnecting", () => {
+    showReconnecting(true);
+    setStatus("Reconnecting…");
+  });
+  on("resumed", () => {
+    state.resumes += 1;
+    state.timing.resumed = performance.now();
+    showReconnecting(false);
+    setStatus(`In the session (room ${client.room})`);
+    render();
+    renderSession();
   });
 }
 
@@ -327,13 +357,18 @@ async function join() {
 
 // Joins again after a dropped connection, keeping camera and microphone;
 // retries with back-off (or the server's retryAfter) for REJOIN_FOR_MS.
-async function rejoin() {
+async function rejoin({ firstDelayMs = 0, text = "The connection dropped. Reconnecting…" } = {}) {
   const attempt = {};
   state.rejoining = attempt;
   dropRemote();
-  showMessage("The connection dropped. Reconnecting…");
-  const until = performance.now() + REJOIN_FOR_MS;
+  showReconnecting(true, text);
+  setStatus("Reconnecting…");
+  const until = performance.now() + REJOIN_FOR_MS + firstDelayMs;
   let delay = 500;
+  // The server's retryAfter is a bound, not a rendezvous: spread the first
+  // tries over its last four fifths, so a restarted server is not met by
+  // everyone at once, and most are back before the hint runs out.
+  if (firstDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, firstDelayMs * (0.2 + 0.8 * Math.random())));
   while (state.rejoining === attempt && state.local && performance.now() < until) {
     setStatus("Reconnecting…");
     const client = new CohortClient();
@@ -347,6 +382,7 @@ async function rejoin() {
       state.rejoining = null;
       state.rejoins += 1;
       state.timing.rejoined = performance.now();
+      showReconnecting(false);
       showMessage("");
       render();
       setStatus("Connecting media…");
@@ -362,13 +398,15 @@ async function rejoin() {
         return;
       }
       const wait = err instanceof CohortError && err.retryAfter ? err.retryAfter * 1000 : delay;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5000)));
+      // Jittered, so that a restarted server's clients do not all return at once.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 5000) * (0.5 + Math.random() / 2)));
       delay = Math.min(delay * 2, 4000);
     }
   }
   if (state.rejoining !== attempt) return;
   state.rejoining = null;
   endCall();
+  showReconnecting(false);
   showMessage("You are disconnected from the session. Join again to reconnect.");
   setStatus("Not connected");
 }
@@ -397,6 +435,7 @@ function describeJoinFailure(err) {
 // to the join panel.
 function endCall() {
   state.rejoining = null;
+  showReconnecting(false);
   if (state.client) { state.client.close(); state.client = null; }
   if (state.local) { state.local.getTracks().forEach((t) => t.stop()); state.local = null; }
   for (const a of state.players.values()) { a.srcObject = null; a.remove(); }

@@ -22,7 +22,7 @@
 //
 // CohortClient state (read-only properties): socket, peerConnection,
 // participantId, room, joined, slots, slotsVersion, roster, session,
-// sessionVersion, speaking, playoutTarget. Methods: connect, join, request, receive, leave,
+// sessionVersion, speaking, playoutTarget, resumeToken, reconnecting. Methods: connect, join, request, receive, leave,
 // close, routes, route, routeBySsrc, routesFor.
 //
 // Events (CustomEvent; `detail` in brackets), all dispatched synchronously
@@ -36,6 +36,12 @@
 //   speaking   who in this room is speaking                 [{participants}]
 //   broadcast, chat                                         [the message]
 //   left       the server removed this participant          [{reason}]
+//   reconnecting  the socket dropped; resuming after a pause  [{attempt, delayMs, code}]
+//   resumed    `resume` succeeded: the same call goes on     [the message]
+//   resume-failed  resume is over: the participant is gone
+//              or the server does not know it (restarted)   [{code}] ("resume-expired",
+//              "resume-refused", "unreachable"); a `close` follows
+//   resume-token  a new resume token (keep it to resume)     [{participantId, resumeToken}]
 //   shutdown   the server is stopping; join again later     [{retryAfter}] (seconds)
 //   redirect   `join` follows the server to another node    [{url}] (docs/SCALE-OUT.md)
 //   error      an error not answering a request             [CohortError]
@@ -52,6 +58,32 @@ export const DEFAULT_SLOTS = 12;
 /** Redirects a `join` follows in a row (docs/PROTOCOL.md `redirect`): one
  * is the rule; more mean the directory changed under the join. */
 export const MAX_REDIRECTS = 3;
+
+/** Pauses between resume attempts after a dropped WebSocket: doubling from
+ * `firstMs` up to `maxMs`, each drawn at random from its upper half so that
+ * a server's clients do not all come back in the same instant. */
+export const RESUME_BACKOFF = Object.freeze({ firstMs: 250, maxMs: 4000 });
+
+/** How long resume attempts go on while the server cannot be reached at
+ * all, ms: a server that is down (restarting, or a scale-out node that
+ * died) is better joined again than waited for (docs/CLIENT-LIBRARY.md). */
+export const RESUME_UNREACHABLE_MS = 10000;
+
+/** The same after a `redirect` (scale-out): the socket is to the session's
+ * node, and a node that cannot be reached has most likely died; joining
+ * again through the first URL places the session on a live one. */
+export const RESUME_UNREACHABLE_REDIRECTED_MS = 3000;
+
+/** The pause before resume attempt `attempt` (1, 2, ...), ms, jittered. */
+export function resumeDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(RESUME_BACKOFF.maxMs, RESUME_BACKOFF.firstMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + random() * ceiling / 2);
+}
+
+// Close codes after which resuming makes no sense: the server closed on
+// purpose (1000 after `left` or `redirect`, 1001 after `server-shutdown`,
+// 1008 a refused token, 1012 the session moved to another node).
+const NO_RESUME_CODES = new Set([1000, 1001, 1008, 1012]);
 
 /** A request refused by the server: `code` is the protocol's error code
  * (docs/PROTOCOL.md "Error codes"), `detail` its English log text. */
@@ -274,6 +306,8 @@ export class CohortClient extends EventTarget {
   #session = null; #sessionVersion = -1;
   #speaking = Object.freeze([]);
   #playout = null; #playoutTimer = null;
+  #redirected = false;
+  #resume = true; #resumeToken = null; #resumeGrace = 30; #reconnecting = false; #shutdownAnnounced = false;
 
   /**
    * @param {Object} [options]
@@ -284,8 +318,10 @@ export class CohortClient extends EventTarget {
    *   `{bundlePolicy: "max-bundle", rtcpMuxPolicy: "require"}` (the server requires both)
    * @param {boolean} [options.adaptivePlayout] raise the video playout delay while loss is
    *   being repaired (RepairPlayout; default true)
+   * @param {boolean} [options.resume] after a dropped WebSocket, reconnect and `resume` the same
+   *   call, media untouched, within the server's grace period (default true)
    */
-  constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true } = {}) {
+  constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true, resume = true } = {}) {
     super();
     const u = new URL(url || defaultUrl());
     if (session != null) u.searchParams.set("session", session);
@@ -294,7 +330,13 @@ export class CohortClient extends EventTarget {
     this.#slotCount = slots;
     this.#rtcConfiguration = rtcConfiguration;
     if (adaptivePlayout) this.#playout = new RepairPlayout();
+    this.#resume = resume;
   }
+
+  /** @type {string|null} the token for the next `resume` (a secret: keep it in this tab only) */
+  get resumeToken() { return this.#resumeToken; }
+  /** @type {boolean} the socket dropped and the client is resuming */
+  get reconnecting() { return this.#reconnecting; }
 
   /** @type {WebSocket|null} the open (or opening) socket; null once closed by close() */
   get socket() { return this.#socket; }
@@ -418,6 +460,7 @@ export class CohortClient extends EventTarget {
         pc.setConfiguration({ ...configuration, iceServers: [...(configuration.iceServers || []), ...reply.iceServers] });
       }
       await pc.setLocalDescription(offer);
+      this.#keepResumeToken(reply);
       this.#emit("joined", reply);
       await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
       this.#startPlayout(pc);
@@ -476,6 +519,7 @@ export class CohortClient extends EventTarget {
         case "error": this.#emit("error", new CohortError(msg.code, msg.message)); break;
         case "server-shutdown":
           // Media has ended (RTCP BYE); the socket closes with 1001 next.
+          this.#shutdownAnnounced = true;
           this.#emit("shutdown", { retryAfter: Number.isFinite(msg.retryAfter) ? msg.retryAfter : 5 });
           break;
       }
@@ -622,11 +666,101 @@ export class CohortClient extends EventTarget {
     this.#socket = null;
     this.#opened = null;
     this.#url = u.href;
+    this.#redirected = true;
     if (old && old.readyState <= WebSocket.OPEN) old.close(1000, "redirected");
     this.#emit("redirect", { url: u.href });
   }
 
+  #keepResumeToken(msg) {
+    if (typeof msg.resumeToken !== "string") return;
+    this.#resumeToken = msg.resumeToken;
+    if (Number.isFinite(msg.resumeGrace)) this.#resumeGrace = msg.resumeGrace;
+    this.#emit("resume-token", { participantId: this.#participantId, resumeToken: this.#resumeToken });
+  }
+
+  // The socket dropped while joined: reconnect with jittered back-off and
+  // `resume` (docs/PROTOCOL.md), within the server's grace period. Media
+  // never stopped; only signalling is restored. Ends with `resumed`, or
+  // with `resume-failed` and `close` (or `left`, when the server removed
+  // this participant while it was away).
+  async #reconnect(code) {
+    this.#reconnecting = true;
+    this.#rejectPending(new ConnectionError(`the connection closed (${code})`, code, true));
+    const until = performance.now() + this.#resumeGrace * 1000;
+    let failure = "unreachable";
+    const started = performance.now();
+    for (let attempt = 1; !this.#closed; attempt++) {
+      if (performance.now() - started > (this.#redirected ? RESUME_UNREACHABLE_REDIRECTED_MS : RESUME_UNREACHABLE_MS)) break;
+      const delayMs = resumeDelay(attempt);
+      if (performance.now() + delayMs > until) break;
+      this.#emit("reconnecting", { attempt, delayMs, code });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      if (this.#closed) return;
+      this.#socket = null;
+      this.#opened = null;
+      let reply;
+      try {
+        await this.connect();
+        reply = await this.request("resume", { participantId: this.#participantId, resumeToken: this.#resumeToken });
+      } catch (err) {
+        if (err instanceof CohortError) {
+          // `busy`: the server is shutting down; anything else: resume is over.
+          failure = err.code === "busy" ? "unreachable" : err.code;
+          break;
+        }
+        continue;  // the socket did not open or closed: try again
+      }
+      if (this.#closed) return;
+      if (reply.type === "left") {
+        // Removed while away; `receive` does not see replies, so apply it here.
+        this.#reconnecting = false;
+        this.#joined = false;
+        this.#closeQuietly();
+        this.#emit("left", { reason: reply.reason });
+        return;
+      }
+      this.#reconnecting = false;
+      this.#room = typeof reply.room === "string" ? reply.room : this.#room;
+      this.#applyRoster(reply.roster);
+      this.#applySlots(reply.slots, typeof reply.slotsVersion === "number" ? reply.slotsVersion : undefined);
+      this.#keepResumeToken(reply);
+      this.#emit("resumed", reply);
+      return;
+    }
+    if (this.#closed) return;
+    this.#reconnecting = false;
+    this.#resumeToken = null;
+    this.#emit("resume-failed", { code: failure });
+    this.#closeQuietly();
+    this.#emit("close", { code, reason: "", joined: true });
+  }
+
+  // Closes socket and peer connection without the events of close().
+  #closeQuietly() {
+    this.#closed = true;
+    this.#joined = false;
+    clearTimeout(this.#playoutTimer);
+    const ws = this.#socket;
+    this.#socket = null;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, "");
+    this.#rejectPending(new ConnectionError("closed", null, !!ws));
+    if (this.#pc) this.#pc.close();
+  }
+
   #onSocketClosed(e) {
+    if (this.#reconnecting) {
+      // A resume attempt's socket: the loop in #reconnect goes on.
+      this.#socket = null;
+      this.#opened = null;
+      this.#rejectPending(new ConnectionError(`the connection closed (${e.code})`, e.code, true));
+      return;
+    }
+    if (this.#joined && this.#resume && this.#resumeToken && !this.#shutdownAnnounced && !NO_RESUME_CODES.has(e.code)) {
+      this.#socket = null;
+      this.#opened = null;
+      this.#reconnect(e.code);
+      return;
+    }
     const wasJoined = this.#joined;
     this.#joined = false;
     this.#socket = null;
