@@ -29,15 +29,16 @@ extension MediaEngine {
         do { offer = try SessionDescription.parse(text) } catch { throw .invalidOffer("\(error)") }
         var plan = try OfferPlan(offer: offer, maxSlots: configuration.maxSlots)
         if !configuration.lossRepair { plan.withoutLossRepair() }
+        // Checked first: an offer naming someone else's ufrag is refused as such, whatever else is wrong.
+        if byUfrag[plan.remoteUfrag] != nil || usesRemoteUfrag(plan.remoteUfrag, except: p) {
+            throw .notOwnTransport("That ICE username fragment belongs to another participant.")
+        }
         guard plan.remoteUfrag != p.plan.remoteUfrag, plan.remotePassword != p.plan.remotePassword else {
             throw .invalidOffer("an ICE restart needs a new ice-ufrag and ice-pwd (RFC 8839 §4.4.1.1.1)")
         }
         guard Self.accepted(plan.sections) == Self.accepted(p.plan.sections), plan.extensionIDs == p.plan.extensionIDs,
               plan.rtcpReducedSize == p.plan.rtcpReducedSize else {
             throw .invalidOffer("an ICE restart keeps the join's media sections; only ICE (and DTLS) may change")
-        }
-        if byUfrag[plan.remoteUfrag] != nil || usesRemoteUfrag(plan.remoteUfrag, except: p) {
-            throw .notOwnTransport("That ICE username fragment belongs to another participant.")
         }
         let newDTLS = plan.remoteFingerprint != p.plan.remoteFingerprint
         if !newDTLS {

@@ -1,0 +1,348 @@
+"""ICE restart and an address change mid-call, with real peers (issue 13,
+points 3 and 4), judged by content: each speaker sends its own tone and the
+listener's slot for it must hold that tone before and after.
+
+Address change without restart (aiortc): Ann's media socket moves to
+another loopback address (127.0.0.3, .4, ...; the namespace's ``lo`` carries
+all of 127/8), as after a NAT rebinding: same ICE credentials, new source
+address, and whatever reaches the old address is lost.  The server takes
+the new address only after a check from it that it verifies with its own
+(RFC 7675); aiortc checks consent every 4-6 s and does not nominate, so the
+gap is up to one consent round.  Measured at Bob (aiortc): the largest
+arrival gap in the slot carrying Ann's tone around each move; and at Ann,
+in Bob's slot.
+
+ICE restart (Chromium): Ann joins through the client library in headless
+Chromium and restarts ICE through it (``restartIce``: createOffer with
+iceRestart, ``ice-restart``, the answer) several times while Bob (aiortc)
+records her tone.  Each restart must change the server's ufrag in the
+answer and Chromium's selected candidate pair, keep DTLS (the transport's
+``dtlsState`` stays ``connected``, the server counts no new DTLS handshake
+and no DTLS restart) and the slot map, and complete on the server
+(``cohort_ice_restarts_total{stage="completed"}``).  Then a restart that
+names Bob, or uses Bob's ICE ufrag, is refused with ``forbidden`` and
+changes nothing: Bob keeps hearing Ann.
+
+Both print their gaps (p50 and max); the bounds asserted are the promise
+(one consent round plus a margin; a restart on a working path does not
+interrupt audio for long), not the measurement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import time
+import urllib.request
+
+from chromium import Chromium
+from cohort_server import WEB_ROOT, CohortServer
+from conftest import run
+from peer import AiortcParticipant
+from test_client_library_chromium import open_lib_page, wait_page
+
+TONES = {"ann": 550.0, "bob": 660.0}
+CANDIDATES = sorted(TONES.values())
+MOVES = 5
+RESTARTS = 5
+
+
+def metrics(server: CohortServer) -> dict[str, float]:
+    with urllib.request.urlopen(server.base_url + "metrics", timeout=10) as r:
+        text = r.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def arrival_gap(timeline: list[tuple[float, int]], start: float, end: float) -> float:
+    """The longest time without a decoded audio frame in [start, end]
+    (window edges included), minus one frame: 0 for uninterrupted audio."""
+    inside = [t for t, _ in timeline if start <= t <= end]
+    assert len(inside) >= 2, f"only {len(inside)} audio frames between {start:.2f} and {end:.2f}"
+    gaps = [b - a for a, b in zip(inside, inside[1:])] + [inside[0] - start, end - inside[-1]]
+    return max(0.0, max(gaps) - 0.020)
+
+
+def p50_max(values: list[float]) -> str:
+    return f"p50 {statistics.median(values) * 1000:.0f} ms, max {max(values) * 1000:.0f} ms " \
+           f"({', '.join(f'{v * 1000:.0f}' for v in values)})"
+
+
+async def rebind(peer: AiortcParticipant, host: str) -> tuple[tuple, tuple]:
+    """Moves the peer's media socket to a new local address, keeping its
+    ICE credentials and state: the nominated pair's socket is replaced by
+    one bound on ``host``, and the old one stops delivering (a NAT mapping
+    that went away). Returns (old, new) local addresses."""
+    connection = peer.pc.getTransceivers()[0].receiver.transport.transport._connection
+    protocol = connection._nominated[1].protocol
+    old = protocol.transport
+    before = old.get_extra_info("sockname")
+    loop = asyncio.get_running_loop()
+    # create_datagram_endpoint hands the new transport to the same protocol (connection_made).
+    transport, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=(host, 0))
+    old.set_protocol(asyncio.DatagramProtocol())
+    old.close()
+    return before, transport.get_extra_info("sockname")
+
+
+async def join_aiortc(server: CohortServer, name: str) -> AiortcParticipant:
+    peer = AiortcParticipant(name, TONES[name], slots=2, video_format=(160, 120, 5))
+    await peer.join_cohort(server.ws_url, server.token(name.capitalize()), name.capitalize())
+    return peer
+
+
+async def slot_of(peer: AiortcParticipant, source_id: str, timeout: float = 15) -> str:
+    """The audio mid that carries ``source_id`` in ``peer``'s slot map."""
+    def mid() -> str | None:
+        slots = peer.signalling.state.slot_map() if peer.signalling else {}
+        return next((m for m, s in slots.items() if s.get("participantId") == source_id and s.get("track") == "microphone"), None)
+    await peer.wait_until(lambda: mid() is not None, timeout)
+    return mid()  # type: ignore[return-value]
+
+
+def test_address_change_without_restart_moves_media_within_a_consent_round() -> None:
+    async def scenario() -> None:
+        with CohortServer() as server:
+            ann = await join_aiortc(server, "ann")
+            bob = await join_aiortc(server, "bob")
+            try:
+                ann_at_bob = await slot_of(bob, ann.joined["participantId"])
+                bob_at_ann = await slot_of(ann, bob.joined["participantId"])
+                await bob.wait_until(lambda: TONES["ann"] in bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0), 15,
+                                     candidates=CANDIDATES)
+                await ann.wait_until(lambda: TONES["bob"] in ann.heard_tones(CANDIDATES, bob_at_ann, window_s=1.0), 15,
+                                     candidates=CANDIDATES)
+                before = metrics(server)
+                up, down = [], []
+                for i in range(MOVES):
+                    await asyncio.sleep(1.0)
+                    moved_at = time.monotonic()
+                    old, new = await rebind(ann, f"127.0.0.{3 + i}")
+                    assert old[0] != new[0], (old, new)
+                    # Media resumes both ways once the new address passed the server's check.
+                    frames = len(bob.recorders[ann_at_bob].audio_timeline)
+                    await bob.wait_until(lambda: any(t > moved_at + 0.1 for t, _ in bob.recorders[ann_at_bob].audio_timeline[frames:])
+                                         and any(t > moved_at + 0.1 for t, _ in ann.recorders[bob_at_ann].audio_timeline[-5:]),
+                                         12, candidates=CANDIDATES)
+                    await asyncio.sleep(1.5)
+                    end = time.monotonic()
+                    up.append(arrival_gap(bob.recorders[ann_at_bob].audio_timeline, moved_at - 0.5, end))
+                    down.append(arrival_gap(ann.recorders[bob_at_ann].audio_timeline, moved_at - 0.5, end))
+                    # By content: each still hears the other's own tone in the other's slot.
+                    assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}, bob.summary(CANDIDATES)
+                    assert ann.heard_tones(CANDIDATES, bob_at_ann, window_s=1.0) == {TONES["bob"]}, ann.summary(CANDIDATES)
+                after = metrics(server)
+                checks = after.get("cohort_dropped_total{reason=\"unknown-source\"}", 0) - \
+                    before.get("cohort_dropped_total{reason=\"unknown-source\"}", 0)
+                print(f"\naddress change, {MOVES} moves: gap in Ann's audio at Bob {p50_max(up)}; "
+                      f"in Bob's audio at Ann {p50_max(down)}; {checks:.0f} datagrams from not yet verified "
+                      "addresses dropped")
+                assert checks > 0, "media from the new address before its check was not dropped"
+                # aiortc's consent interval is at most 6 s; the check's round trip and the jitter buffer on top.
+                assert max(up) < 7.0 and max(down) < 7.0, (up, down)
+                assert after['cohort_handshake_seconds_count{phase="dtls"}'] == 2, "DTLS was kept across the moves"
+            finally:
+                await ann.close()
+                await bob.close()
+
+    run(scenario(), timeout=150)
+
+
+# Chromium side: the library client, its transport's state and the selected pair.
+TRANSPORT = """(async () => {
+  const pc = libTest.client.peerConnection;
+  let t = null, pair = null, local = null;
+  const stats = await pc.getStats();
+  stats.forEach((s) => { if (s.type === 'transport') t = s; });
+  if (t && t.selectedCandidatePairId) pair = stats.get(t.selectedCandidatePairId);
+  if (pair) local = stats.get(pair.localCandidateId);
+  const ufrag = (pc.remoteDescription.sdp.match(/a=ice-ufrag:(\\S+)/) || [])[1];
+  return { dtls: t && t.dtlsState, ice: pc.iceConnectionState, changes: t && t.selectedCandidatePairChanges,
+           local: local ? `${local.address}:${local.port}` : null, serverUfrag: ufrag,
+           slotsVersion: libTest.client.slotsVersion };
+})()"""
+
+
+def test_ice_restart_from_chromium_keeps_dtls_and_slots_and_refuses_other_participants() -> None:
+    async def scenario() -> None:
+        with CohortServer(web_root=WEB_ROOT) as server:
+            async with Chromium() as browser:
+                page = await open_lib_page(browser, server)
+                bob = None
+                try:
+                    joined = await page.evaluate(f"libTest.join({server.token('Ann')!r}, {TONES['ann']})", timeout=20)
+                    ann_id = joined["participantId"]
+                    bob = await join_aiortc(server, "bob")
+                    ann_at_bob = await slot_of(bob, ann_id)
+                    await bob.wait_until(lambda: TONES["ann"] in bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0), 20,
+                                         candidates=CANDIDATES)
+                    await wait_page(page, "libTest.client.peerConnection.iceConnectionState === 'connected'", "ICE connected", 10)
+                    await page.evaluate("libTest.restarts = []; libTest.client.addEventListener('icerestart', "
+                                        "(e) => libTest.restarts.push(e.detail.phase)); true")
+                    await asyncio.sleep(3.0)
+                    # The same measure over 3 s without a restart: what the path's jitter alone gives.
+                    baseline = arrival_gap(bob.recorders[ann_at_bob].audio_timeline, time.monotonic() - 3.0, time.monotonic())
+                    before = metrics(server)
+                    first = await page.evaluate(TRANSPORT)
+                    assert first["dtls"] == "connected", first
+                    gaps, took = [], []
+                    state = first
+                    for i in range(RESTARTS):
+                        await asyncio.sleep(1.5)
+                        started = time.monotonic()
+                        reply = await page.evaluate("libTest.client.restartIce('test').then((r) => r.type)", timeout=10)
+                        assert reply == "ice-restarted", reply
+                        # The new ICE session: the server's new ufrag, and Chromium moves to a new pair.
+                        deadline = time.monotonic() + 10
+                        while True:
+                            now = await page.evaluate(TRANSPORT)
+                            if now["changes"] > state["changes"] and now["ice"] in ("connected", "completed"):
+                                break
+                            assert time.monotonic() < deadline, f"restart {i}: no new selected pair: {state} -> {now}"
+                            await asyncio.sleep(0.05)
+                        took.append(time.monotonic() - started)
+                        assert now["serverUfrag"] != state["serverUfrag"], (state, now)
+                        assert now["dtls"] == "connected", f"restart {i}: DTLS state {now['dtls']}"
+                        assert now["slotsVersion"] == state["slotsVersion"], "a restart changed the slot map"
+                        state = now
+                        await asyncio.sleep(2.0)
+                        gaps.append(arrival_gap(bob.recorders[ann_at_bob].audio_timeline, started - 0.5, time.monotonic()))
+                        assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}, bob.summary(CANDIDATES)
+                    after = metrics(server)
+                    assert await page.evaluate("libTest.restarts") == ["start", "done"] * RESTARTS, "only the test's restarts"
+                    assert after['cohort_ice_restarts_total{stage="answered"}'] - \
+                        before.get('cohort_ice_restarts_total{stage="answered"}', 0) == RESTARTS
+                    assert after['cohort_ice_restarts_total{stage="completed"}'] - \
+                        before.get('cohort_ice_restarts_total{stage="completed"}', 0) == RESTARTS
+                    assert after['cohort_handshake_seconds_count{phase="dtls"}'] == \
+                        before['cohort_handshake_seconds_count{phase="dtls"}'] == 2, "a new DTLS handshake"
+                    assert after.get("cohort_dtls_restarts_total", 0) == 0
+                    print(f"\nICE restart from Chromium, {RESTARTS} restarts on a working path: gap in Ann's audio "
+                          f"at Bob {p50_max(gaps)} (3 s without a restart: {baseline * 1000:.0f} ms); "
+                          f"restart to new pair {p50_max(took)}; DTLS kept")
+                    assert max(gaps) < 1.0, gaps
+
+                    # --- the browser's `online` event restarts ICE by itself (IceRestartPolicy)
+                    await page.evaluate("window.dispatchEvent(new Event('online')), true")
+                    await wait_page(page, "libTest.restarts.length === 2 * %d + 2" % RESTARTS, "a restart on `online`", 10)
+                    assert (await page.evaluate("libTest.restarts.slice(-2)")) == ["start", "done"]
+                    await wait_page(page, "libTest.client.peerConnection.iceConnectionState === 'connected'", "ICE connected", 10)
+                    after = metrics(server)
+                    state = await page.evaluate(TRANSPORT)
+
+                    # --- a restart for someone else is refused and changes nothing
+                    bob_id = bob.joined["participantId"]
+                    bob_ufrag = re.search(r"a=ice-ufrag:(\S+)", bob.pc.localDescription.sdp).group(1)
+                    refusals = await page.evaluate(f"""(async () => {{
+                      const pc = libTest.client.peerConnection;
+                      const offer = await pc.createOffer({{ iceRestart: true }});
+                      const named = await libTest.outcome('ice-restart', {{ sdp: offer.sdp, participantId: {bob_id!r} }});
+                      const stolen = offer.sdp.replace(/a=ice-ufrag:\\S+/g, 'a=ice-ufrag:' + {bob_ufrag!r});
+                      const ufrag = await libTest.outcome('ice-restart', {{ sdp: stolen }});
+                      return [named.code, ufrag.code];
+                    }})()""", timeout=10)
+                    assert refusals == ["forbidden", "forbidden"], refusals
+                    refused = metrics(server)
+                    assert refused['cohort_ice_restarts_total{stage="answered"}'] == after['cohort_ice_restarts_total{stage="answered"}']
+                    mark = time.monotonic()
+                    await asyncio.sleep(3.0)
+                    assert arrival_gap(bob.recorders[ann_at_bob].audio_timeline, mark, time.monotonic()) < 0.3
+                    assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}
+                    final = await page.evaluate(TRANSPORT)
+                    assert final["serverUfrag"] == state["serverUfrag"] and final["dtls"] == "connected", final
+                    assert page.exceptions == [], page.exceptions
+                finally:
+                    if bob is not None:
+                        await bob.close()
+
+    run(scenario(), timeout=150)
+
+
+# IceRestartPolicy with fake timers and a restart the test resolves.
+POLICY = """(async () => {
+  const { IceRestartPolicy } = L;
+  let now = 0, timers = [], calls = [], pending = [];
+  const setTimer = (f, ms) => { const t = { at: now + ms, f }; timers.push(t); return t; };
+  const clearTimer = (t) => { timers = timers.filter((x) => x !== t); };
+  const advance = async (ms) => {
+    const end = now + ms;
+    for (;;) {
+      timers.sort((a, b) => a.at - b.at);
+      const t = timers[0];
+      if (!t || t.at > end) break;
+      timers.shift(); now = t.at; t.f();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    now = end;
+    await new Promise((r) => setTimeout(r, 0));
+  };
+  const settle = async (ok) => { const p = pending.shift(); ok ? p.resolve() : p.reject(new Error('x')); await advance(0); };
+  const make = () => new IceRestartPolicy({ setTimer, clearTimer,
+    restart: (reason) => { calls.push([now, reason]); return new Promise((resolve, reject) => pending.push({ resolve, reject })); } });
+  const out = {};
+
+  // disconnected for less than 2 s, then connected again: nothing
+  let p = make(); calls = [];
+  p.iceState('disconnected'); await advance(1999); p.iceState('connected'); await advance(5000);
+  out.shortBlip = calls.slice();
+
+  // disconnected for 2 s: one restart, at 2000 ms
+  p = make(); calls = []; now = 0; timers = []; pending = [];
+  p.iceState('disconnected'); await advance(2500);
+  out.disconnected = calls.slice();
+  p.iceState('connected'); await settle(true); await advance(10000);
+  out.disconnectedAfter = calls.length;
+
+  // failed: at once; triggers while it runs coalesce into one more, 1 s after it ends
+  p = make(); calls = []; now = 0; timers = []; pending = [];
+  p.iceState('failed'); await advance(0);
+  p.networkChanged(); p.networkChanged(); p.iceState('failed'); await advance(100);
+  out.whileRunning = calls.length;
+  await settle(true); await advance(999);
+  out.beforeRetry = calls.length;
+  await advance(1);
+  out.coalesced = calls.map((c) => c[1]);
+  p.iceState('connected'); await settle(true); await advance(30000);
+  out.afterConnected = calls.length;
+
+  // a restart that fails is retried with a doubling delay
+  p = make(); calls = []; now = 0; timers = []; pending = [];
+  p.networkChanged(); await advance(0); await settle(false);
+  await advance(1000); await settle(false);
+  await advance(2000); await settle(false);
+  await advance(4000);
+  out.retries = calls.map((c) => c[0]);
+
+  // closed: nothing more, not even a pending retry
+  p.close(); await settle(false); await advance(60000); p.networkChanged(); p.iceState('failed'); await advance(60000);
+  out.afterClose = calls.length;
+  // 'closed' from the peer connection closes it too
+  p = make(); calls = []; now = 0; timers = []; pending = [];
+  p.iceState('disconnected'); p.iceState('closed'); await advance(10000); p.networkChanged();
+  out.pcClosed = calls.length;
+  return out;
+})()"""
+
+
+def test_ice_restart_policy_logic() -> None:
+    async def scenario() -> None:
+        with CohortServer(web_root=WEB_ROOT) as server:
+            async with Chromium() as browser:
+                page = await open_lib_page(browser, server)
+                out = await page.evaluate(POLICY, timeout=20)
+                assert out["shortBlip"] == [], f"a 2 s blip restarted ICE: {out}"
+                assert out["disconnected"] == [[2000, "disconnected"]], out
+                assert out["disconnectedAfter"] == 1, out
+                assert out["whileRunning"] == 1 and out["beforeRetry"] == 1, f"restarts overlapped: {out}"
+                assert out["coalesced"] == ["failed", "failed"], f"triggers during a restart: {out}"
+                assert out["afterConnected"] == 2, out
+                assert out["retries"] == [0, 1000, 3000, 7000], f"retry delays: {out}"
+                assert out["afterClose"] == 4 and out["pcClosed"] == 0, out
+                assert page.exceptions == [], page.exceptions
+
+    run(scenario(), timeout=60)
