@@ -23,7 +23,15 @@ and no DTLS restart) and the slot map, and complete on the server
 names Bob, or uses Bob's ICE ufrag, is refused with ``forbidden`` and
 changes nothing: Bob keeps hearing Ann.
 
-Both print their gaps (p50 and max); the bounds asserted are the promise
+Network change (Chromium): the server announces 127.0.0.2, where a small
+NAT forwards each client flow from its own port; ``cut`` drops every flow
+Ann has now, both ways and for good (the network she left), while new flows
+pass (her new sockets after a restart, the network she joined). Nobody
+tells the client: it notices (``iceConnectionState`` ``disconnected`` for
+2 s, or ``failed``), restarts ICE by itself, and Bob hears her tone again;
+DTLS is kept. The gap is detection plus the 2 s grace plus the restart.
+
+All print their gaps (p50 and max); the bounds asserted are the promise
 (one consent round plus a margin; a restart on a working path does not
 interrupt audio for long), not the measurement.
 """
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import statistics
 import time
 import urllib.request
@@ -346,3 +355,132 @@ def test_ice_restart_policy_logic() -> None:
                 assert page.exceptions == [], page.exceptions
 
     run(scenario(), timeout=60)
+
+
+class NetworkChange:
+    """A NAT on loopback between the clients and the server (the server
+    announces 127.0.0.2): each client flow leaves from its own 127.0.0.1
+    port towards the server's media port. ``cut(keep)`` drops every flow
+    that exists now, except those of the client addresses in ``keep``,
+    in both directions and for good; flows that start later pass."""
+
+    def __init__(self, media_ports: list[int]) -> None:
+        self.media_ports = media_ports
+        self.listeners: dict[int, asyncio.DatagramTransport] = {}
+        self.flows: dict[tuple, socket.socket] = {}
+        self.dead: set[tuple] = set()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        for port in self.media_ports:
+            nat = self
+
+            class Listener(asyncio.DatagramProtocol):
+                def datagram_received(self, data: bytes, addr, port=port) -> None:  # noqa: ANN001
+                    nat._up(port, addr, data)
+
+            transport, _ = await loop.create_datagram_endpoint(Listener, local_addr=("127.0.0.2", port))
+            self.listeners[port] = transport
+
+    def _up(self, port: int, client: tuple, data: bytes) -> None:
+        if client in self.dead:
+            return
+        sock = self.flows.get(client)
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            asyncio.get_running_loop().add_reader(sock.fileno(), self._down, sock, port, client)
+            self.flows[client] = sock
+        try:
+            sock.sendto(data, ("127.0.0.1", port))
+        except OSError:
+            pass
+
+    def _down(self, sock: socket.socket, port: int, client: tuple) -> None:
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            return
+        if client not in self.dead:
+            self.listeners[port].sendto(data, client)
+
+    def cut(self, keep: set[tuple]) -> int:
+        gone = [c for c in self.flows if c not in keep and c not in self.dead]
+        self.dead.update(gone)
+        return len(gone)
+
+    def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sock in self.flows.values():
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        for t in self.listeners.values():
+            t.close()
+
+
+def local_address(peer: AiortcParticipant) -> tuple:
+    connection = peer.pc.getTransceivers()[0].receiver.transport.transport._connection
+    return connection._nominated[1].protocol.transport.get_extra_info("sockname")
+
+
+def test_network_change_chromium_restarts_ice_by_itself() -> None:
+    async def scenario() -> None:
+        with CohortServer(web_root=WEB_ROOT, announce="127.0.0.2") as server:
+            nat = NetworkChange(server.media_ports)
+            await nat.start()
+            async with Chromium() as browser:
+                page = await open_lib_page(browser, server)
+                bob = None
+                try:
+                    joined = await page.evaluate(f"libTest.join({server.token('Ann')!r}, {TONES['ann']})", timeout=20)
+                    await page.evaluate("libTest.restarts = []; libTest.client.addEventListener('icerestart', "
+                                        "(e) => libTest.restarts.push([e.detail.reason, e.detail.phase, Date.now()])); "
+                                        "libTest.ice = []; const pc = libTest.client.peerConnection; "
+                                        "pc.addEventListener('iceconnectionstatechange', "
+                                        "() => libTest.ice.push([pc.iceConnectionState, Date.now()])); true")
+                    bob = await join_aiortc(server, "bob")
+                    ann_at_bob = await slot_of(bob, joined["participantId"])
+                    await bob.wait_until(lambda: TONES["ann"] in bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0), 20,
+                                         candidates=CANDIDATES)
+                    keep = {local_address(bob)}
+                    before = metrics(server)
+                    gaps, reasons, phases = [], [], []
+                    for i in range(3):
+                        await asyncio.sleep(2.0)
+                        restarts = len(await page.evaluate("libTest.restarts"))
+                        cut_at, cut_wall = time.monotonic(), time.time() * 1000
+                        assert nat.cut(keep) >= 1, "nothing of Ann's to cut"
+                        frames = len(bob.recorders[ann_at_bob].audio_timeline)
+                        await bob.wait_until(lambda: any(t > cut_at + 0.5 for t, _ in
+                                                         bob.recorders[ann_at_bob].audio_timeline[frames:]),
+                                             25, candidates=CANDIDATES)
+                        await asyncio.sleep(1.5)
+                        gaps.append(arrival_gap(bob.recorders[ann_at_bob].audio_timeline, cut_at - 0.5, time.monotonic()))
+                        assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}, bob.summary(CANDIDATES)
+                        events = (await page.evaluate("libTest.restarts"))[restarts:]
+                        assert not any(p == "failed" for _, p, _ in events) and any(p == "done" for _, p, _ in events), events
+                        reasons.append(events[0][0])
+                        ice = [(st, t) for st, t in await page.evaluate("libTest.ice") if t >= cut_wall]
+                        lost = next(t for st, t in ice if st in ("disconnected", "failed"))
+                        done = next(t for _, p, t in events if p == "done")
+                        phases.append((lost - cut_wall, events[0][2] - cut_wall, done - cut_wall))
+                        state = await page.evaluate(TRANSPORT)
+                        assert state["dtls"] == "connected", state
+                    after = metrics(server)
+                    assert after['cohort_handshake_seconds_count{phase="dtls"}'] == \
+                        before['cohort_handshake_seconds_count{phase="dtls"}'], "a new DTLS handshake"
+                    assert after['cohort_ice_restarts_total{stage="completed"}'] >= 3
+                    ice_lost = "disconnected or failed"
+                    print(f"\nnetwork change (old path dropped, Chromium restarts ICE by itself, reasons {reasons}): "
+                          f"gap in Ann's audio at Bob {p50_max(gaps)}; DTLS kept; ms from the cut to "
+                          f"(ICE {ice_lost}, restart sent, answer applied): "
+                          f"{[tuple(round(x) for x in ph) for ph in phases]}")
+                    assert max(gaps) < 15.0, gaps
+                    assert page.exceptions == [], page.exceptions
+                finally:
+                    if bob is not None:
+                        await bob.close()
+                    nat.close()
+
+    run(scenario(), timeout=150)
