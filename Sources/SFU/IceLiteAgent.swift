@@ -17,6 +17,12 @@ import Wire
 /// spoofed check cannot redirect media. A full agent answers requests in
 /// either role (RFC 8445 §7.3), browsers and aiortc included.
 ///
+/// ICE restart (issue 13, RFC 8445 §9): `restart` installs new credentials
+/// of both sides. The old ones keep answering on addresses already
+/// validated, so the call goes on until the peer's first valid check with
+/// the new ones; that check retires them (`Output.retired`), forgets the old
+/// session's addresses and makes its own address the media path, as at join.
+///
 /// Sans-IO: `handle` and `handleTimeout` take the time; what to send and
 /// which addresses became valid or were forgotten come out of `poll()`.
 public struct IceLiteAgent: Sendable {
