@@ -21,7 +21,9 @@ answer and Chromium's selected candidate pair, keep DTLS (the transport's
 and no DTLS restart) and the slot map, and complete on the server
 (``cohort_ice_restarts_total{stage="completed"}``).  Then a restart that
 names Bob, or uses Bob's ICE ufrag, is refused with ``forbidden`` and
-changes nothing: Bob keeps hearing Ann.
+changes nothing: Bob keeps hearing Ann; and a restart the server refuses
+rolls the library's offer back (signalling state ``stable``) with the call
+going on.
 
 Address change under Chromium: the same NAT moves Ann's flows to a new
 source address five times; Chromium's next check (every 2.5 s, with
@@ -268,6 +270,21 @@ def test_ice_restart_from_chromium_keeps_dtls_and_slots_and_refuses_other_partic
                     assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}
                     final = await page.evaluate(TRANSPORT)
                     assert final["serverUfrag"] == state["serverUfrag"] and final["dtls"] == "connected", final
+
+                    # --- a refused restart through the library rolls its offer back; the call goes on
+                    rolled = await page.evaluate("""(async () => {
+                      const c = libTest.client, request = c.request.bind(c);
+                      c.request = (type, fields) => type === 'ice-restart'
+                        ? Promise.reject(new L.CohortError('internal', 'refused by the test')) : request(type, fields);
+                      try { await c.restartIce('test'); return 'resolved'; }
+                      catch (e) { return [e.code, c.peerConnection.signalingState, libTest.restarts.slice(-2)]; }
+                      finally { delete c.request; }
+                    })()""", timeout=10)
+                    assert rolled == ["internal", "stable", ["start", "failed"]], rolled
+                    mark = time.monotonic()
+                    await asyncio.sleep(2.0)
+                    assert arrival_gap(bob.recorders[ann_at_bob].audio_timeline, mark, time.monotonic()) < 0.3
+                    assert (await page.evaluate(TRANSPORT))["serverUfrag"] == state["serverUfrag"]
                     assert page.exceptions == [], page.exceptions
                 finally:
                     if bob is not None:
