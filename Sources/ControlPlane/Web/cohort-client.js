@@ -231,6 +231,12 @@ export class RepairPlayout {
  * changes (the browser's `online` event, `navigator.connection` `change`):
  * the old path may be gone before ICE notices.
  *
+ * And when nothing has arrived for `silentMs` (3 s) while ICE still says
+ * connected: the server sends RTCP at least every second and answers a
+ * check every 2.5 s, so silence means the path is gone. Chromium takes 5 to
+ * 8 s to report `disconnected` after its network vanished; the owner feeds
+ * the transport's `bytesReceived` to `traffic`.
+ *
  * One restart at a time: triggers while one runs are remembered and run
  * once after it, `retryMs` later. A restart that fails (no answer, socket
  * down) or leaves ICE `failed` or `disconnected` is tried again, with the
@@ -240,8 +246,9 @@ export class RepairPlayout {
  * the timers, which a test may replace.
  */
 export class IceRestartPolicy {
-  #restart; #setTimer; #clearTimer;
+  #restart; #setTimer; #clearTimer; #now;
   #state = "new"; #timer = null; #running = false; #queued = null; #closed = false; #retry;
+  #bytes = null; #heardAt = null;
 
   /**
    * @param {Object} options
@@ -249,13 +256,17 @@ export class IceRestartPolicy {
    * @param {number} [options.graceMs] how long `disconnected` may last (2000)
    * @param {number} [options.retryMs] first delay before another try (1000)
    * @param {number} [options.maxRetryMs] longest delay between tries (16000)
+   * @param {number} [options.silentMs] how long nothing may arrive while connected (3000)
    * @param {Function} [options.setTimer] setTimeout by default
    * @param {Function} [options.clearTimer] clearTimeout by default
+   * @param {() => number} [options.now] milliseconds, performance.now() by default
    */
-  constructor({ restart, graceMs = 2000, retryMs = 1000, maxRetryMs = 16000,
-    setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (t) => clearTimeout(t) }) {
+  constructor({ restart, graceMs = 2000, retryMs = 1000, maxRetryMs = 16000, silentMs = 3000,
+    setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (t) => clearTimeout(t), now = () => performance.now() }) {
     this.#restart = restart;
     this.graceMs = graceMs;
+    this.silentMs = silentMs;
+    this.#now = now;
     this.retryMs = retryMs;
     this.maxRetryMs = maxRetryMs;
     this.#retry = retryMs;
@@ -280,6 +291,26 @@ export class IceRestartPolicy {
       this.#trigger("failed");
     } else if (state === "closed") {
       this.close();
+    }
+  }
+
+  /**
+   * One sample of the bytes received on the transport so far. Silence for
+   * `silentMs` while ICE says connected restarts (reason "silent").
+   * @param {number} bytes
+   */
+  traffic(bytes) {
+    if (this.#closed) return;
+    const now = this.#now();
+    if (this.#bytes === null || bytes !== this.#bytes || this.#running) {
+      this.#bytes = bytes;
+      this.#heardAt = now;
+      return;
+    }
+    const connected = this.#state === "connected" || this.#state === "completed";
+    if (connected && this.#timer === null && now - this.#heardAt >= this.silentMs) {
+      this.#heardAt = now;  // one restart per silence; the retry rules take it from there
+      this.#trigger("silent");
     }
   }
 
@@ -633,11 +664,22 @@ export class CohortClient extends EventTarget {
   #watchConnectivity(pc) {
     const policy = this.#iceRestarts = new IceRestartPolicy({ restart: (reason) => this.restartIce(reason) });
     pc.addEventListener("iceconnectionstatechange", () => policy.iceState(pc.iceConnectionState));
+    policy.iceState(pc.iceConnectionState);
+    // Once a second: the transport's bytesReceived (RTCP alone brings some every second).
+    const sample = setInterval(async () => {
+      if (pc.connectionState === "closed") return;
+      try {
+        let bytes = 0;
+        (await pc.getStats()).forEach((s) => { if (s.type === "transport") bytes += s.bytesReceived || 0; });
+        policy.traffic(bytes);
+      } catch { /* closed while sampling */ }
+    }, 1000);
     const changed = () => policy.networkChanged();
     const connection = typeof navigator !== "undefined" ? navigator.connection : undefined;
     if (typeof window !== "undefined") window.addEventListener("online", changed);
     if (connection && connection.addEventListener) connection.addEventListener("change", changed);
     this.#unwatchNetwork = () => {
+      clearInterval(sample);
       policy.close();
       if (typeof window !== "undefined") window.removeEventListener("online", changed);
       if (connection && connection.removeEventListener) connection.removeEventListener("change", changed);
