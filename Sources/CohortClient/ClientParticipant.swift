@@ -38,7 +38,7 @@ public final class ClientParticipant {
     }
 
     /// The offer to send.
-    public let offer: ClientOffer
+    public private(set) var offer: ClientOffer
     /// Where the server's media socket is (from the answer's candidate).
     public private(set) var server: StunAddress?
     /// The mid of the slot each server SSRC belongs to (from the answer).
@@ -62,7 +62,7 @@ public final class ClientParticipant {
     private var sentVideo: [UInt16: [UInt8]] = [:]
     private var rtxSequence: UInt16 = 0
 
-    private let certificate: DTLSCertificate
+    private var certificate: DTLSCertificate
     private var remoteUfrag = ""
     private var remotePassword = ""
     private var dtls: DTLSEndpoint?
@@ -76,6 +76,8 @@ public final class ClientParticipant {
     private var events: [Event] = []
     private var sequence: [UInt32: UInt16] = [:]
     private let tieBreaker: UInt64
+    /// The offer of an ICE restart waiting for its answer, and the new certificate if any.
+    private var pendingRestart: (offer: ClientOffer, certificate: DTLSCertificate?)?
 
     /// Creates a client with fresh credentials.
     /// With `lossRepair` the offer negotiates generic NACK and RTX for video,
@@ -127,6 +129,52 @@ public final class ClientParticipant {
                                     remoteFingerprint: fingerprint,
                                     profiles: SRTPProtectionProfile.serverPreference, now: now)
         } catch { throw .setupFailed("\(error)") }
+        nextCheck = now
+    }
+
+    /// Starts an ICE restart (RFC 8445 §9): returns a new offer with new
+    /// ice-ufrag and ice-pwd, the same sections otherwise. With `certificate`
+    /// the offer also carries a new fingerprint: the client then begins a new
+    /// DTLS association when the answer arrives (a browser that dropped its
+    /// DTLS transport). Until `acceptRestart`, checks keep the old credentials.
+    public func restartICE(certificate newCertificate: DTLSCertificate? = nil) -> String {
+        var r = SystemRandomNumberGenerator()
+        var next = offer
+        next.ufrag = IceCredential.random(length: 8, using: &r)
+        next.password = IceCredential.random(length: 24, using: &r)
+        if let newCertificate { next.fingerprint = newCertificate.fingerprint }
+        pendingRestart = (next, newCertificate)
+        return next.sdp
+    }
+
+    /// Takes the answer to `restartICE`'s offer: new server credentials, a
+    /// check with them at once; DTLS and SRTP go on unless the certificate changed.
+    public func acceptRestart(answer: String, now: Instant) throws(ClientError) {
+        guard let (next, newCertificate) = pendingRestart else { throw .badAnswer("no ICE restart under way") }
+        let sdp: SessionDescription
+        do { sdp = try SessionDescription.parse(answer) } catch { throw .badAnswer("\(error)") }
+        guard let first = sdp.mediaSections.first(where: { !$0.isRejected }),
+              let ufrag = sdp.iceUfrag(for: first), let pwd = sdp.icePwd(for: first),
+              let fp = sdp.fingerprints(for: first).first,
+              let fingerprint = try? DTLSFingerprint(sdp: fp.attributeValue) else {
+            throw .badAnswer("no ICE credentials or fingerprint")
+        }
+        pendingRestart = nil
+        offer = next
+        remoteUfrag = ufrag
+        remotePassword = pwd
+        pendingTransaction = nil
+        if let newCertificate {
+            certificate = newCertificate
+            srtp = nil
+            dtlsServerRole = sdp.setup(for: first) == .active
+            do {
+                dtls = try DTLSEndpoint(role: dtlsServerRole ? .server : .client, certificate: newCertificate,
+                                        remoteFingerprint: fingerprint,
+                                        profiles: SRTPProtectionProfile.serverPreference, now: now)
+            } catch { throw .setupFailed("\(error)") }
+            iceDone = false
+        }
         nextCheck = now
     }
 

@@ -32,6 +32,18 @@ public protocol SignalingDelegate: Sendable {
     /// A joined participant sent a session command. Returning sends `ok`;
     /// throwing sends `error` with the thrown code (e.g. `forbidden`).
     func command(_ command: SessionCommand, participantId: String, connection: ClientConnection) async throws(SignalingError)
+
+    /// A joined participant restarts ICE with `offer` (docs/PROTOCOL.md
+    /// `ice-restart`); the participant is always the connection's own.
+    /// Returning sends `ice-restarted` with the answer; throwing sends `error`.
+    func restartICE(offer: String, participantId: String, connection: ClientConnection) async throws(SignalingError) -> String
+}
+
+extension SignalingDelegate {
+    /// Delegates without media (tests) do not restart ICE.
+    public func restartICE(offer: String, participantId: String, connection: ClientConnection) async throws(SignalingError) -> String {
+        throw SignalingError(code: .notImplemented, message: "ICE restart is not available")
+    }
 }
 
 extension SignalingDelegate {

@@ -40,6 +40,8 @@ public struct SignalingStateMachine: Sendable {
         case notifyDisconnected(participantId: String)
         /// Call `SignalingDelegate.command`, then reply `ok` or `error` with `requestID`.
         case startCommand(requestID: String, participantId: String, SessionCommand)
+        /// Call `SignalingDelegate.restartICE`, then reply `ice-restarted` or `error` with `requestID`.
+        case startIceRestart(requestID: String, participantId: String, offer: String)
     }
 
     /// Bounds on client-chosen strings, so one message cannot bloat logs or rosters.
@@ -96,6 +98,7 @@ public struct SignalingStateMachine: Sendable {
                 return action
             case .leave(let request): return receiveLeave(request)
             case .resume(let request): return receiveResume(request)
+            case .iceRestart(let request): return receiveIceRestart(request)
             default: return receiveCommand(message)
             }
         }
@@ -201,6 +204,23 @@ public struct SignalingStateMachine: Sendable {
         return .startCommand(requestID: message.id, participantId: participantId, command)
     }
 
+    /// An ICE restart: only once joined, and only ever of the sender's own
+    /// transport. The participant is the connection's, never one the
+    /// message names; naming another is refused so a client learns of its bug.
+    private func receiveIceRestart(_ request: IceRestartRequest) -> Action {
+        guard case .joined(let participantId) = state else {
+            return .send(.error(ErrorReply(id: request.id, code: .notJoined, message: "join first")))
+        }
+        if let named = request.participantId, named != participantId {
+            return .send(.error(ErrorReply(id: request.id, code: .forbidden,
+                                           message: "an ICE restart is only for the sender's own connection")))
+        }
+        guard !request.sdp.isEmpty else {
+            return .send(.error(ErrorReply(id: request.id, code: .badMessage, message: "`sdp` is empty")))
+        }
+        return .startIceRestart(requestID: request.id, participantId: participantId, offer: request.sdp)
+    }
+
     /// What is too big in a command's ids, if anything: ids are bounded here,
     /// texts and room names (limits of the session's own) in the engine.
     static func oversized(_ command: SessionCommand) -> String? {
@@ -222,7 +242,7 @@ public struct SignalingStateMachine: Sendable {
     /// The engine command a wire message stands for.
     static func sessionCommand(_ message: ClientMessage) -> SessionCommand? {
         switch message {
-        case .join, .leave, .resume: return nil
+        case .join, .leave, .resume, .iceRestart: return nil
         case .createRooms(let m): return .createRooms(names: m.names)
         case .assign(let m):
             if m.balanced == true { return .assignBalanced }

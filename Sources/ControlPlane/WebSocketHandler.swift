@@ -27,7 +27,13 @@ final class WebSocketHandler: ChannelDuplexHandler {
     /// is in flight at a time, so a connection's commands reach the
     /// session's ordered queue in the order they arrived (ARCHITECTURE.md,
     /// "Session"): "move A, move B" never applies as B, A.
-    private var queuedCommands: [(requestID: String, participantId: String, command: SessionCommand)] = []
+    /// A request waiting for its turn: a session command or an ICE restart,
+    /// answered in the order the client sent them.
+    private enum QueuedRequest {
+        case command(SessionCommand)
+        case iceRestart(offer: String)
+    }
+    private var queuedCommands: [(requestID: String, participantId: String, request: QueuedRequest)] = []
     private var commandInFlight = false
     /// A close the delegate asked for while a command was in flight (a host's
     /// `end-session` removes the host too): it waits for that command's reply,
@@ -296,7 +302,15 @@ final class WebSocketHandler: ChannelDuplexHandler {
                                        message: "more than \(Self.maxQueuedCommands) commands are waiting")))
                 return
             }
-            queuedCommands.append((requestID, participantId, command))
+            queuedCommands.append((requestID, participantId, .command(command)))
+            startNextCommand()
+        case .startIceRestart(let requestID, let participantId, let offer):
+            guard queuedCommands.count < Self.maxQueuedCommands else {
+                send(.error(ErrorReply(id: requestID, code: .busy,
+                                       message: "more than \(Self.maxQueuedCommands) commands are waiting")))
+                return
+            }
+            queuedCommands.append((requestID, participantId, .iceRestart(offer: offer)))
             startNextCommand()
         case .notifyDisconnected(let participantId):
             let delegate = self.delegate
@@ -308,13 +322,20 @@ final class WebSocketHandler: ChannelDuplexHandler {
     /// its reply goes out before the next command starts.
     private func startNextCommand() {
         guard !commandInFlight, !queuedCommands.isEmpty, let eventLoop, let connection else { return }
-        let (requestID, participantId, command) = queuedCommands.removeFirst()
+        let (requestID, participantId, request) = queuedCommands.removeFirst()
         commandInFlight = true
         let delegate = self.delegate
         eventLoop.makeFutureWithTask { () async -> ServerMessage in
             do throws(SignalingError) {
-                try await delegate.command(command, participantId: participantId, connection: connection)
-                return .ok(OkReply(id: requestID))
+                switch request {
+                case .command(let command):
+                    try await delegate.command(command, participantId: participantId, connection: connection)
+                    return .ok(OkReply(id: requestID))
+                case .iceRestart(let offer):
+                    let answer = try await delegate.restartICE(offer: offer, participantId: participantId,
+                                                               connection: connection)
+                    return .iceRestarted(IceRestarted(id: requestID, sdp: answer))
+                }
             } catch {
                 return .error(ErrorReply(id: requestID, code: error.code, message: error.message))
             }

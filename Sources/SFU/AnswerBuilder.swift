@@ -35,13 +35,16 @@ public struct AnswerBuilder: Sendable {
 
     /// The answer text (CRLF line endings). `slotSSRCs[kind][i]` is the SSRC of slot `i`;
     /// `videoSlotRTXSSRCs[i]`, when present, the SSRC of video slot `i`'s retransmissions (RFC 4588).
+    /// `sessionVersion` is the o= line's sess-id (named so for history) and
+    /// `originVersion` its sess-version, which a later answer in the same
+    /// session (an ICE restart) raises (RFC 3264 §8).
     public func answer(for plan: OfferPlan, slotSSRCs: [TrackKind: [UInt32]], videoSlotRTXSSRCs: [UInt32?] = [],
-                       sessionVersion: UInt64) -> String {
+                       sessionVersion: UInt64, originVersion: UInt64 = 2) -> String {
         let ipv6 = candidateHost.contains(":")
         let addrType = ipv6 ? "IP6" : "IP4"
         var lines = [
             "v=0",
-            "o=- \(sessionVersion) 2 IN \(addrType) \(candidateHost)",
+            "o=- \(sessionVersion) \(originVersion) IN \(addrType) \(candidateHost)",
             "s=Cohort",
             "t=0 0",
         ]

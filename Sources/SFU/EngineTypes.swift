@@ -298,6 +298,12 @@ public struct EngineCounters: Sendable, Equatable {
     public var addressesValidated = 0
     /// New addresses never validated: their check went unanswered, or too many were waiting.
     public var addressesUnverified = 0
+    /// ICE restarts answered (`MediaEngine.restartICE`).
+    public var iceRestartsAnswered = 0
+    /// ICE restarts the client completed: its first valid check with the new credentials.
+    public var iceRestartsCompleted = 0
+    /// ICE restarts that also began a new DTLS association (the client's fingerprint changed).
+    public var dtlsRestarts = 0
     /// Creates zeroed counters.
     public init() {}
 }

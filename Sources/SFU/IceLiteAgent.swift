@@ -17,20 +17,63 @@ import Wire
 /// spoofed check cannot redirect media. A full agent answers requests in
 /// either role (RFC 8445 §7.3), browsers and aiortc included.
 ///
+/// ICE restart (issue 13, RFC 8445 §9): `restart` installs new credentials
+/// of both sides. The old ones keep answering on addresses already
+/// validated, so the call goes on until the peer's first valid check with
+/// the new ones; that check retires them (`Output.retired`), forgets the old
+/// session's addresses and makes its own address the media path, as at join.
+///
 /// Sans-IO: `handle` and `handleTimeout` take the time; what to send and
 /// which addresses became valid or were forgotten come out of `poll()`.
 public struct IceLiteAgent: Sendable {
-    /// Our username fragment (ice-ufrag in our answer).
-    public let localUfrag: String
-    /// Our password (ice-pwd in our answer); keys MESSAGE-INTEGRITY.
-    public let localPassword: String
-    /// The peer's username fragment from its offer.
-    public let remoteUfrag: String
-    /// The peer's password from its offer; keys our own checks (RFC 8445 §7.2.2).
-    public let remotePassword: String
-    private let key: [UInt8]
-    private let remoteKey: [UInt8]
-    private let expectedUsername: String
+    /// One ICE session's credentials (RFC 8445 §5.3): ours and the peer's,
+    /// and the keys and USERNAME derived from them.
+    struct Credentials: Sendable {
+        let localUfrag: String
+        let localPassword: String
+        let remoteUfrag: String
+        let remotePassword: String
+        let key: [UInt8]
+        let remoteKey: [UInt8]
+        let expectedUsername: String
+
+        init(localUfrag: String, localPassword: String, remoteUfrag: String, remotePassword: String) {
+            precondition(localUfrag.utf8.count == IceLiteAgent.ufragLength, "our ufrags have \(IceLiteAgent.ufragLength) characters")
+            self.localUfrag = localUfrag
+            self.localPassword = localPassword
+            self.remoteUfrag = remoteUfrag
+            self.remotePassword = remotePassword
+            self.key = StunIntegrity.shortTermKey(password: localPassword)
+            self.remoteKey = StunIntegrity.shortTermKey(password: remotePassword)
+            // RFC 8445 §7.2.2: USERNAME is "receiver's ufrag:sender's ufrag".
+            self.expectedUsername = "\(localUfrag):\(remoteUfrag)"
+        }
+    }
+
+    /// The current ICE session's credentials (the latest offer and answer).
+    private var current: Credentials
+    /// The credentials before an ICE restart (RFC 8445 §9), still answered
+    /// on already validated addresses until the peer's first valid check
+    /// with the new ones: the browser keeps media on its old pair until the
+    /// new one is nominated, so the call goes on while the restart completes.
+    private var previous: Credentials?
+    /// The previous media path, kept until the first check with the new credentials.
+    private var selectedBeforeRestart: StunAddress?
+
+    /// Our username fragment (ice-ufrag in our latest answer).
+    public var localUfrag: String { current.localUfrag }
+    /// Our password (ice-pwd in our latest answer); keys MESSAGE-INTEGRITY.
+    public var localPassword: String { current.localPassword }
+    /// The peer's username fragment from its latest offer.
+    public var remoteUfrag: String { current.remoteUfrag }
+    /// The peer's password from its latest offer; keys our own checks (RFC 8445 §7.2.2).
+    public var remotePassword: String { current.remotePassword }
+    /// Every local ufrag this agent answers to: the current one, and the one
+    /// before a restart until the new one is in use. The engine finds the
+    /// agent by these.
+    public var answeredUfrags: [String] { [current.localUfrag] + (previous.map { [$0.localUfrag] } ?? []) }
+    /// Whether a restart waits for the peer's first check with the new credentials.
+    public var restartPending: Bool { previous != nil }
     private let tieBreaker: UInt64
     private var checks = RoutabilityChecks()
     private var outputs: [Output] = []
@@ -61,6 +104,8 @@ public struct IceLiteAgent: Sendable {
         case unverified(StunAddress?)
         /// Media now goes to this address instead of another one.
         case selected(StunAddress)
+        /// An ICE restart completed: this local ufrag is no longer answered.
+        case retired(String)
     }
 
     /// The outcome of one Binding request.
@@ -90,16 +135,44 @@ public struct IceLiteAgent: Sendable {
     /// ASCII characters) and the peer's ufrag and password.
     public init(localUfrag: String, localPassword: String, remoteUfrag: String, remotePassword: String,
                 tieBreaker: UInt64) {
-        precondition(localUfrag.utf8.count == Self.ufragLength, "our ufrags have \(Self.ufragLength) characters")
-        self.localUfrag = localUfrag
-        self.localPassword = localPassword
-        self.remoteUfrag = remoteUfrag
-        self.remotePassword = remotePassword
-        self.key = StunIntegrity.shortTermKey(password: localPassword)
-        self.remoteKey = StunIntegrity.shortTermKey(password: remotePassword)
+        self.current = Credentials(localUfrag: localUfrag, localPassword: localPassword,
+                                   remoteUfrag: remoteUfrag, remotePassword: remotePassword)
         self.tieBreaker = tieBreaker
-        // RFC 8445 §7.2.2: USERNAME is "receiver's ufrag:sender's ufrag".
-        self.expectedUsername = "\(localUfrag):\(remoteUfrag)"
+    }
+
+    /// Starts a new ICE session with new credentials (an ICE restart, RFC
+    /// 8445 §9, RFC 8839 §4.4.1.1.1). The media path and the addresses
+    /// validated so far stay in use, answered under the credentials in use
+    /// before, until the peer's first valid check with the new ones; then
+    /// those are retired and the new session starts from nothing (the first
+    /// address checking with the new credentials is the media path, as at
+    /// join). Returns the local ufrag that stops being answered now: the
+    /// one of an earlier restart the peer never used, if any.
+    public mutating func restart(localUfrag: String, localPassword: String, remoteUfrag: String,
+                                 remotePassword: String) -> String? {
+        let new = Credentials(localUfrag: localUfrag, localPassword: localPassword,
+                              remoteUfrag: remoteUfrag, remotePassword: remotePassword)
+        var dropped: String?
+        if previous == nil { previous = current } else { dropped = current.localUfrag }
+        current = new
+        // Checks in flight were signed with the old peer password: their answers no longer count.
+        checks = RoutabilityChecks()
+        return dropped
+    }
+
+    /// The peer used the new credentials: the old ones stop working and the
+    /// old session's addresses are forgotten (RFC 8445 §9: a restart starts
+    /// the checks afresh). The media path moves to the first new address.
+    private mutating func finishRestart() {
+        guard let old = previous else { return }
+        previous = nil
+        outputs.append(.retired(old.localUfrag))
+        selectedBeforeRestart = selected
+        for address in validated { outputs.append(.forgotten(address)) }
+        validated = []
+        selected = nil
+        nominated = false
+        lastCheckFromSelected = nil
     }
 
     /// The local ufrag a request is addressed to (the part before ":"), to find its agent.
@@ -134,7 +207,17 @@ public struct IceLiteAgent: Sendable {
         guard request.type == StunMessageType(method: .binding, messageClass: .request) else {
             return .drop(.notBindingRequest)
         }
-        guard request.username == expectedUsername else { return .drop(.wrongUsername) }
+        let credentials: Credentials
+        if request.username == current.expectedUsername {
+            credentials = current
+        } else if let previous, request.username == previous.expectedUsername {
+            // Before the restart's credentials are in use, the old ones keep
+            // the old paths alive; they cannot add a new address.
+            credentials = previous
+        } else {
+            return .drop(.wrongUsername)
+        }
+        let usesPrevious = previous != nil && credentials.localUfrag == previous?.localUfrag
         do { try parsed.checkFingerprint() } catch { return .drop(.badFingerprint) }
         do {
             if !parsed.unknownComprehensionRequired.isEmpty {
@@ -142,7 +225,7 @@ public struct IceLiteAgent: Sendable {
                     to: request, error: try StunErrorCode(code: 420, reason: "Unknown Attribute"),
                     unknownAttributes: parsed.unknownComprehensionRequired))
             }
-            do { try parsed.checkIntegrity(key: key) } catch {
+            do { try parsed.checkIntegrity(key: credentials.key) } catch {
                 return .respond(try StunMessage.errorResponse(
                     to: request, error: try StunErrorCode(code: 401, reason: "Unauthenticated")))
             }
@@ -151,10 +234,27 @@ public struct IceLiteAgent: Sendable {
             if request.iceControlled != nil {
                 return .respond(try StunMessage.errorResponse(
                     to: request, error: try StunErrorCode(code: 487, reason: "Role Conflict"),
-                    password: localPassword))
+                    password: credentials.localPassword))
             }
-            let response = try StunMessage.bindingSuccessResponse(to: request, source: source, password: localPassword)
+            let response = try StunMessage.bindingSuccessResponse(to: request, source: source,
+                                                                  password: credentials.localPassword)
+            if usesPrevious {
+                guard validated.contains(source) else {
+                    outputs.append(.unverified(source))
+                    return .respond(response)
+                }
+                lastConsent = now
+                if source == selected { lastCheckFromSelected = now }
+                return .respond(response)
+            }
             lastConsent = now
+            finishRestart()
+            defer {
+                if let before = selectedBeforeRestart, let after = selected {
+                    selectedBeforeRestart = nil
+                    if after != before { outputs.append(.selected(after)) }
+                }
+            }
             if validated.contains(source) || validated.isEmpty {
                 accept(source, nominate: request.useCandidate, now: now)
                 if source == selected { lastCheckFromSelected = now }
@@ -177,7 +277,7 @@ public struct IceLiteAgent: Sendable {
         guard response.type.method == .binding, checks.isInFlight(response.transactionID, to: source) else { return false }
         do {
             if parsed.fingerprintOffset != nil { try parsed.checkFingerprint() }
-            try parsed.checkIntegrity(key: remoteKey)
+            try parsed.checkIntegrity(key: current.remoteKey)
         } catch { return false }
         guard let entry = checks.answered(response.transactionID, from: source) else { return false }
         guard response.type.messageClass == .successResponse else {
@@ -241,7 +341,7 @@ public struct IceLiteAgent: Sendable {
             type: StunMessageType(method: .binding, messageClass: .request), transactionID: id,
             attributes: [.username("\(remoteUfrag):\(localUfrag)"), .priority(Self.hostPriority),
                          .iceControlled(tieBreaker)])
-        guard let bytes = try? request.encode(integrityKey: remoteKey, fingerprint: true) else {
+        guard let bytes = try? request.encode(integrityKey: current.remoteKey, fingerprint: true) else {
             checks.forget(address)
             return
         }

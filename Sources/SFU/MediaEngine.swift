@@ -80,6 +80,7 @@ public final class MediaEngine: DatagramEngine {
                             identity: request.identity, plan: plan, ice: ice, sourceKey: nextSourceKey, now: now,
                             random: &random)
         nextSourceKey &+= 1
+        p.answerOrigin.id = UInt64.random(in: 1...UInt64(Int64.max), using: &random)
         p.subject = request.subject
         if !configuration.lossRepair { p.video?.cache = nil }
         if plan.dtlsServer {
@@ -108,7 +109,7 @@ public final class MediaEngine: DatagramEngine {
                                    candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                                    participantID: id, tcpCandidatePort: configuration.candidateTCPPort)
             .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
-                    videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc }, sessionVersion: UInt64.random(in: 1...UInt64(Int64.max), using: &random))
+                    videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc }, sessionVersion: p.answerOrigin.id)
         // Roster first, so clients know a name before a slot shows it.
         announceRoster(room: room, in: session)
         applySlotChanges(changed, in: session, from: before, now: now, except: id)
@@ -126,7 +127,7 @@ public final class MediaEngine: DatagramEngine {
         let session = p.session
         record(.left(recordPerson(p), reason: reason.rawValue), session: session, at: now)
         session.participants[id] = nil
-        byUfrag[p.ice.localUfrag] = nil
+        for ufrag in p.ice.answeredUfrags where byUfrag[ufrag] === p { byUfrag[ufrag] = nil }
         // Every address that maps to it (the agent reports each one it forgets,
         // so `validated` is all of them): no datagram reaches its DTLS or SRTP again.
         for address in p.ice.validated where byAddress[address] === p { byAddress[address] = nil }
@@ -280,6 +281,10 @@ public final class MediaEngine: DatagramEngine {
                 if byAddress[address] === p { byAddress[address] = nil }
             case .unverified:
                 counters.addressesUnverified += 1
+            case .retired(let ufrag):
+                // An ICE restart completed: the old credentials find no one.
+                if byUfrag[ufrag] === p { byUfrag[ufrag] = nil }
+                counters.iceRestartsCompleted += 1
             case .selected:
                 // Media moved to a new address (NAT rebinding): what was sent
                 // to the old one and dropped from the new one meanwhile is

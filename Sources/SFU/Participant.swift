@@ -21,7 +21,13 @@ final class Participant {
     let entryRoom: RoomID
     /// Who holds its token (`JoinRequest.identity`), to count joins per identity.
     let identity: String?
-    let plan: OfferPlan
+    /// What its offer asked for. An ICE restart changes only the ICE
+    /// credentials in it (and the DTLS fingerprint and role when the client
+    /// starts a new DTLS association); its sections never change.
+    var plan: OfferPlan
+    /// Our answers' o= line: sess-id, and the sess-version of the latest
+    /// answer (2 at join, one more with each ICE restart; RFC 3264 §8).
+    var answerOrigin: (id: UInt64, version: UInt64) = (0, 2)
     let joinedAt: Instant
     /// When ICE first validated an address of it (the ICE handshake's end).
     var iceConnectedAt: Instant?

@@ -20,6 +20,9 @@ public enum SFUError: Error, Equatable, Sendable {
     case internalFailure(String)
     /// A host command from someone who is not a host.
     case forbidden
+    /// An ICE restart that would touch another participant's transport
+    /// (docs/PROTOCOL.md `ice-restart`); the text says why. Code `forbidden`.
+    case notOwnTransport(String)
     /// No such room.
     case unknownRoom(RoomID)
     /// A room with that name exists already.
@@ -45,7 +48,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .removedFromSession: return "removed"
         case .unknownParticipant: return "unknown-participant"
         case .internalFailure: return "internal"
-        case .forbidden: return "forbidden"
+        case .forbidden, .notOwnTransport: return "forbidden"
         case .unknownRoom: return "unknown-room"
         case .duplicateRoomName: return "duplicate-room-name"
         case .wrongRoomState: return "wrong-room-state"
@@ -67,6 +70,7 @@ public enum SFUError: Error, Equatable, Sendable {
         case .unknownParticipant(let id): return "No participant \(id) in this session."
         case .internalFailure(let why): return "The server could not set up media: \(why)"
         case .forbidden: return "Only a host can do that."
+        case .notOwnTransport(let why): return why
         case .unknownRoom(let id): return "No room \(id) in this session."
         case .duplicateRoomName(let name): return "A room named \(name) exists already."
         case .wrongRoomState(let why): return why

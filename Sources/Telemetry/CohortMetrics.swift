@@ -72,6 +72,9 @@ public final class CohortMetrics: MetricsSource {
         ("cohort_dropped_total", [("reason", "unexpected-stream")], \.unexpectedStream),
         ("cohort_dropped_total", [("reason", "before-keys")], \.mediaBeforeKeys),
         ("cohort_dropped_total", [("reason", "duplicate")], \.duplicatesDropped),
+        ("cohort_ice_restarts_total", [("stage", "answered")], \.iceRestartsAnswered),
+        ("cohort_ice_restarts_total", [("stage", "completed")], \.iceRestartsCompleted),
+        ("cohort_dtls_restarts_total", [], \.dtlsRestarts),
     ]
 
     /// ICE-TCP counters exported as Prometheus counters: name, labels, field.

@@ -443,6 +443,28 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         logger.info("session command", metadata: ["participant": "\(participantId)", "command": "\(Self.commandName(command))"])
     }
 
+    func restartICE(offer: String, participantId: String, connection: ClientConnection) async throws(SignalingError) -> String {
+        let socket: MediaSocket<MediaEngine>? = state.withLockedValue { s in s.participantHome[participantId].map { s.sockets[$0] } }
+        guard let socket else { throw SignalingError(code: .notJoined, message: "not in a session") }
+        let result: Result<String, SFUError>
+        do {
+            result = try await socket.perform { engine, now, _ in
+                do throws(SFUError) { return .success(try engine.restartICE(participantId, offer: offer, now: now)) }
+                catch { return .failure(error) }
+            }.get()
+        } catch {
+            throw SignalingError(code: .internalError, message: "engine unavailable")
+        }
+        switch result {
+        case .failure(let e):
+            logger.info("ice restart refused", metadata: ["participant": "\(participantId)", "code": "\(e.code)"])
+            throw SignalingError(code: ErrorCode(e.code), message: e.message)
+        case .success(let answer):
+            logger.info("ice restart", metadata: ["participant": "\(participantId)"])
+            return answer
+        }
+    }
+
     /// The command's name for audit logs: never its text (chat and broadcasts are not stored).
     static func commandName(_ command: SessionCommand) -> String {
         switch command {

@@ -27,6 +27,13 @@ final class MessageCodecTests: XCTestCase {
         XCTAssertEqual(try decode(#"{"id":"2","type":"leave"}"#).get(), .leave(LeaveRequest(id: "2")))
     }
 
+    func testIceRestartAndItsAnswerMatchTheProtocolExamples() {
+        XCTAssertEqual(try decode(#"{"type":"ice-restart","id":"9","sdp":"v=0\r\n..."}"#).get(),
+                       .iceRestart(IceRestartRequest(id: "9", sdp: "v=0\r\n...")))
+        XCTAssertEqual(encoded(.iceRestarted(IceRestarted(id: "9", sdp: "v=0\r\n..."))),
+                       #"{"id":"9","sdp":"v=0\r\n...","type":"ice-restarted"}"#)
+    }
+
     func testClientMessagesRoundTrip() {
         for m in [ClientMessage.join(JoinRequest(id: "a", token: "t", name: nil, sdp: "s", audioMode: .mix)), .leave(LeaveRequest(id: "b"))] {
             XCTAssertEqual(try decode(String(decoding: MessageCodec.encode(m), as: UTF8.self)).get(), m)

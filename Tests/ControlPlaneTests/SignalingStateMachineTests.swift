@@ -36,6 +36,31 @@ final class SignalingStateMachineTests: XCTestCase {
         XCTAssertEqual(m.connectionClosing(), .none, "a participant who left is not also reported as dropped")
     }
 
+    /// Issue 13: `ice-restart` only once joined and only for the sender's own
+    /// participant; the participant handed on is always the connection's.
+    func testIceRestartIsOnlyForTheSendersOwnConnection() {
+        var m = SignalingStateMachine(signer: signer, requiredSessions: ["g"])
+        let own = Array(#"{"type":"ice-restart","id":"r","sdp":"v=0"}"#.utf8)
+        XCTAssertEqual(m.receiveText(own, now: now),
+                       .send(.error(ErrorReply(id: "r", code: .notJoined, message: "join first"))))
+        _ = m.receiveText(joinText(token()), now: now)
+        _ = m.joinCompleted(.success(result))
+        XCTAssertEqual(m.receiveText(own, now: now), .startIceRestart(requestID: "r", participantId: "p-1", offer: "v=0"))
+        let named = Array(#"{"type":"ice-restart","id":"n","sdp":"v=0","participantId":"p-1"}"#.utf8)
+        XCTAssertEqual(m.receiveText(named, now: now), .startIceRestart(requestID: "n", participantId: "p-1", offer: "v=0"))
+        let other = Array(#"{"type":"ice-restart","id":"o","sdp":"v=0","participantId":"p-2"}"#.utf8)
+        XCTAssertEqual(m.receiveText(other, now: now),
+                       .send(.error(ErrorReply(id: "o", code: .forbidden,
+                                               message: "an ICE restart is only for the sender's own connection"))))
+        let empty = Array(#"{"type":"ice-restart","id":"e","sdp":""}"#.utf8)
+        XCTAssertEqual(m.receiveText(empty, now: now),
+                       .send(.error(ErrorReply(id: "e", code: .badMessage, message: "`sdp` is empty"))))
+        let noSDP = Array(#"{"type":"ice-restart","id":"x"}"#.utf8)
+        guard case .send(.error(let reply)) = m.receiveText(noSDP, now: now) else { return XCTFail() }
+        XCTAssertEqual(reply.code, .badMessage)
+        XCTAssertEqual(m.state, .joined(participantId: "p-1"))
+    }
+
     func testSessionCommandsOnlyAfterJoin() {
         var m = SignalingStateMachine(signer: signer, requiredSessions: ["g"])
         let create = Array(#"{"type":"create-rooms","id":"c","names":["A","B"]}"#.utf8)

@@ -41,6 +41,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case chat(SessionRequests.Text)
     /// `audio-mode` (docs/PROTOCOL.md).
     case audioMode(SessionRequests.SetAudioMode)
+    /// `ice-restart` (docs/PROTOCOL.md): new ICE credentials for the sender's own transport.
+    case iceRestart(IceRestartRequest)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -65,6 +67,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .hand: return "hand"
         case .chat: return "chat"
         case .audioMode: return "audio-mode"
+        case .iceRestart: return "ice-restart"
         }
     }
 
@@ -91,11 +94,12 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .hand(let m): return m.id
         case .chat(let m): return m.id
         case .audioMode(let m): return m.id
+        case .iceRestart(let m): return m.id
         }
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode"]
+    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode", "ice-restart"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -124,6 +128,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case "hand": self = .hand(try SessionRequests.Hand(from: decoder))
         case "chat": self = .chat(try SessionRequests.Text(from: decoder))
         case "audio-mode": self = .audioMode(try SessionRequests.SetAudioMode(from: decoder))
+        case "ice-restart": self = .iceRestart(try IceRestartRequest(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -154,6 +159,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .hand(let m): try m.encode(to: encoder)
         case .chat(let m): try m.encode(to: encoder)
         case .audioMode(let m): try m.encode(to: encoder)
+        case .iceRestart(let m): try m.encode(to: encoder)
         }
     }
 }

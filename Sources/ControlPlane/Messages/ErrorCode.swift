@@ -26,6 +26,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Codable, Sendable, CustomSt
     /// The wire code.
     public var description: String { rawValue }
 
+    /// A request the sender has no right to make (a host command from a
+    /// participant; an `ice-restart` naming another participant).
+    public static let forbidden = ErrorCode("forbidden")
     /// The text frame is not valid JSON.
     public static let badJSON = ErrorCode("bad-json")
     /// Valid JSON, but not a message: not an object, no `type`, a missing or mistyped field, a value out of range.

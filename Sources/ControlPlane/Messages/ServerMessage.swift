@@ -29,6 +29,8 @@ public enum ServerMessage: Codable, Equatable, Sendable {
     case serverShutdown(ServerShutdown)
     /// `redirect`: the session lives on another node; join there (docs/SCALE-OUT.md).
     case redirect(Redirect)
+    /// `ice-restarted`: the answer to `ice-restart`.
+    case iceRestarted(IceRestarted)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -46,6 +48,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .speaking: return "speaking"
         case .serverShutdown: return "server-shutdown"
         case .redirect: return "redirect"
+        case .iceRestarted: return "ice-restarted"
         }
     }
 
@@ -69,6 +72,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case "speaking": self = .speaking(try SpeakingEvent(from: decoder))
         case "server-shutdown": self = .serverShutdown(try ServerShutdown(from: decoder))
         case "redirect": self = .redirect(try Redirect(from: decoder))
+        case "ice-restarted": self = .iceRestarted(try IceRestarted(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -92,6 +96,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .speaking(let m): try m.encode(to: encoder)
         case .serverShutdown(let m): try m.encode(to: encoder)
         case .redirect(let m): try m.encode(to: encoder)
+        case .iceRestarted(let m): try m.encode(to: encoder)
         }
     }
 }

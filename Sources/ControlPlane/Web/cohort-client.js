@@ -19,11 +19,12 @@
 //   isFrameOfCurrentSource  the "keep the tile dark" check for `after`
 //   parseAnswerSsrcs      mid -> {ssrc, rtxSsrc} from the server's answer
 //   RepairPlayout         the loss-adaptive video playout delay (below)
+//   IceRestartPolicy      when to restart ICE: lost connectivity, a network change
 //
 // CohortClient state (read-only properties): socket, peerConnection,
 // participantId, room, joined, slots, slotsVersion, roster, session,
 // sessionVersion, speaking, playoutTarget, resumeToken, reconnecting. Methods: connect, join, request, receive, leave,
-// close, routes, route, routeBySsrc, routesFor.
+// close, restartIce, routes, route, routeBySsrc, routesFor.
 //
 // Events (CustomEvent; `detail` in brackets), all dispatched synchronously
 // while the server's message is handled:
@@ -46,6 +47,7 @@
 //   redirect   `join` follows the server to another node    [{url}] (docs/SCALE-OUT.md)
 //   error      an error not answering a request             [CohortError]
 //   close      the socket closed, not through close()       [{code, reason, joined}]
+//   icerestart an ICE restart started, finished or failed    [{reason, phase, code?}]
 //   message    every server message, after it was applied   [the message]
 //
 // Rooms are opaque strings: "main", a breakout room id, or whatever else the
@@ -253,6 +255,150 @@ export class RepairPlayout {
   }
 }
 
+/**
+ * When to restart ICE (docs/PROTOCOL.md `ice-restart`, RFC 8445 §9): when
+ * `iceConnectionState` has stayed `disconnected` for `graceMs` (2 s: a
+ * browser reports `disconnected` after a few lost checks and often recovers
+ * by itself), at once when it is `failed`, and at once when the network
+ * changes (the browser's `online` event, `navigator.connection` `change`):
+ * the old path may be gone before ICE notices.
+ *
+ * And when nothing has arrived for `silentMs` (3 s) while ICE still says
+ * connected: the server sends RTCP at least every second and answers a
+ * check every 2.5 s, so silence means the path is gone. Chromium takes 5 to
+ * 8 s to report `disconnected` after its network vanished; the owner feeds
+ * the transport's `bytesReceived` to `traffic`.
+ *
+ * One restart at a time: triggers while one runs are remembered and run
+ * once after it, `retryMs` later. A restart that fails (no answer, socket
+ * down) or leaves ICE `failed` or `disconnected` is tried again, with the
+ * delay doubling up to `maxRetryMs`. `close` stops everything.
+ *
+ * Pure apart from `restart(reason)`, which the owner gives (a promise), and
+ * the timers, which a test may replace.
+ */
+export class IceRestartPolicy {
+  #restart; #setTimer; #clearTimer; #now;
+  #state = "new"; #timer = null; #running = false; #queued = null; #closed = false; #retry;
+  #bytes = null; #heardAt = null;
+
+  /**
+   * @param {Object} options
+   * @param {(reason: string) => Promise<unknown>} options.restart performs one restart
+   * @param {number} [options.graceMs] how long `disconnected` may last (2000)
+   * @param {number} [options.retryMs] first delay before another try (1000)
+   * @param {number} [options.maxRetryMs] longest delay between tries (16000)
+   * @param {number} [options.silentMs] how long nothing may arrive while connected (3000)
+   * @param {Function} [options.setTimer] setTimeout by default
+   * @param {Function} [options.clearTimer] clearTimeout by default
+   * @param {() => number} [options.now] milliseconds, performance.now() by default
+   */
+  constructor({ restart, graceMs = 2000, retryMs = 1000, maxRetryMs = 16000, silentMs = 3000,
+    setTimer = (f, ms) => setTimeout(f, ms), clearTimer = (t) => clearTimeout(t), now = () => performance.now() }) {
+    this.#restart = restart;
+    this.graceMs = graceMs;
+    this.silentMs = silentMs;
+    this.#now = now;
+    this.retryMs = retryMs;
+    this.maxRetryMs = maxRetryMs;
+    this.#retry = retryMs;
+    this.#setTimer = setTimer;
+    this.#clearTimer = clearTimer;
+  }
+
+  /** @type {boolean} a restart is under way */
+  get running() { return this.#running; }
+
+  /** The peer connection's `iceConnectionState` changed. @param {string} state */
+  iceState(state) {
+    if (this.#closed) return;
+    this.#state = state;
+    if (state === "connected" || state === "completed") {
+      this.#cancel();
+      this.#retry = this.retryMs;
+    } else if (state === "disconnected") {
+      if (this.#timer === null) this.#arm(this.graceMs, "disconnected");
+    } else if (state === "failed") {
+      this.#cancel();
+      this.#trigger("failed");
+    } else if (state === "closed") {
+      this.close();
+    }
+  }
+
+  /**
+   * One sample of the bytes received on the transport so far. Silence for
+   * `silentMs` while ICE says connected restarts (reason "silent").
+   * @param {number} bytes
+   */
+  traffic(bytes) {
+    if (this.#closed) return;
+    const now = this.#now();
+    if (this.#bytes === null || bytes !== this.#bytes || this.#running) {
+      this.#bytes = bytes;
+      this.#heardAt = now;
+      return;
+    }
+    const connected = this.#state === "connected" || this.#state === "completed";
+    if (connected && this.#timer === null && now - this.#heardAt >= this.silentMs) {
+      this.#heardAt = now;  // one restart per silence; the retry rules take it from there
+      this.#trigger("silent");
+    }
+  }
+
+  /** The device's network changed (came online, or another connection type). */
+  networkChanged() {
+    if (this.#closed) return;
+    this.#cancel();
+    this.#trigger("network");
+  }
+
+  /** Stops: no timer left, no restart started from now on. */
+  close() {
+    this.#closed = true;
+    this.#cancel();
+    this.#queued = null;
+  }
+
+  #arm(ms, reason) {
+    this.#timer = this.#setTimer(() => {
+      this.#timer = null;
+      this.#trigger(reason);
+    }, ms);
+  }
+
+  #cancel() {
+    if (this.#timer !== null) this.#clearTimer(this.#timer);
+    this.#timer = null;
+  }
+
+  #trigger(reason) {
+    if (this.#closed) return;
+    if (this.#running) {
+      this.#queued = reason;
+      return;
+    }
+    this.#running = true;
+    let ok = false;
+    Promise.resolve()
+      .then(() => this.#restart(reason))
+      .then(() => { ok = true; }, () => {})
+      .then(() => {
+        this.#running = false;
+        if (this.#closed) return;
+        const stillBad = this.#state === "failed" || this.#state === "disconnected";
+        if (this.#queued !== null || !ok || stillBad) {
+          const next = this.#queued ?? (ok ? this.#state : reason);
+          this.#queued = null;
+          const delay = this.#retry;
+          this.#retry = Math.min(this.maxRetryMs, this.#retry * 2);
+          this.#cancel();
+          this.#arm(delay, next);
+        }
+      });
+  }
+}
+
 /** A CohortClient's feed for RepairPlayout: one sample of the video receivers' counters. */
 async function repairSample(pc) {
   let nacks = 0, packets = 0, rttMs = null;
@@ -308,6 +454,7 @@ export class CohortClient extends EventTarget {
   #playout = null; #playoutTimer = null;
   #redirected = false;
   #resume = true; #resumeToken = null; #resumeGrace = 30; #reconnecting = false; #shutdownAnnounced = false;
+  #autoIceRestart; #iceRestarts = null; #restarting = null; #unwatchNetwork = null;
 
   /**
    * @param {Object} [options]
@@ -320,8 +467,11 @@ export class CohortClient extends EventTarget {
    *   being repaired (RepairPlayout; default true)
    * @param {boolean} [options.resume] after a dropped WebSocket, reconnect and `resume` the same
    *   call, media untouched, within the server's grace period (default true)
+   * @param {boolean} [options.iceRestart] restart ICE by itself when the connection is
+   *   lost or the network changes (IceRestartPolicy; default true)
    */
-  constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true, resume = true } = {}) {
+  constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true, resume = true,
+    iceRestart = true } = {}) {
     super();
     const u = new URL(url || defaultUrl());
     if (session != null) u.searchParams.set("session", session);
@@ -331,6 +481,7 @@ export class CohortClient extends EventTarget {
     this.#rtcConfiguration = rtcConfiguration;
     if (adaptivePlayout) this.#playout = new RepairPlayout();
     this.#resume = resume;
+    this.#autoIceRestart = iceRestart;
   }
 
   /** @type {string|null} the token for the next `resume` (a secret: keep it in this tab only) */
@@ -464,6 +615,7 @@ export class CohortClient extends EventTarget {
       this.#emit("joined", reply);
       await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
       this.#startPlayout(pc);
+      if (this.#autoIceRestart) this.#watchConnectivity(pc);
       return reply;
     } catch (err) {
       this.close();
@@ -513,6 +665,7 @@ export class CohortClient extends EventTarget {
         case "broadcast": case "chat": this.#emit(msg.type, msg); break;
         case "left":
           this.#joined = false;
+          if (this.#unwatchNetwork) this.#unwatchNetwork();
           if (this.#pc) this.#pc.close();
           this.#emit("left", { reason: msg.reason });
           break;
@@ -525,6 +678,71 @@ export class CohortClient extends EventTarget {
       }
     }
     this.#emit("message", msg);
+  }
+
+  /**
+   * Restarts ICE (docs/PROTOCOL.md `ice-restart`): a new offer with new
+   * ICE credentials, `ice-restart`, then the answer. Slots, SSRCs and DTLS
+   * stay as they are. The client calls it by itself (IceRestartPolicy)
+   * unless built with `iceRestart: false`. A restart asked for while one
+   * runs joins it. Emits `icerestart` with phase `start`, then `done` or
+   * `failed`. Resolves with the `ice-restarted` reply; rejects with
+   * CohortError (the offer is then rolled back) or ConnectionError.
+   * @param {string} [reason] why, for the event: "disconnected", "failed", "network", or the app's
+   * @returns {Promise<Object>}
+   */
+  restartIce(reason = "app") {
+    if (this.#restarting) return this.#restarting;
+    const pc = this.#pc;
+    if (!pc || !this.#joined || pc.connectionState === "closed") return Promise.reject(new ConnectionError("not joined", null, false));
+    const run = async () => {
+      this.#emit("icerestart", { reason, phase: "start" });
+      try {
+        await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+        let reply;
+        try {
+          reply = await this.request("ice-restart", { sdp: pc.localDescription.sdp });
+        } catch (err) {
+          if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" }).catch(() => {});
+          throw err;
+        }
+        await pc.setRemoteDescription({ type: "answer", sdp: reply.sdp });
+        this.#emit("icerestart", { reason, phase: "done" });
+        return reply;
+      } catch (err) {
+        this.#emit("icerestart", { reason, phase: "failed", code: err && err.code });
+        throw err;
+      }
+    };
+    this.#restarting = run().finally(() => { this.#restarting = null; });
+    return this.#restarting;
+  }
+
+  // Feeds IceRestartPolicy: the peer connection's ICE state, and the
+  // browser's network events while the connection lives.
+  #watchConnectivity(pc) {
+    const policy = this.#iceRestarts = new IceRestartPolicy({ restart: (reason) => this.restartIce(reason) });
+    pc.addEventListener("iceconnectionstatechange", () => policy.iceState(pc.iceConnectionState));
+    policy.iceState(pc.iceConnectionState);
+    // Once a second: the transport's bytesReceived (RTCP alone brings some every second).
+    const sample = setInterval(async () => {
+      if (pc.connectionState === "closed") return;
+      try {
+        let bytes = 0;
+        (await pc.getStats()).forEach((s) => { if (s.type === "transport") bytes += s.bytesReceived || 0; });
+        policy.traffic(bytes);
+      } catch { /* closed while sampling */ }
+    }, 1000);
+    const changed = () => policy.networkChanged();
+    const connection = typeof navigator !== "undefined" ? navigator.connection : undefined;
+    if (typeof window !== "undefined") window.addEventListener("online", changed);
+    if (connection && connection.addEventListener) connection.addEventListener("change", changed);
+    this.#unwatchNetwork = () => {
+      clearInterval(sample);
+      policy.close();
+      if (typeof window !== "undefined") window.removeEventListener("online", changed);
+      if (connection && connection.removeEventListener) connection.removeEventListener("change", changed);
+    };
   }
 
   /**
@@ -548,6 +766,8 @@ export class CohortClient extends EventTarget {
   close(code = 1000, reason = "") {
     this.#closed = true;
     clearTimeout(this.#playoutTimer);
+    if (this.#unwatchNetwork) this.#unwatchNetwork();
+    this.#unwatchNetwork = null;
     this.#joined = false;
     const ws = this.#socket;
     this.#socket = null;
@@ -762,6 +982,7 @@ export class CohortClient extends EventTarget {
       return;
     }
     const wasJoined = this.#joined;
+    if (this.#unwatchNetwork) this.#unwatchNetwork();
     this.#joined = false;
     this.#socket = null;
     this.#closed = true;
