@@ -28,6 +28,14 @@ public struct EngineConfiguration: Sendable {
     public var waitingRoom: Bool
     /// Unix time in nanoseconds at `Instant.zero`, for NTP timestamps in sender reports.
     public var unixNanosecondsAtZero: UInt64
+    /// Whether a participant whose peer closed its DTLS association
+    /// (close_notify: a page reload, a closed tab) is kept, without media,
+    /// for the control plane to resume or remove (its resume grace), instead
+    /// of being removed at once. A kept participant's new peer connection
+    /// comes back through an ICE restart with a new fingerprint
+    /// (`restartICE`); one that never comes back is removed when its consent
+    /// expires or its grace ends.
+    public var keepsClosedMedia = false
     /// Loss repair (issue 11): a packet cache per published video stream,
     /// NACK and RTX both ways. Off only to measure what it costs
     /// (`cohort-bench-forward`); clients are then offered no NACK or RTX.
@@ -288,6 +296,8 @@ public struct EngineCounters: Sendable, Equatable {
     public var videoSlotsResumed = 0
     /// Padding packets sent to probe subscribers' downlinks.
     public var probePaddingSent = 0
+    /// Participants kept after their peer closed DTLS (`keepsClosedMedia`).
+    public var mediaClosedKept = 0
     /// RTCP BYE compounds sent when the server stopped (`MediaEngine.shutDown`), one per participant.
     public var goodbyesSent = 0
     /// Session commands refused with `rate-limited` (command or fan-out budget spent).

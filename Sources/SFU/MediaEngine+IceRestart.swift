@@ -1,3 +1,4 @@
+import Congestion
 import DTLS
 import SDP
 import STUN
@@ -36,11 +37,13 @@ extension MediaEngine {
         guard plan.remoteUfrag != p.plan.remoteUfrag, plan.remotePassword != p.plan.remotePassword else {
             throw .invalidOffer("an ICE restart needs a new ice-ufrag and ice-pwd (RFC 8839 §4.4.1.1.1)")
         }
-        guard Self.accepted(plan.sections) == Self.accepted(p.plan.sections), plan.extensionIDs == p.plan.extensionIDs,
-              plan.rtcpReducedSize == p.plan.rtcpReducedSize else {
+        let newDTLS = plan.remoteFingerprint != p.plan.remoteFingerprint
+        // A new DTLS association is a new peer connection (a reloaded page):
+        // its own tracks have new SSRCs, so those may differ; nothing else may.
+        guard Self.accepted(plan.sections, ignoringSSRCs: newDTLS) == Self.accepted(p.plan.sections, ignoringSSRCs: newDTLS),
+              plan.extensionIDs == p.plan.extensionIDs, plan.rtcpReducedSize == p.plan.rtcpReducedSize else {
             throw .invalidOffer("an ICE restart keeps the join's media sections; only ICE (and DTLS) may change")
         }
-        let newDTLS = plan.remoteFingerprint != p.plan.remoteFingerprint
         if !newDTLS {
             // The association goes on, so the roles must too (RFC 8842 §5.5).
             guard plan.dtlsServer == p.plan.dtlsServer else {
@@ -69,6 +72,7 @@ extension MediaEngine {
             counters.dtlsRestarts += 1
             p.dtls = dtls
             p.srtp = nil
+            newPeerConnection(p, plan: plan, now: now)
         } else {
             plan.dtlsServer = p.plan.dtlsServer
         }
@@ -76,15 +80,24 @@ extension MediaEngine {
         p.answerOrigin.version += 1
         return AnswerBuilder(ufrag: ufrag, password: password, fingerprint: configuration.certificate.fingerprint,
                              candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
-                             participantID: id)
+                             participantID: id, tcpCandidatePort: configuration.candidateTCPPort)
             .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
                     videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc },
                     sessionVersion: p.answerOrigin.id, originVersion: p.answerOrigin.version)
     }
 
     /// The sections an answer accepts: what a restart may not change.
-    private static func accepted(_ sections: [OfferPlan.Section]) -> [OfferPlan.Section] {
-        sections.filter { if case .rejected = $0 { return false } else { return true } }
+    private static func accepted(_ sections: [OfferPlan.Section], ignoringSSRCs: Bool) -> [OfferPlan.Section] {
+        sections.compactMap { section in
+            switch section {
+            case .rejected: return nil
+            case .publish(let kind, var publish) where ignoringSSRCs:
+                publish.ssrc = nil
+                publish.rtxSSRC = nil
+                return .publish(kind, publish)
+            default: return section
+            }
+        }
     }
 
     /// Whether a participant other than `p` has `ufrag` as its client ufrag.
@@ -93,5 +106,31 @@ extension MediaEngine {
             for other in session.participants.values where other !== p && other.ice.remoteUfrag == ufrag { return true }
         }
         return false
+    }
+}
+
+extension MediaEngine {
+    /// The participant's media comes from a new peer connection (a reloaded
+    /// page): its own streams start over under new SSRCs (learned from the
+    /// offer, or from the first packets), so every slot they fill starts
+    /// over too, as on a source switch: new offsets, video from a keyframe.
+    func newPeerConnection(_ p: Participant, plan: OfferPlan, now: Instant) {
+        p.audio = plan.audio.map { PublishedStream(kind: .audio, payloadType: $0.payloadType, ssrc: $0.ssrc) }
+        p.video = plan.video.map {
+            PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
+        }
+        if p.transportFeedback != nil { p.transportFeedback = TransportFeedbackRecorder() }
+        if p.subscriber.bandwidth != nil { p.subscriber.bandwidth = BandwidthEstimator() }
+        let session = p.session
+        for other in session.participants.values where other !== p {
+            for kind in TrackKind.allCases {
+                for index in other.subscriber[kind].indices {
+                    guard case .publisher(p.id)? = session.table.fill(of: other.id, kind: kind, index: index) else { continue }
+                    other.subscriber[kind][index].rebase(filled: true, waitForKeyframe: kind == .video)
+                }
+            }
+        }
+        // Its own slots keep their SSRCs and numbering; the new page's
+        // decoders need keyframes, asked for once DTLS is up (`requestKeyframes(around:)`).
     }
 }

@@ -351,7 +351,15 @@ public final class MediaEngine: DatagramEngine {
                 remove(p.id, reason: .dtlsFailed, now: now)
                 return
             case .event(.closed):
-                remove(p.id, reason: .mediaClosed, now: now)
+                guard configuration.keepsClosedMedia else {
+                    remove(p.id, reason: .mediaClosed, now: now)
+                    return
+                }
+                // Kept without media until its page comes back (a reload) or
+                // its consent or grace ends: nothing more goes to the closed association.
+                p.dtls = nil
+                p.srtp = nil
+                counters.mediaClosedKept += 1
                 return
             case .event(.applicationData):
                 break  // no data channels

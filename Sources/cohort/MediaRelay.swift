@@ -148,6 +148,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
             config.maxJoinsPerIdentity = limits.maxJoinsPerToken
             config.mixSpeakers = mixSpeakers
             config.cpuClock = threadCPUNanoseconds
+            // With resume on, a reloaded page's closed DTLS keeps its place for the grace.
+            config.keepsClosedMedia = resumeGraceSeconds > 0
             let configuration = config
             let socket = try await MediaSocket.bind(host: host, port: port == 0 ? 0 : port + i, on: loop, iceTCP: iceTCP,
                                                     logger: logger) {

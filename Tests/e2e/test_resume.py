@@ -14,9 +14,9 @@
   is removed (roster, records: one stay with a leave `disconnected`), and
   its token then gets `resume-expired`.
 - The web client (headless Chromium): a dropped WebSocket is resumed by
-  itself behind a role="status" banner, media untouched. A page reload is
-  not resumed (the browser ends the media with it): the old participant
-  leaves at once and the page joins again.
+  itself behind a role="status" banner, media untouched. A page reload
+  comes back as the same participant (resume, then an ICE restart with the
+  new page's peer connection and a new DTLS association): one stay.
 - Server restart, announced (SIGTERM: `server-shutdown`) and not (SIGKILL):
   two web clients rejoin by themselves when the server is back on the same
   port with the same secret; measured: from the signal to both hearing each
@@ -307,12 +307,15 @@ def test_web_client_resumes_a_dropped_websocket_by_itself() -> None:
     run(scenario(), 90)
 
 
-def test_page_reload_ends_the_old_participant_at_once() -> None:
-    """A reload is not a resume: the browser closes the page's peer
-    connection and its DTLS association (close_notify), so the server
-    removes the old participant at once (`media-closed`) and no ghost waits
-    out the grace period; the reloaded page joins again with the link kept
-    in its session storage, as a new stay."""
+def test_page_reload_resumes_the_same_participant() -> None:
+    """A reload comes back as the same participant: the browser closes the
+    page's peer connection (DTLS close_notify) and its WebSocket, the server
+    keeps the participant for its resume grace, and the reloaded page (its
+    participant id and resume token in session storage) sends `resume`,
+    then `ice-restart` with its new peer connection's offer (new ICE
+    credentials, a new DTLS association). Bob never sees ann leave, hears
+    her tone again, ann's page hears bob's, and the records hold one stay.
+    Measured: from the reload to bob hearing ann again."""
     async def scenario() -> None:
         with CohortServer(web_root=WEB_ROOT) as server:
             bob = AiortcParticipant("bob", BOB_HZ, slots=2, video=True, video_format=(64, 48, 5), video_slots=0)
@@ -322,20 +325,43 @@ def test_page_reload_ends_the_old_participant_at_once() -> None:
                     old = await page.evaluate("cohort.state.participantId")
                     await bob.join_cohort(server.ws_url, server.token("bob", sub="person-bob"))
                     await bob.wait_connected(15)
-                    await bob.signalling.wait_until(lambda s: any(r["participantId"] == old for r in s.roster))
+                    await bob.signalling.wait_until(lambda s: len(s.mids_of(old, "audio")) == 1)
+                    mid = _mid_of(bob.signalling.state, old)
+                    await bob.wait_until(lambda: 500.0 in bob.heard_tones([500.0, BOB_HZ], mid, window_s=1.0), 15)
+                    rosters_before = len(bob.signalling.state.roster_changes)
                     reloaded = time.monotonic()
                     await page.evaluate("location.reload(), true", await_promise=False)
-                    await bob.signalling.wait_until(lambda s: all(r["participantId"] != old for r in s.roster), 3)
-                    gone = time.monotonic() - reloaded
-                    assert any("media-closed" in line and old in line for line in server.log), server.log[-10:]
-                    await page.wait_for("window.cohort && !document.getElementById('join').disabled", "page ready again",
-                                        15, "document.body.innerText")
-                    await page.evaluate("document.getElementById('join').click(), true")
-                    await page.wait_for("cohort.state.joined", "joined again", 20, PAGE_STATE)
-                    new = await page.evaluate("cohort.state.participantId")
-                    assert new != old
-                    await bob.signalling.wait_until(lambda s: any(r["participantId"] == new for r in s.roster), 10)
-                    print(f"\nRELOAD: the old participant left {gone:.2f} s after the reload (media-closed); joined again as a new one")
+                    # No click: the reloaded page goes straight back into the call.
+                    await page.wait_for("window.cohort && cohort.state.joined && cohort.state.reloadResumed && "
+                                        "cohort.state.pc && cohort.state.pc.connectionState === 'connected'",
+                                        "back in the call", 25, PAGE_STATE)
+                    back_s = time.monotonic() - reloaded
+                    assert await page.evaluate("cohort.state.participantId") == old, "the same participant"
+                    # Ann's tone in what bob decodes after she is back (not before the reload).
+                    import numpy as np
+                    back_at = time.monotonic()
+                    mid = _mid_of(bob.signalling.state, old)
+
+                    def heard_since_back() -> bool:
+                        buf = bob.recorders[mid].audio
+                        frames = [f for at, f in buf.frames_since(back_at)]
+                        return len(frames) >= 25 and 500.0 in present_tones(
+                            np.concatenate(frames), buf.rate or 48000, [500.0, *CANDIDATES], window_s=None)
+                    await bob.wait_until(heard_since_back, 20)
+                    first = bob.recorders[mid].audio.frames_since(reloaded)
+                    gap = max((b[0] - a[0] for a, b in zip(first, first[1:])), default=float("nan"))
+                    heard_s = time.monotonic() - reloaded
+                    # Bob's rosters since the reload all list ann: she never left.
+                    rosters = [c.value for c in bob.signalling.state.roster_changes[rosters_before:]]
+                    assert all(any(r.get("participantId") == old for r in roster) for roster in rosters), rosters
+                    await page.install_lib()  # the reload dropped the test helper
+                    deadline = time.monotonic() + 10
+                    while not await _page_hears(page, bob.signalling.state.participant_id, BOB_HZ):
+                        assert time.monotonic() < deadline, "the reloaded page does not hear bob"
+                    assert not any("media-closed" in line and "removed" in line for line in server.log), server.log[-10:]
+                    assert _stays(server.records, "person-ann") == [("join", None)], _stays(server.records, "person-ann")
+                    print(f"\nRELOAD: back in the call as {old} {back_s:.2f} s after the reload; bob's largest "
+                          f"gap between decoded frames of ann {gap * 1000:.0f} ms; her tone confirmed {heard_s:.2f} s after the reload")
                 finally:
                     await bob.close()
 

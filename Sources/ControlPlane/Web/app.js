@@ -35,6 +35,23 @@ function takeToken() {
   try { return sessionStorage.getItem("cohort-token"); } catch { return null; }
 }
 export const token = takeToken();
+
+// The call this tab is in, for coming back to it after a reload (within the
+// server's resume grace): participant id, the latest resume token, name.
+// Session storage only: it dies with the tab, and is cleared on leaving.
+const RESUME_KEY = "cohort-resume";
+function storedResume() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(RESUME_KEY) || "null");
+    return saved && typeof saved.participantId === "string" && typeof saved.resumeToken === "string" ? saved : null;
+  } catch { return null; }
+}
+function storeResume(value) {
+  try {
+    if (value) sessionStorage.setItem(RESUME_KEY, JSON.stringify(value));
+    else sessionStorage.removeItem(RESUME_KEY);
+  } catch { /* storage disabled: a reload joins anew */ }
+}
 export const $ = (id) => document.getElementById(id);
 
 // The page's state. What the server said lives in the CohortClient of the
@@ -157,8 +174,10 @@ function onMessage(msg) {
 function listen(client) {
   const on = (type, handler) => client.addEventListener(type, (e) => { if (client === state.client) handler(e.detail); });
   on("open", () => { state.timing.wsOpen = performance.now(); });
-  on("joined", () => {
+  on("resume-token", ({ participantId, resumeToken }) => storeResume({ participantId, resumeToken, name: state.joinName }));
+  on("joined", (reply) => {
     state.timing.joined = performance.now();
+    if (reply && reply.resumedAfterReload) state.reloadResumed = true;
     const pc = client.peerConnection;
     pc.addEventListener("connectionstatechange", () => {
       if (client !== state.client) return;
@@ -181,6 +200,7 @@ function listen(client) {
     showMessage(errorText(err));
   });
   on("left", ({ reason }) => {
+    storeResume(null);
     endCall();
     showMessage(LEFT_TEXT[reason] || "You have left the session.");
     setStatus("Not connected");
@@ -315,7 +335,9 @@ async function localMedia() {
   return stream;
 }
 
-async function join() {
+// `resume`: come back as the participant this tab was before a reload
+// (falls back to joining anew when the server refuses).
+async function join({ resume = null } = {}) {
   state.timing = { joinClicked: performance.now() };
   $("join").disabled = true;
   showMessage("");
@@ -340,7 +362,18 @@ async function join() {
     const [audio] = state.local.getAudioTracks();
     const [video] = state.local.getVideoTracks();
     state.joinName = name || undefined;
-    await client.join({ token, name: state.joinName, audio, video, stream: state.local });
+    try {
+      await client.join({ token, name: state.joinName, audio, video, stream: state.local, resume: resume || undefined });
+    } catch (err) {
+      if (!resume || !(err instanceof CohortError)) throw err;
+      // Too late to come back (grace over, removed, server restarted): join anew.
+      storeResume(null);
+      console.warn("resume after reload refused", err.code);
+      const fresh = new CohortClient();
+      state.client = fresh;
+      listen(fresh);
+      await fresh.join({ token, name: state.joinName, audio, video, stream: state.local });
+    }
     render();
     $("join-panel").hidden = true;
     $("call").hidden = false;
@@ -458,6 +491,7 @@ function endCall() {
 }
 
 async function leave() {
+  storeResume(null);
   if (state.client) await state.client.leave();
   endCall();
   showMessage("You left the session.");
@@ -476,11 +510,16 @@ function toggle(kind, button) {
 $("mic").onclick = () => toggle("audio", $("mic"));
 $("cam").onclick = () => toggle("video", $("cam"));
 $("leave").onclick = leave;
-$("join").onclick = join;
+$("join").onclick = () => join();
 $("name").value = claimsFromToken(token || "").name || "";
 if (!token) {
   showMessage("This link has no session token. Ask your therapist for your session link.");
   $("join").disabled = true;
+} else if (storedResume()) {
+  // A reload of a page that was in the call: straight back into it.
+  const saved = storedResume();
+  if (saved.name) $("name").value = saved.name;
+  join({ resume: saved });
 }
 // For the end-to-end tests (Tests/e2e/test_call_chromium.py): state and timing
 // are read, onMessage is fed synthetic server messages; request sends one.

@@ -562,9 +562,13 @@ export class CohortClient extends EventTarget {
    * @param {MediaStreamTrack|null} [options.video] camera track to send
    * @param {MediaStream} [options.stream] stream the sent tracks belong to (msid)
    * @param {"forward"|"mix"} [options.audioMode]
-   * @returns {Promise<Object>} the `joined` message
+   * @param {{participantId: string, resumeToken: string}} [options.resume] come back as this
+   *   participant instead of joining anew (a reloaded page, docs/PROTOCOL.md "Resuming
+   *   after a reload"): `resume`, then `ice-restart` with this new peer connection's offer.
+   *   Rejects with CohortError when the server refuses (the caller then joins anew).
+   * @returns {Promise<Object>} the `joined` message, or the `resumed` one
    */
-  async join({ token, name, audio = null, video = null, stream, audioMode } = {}) {
+  async join({ token, name, audio = null, video = null, stream, audioMode, resume } = {}) {
     if (this.#pc || this.#closed) throw new Error("CohortClient.join: one join per client; create a new client");
     try {
       const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", ...this.#rtcConfiguration });
@@ -588,6 +592,8 @@ export class CohortClient extends EventTarget {
       const offer = await pc.createOffer();
       const mids = offerMids(offer.sdp);
       this.#routes = receive.map((r, i) => ({ ...r, mid: mids[2 + i] }));
+
+      if (resume) return await this.#resumeWith(pc, offer, resume);
 
       let reply;
       for (let hops = 0; ; hops++) {
@@ -889,6 +895,30 @@ export class CohortClient extends EventTarget {
     this.#redirected = true;
     if (old && old.readyState <= WebSocket.OPEN) old.close(1000, "redirected");
     this.#emit("redirect", { url: u.href });
+  }
+
+  // A reloaded page comes back as the participant it was: `resume` takes
+  // over its signalling, then `ice-restart` gives the kept participant this
+  // new peer connection (new ICE credentials, a new DTLS association; the
+  // server kept its slots, whose SSRCs the answer repeats).
+  async #resumeWith(pc, offer, { participantId, resumeToken }) {
+    await this.connect();
+    const reply = await this.request("resume", { participantId, resumeToken });
+    if (reply.type === "left") throw new CohortError("removed", `removed while away (${reply.reason})`);
+    this.#participantId = participantId;
+    this.#room = typeof reply.room === "string" ? reply.room : null;
+    this.#joined = true;
+    this.#applyRoster(reply.roster);
+    this.#applySlots(reply.slots, typeof reply.slotsVersion === "number" ? reply.slotsVersion : undefined);
+    this.#keepResumeToken(reply);
+    await pc.setLocalDescription(offer);
+    const restarted = await this.request("ice-restart", { sdp: offer.sdp });
+    this.#ssrcs = parseAnswerSsrcs(restarted.sdp);
+    this.#emit("joined", { ...reply, resumedAfterReload: true });
+    await pc.setRemoteDescription({ type: "answer", sdp: restarted.sdp });
+    this.#startPlayout(pc);
+    if (this.#autoIceRestart) this.#watchConnectivity(pc);
+    return reply;
   }
 
   #keepResumeToken(msg) {
