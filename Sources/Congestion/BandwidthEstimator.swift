@@ -116,8 +116,10 @@ public struct BandwidthEstimator: Sendable {
                 usage = trend.add(delta)
             }
         }
-        if let probeResult, probeResult > rateControl.bitrate, usage != .overusing {
-            rateControl.set(probeResult, now: now)
+        if let probeResult, probeResult > min(rateControl.bitrate, loss.bitrate), usage != .overusing {
+            rateControl.set(max(probeResult, rateControl.bitrate), now: now)
+            // Over the loss bound too, unless the loss itself says otherwise.
+            if loss.lossFraction < 0.1 { loss.raise(to: probeResult) }
         }
         rateControl.update(usage, acked: acked.bitsPerSecond, now: now)
         loss.update(target: rateControl.bitrate, acked: acked.bitsPerSecond, now: now)

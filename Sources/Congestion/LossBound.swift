@@ -46,4 +46,10 @@ struct LossBound: Sendable {
         reported = 0
         periodStart = now
     }
+
+    /// A probe got `rate` through without overuse: the bound need not climb
+    /// there at 8 % a second (after a loss episode it would take half a minute).
+    mutating func raise(to rate: Double) {
+        bitrate = min(max(bitrate, rate), maximum)
+    }
 }

@@ -17,12 +17,12 @@ public struct ProbeCluster: Sendable, Equatable {
 /// Plans probes and reads their results (in the manner of GCC's probe
 /// controller and probe-based estimator, simplified): at the start, probes
 /// at 3× and 6× the initial rate; while a probe comes back at 70 % of its
-/// rate or more, one at twice the result; and every 5 s, while the wanted
+/// rate or more, one at twice the result; and every 3 s, while the wanted
 /// rate is above the estimate, one at twice the estimate (or the wanted rate).
 struct Probing: Sendable {
     static let duration = TimeSpan.milliseconds(15)
     static let minimumPackets = 5
-    static let periodicInterval = TimeSpan.seconds(5)
+    static let periodicInterval = TimeSpan.seconds(3)
     /// A probe result must reach this share of its rate to continue upward.
     static let continueRatio = 0.7
 

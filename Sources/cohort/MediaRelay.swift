@@ -492,6 +492,11 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
         connection(participant)?.send(.slots(SlotUpdate(map: Self.slotMap(slots), version: version)))
     }
 
+    func engine(downlinkChanged state: DownlinkState, participant: ParticipantID, session: String) {
+        connection(participant)?.send(.downlink(DownlinkEvent(paused: state.pausedMids,
+                                                              suggestAudioMix: state.suggestMixedAudio)))
+    }
+
     func engine(rosterChanged roster: [RosterMember], room: RoomID, recipients: [ParticipantID], session: String) {
         let message = ServerMessage.roster(RosterUpdate(participants: roster.map(Self.rosterEntry)))
         for id in recipients { connection(id)?.send(message) }

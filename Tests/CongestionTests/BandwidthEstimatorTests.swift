@@ -74,8 +74,8 @@ final class BandwidthEstimatorTests: XCTestCase {
             estimator: BandwidthEstimator(configuration: .init(initial: 300_000, minimum: 60_000, maximum: 1_000_000)),
             seed: 9)
         simulation.run(for: .seconds(10))
-        XCTAssertGreaterThanOrEqual(simulation.samples.map(\.target).min() ?? 0, 60_000)
-        XCTAssertLessThan(simulation.meanTarget(from: 8, to: 10), 1.1 * 60_000, describe(simulation))
+        // Down to the floor, never below it (a periodic probe may lift it for a moment).
+        XCTAssertEqual(simulation.samples.map(\.target).min(), 60_000, describe(simulation))
         var fast = BottleneckSimulation(
             linkRate: 10_000_000,
             estimator: BandwidthEstimator(configuration: .init(initial: 300_000, minimum: 60_000, maximum: 1_000_000)),

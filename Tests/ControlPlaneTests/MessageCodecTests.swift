@@ -111,6 +111,14 @@ final class MessageCodecTests: XCTestCase {
         XCTAssertEqual(reply.id, "9")
     }
 
+    /// docs/PROTOCOL.md, `downlink`.
+    func testDownlinkAsDocumented() throws {
+        XCTAssertEqual(encoded(.downlink(DownlinkEvent(paused: ["7"], suggestAudioMix: false))),
+                       #"{"paused":["7"],"suggestAudioMix":false,"type":"downlink"}"#)
+        XCTAssertEqual(try MessageCodec.decodeServerMessage(Array(#"{"type":"downlink","paused":["7"],"suggestAudioMix":false}"#.utf8)),
+                       .downlink(DownlinkEvent(paused: ["7"], suggestAudioMix: false)))
+    }
+
     func testServerMessagesRoundTrip() throws {
         let messages: [ServerMessage] = [
             .joined(Joined(id: "1", participantId: "p", room: "main", sdp: "s", slots: [:], roster: [])),

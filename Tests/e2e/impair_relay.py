@@ -34,6 +34,12 @@ client "down"), each with its own seeded random generator:
   the userspace shaper for the bandwidth tests (one participant's uplink
   capped while the server's side stays clean); loss and delay apply on top.
 
+A test may change one flow's bottleneck while the relay runs: a JSON line on
+the relay's standard input, ``{"cap": {"client_port": P, "down_rate": R}}``
+(``up_rate`` likewise), applies to the flow whose client uses port P (0:
+no cap).  That is how one participant's downlink is capped while the others
+stay clean.
+
 Drops and forwards are counted per flow and direction; the relay prints
 them as one JSON line (``{"type": "stats", ...}``) every second and when it
 stops.  Lifetime is bounded (``lifetime`` seconds, then it closes its sockets
@@ -185,6 +191,23 @@ class ImpairRelay:
         self.flows: dict[tuple[int, tuple], Flow] = {}
         self.stopped = asyncio.Event()
 
+    def command(self, line: str) -> None:
+        """One control line from standard input (see the module docstring)."""
+        try:
+            cap = json.loads(line)["cap"]
+            port = int(cap["client_port"])
+        except (ValueError, KeyError, TypeError):
+            print(json.dumps({"type": "error", "line": line.strip()[:200]}), flush=True)
+            return
+        for flow in self.flows.values():
+            if flow.client[1] == port:
+                if "down_rate" in cap:
+                    flow.down.rate = float(cap["down_rate"])
+                if "up_rate" in cap:
+                    flow.up.rate = float(cap["up_rate"])
+        print(json.dumps({"type": "capped", "client_port": port,
+                          "flows": sum(1 for f in self.flows.values() if f.client[1] == port)}), flush=True)
+
     async def start(self) -> None:
         for port in self.ports:
             transport, proto = await self.loop.create_datagram_endpoint(
@@ -299,6 +322,7 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, relay.stop)
+    loop.add_reader(sys.stdin.fileno(), lambda: relay.command(sys.stdin.readline()))
     print(json.dumps({"type": "ready", "ports": relay.ports, "listen": relay.listen_host}), flush=True)
     while not relay.stopped.is_set():
         try:
@@ -345,12 +369,13 @@ class RelayProcess:
         self.process: subprocess.Popen | None = None
         self.stats: dict | None = None
         self.errors: list[str] = []
+        self.capped: list[dict] = []
         self._ready = threading.Event()
 
     def __enter__(self) -> "RelayProcess":
         nice = ["nice", "-n", str(self.nice)] if self.nice else []
-        self.process = subprocess.Popen([*nice, *self.args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        text=True, start_new_session=True)
+        self.process = subprocess.Popen([*nice, *self.args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, start_new_session=True)
 
         def pump() -> None:
             assert self.process and self.process.stdout
@@ -362,6 +387,8 @@ class RelayProcess:
                     continue
                 if message.get("type") == "ready":
                     self._ready.set()
+                elif message.get("type") == "capped":
+                    self.capped.append(message)
                 elif message.get("type") == "stats":
                     self.stats = message
 
@@ -376,6 +403,17 @@ class RelayProcess:
             self.close()
             raise AssertionError(f"impair relay did not start: {self.errors[-10:]}")
         return self
+
+    def cap(self, client_port: int, *, down_rate: float | None = None, up_rate: float | None = None) -> None:
+        """Sets the bottleneck of the flow whose client uses ``client_port`` (0: none)."""
+        assert self.process is not None and self.process.stdin is not None
+        cap: dict = {"client_port": client_port}
+        if down_rate is not None:
+            cap["down_rate"] = down_rate
+        if up_rate is not None:
+            cap["up_rate"] = up_rate
+        self.process.stdin.write(json.dumps({"cap": cap}) + "\n")
+        self.process.stdin.flush()
 
     def close(self) -> dict | None:
         """Stop the relay; returns its final counts."""

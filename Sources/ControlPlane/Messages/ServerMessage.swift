@@ -31,6 +31,8 @@ public enum ServerMessage: Codable, Equatable, Sendable {
     case redirect(Redirect)
     /// `ice-restarted`: the answer to `ice-restart`.
     case iceRestarted(IceRestarted)
+    /// `downlink`: video paused or resumed for this participant's connection.
+    case downlink(DownlinkEvent)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -49,6 +51,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .serverShutdown: return "server-shutdown"
         case .redirect: return "redirect"
         case .iceRestarted: return "ice-restarted"
+        case .downlink: return "downlink"
         }
     }
 
@@ -73,6 +76,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case "server-shutdown": self = .serverShutdown(try ServerShutdown(from: decoder))
         case "redirect": self = .redirect(try Redirect(from: decoder))
         case "ice-restarted": self = .iceRestarted(try IceRestarted(from: decoder))
+        case "downlink": self = .downlink(try DownlinkEvent(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -97,6 +101,7 @@ public enum ServerMessage: Codable, Equatable, Sendable {
         case .serverShutdown(let m): try m.encode(to: encoder)
         case .redirect(let m): try m.encode(to: encoder)
         case .iceRestarted(let m): try m.encode(to: encoder)
+        case .downlink(let m): try m.encode(to: encoder)
         }
     }
 }

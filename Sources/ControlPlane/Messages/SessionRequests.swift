@@ -68,6 +68,23 @@ public struct SpeakingEvent: Codable, Equatable, Sendable {
     public init(participants: [String]) { self.participants = participants }
 }
 
+/// `downlink`: what this participant's downlink allocation decided
+/// (docs/BANDWIDTH.md): video slots paused because its connection cannot
+/// carry them ("video paused — poor connection"), and whether one mixed
+/// audio stream (`audio-mode` `mix`) would carry the room better. Sent when
+/// either changes; an empty `paused` means every video slot flows again.
+public struct DownlinkEvent: Codable, Equatable, Sendable {
+    /// Mids of the paused video slots.
+    public var paused: [String]
+    /// Even the separate audio streams do not fit the estimate.
+    public var suggestAudioMix: Bool
+    /// Creates the event.
+    public init(paused: [String], suggestAudioMix: Bool) {
+        self.paused = paused
+        self.suggestAudioMix = suggestAudioMix
+    }
+}
+
 /// `chat`: a line from someone in the same room. Delivered, never stored.
 public struct ChatEvent: Codable, Equatable, Sendable {
     /// Sender's participant id.

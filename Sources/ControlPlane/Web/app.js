@@ -186,6 +186,10 @@ function listen(client) {
     });
   });
   on("slots", () => render());
+  on("downlink", ({ suggestAudioMix }) => {
+    render();
+    if (suggestAudioMix) showMessage("Your connection is too weak for everyone's audio separately. Mixed audio (one stream) would sound better.");
+  });
   on("roster", ({ participants }) => {
     for (const p of participants) if (p.participantId) state.names.set(p.participantId, p.name);
     render();
@@ -301,8 +305,12 @@ export function render() {
     tile.hidden = !who;
     tile.dataset.participant = who || "";
     tile.classList.toggle("speaking", !!who && state.speaking.has(who));
+    // Paused by the server for this connection's bandwidth: say so rather than freeze.
+    const paused = !!who && state.client.pausedMids.includes(route.mid);
+    tile.classList.toggle("paused", paused);
     const name = who ? nameOf(who) : "";
-    tile.querySelector(".label").textContent = source && source.track === "screen" ? `${name} (screen)` : name;
+    tile.querySelector(".label").textContent = (source && source.track === "screen" ? `${name} (screen)` : name)
+      + (paused ? " — video paused, poor connection" : "");
     tile.querySelector("video").setAttribute("aria-label", who ? `Video of ${name}` : "Empty");
   }
   const me = state.roster.find((p) => p.participantId === state.participantId);

@@ -23,7 +23,7 @@
 //
 // CohortClient state (read-only properties): socket, peerConnection,
 // participantId, room, joined, slots, slotsVersion, roster, session,
-// sessionVersion, speaking, playoutTarget, resumeToken, reconnecting. Methods: connect, join, request, receive, leave,
+// sessionVersion, speaking, playoutTarget, resumeToken, reconnecting, pausedMids. Methods: connect, join, request, receive, leave,
 // close, restartIce, routes, route, routeBySsrc, routesFor.
 //
 // Events (CustomEvent; `detail` in brackets), all dispatched synchronously
@@ -455,6 +455,7 @@ export class CohortClient extends EventTarget {
   #redirected = false;
   #resume = true; #resumeToken = null; #resumeGrace = 30; #reconnecting = false; #shutdownAnnounced = false;
   #autoIceRestart; #iceRestarts = null; #restarting = null; #unwatchNetwork = null;
+  #pausedMids = Object.freeze([]);
 
   /**
    * @param {Object} [options]
@@ -486,6 +487,8 @@ export class CohortClient extends EventTarget {
 
   /** @type {string|null} the token for the next `resume` (a secret: keep it in this tab only) */
   get resumeToken() { return this.#resumeToken; }
+  /** Mids of the video slots the server paused for this connection's bandwidth (`downlink`). */
+  get pausedMids() { return this.#pausedMids; }
   /** @type {boolean} the socket dropped and the client is resuming */
   get reconnecting() { return this.#reconnecting; }
 
@@ -669,6 +672,11 @@ export class CohortClient extends EventTarget {
           this.#emit("speaking", { participants: this.#speaking });
           break;
         case "broadcast": case "chat": this.#emit(msg.type, msg); break;
+        case "downlink":
+          // Video slots the server paused for this connection (docs/PROTOCOL.md `downlink`).
+          this.#pausedMids = Object.freeze(Array.isArray(msg.paused) ? msg.paused.filter((m) => typeof m === "string") : []);
+          this.#emit("downlink", { paused: this.#pausedMids, suggestAudioMix: msg.suggestAudioMix === true });
+          break;
         case "left":
           this.#joined = false;
           if (this.#unwatchNetwork) this.#unwatchNetwork();
