@@ -12,7 +12,7 @@ final class TransportWideFeedbackTests: XCTestCase {
     ///   0xE149: vector, 2-bit: 10 00 01 01 00 10 01             → 0001..0007
     ///   0xA7FF: vector, 1-bit: 1 0 0 1 then ignored ones        → 0008..000B
     /// Deltas: 04 00 FF | FF9C | 01 02 | 0100 | 03 04 05, then 2 pad bytes.
-    let bytes = """
+    static let bytes = """
         8F CD 0009  00000001 00000002
         FFFE 000E  FFFFFE 07
         2003 E149 A7FF
@@ -20,7 +20,7 @@ final class TransportWideFeedbackTests: XCTestCase {
         """
 
     func testParsesBothChunkTypes() throws {
-        guard case .transportWideFeedback(let feedback) = try RTCPCompound.parse(hex(bytes)).first else {
+        guard case .transportWideFeedback(let feedback) = try RTCPCompound.parse(hex(Self.bytes)).first else {
             return XCTFail("not transport-wide feedback")
         }
         XCTAssertEqual(feedback.senderSSRC, 1)
@@ -67,7 +67,7 @@ final class TransportWideFeedbackTests: XCTestCase {
     func testTruncatedDeltasAreRejected() {
         // Same packet cut before its last delta: the length says 9 words but
         // the deltas end early; rebuild the length so only the deltas lie.
-        var cut = hex(bytes)
+        var cut = hex(Self.bytes)
         cut.removeLast(4)                    // drop the deltas "04 05" and the padding
         cut[3] = 0x08
         assertRTPError(.transportFeedbackTruncated(offset: 36)) { try RTCPCompound.parse(cut) }

@@ -253,6 +253,19 @@ async def _open_page(browser: Chromium, server: CohortServer, name: str, hz: flo
     return page
 
 
+async def _ann_page_heard_by(bob: AiortcParticipant, browser: Chromium, server: CohortServer) -> tuple[Page, str, str]:
+    """Ann's web client in the call (tone 500 Hz), bob joined and hearing
+    her: her page, her participant id and the mid bob hears her on."""
+    page = await _open_page(browser, server, "ann", 500)
+    ann = await page.evaluate("cohort.state.participantId")
+    await bob.join_cohort(server.ws_url, server.token("bob", sub="person-bob"))
+    await bob.wait_connected(15)
+    await bob.signalling.wait_until(lambda s: len(s.mids_of(ann, "audio")) == 1)
+    mid = _mid_of(bob.signalling.state, ann)
+    await bob.wait_until(lambda: 500.0 in bob.heard_tones([500.0, BOB_HZ], mid, window_s=1.0), 15)
+    return page, ann, mid
+
+
 async def _page_hears(page: Page, participant: str, hz: float) -> bool:
     """Whether ``hz`` is in 0.5 s of the audio the page receives from ``participant``."""
     mids = await page.evaluate(f"Object.entries(cohort.state.slots).filter(([m, v]) => v.participantId === {participant!r}"
@@ -272,13 +285,7 @@ def test_web_client_resumes_a_dropped_websocket_by_itself() -> None:
             bob = AiortcParticipant("bob", BOB_HZ, slots=2, video=True, video_format=(64, 48, 5), video_slots=0)
             async with Chromium() as browser:
                 try:
-                    page = await _open_page(browser, server, "ann", 500)
-                    pid_ann = await page.evaluate("cohort.state.participantId")
-                    await bob.join_cohort(server.ws_url, server.token("bob", sub="person-bob"))
-                    await bob.wait_connected(15)
-                    await bob.signalling.wait_until(lambda s: len(s.mids_of(pid_ann, "audio")) == 1)
-                    mid = _mid_of(bob.signalling.state, pid_ann)
-                    await bob.wait_until(lambda: 500.0 in bob.heard_tones([500.0, BOB_HZ], mid, window_s=1.0), 15)
+                    page, pid_ann, mid = await _ann_page_heard_by(bob, browser, server)
                     # A WebSocket that drops without `leave` or a server close (code 4000, not 1000/1001).
                     await page.evaluate("window.firstPc = cohort.state.pc; cohort.state.ws.close(4000, 'test'), true")
                     cut = time.monotonic()
@@ -321,13 +328,7 @@ def test_page_reload_resumes_the_same_participant() -> None:
             bob = AiortcParticipant("bob", BOB_HZ, slots=2, video=True, video_format=(64, 48, 5), video_slots=0)
             async with Chromium() as browser:
                 try:
-                    page = await _open_page(browser, server, "ann", 500)
-                    old = await page.evaluate("cohort.state.participantId")
-                    await bob.join_cohort(server.ws_url, server.token("bob", sub="person-bob"))
-                    await bob.wait_connected(15)
-                    await bob.signalling.wait_until(lambda s: len(s.mids_of(old, "audio")) == 1)
-                    mid = _mid_of(bob.signalling.state, old)
-                    await bob.wait_until(lambda: 500.0 in bob.heard_tones([500.0, BOB_HZ], mid, window_s=1.0), 15)
+                    page, old, mid = await _ann_page_heard_by(bob, browser, server)
                     rosters_before = len(bob.signalling.state.roster_changes)
                     reloaded = time.monotonic()
                     await page.evaluate("location.reload(), true", await_promise=False)
