@@ -131,7 +131,8 @@ let package = Package(
                           path: "Benchmarks/Mixer"),
         // Scripts/bench-forward.sh runs this in release mode: CPU per forwarded copy with and without loss repair.
         .executableTarget(name: "cohort-bench-forward", dependencies: ["SFU", "CohortClient", "CohortTestSupport", "DTLS",
-                                                                      "STUN", "Wire", "Telemetry", "ControlPlane"],
+                                                                      "STUN", "Wire", "Telemetry", "ControlPlane",
+                                                                      "Congestion", "RTP"],
                           path: "Benchmarks/Forwarding"),
         // Replaces malloc in the executable that links it, to count allocations per thread.
         .target(name: "CohortMallocCounter", path: "Benchmarks/SRTP/MallocCounter"),

@@ -13,8 +13,17 @@
 // scrape (engine snapshot, Prometheus update, text exposition, all on the
 // forwarding thread) every `scrapeEvery` packets, against no scrape, in
 // alternating rounds; and the cost of one scrape alone.
+//
+// Then transport-wide congestion control (issue 12): subscribers that
+// negotiated transport-cc, so that every copy is stamped with the
+// subscriber's own transport-wide number (here an extension element added
+// to each copy: the publisher's packets carry none, the costlier case) and
+// noted in its estimator's send history, against subscribers without it; and
+// the estimator's cost per reported packet (feedback on 100 packets at a time).
 import CohortClient
 import CohortTestSupport
+import Congestion
+import RTP
 import ControlPlane
 import DTLS
 import Foundation
@@ -44,13 +53,13 @@ final class Bench {
     var prepared: [[[UInt8]]] = []
     var timestamp: UInt32 = 0
 
-    init(lossRepair: Bool) throws {
+    init(lossRepair: Bool, transportWide: Bool = false) throws {
         var config = EngineConfiguration(certificate: certificate, candidateHost: "127.0.0.1", candidatePort: 40000, maxSlots: 4)
         config.lossRepair = lossRepair
         engine = MediaEngine(configuration: config)
         for i in 0..<4 {
             let c = ClientParticipant(publishAudio: false, publishVideo: i == 0, slots: 4, certificate: certificate,
-                                      lossRepair: true)
+                                      lossRepair: true, transportWide: transportWide)
             let a = StunAddress("127.0.0.1:\(5000 + i)")!
             let answer = try engine.join(JoinRequest(sessionID: "s", room: .main, name: "p\(i)", role: .participant,
                                                      offer: c.offer.sdp), now: clock.now)
@@ -160,3 +169,52 @@ for (i, p) in metricsPerPacket.enumerated() {
 print(String(format: "median ratio with/without scrapes: %.3f", metricsRatios[metricsRatios.count / 2]))
 print(String(format: "one scrape (4 participants, %d bytes of exposition): %.1f µs of CPU, %.5f%% of a loop scraped once a second",
              exposedBytes, scrapeMicroseconds, scrapeMicroseconds / 1e6 * 100))
+
+// MARK: Transport-wide stamping and estimation
+
+let stamped = try Bench(lossRepair: true, transportWide: true)
+let unstamped = try Bench(lossRepair: true)
+var stampPerPacket: [(stamped: Double, plain: Double)] = []
+for r in 0..<rounds {
+    let a = stamped.run(round: r), b = unstamped.run(round: r)
+    guard a.forwarded == 3 * packetsPerRound, b.forwarded == 3 * packetsPerRound,
+          stamped.engine.counters.transportWideStamped >= (r + 1) * 3 * packetsPerRound else {
+        fatalError("forwarded \(a.forwarded) and \(b.forwarded) copies; stamped \(stamped.engine.counters.transportWideStamped)")
+    }
+    stampPerPacket.append((a.seconds / Double(a.forwarded) * 1e6, b.seconds / Double(b.forwarded) * 1e6))
+}
+let stampRatios = stampPerPacket.map { $0.stamped / $0.plain }.sorted()
+print("")
+print("transport-wide: every copy stamped and noted in the subscriber's send history, against none")
+for (i, p) in stampPerPacket.enumerated() {
+    print(String(format: "round %d: %.3f µs per copy stamped, %.3f without, ratio %.3f", i, p.stamped, p.plain, p.stamped / p.plain))
+}
+print(String(format: "median ratio stamped/unstamped: %.3f", stampRatios[stampRatios.count / 2]))
+
+// The estimator's share: feedback on 100 packets at a time, as a subscriber
+// sends every 50-100 ms, per packet reported.
+var estimator = BandwidthEstimator()
+var recorder = TransportFeedbackRecorder()
+let feedbackClock = ManualClock()
+var estimateSeconds = 0.0
+var reported = 0
+for _ in 0..<200 {
+    for _ in 0..<100 {
+        feedbackClock.advance(by: .microseconds(700))
+        let seq = estimator.send(size: 1_200, at: feedbackClock.now)
+        recorder.record(seq, at: feedbackClock.now + .milliseconds(20))
+    }
+    // Within the send history's reach, as a subscriber's feedback is.
+    let batch = recorder.feedback(now: feedbackClock.now + .milliseconds(21), senderSSRC: 1, mediaSSRC: 0)
+    let start = threadCPUTime()
+    for feedback in batch { estimator.receive(feedback, now: feedbackClock.now + .milliseconds(21)) }
+    estimateSeconds += threadCPUTime() - start
+    reported += batch.reduce(0) { $0 + $1.packets.count }
+}
+guard estimator.ackedBitrate != nil, estimator.bytesInFlight < 200 * 1_200 else {
+    fatalError("the estimator saw no feedback: in flight \(estimator.bytesInFlight)")
+}
+let estimateMicroseconds = estimateSeconds / Double(reported) * 1e6
+let medianPlain = stampPerPacket.map(\.plain).sorted()[rounds / 2]
+print(String(format: "estimation: %.3f µs per reported packet, %.3f of a plain copy's %.3f µs", estimateMicroseconds,
+             estimateMicroseconds / medianPlain, medianPlain))
