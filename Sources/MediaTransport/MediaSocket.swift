@@ -35,9 +35,24 @@ public final class MediaSocket<Engine: DatagramEngine>: @unchecked Sendable {
     /// Binds `host:port` on `eventLoop` and drives `engine`, which from now on
     /// is called only on that loop. The engine is created on the loop by `makeEngine`.
     /// With `iceTCP`, also listens for ICE-TCP on `host` and the UDP port's number.
+    /// With port 0 the system picks the UDP port, whose number may already be
+    /// taken for TCP (an outgoing connection's ephemeral port): then another
+    /// UDP port is tried, up to `attempts` times.
     public static func bind(host: String, port: Int, on eventLoop: EventLoop, batchSize: Int = 64,
-                            iceTCP: IceTCPLimits? = nil,
+                            iceTCP: IceTCPLimits? = nil, attempts: Int = 16,
                             logger: Logger, engine makeEngine: @escaping @Sendable () -> Engine) -> EventLoopFuture<MediaSocket> {
+        bindOnce(host: host, port: port, on: eventLoop, batchSize: batchSize, iceTCP: iceTCP, logger: logger,
+                 engine: makeEngine)
+            .flatMapError { error in
+                guard port == 0, iceTCP != nil, attempts > 1 else { return eventLoop.makeFailedFuture(error) }
+                logger.debug("media port's number taken for TCP; another", metadata: ["error": "\(error)"])
+                return bind(host: host, port: port, on: eventLoop, batchSize: batchSize, iceTCP: iceTCP,
+                            attempts: attempts - 1, logger: logger, engine: makeEngine)
+            }
+    }
+
+    private static func bindOnce(host: String, port: Int, on eventLoop: EventLoop, batchSize: Int, iceTCP: IceTCPLimits?,
+                                 logger: Logger, engine makeEngine: @escaping @Sendable () -> Engine) -> EventLoopFuture<MediaSocket> {
         DatagramBootstrap(group: eventLoop)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.datagramVectorReadMessageCount, value: batchSize)

@@ -12,8 +12,11 @@ target with "none" as the quality limitation, and receivers losing half the
 video.  Asserted over the last 10 s of a 30 s call: each sender's video
 target is at most the cap, the candidate pair's available outgoing bitrate
 is under 1.5 × the cap, the other side loses under 5 % of that video and
-conceals under 2 % of that audio, decodes at least 5 fps, and the server
-sent transport feedback.
+conceals under 5 % of that audio (a loaded machine alone conceals 1-2 %),
+decodes at least 5 fps, and the server sent transport feedback; over the
+whole call the uplink queues dropped at most 2 % of the datagrams.
+Without transport feedback (measured once by hand, docs/BANDWIDTH.md):
+10-11 % of audio concealed and 17 % of the datagrams dropped.
 """
 
 from __future__ import annotations
@@ -122,10 +125,15 @@ def test_a_capped_publisher_adapts_to_transport_feedback() -> None:
                 failures.append(f"{name}'s available outgoing bitrate {after[name]['available']} ignores the cap")
             if lost >= 0.05:
                 failures.append(f"{other} lost {lost:.1%} of {name}'s video")
-            if concealed >= 0.02:
+            if concealed >= 0.05:
                 failures.append(f"{other} concealed {concealed:.2%} of {name}'s audio")
             if fps < 5:
                 failures.append(f"{other} decoded {fps:.1f} fps of {name}'s video")
+        # The bottleneck's own verdict, independent of the machine's load:
+        # a sender that follows the cap rarely overfills the queue.
+        up = relay_stats["totals"]["up"] if relay_stats else {}
+        if not up.get("received") or up["queue_dropped"] > 0.02 * up["received"]:
+            failures.append(f"the uplink queue dropped {up.get('queue_dropped')} of {up.get('received')} datagrams")
         if feedback_after - feedback_before < 2 * 10 * WINDOW:
             failures.append(f"the server sent {feedback_after - feedback_before} transport feedbacks in {WINDOW:g} s")
         assert not failures, "\n".join(failures)
