@@ -55,7 +55,7 @@ extension MediaEngine {
         // routing generation, so membership is read here, not cached.
         if kind == .audio, let mix = routes.mix, mix.contributors.contains(p.sourceKey) {
             mix.mixer.receive(key: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
-                              payload: Array(packet[header.payloadRange]), now: now,
+                              payload: packet[header.payloadRange], now: now,
                               level: audioLevel.map { -Double($0.level) })
         }
         let refused = kind == .audio ? routes.refused.audio : routes.refused.video
