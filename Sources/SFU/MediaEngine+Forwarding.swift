@@ -39,7 +39,13 @@ extension MediaEngine {
             return
         }
         let keyframe = kind == .video && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)
-        if kind == .video, !admitVideo(p, packet: packet, header: header, keyframe: keyframe, now: now) { return }
+        if kind == .video {
+            let repairDue = repairDeadline(of: p)
+            let admitted = admitVideo(p, packet: packet, header: header, keyframe: keyframe, now: now)
+            // A gap or a keyframe moves its NACK and keyframe-request timers.
+            if repairDeadline(of: p) != repairDue { reschedule(p) }
+            guard admitted else { return }
+        }
         var audioLevel: RTPAudioLevel?
         if kind == .audio {
             p.audio?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
