@@ -14,6 +14,11 @@
 # marked, because its figures then say more about the harness. The table also
 # goes to loadtest/results/<date>-capacity.md. Bounded: every step is bounded
 # by Scripts/loadtest.sh's timeout.
+#
+# The server is pinned to CPU 0 and the harness to CPU 1 (taskset), so the
+# server's capacity is that of one core and the harness never takes its CPU;
+# SERVER_CPUS and HARNESS_CPUS override the lists. On a single-core machine
+# nothing is pinned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +35,9 @@ done
 
 swift build -c release --product cohort >&2
 swift build -c release --product cohort-loadtest >&2
+if [ "$(nproc)" -ge 2 ]; then
+  export SERVER_CPUS=${SERVER_CPUS:-0} HARNESS_CPUS=${HARNESS_CPUS:-1}
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 table=loadtest/results/$(date -u +%Y%m%d-%H%M%S)-capacity.md
@@ -37,7 +45,7 @@ mkdir -p loadtest/results
 {
   echo "# Capacity: clinic-day, sessions of 10, audio + 300 kbit/s video, ${duration} s per step"
   echo
-  echo "Held = loss ≤ 0.5 % and p95 latency ≤ 50 ms. $(nproc) cores; load before start: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Held = loss ≤ 0.5 % and p95 latency ≤ 50 ms. $(nproc) cores; server on CPUs ${SERVER_CPUS:-any}, harness on CPUs ${HARNESS_CPUS:-any}; load before start: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "| sessions | participants | loss % | audio p95 ms | video p95 ms | server CPU % of a core | harness CPU % of a core | machine CPU % (200 = both cores) | harness-bound | held |"
   echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -16,6 +16,10 @@
 # COHORT_BIN=path runs that server binary instead of the one just built (to
 # compare two builds under the same harness).
 #
+# SERVER_CPUS and HARNESS_CPUS (taskset CPU lists, e.g. 0 and 1) pin the
+# server and the harness to separate cores, so that each is measured on
+# its own core (Scripts/loadtest-capacity.sh sets them).
+#
 # Exit status: 0 when every check passed, 1 when one failed, 2 when the run
 # could not be made.
 set -euo pipefail
@@ -49,7 +53,10 @@ mkdir -p loadtest/results
 log=loadtest/results/server-$port.log
 # Attendance and audit records of the run (docs/RECORDS.md), kept with the report.
 records=${COHORT_RECORDS:-loadtest/results/records-$port.sqlite}
-"${COHORT_BIN:-$bin/cohort}" serve --http "127.0.0.1:$port" --media 127.0.0.1:0 --log-level warning \
+server_pin=() harness_pin=()
+[ -n "${SERVER_CPUS:-}" ] && server_pin=(taskset -c "$SERVER_CPUS")
+[ -n "${HARNESS_CPUS:-}" ] && harness_pin=(taskset -c "$HARNESS_CPUS")
+"${server_pin[@]}" "${COHORT_BIN:-$bin/cohort}" serve --http "127.0.0.1:$port" --media 127.0.0.1:0 --log-level warning \
   --records "$records" >"$log" 2>&1 &
 server=$!
 stop_server() {
@@ -60,7 +67,7 @@ stop_server() {
 trap stop_server EXIT
 
 status=0
-timeout --kill-after=10 "$limit" "$bin/cohort-loadtest" "$scenario" \
+timeout --kill-after=10 "$limit" "${harness_pin[@]}" "$bin/cohort-loadtest" "$scenario" \
   --server "ws://127.0.0.1:$port/ws" --server-pid "$server" "$@" || status=$?
 stop_server
 # Keep the server log next to the newest report of this scenario.

@@ -69,6 +69,9 @@ extension LoadTestReport {
         md.append("")
         md.append(harness.harnessBound ? "**The harness was the bottleneck; server figures are a lower bound.**"
                                        : "The harness was not the bottleneck.")
+        md.append("")
+        md.append("Harness CPU per received packet \(opt(harnessCPUMicrosecondsPerPacket, "%.2f")) µs (its sending included); "
+                  + "packets decrypted \(c["rtpDecrypted"] ?? 0) of \(c["rtpReceived"] ?? 0) received.")
         for f in harness.findings { md.append("- \(f)") }
         if !notes.isEmpty {
             md.append("")

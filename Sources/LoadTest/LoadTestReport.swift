@@ -38,6 +38,9 @@ public struct LoadTestReport: Codable, Sendable {
     public var streams: StreamTotals
     /// Server CPU per forwarded RTP packet, µs (nil without server sampling).
     public var serverCPUMicrosecondsPerPacket: Double?
+    /// The harness's own CPU per RTP packet it received, µs (its sending
+    /// included): what a received packet costs the load generator.
+    public var harnessCPUMicrosecondsPerPacket: Double?
     /// Mean and peak server CPU, percent of one core.
     public var serverCPUMeanPercent: Double?
     /// Peak server CPU.
@@ -87,6 +90,9 @@ public struct LoadTestReport: Codable, Sendable {
             let received = Double(s[.rtpReceived])
             serverCPUMicrosecondsPerPacket = received > 0 ? cpuSeconds / received * 1e6 : nil
         }
+        let harnessCPUSeconds = timeSeries.map(\.harnessCPUPercent).reduce(0, +) / 100
+        let received = Double(s[.rtpReceived])
+        harnessCPUMicrosecondsPerPacket = received > 0 ? harnessCPUSeconds / received * 1e6 : nil
         self.harness = harness
         self.notes = notes
         violationSamples = s.violationSamples

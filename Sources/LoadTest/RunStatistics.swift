@@ -83,8 +83,10 @@ public enum Counter: String, Codable, Sendable, CaseIterable {
     case rtpSentBytes
     /// RTP packets the uplink injection dropped.
     case rtpUplinkDropped
-    /// RTP packets decrypted.
+    /// RTP packets received (by header, or decrypted when every packet is).
     case rtpReceived
+    /// RTP packets authenticated and decrypted (all, or the sampled ones: `ReceiveSampler`).
+    case rtpDecrypted
     /// Datagram bytes received.
     case bytesReceived
     /// Received RTP without a probe (e.g. the server's audio mix).

@@ -96,12 +96,16 @@ public struct OpusJitterBuffer {
         public init() {}
     }
 
+    /// One slot of the ring. Its payload storage outlives the packet in it:
+    /// a slot that was used once takes the next packet without allocating.
     private struct Entry {
-        var sequence: Int64
-        var payload: [UInt8]
-        var hasLBRR: Bool
-        var played: Bool
-        var voiced: Bool
+        /// Whether the slot holds a packet (played or not).
+        var held = false
+        var sequence: Int64 = 0
+        var payload: [UInt8] = []
+        var hasLBRR = false
+        var played = false
+        var voiced = false
     }
 
     /// The tuning in use.
@@ -111,7 +115,10 @@ public struct OpusJitterBuffer {
     /// The playout state.
     public private(set) var state: State = .idle
 
-    private var slots: [Entry?]
+    private var slots: [Entry]
+    /// Where `insert` copies a payload before it knows whether to keep it;
+    /// swapped with the storage of the slot it goes to.
+    private var spare: [UInt8] = []
     private var unwrapper = SequenceUnwrapper()
     private var estimator = JitterEstimator()
     private var started = false
@@ -125,7 +132,7 @@ public struct OpusJitterBuffer {
         // Room for the maximum delay plus a margin, as a power of two for masking.
         var size = 16
         while size < Self.packets(configuration.maximumDelay, configuration) * 2 + 4 { size *= 2 }
-        slots = Array(repeating: nil, count: size)
+        slots = Array(repeating: Entry(), count: size)
     }
 
     private static func packets(_ span: TimeSpan, _ c: Configuration) -> Int {
@@ -153,8 +160,13 @@ public struct OpusJitterBuffer {
     private var targetPackets: Int { max(1, Self.packets(targetDelay, configuration)) }
 
     private func entry(_ sequence: Int64) -> Entry? {
-        guard let e = slots[Int(sequence & mask)], e.sequence == sequence else { return nil }
+        let e = slots[Int(sequence & mask)]
+        guard e.held, e.sequence == sequence else { return nil }
         return e
+    }
+
+    private mutating func release(_ sequence: Int64) {
+        slots[Int(sequence & mask)].held = false
     }
 
     /// Offers one packet that arrived at `now`; `voiced` false: its sender
@@ -162,9 +174,20 @@ public struct OpusJitterBuffer {
     @discardableResult
     public mutating func insert(sequence: UInt16, timestamp: UInt32, payload: [UInt8], now: Instant,
                                 voiced: Bool = true) -> InsertResult {
+        insert(sequence: sequence, timestamp: timestamp, payload: payload[...], now: now, voiced: voiced)
+    }
+
+    /// Offers one packet that arrived at `now`, borrowed: the bytes are
+    /// copied into the buffer's own storage, reused from packet to packet,
+    /// so a steady stream allocates nothing.
+    @discardableResult
+    public mutating func insert(sequence: UInt16, timestamp: UInt32, payload: ArraySlice<UInt8>, now: Instant,
+                                voiced: Bool = true) -> InsertResult {
         counters.received += 1
+        spare.removeAll(keepingCapacity: true)
+        spare.append(contentsOf: payload)
         let info: OpusPacketInfo
-        do { info = try OpusPacketInfo(parsing: payload) } catch {
+        do { info = try OpusPacketInfo(parsing: spare) } catch {
             counters.malformed += 1
             return .malformed(error)
         }
@@ -187,7 +210,7 @@ public struct OpusJitterBuffer {
         } else if ext < next {
             if case .priming = state, highest - ext < Int64(maximumPackets), entry(ext) == nil {
                 next = ext  // an earlier packet reordered behind the first one: still in time
-            } else if let e = slots[Int(ext & mask)], e.sequence == ext, e.played {
+            } else if let e = entry(ext), e.played {
                 counters.duplicates += 1
                 return .duplicate
             } else {
@@ -200,20 +223,26 @@ public struct OpusJitterBuffer {
         }
         if !estimator.record(timestamp: timestamp, arrival: now) { counters.resyncs += 1 }
         lastArrival = now
-        slots[Int(ext & mask)] = Entry(sequence: ext, payload: payload, hasLBRR: info.hasLBRR(in: payload), played: false,
-                                       voiced: voiced)
+        let index = Int(ext & mask)
+        slots[index].held = true
+        slots[index].sequence = ext
+        slots[index].hasLBRR = info.hasLBRR(in: spare)
+        slots[index].played = false
+        slots[index].voiced = voiced
+        // The slot's old storage becomes the next spare.
+        swap(&spare, &slots[index].payload)
         highest = max(highest, ext)
         // Bound what one publisher may hold: drop oldest first (a flood, or a burst after a stall).
         while highest - next + 1 > Int64(maximumPackets) {
             if let e = entry(next), !e.played { counters.overflowDrops += 1 }
-            slots[Int(next & mask)] = nil
+            release(next)
             next += 1
         }
         return result
     }
 
     private mutating func restart(at ext: Int64, now: Instant) {
-        for i in slots.indices { slots[i] = nil }
+        for i in slots.indices { slots[i].held = false }
         started = true
         next = ext
         highest = ext
@@ -255,17 +284,17 @@ public struct OpusJitterBuffer {
         if highest - next + 1 > Int64(targetPackets + 2), entry(next) != nil {
             // More delay than the jitter asks for: skip the oldest frame.
             counters.latencyDrops += 1
-            slots[Int(next & mask)] = nil
+            release(next)
             next += 1
         }
         let index = Int(next & mask)
-        if var e = entry(next) {
+        if entry(next) != nil {
             next += 1
-            let payload = e.payload
-            e.payload = []
-            e.played = true
-            slots[index] = e
-            return e.voiced ? .packet(payload) : .quiet(payload)
+            // Handed out shared: the slot's storage is unique again once the
+            // mixer has decoded it, and takes a later packet in place.
+            slots[index].played = true
+            let payload = slots[index].payload
+            return slots[index].voiced ? .packet(payload) : .quiet(payload)
         }
         counters.lost += 1
         next += 1

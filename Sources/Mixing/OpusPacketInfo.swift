@@ -30,18 +30,26 @@ public struct OpusPacketInfo: Equatable, Sendable {
     /// requirements so that a malformed packet never reaches the decoder's
     /// buffers unannounced.
     public init(parsing packet: [UInt8]) throws(MixingError) {
-        guard let toc = packet.first else { throw .emptyPayload }
+        // By index, not `packet.first`: that generic accessor allocates in a debug build.
+        guard !packet.isEmpty else { throw .emptyPayload }
+        let toc = packet[0]
         let config = Int(toc >> 3)
         switch config {
         case 0..<12:
             mode = .silk
-            samplesPerFrame = [480, 960, 1_920, 2_880][config & 3]
+            // 10, 20, 40, 60 ms (no array literal: that would allocate per packet).
+            switch config & 3 {
+            case 0: samplesPerFrame = 480
+            case 1: samplesPerFrame = 960
+            case 2: samplesPerFrame = 1_920
+            default: samplesPerFrame = 2_880
+            }
         case 12..<16:
             mode = .hybrid
             samplesPerFrame = config & 1 == 0 ? 480 : 960
         default:
             mode = .celt
-            samplesPerFrame = [120, 240, 480, 960][config & 3]
+            samplesPerFrame = 120 << (config & 3)  // 2.5, 5, 10, 20 ms
         }
         isStereo = toc & 0x04 != 0
         let n = packet.count

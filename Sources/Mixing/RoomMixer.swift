@@ -105,6 +105,15 @@ public final class RoomMixer {
     @discardableResult
     public func receive(key: UInt32, sequence: UInt16, timestamp: UInt32, payload: [UInt8],
                         now: Instant, level: Double? = nil) -> OpusJitterBuffer.InsertResult? {
+        receive(key: key, sequence: sequence, timestamp: timestamp, payload: payload[...], now: now, level: level)
+    }
+
+    /// Offers one payload borrowed from the packet it came in (the engine's
+    /// receive buffer): the jitter buffer copies it into storage it reuses,
+    /// so audio to a mixed room allocates nothing per packet.
+    @discardableResult
+    public func receive(key: UInt32, sequence: UInt16, timestamp: UInt32, payload: ArraySlice<UInt8>,
+                        now: Instant, level: Double? = nil) -> OpusJitterBuffer.InsertResult? {
         guard let c = contributors[key] else {
             counters.unknownContributor += 1
             return nil

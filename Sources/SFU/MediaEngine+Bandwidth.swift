@@ -77,6 +77,7 @@ extension MediaEngine {
             p.subscriber.video[index].setPaused(false)
             changed = true
         }
+        if changed { timersChanged() }  // resumed slots asked their publishers for keyframes
         if changed || allocation.suggestMixedAudio != p.subscriber.suggestedMix {
             p.subscriber.suggestedMix = allocation.suggestMixedAudio
             let mids = p.plan.slots(.video).map(\.mid)

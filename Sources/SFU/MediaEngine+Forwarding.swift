@@ -44,7 +44,13 @@ extension MediaEngine {
             return
         }
         let keyframe = kind == .video && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)
-        if kind == .video, !admitVideo(p, packet: packet, header: header, keyframe: keyframe, now: now) { return }
+        if kind == .video {
+            let repairDue = repairDeadline(of: p)
+            let admitted = admitVideo(p, packet: packet, header: header, keyframe: keyframe, now: now)
+            // A gap or a keyframe moves its NACK and keyframe-request timers.
+            if repairDeadline(of: p) != repairDue { reschedule(p) }
+            guard admitted else { return }
+        }
         var audioLevel: RTPAudioLevel?
         if kind == .audio {
             p.audio?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
@@ -60,7 +66,7 @@ extension MediaEngine {
         // routing generation, so membership is read here, not cached.
         if kind == .audio, let mix = routes.mix, mix.contributors.contains(p.sourceKey) {
             mix.mixer.receive(key: p.sourceKey, sequence: header.sequenceNumber, timestamp: header.timestamp,
-                              payload: Array(packet[header.payloadRange]), now: now,
+                              payload: packet[header.payloadRange], now: now,
                               level: audioLevel.map { -Double($0.level) })
         }
         let refused = kind == .audio ? routes.refused.audio : routes.refused.video

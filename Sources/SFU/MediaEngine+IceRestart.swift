@@ -78,6 +78,7 @@ extension MediaEngine {
         }
         p.plan = plan
         p.answerOrigin.version += 1
+        timersChanged()  // a new DTLS endpoint, new ICE state: new deadlines
         return AnswerBuilder(ufrag: ufrag, password: password, fingerprint: configuration.certificate.fingerprint,
                              candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                              participantID: id, tcpCandidatePort: configuration.candidateTCPPort)

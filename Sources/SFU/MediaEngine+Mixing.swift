@@ -31,6 +31,7 @@ extension MediaEngine {
     /// listeners costs no decoding), every unmuted publisher in it
     /// contributes, and each mixed listener hears a mix-minus of itself.
     func syncMixers(_ session: Session) {
+        timersChanged()  // mixers' frames
         let table = session.table
         var wanted: [RoomID: [ParticipantID: MixListener]] = [:]
         for (id, m) in table.members where m.mixedAudio && m.receives {
@@ -84,7 +85,7 @@ extension MediaEngine {
         }
     }
 
-    private func tick(_ mix: RoomMix, of session: Session, now: Instant, transmits: inout TransmitQueue) {
+    func tick(_ mix: RoomMix, of session: Session, now: Instant, transmits: inout TransmitQueue) {
         guard let due = mix.mixer.nextDeadline, due <= now else { return }
         let framesBefore = mix.mixer.counters.frames
         let started = configuration.cpuClock?()

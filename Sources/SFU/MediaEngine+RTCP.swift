@@ -58,6 +58,7 @@ extension MediaEngine {
         else { return }
         counters.keyframeRequestsReceived += 1
         publisher.requestKeyframe(now: now)
+        reschedule(publisher)
     }
 
     /// RFC 3550 §6.4.1: the round trip from each report block on one of our
@@ -149,6 +150,7 @@ extension MediaEngine {
     /// than after a timeout. Then the engine forgets everyone, without
     /// removal events: the control plane says `server-shutdown` itself.
     public func shutDown(now: Instant, transmits: inout TransmitQueue) {
+        timersChanged()
         let reason = Array("server shutdown".utf8)
         for session in sessions.values {
             for p in session.participants.values {

@@ -15,6 +15,7 @@ extension MediaEngine {
     /// all of them, the sender's budget (`rate-limited`): every command,
     /// refused ones included, costs the server work.
     public func perform(_ command: SessionCommand, by actor: ParticipantID, now: Instant) throws(SFUError) {
+        timersChanged()  // a close countdown, keyframe requests, mixers
         guard let p = participant(actor) else { throw .unknownParticipant(actor) }
         guard p.commandBudget.take(now: now) else {
             counters.commandsRateLimited += 1
@@ -271,6 +272,7 @@ extension MediaEngine {
     /// coalesced (`viewBurst`); or `only` one participant at once, without a
     /// new version.
     func publishSessionView(_ session: Session, now: Instant, only: ParticipantID? = nil) {
+        timersChanged()  // `viewDue`
         if only == nil {
             guard session.viewBudget.take(now: now) else {
                 session.viewPending = true

@@ -36,6 +36,14 @@ public final class MediaEngine: DatagramEngine {
     /// When published streams are next sampled for the records (`sampleFlows`).
     var nextFlowSample: Instant = .zero
     var nextTick: Instant?
+    /// Each participant's and each session's next deadline (`MediaEngine+Timers`).
+    var participantTimers = DeadlineHeap<Participant>()
+    var sessionTimers = DeadlineHeap<Session>()
+    /// Some deadline may have moved outside the receive path: the heaps are
+    /// rebuilt before they are next read.
+    var timersStale = true
+    /// The participants a timeout handles, reused.
+    var dueParticipants: [Participant] = []
     var random = SystemRandomNumberGenerator()
     static let tick = TimeSpan.milliseconds(100)
 
@@ -63,6 +71,7 @@ public final class MediaEngine: DatagramEngine {
 
     /// Adds a participant from its offer and returns our answer.
     public func join(_ request: JoinRequest, now: Instant) throws(SFUError) -> JoinAnswer {
+        timersChanged()
         let offer: SessionDescription
         do { offer = try SessionDescription.parse(request.offer) } catch { throw .invalidOffer("\(error)") }
         var plan = try OfferPlan(offer: offer, maxSlots: configuration.maxSlots)
@@ -124,6 +133,8 @@ public final class MediaEngine: DatagramEngine {
     /// Removes a participant and tells the others.
     public func remove(_ id: ParticipantID, reason: RemovalReason, now: Instant) {
         guard let p = participant(id) else { return }
+        timersChanged()
+        participantTimers.schedule(p, at: nil)
         let session = p.session
         record(.left(recordPerson(p), reason: reason.rawValue), session: session, at: now)
         session.participants[id] = nil
@@ -195,6 +206,7 @@ public final class MediaEngine: DatagramEngine {
     /// their new slot maps.
     func applySlotChanges(_ changed: Set<ParticipantID>, in session: Session, from before: RoutingTable, now: Instant,
                           except: ParticipantID?) {
+        timersChanged()  // keyframe requests, mixers
         syncMixers(session)
         for id in changed.sorted() {
             guard let sub = session.participants[id], session.table.members[id] != nil else { continue }
@@ -248,6 +260,7 @@ public final class MediaEngine: DatagramEngine {
                 transmits.append(bytes, to: source)
             }
             drainICE(p, now: now, transmits: &transmits)
+            reschedule(p)
         case .successResponse, .errorResponse:
             // An answer to one of our return-routability checks.
             guard let ufrag = IceLiteAgent.localUfrag(ofResponse: parsed.message), let p = byUfrag[ufrag],
@@ -256,6 +269,7 @@ public final class MediaEngine: DatagramEngine {
                 return
             }
             drainICE(p, now: now, transmits: &transmits)
+            reschedule(p)
         case .indication:
             counters.stunDropped += 1
         }
@@ -299,6 +313,7 @@ public final class MediaEngine: DatagramEngine {
 
     /// Asks `p` and the video sources of its slots for keyframes.
     func requestKeyframes(around p: Participant, now: Instant) {
+        timersChanged()
         p.requestKeyframe(now: now)
         for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: .video) {
             p.session.participants[who]?.requestKeyframe(now: now)
@@ -327,6 +342,7 @@ public final class MediaEngine: DatagramEngine {
         }
         dtls.receive(datagram, now: now)
         drainDTLS(p, now: now, transmits: &transmits)
+        reschedule(p)
     }
 
     func drainDTLS(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
@@ -360,6 +376,7 @@ public final class MediaEngine: DatagramEngine {
                 p.dtls = nil
                 p.srtp = nil
                 counters.mediaClosedKept += 1
+                timersChanged()
                 return
             case .event(.applicationData):
                 break  // no data channels
@@ -368,6 +385,8 @@ public final class MediaEngine: DatagramEngine {
     }
 
     /// Runs timers: DTLS retransmissions, consent expiry, PLIs, RTCP reports.
+    /// On the engine tick every participant is visited (consent, reports);
+    /// between ticks only the participants and sessions whose timers are due.
     public func handleTimeout(now: Instant, transmits: inout TransmitQueue) {
         let before = transmits.count
         // Room changes first: the keyframe requests they make go out in this same pass.
@@ -375,32 +394,32 @@ public final class MediaEngine: DatagramEngine {
         publishPendingSessionViews(now: now)
         announceSpeakers(now: now)
         sampleFlows(now: now)
+        if let t = nextTick, t <= now {
+            nextTick = nil
+            handleEveryone(now: now, transmits: &transmits)
+            rescheduleAll()
+        } else {
+            if timersStale { rescheduleAll() }
+            handleDueParticipants(now: now, transmits: &transmits)
+            handleDueSessions(now: now, transmits: &transmits)
+            if timersStale {
+                // A removal or a DTLS connection in that pass asked for keyframes: send them now too.
+                rescheduleAll()
+                handleDueParticipants(now: now, transmits: &transmits)
+            }
+        }
+        armTick(now)
+        counters.datagramsOut += transmits.count - before
+    }
+
+    /// The engine tick: every participant's timers, consent and reports, then every mixer.
+    private func handleEveryone(now: Instant, transmits: inout TransmitQueue) {
         for session in Array(sessions.values) {
-            for p in Array(session.participants.values) {
-                if let dtls = p.dtls, let deadline = dtls.nextDeadline, deadline <= now {
-                    dtls.handleTimeout(now: now)
-                    drainDTLS(p, now: now, transmits: &transmits)
-                }
-                guard session.participants[p.id] != nil else { continue }
-                if let d = p.ice.nextDeadline, d <= now {
-                    p.ice.handleTimeout(now: now)
-                    drainICE(p, now: now, transmits: &transmits)
-                }
-                if p.ice.consentExpired(now: now, timeout: configuration.consentTimeout, start: p.joinedAt) {
-                    remove(p.id, reason: .consentExpired, now: now)
-                    continue
-                }
-                sendRepairRequests(p, now: now, transmits: &transmits)
-                if p.nextReport <= now {
-                    p.nextReport = now + .seconds(1)
-                    sendReports(p, now: now, transmits: &transmits)
-                }
+            for p in Array(session.participants.values) where session.participants[p.id] === p {
+                handleTimers(of: p, onTick: true, now: now, transmits: &transmits)
             }
         }
         tickMixers(now: now, transmits: &transmits)
-        if let t = nextTick, t <= now { nextTick = nil }
-        armTick(now)
-        counters.datagramsOut += transmits.count - before
     }
 
     private func armTick(_ now: Instant) {
@@ -408,26 +427,13 @@ public final class MediaEngine: DatagramEngine {
     }
 
     /// The earliest of the engine tick, any mixer's next frame, a close
-    /// countdown, any DTLS retransmission, keyframe request or NACK.
+    /// countdown, a session view, any DTLS retransmission, ICE check,
+    /// keyframe request or NACK: the tops of two heaps, not a scan.
     public var nextDeadline: Instant? {
+        if timersStale { rescheduleAll() }
         var earliest = nextTick
-        func consider(_ d: Instant?) { if let d, earliest == nil || d < earliest! { earliest = d } }
-        for session in sessions.values {
-            for m in session.mixes.values { consider(m.mixer.nextDeadline) }
-            // A close countdown ends on time, not at the next 100 ms tick.
-            consider(session.model.closingAt)
-            consider(session.viewDue)
-            for p in session.participants.values {
-                consider(p.dtls?.nextDeadline)
-                consider(p.ice.nextDeadline)
-                // A keyframe request is due at once, NACK retries at their spacing; only
-                // once they can be sent (`sendRepairRequests`), or the deadline would stay
-                // in the past and the loop would spin on it.
-                guard p.srtp != nil, p.ice.selected != nil, p.video?.ssrc != nil else { continue }
-                consider(p.video?.keyframes.nextDeadline)
-                consider(p.video?.nacks?.nextDeadline)
-            }
-        }
+        if let d = participantTimers.earliest(), earliest == nil || d < earliest! { earliest = d }
+        if let d = sessionTimers.earliest(), earliest == nil || d < earliest! { earliest = d }
         return earliest
     }
 }

@@ -50,6 +50,9 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Directory holding NAME.json scenarios.")
     var scenarios: String = "loadtest/scenarios"
 
+    @Option(help: "Receivers authenticate and decrypt one in this many SRTP packets per slot (and the first ones after every slot change) to check origin and isolation; loss, jitter and latency come from the clear RTP header of every packet. 1 decrypts every packet. Scenarios that inject loss always decrypt every packet.")
+    var decryptOneIn: Int = 8
+
     @Flag(help: "No live progress line.")
     var quiet = false
 
@@ -63,6 +66,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         }
         if let duration { sc.durationSeconds = duration }
         guard (1...64).contains(loops) else { throw ValidationError("--loops must be 1...64") }
+        guard decryptOneIn >= 1 else { throw ValidationError("--decrypt-one-in must be 1 or more") }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: loops)
         var started: ServerProcess?
@@ -97,7 +101,8 @@ struct LoadTestCommand: AsyncParsableCommand {
             }
             let runner = try Runner(scenario: sc, targets: targets, secret: secretValue, serverPID: pid,
                                     group: group, loops: loops, quiet: quiet, maxLossPercent: maxLossPercent,
-                                    serverDescription: serverBinary.map { "\($0) (started by the harness)" } ?? server)
+                                    serverDescription: serverBinary.map { "\($0) (started by the harness)" } ?? server,
+                                    sampler: ReceiveSampler(oneIn: decryptOneIn))
             let (report, statistics) = try await runner.run()
             let files = try ReportWriter.write(report: report, statistics: statistics, to: resultsDir)
             FileHandle.standardError.write(Data(("\n" + report.summaryLines.joined(separator: "\n") + "\n").utf8))
@@ -164,6 +169,9 @@ extension LoadTestReport {
             String(format: "join p50 %.0f / p95 %.0f ms; ICE+DTLS p50 %.0f / p95 %.0f ms", joinTime.p50, joinTime.p95,
                    iceDTLSTime.p50, iceDTLSTime.p95)
                 + "; breakout move " + Self.percentiles(moveLatency, none: "none"),
+            String(format: "harness CPU per received packet %@ µs (sending included); decrypted %d of %d received",
+                   harnessCPUMicrosecondsPerPacket.map { String(format: "%.2f", $0) } ?? "n/a",
+                   counters["rtpDecrypted"] ?? 0, counters["rtpReceived"] ?? 0),
         ] + checks.filter { !$0.value }.map { "failed: \($0.key)" } + harness.findings
     }
 }

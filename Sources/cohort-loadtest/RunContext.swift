@@ -21,11 +21,20 @@ final class RunContext: Sendable {
     let jitter: TimeSpan
     /// Session ids are `<prefix>-<index>`.
     let sessionPrefix: String
+    /// How receivers choose the packets they decrypt (each copies it).
+    let sampler: ReceiveSampler
+    /// Loss, jitter and latency from clear RTP headers, decrypting only
+    /// `sampler`'s packets: unless every packet is decrypted, or the
+    /// scenario injects loss (the injection is keyed by the probe, inside
+    /// the encrypted payload).
+    var headerStatistics: Bool {
+        !sampler.decryptsAll && scenario.network.uplinkLossPercent == 0 && scenario.network.downlinkLossPercent == 0
+    }
     /// When each session's host last sent a move or close, for the move latency.
     private let commands = Mutex<[Int: Instant]>([:])
 
     init(scenario: Scenario, entries: [LoadTestTarget], signer: TokenSigner,
-         certificate: DTLSCertificate, audio: AudioClip, sessionPrefix: String) {
+         certificate: DTLSCertificate, audio: AudioClip, sessionPrefix: String, sampler: ReceiveSampler = ReceiveSampler()) {
         self.scenario = scenario
         self.entries = entries
         self.signer = signer
@@ -36,6 +45,7 @@ final class RunContext: Sendable {
                                 downlinkPercent: scenario.network.downlinkLossPercent)
         jitter = .microseconds(Int64(scenario.network.jitterMs * 1_000))
         self.sessionPrefix = sessionPrefix
+        self.sampler = sampler
     }
 
     func sessionID(_ index: Int) -> String { "\(sessionPrefix)-\(index)" }

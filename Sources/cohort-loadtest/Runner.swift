@@ -23,13 +23,13 @@ final class Runner: @unchecked Sendable {  // used from the command's task only
 
     init(scenario: Scenario, targets: [LoadTestTarget], secret: String, serverPID: Int32?,
          group: MultiThreadedEventLoopGroup, loops: Int, quiet: Bool, maxLossPercent: Double,
-         serverDescription: String) throws {
+         serverDescription: String, sampler: ReceiveSampler = ReceiveSampler()) throws {
         self.scenario = scenario
         let certificate = try DTLSCertificate(commonName: "cohort-loadtest")
         let audio = try AudioClip()
         context = RunContext(scenario: scenario, entries: targets,
                              signer: TokenSigner(secret: secret), certificate: certificate, audio: audio,
-                             sessionPrefix: "lt\(UInt16.random(in: 0...UInt16.max))")
+                             sessionPrefix: "lt\(UInt16.random(in: 0...UInt16.max))", sampler: sampler)
         var it = group.makeIterator()
         var ds: [LoopDriver] = []
         for _ in 0..<loops { if let loop = it.next() { ds.append(LoopDriver(loop: loop, context: context)) } }

@@ -59,6 +59,12 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     var audioLevel: RTPAudioLevel { RTPAudioLevel(voiceActivity: true, level: UInt8(min(127, 20 + origin.member))) }
 
     // Receiving.
+    /// Which packets are decrypted (`RunContext.headerStatistics`); the rest are measured by header alone.
+    var sampler: ReceiveSampler
+    /// By header (`RunContext.headerStatistics`): each receive slot's stream, by SSRC, in the
+    /// slot's RTP sequence numbers, which the server keeps continuous across source switches.
+    var slotStreams: [UInt32: SlotStream] = [:]
+    /// By probe (every packet decrypted): each origin's stream.
     var streams: [UInt64: StreamReceiveStats] = [:]
     var moves = MoveLatencyTracker()
     /// The server's audio mix (no probe): loss from its RTP sequence numbers,
@@ -79,13 +85,15 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         self.context = context
         self.driver = driver
         judge = IsolationJudge(receiver: origin.member)
+        sampler = context.sampler
     }
 
     var isConnected: Bool { phase == .live }
 
     /// Packets expected and received so far over all streams (live loss display).
     var liveCounts: (expected: Int, received: Int) {
-        streams.values.reduce((0, 0)) { ($0.0 + $1.expected, $0.1 + $1.received) }
+        let byHeader = slotStreams.values.reduce((0, 0)) { ($0.0 + $1.stats.expected, $0.1 + $1.stats.received) }
+        return streams.values.reduce(byHeader) { ($0.0 + $1.expected, $0.1 + $1.received) }
     }
 
     // MARK: Joining
@@ -238,6 +246,9 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     func foldStatistics() {
         for (key, s) in streams { foldStream(key: key, s) }
         streams.removeAll()
+        // No loss is injected when statistics come from headers (`RunContext.headerStatistics`).
+        for (_, s) in slotStreams { driver.stats.absorb(s.stats) { _ in false } }
+        slotStreams.removeAll()
         if mixStream.received > 0 { driver.stats.absorb(mixStream) { _ in false } }
         mixStream = StreamReceiveStats()
         for v in judge.resolve(now: Clock.now() + judge.grace + judge.grace) { confirm(v) }
@@ -302,12 +313,49 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     }
 
     /// A datagram from the server (or anyone: ClientParticipant checks).
+    /// With header statistics, SRTP is measured from its clear header and
+    /// only the sampled packets are authenticated and decrypted.
     func received(_ bytes: [UInt8]) {
         guard let client, phase == .connecting || phase == .live else { return }
         let now = Clock.now()
         driver.stats.add(.bytesReceived, bytes.count)
+        if context.headerStatistics, client.isConnected, PacketClass.classify(bytes) == .rtp,
+           let header = try? RTPHeader(parsing: bytes) {
+            receivedHeader(header, packet: bytes, now: now)
+            guard sampler.shouldDecrypt(ssrc: header.ssrc) else { return }
+        }
         client.receive(bytes, now: now)
         flush(now: now)
+    }
+
+    /// Loss, jitter and latency of one SRTP packet from its clear header:
+    /// the slot's sequence number, and the sender's abs-send-time (the
+    /// harness's own clock, so one-way delay needs no sync). The server's
+    /// mix carries no send time: its sequence stands in for one (20 ms
+    /// frames), for jitter only. Nothing here is authenticated: a forged
+    /// packet would count, but only the server sends to this socket.
+    func receivedHeader(_ header: RTPHeader, packet: [UInt8], now: Instant) {
+        driver.stats.add(.rtpReceived)
+        driver.interval.packetsIn += 1
+        var sent: Instant?
+        for e in header.extensionElements(in: packet) where e.id == ClientOffer.sendTimeID {
+            guard let v = AbsSendTime.value(from: packet[e.range]) else { continue }
+            let delay = AbsSendTime.delay(sent: v, now: now)
+            sent = Instant(nanoseconds: now.nanoseconds &- UInt64(bitPattern: delay.nanoseconds))
+        }
+        let ext = slotStreams[header.ssrc, default: SlotStream()].unwrapper.unwrap(header.sequenceNumber)
+        guard ext > -SlotStream.sequenceBase else { return }
+        let sequence = UInt32(truncatingIfNeeded: ext + SlotStream.sequenceBase)
+        let fresh = slotStreams[header.ssrc, default: SlotStream()].stats.record(
+            sequence: sequence, sendTime: sent ?? Instant(nanoseconds: UInt64(sequence) * 20_000_000), arrival: now)
+        guard fresh, let sent else { return }
+        let latency = now - sent
+        if header.payloadType == ClientOffer.vp8PayloadType {
+            driver.stats.videoLatency.record(latency)
+        } else {
+            driver.stats.audioLatency.record(latency)
+        }
+        driver.interval.latency.record(latency)
     }
 
     /// The socket's batch of reads is over.
@@ -347,9 +395,16 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         }
     }
 
+    /// A decrypted RTP packet: every one, or with header statistics the
+    /// sampled ones, which check origin and isolation (loss and latency
+    /// were taken from the header).
     func receivedRTP(header: RTPHeader, packet: [UInt8], now: Instant) {
-        driver.stats.add(.rtpReceived)
-        driver.interval.packetsIn += 1
+        driver.stats.add(.rtpDecrypted)
+        let byHeader = context.headerStatistics
+        if !byHeader {
+            driver.stats.add(.rtpReceived)
+            driver.interval.packetsIn += 1
+        }
         let kind: MediaKind = header.payloadType == ClientOffer.vp8PayloadType ? .video : .audio
         let probe = kind == .audio ? OpusProbeCarrier.probe(in: packet, range: header.payloadRange)
                                    : VideoPacketizer.probe(in: packet, payload: header.payloadRange)
@@ -357,7 +412,7 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             driver.stats.add(.rtpWithoutProbe)
             if kind == .audio {
                 sawMix = true
-                recordMix(header, now: now)
+                if !byHeader { recordMix(header, now: now) }
                 checkJoinComplete(now: now)
             }
             return
@@ -369,6 +424,11 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         }
         if !judge.observe(sender: from.member, kind: kind, sent: probe.sendTime, now: now) { driver.stats.add(.isolationSuspects) }
         if kind == .audio, let latency = moves.packet(from: from.member, now: now) { driver.stats.moveLatency.record(latency) }
+        if byHeader {
+            checkSendTime(header: header, packet: packet, probe: probe, now: now)
+            if !joinComplete, seenPeers.insert(probe.origin).inserted { checkJoinComplete(now: now) }
+            return
+        }
         let key = UInt64(probe.origin) << 1 | (kind == .audio ? 0 : 1)
         // A source that was not routed to us for a while (another room, a
         // slot given to someone else) comes back with a jump in its probe
@@ -387,13 +447,20 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         let latency = now - probe.sendTime
         if kind == .audio { driver.stats.audioLatency.record(latency) } else { driver.stats.videoLatency.record(latency) }
         driver.interval.latency.record(latency)
+        checkSendTime(header: header, packet: packet, probe: probe, now: now)
+        if !joinComplete, seenPeers.insert(probe.origin).inserted { checkJoinComplete(now: now) }
+    }
+
+    /// The abs-send-time extension (what header statistics measure latency
+    /// by) must agree with the send time in the authenticated probe.
+    func checkSendTime(header: RTPHeader, packet: [UInt8], probe: MediaProbe, now: Instant) {
+        let latency = now - probe.sendTime
         for e in header.extensionElements(in: packet) where e.id == ClientOffer.sendTimeID {
             if let v = AbsSendTime.value(from: packet[e.range]) {
                 let viaExtension = AbsSendTime.delay(sent: v, now: now)
                 if abs(viaExtension.nanoseconds - latency.nanoseconds) > 1_000_000 { driver.stats.add(.sendTimeMismatch) }
             }
         }
-        if !joinComplete, seenPeers.insert(probe.origin).inserted { checkJoinComplete(now: now) }
     }
 
     func recordMix(_ header: RTPHeader, now: Instant) {
@@ -440,6 +507,7 @@ extension SimulatedParticipant: WebSocketConnectionDelegate {
             joined(sdp: sdp, roster: roster, room: room)
         case .slots:
             driver.stats.add(.slotsMessages)
+            sampler.slotsChanged()
         case .roster(let entries):
             driver.stats.add(.rosterMessages)
             learn(entries)
@@ -512,4 +580,12 @@ private final class DatagramHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { participant.readComplete() }
+}
+
+/// One receive slot measured by header (`SimulatedParticipant.receivedHeader`).
+struct SlotStream {
+    var unwrapper = SequenceUnwrapper()
+    var stats = StreamReceiveStats()
+    /// Added to the unwrapped sequence, so that a packet reordered before the first stays positive.
+    static let sequenceBase: Int64 = 1 << 20
 }

@@ -2,7 +2,7 @@ import CohortClient
 import CohortTestSupport
 import DTLS
 import RTP
-import SFU
+@testable import SFU
 import STUN
 import Wire
 import XCTest
@@ -73,6 +73,9 @@ final class EngineHarness {
                     XCTFail("the engine's deadline \(again) is still due after handleTimeout at \(clock.now)")
                 }
             }
+            // The heaps' earliest deadline is what asking every owner finds:
+            // no timer was left out when its owner changed.
+            XCTAssertEqual(engine.nextDeadline, engine.scannedDeadline, "deadline heap at \(clock.now)")
             for t in transmits { network.send(t.bytes, from: serverAddress.description, to: t.destination.description, now: clock.now) }
             for (_, c) in clients { if let d = c.client.nextDeadline, d <= clock.now { c.client.handleTimeout(now: clock.now) } }
             flushClients()

@@ -45,6 +45,18 @@ final class ForwardingAllocationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(setup.h.engine.counters.transportWideStamped, 3 * Self.packets * Self.subscribers)
     }
 
+    /// Audio in a room with a mixer (one listener hears the mix): each
+    /// packet is forwarded to the two others and also enters the mixer's
+    /// jitter buffer, borrowed from the receive buffer and copied into
+    /// storage the buffer reuses, so still nothing of its own per packet.
+    func testAudioIntoAMixedRoomAllocatesNoMoreThanSRTPItself() throws {
+        let setup = try Setup(video: false, mixed: true)
+        try assertNoAllocationsOfItsOwn(setup, "audio into a mixer")
+        let buffered = setup.mixerBuffered
+        XCTAssertGreaterThanOrEqual(buffered - setup.mixerBufferedBefore, 3 * Self.packets,
+                                    "every packet reached the mixer's jitter buffer")
+    }
+
     /// Three rounds of forwarding, each followed by the same SRTP work alone
     /// (alternating, so both see NSS's free lists in the same state); the
     /// last round of each is compared.
@@ -54,13 +66,16 @@ final class ForwardingAllocationTests: XCTestCase {
             engine = setup.forward(round: round, freshQueuePerPacket: false)
             direct = try setup.srtpAlone()
         }
-        XCTAssertEqual(setup.forwarded, 3 * Self.packets * Self.subscribers, "every packet reached every subscriber", line: line)
+        XCTAssertEqual(setup.forwarded, 3 * Self.packets * setup.subscribers, "every packet reached every forwarded subscriber",
+                       line: line)
         XCTAssertLessThanOrEqual(engine, direct + Self.packets / 20,
                                  "\(engine) allocations forwarding \(kind) vs \(direct) for SRTP alone", line: line)
     }
 }
 
 /// Four participants with audio, connected; one of them sends prepared SRTP.
+/// With `mixed`, the last of them hears its room mixed (so the room has a
+/// mixer, fed by the sender) and the sender is forwarded to the two others.
 private final class Setup {
     let h: EngineHarness
     let sender: StunAddress
@@ -69,6 +84,11 @@ private final class Setup {
     var transmits = TransmitQueue(reservingDatagrams: 64)
     var forwarded: Int { h.engine.counters.rtpForwarded - forwardedBefore }
     private var forwardedBefore = 0
+    /// Subscribers each packet is forwarded to.
+    let subscribers: Int
+    /// Packets offered to the mixers' jitter buffers (now, and when the rounds began).
+    var mixerBuffered: Int { h.engine.mixerCounters.reduce(0) { $0 + $1.buffers.received } }
+    private(set) var mixerBufferedBefore = 0
 
     // The direct reference: one inbound and three outbound contexts, the profile Cohort prefers.
     let inbound: SRTPContext, peer: SRTPContext
@@ -77,11 +97,16 @@ private final class Setup {
     var buffer: [UInt8] = []
 
     /// Audio only, or (`video`) video only with NACK and RTX negotiated;
-    /// with `transportWide` everyone negotiates transport-cc.
-    init(video: Bool, transportWide: Bool = false) throws {
+    /// with `transportWide` everyone negotiates transport-cc; with `mixed`
+    /// one listener hears the room's mix.
+    init(video: Bool, mixed: Bool = false, transportWide: Bool = false) throws {
         let h = EngineHarness()
         let names = ["ann", "bob", "cy", "dee"]
-        for name in names { try h.join(name, audio: !video, video: video, lossRepair: video, transportWide: transportWide) }
+        for name in names {
+            try h.join(name, audio: !video, video: video, mixed: mixed && name == "dee", lossRepair: video,
+                       transportWide: transportWide)
+        }
+        subscribers = mixed ? 2 : ForwardingAllocationTests.subscribers
         var ts: UInt32 = 0
         for i in 0..<10 {
             for name in names { h.sendMedia(name, audioTimestamp: ts, keyframe: i == 0) }
@@ -100,7 +125,9 @@ private final class Setup {
                     ann.client.sendRTP(ssrc: ann.client.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType,
                                        timestamp: ts,
                                        extensions: [.audioLevel(id: ClientOffer.audioLevelID, RTPAudioLevel(voiceActivity: true, level: 30))],
-                                       payload: [UInt8](repeating: 0x5A, count: 100))
+                                       // A well-formed Opus packet (RFC 6716 §3.1: code 0, one 20 ms frame),
+                                       // so a mixer keeps it.
+                                       payload: [0x78] + [UInt8](repeating: 0x5A, count: 99))
                 }
                 ts &+= 960
             }
@@ -110,6 +137,7 @@ private final class Setup {
         self.sender = ann.address
         self.rounds = rounds
         forwardedBefore = h.engine.counters.rtpForwarded
+        mixerBufferedBefore = h.engine.mixerCounters.reduce(0) { $0 + $1.buffers.received }
 
         let profile = SRTPProtectionProfile.aeadAes256Gcm
         func material(_ seed: UInt8) -> SRTPKeyingMaterial {
@@ -118,7 +146,7 @@ private final class Setup {
         }
         inbound = try SRTPContext(keyingMaterial: material(1), role: .dtlsServer)
         peer = try SRTPContext(keyingMaterial: material(1), role: .dtlsClient)
-        outbound = try (2...4).map { try SRTPContext(keyingMaterial: material(UInt8($0)), role: .dtlsServer) }
+        outbound = try (2...(1 + subscribers)).map { try SRTPContext(keyingMaterial: material(UInt8($0)), role: .dtlsServer) }
         buffer.reserveCapacity(2_048)
         var sequence: UInt16 = 0
         for _ in 0..<(4 * ForwardingAllocationTests.packets) {
