@@ -44,7 +44,7 @@ final class LogContentTests: XCTestCase {
             secrets += client.offer.sdp.split(separator: "\r\n").filter { $0.hasPrefix("a=ice-pwd:") }.map { String($0.dropFirst(10)) }
             let result = try await relay.join(AuthorizedJoin(requestID: "1", claims: claims, displayName: name,
                                                              offer: client.offer.sdp, audioMode: nil),
-                                              connection: ClientConnection(channel: EmbeddedChannel()))
+                                              connection: ClientConnection(channel: NIOAsyncTestingChannel()))
             secrets += result.answer.split(separator: "\r\n").filter { $0.hasPrefix("a=ice-pwd:") }.map { String($0.dropFirst(10)) }
             return result
         }
@@ -52,7 +52,7 @@ final class LogContentTests: XCTestCase {
         _ = try await join("Ezra Holloway", sub: "person-18")
         let chat = "I told my sponsor about the relapse"
         try await relay.command(.chat(chat), participantId: dana.participantId,
-                                connection: ClientConnection(channel: EmbeddedChannel()))
+                                connection: ClientConnection(channel: NIOAsyncTestingChannel()))
         relay.stopJoins()
         do {
             _ = try await join("Late Arrival", sub: "person-19")
