@@ -31,22 +31,22 @@ final class MediaRelayStateTests: XCTestCase {
         for s in 0..<20 {
             for n in 0..<2 {
                 let r = try await relay.join(request(session: "s\(s)", name: "n\(n)"),
-                                             connection: ClientConnection(channel: EmbeddedChannel()))
+                                             connection: ClientConnection(channel: NIOAsyncTestingChannel()))
                 joined.append(r.participantId)
             }
         }
         // Refused joins (a bad offer; the same token a fourth time) hold nothing either.
         for _ in 0..<3 {
             _ = try? await relay.join(request(session: "bad", name: "x", offer: "v=0\r\n"),
-                                      connection: ClientConnection(channel: EmbeddedChannel()))
+                                      connection: ClientConnection(channel: NIOAsyncTestingChannel()))
         }
         for _ in 0..<4 {
             _ = try? await relay.join(request(session: "busy", name: "y", subject: "u1"),
-                                      connection: ClientConnection(channel: EmbeddedChannel()))
+                                      connection: ClientConnection(channel: NIOAsyncTestingChannel()))
         }
         XCTAssertEqual(relay.stateCounts.sessions, 21, "20 sessions and busy")
         XCTAssertEqual(relay.stateCounts.participants, 43)
-        for id in joined { await relay.leave(participantId: id, connection: ClientConnection(channel: EmbeddedChannel())) }
+        for id in joined { await relay.leave(participantId: id, connection: ClientConnection(channel: NIOAsyncTestingChannel())) }
         XCTAssertEqual(relay.stateCounts.sessions, 1, "only busy is left")
         await relay.stop()
         try await group.shutdownGracefully()

@@ -234,7 +234,7 @@ final class MetricsTests: XCTestCase {
             let client = ClientParticipant(publishAudio: true, publishVideo: false, slots: 1, certificate: certificate)
             _ = try await relay.join(AuthorizedJoin(requestID: "1", claims: claims, displayName: name, offer: client.offer.sdp,
                                                     audioMode: nil),
-                                     connection: ClientConnection(channel: EmbeddedChannel()))
+                                     connection: ClientConnection(channel: NIOAsyncTestingChannel()))
         }
         let samples = try await relay.metricsSamples(on: group.next()).get()
         XCTAssertEqual(samples.count, 2, "one sample per media loop")
