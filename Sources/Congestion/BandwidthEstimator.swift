@@ -24,14 +24,19 @@ public struct BandwidthEstimator: Sendable {
         /// How long after the first feedback the estimate is taken as found
         /// (`isSettled`): the start-up probes have come back by then.
         public var settleTime: TimeSpan
+        /// How long a probe lasts at its rate: a sender that can pace only as
+        /// often as it gets to send (an SFU, between forwarded packets) needs
+        /// longer probes than a pacer with its own timer.
+        public var probeDuration: TimeSpan
 
         /// Creates a configuration.
         public init(initial: Int = 300_000, minimum: Int = 50_000, maximum: Int = 20_000_000,
-                    settleTime: TimeSpan = .seconds(2)) {
+                    settleTime: TimeSpan = .seconds(2), probeDuration: TimeSpan = .milliseconds(15)) {
             self.initial = initial
             self.minimum = minimum
             self.maximum = maximum
             self.settleTime = settleTime
+            self.probeDuration = probeDuration
         }
     }
 
@@ -41,7 +46,7 @@ public struct BandwidthEstimator: Sendable {
     private var rateControl: RateControl
     private var acked = AckedRate()
     private var loss: LossBound
-    private var probing = Probing()
+    private var probing: Probing
     private var recent = RecentOutcomes()
     private let configuration: Configuration
 
@@ -64,6 +69,7 @@ public struct BandwidthEstimator: Sendable {
         let range = Double(configuration.minimum)...Double(configuration.maximum)
         rateControl = RateControl(initial: Double(configuration.initial), range: range)
         loss = LossBound(maximum: Double(configuration.maximum))
+        probing = Probing(duration: configuration.probeDuration)
         wanted = configuration.maximum
     }
 

@@ -20,7 +20,8 @@ public struct ProbeCluster: Sendable, Equatable {
 /// rate or more, one at twice the result; and every 3 s, while the wanted
 /// rate is above the estimate, one at twice the estimate (or the wanted rate).
 struct Probing: Sendable {
-    static let duration = TimeSpan.milliseconds(15)
+    /// How long a probe lasts at its rate.
+    let duration: TimeSpan
     static let minimumPackets = 5
     static let periodicInterval = TimeSpan.seconds(3)
     /// A probe result must reach this share of its rate to continue upward.
@@ -37,6 +38,8 @@ struct Probing: Sendable {
         var receivedPackets = 0
         var reported = 0
     }
+
+    init(duration: TimeSpan) { self.duration = duration }
 
     private var queue: [ProbeCluster] = []
     private var pending: [Pending] = []
@@ -60,7 +63,7 @@ struct Probing: Sendable {
 
     private mutating func enqueue(_ bitrate: Double, now: Instant) {
         let rate = Int(bitrate)
-        let bytes = max(rate / 8 * Int(Self.duration.milliseconds) / 1_000, Self.minimumPackets * 200)
+        let bytes = max(rate / 8 * Int(duration.milliseconds) / 1_000, Self.minimumPackets * 200)
         let cluster = ProbeCluster(id: nextID, bitrate: rate, bytes: bytes, minimumPackets: Self.minimumPackets)
         nextID += 1
         queue.append(cluster)

@@ -25,6 +25,11 @@ extension MediaEngine {
     static let audioStreamBitrate = 56_000
     /// A stream measured below this is counted at this (a publisher ramping up).
     static let minimumVideoBitrate = 100_000
+    /// Probes aim this far above what the subscriber's streams need.
+    static let probeHeadroom = 1.15
+    /// A subscriber's estimator: probes of 30 ms, since they are paced by
+    /// the copies forwarded to the subscriber (every few milliseconds).
+    static let downlinkEstimator = BandwidthEstimator.Configuration(probeDuration: .milliseconds(30))
 
     /// Shares `p`'s downlink estimate among its video slots (issue 12,
     /// "audio first"): `BandwidthAllocator` decides which slots pause; a
@@ -56,8 +61,14 @@ extension MediaEngine {
             wanted += cost
         }
         let audio = p.subscriber.audio.filter(\.isFilled).count * Self.audioStreamBitrate
-        p.subscriber.bandwidth?.wanted = max(audio + wanted, 1)
-        let allocation = p.subscriber.allocator.allocate(budget: estimator.target, audio: audio, slots: slots, now: now)
+        // Probing goes past what is needed by the allocator's headroom and
+        // more: a probe that stops at the need can never lift a paused slot.
+        p.subscriber.bandwidth?.wanted = max(Int(Double(audio + wanted) * Self.probeHeadroom), 1)
+        // The best estimate of the last 2 s: AIMD dips 10 % below the path at
+        // every backoff, and jitter alone can cause one; only a shortfall that
+        // lasts pauses video.
+        let budget = p.subscriber.recentBudget.record(estimator.target, now: now)
+        let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)
         var changed = false
         for (index, decision) in allocation.decisions {
             let pause = decision == .paused

@@ -121,7 +121,7 @@ extension MediaEngine {
             PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
         }
         if p.transportFeedback != nil { p.transportFeedback = TransportFeedbackRecorder() }
-        if p.subscriber.bandwidth != nil { p.subscriber.bandwidth = BandwidthEstimator() }
+        if p.subscriber.bandwidth != nil { p.subscriber.bandwidth = BandwidthEstimator(configuration: MediaEngine.downlinkEstimator) }
         let session = p.session
         for other in session.participants.values where other !== p {
             for kind in TrackKind.allCases {

@@ -106,7 +106,7 @@ final class Participant {
         self.extensionIndexByID = byID
         self.nextReport = now + .seconds(1)
         self.transportFeedback = plan.transportWideUplink ? TransportFeedbackRecorder() : nil
-        if plan.transportWideDownlink { subscriber.bandwidth = BandwidthEstimator() }
+        if plan.transportWideDownlink { subscriber.bandwidth = BandwidthEstimator(configuration: MediaEngine.downlinkEstimator) }
     }
 
     /// Asks for a keyframe of the camera, if it has one: a new subscriber,

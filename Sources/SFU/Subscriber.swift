@@ -23,6 +23,8 @@ struct Subscriber {
     var probe: (cluster: ProbeCluster, started: Instant, sentBytes: Int)?
     /// Whether the client was last told that mixed audio would fit better.
     var suggestedMix = false
+    /// The highest estimate of the last 2 s, what the allocation shares.
+    var recentBudget = RecentMaximum(span: .seconds(2))
 
     /// The slots of `kind`.
     subscript(kind: TrackKind) -> [SubscribedSlot] {
@@ -36,5 +38,24 @@ struct Subscriber {
         if let i = video.firstIndex(where: { $0.ssrc == ssrc }) { return (.video, i) }
         if let i = audio.firstIndex(where: { $0.ssrc == ssrc }) { return (.audio, i) }
         return nil
+    }
+}
+
+/// The largest value recorded within `span`, over a few samples (one per
+/// allocation, every 250 ms at most): a fixed ring of 16.
+struct RecentMaximum: Sendable {
+    let span: TimeSpan
+    private var samples: [(at: Instant, value: Int)] = []
+    private var next = 0
+
+    init(span: TimeSpan) { self.span = span }
+
+    /// Records `value` at `now`; returns the largest within `span`.
+    mutating func record(_ value: Int, now: Instant) -> Int {
+        if samples.count < 16 { samples.append((now, value)) } else { samples[next] = (now, value) }
+        next = (next + 1) % 16
+        var best = value
+        for sample in samples where now - sample.at <= span { best = max(best, sample.value) }
+        return best
     }
 }

@@ -81,7 +81,12 @@ final class DownlinkAllocationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(videoMids(h, since: start)[patMid] ?? 0, 90, "both videos flow with room for both")
         XCTAssertGreaterThanOrEqual(videoMids(h, since: start)[hostMid] ?? 0, 90)
 
-        // 112 kbit/s of audio and one video fit, not two: the participant's pauses, the host's stays.
+        // A dip shorter than 2 s (an AIMD backoff, jitter) pauses nothing.
+        allocate(h, budget: 500_000)
+        XCTAssertTrue(h.events.downlink.isEmpty, "a momentary dip paused video: \(h.events.downlink)")
+        // 112 kbit/s of audio and one video fit, not two, for over 2 s: the
+        // participant's pauses, the host's stays.
+        run(h, seconds: 2.1)
         allocate(h, budget: 500_000)
         XCTAssertEqual(h.events.downlink.last?.1, DownlinkState(pausedMids: [patMid], suggestMixedAudio: false))
         start = h.received["sub"]?.count ?? 0
@@ -115,6 +120,8 @@ final class DownlinkAllocationTests: XCTestCase {
 
     func testWhenAudioAloneDoesNotFitEveryVideoPausesAndMixIsSuggested() throws {
         let h = try call()
+        allocate(h, budget: 100_000)
+        run(h, seconds: 2.1)
         allocate(h, budget: 100_000)
         XCTAssertEqual(h.events.downlink.last?.1.suggestMixedAudio, true)
         XCTAssertEqual(h.events.downlink.last?.1.pausedMids.count ?? 0, 2)
