@@ -30,7 +30,3 @@ struct AckedRate: Sendable {
         bitsPerSecond = Double(bytes * 8) / span.seconds
     }
 }
-
-extension TimeSpan {
-    static func / (a: TimeSpan, k: Int64) -> TimeSpan { TimeSpan(nanoseconds: a.nanoseconds / k) }
-}

@@ -85,7 +85,7 @@ public struct BandwidthEstimator: Sendable {
     /// Notes a packet of `size` bytes sent at `now`; returns its transport-wide
     /// sequence number.
     public mutating func send(size: Int, at now: Instant, probeCluster: Int? = nil) -> UInt16 {
-        if let probeCluster { probing.sent(cluster: probeCluster, size: size, at: now) }
+        if let probeCluster { probing.sent(cluster: probeCluster, at: now) }
         return history.send(size: size, at: now, probeCluster: probeCluster)
     }
 

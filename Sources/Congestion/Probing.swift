@@ -29,7 +29,6 @@ struct Probing: Sendable {
 
     private struct Pending: Sendable {
         var cluster: ProbeCluster
-        var sentBytes = 0
         var sentPackets = 0
         var firstSent: Instant?
         var lastSent: Instant?
@@ -72,9 +71,8 @@ struct Probing: Sendable {
     }
 
     /// Notes a probe packet sent.
-    mutating func sent(cluster id: Int, size: Int, at now: Instant) {
+    mutating func sent(cluster id: Int, at now: Instant) {
         guard let index = pending.firstIndex(where: { $0.cluster.id == id }) else { return }
-        pending[index].sentBytes += size
         pending[index].sentPackets += 1
         if pending[index].firstSent == nil { pending[index].firstSent = now }
         pending[index].lastSent = now
