@@ -484,6 +484,19 @@ class NetworkChange:
             t.close()
 
 
+async def ann_heard_by_bob(page, server: CohortServer, peers: list) -> tuple[dict, AiortcParticipant, str]:  # noqa: ANN001
+    """Ann joins on the library page with her tone, Bob (aiortc) joins and
+    hears her: Ann's join reply, Bob (also appended to ``peers``, for the
+    caller to close) and the slot Bob hears her on."""
+    joined = await page.evaluate(f"libTest.join({server.token('Ann')!r}, {TONES['ann']})", timeout=20)
+    bob = await join_aiortc(server, "bob")
+    peers.append(bob)
+    ann_at_bob = await slot_of(bob, joined["participantId"])
+    await bob.wait_until(lambda: TONES["ann"] in bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0), 20,
+                         candidates=CANDIDATES)
+    return joined, bob, ann_at_bob
+
+
 def local_address(peer: AiortcParticipant) -> tuple:
     connection = peer.pc.getTransceivers()[0].receiver.transport.transport._connection
     return connection._nominated[1].protocol.transport.get_extra_info("sockname")
@@ -496,18 +509,14 @@ def test_network_change_chromium_restarts_ice_by_itself() -> None:
             await nat.start()
             async with Chromium() as browser:
                 page = await open_lib_page(browser, server)
-                bob = None
+                peers: list[AiortcParticipant] = []
                 try:
-                    joined = await page.evaluate(f"libTest.join({server.token('Ann')!r}, {TONES['ann']})", timeout=20)
+                    joined, bob, ann_at_bob = await ann_heard_by_bob(page, server, peers)
                     await page.evaluate("libTest.restarts = []; libTest.client.addEventListener('icerestart', "
                                         "(e) => libTest.restarts.push([e.detail.reason, e.detail.phase, Date.now()])); "
                                         "libTest.ice = []; const pc = libTest.client.peerConnection; "
                                         "pc.addEventListener('iceconnectionstatechange', "
                                         "() => libTest.ice.push([pc.iceConnectionState, Date.now()])); true")
-                    bob = await join_aiortc(server, "bob")
-                    ann_at_bob = await slot_of(bob, joined["participantId"])
-                    await bob.wait_until(lambda: TONES["ann"] in bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0), 20,
-                                         candidates=CANDIDATES)
                     keep = {local_address(bob)}
                     before = metrics(server)
                     gaps, reasons, phases = [], [], []
@@ -543,8 +552,8 @@ def test_network_change_chromium_restarts_ice_by_itself() -> None:
                     assert max(gaps) < 6.0, gaps
                     assert page.exceptions == [], page.exceptions
                 finally:
-                    if bob is not None:
-                        await bob.close()
+                    for peer in peers:
+                        await peer.close()
                     nat.close()
 
     run(scenario(), timeout=150)
@@ -561,15 +570,11 @@ def test_address_change_under_chromium_moves_media_without_restart() -> None:
             await nat.start()
             async with Chromium() as browser:
                 page = await open_lib_page(browser, server)
-                bob = None
+                peers: list[AiortcParticipant] = []
                 try:
-                    joined = await page.evaluate(f"libTest.join({server.token('Ann')!r}, {TONES['ann']})", timeout=20)
+                    joined, bob, ann_at_bob = await ann_heard_by_bob(page, server, peers)
                     await page.evaluate("libTest.restarts = []; libTest.client.addEventListener('icerestart', "
                                         "(e) => libTest.restarts.push(e.detail.phase)); true")
-                    bob = await join_aiortc(server, "bob")
-                    ann_at_bob = await slot_of(bob, joined["participantId"])
-                    await bob.wait_until(lambda: TONES["ann"] in bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0), 20,
-                                         candidates=CANDIDATES)
                     keep = {local_address(bob)}
                     before = metrics(server)
                     gaps, restarted = [], 0
@@ -601,8 +606,8 @@ def test_address_change_under_chromium_moves_media_without_restart() -> None:
                     assert max(gaps) < 4.0, gaps
                     assert page.exceptions == [], page.exceptions
                 finally:
-                    if bob is not None:
-                        await bob.close()
+                    for peer in peers:
+                        await peer.close()
                     nat.close()
 
     run(scenario(), timeout=150)
