@@ -14,15 +14,21 @@ final class BandwidthEstimatorTests: XCTestCase {
         }.joined(separator: ", ")
     }
 
+    /// Each whole second's mean target in `seconds` is within 10 % of `rate`.
+    private func assertEverySecond(of simulation: BottleneckSimulation, in seconds: Range<Int>, within10PercentOf rate: Double,
+                                   line: UInt = #line) {
+        for second in seconds {
+            let mean = simulation.meanTarget(from: Double(second), to: Double(second + 1))
+            XCTAssertEqual(mean / rate, 1, accuracy: 0.1, "link \(rate): second \(second) mean \(mean); \(describe(simulation))",
+                           line: line)
+        }
+    }
+
     func testConvergesToTheLinkRateWithinFiveSeconds() {
         for (rate, seed) in [(2_000_000.0, 1 as UInt64), (800_000, 2), (5_000_000, 3)] {
             var simulation = BottleneckSimulation(linkRate: rate, estimator: BandwidthEstimator(), seed: seed)
             simulation.run(for: .seconds(15))
-            for second in 5..<15 {
-                let mean = simulation.meanTarget(from: Double(second), to: Double(second + 1))
-                XCTAssertEqual(mean / rate, 1, accuracy: 0.1,
-                               "link \(rate): second \(second) mean \(mean); \(describe(simulation))")
-            }
+            assertEverySecond(of: simulation, in: 5..<15, within10PercentOf: rate)
         }
     }
 
@@ -32,12 +38,8 @@ final class BandwidthEstimatorTests: XCTestCase {
             simulation.run(for: .seconds(10))
             simulation.linkRate = to
             simulation.run(for: .seconds(10))
-            // From 2 s after the drop on, every second's mean is within 10 % of the new rate.
-            for second in 12..<20 {
-                let mean = simulation.meanTarget(from: Double(second), to: Double(second + 1))
-                XCTAssertEqual(mean / to, 1, accuracy: 0.1,
-                               "\(from)→\(to): second \(second) mean \(mean); \(describe(simulation))")
-            }
+            // From 2 s after the drop on.
+            assertEverySecond(of: simulation, in: 12..<20, within10PercentOf: to)
         }
     }
 
