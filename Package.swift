@@ -50,8 +50,11 @@ let package = Package(
         .target(name: "Mixing", dependencies: ["Wire", "RTP", "Opus"]),
         .target(name: "Congestion", dependencies: ["Wire", "RTP"]),
         .target(name: "SFU", dependencies: ["Wire", "STUN", "RTP", "SDP", "DTLS", "SRTP", "Opus", "Mixing", "Congestion"]),
+        // The media socket's system calls (recvmmsg, sendmmsg, epoll) for MediaTransport.
+        .target(name: "CCohortSocket"),
         .target(name: "MediaTransport", dependencies: [
-            "SFU",
+            "SFU", "CCohortSocket",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),

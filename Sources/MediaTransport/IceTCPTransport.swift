@@ -14,19 +14,22 @@ import Wire
 /// work unchanged and its transmits to that address come back here and go
 /// out on that connection only. The bookkeeping (caps, timeouts, counters)
 /// is the sans-IO `IceTCPConnections`; this class owns the sockets and a
-/// sweep timer and nothing else. Everything runs on the media loop.
+/// sweep timer and nothing else. Everything here runs on `eventLoop`; the
+/// frames of a read burst hop to the media thread in one command, and the
+/// engine's transmits to TCP addresses hop back (a copy each: ICE-TCP is the
+/// fallback path, not the hot one).
 final class IceTCPTransport<Engine: DatagramEngine>: @unchecked Sendable {
     let eventLoop: EventLoop
     private(set) var table: IceTCPConnections
     private var channels: [UInt32: Channel] = [:]
-    /// Connections written to since the last flush.
-    private var dirty: [Channel] = []
-    private weak var media: MediaChannelHandler<Engine>?
+    /// Frames read since the last hand-over to the media thread.
+    private var pending: [(bytes: [UInt8], source: StunAddress)] = []
+    private let media: MediaLoop<Engine>
     private let logger: Logger
     private var serverChannel: Channel?
     private var sweep: RepeatedTask?
 
-    init(eventLoop: EventLoop, limits: IceTCPLimits, media: MediaChannelHandler<Engine>, logger: Logger) {
+    init(eventLoop: EventLoop, limits: IceTCPLimits, media: MediaLoop<Engine>, logger: Logger) {
         self.eventLoop = eventLoop
         self.table = IceTCPConnections(limits: limits)
         self.media = media
@@ -79,11 +82,16 @@ final class IceTCPTransport<Engine: DatagramEngine>: @unchecked Sendable {
     /// One whole frame from connection `id`, at `now`.
     func receive(_ frame: [UInt8], on id: UInt32, from source: StunAddress, now: Instant) {
         table.received(on: id, now: now)
-        media?.receiveFrame(frame, from: source, now: now)
+        pending.append((frame, source))
     }
 
-    /// The end of one read burst: sends what the engine queued.
-    func readComplete() { media?.flushFromStream() }
+    /// The end of one read burst: its frames go to the engine, on the media thread.
+    func readComplete() {
+        guard !pending.isEmpty else { return }
+        let frames = pending
+        pending = []
+        media.execute { $0.receiveFrames(frames) }
+    }
 
     /// Connection `id` closed; `framingError` when its framing lied.
     func closed(_ id: UInt32, framingError: Bool) {
@@ -91,34 +99,38 @@ final class IceTCPTransport<Engine: DatagramEngine>: @unchecked Sendable {
         table.closed(id, framingError: framingError)
     }
 
-    // MARK: Called by MediaChannelHandler.flush
+    // MARK: Called with the media thread's transmits
+
+    /// Writes each payload framed on its connection and flushes them.
+    func write(_ frames: [(connection: UInt32, bytes: [UInt8])]) {
+        var dirty: [Channel] = []
+        for frame in frames {
+            if let channel = write(frame.bytes, to: frame.connection) { dirty.append(channel) }
+        }
+        for channel in dirty { channel.flush() }
+    }
 
     /// Queues `payload` framed on connection `id` (dropped, counted, when its
-    /// send queue is full; ignored when the connection is gone).
-    func write(_ payload: ByteBuffer, to id: UInt32) {
-        guard let channel = channels[id] else { return }
-        guard channel.isWritable, payload.readableBytes <= 0xFFFF else {
+    /// send queue is full; ignored when the connection is gone). Returns the
+    /// channel written to.
+    private func write(_ payload: [UInt8], to id: UInt32) -> Channel? {
+        guard let channel = channels[id] else { return nil }
+        guard channel.isWritable, payload.count <= 0xFFFF else {
             table.sent(dropped: true)
-            return
+            return nil
         }
         // A Binding success response (RFC 5389 §6, type 0x0101) is only
         // sent for a request with a known ufrag and valid integrity: the
         // connection belongs to a participant from now on.
-        if payload.readableBytes >= 2, payload.getInteger(at: payload.readerIndex, as: UInt16.self) == 0x0101 {
+        if payload.count >= 2, payload[0] == 0x01, payload[1] == 0x01 {
             table.authenticated(id)
         }
-        var framed = channel.allocator.buffer(capacity: 2 + payload.readableBytes)
-        framed.writeInteger(UInt16(payload.readableBytes))
-        framed.writeImmutableBuffer(payload)
+        var framed = channel.allocator.buffer(capacity: 2 + payload.count)
+        framed.writeInteger(UInt16(payload.count))
+        framed.writeBytes(payload)
         channel.write(framed, promise: nil)
         table.sent(dropped: false)
-        dirty.append(channel)
-    }
-
-    /// Flushes the connections written to.
-    func flush() {
-        for channel in dirty { channel.flush() }
-        dirty.removeAll(keepingCapacity: true)
+        return channel
     }
 
     private func expire() {

@@ -27,3 +27,19 @@ public protocol DatagramEngine: AnyObject {
     /// When `handleTimeout` must next be called, if ever.
     var nextDeadline: Instant? { get }
 }
+
+/// What the UDP shell in front of an engine dropped on its own, before or
+/// after the engine (exported to `/metrics`).
+public struct MediaSocketCounters: Sendable, Equatable {
+    /// Datagrams longer than a receive slot (2 048 bytes), dropped.
+    public var truncated = 0
+    /// Datagrams from an address family the engine cannot name, dropped.
+    public var unknownFamily = 0
+    /// Datagrams the kernel refused to send (unreachable, too long), skipped.
+    public var sendRefused = 0
+    /// Datagrams dropped because the socket's send buffer was full.
+    public var sendBufferFull = 0
+
+    /// All zero.
+    public init() {}
+}

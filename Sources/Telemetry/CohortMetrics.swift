@@ -13,12 +13,16 @@ public struct LoopSample: Sendable {
     public var busyNanoseconds: UInt64
     /// The loop's ICE-TCP listener's counters (all zero when ICE-TCP is off).
     public var iceTCP: IceTCPCounters
+    /// What the loop's UDP socket dropped on its own.
+    public var socket: MediaSocketCounters
 
     /// Creates a sample.
-    public init(engine: EngineSnapshot, busyNanoseconds: UInt64, iceTCP: IceTCPCounters = IceTCPCounters()) {
+    public init(engine: EngineSnapshot, busyNanoseconds: UInt64, iceTCP: IceTCPCounters = IceTCPCounters(),
+                socket: MediaSocketCounters = MediaSocketCounters()) {
         self.engine = engine
         self.busyNanoseconds = busyNanoseconds
         self.iceTCP = iceTCP
+        self.socket = socket
     }
 }
 
@@ -90,6 +94,14 @@ public final class CohortMetrics: MetricsSource {
         ("cohort_ice_tcp_send_queue_drops_total", [], \.sendQueueDrops),
     ]
 
+    /// The UDP socket's own drops: name, labels, field.
+    nonisolated(unsafe) static let socketCounters: [(name: String, labels: [(String, String)], value: KeyPath<MediaSocketCounters, Int>)] = [
+        ("cohort_media_socket_dropped_total", [("reason", "truncated")], \.truncated),
+        ("cohort_media_socket_dropped_total", [("reason", "unknown-family")], \.unknownFamily),
+        ("cohort_media_socket_dropped_total", [("reason", "send-refused")], \.sendRefused),
+        ("cohort_media_socket_dropped_total", [("reason", "send-buffer-full")], \.sendBufferFull),
+    ]
+
     /// The registry the handles write into and the exposition is rendered from.
     public let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
@@ -135,6 +147,9 @@ public final class CohortMetrics: MetricsSource {
                 }
                 for c in Self.iceTCPCounters {
                     h.count(c.name, c.labels, total: Double(sample.iceTCP[keyPath: c.value]), key: "\(loop)")
+                }
+                for c in Self.socketCounters {
+                    h.count(c.name, c.labels, total: Double(sample.socket[keyPath: c.value]), key: "\(loop)")
                 }
                 tcpOpen += sample.iceTCP.open
                 tcpUnauthenticated += sample.iceTCP.unauthenticated

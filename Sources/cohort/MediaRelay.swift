@@ -202,7 +202,9 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     func metricsSamples(on loop: any EventLoop) -> EventLoopFuture<[LoopSample]> {
         let sockets = state.withLockedValue { $0.sockets }
         let reads = sockets.map { socket in
-            socket.inspect { engine, busy, tcp in LoopSample(engine: engine.metricsSnapshot(), busyNanoseconds: busy, iceTCP: tcp) }
+            socket.inspect { engine, busy, tcp, udp in
+                LoopSample(engine: engine.metricsSnapshot(), busyNanoseconds: busy, iceTCP: tcp, socket: udp)
+            }
         }
         return EventLoopFuture.whenAllSucceed(reads, on: loop)
     }

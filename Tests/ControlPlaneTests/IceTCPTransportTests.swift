@@ -56,11 +56,11 @@ final class IceTCPTransportTests: XCTestCase {
     }
 
     private func counters() throws -> IceTCPCounters {
-        try socket.inspect { _, _, tcp in tcp }.wait()
+        try socket.inspect { _, _, tcp, _ in tcp }.wait()
     }
 
     private func sources() throws -> [StunAddress] {
-        try socket.inspect { engine, _, _ in engine.sources }.wait()
+        try socket.inspect { engine, _, _, _ in engine.sources }.wait()
     }
 
     func testSplitAndMergedFramesEchoOnTheirConnection() throws {
@@ -174,7 +174,7 @@ private final class TCPClient {
 }
 
 /// A UDP socket connected to the media port.
-private final class UDPClient {
+final class UDPClient {
     let fd: Int32
 
     init(port: Int) throws {

@@ -107,6 +107,23 @@ final class MetricsTests: XCTestCase {
         XCTAssertTrue(out.contains(#"cohort_ice_tcp_connections{state="unauthenticated"} 1.0"#))
     }
 
+    func testMediaSocketDropsAreExportedSummedOverLoops() {
+        let metrics = CohortMetrics(gather: { $0.makeSucceededFuture([]) }, joins: JoinOutcomes(),
+                                    process: { ProcessUsage(cpuSeconds: 0, residentBytes: 0) })
+        func loop(truncated: Int, full: Int) -> LoopSample {
+            var udp = MediaSocketCounters()
+            udp.truncated = truncated
+            udp.sendBufferFull = full
+            udp.sendRefused = 1
+            return LoopSample(engine: EngineSnapshot(), busyNanoseconds: 0, socket: udp)
+        }
+        metrics.update([loop(truncated: 2, full: 7), loop(truncated: 1, full: 0)])
+        let out = lines(metrics)
+        XCTAssertTrue(out.contains(#"cohort_media_socket_dropped_total{reason="truncated"} 3.0"#), "\(out.filter { $0.contains("media_socket") }.sorted())")
+        XCTAssertTrue(out.contains(#"cohort_media_socket_dropped_total{reason="send-buffer-full"} 7.0"#))
+        XCTAssertTrue(out.contains(#"cohort_media_socket_dropped_total{reason="send-refused"} 2.0"#))
+    }
+
     func testExpositionNamesNoPersonOrSession() throws {
         let certificate = try DTLSCertificate()
         let engine = MediaEngine(configuration: EngineConfiguration(certificate: certificate, candidateHost: "127.0.0.1",
