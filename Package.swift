@@ -162,6 +162,7 @@ let package = Package(
         .testTarget(name: "ControlPlaneTests", dependencies: [
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             "ControlPlane", "cohort", "Tokens", "SFU", "CohortTestSupport", "CohortClient", "DTLS", "Telemetry", "MediaTransport",
+            "CohortMallocCounter",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
