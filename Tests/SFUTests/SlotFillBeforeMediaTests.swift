@@ -1,7 +1,7 @@
 import CohortClient
 import CohortTestSupport
 import RTP
-import SFU
+@testable import SFU
 import Wire
 import XCTest
 
@@ -11,7 +11,29 @@ import XCTest
 /// names, from the right source, with unbroken numbering: the orderings an
 /// end-to-end run under load can produce (issue 18, item 9: an aiortc
 /// participant that never heard the host who was talking when it joined).
+/// And what we send before the joiner's DTLS is up never reaches it, so no
+/// slot may wrap its numbering in its first packets (`RolloverStartTests`).
 final class SlotFillBeforeMediaTests: XCTestCase {
+    func testEverySlotAndItsRetransmissionsStartBelowTheWrap() throws {
+        let h = EngineHarness()
+        var starts: [UInt16] = []
+        for i in 0..<40 {
+            let client = ClientParticipant(publishAudio: true, publishVideo: true, slots: 4, certificate: EngineHarness.certificate,
+                                           lossRepair: true)
+            let answer = try h.engine.join(JoinRequest(sessionID: "s\(i)", room: .main, name: "p\(i)", role: .participant,
+                                                       offer: client.offer.sdp, mixedAudio: false, identity: nil), now: h.clock.now)
+            let p = try XCTUnwrap(h.engine.participant(answer.participantID))
+            for var slot in p.subscriber.audio + p.subscriber.video {
+                slot.rebase(filled: true, waitForKeyframe: false)
+                let first = try XCTUnwrap(slot.rewrite(sequence: 4321, timestamp: 0, isKeyframe: false, payloadBytes: 10, now: h.clock.now))
+                starts.append(first.sequence)
+                if slot.rtx != nil { starts.append(slot.nextRTXSequence()) }
+            }
+        }
+        XCTAssertEqual(starts.count, 40 * 12, "4 audio, 4 video and 4 retransmission streams each")
+        XCTAssertEqual(starts.filter { $0 >= 0x8000 }, [], "a stream that starts in the upper half can wrap before its receiver has keys")
+    }
+
     func testSlotsFilledBeforeTheSubscribersMediaIsUpCarryTheirSourcesFromTheFirstPacket() throws {
         let h = EngineHarness()
         try h.join("host", video: false)
