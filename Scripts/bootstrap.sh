@@ -13,7 +13,10 @@ apt_packages=(libopus-dev libsrtp2-dev libssl-dev libsqlite3-dev pkg-config post
 if [ "$want_e2e" = 1 ]; then
   # nftables and coturn: the ICE-TCP and TURN tests drop UDP inside a
   # namespace of their own and relay through a coturn they start.
-  apt_packages+=(chromium iproute2 util-linux openssl python3-venv nftables coturn)
+  # firefox-esr and pulseaudio: the Firefox tests drive Firefox ESR over its
+  # own WebDriver BiDi endpoint, and headless Firefox plays (and so runs its
+  # AudioContext) only into a PulseAudio null sink each test run starts.
+  apt_packages+=(chromium iproute2 util-linux openssl python3-venv nftables coturn firefox-esr pulseaudio)
 fi
 
 missing=()

@@ -89,7 +89,7 @@ final class Participant {
                 SubscribedSlot(ssrc: UInt32.random(in: 1...UInt32.max, using: &random), clockRate: clockRate,
                                payloadType: slot.payloadType,
                                rtx: slot.repair.rtxPayloadType.map { (UInt32.random(in: 1...UInt32.max, using: &random), $0) },
-                               initialSequence: UInt16.random(in: 0...UInt16.max, using: &random),
+                               initialSequence: SubscribedSlot.randomInitialSequence(using: &random),
                                initialTimestamp: UInt32.random(in: 0...UInt32.max, using: &random))
             }
         }

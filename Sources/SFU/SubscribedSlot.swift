@@ -71,15 +71,29 @@ public struct SubscribedSlot: Sendable {
         public var jitter: UInt32
     }
 
+    /// A random first sequence number (RFC 3550 §5.1) below 2^15, so that a
+    /// slot's stream, and its retransmission stream, cannot wrap within its
+    /// first 16 384 packets. A subscriber's SRTP takes the first packet it
+    /// decrypts to have rollover counter 0 (RFC 3711 §3.3.1); what we send
+    /// before its DTLS handshake has finished (we finish ours first, as the
+    /// server) never reaches it, and had that crossed 65535 → 0 the slot
+    /// would stay undecryptable for good (`RolloverStartTests`). libwebrtc's
+    /// senders start below 2^15 for the same reason.
+    static func randomInitialSequence<R: RandomNumberGenerator>(using random: inout R) -> UInt16 {
+        UInt16.random(in: 0...0x7FFF, using: &random)
+    }
+
     /// Creates an empty slot with our `ssrc`; the first sequence number and
-    /// timestamp are random per RFC 3550 §5.1, so they come from the caller.
+    /// timestamp are random per RFC 3550 §5.1, so they come from the caller
+    /// (the sequence number from `randomInitialSequence`).
     public init(ssrc: UInt32, clockRate: UInt32, payloadType: UInt8 = 0, rtx: (ssrc: UInt32, payloadType: UInt8)? = nil,
                 initialSequence: UInt16, initialTimestamp: UInt32) {
         self.ssrc = ssrc
         self.clockRate = clockRate
         self.payloadType = payloadType
         self.rtx = rtx
-        self.rtxSequence = initialSequence &+ 0x8000
+        // Apart from the media numbers, and also below 2^15 (see `randomInitialSequence`).
+        self.rtxSequence = (initialSequence &+ 0x4000) & 0x7FFF
         self.lastOutSeq = initialSequence &- 1
         self.lastOutTs = initialTimestamp
     }

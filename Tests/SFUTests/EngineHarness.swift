@@ -31,11 +31,13 @@ final class EngineHarness {
         engine.delegate = events
     }
 
-    /// Joins `name` into `room` and runs until its media is connected.
+    /// Joins `name` into `room` and runs until its media is connected
+    /// (with `connect: false` the client has not applied the answer yet:
+    /// `connect(_:answer:)` does that later).
     @discardableResult
     func join(_ name: String, room: RoomID = .main, session: String = "s1", audio: Bool = true, video: Bool = true,
               slots: Int = 4, role: Role = .participant, mixed: Bool = false, lossRepair: Bool = false,
-              transportWide: Bool = false, identity: String? = nil) throws -> JoinAnswer {
+              transportWide: Bool = false, identity: String? = nil, connect: Bool = true) throws -> JoinAnswer {
         let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate,
                                        lossRepair: lossRepair, transportWide: transportWide)
         let address = StunAddress("127.0.0.1:\(5000 + clients.count)")!
@@ -44,11 +46,17 @@ final class EngineHarness {
                                                  offer: client.offer.sdp, mixedAudio: mixed, identity: identity),
                                      now: clock.now)
         participantIDs[name] = answer.participantID
+        if connect { try self.connect(name, answer: answer) }
+        return answer
+    }
+
+    /// `name`'s client applies `answer` and the system runs until its media is connected.
+    func connect(_ name: String, answer: JoinAnswer) throws {
+        guard let client = clients[name]?.client else { return }
         try client.accept(answer: answer.answer, now: clock.now)
         run(for: .milliseconds(1)) // let the first checks go
         let deadline = clock.now + .seconds(5)
         while !client.isConnected && clock.now < deadline { run(for: .milliseconds(10)) }
-        return answer
     }
 
     /// Runs the whole system for `span` of virtual time.
