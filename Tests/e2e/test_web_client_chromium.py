@@ -178,16 +178,19 @@ def test_prejoin_explains_bad_links_blocked_devices_and_a_missing_camera() -> No
                 shown = await message_after(f"{server.base_url}#token={other.token('Eve')}", join=True)
                 assert "not valid for this session" in shown["text"] and shown["join"], shown
 
-                # Camera and microphone blocked for the origin.
-                origin = server.base_url.rstrip("/")
-                for name in ("videoCapture", "audioCapture"):
-                    await browser.send("Browser.setPermission", {"permission": {"name": name}, "setting": "denied", "origin": origin})
+            # Camera and microphone blocked for the origin: a browser that does not
+            # grant them by itself (no --use-fake-ui-for-media-stream), told to deny.
+            blocking = Chromium()
+            blocking.BASE_FLAGS = [f for f in Chromium.BASE_FLAGS if f != "--use-fake-ui-for-media-stream"]
+            async with blocking as browser:
+                for name in ("camera", "microphone"):
+                    await browser.send("Browser.setPermission", {"permission": {"name": name}, "setting": "denied",
+                                                                 "origin": server.base_url.rstrip("/")})
                 page = await browser.new_page(f"{server.base_url}#token={server.token('Eve')}")
                 note = await wait(page, "!document.getElementById('device-note').hidden && document.getElementById('device-note').textContent",
                                   "blocked devices explained", 10)
                 assert "blocked" in note and "Allow" in note, note
                 assert await page.evaluate("document.getElementById('message').hidden"), "a device problem is not a link error"
-                await browser.send("Browser.resetPermissions")
 
             # No camera at all: joins with the microphone only.
             async with Chromium(extra_args=["--use-fake-device-for-media-stream=device-count=0"]) as browser:
@@ -219,14 +222,17 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                         pages[name] = await browser.new_page(f"{server.base_url}?testTone={hz:g}#token={server.token(name)}")
                         await click(pages[name], "#join")
                     pat = pages["Pat"]
+                    # A background tab renders no frames (so its tiles would stay dark): Pat's in front.
+                    await pat.send("Page.bringToFront")
                     # --- waiting: its own screen, nothing of the others
                     await wait(pat, f"cohort.state.joined && {visible('#waiting-room')}", "Pat waits", 15)
                     shown = await pat.evaluate("""({call: document.getElementById('call').hidden, focus: document.activeElement.id,
-                        remote: document.querySelectorAll('#grid .tile:not(.self), audio[data-mid]').length,
+                        remote: [...document.querySelectorAll('#grid .tile:not(.self)')].filter((t) => !t.hidden).length
+                          + Object.keys(cohort.state.slots).length + cohort.state.roster.length - 1,
                         text: document.body.innerText})""")
                     assert shown["call"] and shown["remote"] == 0 and "Dr Host" not in shown["text"], shown
                     assert "waiting room" in shown["text"] and shown["focus"] == "waiting-heading", shown
-                    pid = {n: await p.evaluate("cohort.state.participantId") for n, p in pages.items()}
+                    pid = {n: await wait(p, "cohort.state.joined && cohort.state.participantId", f"{n} joined", 15) for n, p in pages.items()}
                     for n in pages:
                         await host.signalling.request({"type": "admit", "participantId": pid[n]})
                     # --- admitted: sees the host's red picture, hears the host's tone
@@ -256,8 +262,9 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                     featured = await wait(pat, "(() => { const f = document.querySelector('#grid .tile.featured'); return f && f.dataset.participant; })()",
                                           "a featured speaker", 5)
                     assert featured in await pat.evaluate("[...cohort.state.speaking]"), featured
-                    speaker = await pat.evaluate(f"[{width.format(repr(tile))}, {width.format(repr(cy_tile))}]")
-                    big, small = (speaker[0], speaker[1]) if featured == hid else (speaker[1], speaker[0])
+                    big, small = await pat.evaluate("""(() => { const t = [...document.querySelectorAll('#grid .tile')].filter((t) => !t.hidden);
+                        const w = (x) => x.getBoundingClientRect().width;
+                        return [w(t.find((x) => x.classList.contains('featured'))), Math.max(...t.filter((x) => !x.classList.contains('featured')).map(w))]; })()""")
                     assert big > 1.5 * small, f"speaker view: featured {big} px, other {small} px"
                     await click(pat, "#view-toggle")
                     # --- connection quality from getStats (loopback: good, with a round trip)
