@@ -33,13 +33,24 @@ async def check_screen(page: Page, screen: str, saved: list[str], problems: dict
     for size in SIZES:
         await emulate(page, size)
         found = await layout_problems(page)
-        if size == "phone" and screen == "call":
-            # One column, controls below the video.
-            geometry = await page.evaluate("""(() => { const tiles = [...document.querySelectorAll('#grid .tile')].filter((t) => !t.hidden)
-                .map((t) => t.getBoundingClientRect()); const c = document.getElementById('controls').getBoundingClientRect();
-                return {lefts: [...new Set(tiles.map((r) => Math.round(r.left)))], lowestTile: Math.max(...tiles.map((r) => r.bottom)), controlsTop: c.top}; })()""")
-            if len(geometry["lefts"]) != 1 or geometry["controlsTop"] < geometry["lowestTile"]:
-                found["phone layout"] = geometry
+        if size != "desktop" and screen == "call":
+            # The controls are on screen at the top and, scrolled to the end,
+            # below every tile (they cover no face at rest); one column on phones.
+            geometry = await page.evaluate("""(() => {
+                const measure = () => { const tiles = [...document.querySelectorAll('#grid .tile')].filter((t) => !t.hidden)
+                  .map((t) => t.getBoundingClientRect()); const c = document.getElementById('controls').getBoundingClientRect();
+                  return {lefts: [...new Set(tiles.filter((r) => r.width > innerWidth / 2).map((r) => Math.round(r.left)))],
+                          lowestTile: Math.max(...tiles.map((r) => r.bottom)), controls: [c.top, c.bottom], height: innerHeight}; };
+                scrollTo(0, 0); const top = measure();
+                scrollTo(0, document.documentElement.scrollHeight); const end = measure(); scrollTo(0, 0);
+                return {top, end}; })()""")
+            top, end = geometry["top"], geometry["end"]
+            if top["controls"][0] < 0 or top["controls"][1] > top["height"] + 0.5:
+                found["controls off screen"] = top
+            if end["controls"][0] < end["lowestTile"] - 0.5:
+                found["controls over a tile"] = end
+            if size == "phone" and len(top["lefts"]) > 1:
+                found["more than one column"] = top
         if found:
             problems[f"{screen}@{size}"] = found
         saved.append(await screenshot(page, f"{screen}-{size}"))

@@ -99,8 +99,10 @@ async def emulate(page: Page, size: str) -> None:
 
 
 async def screenshot(page: Page, name: str) -> str:
-    """Saves a PNG of the viewport under Tests/e2e/results/ (git-ignored)."""
+    """Saves a PNG of the viewport, scrolled to the top (what a person sees
+    first), under Tests/e2e/results/ (git-ignored)."""
     os.makedirs(RESULTS, exist_ok=True)
+    await page.evaluate("scrollTo(0, 0), true")
     shot = await page.send("Page.captureScreenshot", {"format": "png"}, timeout=20)
     path = os.path.join(RESULTS, f"{name}.png")
     with open(path, "wb") as f:
