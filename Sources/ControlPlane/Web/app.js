@@ -9,7 +9,7 @@
 // is the entry point; the others import what they use from here and only
 // define functions, which this file wires up at its end.
 //
-// Test hook (documented in Tests/e2e/README.md): `&testTone=HZ` in the URL
+// Test hook (documented in Tests/e2e/README.md; prejoin.js does it): `&testTone=HZ` in the URL
 // replaces the microphone with a WebAudio sine of HZ hertz, so end-to-end
 // tests can tell participants apart by ear. Nothing else changes.
 import { CohortClient, CohortError, ConnectionError, isFrameOfCurrentSource } from "./cohort-client.js";

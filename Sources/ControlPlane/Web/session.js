@@ -84,7 +84,7 @@ function startCountdown(seconds) {
   state.countdown = { endsAt, timer: setInterval(tick, 250) };
   tick();
   $("countdown").hidden = false;
-  announce(`Breakout rooms close in ${seconds} seconds.`);
+  addAnnouncement(`Breakout rooms close in ${seconds} seconds.`);
 }
 
 export function stopCountdown() {
