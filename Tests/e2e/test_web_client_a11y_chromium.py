@@ -64,9 +64,15 @@ def test_screens_pass_axe_fit_phones_and_work_by_keyboard() -> None:
     async def scenario() -> None:
         with CohortServer(web_root=WEB_ROOT, waiting_room=True) as server:
             host = AiortcParticipant("host", HOST_HZ, slots=2, video_format=(160, 120, 10), video_colour=(200, 40, 40))
+            # Two more people: three tiles are taller than a phone's screen.
+            others = [AiortcParticipant(n, hz, slots=1, video_format=(160, 120, 10), video_colour=c)
+                      for n, hz, c in (("ida", 550.0, (40, 160, 60)), ("jo", 1130.0, (40, 60, 200)))]
             async with Chromium() as browser:
                 try:
                     await host.join_cohort(server.ws_url, server.token("Dr Host", role="host"), "Dr Host")
+                    for o in others:
+                        await o.join_cohort(server.ws_url, server.token(o.name.title()), o.name.title())
+                        await host.signalling.request({"type": "admit", "participantId": o.joined["participantId"]})
                     page = await browser.new_page(f"{server.base_url}?testTone=550#token={server.token('Pat Patient')}")
                     await wait(page, "document.getElementById('preview').videoWidth > 0 && document.getElementById('mic-level').value > 0",
                                "pre-join preview and meter", 10)
@@ -91,6 +97,8 @@ def test_screens_pass_axe_fit_phones_and_work_by_keyboard() -> None:
                     tile = f"#grid .tile[data-participant='{host.joined['participantId']}']"
                     await wait(page, f"(() => {{ const t = document.querySelector({tile!r}); return {visible('#call')} && !!t && !t.hidden"
                                      " && !t.classList.contains('waiting'); })()", "in the call with the host's video", 15)
+                    await wait(page, "[...document.querySelectorAll('#grid .tile:not(.self)')].filter((t) => !t.hidden && !t.classList.contains('waiting')).length === 3",
+                               "three others' tiles open", 15)
                     await host.signalling.request({"type": "broadcast", "text": "Welcome, everyone"})
                     await host.signalling.request({"type": "chat", "text": "Hello"})
                     await wait(page, "document.getElementById('chat-unread').textContent === '1' && document.querySelectorAll('#announcements li').length === 1",
@@ -102,6 +110,8 @@ def test_screens_pass_axe_fit_phones_and_work_by_keyboard() -> None:
                     assert not problems, problems
                     assert page.exceptions == [], page.exceptions
                 finally:
+                    for o in others:
+                        await o.close()
                     await host.close()
 
     run(scenario(), timeout=120)
