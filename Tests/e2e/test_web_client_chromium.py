@@ -290,6 +290,17 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                     # --- Cy leaves: announced
                     await cy.close()
                     await wait(pat, "document.getElementById('live').textContent.includes('Cy left this room.')", "Cy's leave announced", 10)
+                    # --- a move into a breakout room and back: announced, room name shown
+                    await host.signalling.request({"type": "create-rooms", "names": ["Quiet corner"]})
+                    await host.signalling.wait_until(lambda st: any(m.get("type") == "session" and len(m.get("rooms", [])) == 2 for m in st.other))
+                    room = next(r["id"] for m in host.signalling.state.other if m.get("type") == "session"
+                                for r in m.get("rooms", []) if r["name"] == "Quiet corner")
+                    await host.signalling.request({"type": "assign", "assignments": {pid["Pat"]: room}})
+                    await host.signalling.request({"type": "open-rooms"})
+                    await wait(pat, "document.getElementById('live').textContent.includes('You are now in Quiet corner.') && "
+                                    "document.getElementById('room-name').textContent === 'Room: Quiet corner'", "move announced", 10)
+                    await host.signalling.request({"type": "close-rooms", "countdown": 0})
+                    await wait(pat, "document.getElementById('live').textContent.includes('You are now in Main room.')", "move back announced", 10)
                     # --- removed: a final screen, no rejoin
                     await host.signalling.request({"type": "remove", "participantId": pid["Pat"]})
                     await wait(pat, visible("#ended"), "Pat's final screen", 10)
