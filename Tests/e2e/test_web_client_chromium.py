@@ -325,3 +325,55 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                     await host.close()
 
     run(scenario(), timeout=120)
+
+
+# Marks, in the page, when every other person's tile has rendered a frame of
+# that person (the tile opens on the first frame of its new source).
+ALL_SEEN_PROBE = """((count) => {
+  window.allSeenAt = null;
+  const timer = setInterval(() => {
+    const open = [...document.querySelectorAll('#grid .tile:not(.self)')].filter((t) => !t.hidden && !t.classList.contains('waiting'));
+    if (open.length === count) { window.allSeenAt = performance.now(); clearInterval(timer); }
+  }, 5);
+  return true;
+})"""
+
+
+def test_join_to_seeing_everyone_ten_times() -> None:
+    """Click Join (the preview already running, as a person would) → every
+    other participant's tile shows their picture, ten joins of one page into
+    a call of three aiortc participants (red, green, blue); p50 and p95."""
+    async def scenario() -> None:
+        with CohortServer(web_root=WEB_ROOT) as server:
+            colours = {"ida": RED, "jo": GREEN, "kim": (40, 60, 200)}
+            peers = [AiortcParticipant(n, hz, slots=1, video_format=(160, 120, 15), video_colour=c)
+                     for (n, c), hz in zip(colours.items(), (PAT_HZ, HOST_HZ, CY_HZ))]
+            async with Chromium() as browser:
+                try:
+                    for p in peers:
+                        await p.join_cohort(server.ws_url, server.token(p.name), p.name)
+                    page = await browser.new_page(f"{server.base_url}?testTone=600#token={server.token('Lou')}")
+                    times = []
+                    for _ in range(10):
+                        await wait(page, "document.getElementById('preview').videoWidth > 0 && !document.getElementById('join').disabled",
+                                   "pre-join ready", 10)
+                        await page.evaluate(f"{ALL_SEEN_PROBE}(3)")
+                        await click(page, "#join")
+                        await wait(page, "window.allSeenAt !== null", "every other person seen", 20, interval=0.05)
+                        times.append(await page.evaluate("(window.allSeenAt - cohort.state.timing.joinClicked) / 1000"))
+                        for p in peers:
+                            rgb = await video_rgb(page, f"#grid .tile[data-participant='{p.joined['participantId']}'] video")
+                            assert near(rgb, colours[p.name]), f"{p.name}'s tile shows {rgb}"
+                        await click(page, "#leave")
+                        await wait(page, visible("#join-panel"), "back on the pre-join screen", 10)
+                    times.sort()
+                    p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.95))]
+                    print(f"\nclick Join → all 3 others seen, 10 joins (s): p50 {p50:.2f}, p95 {p95:.2f}; "
+                          + ", ".join(f"{t:.2f}" for t in times))
+                    assert p95 < 5, times
+                    assert page.exceptions == [], page.exceptions
+                finally:
+                    for p in peers:
+                        await p.close()
+
+    run(scenario(), timeout=150)
