@@ -13,8 +13,9 @@ device emulation:
   video, never over it;
 - a screenshot of each screen at each size is saved under
   Tests/e2e/results/ (git-ignored).
-The pre-join screen is also driven by keyboard alone: Tab reaches every
-control with a visible focus outline, and Enter on Join joins.
+The pre-join screen and the call are also driven by keyboard alone: Tab
+reaches every control with a visible focus outline, Enter on Join joins,
+Space on the microphone button mutes.
 """
 
 from __future__ import annotations
@@ -106,6 +107,19 @@ def test_screens_pass_axe_fit_phones_and_work_by_keyboard() -> None:
                     await click(page, "#chat-toggle")
                     await wait(page, "document.getElementById('quality').dataset.level !== 'unknown'", "quality measured", 8)
                     await check_screen(page, "call", saved, problems)
+
+                    # Keyboard only in the call: Tab reaches every control with
+                    # its focus drawn; Space on the microphone button mutes.
+                    await page.evaluate("document.activeElement.blur(), scrollTo(0, 0), true")
+                    order = await tab_order(page, 12)
+                    wanted = ["button:Dismiss this message", "view-toggle", "mic", "cam", "hand", "chat-toggle", "leave", "chat-text"]
+                    reached = [o[:-1] for o in order]
+                    assert all(w in reached for w in wanted), f"Tab order {order} misses {[w for w in wanted if w not in reached]}"
+                    assert all(o.endswith("+") for o in order if o[:-1] in wanted), f"focus not drawn: {order}"
+                    await page.evaluate("document.getElementById('mic').focus(), true")
+                    await press(page, " ", "Space", 32)
+                    muted = await page.evaluate("[document.getElementById('mic').getAttribute('aria-pressed'), cohort.state.local.getAudioTracks()[0].enabled]")
+                    assert muted == ["true", False], muted
                     print("\nscreenshots:\n  " + "\n  ".join(saved))
                     assert not problems, problems
                     assert page.exceptions == [], page.exceptions
