@@ -8,7 +8,8 @@ device emulation:
 - axe-core (the copy shipped by the axe-selenium-python package, injected
   through DevTools) reports no WCAG 2.0 A/AA or best-practice violation;
 - nothing overflows horizontally, every visible control is inside the
-  viewport, and at touch sizes every control is at least 44x44 CSS px;
+  viewport's width, and at touch sizes every control is at least 44x44 CSS
+  px; Join is on the pre-join screen's first screenful;
 - at phone size the call is one column and the controls are below the
   video, never over it;
 - a screenshot of each screen at each size is saved under
@@ -52,6 +53,11 @@ async def check_screen(page: Page, screen: str, saved: list[str], problems: dict
                 found["controls over a tile"] = end
             if size == "phone" and len(top["lefts"]) > 1:
                 found["more than one column"] = top
+        if screen == "prejoin":
+            # Join is on the first screenful: no scrolling to find it.
+            join = await page.evaluate("scrollTo(0, 0), [document.getElementById('join').getBoundingClientRect().bottom, innerHeight]")
+            if join[0] > join[1]:
+                found["Join below the fold"] = join
         if found:
             problems[f"{screen}@{size}"] = found
         saved.append(await screenshot(page, f"{screen}-{size}"))
