@@ -2,7 +2,8 @@
 (issue 18 items 5 and 6), in headless Chromium with real media.
 
 On each screen a patient meets — pre-join, waiting room, the call (with the
-host's video and tone, a broadcast banner and the chat open) — at desktop
+host's and two others' video, a broadcast banner and the chat open), the end
+after removal — at desktop
 (1280x800), tablet (768x1024) and phone (360x740) sizes through DevTools
 device emulation:
 - axe-core (the copy shipped by the axe-selenium-python package, injected
@@ -126,6 +127,11 @@ def test_screens_pass_axe_fit_phones_and_work_by_keyboard() -> None:
                     await press(page, " ", "Space", 32)
                     muted = await page.evaluate("[document.getElementById('mic').getAttribute('aria-pressed'), cohort.state.local.getAudioTracks()[0].enabled]")
                     assert muted == ["true", False], muted
+
+                    # The end: removed by the host.
+                    await host.signalling.request({"type": "remove", "participantId": pat})
+                    await wait(page, visible("#ended"), "the final screen", 10)
+                    await check_screen(page, "ended", saved, problems)
                     print("\nscreenshots:\n  " + "\n  ".join(saved))
                     assert not problems, problems
                     assert page.exceptions == [], page.exceptions
