@@ -272,6 +272,11 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                                               "({...document.getElementById('quality').dataset, text: document.getElementById('quality').textContent})",
                                          "connection quality measured", 8)
                     assert quality["level"] == "good" and quality["rtt"] != "" and quality["text"] == "Connection: good", quality
+                    # Video paused by the server for this connection (a `downlink`, fed to the page): poor.
+                    await pat.evaluate("cohort.onMessage({type: 'downlink', paused: [document.querySelector(%r).dataset.mid], suggestAudioMix: false}), true" % tile)
+                    await wait(pat, "document.getElementById('quality').dataset.level === 'poor'", "quality poor while video is paused", 5)
+                    await pat.evaluate("cohort.onMessage({type: 'downlink', paused: [], suggestAudioMix: false}), true")
+                    await wait(pat, "document.getElementById('quality').dataset.level === 'good'", "quality good again", 5)
                     # --- a broadcast: a banner, announced, dismissible
                     await host.signalling.request({"type": "broadcast", "text": "Ten minutes left"})
                     await wait(pat, visible("#announcements li"), "broadcast banner", 5)
