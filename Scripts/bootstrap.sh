@@ -42,7 +42,8 @@ if [ "$want_e2e" = 1 ]; then
   if [ ! -f "$stamp" ]; then
     echo "bootstrap: creating $venv with the Python test peers"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r Tests/e2e/requirements.txt
+    # python -m pip, not bin/pip: a copied venv's pip script still names its original interpreter.
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r Tests/e2e/requirements.txt
     touch "$stamp"
   fi
 fi

@@ -105,6 +105,9 @@ class MidRecorder:
     audio: SampleBuffer = field(default_factory=SampleBuffer)
     video_frames: int = 0
     video_size: tuple[int, int] | None = None
+    # Mean luma (0-255) of every 5th decoded frame's Y plane, latest last
+    # (bounded): what the frames show, e.g. black for a camera turned off.
+    video_luma: list[float] = field(default_factory=list)
     first_frame_at: float | None = None
     last_frame_at: float | None = None
     ended: bool = False
@@ -128,6 +131,9 @@ class MidRecorder:
                 else:
                     self.video_frames += 1
                     self.video_size = (frame.width, frame.height)
+                    if self.video_frames % 5 == 1:
+                        self.video_luma.append(float(frame.to_ndarray(format="gray").mean()))
+                        del self.video_luma[:-50]
         except MediaStreamError:
             pass
         finally:

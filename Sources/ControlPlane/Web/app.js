@@ -1,20 +1,24 @@
 // Cohort web client: no build step. Joins with the token from the link
 // through cohort-client.js (the offer, signalling, slot maps and routing;
 // docs/CLIENT-LIBRARY.md), then shows and labels a tile per video slot.
+// Four screens, one at a time (showScreen): the pre-join check (prejoin.js),
+// the waiting room, the call, and the end (removed, denied, session ended).
 // Session features (rooms, countdown, hand, chat, broadcasts, speaking) are
-// in session.js, the host panel in host.js. All are ES modules: this one is
-// the entry point; session.js and host.js import what they use from here and
-// only define functions, which this file wires up at its end.
+// in session.js, the host panel in host.js, the call's extras (view, tile
+// badges, connection quality) in call-view.js. All are ES modules: this one
+// is the entry point; the others import what they use from here and only
+// define functions, which this file wires up at its end.
 //
-// Test hook (documented in Tests/e2e/README.md): `&testTone=HZ` in the URL
+// Test hook (documented in Tests/e2e/README.md; prejoin.js does it): `&testTone=HZ` in the URL
 // replaces the microphone with a WebAudio sine of HZ hertz, so end-to-end
 // tests can tell participants apart by ear. Nothing else changes.
 import { CohortClient, CohortError, ConnectionError, isFrameOfCurrentSource } from "./cohort-client.js";
-import { renderSession, stopCountdown, onSession, onSpeaking, onBroadcast, onChat, wireSessionControls } from "./session.js";
+import { renderSession, stopCountdown, onSession, onSpeaking, onBroadcast, onChat, wireSessionControls, resetChat } from "./session.js";
 import { wireHostPanel } from "./host.js";
+import { startPreview, takePreview, wirePrejoin, applySink } from "./prejoin.js";
+import { decorateTiles, startQuality, stopQuality, wireCallView, announceRosterChange } from "./call-view.js";
 
 const params = new URLSearchParams(location.search);
-const testTone = Number(params.get("testTone")) || null;
 
 // The session link carries its token in the fragment (`/#token=...`), which
 // browsers never send to a server, proxy or access log; `?token=` still works
@@ -115,14 +119,19 @@ export const GENERIC_ERROR = "Something went wrong on the server. Reload the pag
 // Codes after which joining again with the same link cannot work.
 const FATAL = new Set(["token-expired", "token-invalid", "token-used", "removed", "unauthorized"]);
 
+// `left` reasons that are a host's decision or the end: never rejoined by
+// the page, shown on the end screen (docs/CLIENTS.md "What to do on each error").
+const FINAL_LEFT = new Set(["removed", "denied", "session-ended"]);
+const ENDED_HEADING = { "removed": "You were removed from the session", "denied": "You were not let in", "session-ended": "The session has ended" };
+
 // Why the server removed us (`left.reason`).
 const LEFT_TEXT = {
   "consent-expired": "The connection to the media server was lost. Join again to reconnect.",
   "media-closed": "The media connection was closed. Join again to reconnect.",
   "dtls-failed": "A secure media connection could not be set up. Join again to retry.",
-  "removed": "A host removed you from the session.",
-  "denied": "The host did not let you in to this session.",
-  "session-ended": "The session has ended.",
+  "removed": "A host removed you from the session. Ask your therapist if you should join again.",
+  "denied": "The host did not let you in to this session. Ask your therapist if you think this is a mistake.",
+  "session-ended": "The session has ended. Thank you for taking part. You can close this page.",
 };
 
 // What to tell a person about a refused request or a lost connection.
@@ -144,6 +153,48 @@ function showReconnecting(on, text = "Connection lost. Reconnecting… You can s
   const el = $("reconnecting");
   el.textContent = on ? text : "";
   el.hidden = !on;
+}
+
+// One screen at a time: "prejoin", "waiting", "call" or "ended".
+export function showScreen(name) {
+  const was = document.body.dataset.screen;
+  $("join-panel").hidden = name !== "prejoin";
+  $("waiting-room").hidden = name !== "waiting";
+  $("call").hidden = name !== "call";
+  $("ended").hidden = name !== "ended";
+  document.body.dataset.screen = name;
+  // Moving focus to the new screen's heading tells a screen reader user
+  // where they are; the call keeps focus where the person left it.
+  if (was && was !== name && name === "waiting") $("waiting-heading").focus();
+  if (was !== name && name === "ended") $("ended-heading").focus();
+}
+
+// The call's screen follows the server: the waiting room until admitted.
+export function updateScreen() {
+  if (!state.client || !state.joined) return;
+  const me = state.participantId, session = state.session;
+  const listed = !!session && Array.isArray(session.waiting) &&
+    session.waiting.some((w) => (typeof w === "string" ? w : w && w.participantId) === me);
+  const waiting = state.room === "waiting" || (!state.room && listed);
+  showScreen(waiting ? "waiting" : "call");
+}
+
+// The final screen: a host's decision or the session's end; nothing rejoins.
+function showEnded(reason) {
+  $("ended-heading").textContent = ENDED_HEADING[reason] || "You have left the session";
+  $("ended-text").textContent = LEFT_TEXT[reason] || "You have left the session.";
+  showScreen("ended");
+  announce($("ended-heading").textContent + ". " + $("ended-text").textContent);
+}
+
+// The live region (aria-live polite): joins, leaves, moves, broadcasts and
+// chat, for screen reader users. The last few lines stay; older ones go.
+export function announce(text) {
+  const live = $("live");
+  const line = document.createElement("p");
+  line.textContent = text;
+  live.append(line);
+  while (live.children.length > 5) live.firstElementChild.remove();
 }
 
 // One place for everything a person must read: a role="alert" region.
@@ -178,6 +229,9 @@ function listen(client) {
   on("joined", (reply) => {
     state.timing.joined = performance.now();
     if (reply && reply.resumedAfterReload) state.reloadResumed = true;
+    // Who is here at joining is the baseline for "joined"/"left" lines.
+    state.knownRoster = new Map(state.roster.map((p) => [p.participantId, p.name]));
+    state.knownRosterRoom = client.room;
     const pc = client.peerConnection;
     pc.addEventListener("connectionstatechange", () => {
       if (client !== state.client) return;
@@ -192,6 +246,7 @@ function listen(client) {
   });
   on("roster", ({ participants }) => {
     for (const p of participants) if (p.participantId) state.names.set(p.participantId, p.name);
+    announceRosterChange(participants);
     render();
     renderSession();
   });
@@ -205,9 +260,14 @@ function listen(client) {
   });
   on("left", ({ reason }) => {
     storeResume(null);
+    setStatus("Not connected");
+    if (FINAL_LEFT.has(reason)) {
+      endCall({ final: true });
+      showEnded(reason);
+      return;
+    }
     endCall();
     showMessage(LEFT_TEXT[reason] || "You have left the session.");
-    setStatus("Not connected");
   });
   on("shutdown", ({ retryAfter }) => {
     // The server restarts: join again with the same link once it is back.
@@ -257,7 +317,9 @@ function makeTile({ mid, track }) {
   video.srcObject = new MediaStream([track]);
   const label = document.createElement("figcaption");
   label.className = "label";
-  tile.append(video, label);
+  const badges = document.createElement("div");
+  badges.className = "badges";
+  tile.append(video, label, badges);
   $("grid").append(tile);
   state.tiles.set(mid, tile);
   // A tile whose slot changed source stays dark until a frame of the new
@@ -284,6 +346,7 @@ function makePlayer({ mid, track }) {
   audio.autoplay = true;
   audio.dataset.mid = mid;
   audio.srcObject = new MediaStream([track]);
+  applySink(audio);
   document.body.append(audio);
   state.players.set(mid, audio);
 }
@@ -313,6 +376,7 @@ export function render() {
       + (paused ? " — video paused, poor connection" : "");
     tile.querySelector("video").setAttribute("aria-label", who ? `Video of ${name}` : "Empty");
   }
+  decorateTiles();
   const me = state.roster.find((p) => p.participantId === state.participantId);
   const self = document.querySelector(".tile.self .label");
   if (self && me) self.textContent = `${me.name} (you)`;
@@ -327,22 +391,6 @@ export function render() {
   }));
 }
 
-async function localMedia() {
-  if (!testTone) return navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: false, video: { width: 640, height: 480 } });
-  const context = new AudioContext({ sampleRate: 48000 });
-  await context.resume();
-  const osc = context.createOscillator();
-  osc.frequency.value = testTone;
-  const gain = context.createGain();
-  gain.gain.value = 0.25;
-  const sink = context.createMediaStreamDestination();
-  osc.connect(gain).connect(sink);
-  osc.start();
-  stream.addTrack(sink.stream.getAudioTracks()[0]);
-  return stream;
-}
-
 // `resume`: come back as the participant this tab was before a reload
 // (falls back to joining anew when the server refuses).
 async function join({ resume = null } = {}) {
@@ -351,7 +399,7 @@ async function join({ resume = null } = {}) {
   showMessage("");
   try {
     setStatus("Starting camera and microphone…");
-    state.local = await localMedia();
+    state.local = await takePreview();
     const name = $("name").value.trim();
     const self = document.createElement("figure");
     self.className = "tile self";
@@ -360,8 +408,14 @@ async function join({ resume = null } = {}) {
     v.setAttribute("aria-label", "Your camera");
     const label = document.createElement("figcaption");
     label.className = "label"; label.textContent = `${name || "You"} (you)`;
-    self.append(v, label);
+    const badges = document.createElement("div");
+    badges.className = "badges";
+    self.append(v, label, badges);
     $("grid").replaceChildren(self);
+    // The pre-join switches: a track that starts disabled is "off" in the call.
+    const [mic] = state.local.getAudioTracks(), [cam] = state.local.getVideoTracks();
+    setToggle($("mic"), mic, "microphone");
+    setToggle($("cam"), cam, "camera");
 
     setStatus("Connecting…");
     const client = new CohortClient();
@@ -383,8 +437,8 @@ async function join({ resume = null } = {}) {
       await fresh.join({ token, name: state.joinName, audio, video, stream: state.local });
     }
     render();
-    $("join-panel").hidden = true;
-    $("call").hidden = false;
+    updateScreen();
+    startQuality();
     setStatus("Connecting media…");
     renderSession();
   } catch (err) {
@@ -426,6 +480,7 @@ async function rejoin({ firstDelayMs = 0, text = "The connection dropped. Reconn
       showReconnecting(false);
       showMessage("");
       render();
+      updateScreen();
       setStatus("Connecting media…");
       renderSession();
       return;
@@ -466,16 +521,14 @@ function dropRemote() {
 
 function describeJoinFailure(err) {
   if (err instanceof CohortError || err instanceof ConnectionError) return errorText(err);
-  if (err.name === "NotAllowedError") return "Cohort needs your camera and microphone. Allow them in the browser and join again.";
-  if (err.name === "NotFoundError") return "No camera or microphone was found. Connect one and join again.";
-  if (err.name === "NotReadableError") return "Your camera or microphone is in use by another program. Close it and join again.";
   return err.message || GENERIC_ERROR;
 }
 
 // Closes the call (socket and peer connection), stops own media and returns
-// to the join panel.
-function endCall() {
+// to the pre-join screen (with a fresh preview), or, `final`, to nothing.
+function endCall({ final = false } = {}) {
   state.rejoining = null;
+  stopQuality();
   showReconnecting(false);
   if (state.client) { state.client.close(); state.client = null; }
   if (state.local) { state.local.getTracks().forEach((t) => t.stop()); state.local = null; }
@@ -486,16 +539,21 @@ function endCall() {
   state.speaking = new Set();
   stopCountdown();
   for (const id of ["chat-log", "announcements", "host-rooms", "host-waiting"]) $(id).replaceChildren();
+  resetChat();
   document.querySelector("#host-people tbody").replaceChildren();
   $("host-panel").hidden = true;
   $("room-name").textContent = "";
   $("listening-notice").hidden = true;
   $("muted-notice").hidden = true;
-  $("call").hidden = true;
-  $("join-panel").hidden = false;
-  $("join").disabled = !token;
   $("mic").setAttribute("aria-pressed", "false");
   $("cam").setAttribute("aria-pressed", "false");
+  if (final) {
+    $("join").disabled = true;
+    return;
+  }
+  showScreen("prejoin");
+  $("join").disabled = !token;
+  if (token) startPreview();
 }
 
 async function leave() {
@@ -512,25 +570,45 @@ function toggle(kind, button) {
   const track = kind === "audio" ? state.local.getAudioTracks()[0] : state.local.getVideoTracks()[0];
   if (!track) return;
   track.enabled = !track.enabled;
-  button.setAttribute("aria-pressed", String(!track.enabled));
+  setToggle(button, track, kind === "audio" ? "microphone" : "camera");
+  render();
+}
+
+function setToggle(button, track, what) {
+  button.disabled = !track;
+  button.setAttribute("aria-pressed", String(!!track && !track.enabled));
+  if (!track) button.textContent = what === "camera" ? "No camera" : "No microphone";
+  else button.textContent = what === "camera" ? "Turn camera off" : "Mute microphone";
 }
 
 $("mic").onclick = () => toggle("audio", $("mic"));
 $("cam").onclick = () => toggle("video", $("cam"));
 $("leave").onclick = leave;
+$("waiting-leave").onclick = leave;
 $("join").onclick = () => join();
 $("name").value = claimsFromToken(token || "").name || "";
+showScreen("prejoin");
+wirePrejoin();
+const claims = claimsFromToken(token || "");
 if (!token) {
   showMessage("This link has no session token. Ask your therapist for your session link.");
+  $("join").disabled = true;
+} else if (typeof claims.exp === "number" && claims.exp * 1000 < Date.now() - 60000 && !storedResume()) {
+  // Plainly expired (a minute's grace for clocks): say so before the person
+  // sets up camera and microphone. The server has the last word on the rest.
+  showMessage(ERROR_TEXT["token-expired"]);
   $("join").disabled = true;
 } else if (storedResume()) {
   // A reload of a page that was in the call: straight back into it.
   const saved = storedResume();
   if (saved.name) $("name").value = saved.name;
   join({ resume: saved });
+} else {
+  startPreview();
 }
 // For the end-to-end tests (Tests/e2e/test_call_chromium.py): state and timing
 // are read, onMessage is fed synthetic server messages; request sends one.
 window.cohort = { state, join, leave, onMessage, request };
 wireSessionControls();
 wireHostPanel();
+wireCallView();

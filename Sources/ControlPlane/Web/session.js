@@ -5,7 +5,7 @@
 // functions; app.js calls them on the client's events and calls
 // wireSessionControls() once. Chat and broadcasts live only in the page:
 // nothing is ever stored.
-import { state, $, request, showMessage, errorText, setStatus, render, nameOf } from "./app.js";
+import { state, $, request, showMessage, errorText, setStatus, render, nameOf, announce, updateScreen } from "./app.js";
 import { renderHostPanel } from "./host.js";
 
 // Sends a session command; a refusal is shown plainly and yields null.
@@ -45,17 +45,20 @@ export function onSession(msg) {
 
 export function renderSession() {
   renderHostPanel();
+  updateScreen();
   const msg = state.session, me = state.participantId;
   if (!msg || !me) return;
   if (waitingEntries(msg).some((w) => w.participantId === me)) {
     setStatus("Waiting for the host to let you in…");
-    $("room-name").textContent = "You are in the waiting room. The host will let you in.";
     return;
   }
   const room = roomOf(me);
   if (room) {
     setStatus(`In ${room.name || room.id}`);
     $("room-name").textContent = `Room: ${room.name || room.id}`;
+    // A move (a breakout opening or closing, a host's move): say where one is now.
+    if (state.announcedRoom && state.announcedRoom !== room.id) announce(`You are now in ${room.name || room.id}.`);
+    state.announcedRoom = room.id;
   }
   $("listening-notice").hidden = !(room && (room.listeners || []).some((id) => id !== me));
   $("muted-notice").hidden = !(msg.muted || []).includes(me);
@@ -81,7 +84,7 @@ function startCountdown(seconds) {
   state.countdown = { endsAt, timer: setInterval(tick, 250) };
   tick();
   $("countdown").hidden = false;
-  announce(`Breakout rooms close in ${seconds} seconds.`);
+  addAnnouncement(`Breakout rooms close in ${seconds} seconds.`);
 }
 
 export function stopCountdown() {
@@ -92,22 +95,64 @@ export function stopCountdown() {
   delete $("countdown").dataset.seconds;
 }
 
-// One line in the announcements list (aria-live), newest last.
-function announce(text) {
+// One banner in the announcements list, newest last, with a button that
+// dismisses it; the live region reads it out.
+function addAnnouncement(text) {
   const li = document.createElement("li");
-  li.textContent = text;
+  const span = document.createElement("span");
+  span.textContent = text;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "dismiss";
+  close.textContent = "Dismiss";
+  close.setAttribute("aria-label", "Dismiss this message");
+  close.onclick = () => li.remove();
+  li.append(span, close);
   $("announcements").append(li);
+  announce(text);
 }
 
 export function onBroadcast(msg) {
-  if (typeof msg.text === "string") announce(`Message from ${msg.from || "the host"}: ${msg.text}`);
+  if (typeof msg.text === "string") addAnnouncement(`Message from ${msg.from || "the host"}: ${msg.text}`);
 }
 
+// Chat: the log, an unread count on the Chat button while the panel is
+// closed, and the live region (someone else's lines only).
 export function onChat(msg) {
   if (typeof msg.text !== "string") return;
   const li = document.createElement("li");
-  li.textContent = `${msg.name || nameOf(msg.from)}: ${msg.text}`;
+  const who = msg.name || nameOf(msg.from);
+  li.textContent = `${who}: ${msg.text}`;
   $("chat-log").append(li);
+  if (msg.from === state.participantId) return;
+  if ($("chat-panel").hidden) {
+    state.unreadChat = (state.unreadChat || 0) + 1;
+    showUnread();
+  }
+  announce(`Chat from ${who}: ${msg.text}`);
+}
+
+function showUnread() {
+  const n = state.unreadChat || 0, badge = $("chat-unread");
+  badge.textContent = n ? String(n) : "";
+  badge.hidden = !n;
+  $("chat-toggle").setAttribute("aria-label", n ? `Chat, ${n} unread` : "Chat");
+}
+
+export function resetChat() {
+  state.unreadChat = 0;
+  state.announcedRoom = null;
+  showUnread();
+}
+
+function setChatOpen(open) {
+  $("chat-panel").hidden = !open;
+  $("chat-toggle").setAttribute("aria-expanded", String(open));
+  if (open) {
+    state.unreadChat = 0;
+    showUnread();
+    $("chat-text").focus();
+  }
 }
 
 export function onSpeaking(ids) {
@@ -117,6 +162,7 @@ export function onSpeaking(ids) {
 
 // The hand button and the chat form.
 export function wireSessionControls() {
+  $("chat-toggle").onclick = () => setChatOpen($("chat-panel").hidden);
   $("hand").onclick = () => command({ type: "hand", raised: $("hand").getAttribute("aria-pressed") !== "true" });
   $("chat-form").onsubmit = async (e) => {
     e.preventDefault();
