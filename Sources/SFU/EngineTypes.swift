@@ -294,6 +294,13 @@ public struct EngineCounters: Sendable, Equatable {
     /// Video slots paused, and resumed, by subscribers' downlink allocation.
     public var videoSlotsPaused = 0
     public var videoSlotsResumed = 0
+    /// Simulcast: packets of an unknown SSRC whose RtpStreamId (or, for
+    /// RTX, RepairedRtpStreamId) names no offered layer, or that carry none
+    /// and so cannot be placed; dropped.
+    public var simulcastUnknownRID = 0
+    public var simulcastMissingRID = 0
+    /// Simulcast layer switches made by video slots at a keyframe.
+    public var layerSwitches = 0
     /// Padding packets sent to probe subscribers' downlinks.
     public var probePaddingSent = 0
     /// Participants kept after their peer closed DTLS (`keepsClosedMedia`).

@@ -25,6 +25,11 @@ extension MediaEngine {
     static let audioStreamBitrate = 56_000
     /// A stream measured below this is counted at this (a publisher ramping up).
     static let minimumVideoBitrate = 100_000
+    /// The same for a simulcast layer (the lowest runs at 30-100 kbit/s).
+    static let minimumLayerBitrate = 30_000
+    /// A layer's width before its first keyframe says: the top layer's,
+    /// halved per layer below (the web client's 4/2/1 scaling).
+    static let defaultWidth = 640
     /// Probes aim this far above what the subscriber's streams need.
     static let probeHeadroom = 1.15
     /// A subscriber's estimator: probes of 30 ms, since they are paced by
@@ -47,18 +52,33 @@ extension MediaEngine {
         let speaking = session.table.members[p.id].flatMap { session.speakers[$0.room] } ?? []
         var slots: [BandwidthAllocator.Slot] = []
         var publishers: [Int: Participant] = [:]
+        // Per slot, the publisher's layer behind each of the allocator's layers.
+        var layerIndices: [Int: [Int]] = [:]
         var wanted = 0
         for index in p.subscriber.video.indices where p.subscriber.video[index].isFilled {
             guard case .publisher(let who)? = session.table.fill(of: p.id, kind: .video, index: index),
-                  let publisher = session.participants[who], publisher.video != nil else { continue }
-            let rate = publisher.video?.bitrate.bitsPerSecond(now: now) ?? 0
-            guard rate > 0 else { continue }
-            let cost = max(rate, Self.minimumVideoBitrate)
+                  let publisher = session.participants[who], let top = publisher.video?.topLayer(now: now) else { continue }
+            let simulcast = publisher.video?.isSimulcast ?? false
+            var layers: [BandwidthAllocator.Layer] = []
+            var indices: [Int] = []
+            for i in 0...top {
+                guard let at = publisher.video?.layers[i].lastArrival, now - at <= .seconds(1),
+                      let rate = publisher.video?.layers[i].bitrate.bitsPerSecond(now: now), rate > 0 else { continue }
+                // Costs rise with the layer (a layer ramping up is counted above the one below).
+                let floor = simulcast ? Self.minimumLayerBitrate : Self.minimumVideoBitrate
+                let cost = max(rate, floor, (layers.last?.bitrate ?? 0) + 1)
+                let width = publisher.video?.layers[i].width ?? Self.defaultWidth >> (top - i)
+                layers.append(.init(bitrate: cost, width: width))
+                indices.append(i)
+            }
+            guard let highest = layers.last else { continue }
             let priority: BandwidthAllocator.Priority = publisher.role.runsSession ? .pinned
                 : speaking.contains(who) ? .activeSpeaker : .normal
-            slots.append(.init(id: index, priority: priority, layers: [.init(bitrate: cost, width: 640)]))
+            slots.append(.init(id: index, priority: priority, layers: layers,
+                               renderedWidth: p.subscriber.video[index].renderedWidth))
             publishers[index] = publisher
-            wanted += cost
+            layerIndices[index] = indices
+            wanted += highest.bitrate
         }
         let audio = p.subscriber.audio.filter(\.isFilled).count * Self.audioStreamBitrate
         // Probing goes past what is needed by the allocator's headroom and
@@ -70,7 +90,17 @@ extension MediaEngine {
         let budget = p.subscriber.recentBudget.record(estimator.target, now: now)
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)
         var changed = false
+        var requested = false
         for (index, decision) in allocation.decisions {
+            if case .layer(let chosen) = decision, let layer = layerIndices[index]?[chosen],
+               p.subscriber.video[index].targetLayer != layer {
+                // The slot moves at the layer's next keyframe: ask for one now.
+                p.subscriber.video[index].targetLayer = layer
+                if p.subscriber.video[index].layer != layer, !p.subscriber.video[index].isPaused {
+                    publishers[index]?.requestKeyframe(now: now, layer: layer)
+                    requested = true
+                }
+            }
             let pause = decision == .paused
             guard p.subscriber.video[index].isPaused != pause else { continue }
             p.subscriber.video[index].setPaused(pause)
@@ -79,7 +109,7 @@ extension MediaEngine {
                 counters.videoSlotsPaused += 1
             } else {
                 counters.videoSlotsResumed += 1
-                publishers[index]?.requestKeyframe(now: now)
+                publishers[index]?.requestKeyframe(now: now, layer: p.subscriber.video[index].targetLayer)
             }
         }
         // A slot whose publisher stopped sending is not decided: it resumes,
@@ -88,7 +118,7 @@ extension MediaEngine {
             p.subscriber.video[index].setPaused(false)
             changed = true
         }
-        if changed { timersChanged() }  // resumed slots asked their publishers for keyframes
+        if changed || requested { timersChanged() }  // resumed slots asked their publishers for keyframes
         if changed || allocation.suggestMixedAudio != p.subscriber.suggestedMix {
             p.subscriber.suggestedMix = allocation.suggestMixedAudio
             let mids = p.plan.slots(.video).map(\.mid)

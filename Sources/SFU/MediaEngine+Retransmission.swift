@@ -28,7 +28,8 @@ extension MediaEngine {
         counters.nacksReceived += 1
         guard let (kind, index) = sub.subscriber.slot(withSSRC: nack.mediaSSRC), kind == .video,
               case .publisher(let who)? = sub.session.table.fill(of: sub.id, kind: .video, index: index),
-              let publisher = sub.session.participants[who], publisher.video?.cache != nil,
+              let publisher = sub.session.participants[who], let layer = sub.subscriber.video[index].layer,
+              let layers = publisher.video?.layers.count, layer < layers, publisher.video?.layers[layer].cache != nil,
               let srtp = sub.srtp, let destination = sub.ice.selected else {
             counters.retransmissionMisses += nack.lostSequenceNumbers.count
             return
@@ -38,7 +39,7 @@ extension MediaEngine {
             ? (publisher.extensionIndexByID, sub.localExtensionIDs) : nil
         for slotSequence in nack.lostSequenceNumbers {
             guard let sourceSequence = sub.subscriber.video[index].sourceSequence(forSlotSequence: slotSequence),
-                  let original = publisher.video?.cache?.packet(sequence: sourceSequence, now: now),
+                  let original = publisher.video?.layers[layer].cache?.packet(sequence: sourceSequence, now: now),
                   let header = try? RTPHeader(parsing: original) else {
                 counters.retransmissionMisses += 1
                 continue
