@@ -27,6 +27,8 @@ extension MediaEngine {
             guard let layer = learnLayer(of: video, ssrc: ssrc, ridID: p.plan.ridID, packet: packet, header: header)
             else { return nil }
             p.video?.layers[layer].ssrc = ssrc
+            // Its keyframe requests and NACKs now count (`repairDeadline`).
+            reschedule(p)
             return (.video, layer)
         }
         guard let rtxPayloadType = video.repair.rtxPayloadType, payloadType == rtxPayloadType else {
