@@ -128,6 +128,21 @@ extension MediaEngine {
         }
     }
 
+    /// The client's rendered tile sizes (`render-size`): each named video
+    /// slot's width caps its layer (`BandwidthAllocator.Slot.renderedWidth`;
+    /// the allocator compares widths, so the height is not used). Mids that
+    /// name no video slot of the client are ignored (a slot map may have
+    /// changed on the way). The allocation runs at once.
+    func setRenderSizes(_ sizes: [RenderSize], of p: Participant, now: Instant) {
+        let mids = p.plan.slots(.video).map(\.mid)
+        for size in sizes {
+            guard let index = mids.firstIndex(of: size.mid), index < p.subscriber.video.count else { continue }
+            p.subscriber.video[index].renderedWidth = size.width
+        }
+        p.subscriber.nextAllocation = .zero
+        allocateDownlink(p, now: now)
+    }
+
     /// Starts a probe the estimator asks for, and sends what is owed of the
     /// running one: RTX padding on the first video slot that negotiated RTX,
     /// each packet stamped with the subscriber's transport-wide number and

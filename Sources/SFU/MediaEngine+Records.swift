@@ -90,7 +90,7 @@ extension MediaEngine {
         case .admit(let id): action("admit", target(id))
         case .deny(let id): action("deny", target(id))
         case .unban(let id): action("unban", nil, id)
-        case .setHandRaised, .chat, .setMixedAudio: break
+        case .setHandRaised, .chat, .setMixedAudio, .setRenderSizes: break
         }
     }
 }

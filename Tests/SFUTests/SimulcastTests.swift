@@ -145,11 +145,16 @@ final class SimulcastTests: XCTestCase {
 
     func testTheRenderedWidthCapsTheLayer() throws {
         let (h, _) = try call()
-        let sub = h.engine.participant(h.participantIDs["sub"]!)!
-        sub.subscriber.video[0].renderedWidth = 300
+        let sub = try XCTUnwrap(h.participantIDs["sub"])
+        allocate(h, budget: 3_000_000)
+        XCTAssertEqual(slot(h).targetLayer, 2)
+        // The client's `render-size`: a mid it does not have is ignored.
+        try h.engine.perform(.setRenderSizes([RenderSize(mid: "v0", width: 300, height: 170),
+                                              RenderSize(mid: "nope", width: 1, height: 1)]), by: sub, now: h.clock.now)
+        XCTAssertEqual(slot(h).renderedWidth, 300)
         allocate(h, budget: 3_000_000)
         XCTAssertEqual(slot(h).targetLayer, 1, "h (320 wide) covers a 300-pixel tile")
-        sub.subscriber.video[0].renderedWidth = 0
+        try h.engine.perform(.setRenderSizes([RenderSize(mid: "v0", width: 0, height: 0)]), by: sub, now: h.clock.now)
         allocate(h, budget: 3_000_000)
         XCTAssertTrue(slot(h).isPaused, "a tile not shown gets nothing")
     }
