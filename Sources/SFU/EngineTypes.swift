@@ -266,6 +266,9 @@ public struct EngineCounters: Sendable, Equatable {
     public var retransmissionMisses = 0
     /// NACKed packets not resent because they went to that subscriber less than one round trip ago.
     public var retransmissionsSuppressed = 0
+    /// Retransmissions not sent because they would exceed the subscriber's
+    /// share for repair (`Subscriber.repairAllowance`, a downlink with an estimate).
+    public var retransmissionsOverBudget = 0
     /// Mixed Opus frames sent to mixed listeners.
     public var mixedFramesSent = 0
     /// Forwarded audio copies; `rtpForwarded` is audio plus video.

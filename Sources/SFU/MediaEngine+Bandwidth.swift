@@ -27,6 +27,11 @@ extension MediaEngine {
     static let minimumVideoBitrate = 100_000
     /// The same for a simulcast layer (the lowest runs at 30-100 kbit/s).
     static let minimumLayerBitrate = 30_000
+    /// A simulcast layer is counted at this much over its measured rate: the
+    /// 1 s mean leaves out the encoder's overshoot and the keyframe each
+    /// switch asks for, and a layer that only just fits overfills a narrow
+    /// link's queue (audio is lost with it).
+    static let layerMargin = 1.25
     /// A layer's width before its first keyframe says: the top layer's,
     /// halved per layer below (the web client's 4/2/1 scaling).
     static let defaultWidth = 640
@@ -54,7 +59,6 @@ extension MediaEngine {
         var publishers: [Int: Participant] = [:]
         // Per slot, the publisher's layer behind each of the allocator's layers.
         var layerIndices: [Int: [Int]] = [:]
-        var wanted = 0
         for index in p.subscriber.video.indices where p.subscriber.video[index].isFilled {
             guard case .publisher(let who)? = session.table.fill(of: p.id, kind: .video, index: index),
                   let publisher = session.participants[who], let top = publisher.video?.topLayer(now: now) else { continue }
@@ -66,32 +70,55 @@ extension MediaEngine {
                       let rate = publisher.video?.layers[i].bitrate.bitsPerSecond(now: now), rate > 0 else { continue }
                 // Costs rise with the layer (a layer ramping up is counted above the one below).
                 let floor = simulcast ? Self.minimumLayerBitrate : Self.minimumVideoBitrate
-                let cost = max(rate, floor, (layers.last?.bitrate ?? 0) + 1)
+                let measured = simulcast ? Int(Double(rate) * Self.layerMargin) : rate
+                let cost = max(measured, floor, (layers.last?.bitrate ?? 0) + 1)
                 let width = publisher.video?.layers[i].width ?? Self.defaultWidth >> (top - i)
                 layers.append(.init(bitrate: cost, width: width))
                 indices.append(i)
             }
-            guard let highest = layers.last else { continue }
+            guard !layers.isEmpty else { continue }
             let priority: BandwidthAllocator.Priority = publisher.role.runsSession ? .pinned
                 : speaking.contains(who) ? .activeSpeaker : .normal
             slots.append(.init(id: index, priority: priority, layers: layers,
                                renderedWidth: p.subscriber.video[index].renderedWidth))
             publishers[index] = publisher
             layerIndices[index] = indices
-            wanted += highest.bitrate
         }
         let audio = p.subscriber.audio.filter(\.isFilled).count * Self.audioStreamBitrate
-        // Probing goes past what is needed by the allocator's headroom and
-        // more: a probe that stops at the need can never lift a paused slot.
-        p.subscriber.bandwidth?.wanted = max(Int(Double(audio + wanted) * Self.probeHeadroom), 1)
         // The best estimate of the last 2 s: AIMD dips 10 % below the path at
         // every backoff, and jitter alone can cause one; only a shortfall that
         // lasts pauses video.
         let budget = p.subscriber.recentBudget.record(estimator.target, now: now)
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)
+        // Probing goes one step past what was chosen (a paused slot's lowest
+        // layer, a layered slot's next layer) plus the allocator's headroom:
+        // a probe that stops at the need can never lift a slot, and one that
+        // aims at every top layer at once floods a narrow link (audio first).
+        var wanted = audio
+        for slot in slots {
+            switch allocation.decisions[slot.id] {
+            case .layer(let index)?: wanted += slot.layers[min(index + 1, slot.layers.count - 1)].bitrate
+            case .paused?, nil: wanted += slot.layers[0].bitrate
+            }
+        }
+        p.subscriber.bandwidth?.wanted = max(Int(Double(wanted) * Self.probeHeadroom), 1)
         var changed = false
         var requested = false
-        for (index, decision) in allocation.decisions {
+        // One slot at a time moves up or resumes, and only while the current
+        // estimate (not just the best of the last 2 s) carries the
+        // allocation: each costs a keyframe burst, and two at once overfill a
+        // narrow link's queue, audio with it.
+        var raising = p.subscriber.video.contains { $0.isRaising || $0.awaitsKeyframe }
+        let current = estimator.target
+        for (index, decision) in allocation.decisions.sorted(by: { $0.key < $1.key }) {
+            if case .layer(let chosen) = decision, let layer = layerIndices[index]?[chosen] {
+                let slot = p.subscriber.video[index]
+                let up = slot.isPaused || (slot.layer.map { layer > $0 } ?? false) && slot.targetLayer != layer
+                if up {
+                    guard !raising, current >= allocation.allocated else { continue }
+                    raising = true
+                }
+            }
             if case .layer(let chosen) = decision, let layer = layerIndices[index]?[chosen],
                p.subscriber.video[index].targetLayer != layer {
                 // The slot moves at the layer's next keyframe: ask for one now.

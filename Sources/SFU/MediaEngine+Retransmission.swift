@@ -48,6 +48,10 @@ extension MediaEngine {
                 counters.retransmissionsSuppressed += 1
                 continue
             }
+            guard spendRepairAllowance(sub, bytes: original.count, now: now) else {
+                counters.retransmissionsOverBudget += 1
+                continue
+            }
             let slot = sub.subscriber.video[index]
             let timestamp = slot.slotTimestamp(forSourceTimestamp: header.timestamp)
             let rtxSequence: UInt16? = slot.rtx == nil ? nil : sub.subscriber.video[index].nextRTXSequence()
@@ -59,6 +63,23 @@ extension MediaEngine {
                 counters.srtpFailed += 1
             }
         }
+    }
+
+    /// The share of a subscriber's downlink estimate that retransmissions may use.
+    static let repairShare = 0.25
+
+    /// Whether `bytes` more of retransmissions fit `sub`'s allowance (always,
+    /// without a settled downlink estimate); spends them if so.
+    private func spendRepairAllowance(_ sub: Participant, bytes: Int, now: Instant) -> Bool {
+        guard let estimator = sub.subscriber.bandwidth, estimator.isSettled(now: now) else { return true }
+        let estimate = estimator.target
+        let perSecond = Int(Double(estimate) * Self.repairShare / 8)
+        let elapsed = sub.subscriber.repairRefilledAt.map { max(0, (now - $0).seconds) } ?? 1
+        sub.subscriber.repairAllowance = min(perSecond, sub.subscriber.repairAllowance + Int(Double(perSecond) * elapsed))
+        sub.subscriber.repairRefilledAt = now
+        guard sub.subscriber.repairAllowance >= bytes else { return false }
+        sub.subscriber.repairAllowance -= bytes
+        return true
     }
 
     /// Writes one retransmission of `original` for `slot` into `transmits`:

@@ -147,6 +147,12 @@ public struct SubscribedSlot: Sendable {
         return aim
     }
 
+    /// Whether the slot waits for a keyframe of a higher layer than it forwards.
+    public var isRaising: Bool {
+        guard let layer, isFilled, !isPaused, targetLayer != Int.max else { return false }
+        return targetLayer > layer
+    }
+
     /// The VP8 picture id and TL0PICIDX to send for a packet of the current
     /// source just rewritten by `rewrite` (which set the base on a switch).
     public mutating func rewritePicture(_ descriptor: VP8Descriptor) -> (pictureID: UInt16, tl0PicIdx: UInt8) {

@@ -75,6 +75,7 @@ public final class CohortMetrics: MetricsSource {
         ("cohort_dropped_total", [("reason", "simulcast-unknown-rid")], \.simulcastUnknownRID),
         ("cohort_dropped_total", [("reason", "simulcast-missing-rid")], \.simulcastMissingRID),
         ("cohort_layer_switches_total", [], \.layerSwitches),
+        ("cohort_retransmissions_over_budget_total", [], \.retransmissionsOverBudget),
         ("cohort_ice_restarts_total", [("stage", "answered")], \.iceRestartsAnswered),
         ("cohort_ice_restarts_total", [("stage", "completed")], \.iceRestartsCompleted),
         ("cohort_dtls_restarts_total", [], \.dtlsRestarts),

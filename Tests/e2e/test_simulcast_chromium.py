@@ -50,7 +50,8 @@ STATS_JS = """
     if (s.type === "inbound-rtp") out.inbound[s.mid] = { kind: s.kind, bytes: s.bytesReceived ?? 0,
       frames: s.framesDecoded ?? 0, width: s.frameWidth ?? 0, height: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0,
       freezes: s.freezeCount ?? 0, frozen: s.totalFreezesDuration ?? 0,
-      concealed: s.concealedSamples ?? 0, samples: s.totalSamplesReceived ?? 0, timestamp: s.timestamp };
+      concealed: s.concealedSamples ?? 0, samples: s.totalSamplesReceived ?? 0, lost: s.packetsLost ?? 0,
+      packets: s.packetsReceived ?? 0, timestamp: s.timestamp };
     else if (s.type === "outbound-rtp" && s.kind === "video" && s.rid)
       out.outbound[s.rid] = { bytes: s.bytesSent ?? 0, width: s.frameWidth ?? 0 };
   });
@@ -83,7 +84,8 @@ def window(before: dict, after: dict, pid: dict[str, str], name: str) -> dict:
                            paused=mid in after["paused"], video_kbps=kbps)
             elif track == "microphone":
                 samples = a["samples"] - b.get("samples", 0)
-                row.update(concealed=(a["concealed"] - b.get("concealed", 0)) / samples if samples else 1.0, audio_kbps=kbps)
+                row.update(concealed=(a["concealed"] - b.get("concealed", 0)) / samples if samples else 1.0, audio_kbps=kbps,
+                           audio_lost=a["lost"] - b.get("lost", 0), audio_packets=a["packets"] - b.get("packets", 0))
         out[other] = row
     return out
 
@@ -93,10 +95,11 @@ def tc(*args: str, check: bool = True) -> None:
 
 
 def cap_link(device: str, rate: int) -> None:
-    """A token bucket of ``rate`` bit/s on ``device``'s egress (100 ms of queue), or none for 0."""
+    """A token bucket of ``rate`` bit/s on ``device``'s egress (100 ms of queue; a burst of one packet, so that a
+    probe cannot pass at line rate), or none for 0."""
     tc("qdisc", "del", "dev", device, "root", check=False)
     if rate:
-        tc("qdisc", "add", "dev", device, "root", "tbf", "rate", f"{rate // 1000}kbit", "burst", "6000", "latency", "100ms")
+        tc("qdisc", "add", "dev", device, "root", "tbf", "rate", f"{rate // 1000}kbit", "burst", "1600", "latency", "100ms")
 
 
 def test_simulcast_layers_follow_a_capped_subscribers_link() -> None:
@@ -193,12 +196,17 @@ def test_simulcast_layers_follow_a_capped_subscribers_link() -> None:
             short = lambda r: f"{r.get('layer', '?')} / {r.get('fps', 0):.1f} fps"
             print(f"| {'none' if not cap else f'{cap // 1000} kbit/s'} | {total:.0f} kbit/s | {cell(cal.get('ann', {}))} "
                   f"| {cell(cal.get('bea', {}))} | {short(others['ann'].get('bea', {}))} | {short(others['bea'].get('ann', {}))} |")
+        for cap, cal, _ in rows:
+            print(f"{cap // 1000} kbit/s: cal's audio packets lost/received " +
+                  ", ".join(f"{o} {r.get('audio_lost')}/{r.get('audio_packets')}" for o, r in cal.items()))
         print(f"cal back at the top layer {recovered_s if recovered_s is not None else float('nan'):.1f} s after the cap was lifted")
         if failures:
             from loss_measure import engine_counters
             c = engine_counters(server.log)
             print({k: c.get(k) for k in ("layerSwitches", "simulcastUnknownRID", "simulcastMissingRID",
-                                          "videoSlotsPaused", "videoSlotsResumed", "probePaddingSent")})
+                                          "videoSlotsPaused", "videoSlotsResumed", "probePaddingSent", "retransmissionsSent",
+                                          "keyframeRequestsReceived", "pliSent")})
+            print("\n".join(l for l in server.log if "downlink estimate" in l and pid["cal"] in l)[-2500:])
         assert not failures, "\n".join(failures)
 
     run(scenario(), timeout=300)
