@@ -42,6 +42,19 @@ TOP_WIDTH = 640
 # libwebrtc sends fewer layers than asked for below 960x540 unless this trial is off.
 FLAGS = ["--force-fieldtrials=WebRTC-LegacySimulcastLayerLimit/Disabled/"]
 
+SIMULCAST_JS = """
+(async () => {
+  const { SIMULCAST_ENCODINGS } = await import("/cohort-client.js");
+  const add = RTCPeerConnection.prototype.addTransceiver;
+  RTCPeerConnection.prototype.addTransceiver = function (trackOrKind, init = {}) {
+    if (typeof trackOrKind !== "string" && trackOrKind.kind === "video" && init.direction === "sendonly")
+      init = { ...init, sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) };
+    return add.call(this, trackOrKind, init);
+  };
+  return SIMULCAST_ENCODINGS.length === 3;
+})()
+"""
+
 STATS_JS = """
 (async () => {
   const report = await cohort.state.pc.getStats();
@@ -121,6 +134,10 @@ def test_simulcast_layers_follow_a_capped_subscribers_link() -> None:
                     pages[name] = await browsers[name].new_page(f"{server.base_url}?testTone={hz}#token=" + server.token(name))
                     await pages[name].wait_for("window.cohort && !document.getElementById('join').disabled", "ready", 20,
                                                "document.body.innerText")
+                # The web client's layers (SIMULCAST_ENCODINGS) on the app's camera: the
+                # app makes its CohortClient with the defaults, where simulcast is off.
+                for p in pages.values():
+                    assert await p.evaluate(SIMULCAST_JS), "could not turn simulcast on"
                 await asyncio.gather(*(p.evaluate("document.getElementById('join').click(), true") for p in pages.values()))
                 pid = {n: await wait_page(p, "cohort.state.joined && cohort.state.participantId", f"{n} joined", 25)
                        for n, p in pages.items()}

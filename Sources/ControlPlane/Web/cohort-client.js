@@ -483,10 +483,11 @@ export class CohortClient extends EventTarget {
    * @param {boolean} [options.iceRestart] restart ICE by itself when the connection is
    *   lost or the network changes (IceRestartPolicy; default true)
    * @param {boolean} [options.simulcast] send the camera as three simulcast layers
-   *   (SIMULCAST_ENCODINGS; default true)
+   *   (SIMULCAST_ENCODINGS). Default false for now: the server does not pace yet, and a
+   *   layer switch's keyframe burst costs a capped receiver audio (docs/BANDWIDTH.md)
    */
   constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true, resume = true,
-    iceRestart = true, simulcast = true } = {}) {
+    iceRestart = true, simulcast = false } = {}) {
     super();
     const u = new URL(url || defaultUrl());
     if (session != null) u.searchParams.set("session", session);
