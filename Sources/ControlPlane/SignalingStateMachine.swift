@@ -262,6 +262,7 @@ public struct SignalingStateMachine: Sendable {
         case .hand(let m): return .setHandRaised(m.raised)
         case .chat(let m): return .chat(m.text)
         case .audioMode(let m): return .setMixedAudio(m.mode == .mix)
+        case .renderSize(let m): return .setRenderSizes(m.slots)
         }
     }
 
