@@ -104,18 +104,14 @@ extension MediaEngine {
         p.subscriber.bandwidth?.wanted = max(Int(Double(wanted) * Self.probeHeadroom), 1)
         var changed = false
         var requested = false
-        // A simulcast slot moves up or resumes one at a time, and only while
-        // the current estimate (not just the best of the last 2 s) carries
-        // the allocation: each costs a keyframe burst, and two at once
-        // overfill a narrow link's queue, audio with it. Single-layer slots
-        // resume as the allocator says: held back one by one, two paused
-        // slots came back 10.2 s after a cap was lifted
-        // (test_downlink_cap_chromium's bound is 10 s).
+        // One slot at a time moves up or resumes, and only while the current
+        // estimate (not just the best of the last 2 s) carries the
+        // allocation: each costs a keyframe burst, and two at once overfill a
+        // narrow link's queue, audio with it.
         var raising = p.subscriber.video.contains { $0.isRaising || $0.awaitsKeyframe }
         let current = estimator.target
         for (index, decision) in allocation.decisions.sorted(by: { $0.key < $1.key }) {
-            if case .layer(let chosen) = decision, let indices = layerIndices[index], indices.count > 1 {
-                let layer = indices[chosen]
+            if case .layer(let chosen) = decision, let layer = layerIndices[index]?[chosen] {
                 let slot = p.subscriber.video[index]
                 let up = slot.isPaused || (slot.layer.map { layer > $0 } ?? false) && slot.targetLayer != layer
                 if up {
