@@ -83,12 +83,8 @@ public final class ClientParticipant {
     /// With `lossRepair` the offer negotiates generic NACK and RTX for video,
     /// and the client answers the server's NACKs for its video with RTX.
     /// With `transportWide` its own sections offer transport-wide congestion control.
-    /// With `simulcast` rids (lowest first) its video is offered as that many
-    /// simulcast layers, each on its own SSRC (`offer.simulcast`; the last,
-    /// top layer's is `offer.videoSSRC`); `sendRTP` on a layer's SSRC
-    /// adds its RtpStreamId.
     public init(publishAudio: Bool, publishVideo: Bool, slots: Int, certificate: DTLSCertificate, lossRepair: Bool = false,
-                transportWide: Bool = false, simulcast: [String] = []) {
+                transportWide: Bool = false) {
         self.certificate = certificate
         var r = SystemRandomNumberGenerator()
         var offer = ClientOffer(ufrag: IceCredential.random(length: 8, using: &r),
@@ -99,11 +95,6 @@ public final class ClientParticipant {
         offer.lossRepair = lossRepair
         offer.transportWide = transportWide
         if lossRepair && publishVideo { offer.videoRTXSSRC = UInt32.random(in: 1...UInt32.max, using: &r) }
-        if publishVideo && !simulcast.isEmpty {
-            offer.simulcast = simulcast.dropLast().map { ($0, UInt32.random(in: 1...UInt32.max, using: &r)) }
-                + [(simulcast.last!, offer.videoSSRC!)]
-            offer.videoRTXSSRC = nil
-        }
         self.offer = offer
         tieBreaker = UInt64.random(in: 0...UInt64.max, using: &r)
     }
@@ -308,9 +299,6 @@ public final class ClientParticipant {
         var builder = RTPPacketBuilder(payloadType: payloadType, sequenceNumber: seq, timestamp: timestamp, ssrc: ssrc)
         builder.marker = marker
         builder.extensions = extensions
-        if let layer = offer.simulcast.first(where: { $0.ssrc == ssrc }) {
-            builder.extensions.append(RTPHeaderExtensionValue(id: ClientOffer.ridID, data: Array(layer.rid.utf8)))
-        }
         guard var packet = try? builder.build(payload: payload) else { return }
         if offer.videoRTXSSRC != nil && ssrc == offer.videoSSRC {
             sentVideo[seq] = packet

@@ -262,7 +262,6 @@ public struct SignalingStateMachine: Sendable {
         case .hand(let m): return .setHandRaised(m.raised)
         case .chat(let m): return .chat(m.text)
         case .audioMode(let m): return .setMixedAudio(m.mode == .mix)
-        case .renderSize(let m): return .setRenderSizes(m.slots)
         }
     }
 

@@ -25,16 +25,6 @@ extension MediaEngine {
     static let audioStreamBitrate = 56_000
     /// A stream measured below this is counted at this (a publisher ramping up).
     static let minimumVideoBitrate = 100_000
-    /// The same for a simulcast layer (the lowest runs at 30-100 kbit/s).
-    static let minimumLayerBitrate = 30_000
-    /// A simulcast layer is counted at this much over its measured rate: the
-    /// 1 s mean leaves out the encoder's overshoot and the keyframe each
-    /// switch asks for, and a layer that only just fits overfills a narrow
-    /// link's queue (audio is lost with it).
-    static let layerMargin = 1.25
-    /// A layer's width before its first keyframe says: the top layer's,
-    /// halved per layer below (the web client's 4/2/1 scaling).
-    static let defaultWidth = 640
     /// Probes aim this far above what the subscriber's streams need.
     static let probeHeadroom = 1.15
     /// A subscriber's estimator: probes of 30 ms, since they are paced by
@@ -57,77 +47,30 @@ extension MediaEngine {
         let speaking = session.table.members[p.id].flatMap { session.speakers[$0.room] } ?? []
         var slots: [BandwidthAllocator.Slot] = []
         var publishers: [Int: Participant] = [:]
-        // Per slot, the publisher's layer behind each of the allocator's layers.
-        var layerIndices: [Int: [Int]] = [:]
+        var wanted = 0
         for index in p.subscriber.video.indices where p.subscriber.video[index].isFilled {
             guard case .publisher(let who)? = session.table.fill(of: p.id, kind: .video, index: index),
-                  let publisher = session.participants[who], let top = publisher.video?.topLayer(now: now) else { continue }
-            let simulcast = publisher.video?.isSimulcast ?? false
-            var layers: [BandwidthAllocator.Layer] = []
-            var indices: [Int] = []
-            for i in 0...top {
-                guard let at = publisher.video?.layers[i].lastArrival, now - at <= .seconds(1),
-                      let rate = publisher.video?.layers[i].bitrate.bitsPerSecond(now: now), rate > 0 else { continue }
-                // Costs rise with the layer (a layer ramping up is counted above the one below).
-                let floor = simulcast ? Self.minimumLayerBitrate : Self.minimumVideoBitrate
-                let measured = simulcast ? Int(Double(rate) * Self.layerMargin) : rate
-                let cost = max(measured, floor, (layers.last?.bitrate ?? 0) + 1)
-                let width = publisher.video?.layers[i].width ?? Self.defaultWidth >> (top - i)
-                layers.append(.init(bitrate: cost, width: width))
-                indices.append(i)
-            }
-            guard !layers.isEmpty else { continue }
+                  let publisher = session.participants[who], publisher.video != nil else { continue }
+            let rate = publisher.video?.bitrate.bitsPerSecond(now: now) ?? 0
+            guard rate > 0 else { continue }
+            let cost = max(rate, Self.minimumVideoBitrate)
             let priority: BandwidthAllocator.Priority = publisher.role.runsSession ? .pinned
                 : speaking.contains(who) ? .activeSpeaker : .normal
-            slots.append(.init(id: index, priority: priority, layers: layers,
-                               renderedWidth: p.subscriber.video[index].renderedWidth))
+            slots.append(.init(id: index, priority: priority, layers: [.init(bitrate: cost, width: 640)]))
             publishers[index] = publisher
-            layerIndices[index] = indices
+            wanted += cost
         }
         let audio = p.subscriber.audio.filter(\.isFilled).count * Self.audioStreamBitrate
+        // Probing goes past what is needed by the allocator's headroom and
+        // more: a probe that stops at the need can never lift a paused slot.
+        p.subscriber.bandwidth?.wanted = max(Int(Double(audio + wanted) * Self.probeHeadroom), 1)
         // The best estimate of the last 2 s: AIMD dips 10 % below the path at
         // every backoff, and jitter alone can cause one; only a shortfall that
         // lasts pauses video.
         let budget = p.subscriber.recentBudget.record(estimator.target, now: now)
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)
-        // Probing goes one step past what was chosen (a paused slot's lowest
-        // layer, a layered slot's next layer) plus the allocator's headroom:
-        // a probe that stops at the need can never lift a slot, and one that
-        // aims at every top layer at once floods a narrow link (audio first).
-        var wanted = audio
-        for slot in slots {
-            switch allocation.decisions[slot.id] {
-            case .layer(let index)?: wanted += slot.layers[min(index + 1, slot.layers.count - 1)].bitrate
-            case .paused?, nil: wanted += slot.layers[0].bitrate
-            }
-        }
-        p.subscriber.bandwidth?.wanted = max(Int(Double(wanted) * Self.probeHeadroom), 1)
         var changed = false
-        var requested = false
-        // One slot at a time moves up or resumes, and only while the current
-        // estimate (not just the best of the last 2 s) carries the
-        // allocation: each costs a keyframe burst, and two at once overfill a
-        // narrow link's queue, audio with it.
-        var raising = p.subscriber.video.contains { $0.isRaising || $0.awaitsKeyframe }
-        let current = estimator.target
-        for (index, decision) in allocation.decisions.sorted(by: { $0.key < $1.key }) {
-            if case .layer(let chosen) = decision, let layer = layerIndices[index]?[chosen] {
-                let slot = p.subscriber.video[index]
-                let up = slot.isPaused || (slot.layer.map { layer > $0 } ?? false) && slot.targetLayer != layer
-                if up {
-                    guard !raising, current >= allocation.allocated else { continue }
-                    raising = true
-                }
-            }
-            if case .layer(let chosen) = decision, let layer = layerIndices[index]?[chosen],
-               p.subscriber.video[index].targetLayer != layer {
-                // The slot moves at the layer's next keyframe: ask for one now.
-                p.subscriber.video[index].targetLayer = layer
-                if p.subscriber.video[index].layer != layer, !p.subscriber.video[index].isPaused {
-                    publishers[index]?.requestKeyframe(now: now, layer: layer)
-                    requested = true
-                }
-            }
+        for (index, decision) in allocation.decisions {
             let pause = decision == .paused
             guard p.subscriber.video[index].isPaused != pause else { continue }
             p.subscriber.video[index].setPaused(pause)
@@ -136,7 +79,7 @@ extension MediaEngine {
                 counters.videoSlotsPaused += 1
             } else {
                 counters.videoSlotsResumed += 1
-                publishers[index]?.requestKeyframe(now: now, layer: p.subscriber.video[index].targetLayer)
+                publishers[index]?.requestKeyframe(now: now)
             }
         }
         // A slot whose publisher stopped sending is not decided: it resumes,
@@ -145,7 +88,7 @@ extension MediaEngine {
             p.subscriber.video[index].setPaused(false)
             changed = true
         }
-        if changed || requested { timersChanged() }  // resumed slots asked their publishers for keyframes
+        if changed { timersChanged() }  // resumed slots asked their publishers for keyframes
         if changed || allocation.suggestMixedAudio != p.subscriber.suggestedMix {
             p.subscriber.suggestedMix = allocation.suggestMixedAudio
             let mids = p.plan.slots(.video).map(\.mid)
@@ -153,21 +96,6 @@ extension MediaEngine {
             delegate?.engine(downlinkChanged: DownlinkState(pausedMids: paused, suggestMixedAudio: allocation.suggestMixedAudio),
                              participant: p.id, session: session.id)
         }
-    }
-
-    /// The client's rendered tile sizes (`render-size`): each named video
-    /// slot's width caps its layer (`BandwidthAllocator.Slot.renderedWidth`;
-    /// the allocator compares widths, so the height is not used). Mids that
-    /// name no video slot of the client are ignored (a slot map may have
-    /// changed on the way). The allocation runs at once.
-    func setRenderSizes(_ sizes: [RenderSize], of p: Participant, now: Instant) {
-        let mids = p.plan.slots(.video).map(\.mid)
-        for size in sizes {
-            guard let index = mids.firstIndex(of: size.mid), index < p.subscriber.video.count else { continue }
-            p.subscriber.video[index].renderedWidth = size.width
-        }
-        p.subscriber.nextAllocation = .zero
-        allocateDownlink(p, now: now)
     }
 
     /// Starts a probe the estimator asks for, and sends what is owed of the

@@ -28,8 +28,7 @@ extension MediaEngine {
         counters.nacksReceived += 1
         guard let (kind, index) = sub.subscriber.slot(withSSRC: nack.mediaSSRC), kind == .video,
               case .publisher(let who)? = sub.session.table.fill(of: sub.id, kind: .video, index: index),
-              let publisher = sub.session.participants[who], let layer = sub.subscriber.video[index].layer,
-              let layers = publisher.video?.layers.count, layer < layers, publisher.video?.layers[layer].cache != nil,
+              let publisher = sub.session.participants[who], publisher.video?.cache != nil,
               let srtp = sub.srtp, let destination = sub.ice.selected else {
             counters.retransmissionMisses += nack.lostSequenceNumbers.count
             return
@@ -39,17 +38,13 @@ extension MediaEngine {
             ? (publisher.extensionIndexByID, sub.localExtensionIDs) : nil
         for slotSequence in nack.lostSequenceNumbers {
             guard let sourceSequence = sub.subscriber.video[index].sourceSequence(forSlotSequence: slotSequence),
-                  let original = publisher.video?.layers[layer].cache?.packet(sequence: sourceSequence, now: now),
+                  let original = publisher.video?.cache?.packet(sequence: sourceSequence, now: now),
                   let header = try? RTPHeader(parsing: original) else {
                 counters.retransmissionMisses += 1
                 continue
             }
             guard sub.subscriber.video[index].resent.shouldResend(sequence: slotSequence, now: now, rtt: roundTrip) else {
                 counters.retransmissionsSuppressed += 1
-                continue
-            }
-            guard spendRepairAllowance(sub, bytes: original.count, now: now) else {
-                counters.retransmissionsOverBudget += 1
                 continue
             }
             let slot = sub.subscriber.video[index]
@@ -63,23 +58,6 @@ extension MediaEngine {
                 counters.srtpFailed += 1
             }
         }
-    }
-
-    /// The share of a subscriber's downlink estimate that retransmissions may use.
-    static let repairShare = 0.25
-
-    /// Whether `bytes` more of retransmissions fit `sub`'s allowance (always,
-    /// without a settled downlink estimate); spends them if so.
-    private func spendRepairAllowance(_ sub: Participant, bytes: Int, now: Instant) -> Bool {
-        guard let estimator = sub.subscriber.bandwidth, estimator.isSettled(now: now) else { return true }
-        let estimate = estimator.target
-        let perSecond = Int(Double(estimate) * Self.repairShare / 8)
-        let elapsed = sub.subscriber.repairRefilledAt.map { max(0, (now - $0).seconds) } ?? 1
-        sub.subscriber.repairAllowance = min(perSecond, sub.subscriber.repairAllowance + Int(Double(perSecond) * elapsed))
-        sub.subscriber.repairRefilledAt = now
-        guard sub.subscriber.repairAllowance >= bytes else { return false }
-        sub.subscriber.repairAllowance -= bytes
-        return true
     }
 
     /// Writes one retransmission of `original` for `slot` into `transmits`:

@@ -171,9 +171,6 @@ extension MediaEngine {
             removals.append((id, .denied))
         case .setMixedAudio(let mixed):
             changed.formUnion(table.setMixedAudio(actor, mixed))
-        case .setRenderSizes(let sizes):
-            setRenderSizes(sizes, of: p, now: now)
-            return
         case .setHandRaised(let raised):
             model.hands.removeAll { $0 == actor }
             if raised { model.hands.append(actor) }

@@ -29,13 +29,8 @@ extension MediaEngine {
     /// path compares it before and after each video packet and reschedules
     /// only on a change.
     func repairDeadline(of p: Participant) -> Instant? {
-        guard p.srtp != nil, p.ice.selected != nil, let count = p.video?.layers.count else { return nil }
-        var earliest: Instant?
-        for i in 0..<count where p.video?.layers[i].ssrc != nil {
-            earliest = Self.earlier(earliest, Self.earlier(p.video?.layers[i].keyframes.nextDeadline,
-                                                           p.video?.layers[i].nacks?.nextDeadline))
-        }
-        return earliest
+        guard p.srtp != nil, p.ice.selected != nil, p.video?.ssrc != nil else { return nil }
+        return Self.earlier(p.video?.keyframes.nextDeadline, p.video?.nacks?.nextDeadline)
     }
 
     /// `session`'s earliest timer: a mixer's next frame, the end of a close

@@ -91,9 +91,7 @@ public final class MediaEngine: DatagramEngine {
         nextSourceKey &+= 1
         p.answerOrigin.id = UInt64.random(in: 1...UInt64(Int64.max), using: &random)
         p.subject = request.subject
-        if !configuration.lossRepair, let count = p.video?.layers.count {
-            for i in 0..<count { p.video?.layers[i].cache = nil }
-        }
+        if !configuration.lossRepair { p.video?.cache = nil }
         if plan.dtlsServer {
             do {
                 p.dtls = try DTLSEndpoint(role: .server, certificate: configuration.certificate,

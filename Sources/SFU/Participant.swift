@@ -81,7 +81,9 @@ final class Participant {
         self.sourceKey = sourceKey
         self.feedbackSSRC = UInt32.random(in: 1...UInt32.max, using: &random)
         self.audio = plan.audio.map { PublishedStream(kind: .audio, payloadType: $0.payloadType, ssrc: $0.ssrc) }
-        self.video = plan.video.map { PublishedStream(kind: .video, $0) }
+        self.video = plan.video.map {
+            PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
+        }
         func slots(_ kind: TrackKind, clockRate: UInt32) -> [SubscribedSlot] {
             plan.slots(kind).map { slot in
                 SubscribedSlot(ssrc: UInt32.random(in: 1...UInt32.max, using: &random), clockRate: clockRate,
@@ -108,14 +110,16 @@ final class Participant {
     }
 
     /// Asks for a keyframe of the camera, if it has one: a new subscriber,
-    /// a slot switch (every simulcast layer: the slot takes whichever it
-    /// aims at), or a subscriber's PLI or FIR (`layer`: the one it receives).
-    func requestKeyframe(now: Instant, layer: Int? = nil) {
-        guard video != nil else { return }
-        if let layer, layer < video!.layers.count {
-            video?.layers[layer].keyframes.request(now: now)
-        } else {
-            video?.requestKeyframes(now: now)
-        }
+    /// a slot switch, or a subscriber's PLI or FIR.
+    func requestKeyframe(now: Instant) { video?.keyframes.request(now: now) }
+
+    /// The kind of a stream this participant publishes, learning the SSRC
+    /// from the payload type the first time if SDP did not declare it.
+    func publishedKind(ssrc: UInt32, payloadType: UInt8) -> TrackKind? {
+        if audio?.ssrc == ssrc { return .audio }
+        if video?.ssrc == ssrc { return .video }
+        if audio?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .audio }
+        if video?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .video }
+        return nil
     }
 }

@@ -38,14 +38,11 @@ public enum SessionCommand: Sendable, Equatable {
     case chat(String)
     /// The sender's own audio mode: forwarded streams or one mix (no renegotiation).
     case setMixedAudio(Bool)
-    /// The sizes the sender renders its video slots' tiles at, for its
-    /// downlink allocation's layer choice.
-    case setRenderSizes([RenderSize])
 
     /// Whether only a host (or co-host) may send it.
     public var requiresHost: Bool {
         switch self {
-        case .setHandRaised, .chat, .setMixedAudio, .setRenderSizes: return false
+        case .setHandRaised, .chat, .setMixedAudio: return false
         default: return true
         }
     }
@@ -66,26 +63,6 @@ public enum SessionCommand: Sendable, Equatable {
     public static let maxRooms = 50
     /// Longest close countdown, in seconds.
     public static let maxCountdown = 300
-}
-
-/// The size one video slot's tile is rendered at, in device pixels (0: not shown).
-public struct RenderSize: Codable, Equatable, Sendable {
-    /// The slot's mid.
-    public var mid: String
-    public var width: Int
-    public var height: Int
-
-    /// Most entries in one `render-size` message.
-    public static let maxSlots = 64
-    /// Largest width or height accepted.
-    public static let maxSide = 16_384
-
-    /// Creates a size.
-    public init(mid: String, width: Int, height: Int) {
-        self.mid = mid
-        self.width = width
-        self.height = height
-    }
 }
 
 /// A breakout room.

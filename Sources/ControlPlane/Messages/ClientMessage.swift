@@ -43,8 +43,6 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case audioMode(SessionRequests.SetAudioMode)
     /// `ice-restart` (docs/PROTOCOL.md): new ICE credentials for the sender's own transport.
     case iceRestart(IceRestartRequest)
-    /// The size each video tile is rendered at (issue 12: layer selection).
-    case renderSize(SessionRequests.RenderSizes)
 
     /// The `type` discriminator of each case.
     public var type: String {
@@ -70,7 +68,6 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .chat: return "chat"
         case .audioMode: return "audio-mode"
         case .iceRestart: return "ice-restart"
-        case .renderSize: return "render-size"
         }
     }
 
@@ -98,12 +95,11 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .chat(let m): return m.id
         case .audioMode(let m): return m.id
         case .iceRestart(let m): return m.id
-        case .renderSize(let m): return m.id
         }
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode", "ice-restart", "render-size"]
+    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode", "ice-restart"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -133,7 +129,6 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case "chat": self = .chat(try SessionRequests.Text(from: decoder))
         case "audio-mode": self = .audioMode(try SessionRequests.SetAudioMode(from: decoder))
         case "ice-restart": self = .iceRestart(try IceRestartRequest(from: decoder))
-        case "render-size": self = .renderSize(try SessionRequests.RenderSizes(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
         }
@@ -165,7 +160,6 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .chat(let m): try m.encode(to: encoder)
         case .audioMode(let m): try m.encode(to: encoder)
         case .iceRestart(let m): try m.encode(to: encoder)
-        case .renderSize(let m): try m.encode(to: encoder)
         }
     }
 }

@@ -29,39 +29,6 @@ public enum SessionRequests {
     public struct Target: Codable, Equatable, Sendable { public var id: String; public var participantId: String }
     /// `audio-mode`: `{id, mode: "forward" | "mix"}`.
     public struct SetAudioMode: Codable, Equatable, Sendable { public var id: String; public var mode: AudioMode }
-    /// `render-size`: `{id, slots: [{mid, width, height}]}`, the size in
-    /// device pixels the client renders each video slot's tile at (0: not
-    /// shown). Shape and range are checked here: at most `RenderSize.maxSlots`
-    /// entries, each side 0...`RenderSize.maxSide`, a mid of 1 to 64 bytes.
-    public struct RenderSizes: Codable, Equatable, Sendable {
-        public var id: String
-        public var slots: [RenderSize]
-
-        public init(id: String, slots: [RenderSize]) {
-            self.id = id
-            self.slots = slots
-        }
-
-        private enum CodingKeys: String, CodingKey { case id, slots }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            id = try c.decode(String.self, forKey: .id)
-            slots = try c.decode([RenderSize].self, forKey: .slots)
-            guard slots.count <= RenderSize.maxSlots else {
-                throw DecodingError.dataCorruptedError(forKey: .slots, in: c,
-                                                       debugDescription: "at most \(RenderSize.maxSlots) slots")
-            }
-            for s in slots {
-                guard (1...64).contains(s.mid.utf8.count), (0...RenderSize.maxSide).contains(s.width),
-                      (0...RenderSize.maxSide).contains(s.height) else {
-                    throw DecodingError.dataCorruptedError(
-                        forKey: .slots, in: c,
-                        debugDescription: "each slot needs a mid of 1 to 64 bytes and width and height of 0 to \(RenderSize.maxSide)")
-                }
-            }
-        }
-    }
     /// `hand`: `{id, raised}`.
     public struct Hand: Codable, Equatable, Sendable { public var id: String; public var raised: Bool }
 }

@@ -57,17 +57,6 @@
  * hears everyone. The server fills at most its `maxSlots` (16) per kind. */
 export const DEFAULT_SLOTS = 12;
 
-/**
- * The camera's simulcast layers (docs/BANDWIDTH.md): quarter, half and full
- * resolution, lowest first as the server expects them; it forwards each
- * subscriber the layer its downlink and tile size call for.
- */
-export const SIMULCAST_ENCODINGS = Object.freeze([
-  Object.freeze({ rid: "q", scaleResolutionDownBy: 4 }),
-  Object.freeze({ rid: "h", scaleResolutionDownBy: 2 }),
-  Object.freeze({ rid: "f", scaleResolutionDownBy: 1 }),
-]);
-
 /** Redirects a `join` follows in a row (docs/PROTOCOL.md `redirect`): one
  * is the rule; more mean the directory changed under the join. */
 export const MAX_REDIRECTS = 3;
@@ -467,7 +456,6 @@ export class CohortClient extends EventTarget {
   #resume = true; #resumeToken = null; #resumeGrace = 30; #reconnecting = false; #shutdownAnnounced = false;
   #autoIceRestart; #iceRestarts = null; #restarting = null; #unwatchNetwork = null;
   #pausedMids = Object.freeze([]);
-  #simulcast = true; #renderSizes = "";
 
   /**
    * @param {Object} [options]
@@ -482,12 +470,9 @@ export class CohortClient extends EventTarget {
    *   call, media untouched, within the server's grace period (default true)
    * @param {boolean} [options.iceRestart] restart ICE by itself when the connection is
    *   lost or the network changes (IceRestartPolicy; default true)
-   * @param {boolean} [options.simulcast] send the camera as three simulcast layers
-   *   (SIMULCAST_ENCODINGS). Default false for now: the server does not pace yet, and a
-   *   layer switch's keyframe burst costs a capped receiver audio (docs/BANDWIDTH.md)
    */
   constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true, resume = true,
-    iceRestart = true, simulcast = false } = {}) {
+    iceRestart = true } = {}) {
     super();
     const u = new URL(url || defaultUrl());
     if (session != null) u.searchParams.set("session", session);
@@ -498,7 +483,6 @@ export class CohortClient extends EventTarget {
     if (adaptivePlayout) this.#playout = new RepairPlayout();
     this.#resume = resume;
     this.#autoIceRestart = iceRestart;
-    this.#simulcast = simulcast;
   }
 
   /** @type {string|null} the token for the next `resume` (a secret: keep it in this tab only) */
@@ -593,14 +577,13 @@ export class CohortClient extends EventTarget {
       const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", ...this.#rtcConfiguration });
       this.#pc = pc;
       const streams = [stream || new MediaStream([audio, video].filter(Boolean))];
-      const add = (trackOrKind, kind, direction, extra = {}) => {
-        const t = pc.addTransceiver(trackOrKind, direction === "recvonly" ? { direction } : { direction, streams, ...extra });
+      const add = (trackOrKind, kind, direction) => {
+        const t = pc.addTransceiver(trackOrKind, direction === "recvonly" ? { direction } : { direction, streams });
         preferCohortCodecs(t, kind);
         return t;
       };
       add(audio || "audio", "audio", audio ? "sendonly" : "inactive");
-      add(video || "video", "video", video ? "sendonly" : "inactive",
-        video && this.#simulcast ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) } : {});
+      add(video || "video", "video", video ? "sendonly" : "inactive");
       const receive = [];
       for (const kind of ["audio", "video"]) {
         for (let index = 0; index < this.#slotCount; index++) receive.push({ kind, index, transceiver: add(kind, kind, "recvonly") });
@@ -665,32 +648,6 @@ export class CohortClient extends EventTarget {
       this.#pending.set(id, { resolve, reject });
       ws.send(JSON.stringify({ ...fields, type, id }));
     });
-  }
-
-  /**
-   * Tells the server the size the page renders each video slot's tile at
-   * (`render-size`, docs/PROTOCOL.md), so that it sends no layer larger
-   * than the tile needs. The page calls it after layout changes; an entry
-   * gives `{mid, width, height}` in device pixels, or `{mid, element}` to
-   * measure the element (0 × 0 when it is not shown). Nothing is sent when
-   * the sizes equal the last ones sent.
-   * @param {Array<{mid: string, width?: number, height?: number, element?: Element}>} entries
-   * @returns {Promise<Object|null>} the `ok` reply, or null when nothing changed
-   */
-  reportRenderSizes(entries) {
-    const ratio = (typeof devicePixelRatio === "number" && devicePixelRatio > 0) ? devicePixelRatio : 1;
-    const slots = entries.map(({ mid, width, height, element }) => {
-      if (element) {
-        width = element.clientWidth * ratio;
-        height = element.clientHeight * ratio;
-      }
-      const clamp = (v) => Math.min(16384, Math.max(0, Math.round(Number(v) || 0)));
-      return { mid: String(mid), width: clamp(width), height: clamp(height) };
-    }).slice(0, 64);
-    const key = JSON.stringify(slots);
-    if (key === this.#renderSizes) return Promise.resolve(null);
-    this.#renderSizes = key;
-    return this.request("render-size", { slots });
   }
 
   /**
