@@ -5,8 +5,9 @@ import STUN
 import Glibc
 #endif
 
-/// Conversions between NIO's socket addresses and the engine's `StunAddress`
-/// without going through text (this runs once per datagram).
+/// NIO's socket address of an ICE-TCP connection as the engine's
+/// `StunAddress`, without going through text. (The UDP loop reads and writes
+/// raw socket addresses itself: `MediaLoop`.)
 enum AddressConversion {
     static func stunAddress(_ address: SocketAddress) -> StunAddress? {
         switch address {
@@ -24,26 +25,6 @@ enum AddressConversion {
             return StunAddress(ip: .v6(high: high, low: low), port: UInt16(bigEndian: sin6.sin6_port))
         case .unixDomainSocket:
             return nil
-        }
-    }
-
-    static func socketAddress(_ address: StunAddress) -> SocketAddress {
-        switch address.ip {
-        case .v4(let raw):
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = address.port.bigEndian
-            sin.sin_addr.s_addr = raw.bigEndian
-            return SocketAddress(sin, host: "")
-        case .v6(let high, let low):
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = address.port.bigEndian
-            withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in
-                for i in 0..<8 { raw[i] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(i))) }
-                for i in 0..<8 { raw[8 + i] = UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(i))) }
-            }
-            return SocketAddress(sin6, host: "")
         }
     }
 }
