@@ -49,6 +49,19 @@ from websockets.asyncio.client import ClientConnection, connect
 FIREFOX_FAKE_AUDIO_HZ = 1000.0
 
 
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Kills a process started with ``start_new_session`` and its whole
+    group, and reaps it (bounded)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
 class BiDiError(Exception):
     """A BiDi command failed, or the page threw."""
 
@@ -110,14 +123,7 @@ class PulseAudio:
 
     def close(self) -> None:
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            _kill_group(self.process)
             self.process = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -304,14 +310,7 @@ class Firefox:
             await asyncio.gather(self._reader, return_exceptions=True)
             self._reader = None
         if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            _kill_group(self.process)
             self.process = None
         await self.blank.close()
         if self.profile_dir:
