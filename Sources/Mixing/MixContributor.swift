@@ -29,9 +29,22 @@ final class MixContributor {
     private var decoderStale = false
     /// Whether this tick's audio came from decoding a quiet-marked packet (a check).
     private(set) var checkedQuiet = false
+    /// This tick's 20 ms came whole from one received packet, decoded as it
+    /// was (no FEC, no concealment, nothing carried over): the packet, which
+    /// a mix of this contributor alone may forward instead of re-encoding.
+    private(set) var sole: [UInt8]?
+    /// The sender's packets lately (averaged over about 20): their size,
+    /// and the share that were exactly one 20 ms frame. A mix of this voice
+    /// alone passes its packets through only while these say it can
+    /// (`fitsPassthrough`), so the choice does not flip frame by frame.
+    private(set) var meanPacketBytes = 0.0
+    private(set) var twentyMillisecondShare = 0.0
+    private var packetsSeen = 0
     static let quietCheckInterval = 10
     /// Decoded audio not yet mixed (a packet longer than 20 ms leaves some over).
     private var carry: [Float]
+    /// Whether libopus took the last packet (a refused one is concealed, never forwarded).
+    private var lastDecodeSucceeded = true
     private var carryCount = 0
     private var pcm: [Int16]
 
@@ -55,7 +68,12 @@ final class MixContributor {
     /// `trustsQuietMarks`).
     func produce(now: Instant, counters: inout MixerCounters, skipQuiet: Bool = false) {
         checkedQuiet = false
+        sole = nil
+        let startedEmpty = carryCount == 0
+        var pieces = 0
+        var candidate: [UInt8]?
         while carryCount < Self.frameSamples {
+            pieces += 1
             let output = buffer.pop(now: now)
             if case .nothing = output {
                 guard carryCount > 0 else {
@@ -86,10 +104,14 @@ final class MixContributor {
             switch output {
             case .packet(let payload):
                 decoded = decode(payload, samples: Self.maximumSamples, fec: false, fallback: wanted, counters: &counters)
+                candidate = payload
+                note(payload, samples: decoded)
             case .quiet(let payload):
                 quietSkipped = 0
                 checkedQuiet = true
                 decoded = decode(payload, samples: Self.maximumSamples, fec: false, fallback: wanted, counters: &counters)
+                candidate = payload
+                note(payload, samples: decoded)
             case .fec(let successor):
                 let lost = (try? OpusPacketInfo(parsing: successor))?.samples ?? Self.frameSamples
                 decoded = decode(successor, samples: min(lost, Self.maximumSamples), fec: true, fallback: wanted,
@@ -107,6 +129,7 @@ final class MixContributor {
             carryCount += n
         }
         isActive = true
+        if startedEmpty, pieces == 1, carryCount == Self.frameSamples, lastDecodeSucceeded { sole = candidate }
         carry.withUnsafeBufferPointer { src in
             frame.withUnsafeMutableBufferPointer { dst in
                 for i in 0..<Self.frameSamples { dst[i] = src[i] }
@@ -119,10 +142,29 @@ final class MixContributor {
         carryCount = rest
     }
 
+    /// Whether a mix of this voice alone may forward its packets: they have
+    /// been whole 20 ms frames (nine in ten at least) of at most `maximumBytes` on average,
+    /// for half a second at least (an encoder starting up sends small packets).
+    func fitsPassthrough(maximumBytes: Int) -> Bool {
+        packetsSeen >= 25 && meanPacketBytes <= Double(maximumBytes) && twentyMillisecondShare >= 0.9
+    }
+
+    private func note(_ payload: [UInt8], samples: Int) {
+        let whole = samples == Self.frameSamples && lastDecodeSucceeded ? 1.0 : 0.0
+        if packetsSeen == 0 {
+            (meanPacketBytes, twentyMillisecondShare) = (Double(payload.count), whole)
+        } else {
+            meanPacketBytes += (Double(payload.count) - meanPacketBytes) / 20
+            twentyMillisecondShare += (whole - twentyMillisecondShare) / 20
+        }
+        packetsSeen += 1
+    }
+
     /// One libopus call into `pcm`; on a decode error (peer input) it is
     /// counted and the frame concealed instead, so the cadence holds.
     private func decode(_ packet: [UInt8], samples: Int, fec: Bool, fallback: Int, counters: inout MixerCounters) -> Int {
         counters.decodeCalls += 1
+        lastDecodeSucceeded = true
         do {
             return try packet.withUnsafeBufferPointer { p throws(OpusError) in
                 try pcm.withUnsafeMutableBufferPointer { o throws(OpusError) in
@@ -130,6 +172,7 @@ final class MixContributor {
                 }
             }
         } catch {
+            lastDecodeSucceeded = false
             counters.decodeErrors += 1
             counters.decodeCalls += 1
             let n = try? [UInt8]().withUnsafeBufferPointer { p throws(OpusError) in
@@ -154,5 +197,7 @@ final class MixContributor {
         loudness = AudioLevel.silence
         quietSkipped = 0
         decoderStale = false
+        sole = nil
+        (meanPacketBytes, twentyMillisecondShare, packetsSeen) = (0, 0, 0)
     }
 }

@@ -23,6 +23,9 @@ final class MixOutput {
     var mix: [Float]
     var pcm: [Int16]
     var packet: [UInt8]
+    /// The contributor whose packets this output forwards as they came
+    /// (a mix of one voice, `RoomMixer.Configuration.passthroughSizeRatio`); nil while it encodes.
+    var passingThrough: UInt32?
 
     init(key: MixKey, options: OpusEncoder.Options) throws(OpusError) {
         self.key = key

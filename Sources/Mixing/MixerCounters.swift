@@ -13,6 +13,12 @@ public struct MixerCounters: Equatable, Sendable {
     public var decodeErrors = 0
     /// libopus encode calls.
     public var encodes = 0
+    /// Output frames that were one contributor's own packet, forwarded
+    /// instead of encoded (`Configuration.passthroughSizeRatio`).
+    public var passthroughs = 0
+    /// Frames a passing-through output sent nothing, its voice's packet
+    /// being lost or late (the listener conceals them).
+    public var passthroughGaps = 0
     /// Encodes that failed (the frame was not sent).
     public var encodeErrors = 0
     /// Output frames the limiter changed.

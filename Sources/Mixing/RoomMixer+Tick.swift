@@ -68,7 +68,32 @@ extension RoomMixer {
         }
         let timestamp = frameIndex &* UInt32(n)
         frameIndex &+= 1
+        let passthroughLimit = passthroughMaximumBytes
         for output in outputs.values {
+            // A quarter more room to stay than to start: sizes near the limit don't flip it.
+            if passthroughLimit > 0, let voice = soleVoice(of: output.key),
+               voice.fitsPassthrough(maximumBytes: output.passingThrough == voice.key ? passthroughLimit * 5 / 4 : passthroughLimit) {
+                output.passingThrough = voice.key
+                guard let packet = voice.sole else {
+                    // Lost or late on the way in: nothing this frame. The
+                    // listener conceals it, with the sender's own FEC in the
+                    // next packet, as it would had it received the voice directly.
+                    counters.passthroughGaps += 1
+                    continue
+                }
+                counters.passthroughs += 1
+                for listener in output.listeners {
+                    frames.append(MixedFrame(listener: listener, payload: packet, timestamp: timestamp))
+                }
+                continue
+            }
+            if output.passingThrough != nil {
+                // Back to encoding: start the encoder afresh rather than from
+                // a signal the listener stopped hearing frames ago.
+                output.passingThrough = nil
+                output.encoder.reset()
+                output.limiter = SoftLimiter()
+            }
             // Mix-minus: the full sum less the listener's own contribution,
             // so each contributor costs one subtraction, not a second sum.
             full.withUnsafeBufferPointer { f in
@@ -101,5 +126,17 @@ extension RoomMixer {
                 frames.append(MixedFrame(listener: listener, payload: payload, timestamp: timestamp))
             }
         }
+    }
+
+    /// The one active voice in the mix `key`, when it holds exactly one.
+    private func soleVoice(of key: MixKey) -> MixContributor? {
+        var only: MixContributor?
+        for k in mixed {
+            if case .minus(let own) = key, own == k { continue }
+            guard let c = contributors[k], c.isActive else { continue }
+            if only != nil { return nil }
+            only = c
+        }
+        return only
     }
 }

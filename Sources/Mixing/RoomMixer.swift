@@ -11,7 +11,10 @@ import Wire
 /// listener who is one of the mixed speakers hears a mix-minus (the others
 /// but themselves); every other listener, however many, shares one encode
 /// of the full mix, which does not contain them. So a room of ten with one
-/// speaker costs two encodes a frame, not ten. Each distinct mix keeps its
+/// speaker costs two encodes a frame, not ten. A mix that holds one voice
+/// is not encoded at all: its listeners get that voice's own packet
+/// (`passthroughSizeRatio`), so two speakers cost one encode (the full mix),
+/// one speaker one (the speaker's own silent mix-minus). Each distinct mix keeps its
 /// own encoder; a listener who starts or stops being mixed changes encoder
 /// between two frames of its stream (continuous sequence and timestamps;
 /// the decoder hears at most a frame's blend). Nothing is decoded while
@@ -38,6 +41,15 @@ public final class RoomMixer {
         /// How long a contributor stays mixed after its level fell below
         /// `speechLevel`: pauses between words don't switch streams.
         public var speechHangover = TimeSpan.milliseconds(600)
+        /// A mix of one voice is that voice: its listeners get the
+        /// contributor's own packet (renumbered into their stream by the
+        /// engine) instead of a decode-sum-encode of it, when the packet
+        /// is a whole 20 ms frame that arrived intact and is no larger than
+        /// `passthroughSizeRatio` times what the mix's encoder would make at
+        /// its bitrate (so a listener on the mix for its small bandwidth
+        /// never gets a heavier stream). With two speakers, each hears the
+        /// other's packets and only the room's full mix is encoded. 0 turns it off.
+        public var passthroughSizeRatio = 1.5
         /// Creates the defaults.
         public init() {}
     }
@@ -64,6 +76,10 @@ public final class RoomMixer {
     var frameIndex: UInt32 = 0
     var full: [Float] = Array(repeating: 0, count: MixContributor.frameSamples)
     var retiredBufferCounters = OpusJitterBuffer.Counters()
+    /// The largest packet a mix of one voice forwards as it came (`passthroughSizeRatio`).
+    var passthroughMaximumBytes: Int {
+        Int(configuration.passthroughSizeRatio * Double(configuration.encoder.bitrate) / 8 * Self.frameDuration.seconds)
+    }
 
     /// Creates an empty room mixer.
     public init(configuration: Configuration = Configuration()) {

@@ -61,6 +61,9 @@ public final class OpusEncoder {
 
     deinit { opus_encoder_destroy(state) }
 
+    /// Forgets the signal so far: the next frame is coded as the start of a stream.
+    public func reset() { _ = cohort_opus_encoder_reset(state) }
+
     /// Encodes one frame of interleaved 16-bit PCM (`samplesPerChannel` of
     /// 120, 240, 480, 960, 1920 or 2880) into `output`, returning the packet length.
     public func encode(_ pcm: UnsafeBufferPointer<Int16>, samplesPerChannel: Int,

@@ -22,14 +22,14 @@ final class TonePublisher {
     private var sample = 0
 
     init(key: UInt32, hz: Double, amplitude: Double = 0.1, fec: Bool = true, syllables: Bool = false,
-         sequence: UInt16 = 1_000, timestamp: UInt32 = 5_000) throws {
+         sequence: UInt16 = 1_000, timestamp: UInt32 = 5_000, bitrate: Int32 = 48_000) throws {
         self.key = key
         self.hz = hz
         self.amplitude = amplitude
         self.syllables = syllables
         var options = OpusEncoder.Options()
         options.inbandFEC = fec
-        options.bitrate = 48_000
+        options.bitrate = bitrate
         encoder = try OpusEncoder(channels: 1, options: options)
         self.sequence = sequence
         self.timestamp = timestamp
@@ -67,6 +67,11 @@ final class MixHarness {
     var framesPerTick: [[String: Int]] = []
     /// libopus encodes of each tick.
     var encodesPerTick: [Int] = []
+    /// Mixes of one voice forwarded as they came, each tick.
+    var passthroughsPerTick: [Int] = []
+    /// Frames each listener concealed itself (sent nothing by the mixer).
+    var concealed: [String: Int] = [:]
+    private var lastTimestamp: [String: UInt32] = [:]
     var timestamps: [String: [UInt32]] = [:]
     var inFlight: [InFlight] = []
     /// What each distinct mix fed its encoder (after the limiter), frame by frame.
@@ -116,16 +121,29 @@ final class MixHarness {
             }
             if let deadline = mixer.nextDeadline, deadline <= now {
                 var count: [String: Int] = [:]
-                let encodes = mixer.counters.encodes
+                let encodes = mixer.counters.encodes, passthroughs = mixer.counters.passthroughs
                 for frame in mixer.tick(now: now) {
                     count[frame.listener, default: 0] += 1
                     timestamps[frame.listener, default: []].append(frame.timestamp)
                     if let decoder = decoders[frame.listener] {
+                        // As a receiver does: frames the mixer did not send
+                        // (a passed-through voice's lost packets) are
+                        // concealed, the last one from this packet's FEC.
+                        if let last = lastTimestamp[frame.listener] {
+                            let missing = Int((frame.timestamp &- last) / 960) - 1
+                            if missing > 0 && missing < 50 {
+                                concealed[frame.listener, default: 0] += missing
+                                for _ in 0..<(missing - 1) { decoded[frame.listener, default: []] += try decoder.decode([]) }
+                                decoded[frame.listener, default: []] += try decoder.decode(frame.payload, fec: true)
+                            }
+                        }
+                        lastTimestamp[frame.listener] = frame.timestamp
                         decoded[frame.listener, default: []] += try decoder.decode(frame.payload)
                     }
                 }
                 framesPerTick.append(count)
                 encodesPerTick.append(mixer.counters.encodes - encodes)
+                passthroughsPerTick.append(mixer.counters.passthroughs - passthroughs)
                 for (key, output) in mixer.outputs { mixPCM[key, default: []] += output.pcm }
             }
             clock.advance(by: .milliseconds(1))

@@ -16,6 +16,8 @@ final class RoomMixerMixMinusTests: XCTestCase {
     /// and as the mixer's encoder saw it: the references mixed levels are held to.
     static func levelsAlone(_ configuration: RoomMixer.Configuration) throws -> (heard: [UInt32: Double], mixed: [UInt32: Double]) {
         var heard: [UInt32: Double] = [:], mixed: [UInt32: Double] = [:]
+        var configuration = configuration
+        configuration.passthroughSizeRatio = 0  // one voice alone would be forwarded, not encoded
         for (key, hz) in tones {
             let h = MixHarness(configuration: configuration)
             try h.addPublisher(TonePublisher(key: key, hz: hz), listening: false)
@@ -122,9 +124,11 @@ final class RoomMixerMixMinusTests: XCTestCase {
         }
         XCTAssertEqual(h.mixer.distinctMixCount, 3, "the two pure listeners share one encode")
         // Until the first frames tell who speaks, everyone hears the one
-        // (silent) full mix; from then on two mix-minus and one full.
-        XCTAssertEqual(h.encodesPerTick.suffix(45), Array(repeating: 3, count: 45))
-        XCTAssertTrue(h.encodesPerTick.allSatisfy { $0 == 1 || $0 == 3 }, "\(h.encodesPerTick)")
+        // (silent) full mix; from then on two mix-minus and one full, each
+        // made once a tick: encoded, or (a mix-minus of one voice) passed through.
+        let made = zip(h.encodesPerTick, h.passthroughsPerTick).map { $0 + $1 }
+        XCTAssertEqual(made.suffix(45), Array(repeating: 3, count: 45))
+        XCTAssertTrue(made.allSatisfy { $0 == 1 || $0 == 3 }, "\(made)")
         XCTAssertEqual(h.mixer.counters.encodes, h.encodesPerTick.reduce(0, +))
     }
 

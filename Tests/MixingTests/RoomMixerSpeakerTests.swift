@@ -56,6 +56,29 @@ final class RoomMixerSpeakerTests: XCTestCase {
         }
     }
 
+    /// A mix of one voice forwards that voice's packets only while they are
+    /// no heavier than the mix's own encode would be (`passthroughSizeRatio`):
+    /// a listener on the mix for its small bandwidth never gets more.
+    func testOneVoiceIsPassedThroughOnlyWhenItsPacketsAreNoHeavierThanTheMix() throws {
+        func listenToOneSpeaker(bitrate: Int32, ratio: Double) throws -> MixHarness {
+            var configuration = RoomMixer.Configuration()
+            configuration.passthroughSizeRatio = ratio
+            let h = MixHarness(configuration: configuration)
+            try h.addPublisher(TonePublisher(key: 1, hz: 317, amplitude: 0.1, bitrate: bitrate), listening: true)
+            try h.addListener("pure", contributorKey: nil)
+            try h.run(ms: 2_000)
+            XCTAssertGreaterThan(ToneMeter.level(h.tail("pure", ms: 500), hz: 317), -30, "the listener hears the speaker")
+            return h
+        }
+        let light = try listenToOneSpeaker(bitrate: 24_000, ratio: 1.5)
+        XCTAssertGreaterThan(light.mixer.counters.passthroughs, 70, "24 kbit/s under a 32 kbit/s mix: forwarded (from its 25th packet on)")
+        let heavy = try listenToOneSpeaker(bitrate: 256_000, ratio: 1.5)
+        XCTAssertEqual(heavy.mixer.counters.passthroughs, 0, "256 kbit/s (a tone, VBR: about 100 kbit/s) over a 32 kbit/s mix: encoded")
+        XCTAssertEqual(heavy.mixer.counters.encodes, light.mixer.counters.encodes + light.mixer.counters.passthroughs)
+        let off = try listenToOneSpeaker(bitrate: 24_000, ratio: 0)
+        XCTAssertEqual(off.mixer.counters.passthroughs, 0, "0 turns it off")
+    }
+
     /// Ten in a room, all listening: one speaks, then a second joins in.
     /// Encodes per frame follow the speakers (2, then 3), not the listeners (10).
     func testEncodesFollowTheSpeakersNotTheListeners() throws {
@@ -70,8 +93,12 @@ final class RoomMixerSpeakerTests: XCTestCase {
         XCTAssertEqual(h.mixer.mixedContributors, [1])
         XCTAssertEqual(h.mixer.distinctMixCount, 2, "the speaker's mix-minus and one full mix for the nine others")
         var before = h.mixer.counters.encodes
+        var passedBefore = h.mixer.counters.passthroughs
         try h.run(ms: 1_000)
-        XCTAssertEqual(h.mixer.counters.encodes - before, 50 * 2)
+        // The nine hear the speaker alone: its packets, passed through; only
+        // the speaker's own (silent) mix-minus is encoded.
+        XCTAssertEqual(h.mixer.counters.encodes - before, 50)
+        XCTAssertEqual(h.mixer.counters.passthroughs - passedBefore, 50)
         XCTAssertLessThan(ToneMeter.level(h.tail("p1", ms: 500), hz: 317), -50, "the speaker does not hear itself")
         XCTAssertGreaterThan(ToneMeter.level(h.tail("p7", ms: 500), hz: 317), -30, "a listener hears the speaker")
 
@@ -79,8 +106,12 @@ final class RoomMixerSpeakerTests: XCTestCase {
         XCTAssertEqual(h.mixer.mixedContributors, [1, 2])
         XCTAssertEqual(h.mixer.distinctMixCount, 3)
         before = h.mixer.counters.encodes
+        passedBefore = h.mixer.counters.passthroughs
         try h.run(ms: 1_000)
-        XCTAssertEqual(h.mixer.counters.encodes - before, 50 * 3)
+        // Two speakers: each hears the other passed through; the full mix
+        // for the eight others is the one encode.
+        XCTAssertEqual(h.mixer.counters.encodes - before, 50)
+        XCTAssertEqual(h.mixer.counters.passthroughs - passedBefore, 50 * 2)
         let p1 = h.tail("p1", ms: 500), p2 = h.tail("p2", ms: 500), p9 = h.tail("p9", ms: 500)
         XCTAssertGreaterThan(ToneMeter.level(p1, hz: 523), -30, "p1 hears p2")
         XCTAssertLessThan(ToneMeter.level(p1, hz: 317), -50, "p1 does not hear itself")
