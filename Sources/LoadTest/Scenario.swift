@@ -19,6 +19,12 @@ public struct Scenario: Codable, Equatable, Sendable {
     public var audioMode: String
     /// Receive slots per kind in each offer; 0 means participantsPerSession − 1.
     public var slots: Int
+    /// How many members of each session speak (the first ones, the host
+    /// first); 0 means everyone. The others keep sending audio as a
+    /// microphone that hears silence does without DTX: packets every 20 ms
+    /// marked silent (RFC 6464 V=0, level 127), so a mixer that follows the
+    /// speakers may skip them.
+    public var speakersPerSession: Int
     /// Joins are spread evenly over this many seconds.
     public var rampSeconds: Double
     /// Length of the measured run after the ramp started, in seconds.
@@ -31,7 +37,7 @@ public struct Scenario: Codable, Equatable, Sendable {
     /// Creates a scenario; see the properties for the meaning of each field.
     public init(name: String, description: String = "", sessions: Int = 1, participantsPerSession: Int = 4,
                 media: MediaProfile = MediaProfile(), audioMode: String = "forward", slots: Int = 0,
-                rampSeconds: Double = 1, durationSeconds: Double = 10,
+                speakersPerSession: Int = 0, rampSeconds: Double = 1, durationSeconds: Double = 10,
                 network: NetworkImpairment = NetworkImpairment(), events: [ScenarioEvent] = []) {
         self.name = name
         self.description = description
@@ -40,6 +46,7 @@ public struct Scenario: Codable, Equatable, Sendable {
         self.media = media
         self.audioMode = audioMode
         self.slots = slots
+        self.speakersPerSession = speakersPerSession
         self.rampSeconds = rampSeconds
         self.durationSeconds = durationSeconds
         self.network = network
@@ -47,7 +54,7 @@ public struct Scenario: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, description, sessions, participantsPerSession, media, audioMode, slots
+        case name, description, sessions, participantsPerSession, media, audioMode, slots, speakersPerSession
         case rampSeconds, durationSeconds, network, events
     }
 
@@ -62,6 +69,7 @@ public struct Scenario: Codable, Equatable, Sendable {
         media = try c.decodeIfPresent(MediaProfile.self, forKey: .media) ?? d.media
         audioMode = try c.decodeIfPresent(String.self, forKey: .audioMode) ?? d.audioMode
         slots = try c.decodeIfPresent(Int.self, forKey: .slots) ?? d.slots
+        speakersPerSession = try c.decodeIfPresent(Int.self, forKey: .speakersPerSession) ?? d.speakersPerSession
         rampSeconds = try c.decodeIfPresent(Double.self, forKey: .rampSeconds) ?? d.rampSeconds
         durationSeconds = try c.decodeIfPresent(Double.self, forKey: .durationSeconds) ?? d.durationSeconds
         network = try c.decodeIfPresent(NetworkImpairment.self, forKey: .network) ?? d.network
@@ -103,6 +111,9 @@ public struct Scenario: Codable, Equatable, Sendable {
         guard totalParticipants <= 2000 else { throw .invalid("at most 2000 participants in one process") }
         guard ["forward", "mix", "mixed"].contains(audioMode) else { throw .invalid("audioMode must be forward or mix") }
         guard (0...32).contains(slots) else { throw .invalid("slots must be 0...32") }
+        guard (0...participantsPerSession).contains(speakersPerSession) else {
+            throw .invalid("speakersPerSession must be 0...participantsPerSession")
+        }
         guard rampSeconds >= 0, rampSeconds <= 3600 else { throw .invalid("rampSeconds must be 0...3600") }
         guard durationSeconds > 0, durationSeconds <= 3600 else { throw .invalid("durationSeconds must be in (0, 3600]") }
         try media.validate()

@@ -15,6 +15,10 @@ final class RunContext: Sendable {
     let signer: TokenSigner
     let certificate: DTLSCertificate
     let audio: AudioClip
+    /// What members past `speakersPerSession` send: encoded silence, as a
+    /// microphone in a quiet room does (a mixer that checks a quiet-marked
+    /// packet now and then must find it quiet).
+    let silence: AudioClip
     let video: VideoPacketizer?
     let injector: LossInjector
     /// Upper bound of the random uplink delay (jitter injection).
@@ -34,12 +38,13 @@ final class RunContext: Sendable {
     private let commands = Mutex<[Int: Instant]>([:])
 
     init(scenario: Scenario, entries: [LoadTestTarget], signer: TokenSigner,
-         certificate: DTLSCertificate, audio: AudioClip, sessionPrefix: String, sampler: ReceiveSampler = ReceiveSampler()) {
+         certificate: DTLSCertificate, audio: AudioClip, silence: AudioClip, sessionPrefix: String, sampler: ReceiveSampler = ReceiveSampler()) {
         self.scenario = scenario
         self.entries = entries
         self.signer = signer
         self.certificate = certificate
         self.audio = audio
+        self.silence = silence
         video = scenario.media.video ? VideoPacketizer(kbps: scenario.media.videoKbps, fps: scenario.media.videoFPS) : nil
         injector = LossInjector(uplinkPercent: scenario.network.uplinkLossPercent,
                                 downlinkPercent: scenario.network.downlinkLossPercent)

@@ -27,8 +27,9 @@ final class Runner: @unchecked Sendable {  // used from the command's task only
         self.scenario = scenario
         let certificate = try DTLSCertificate(commonName: "cohort-loadtest")
         let audio = try AudioClip()
+        let silence = try AudioClip(amplitude: 0)
         context = RunContext(scenario: scenario, entries: targets,
-                             signer: TokenSigner(secret: secret), certificate: certificate, audio: audio,
+                             signer: TokenSigner(secret: secret), certificate: certificate, audio: audio, silence: silence,
                              sessionPrefix: "lt\(UInt16.random(in: 0...UInt16.max))", sampler: sampler)
         var it = group.makeIterator()
         var ds: [LoopDriver] = []

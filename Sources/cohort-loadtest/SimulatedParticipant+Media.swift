@@ -57,7 +57,7 @@ extension SimulatedParticipant {
     func sendAudio(client: ClientParticipant, ssrc: UInt32, now: Instant) {
         let probe = MediaProbe(origin: origin.raw, sequence: audioProbe, sendTime: now)
         audioProbe += 1
-        guard let payload = try? OpusProbeCarrier.wrap(context.audio.frame(audioIndex), probe: probe) else { return }
+        guard let payload = try? OpusProbeCarrier.wrap((speaks ? context.audio : context.silence).frame(audioIndex), probe: probe) else { return }
         audioIndex += 1
         client.sendRTP(ssrc: ssrc, payloadType: ClientOffer.opusPayloadType, timestamp: audioTimestamp,
                        extensions: [.audioLevel(id: ClientOffer.audioLevelID, audioLevel),

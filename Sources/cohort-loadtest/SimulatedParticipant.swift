@@ -55,8 +55,17 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
     var lastKeyframe = Instant.zero
     var delayed: [(due: Instant, bytes: [UInt8])] = []
     /// RFC 6464 level, distinct per member (the host loudest), so that a
-    /// loudest-N selection is stable and does not show up as loss.
-    var audioLevel: RTPAudioLevel { RTPAudioLevel(voiceActivity: true, level: UInt8(min(127, 20 + origin.member))) }
+    /// loudest-N selection is stable and does not show up as loss; members
+    /// past the scenario's `speakersPerSession` send silence.
+    var audioLevel: RTPAudioLevel {
+        speaks ? RTPAudioLevel(voiceActivity: true, level: UInt8(min(127, 20 + origin.member)))
+            : RTPAudioLevel(voiceActivity: false, level: 127)
+    }
+    /// Whether this member speaks (`Scenario.speakersPerSession`) or sends silence.
+    var speaks: Bool {
+        let speakers = context.scenario.speakersPerSession
+        return speakers == 0 || origin.member < speakers
+    }
 
     // Receiving.
     /// Which packets are decrypted (`RunContext.headerStatistics`); the rest are measured by header alone.
@@ -408,13 +417,17 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
         let kind: MediaKind = header.payloadType == ClientOffer.vp8PayloadType ? .video : .audio
         let probe = kind == .audio ? OpusProbeCarrier.probe(in: packet, range: header.payloadRange)
                                    : VideoPacketizer.probe(in: packet, payload: header.payloadRange)
+        // On the server's mix, audio is the mix's stream whatever it holds:
+        // a mix of one voice is that voice's own packets (with its probe),
+        // which only tell where they came from.
+        let mixedAudio = kind == .audio && context.scenario.wireAudioMode == "mix"
+        if mixedAudio {
+            sawMix = true
+            if !byHeader { recordMix(header, now: now) }
+        }
         guard let probe else {
             driver.stats.add(.rtpWithoutProbe)
-            if kind == .audio {
-                sawMix = true
-                if !byHeader { recordMix(header, now: now) }
-                checkJoinComplete(now: now)
-            }
+            if kind == .audio { checkJoinComplete(now: now) }
             return
         }
         let from = OriginID(raw: probe.origin)
@@ -423,6 +436,10 @@ final class SimulatedParticipant: @unchecked Sendable {  // confined to `driver.
             return
         }
         if !judge.observe(sender: from.member, kind: kind, sent: probe.sendTime, now: now) { driver.stats.add(.isolationSuspects) }
+        if mixedAudio {
+            checkJoinComplete(now: now)
+            return
+        }
         if kind == .audio, let latency = moves.packet(from: from.member, now: now) { driver.stats.moveLatency.record(latency) }
         if byHeader {
             checkSendTime(header: header, packet: packet, probe: probe, now: now)

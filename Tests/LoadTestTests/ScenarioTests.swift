@@ -12,11 +12,12 @@ final class ScenarioTests: XCTestCase {
         XCTAssertFalse(s.media.video)
         XCTAssertEqual(s.wireAudioMode, "forward")
         XCTAssertEqual(s.events, [])
+        XCTAssertEqual(s.speakersPerSession, 0)
     }
 
     func testFullFileParses() throws {
         let json = """
-        {"name":"x","sessions":3,"participantsPerSession":9,"slots":5,"audioMode":"mixed",
+        {"name":"x","sessions":3,"participantsPerSession":9,"slots":5,"audioMode":"mixed","speakersPerSession":2,
          "media":{"audio":true,"video":true,"videoKbps":800,"videoFPS":30,"keyframeIntervalSeconds":2},
          "rampSeconds":4,"durationSeconds":20,
          "network":{"uplinkLossPercent":2,"downlinkLossPercent":3,"jitterMs":15},
@@ -25,6 +26,7 @@ final class ScenarioTests: XCTestCase {
         let s = try Scenario.parse(Data(json.utf8))
         XCTAssertEqual(s.totalParticipants, 27)
         XCTAssertEqual(s.effectiveSlots, 5)
+        XCTAssertEqual(s.speakersPerSession, 2)
         XCTAssertEqual(s.wireAudioMode, "mix")
         XCTAssertEqual(s.media, MediaProfile(audio: true, video: true, videoKbps: 800, videoFPS: 30, keyframeIntervalSeconds: 2))
         XCTAssertEqual(s.network, NetworkImpairment(uplinkLossPercent: 2, downlinkLossPercent: 3, jitterMs: 15))
@@ -47,6 +49,8 @@ final class ScenarioTests: XCTestCase {
             (#"{"name":"x","participantsPerSession":101}"#, "invalid"),
             (#"{"name":"x","sessions":100,"participantsPerSession":30}"#, "invalid"),
             (#"{"name":"x","audioMode":"stereo"}"#, "invalid"),
+            (#"{"name":"x","participantsPerSession":4,"speakersPerSession":5}"#, "invalid"),
+            (#"{"name":"x","speakersPerSession":-1}"#, "invalid"),
             (#"{"name":"x","media":{"audio":false,"video":false}}"#, "invalid"),
             (#"{"name":"x","network":{"uplinkLossPercent":60}}"#, "invalid"),
             (#"{"name":"x","durationSeconds":5,"events":[{"at":6,"action":"leave"}]}"#, "invalid"),
@@ -69,7 +73,7 @@ final class ScenarioTests: XCTestCase {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("loadtest/scenarios")
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json") }.sorted()
-        XCTAssertEqual(names, ["audio-mixed.json", "baseline-audio-10.json", "baseline-av-10.json", "churn.json",
+        XCTAssertEqual(names, ["audio-mixed-2-speakers.json", "audio-mixed.json", "baseline-audio-10.json", "baseline-av-10.json", "churn.json",
                                "clinic-day.json", "small-group.json", "smoke.json"])
         for n in names {
             let s = try Scenario.load(path: dir.appendingPathComponent(n).path)
