@@ -48,6 +48,9 @@ export COHORT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # Every simulated participant joins from 127.0.0.1: no per-address join limit
 # (an environment variable, so that an older COHORT_BIN still starts).
 export COHORT_JOINS_PER_ADDRESS_PER_MINUTE=0
+# … and opens all its connections from there: no per-address connection cap
+# (default 200, which stopped capacity runs at 20 sessions of 10).
+export COHORT_MAX_CONNECTIONS_PER_ADDRESS=${COHORT_MAX_CONNECTIONS_PER_ADDRESS:-10000}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p loadtest/results
 log=loadtest/results/server-$port.log

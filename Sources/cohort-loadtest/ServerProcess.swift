@@ -20,8 +20,10 @@ final class ServerProcess: @unchecked Sendable {
                              "--log-level", "warning"] + extraArguments
         var env = ProcessInfo.processInfo.environment
         env["COHORT_SECRET"] = secret
-        // Every simulated participant joins from 127.0.0.1: no per-address join limit.
+        // Every simulated participant joins from 127.0.0.1: no per-address
+        // join limit, and no per-address connection cap (default 200).
         env["COHORT_JOINS_PER_ADDRESS_PER_MINUTE"] = "0"
+        env["COHORT_MAX_CONNECTIONS_PER_ADDRESS"] = env["COHORT_MAX_CONNECTIONS_PER_ADDRESS"] ?? "10000"
         process.environment = env
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
