@@ -391,9 +391,18 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await wait_for("host page shows the chat", lambda: page.evaluate(
                         "[...document.querySelectorAll('#chat-log li')].some((li) => li.textContent === 'Pat One: Hello from p1')"), panel, 5)
 
+                    # --- a host who comes in late sees the server's time since opening, not its own
+                    # (fed to the page: rooms open for 754 s = 12:34)
+                    me = pid["host"]
+                    timer = await page.evaluate(f"""cohort.onMessage({{type: 'session', version: 1e9 - 1, breakoutsOpen: true, openForSeconds: 754,
+                        rooms: [{{id: 'main', name: 'Main room', members: [{me!r}], listeners: []}},
+                                {{id: 'r7', name: 'Quiet corner', members: [{pid['p1']!r}], listeners: []}}],
+                        assignments: {{}}, waiting: [], muted: [], handsRaised: []}}),
+                      document.querySelector("#host-rooms .room-column[data-room='r7'] .room-timer").textContent""")
+                    assert timer == "Open for 12:34", timer
+
                     # --- what a participant is shown (fed to the page, newest version): room name,
                     # a host listening, muted by the host, own raised hand, countdown, speaking tiles
-                    me = pid["host"]
                     shown = await page.evaluate(f"""cohort.onMessage({{type: 'session', version: 1e9, breakoutsOpen: true, closingInSeconds: 9,
                         rooms: [{{id: 'main', name: 'Main room', members: [], listeners: []}},
                                 {{id: 'r7', name: 'Quiet corner', members: [{me!r}, {pid['p1']!r}], listeners: ['p-other']}}],
@@ -409,6 +418,8 @@ def test_host_panel_runs_breakout_rooms() -> None:
                         speaking: [...document.querySelectorAll('#grid .tile.speaking')].map((t) => t.dataset.participant)}})""")
                     assert shown == {"room": "Room: Quiet corner", "listening": True, "muted": True, "hand": "Lower hand/true",
                                      "countdown": "9", "speaking": [pid["p1"]]}, shown
+                    assert await page.evaluate("document.querySelector(\"#host-rooms .room-column[data-room='r7'] .room-timer\").textContent") \
+                        == "Closes in 0:09", "the columns show the close countdown"
                     assert page.exceptions == [], page.exceptions
                     print("\nhost panel, click → observed (s): " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
                 finally:

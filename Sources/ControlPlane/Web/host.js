@@ -44,6 +44,7 @@ const view = {
   open: false,
   pending: null,      // {participant, room}: a keyboard move being chosen
   openedAt: null,     // performance.now() when the rooms opened (from `openForSeconds`)
+  closesAt: null,     // performance.now() when they close (from `closingInSeconds`)
 };
 
 function roomName(id) {
@@ -51,13 +52,17 @@ function roomName(id) {
   return r ? r.name || r.id : id;
 }
 
-// `openForSeconds` is whole seconds on the server's clock when the message
-// was made; the panel counts on from its arrival. Every `session` repeats
-// it, so only a change beyond rounding restarts the count.
-function trackOpenTime(msg) {
-  if (!msg.breakoutsOpen || typeof msg.openForSeconds !== "number") { view.openedAt = null; return; }
-  const openedAt = performance.now() - msg.openForSeconds * 1000;
-  if (view.openedAt === null || Math.abs(openedAt - view.openedAt) > 1500) view.openedAt = openedAt;
+// `openForSeconds` and `closingInSeconds` are whole seconds on the server's
+// clock when the message was made; the panel counts on from its arrival.
+// Every `session` repeats them, so only a change beyond rounding restarts
+// a count.
+function since(previous, at) {
+  return previous !== null && Math.abs(at - previous) <= 1500 ? previous : at;
+}
+function trackTimes(msg) {
+  const now = performance.now();
+  view.openedAt = msg.breakoutsOpen && typeof msg.openForSeconds === "number" ? since(view.openedAt, now - msg.openForSeconds * 1000) : null;
+  view.closesAt = typeof msg.closingInSeconds === "number" ? since(view.closesAt, now + msg.closingInSeconds * 1000) : null;
 }
 
 function clock(seconds) {
@@ -66,12 +71,12 @@ function clock(seconds) {
 }
 
 // The per-room timers: how long the breakout rooms have been open, or the
-// close countdown (session.js keeps its end, `state.countdown`).
+// close countdown.
 function updateTimers() {
   const now = performance.now();
   for (const t of document.querySelectorAll("#host-rooms .room-timer")) {
-    if (state.countdown) {
-      const left = Math.max(0, Math.ceil((state.countdown.endsAt - now) / 1000));
+    if (view.closesAt !== null) {
+      const left = Math.max(0, Math.ceil((view.closesAt - now) / 1000));
       t.textContent = left > 0 ? `Closes in ${clock(left)}` : "Closing…";
       t.dataset.closingSeconds = String(left);
       delete t.dataset.openSeconds;
@@ -158,7 +163,7 @@ export function renderHostPanel() {
   $("balance").disabled = !breakouts.length || closing;
   $("open-rooms").disabled = open || !breakouts.length || closing;
   $("close-rooms").disabled = !open || closing;
-  trackOpenTime(msg);
+  trackTimes(msg);
 
   view.rooms = rooms.map((r) => ({ id: r.id, name: r.name || r.id }));
   view.open = open;
