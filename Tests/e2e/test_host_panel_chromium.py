@@ -19,7 +19,8 @@ per-room timers show the time since opening (server's `openForSeconds`)
 and advance → listen in on Pairs A: the button is pressed, the line says
 "Listening to Pairs A", and the host's page hears p1's and p2's tones; off
 again, it hears nobody → axe-core and the layout checks on the panel at
-desktop and phone sizes, with screenshots → mute p1 from its card (p2 hears
+desktop, tablet and phone sizes, with screenshots, and a Tab walk through
+the open rooms' controls → mute p1 from its card (p2 hears
 nothing) and unmute → broadcast → close with a 2 s countdown that every
 participant is told and the page and the columns count down → all back in
 the main room hearing everyone; then p1's chat reaches the host's page;
@@ -50,7 +51,7 @@ from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
 from peer import AiortcParticipant
 from tones import present_tones
-from webui import axe_violations, drag_and_drop, emulate, layout_problems, press, screenshot
+from webui import axe_violations, drag_and_drop, emulate, layout_problems, press, screenshot, tab_order
 
 TONES = {"host": 1130.0, "p1": 550.0, "p2": 770.0}
 CANDIDATES = sorted(TONES.values())
@@ -331,7 +332,7 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await click(page, listen)  # drawn listening, for the pictures
                     await wait_for("listening again", lambda: page.evaluate(
                         f"document.querySelector({listen!r}).getAttribute('aria-pressed') === 'true'"), panel, 5)
-                    for size in ("desktop", "phone"):
+                    for size in ("desktop", "tablet", "phone"):
                         await emulate(page, size)
                         if found := await layout_problems(page):
                             problems[size] = found
@@ -340,6 +341,15 @@ def test_host_panel_runs_breakout_rooms() -> None:
                         await page.evaluate("document.getElementById('listening-line').scrollIntoView(), true")
                         saved.append(await screenshot(page, f"host-panel-{size}", top=False))
                     await emulate(page, "desktop")
+                    # Keyboard: from End session, Tab reaches every control of the open rooms, focus drawn.
+                    await page.evaluate("document.getElementById('end-session').focus(), true")
+                    order = await tab_order(page, 15)
+                    wanted = ["button:Listen in to Pairs A", "button:Join Pairs A", "li:Pat One, in Pairs A", "select:Room for Pat One",
+                              "button:Mute Pat One", "button:Remove Pat One", "li:Pat Two, in Pairs A", "select:Room for Pat Two",
+                              "button:Mute Pat Two", "button:Remove Pat Two", "button:Listen in to Pairs B", "button:Join Pairs B", "broadcast-text"]
+                    reached = [o[:-1] for o in order]
+                    assert all(w in reached for w in wanted), f"Tab order {order} misses {[w for w in wanted if w not in reached]}"
+                    assert all(o.endswith("+") for o in order if o[:-1] in wanted), f"focus not drawn: {order}"
                     await click(page, listen)
                     await wait_for("host stops listening", *sessions_say("listen", lambda s: all(
                         r["listeners"] == [] for r in s.get("rooms", []))), 5)
@@ -526,7 +536,8 @@ def test_host_panel_waiting_room_balance_join_and_remove() -> None:
                     await wait_for("Cancel closes it", lambda: page.evaluate("!document.getElementById('remove-dialog').open"), panel, 3)
                     await click(page, remove)
                     await wait_for("dialog asks again", lambda: page.evaluate("document.getElementById('remove-dialog').open"), panel, 3)
-                    await screenshot(page, "host-remove-dialog-desktop")
+                    await screenshot(page, "host-remove-dialog-desktop", top=False)
+                    assert await axe_violations(page) == [], "the open dialog fails axe-core"
                     await press(page, "Escape", "Escape", 27)
                     await wait_for("Escape closes it", lambda: page.evaluate("!document.getElementById('remove-dialog').open"), panel, 3)
                     await asyncio.sleep(1.0)
