@@ -309,6 +309,7 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     # --- listen-in toggle on Pairs A: pressed, named, and the therapist hears that room
                     listen = "#host-rooms .room-column[data-room='r1'] button[data-action='listen']"
                     assert await page_heard(page) == set(), "the host hears someone while alone in the main room"
+                    t = time.monotonic()
                     await click(page, listen)
                     await wait_for("host listens to r1", *sessions_say("listen", lambda s: any(
                         r["id"] == "r1" and r["listeners"] == [pid["host"]] for r in s.get("rooms", []))), 5)
@@ -319,6 +320,7 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     assert [r["listenPressed"] for r in (await panel())["rooms"]] == [None, "true", "false"], await panel()
                     await wait_for("the host hears Pairs A", lambda: eq_async(page_heard(page), {TONES["p1"], TONES["p2"]}),
                                    lambda: page_heard(page), 10)
+                    figures["listen → host hears the room"] = time.monotonic() - t
                     await click(page, listen)
                     await wait_for("host stops listening", *sessions_say("listen", lambda s: all(
                         r["listeners"] == [] for r in s.get("rooms", []))), 5)
