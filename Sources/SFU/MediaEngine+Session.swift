@@ -100,6 +100,7 @@ extension MediaEngine {
             guard !model.breakouts.isEmpty else { throw .wrongRoomState("Create breakout rooms first.") }
             guard !model.open else { throw .wrongRoomState("Breakout rooms are open already.") }
             model.open = true
+            model.openedAt = now
             for (id, room) in model.assignments.sorted(by: { $0.key < $1.key }) where table.members[id] != nil {
                 moveMember(id, to: room)
             }
@@ -222,6 +223,7 @@ extension MediaEngine {
             session.table = table
             session.model.open = false
             session.model.closingAt = nil
+            session.model.openedAt = nil
             session.model.breakouts = []
             session.model.assignments = [:]
             session.model.nextRoomNumber = 1
@@ -291,11 +293,12 @@ extension MediaEngine {
             rooms[i].listeners = table.members.filter { $0.value.listening == rooms[i].id }.map(\.key).sorted()
         }
         let closing = model.closingAt.map { Int(max(0, ($0 - now).nanoseconds + 999_999_999) / 1_000_000_000) }
+        let openFor = model.open ? model.openedAt.map { Int(max(0, (now - $0).nanoseconds) / 1_000_000_000) } : nil
         let waiting = model.waiting.compactMap { id in
             session.participants[id].map { RosterMember(participantId: id, name: $0.name, role: $0.role, room: .waiting) }
         }
         let base = SessionView(version: model.version, rooms: rooms, breakoutsOpen: model.open, closingInSeconds: closing,
-                               assignments: model.assignments, waiting: [],
+                               openForSeconds: openFor, assignments: model.assignments, waiting: [],
                                muted: table.members.filter { $0.value.audioMuted }.map(\.key).sorted(),
                                handsRaised: model.hands,
                                names: table.members.keys.filter { !model.waiting.contains($0) }

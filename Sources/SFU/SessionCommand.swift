@@ -96,6 +96,10 @@ public struct SessionView: Codable, Equatable, Sendable {
     public var breakoutsOpen: Bool
     /// Seconds until the rooms close, while a close countdown runs.
     public var closingInSeconds: Int?
+    /// Whole seconds since the breakout rooms opened, while they are open
+    /// (the hosts' per-room timer); a relative time, so no client needs the
+    /// server's clock.
+    public var openForSeconds: Int? = nil
     /// Planned or current assignments.
     public var assignments: [ParticipantID: RoomID]
     /// The waiting room: everyone for hosts, only themselves for a waiting participant.

@@ -8,6 +8,10 @@ struct SessionModel: Sendable {
     var assignments: [ParticipantID: RoomID] = [:]
     var open = false
     var closingAt: Instant?
+    /// When the breakout rooms opened, while they are open: the session view
+    /// says how long ago (`openForSeconds`), on the server's clock, so every
+    /// host's panel shows the same time.
+    var openedAt: Instant?
     var waiting: [ParticipantID] = []
     var hands: [ParticipantID] = []
     /// People removed by a host, by the identity of their token (`sub`, else

@@ -1,3 +1,4 @@
+import SFU
 import Tokens
 import XCTest
 @testable import ControlPlane
@@ -117,6 +118,20 @@ final class MessageCodecTests: XCTestCase {
                        #"{"paused":["7"],"suggestAudioMix":false,"type":"downlink"}"#)
         XCTAssertEqual(try MessageCodec.decodeServerMessage(Array(#"{"type":"downlink","paused":["7"],"suggestAudioMix":false}"#.utf8)),
                        .downlink(DownlinkEvent(paused: ["7"], suggestAudioMix: false)))
+    }
+
+    /// docs/PROTOCOL.md, `session`: `openForSeconds` while the breakout rooms
+    /// are open (the hosts' per-room timer), absent while they are closed.
+    func testSessionAsDocumented() throws {
+        let json = #"{"assignments":{"p-1":"r1"},"breakoutsOpen":true,"closingInSeconds":30,"handsRaised":["p-1"],"muted":[],"names":{"p-1":"Sam","p-h":"Dr. Lee"},"openForSeconds":754,"removed":[],"rooms":[{"id":"main","listeners":[],"members":["p-h"],"name":"Main room"},{"id":"r1","listeners":["p-h"],"members":["p-1"],"name":"Pairs A"}],"type":"session","version":12,"waiting":[]}"#
+        guard case .session(var view) = try MessageCodec.decodeServerMessage(Array(json.utf8)) else { return XCTFail("not a session") }
+        XCTAssertEqual(view.openForSeconds, 754)
+        XCTAssertEqual(view.closingInSeconds, 30)
+        XCTAssertEqual(encoded(.session(view)), json, "encoded as documented")
+        view.breakoutsOpen = false
+        view.closingInSeconds = nil
+        view.openForSeconds = nil
+        XCTAssertFalse(encoded(.session(view)).contains("openForSeconds"), "closed rooms have no timer")
     }
 
     func testServerMessagesRoundTrip() throws {

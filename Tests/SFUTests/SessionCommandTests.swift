@@ -93,6 +93,37 @@ final class SessionCommandTests: XCTestCase {
         XCTAssertEqual(h.engine.counters.isolationViolations, 0)
     }
 
+    /// The hosts' per-room timer: every view while the rooms are open says
+    /// how long ago they opened, on the engine's clock; none before opening
+    /// or after they closed.
+    func testViewsSayHowLongTheRoomsHaveBeenOpen() throws {
+        let h = EngineHarness()
+        try h.join("host", role: .host)
+        try h.join("h2", role: .coHost)
+        try h.join("a1")
+        let id = { (n: String) in h.participantIDs[n]! }
+        try h.engine.perform(.createRooms(names: ["Room A"]), by: id("host"), now: h.clock.now)
+        settleViews(h)
+        XCTAssertNil(h.events.views[id("host")]?.openForSeconds, "not open yet")
+        try h.engine.perform(.openRooms, by: id("host"), now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("host")]?.openForSeconds, 0)
+        h.run(for: .milliseconds(65_900))
+        try h.engine.perform(.setHandRaised(true), by: id("a1"), now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("host")]?.openForSeconds, 65, "65.9 s: whole seconds, rounded down")
+        XCTAssertEqual(h.events.views[id("h2")]?.openForSeconds, 65, "every host is told the same")
+        XCTAssertEqual(h.events.views[id("a1")]?.openForSeconds, 65)
+        h.run(for: .milliseconds(200))
+        try h.engine.perform(.closeRooms(countdownSeconds: 2), by: id("host"), now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("host")]?.openForSeconds, 66, "still open during the countdown")
+        h.run(for: .milliseconds(2_100))
+        XCTAssertEqual(h.events.views[id("host")]?.breakoutsOpen, false)
+        XCTAssertNil(h.events.views[id("host")]?.openForSeconds, "closed: no timer")
+        try h.engine.perform(.createRooms(names: ["Room B"]), by: id("host"), now: h.clock.now)
+        h.run(for: .milliseconds(5_000))
+        try h.engine.perform(.openRooms, by: id("host"), now: h.clock.now)
+        XCTAssertEqual(h.events.views[id("host")]?.openForSeconds, 0, "opening again starts from zero")
+    }
+
     /// A close without a countdown takes effect with the command itself.
     func testCloseNowIsImmediate() throws {
         let h = EngineHarness()

@@ -280,6 +280,9 @@ class Page:
         self.session_id = session_id
         self.console: list[str] = []
         self.exceptions: list[str] = []
+        # The drag data of the latest `Input.dragIntercepted` (a mouse drag
+        # started while `Input.setInterceptDrags` is on; webui.drag_and_drop).
+        self.drag_data: dict | None = None
         self._load = asyncio.Event()
 
     async def send(self, method: str, params: dict | None = None, timeout: float | None = None) -> dict:
@@ -347,6 +350,8 @@ class Page:
         elif method == "Runtime.consoleAPICalled":
             args = params.get("args", [])
             self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
+        elif method == "Input.dragIntercepted":
+            self.drag_data = params.get("data")
         elif method == "Runtime.exceptionThrown":
             d = params.get("exceptionDetails", {})
             self.exceptions.append(d.get("exception", {}).get("description") or d.get("text", ""))

@@ -8,19 +8,31 @@ participants (p1 550 Hz, p2 770 Hz, small video) are in the session.
 
 Steps, each checked from the aiortc side (the `session` messages they
 receive, their slot maps, and what they hear: only room-mates) and from the
-page (the panel's rooms and selects, the countdown):
-create two rooms (a duplicate name is refused and shown) → assign p1 to
-room 1 and p2 to room 2 → open (p1 and p2 hear nobody) → move p2 into room
-1 (they hear each other, not the host) → listen in on room 1 and stop →
-mute p1 (p2 hears nothing) and unmute → broadcast → close with a 2 s
-countdown that every participant is told and the page counts down → all
-back in the main room hearing everyone; then p1's chat reaches the host's
-page; last, a `session` and a `speaking` message fed to the page check
-what a participant is shown (room name, listening and muted notices, hand,
-countdown, speaking tiles).  Printed: seconds from each click to the state the peers observe.
+page (the panel's columns and cards, the live region, the timers):
+create two rooms (a duplicate name is refused and shown) → before opening,
+drag p1's card onto Pairs A (a real mouse drag, `webui.drag_and_drop`) and
+move p2 to Pairs B by keyboard (arrow keys and Enter on the focused card;
+an arrow then Escape first sends nothing) → open (p1 and p2 hear nobody) →
+drag p2 into Pairs A (they hear each other, not the host) → keyboard-move p1
+to Pairs B (both hear nobody) and back with its "Move to" list → the
+per-room timers show the time since opening (server's `openForSeconds`)
+and advance → listen in on Pairs A: the button is pressed, the line says
+"Listening to Pairs A", and the host's page hears p1's and p2's tones; off
+again, it hears nobody → axe-core and the layout checks on the panel at
+desktop, tablet and phone sizes, with screenshots, and a Tab walk through
+the open rooms' controls → mute p1 from its card (p2 hears
+nothing) and unmute → broadcast → close with a 2 s countdown that every
+participant is told and the page and the columns count down → all back in
+the main room hearing everyone; then p1's chat reaches the host's page;
+last, a `session` and a `speaking` message fed to the page check what a
+participant is shown (room name, listening and muted notices, hand,
+countdown, speaking tiles).  Printed: seconds from each action to the state
+the peers observe.
 
 A second test runs with `--waiting-room on`: admit, deny, balance
-automatically, join a room and remove, from the panel.
+automatically, join a room, and remove through its confirmation dialog
+(Enter on Cancel and Escape keep p1 in the session; Tab to Remove and Enter
+removes it).
 
 The host joins before the participants: the server registers a connection
 for events only after the engine's join returns, so nobody receives the
@@ -33,10 +45,13 @@ import asyncio
 import json
 import time
 
+import numpy as np
 from chromium import Chromium, Page
 from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
 from peer import AiortcParticipant
+from tones import present_tones
+from webui import axe_violations, drag_and_drop, emulate, layout_problems, press, screenshot, tab_order
 
 TONES = {"host": 1130.0, "p1": 550.0, "p2": 770.0}
 CANDIDATES = sorted(TONES.values())
@@ -84,9 +99,17 @@ async def wait_for(what: str, predicate, describe, timeout: float) -> float:
 
 
 PANEL = """({
-  rooms: [...document.querySelectorAll('#host-rooms li')].map((li) => ({
-    id: li.dataset.room, name: li.querySelector('strong').textContent, members: li.querySelector('.members').textContent})),
-  people: Object.fromEntries([...document.querySelectorAll('#host-people select')].map((s) => [s.dataset.participant, s.value])),
+  rooms: [...document.querySelectorAll('#host-rooms .room-column')].map((c) => ({
+    id: c.dataset.room, name: c.querySelector('h4').textContent,
+    members: [...c.querySelectorAll('.card .card-name')].map((n) => n.textContent.replace(/ \\(you\\)$/, '')),
+    timer: c.querySelector('.room-timer') && c.querySelector('.room-timer').textContent,
+    listenPressed: c.querySelector("button[data-action='listen']") && c.querySelector("button[data-action='listen']").getAttribute('aria-pressed')})),
+  // Each card's column, and its "Move to" select, which must agree.
+  people: Object.fromEntries([...document.querySelectorAll('#host-rooms .card select')].map((s) =>
+    [s.dataset.participant, s.closest('.room-column').dataset.room === s.value ? s.value : 'column ' + s.closest('.room-column').dataset.room + ' / select ' + s.value])),
+  listening: document.getElementById('listening-line').textContent,
+  live: [...document.querySelectorAll('#live p')].map((p) => p.textContent),
+  focus: document.activeElement && (document.activeElement.dataset.participant || document.activeElement.id || document.activeElement.tagName),
   panelHidden: document.getElementById('host-panel').hidden,
   message: document.getElementById('message').hidden ? '' : document.getElementById('message').textContent,
   countdown: document.getElementById('countdown').hidden ? null : document.getElementById('countdown').dataset.seconds,
@@ -95,6 +118,30 @@ PANEL = """({
   status: document.getElementById('status').textContent,
   sessionVersion: window.cohort && cohort.state.sessionVersion,
 })"""
+
+
+async def page_heard(page: Page, seconds: float = 0.6) -> set[float]:
+    """Tones the host's page receives now, over all its audio players
+    (what the therapist hears), each captured for ``seconds`` at once."""
+    captures = await page.evaluate(f"""Promise.all([...cohort.state.players.entries()].map(([mid, audio]) => {{
+        cohortTest.remote['probe' + mid] = audio.srcObject.getAudioTracks()[0];
+        return cohortTest.captureAudio('probe' + mid, {seconds});
+      }}))""", timeout=15)
+    heard: set[float] = set()
+    for c in captures:
+        heard |= present_tones(np.asarray(c["samples"], dtype=np.float32), c["rate"], CANDIDATES, window_s=None)
+    return heard
+
+
+async def key_move(page: Page, participant: str, arrows: list[str], finish: str = "Enter") -> None:
+    """Keyboard only: focuses the participant's card, presses the arrow
+    keys (real key events), then ``finish`` (Enter moves, Escape cancels)."""
+    card = f"#host-rooms .card[data-participant='{participant}']"
+    assert await page.evaluate(f"(() => {{ const c = document.querySelector({json.dumps(card)}); if (!c) return false; c.focus();"
+                               f" return document.activeElement === c; }})()"), f"cannot focus {card}"
+    codes = {"ArrowRight": 39, "ArrowLeft": 37, "ArrowDown": 40, "ArrowUp": 38, "Enter": 13, "Escape": 27}
+    for key in [*arrows, finish]:
+        await press(page, key, key, codes[key])
 
 
 async def set_value(page: Page, selector: str, value: str, event: str = "input", timeout: float = 5.0) -> None:
@@ -132,6 +179,7 @@ def test_host_panel_runs_breakout_rooms() -> None:
                 peers = {n: AiortcParticipant(n, TONES[n], slots=3, video_slots=2, video_format=(160, 120, 10))
                          for n in ("p1", "p2")}
                 try:
+                    await emulate(page, "desktop")  # 1280x800: the panel's columns side by side
                     # The host joins first: the server sends nobody the `session`
                     # of their own join (see the module docstring).
                     await click(page, "#join")
@@ -160,7 +208,7 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await wait_for("all hear all in main", *hearing(
                         {"p1": {TONES["p2"], TONES["host"]}, "p2": {TONES["p1"], TONES["host"]}}), 25)
                     await wait_for("panel lists both participants",
-                                   lambda: page.evaluate(f"document.querySelectorAll('#host-people tr[data-participant]').length === 2"),
+                                   lambda: page.evaluate(f"document.querySelectorAll('#host-rooms .card select').length === 2"),
                                    panel, 5)
 
                     # --- create two rooms
@@ -180,13 +228,27 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await wait_for("duplicate name shown", lambda: page_message_contains(page, "exists already"), panel, 5)
                     assert len(latest_session(peers["p1"])["rooms"]) == 3, "a refused create changed the rooms"
 
-                    # --- assign p1 → r1, p2 → r2 with the per-participant selects
+                    # --- before opening: drag p1's card onto Pairs A (plans r1); keyboard: p2 → Pairs B
+                    # (an arrow and Escape first: nothing is sent)
+                    card = {n: f"#host-rooms .card[data-participant='{pid[n]}']" for n in ("p1", "p2")}
                     t = time.monotonic()
-                    await set_value(page, f"#host-people select[data-participant='{pid['p1']}']", "r1", "change")
-                    await wait_for("p1 assigned", *sessions_say("assign", lambda s: s.get("assignments", {}).get(pid["p1"]) == "r1"), 5)
-                    await set_value(page, f"#host-people select[data-participant='{pid['p2']}']", "r2", "change")
-                    await wait_for("p2 assigned", *sessions_say("assign", lambda s: s.get("assignments") == {pid["p1"]: "r1", pid["p2"]: "r2"}), 5)
-                    figures["assign"] = time.monotonic() - t
+                    await drag_and_drop(page, card["p1"], "#host-rooms .room-column[data-room='r1'] h4")
+                    await wait_for("p1 assigned by drag", *sessions_say("assign", lambda s: s.get("assignments") == {pid["p1"]: "r1"}), 5)
+                    figures["drag → assign"] = time.monotonic() - t
+                    await wait_for("drag announced", lambda: page.evaluate(
+                        "document.getElementById('live').textContent.includes('Pat One will go to Pairs A when the rooms open.')"), panel, 3)
+                    version = latest_session(peers["p1"])["version"]
+                    await key_move(page, pid["p2"], ["ArrowRight"], finish="Escape")
+                    await wait_for("cancel announced", lambda: page.evaluate(
+                        "document.getElementById('live').textContent.includes('Move cancelled; Pat Two stays in Main room.')"), panel, 3)
+                    t = time.monotonic()
+                    await key_move(page, pid["p2"], ["ArrowRight", "ArrowRight"])
+                    await wait_for("p2 assigned by keyboard", *sessions_say("assign", lambda s: s.get("assignments") == {pid["p1"]: "r1", pid["p2"]: "r2"}), 5)
+                    figures["keys → assign"] = time.monotonic() - t
+                    assert latest_session(peers["p1"])["version"] == version + 1, "Escape sent a command"
+                    await wait_for("keyboard move announced, focus kept on the moved card", lambda: page.evaluate(
+                        f"document.getElementById('live').textContent.includes('Pat Two will go to Pairs B when the rooms open.')"
+                        f" && document.activeElement.dataset.participant === '{pid['p2']}' && document.activeElement.closest('.room-column').dataset.room === 'r2'"), panel, 3)
                     assert (await panel())["people"] == {pid["p1"]: "r1", pid["p2"]: "r2"}, await panel()
                     assert not latest_session(peers["p1"])["breakoutsOpen"]
                     # Planning moves nobody.
@@ -206,10 +268,11 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await wait_for("panel shows open rooms", lambda: panel_members(page, {
                         "main": [NAMES["host"]], "r1": [NAMES["p1"]], "r2": [NAMES["p2"]]}), panel, 5)
                     assert (await panel())["people"] == {pid["p1"]: "r1", pid["p2"]: "r2"}, await panel()
+                    opened = t
 
-                    # --- move p2 into Pairs A while open: p1 and p2 hear each other, not the host
+                    # --- move p2 into Pairs A by drag while open: p1 and p2 hear each other, not the host
                     t = time.monotonic()
-                    await set_value(page, f"#host-people select[data-participant='{pid['p2']}']", "r1", "change")
+                    await drag_and_drop(page, card["p2"], "#host-rooms .room-column[data-room='r1'] h4")
                     await wait_for("p2 moved", *sessions_say("move", lambda s: members(s).get("r1") == sorted([pid["p1"], pid["p2"]])
                                                              and members(s).get("r2") == []), 5)
                     figures["move → session"] = time.monotonic() - t
@@ -218,19 +281,90 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await wait_for("panel shows the move", lambda: panel_members(page, {
                         "main": [NAMES["host"]], "r1": [NAMES["p1"], NAMES["p2"]], "r2": []}), panel, 5)
 
-                    # --- listen in on Pairs A and stop; mute p1 and unmute, from the panel's buttons
-                    await click(page, "#host-rooms li[data-room='r1'] button[data-action='listen']")
+                    # --- keyboard move while open: p1 to Pairs B (alone: hears nobody, p2 neither);
+                    # then back with its "Move to" select (they hear each other again)
+                    t = time.monotonic()
+                    await key_move(page, pid["p1"], ["ArrowRight"])
+                    await wait_for("p1 moved by keyboard", *sessions_say("move", lambda s: members(s).get("r2") == [pid["p1"]]
+                                                                         and members(s).get("r1") == [pid["p2"]]), 5)
+                    await wait_for("p1 alone in Pairs B", *hearing({"p1": set(), "p2": set()}), 10)
+                    figures["keys → silence"] = time.monotonic() - t
+                    await wait_for("keyboard move announced", lambda: page.evaluate(
+                        "document.getElementById('live').textContent.includes('Pat One moved to Pairs B.')"), panel, 3)
+                    await set_value(page, f"#host-rooms .card[data-participant='{pid['p1']}'] select", "r1", "change")
+                    await wait_for("p1 back in Pairs A", *sessions_say("move", lambda s: members(s).get("r1") == sorted([pid["p1"], pid["p2"]])), 5)
+                    await wait_for("room-mates hear each other again", *hearing({"p1": {TONES["p2"]}, "p2": {TONES["p1"]}}), 10)
+
+                    # --- the per-room timer counts from the server's opening time
+                    session = latest_session(peers["p1"])
+                    assert isinstance(session.get("openForSeconds"), int), session
+                    shown = await page.evaluate("[...document.querySelectorAll('#host-rooms .room-timer')].map((t) => [t.textContent, Number(t.dataset.openSeconds)])")
+                    since_open = time.monotonic() - opened
+                    assert len(shown) == 2 and all(abs(sec - since_open) <= 1.5 and text.startswith("Open for 0:") for text, sec in shown), (shown, since_open)
+                    # Redrawn every 250 ms in whole seconds: 2.5 s later it shows 2 or 3 s more.
+                    await asyncio.sleep(2.5)
+                    later = await page.evaluate("[...document.querySelectorAll('#host-rooms .room-timer')].map((t) => Number(t.dataset.openSeconds))")
+                    assert all(2 <= b - a <= 3 for (_, a), b in zip(shown, later)), (shown, later)
+
+                    # --- listen-in toggle on Pairs A: pressed, named, and the therapist hears that room
+                    listen = "#host-rooms .room-column[data-room='r1'] button[data-action='listen']"
+                    assert await page_heard(page) == set(), "the host hears someone while alone in the main room"
+                    t = time.monotonic()
+                    await click(page, listen)
                     await wait_for("host listens to r1", *sessions_say("listen", lambda s: any(
                         r["id"] == "r1" and r["listeners"] == [pid["host"]] for r in s.get("rooms", []))), 5)
-                    await wait_for("panel offers to stop listening", lambda: page.evaluate(
-                        "document.querySelector(\"#host-rooms li[data-room='r1'] button[data-action='listen']\").textContent === 'Stop listening'"), panel, 5)
-                    await click(page, "#host-rooms li[data-room='r1'] button[data-action='listen']")
+                    await wait_for("panel shows the listening", lambda: page.evaluate(
+                        f"document.querySelector({listen!r}).getAttribute('aria-pressed') === 'true'"
+                        " && document.getElementById('listening-line').textContent === 'Listening to Pairs A'"
+                        " && document.querySelector(\"#host-rooms .room-column[data-room='r1']\").classList.contains('listening')"), panel, 5)
+                    assert [r["listenPressed"] for r in (await panel())["rooms"]] == [None, "true", "false"], await panel()
+                    await wait_for("the host hears Pairs A", lambda: eq_async(page_heard(page), {TONES["p1"], TONES["p2"]}),
+                                   lambda: page_heard(page), 10)
+                    figures["listen → host hears the room"] = time.monotonic() - t
+                    await click(page, listen)
                     await wait_for("host stops listening", *sessions_say("listen", lambda s: all(
                         r["listeners"] == [] for r in s.get("rooms", []))), 5)
-                    await click(page, f"#host-people tr[data-participant='{pid['p1']}'] button[data-action='mute']")
+                    await wait_for("panel shows no listening", lambda: page.evaluate(
+                        f"document.querySelector({listen!r}).getAttribute('aria-pressed') === 'false'"
+                        " && document.getElementById('listening-line').textContent.startsWith('Not listening')"), panel, 5)
+                    await wait_for("the host hears nobody again", lambda: eq_async(page_heard(page), set()), lambda: page_heard(page), 10)
+
+                    # --- accessibility and layout of the panel with the rooms open (a screenshot per size)
+                    saved, problems = [], {}
+                    await click(page, listen)  # drawn listening, for the pictures
+                    await wait_for("listening again", lambda: page.evaluate(
+                        f"document.querySelector({listen!r}).getAttribute('aria-pressed') === 'true'"), panel, 5)
+                    for size in ("desktop", "tablet", "phone"):
+                        await emulate(page, size)
+                        if found := await layout_problems(page):
+                            problems[size] = found
+                        if violations := await axe_violations(page):
+                            problems[f"axe {size}"] = violations
+                        await page.evaluate("document.getElementById('listening-line').scrollIntoView(), true")
+                        saved.append(await screenshot(page, f"host-panel-{size}", top=False))
+                    await emulate(page, "desktop")
+                    # Keyboard: from End session, Tab reaches every control of the open rooms, focus drawn.
+                    await page.evaluate("document.getElementById('end-session').focus(), true")
+                    order = await tab_order(page, 15)
+                    wanted = ["button:Listen in to Pairs A", "button:Join Pairs A", "li:Pat One, in Pairs A", "select:Room for Pat One",
+                              "button:Mute Pat One", "button:Remove Pat One", "li:Pat Two, in Pairs A", "select:Room for Pat Two",
+                              "button:Mute Pat Two", "button:Remove Pat Two", "button:Listen in to Pairs B", "button:Join Pairs B", "broadcast-text"]
+                    reached = [o[:-1] for o in order]
+                    assert all(w in reached for w in wanted), f"Tab order {order} misses {[w for w in wanted if w not in reached]}"
+                    assert all(o.endswith("+") for o in order if o[:-1] in wanted), f"focus not drawn: {order}"
+                    await click(page, listen)
+                    await wait_for("host stops listening", *sessions_say("listen", lambda s: all(
+                        r["listeners"] == [] for r in s.get("rooms", []))), 5)
+                    assert not problems, problems
+                    print("\nscreenshots:\n  " + "\n  ".join(saved))
+
+                    # --- mute p1 and unmute from its card: its tone goes from p2's ears and comes back
+                    await click(page, f"#host-rooms .card[data-participant='{pid['p1']}'] button[data-action='mute']")
                     await wait_for("p1 muted", *sessions_say("mute", lambda s: s.get("muted") == [pid["p1"]]), 5)
                     await wait_for("p2 no longer hears p1", *hearing({"p2": set()}), 10)
-                    await click(page, f"#host-people tr[data-participant='{pid['p1']}'] button[data-action='mute']")
+                    await wait_for("card says muted", lambda: page.evaluate(
+                        f"!!document.querySelector(\"#host-rooms .card[data-participant='{pid['p1']}'] .tag.muted\")"), panel, 5)
+                    await click(page, f"#host-rooms .card[data-participant='{pid['p1']}'] button[data-action='mute']")
                     await wait_for("p1 unmuted", *sessions_say("mute", lambda s: s.get("muted") == []), 5)
                     await wait_for("p2 hears p1 again", *hearing({"p2": {TONES["p1"]}}), 10)
 
@@ -248,6 +382,7 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await click(page, "#close-rooms")
                     await wait_for("countdown announced", *sessions_say("close", lambda s: s.get("closingInSeconds") == 2), 3)
                     await wait_for("page counts down", lambda: page_countdown_in(page, {"1", "2"}), panel, 2)
+                    assert all(r["timer"] in ("Closes in 0:02", "Closes in 0:01") for r in (await panel())["rooms"] if r["id"] != "main"), await panel()
                     assert TONES["host"] not in heard_now(peers["p1"]), "rooms closed before the countdown ran out"
                     await wait_for("all back in main", *sessions_say("closed", lambda s: not s.get("breakoutsOpen")
                                                                      and "closingInSeconds" not in s
@@ -268,9 +403,18 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     await wait_for("host page shows the chat", lambda: page.evaluate(
                         "[...document.querySelectorAll('#chat-log li')].some((li) => li.textContent === 'Pat One: Hello from p1')"), panel, 5)
 
+                    # --- a host who comes in late sees the server's time since opening, not its own
+                    # (fed to the page: rooms open for 754 s = 12:34)
+                    me = pid["host"]
+                    timer = await page.evaluate(f"""cohort.onMessage({{type: 'session', version: 1e9 - 1, breakoutsOpen: true, openForSeconds: 754,
+                        rooms: [{{id: 'main', name: 'Main room', members: [{me!r}], listeners: []}},
+                                {{id: 'r7', name: 'Quiet corner', members: [{pid['p1']!r}], listeners: []}}],
+                        assignments: {{}}, waiting: [], muted: [], handsRaised: []}}),
+                      document.querySelector("#host-rooms .room-column[data-room='r7'] .room-timer").textContent""")
+                    assert timer == "Open for 12:34", timer
+
                     # --- what a participant is shown (fed to the page, newest version): room name,
                     # a host listening, muted by the host, own raised hand, countdown, speaking tiles
-                    me = pid["host"]
                     shown = await page.evaluate(f"""cohort.onMessage({{type: 'session', version: 1e9, breakoutsOpen: true, closingInSeconds: 9,
                         rooms: [{{id: 'main', name: 'Main room', members: [], listeners: []}},
                                 {{id: 'r7', name: 'Quiet corner', members: [{me!r}, {pid['p1']!r}], listeners: ['p-other']}}],
@@ -286,6 +430,8 @@ def test_host_panel_runs_breakout_rooms() -> None:
                         speaking: [...document.querySelectorAll('#grid .tile.speaking')].map((t) => t.dataset.participant)}})""")
                     assert shown == {"room": "Room: Quiet corner", "listening": True, "muted": True, "hand": "Lower hand/true",
                                      "countdown": "9", "speaking": [pid["p1"]]}, shown
+                    assert await page.evaluate("document.querySelector(\"#host-rooms .room-column[data-room='r7'] .room-timer\").textContent") \
+                        == "Closes in 0:09", "the columns show the close countdown"
                     assert page.exceptions == [], page.exceptions
                     print("\nhost panel, click → observed (s): " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
                 finally:
@@ -300,16 +446,13 @@ async def panel_rooms(page: Page, ids: list[str]) -> bool:
 
 
 async def panel_members(page: Page, expected: dict[str, list[str]]) -> bool:
-    """The panel lists exactly ``expected`` names per room."""
+    """The panel's columns hold exactly ``expected`` names' cards per room."""
     rooms = {r["id"]: r["members"] for r in (await page.evaluate(PANEL))["rooms"]}
-    for room, names in expected.items():
-        text = rooms.get(room)
-        if text is None:
-            return False
-        listed = [] if text == ": empty" else sorted(text.removeprefix(": ").split(", "))
-        if listed != sorted(names):
-            return False
-    return True
+    return all(room in rooms and sorted(rooms[room]) == sorted(names) for room, names in expected.items())
+
+
+async def eq_async(value, expected) -> bool:
+    return (await value) == expected
 
 
 async def page_message_contains(page: Page, text: str) -> bool:
@@ -378,15 +521,41 @@ def test_host_panel_waiting_room_balance_join_and_remove() -> None:
                     await wait_for("balanced", *said("p1", lambda s: s.get("assignments") == {pid["p1"]: "r1"}), 5)
                     await click(page, "#open-rooms")
                     await wait_for("p1 in Room 1", *said("p1", lambda s: members(s).get("r1") == [pid["p1"]]), 5)
-                    await click(page, "#host-rooms li[data-room='r1'] button[data-action='join-room']")
+                    await click(page, "#host-rooms .room-column[data-room='r1'] button[data-action='join-room']")
                     await wait_for("host joined Room 1", *said("p1", lambda s: members(s).get("r1") == sorted([pid["p1"], pid["host"]])), 5)
                     await wait_for("panel: host is in Room 1", lambda: page.evaluate(
-                        "document.querySelector(\"#host-rooms li[data-room='r1']\").textContent.includes('(you are here)')"), panel, 5)
+                        "document.querySelector(\"#host-rooms .room-column[data-room='r1'] .tag.here\").textContent === 'You are here'"
+                        f" && !!document.querySelector(\"#host-rooms .room-column[data-room='r1'] .card[data-participant='{pid['host']}']\")"), panel, 5)
 
-                    await click(page, f"#host-people tr[data-participant='{pid['p1']}'] button[data-action='remove']")
+                    # Remove asks first, in a dialog: Cancel (by keyboard: Escape) keeps p1, Remove removes.
+                    remove = f"#host-rooms .card[data-participant='{pid['p1']}'] button[data-action='remove']"
+                    dialog = """(() => { const d = document.getElementById('remove-dialog');
+                        return {open: d.open, title: document.getElementById('remove-title').textContent, focus: document.activeElement.id}; })()"""
+                    await click(page, remove)
+                    await wait_for("dialog asks", lambda: eq_async(page.evaluate(dialog), {"open": True, "title": "Remove Pat One?", "focus": "remove-cancel"}),
+                                   lambda: page.evaluate(dialog), 3)
+                    await press(page, "Enter", "Enter", 13)  # on Cancel, which has focus
+                    await wait_for("Cancel closes it", lambda: page.evaluate("!document.getElementById('remove-dialog').open"), panel, 3)
+                    await click(page, remove)
+                    await wait_for("dialog asks again", lambda: page.evaluate("document.getElementById('remove-dialog').open"), panel, 3)
+                    await screenshot(page, "host-remove-dialog-desktop", top=False)
+                    assert await axe_violations(page) == [], "the open dialog fails axe-core"
+                    await press(page, "Escape", "Escape", 27)
+                    await wait_for("Escape closes it", lambda: page.evaluate("!document.getElementById('remove-dialog').open"), panel, 3)
+                    await asyncio.sleep(1.0)
+                    assert not got_left("p1", "removed")[0](), "cancelled, yet removed"
+                    assert pid["p1"] in members(latest_session(peers["p1"])).get("r1", []), latest_session(peers["p1"])
+                    assert await page.evaluate(f"!!document.querySelector({remove!r})"), "cancelled, yet gone from the panel"
+
+                    await click(page, remove)
+                    await wait_for("dialog asks a third time", lambda: page.evaluate("document.getElementById('remove-dialog').open"), panel, 3)
+                    await press(page, "Tab", "Tab", 9)  # Cancel → Remove
+                    assert await page.evaluate("document.activeElement.id") == "remove-confirm"
+                    await press(page, "Enter", "Enter", 13)
                     await wait_for("p1 removed", *got_left("p1", "removed"), 5)
-                    await wait_for("panel drops p1", lambda: page.evaluate(
-                        "document.querySelectorAll('#host-people tr[data-participant]').length === 0"), panel, 5)
+                    await wait_for("panel drops p1 and lists the removed", lambda: page.evaluate(
+                        "document.querySelectorAll('#host-rooms .card select').length === 0"
+                        f" && !!document.querySelector(\"#host-removed li[data-participant='{pid['p1']}']\")"), panel, 5)
                     assert page.exceptions == [], page.exceptions
                 finally:
                     for p in peers.values():

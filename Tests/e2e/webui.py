@@ -98,11 +98,12 @@ async def emulate(page: Page, size: str) -> None:
     await asyncio.sleep(0.3)  # one layout and a few frames at the new size
 
 
-async def screenshot(page: Page, name: str) -> str:
+async def screenshot(page: Page, name: str, top: bool = True) -> str:
     """Saves a PNG of the viewport, scrolled to the top (what a person sees
-    first), under Tests/e2e/results/ (git-ignored)."""
+    first) unless ``top`` is false, under Tests/e2e/results/ (git-ignored)."""
     os.makedirs(RESULTS, exist_ok=True)
-    await page.evaluate("scrollTo(0, 0), true")
+    if top:
+        await page.evaluate("scrollTo(0, 0), true")
     shot = await page.send("Page.captureScreenshot", {"format": "png"}, timeout=20)
     path = os.path.join(RESULTS, f"{name}.png")
     with open(path, "wb") as f:
@@ -160,6 +161,47 @@ async def press(page: Page, key: str, code: str, vk: int) -> None:
     if key in ("Enter", " "):
         await page.send("Input.dispatchKeyEvent", {"type": "char", "text": "\r" if key == "Enter" else " "})
     await page.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk})
+
+
+async def drag_and_drop(page: Page, source: str, target: str, timeout: float = 3.0) -> None:
+    """Drags ``source`` onto ``target`` with the mouse, as a person would:
+    a real press on the source, moves, and the browser's own drag and drop
+    (dragstart, dragenter, dragover, drop, dragend reach the page's
+    handlers). Headless Chromium has no OS drag loop, so DevTools intercepts
+    the drag once the mouse has started it (`Input.setInterceptDrags`) and
+    the test hands its data back at the target (`Input.dispatchDragEvent`)."""
+    points = await page.evaluate(f"""(() => {{
+        const s = document.querySelector({json.dumps(source)}), t = document.querySelector({json.dumps(target)});
+        if (!s || !t) return null;
+        const inView = (r) => r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth;
+        t.scrollIntoView({{block: 'center'}});
+        if (!inView(s.getBoundingClientRect())) s.scrollIntoView({{block: 'nearest'}});
+        const a = s.getBoundingClientRect(), b = t.getBoundingClientRect();
+        if (!inView(a) || !inView(b)) return 'not both in view';
+        return [a.left + Math.min(30, a.width / 2), a.top + Math.min(15, a.height / 2), b.left + b.width / 2, b.top + Math.min(20, b.height / 2)];
+      }})()""")
+    assert isinstance(points, list), f"drag {source} -> {target}: {points or 'missing'}"
+    sx, sy, tx, ty = points
+    page.drag_data = None
+    await page.send("Input.setInterceptDrags", {"enabled": True})
+    try:
+        mouse = lambda kind, x, y, **kw: page.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", **kw})  # noqa: E731
+        await mouse("mouseMoved", sx, sy, buttons=0)
+        await mouse("mousePressed", sx, sy, buttons=1, clickCount=1)
+        for i in range(1, 6):
+            await mouse("mouseMoved", sx + (tx - sx) * i / 5, sy + (ty - sy) * i / 5, buttons=1)
+            if page.drag_data is not None:
+                break
+        deadline = time.monotonic() + timeout
+        while page.drag_data is None:
+            assert time.monotonic() < deadline, f"drag {source}: the browser started no drag"
+            await asyncio.sleep(0.05)
+        data = page.drag_data
+        for kind in ("dragEnter", "dragOver", "drop"):
+            await page.send("Input.dispatchDragEvent", {"type": kind, "x": tx, "y": ty, "data": data})
+        await mouse("mouseReleased", tx, ty, buttons=0, clickCount=1)
+    finally:
+        await page.send("Input.setInterceptDrags", {"enabled": False})
 
 
 def elapsed_since(start: float) -> float:

@@ -540,7 +540,6 @@ function endCall({ final = false } = {}) {
   stopCountdown();
   for (const id of ["chat-log", "announcements", "host-rooms", "host-waiting"]) $(id).replaceChildren();
   resetChat();
-  document.querySelector("#host-people tbody").replaceChildren();
   $("host-panel").hidden = true;
   $("room-name").textContent = "";
   $("listening-notice").hidden = true;
