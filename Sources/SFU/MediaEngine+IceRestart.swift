@@ -82,8 +82,8 @@ extension MediaEngine {
         return AnswerBuilder(ufrag: ufrag, password: password, fingerprint: configuration.certificate.fingerprint,
                              candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                              participantID: id, tcpCandidatePort: configuration.candidateTCPPort)
-            .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
-                    videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc },
+            .answer(for: plan, slotSSRCs: p.subscriber.slotSSRCs, videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc },
+                    screenSlotRTXSSRCs: p.subscriber.screen.map { $0.rtx?.ssrc },
                     sessionVersion: p.answerOrigin.id, originVersion: p.answerOrigin.version)
     }
 
@@ -120,6 +120,9 @@ extension MediaEngine {
         p.video = plan.video.map {
             PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
         }
+        p.screen = plan.screen.map {
+            PublishedStream(kind: .screen, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
+        }
         if p.transportFeedback != nil { p.transportFeedback = TransportFeedbackRecorder() }
         if p.subscriber.bandwidth != nil { p.subscriber.bandwidth = BandwidthEstimator(configuration: MediaEngine.downlinkEstimator) }
         let session = p.session
@@ -127,7 +130,7 @@ extension MediaEngine {
             for kind in TrackKind.allCases {
                 for index in other.subscriber[kind].indices {
                     guard case .publisher(p.id)? = session.table.fill(of: other.id, kind: kind, index: index) else { continue }
-                    other.subscriber[kind][index].rebase(filled: true, waitForKeyframe: kind == .video)
+                    other.subscriber[kind][index].rebase(filled: true, waitForKeyframe: kind.isVideo)
                 }
             }
         }
