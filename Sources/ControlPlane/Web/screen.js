@@ -74,6 +74,9 @@ export function renderScreen() {
     tile.dataset.participant = who;
     tile.hidden = !who;
     showing = !!who;
+    // A <video> created inside the hidden stage does not start by itself.
+    const video = tile.querySelector("video");
+    if (who && video.paused) video.play().catch(() => {});
     if (who) {
       tile.querySelector(".label").textContent = `${nameOf(who)} (screen)`;
       tile.querySelector("video").setAttribute("aria-label", `Screen shared by ${nameOf(who)}`);
