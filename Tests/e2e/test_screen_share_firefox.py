@@ -8,7 +8,8 @@ draws green 800x450 frames and the screen slot's receiver keeps decoding.
 Chromium's Kit, in a breakout room, gets nothing. Then Fox is moved to
 Kit's room (a breakout move): its stage goes away and its screen slot
 empties, while the share goes on for the host's room. Fox back in the main
-room sees it again; Lee stops: Fox's stage goes away.
+room sees it again; Lee stops: Fox's stage goes away. A screenshot of
+Fox's page with the share goes to Tests/e2e/results/screen-share-firefox.png.
 
 Firefox as a sharer: headless Firefox cannot capture a screen. Measured
 here with Firefox ESR: without a user gesture `getDisplayMedia` rejects
@@ -26,8 +27,10 @@ a sharing check.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import os
 from typing import AsyncIterator
 
 from chromium import Chromium
@@ -35,6 +38,7 @@ from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
 from firefox import Firefox, PulseAudio, loopback_default_route
 from test_screen_share_chromium import SCREEN_RECEIVER, SCREEN_RGB, SCREEN_SIZE, STAGE, green
+from webui import RESULTS
 
 PAGE_STATE = ("({status: document.getElementById('status').textContent, message: document.getElementById('message').textContent,"
               " room: window.cohort && cohort.state.room, slots: window.cohort && cohort.state.slots})")
@@ -94,6 +98,10 @@ def test_firefox_sees_a_screen_share_and_cannot_share_headless() -> None:
                 await lee.evaluate("document.getElementById('share').click(), true")
                 await lee.wait_for("cohort.state.client.screenTrack !== null", "Lee shares", 10, PAGE_STATE)
                 await sees_screen_of(fox, lee_id, "Fox sees Lee's screen")
+                shot = await fox_browser.send("browsingContext.captureScreenshot", {"context": fox.context})
+                os.makedirs(RESULTS, exist_ok=True)
+                with open(os.path.join(RESULTS, "screen-share-firefox.png"), "wb") as f:
+                    f.write(base64.b64decode(shot["data"]))
 
                 # A breakout move of the viewer: the share stays in the host's room.
                 await request(lee, "move", {"participantId": fox_id, "room": "r1"})
