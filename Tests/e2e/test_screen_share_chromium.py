@@ -3,17 +3,18 @@ Chromium (issue 18 item 3; docs/PROTOCOL.md "Screen sharing").
 
 Chromium's fake display capture (--use-fake-device-for-media-stream with
 --use-fake-ui-for-media-stream, already in chromium.BASE_FLAGS) is an
-800x450 mostly green picture (mean RGB about (4, 143, 1)), unlike its fake
-camera (640x480, other colours), so the shared screen is recognised by
-content in the receiving pages: the frame size and colour the <video> on
-the stage draws, and frames the screen slot's receiver decodes.
+800x450 picture, mostly green (mean RGB about (4, 143, 1)). Its fake camera
+draws the same green pattern but at 640x480, so the shared screen is told
+apart by its 16:9 shape: checked by content in the receiving pages are the
+shape and colour of the frames the <video> on the stage draws, and frames
+the screen slot's receiver keeps decoding.
 
 One host (Lee) and two participants (Sam, Kit) in Chromium pages; Kit is
 moved to a breakout room first. Checked, in order:
 
 1. A participant cannot share (no button; `screen-share` answered `forbidden`).
 2. The host clicks "Share screen": Sam (same room) sees it on the stage,
-   large (wider than any camera tile), decoded 800x450 green frames; Kit
+   large (wider than any camera tile), decoded 16:9 green frames; Kit
    (other room) gets nothing in its screen slot.
 3. Stop by the button: Sam's stage goes away, the slot empties.
 4. Stop by the browser (the capture track's `ended`, which is what the
@@ -41,7 +42,6 @@ from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
 from webui import axe_violations, click, emulate, screenshot, visible, wait
 
-SCREEN_SIZE = (800, 450)
 SCREEN_RGB = (4, 143, 1)
 
 # What the stage shows: the filled screen tile's participant, whether it is
@@ -91,9 +91,9 @@ async def join(browser: Chromium, server: CohortServer, name: str, role: str = "
 
 
 async def sees_screen_of(page: Page, who: str, what: str) -> dict:
-    """Waits until the stage shows ``who``'s screen with decoded green 800x450 frames."""
-    js = f"""(() => {{ const s = {STAGE}; return !!s && s.participant === {who!r} && !s.waiting && s.width === {SCREEN_SIZE[0]}
-        && s.height === {SCREEN_SIZE[1]} && s.rgb && Math.abs(s.rgb[1] - {SCREEN_RGB[1]}) < 40 && s; }})()"""
+    """Waits until the stage shows ``who``'s screen with decoded green 16:9 frames."""
+    js = f"""(() => {{ const s = {STAGE}; return !!s && s.participant === {who!r} && !s.waiting && s.width * 9 === s.height * 16
+        && s.width >= 400 && s.rgb && Math.abs(s.rgb[1] - {SCREEN_RGB[1]}) < 40 && s; }})()"""
     # Frames are rendered (and requestVideoFrameCallback fires) in the
     # foreground tab only: the pages share one browser.
     await page.send("Page.bringToFront")

@@ -2,9 +2,9 @@
 WebDriver BiDi).
 
 Firefox as a viewer: a Chromium host (Lee) shares its fake display capture
-(800x450, mostly green: test_screen_share_chromium.py says why it is
-recognisable); Firefox (Fox, same room) shows it on the stage: the <video>
-draws green 800x450 frames and the screen slot's receiver keeps decoding.
+(16:9, mostly green: test_screen_share_chromium.py says how it is
+told from a camera); Firefox (Fox, same room) shows it on the stage: the <video>
+draws green 16:9 frames and the screen slot's receiver keeps decoding.
 Chromium's Kit, in a breakout room, gets nothing. Then Fox is moved to
 Kit's room (a breakout move): its stage goes away and its screen slot
 empties, while the share goes on for the host's room. Fox back in the main
@@ -37,7 +37,7 @@ from chromium import Chromium
 from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
 from firefox import Firefox, PulseAudio, loopback_default_route
-from test_screen_share_chromium import SCREEN_RECEIVER, SCREEN_RGB, SCREEN_SIZE, STAGE, green
+from test_screen_share_chromium import SCREEN_RECEIVER, SCREEN_RGB, STAGE, green
 from webui import RESULTS
 
 PAGE_STATE = ("({status: document.getElementById('status').textContent, message: document.getElementById('message').textContent,"
@@ -60,8 +60,8 @@ async def open_client(browser, server: CohortServer, name: str, role: str = "par
 
 
 async def sees_screen_of(page, who: str, what: str) -> None:
-    js = f"""(() => {{ const s = {STAGE}; return !!s && s.participant === {who!r} && !s.waiting && s.width === {SCREEN_SIZE[0]}
-        && s.height === {SCREEN_SIZE[1]} && s.rgb && Math.abs(s.rgb[1] - {SCREEN_RGB[1]}) < 40 && s; }})()"""
+    js = f"""(() => {{ const s = {STAGE}; return !!s && s.participant === {who!r} && !s.waiting && s.width * 9 === s.height * 16
+        && s.width >= 400 && s.rgb && Math.abs(s.rgb[1] - {SCREEN_RGB[1]}) < 40 && s; }})()"""
     try:
         shown = await page.wait_for(js, what, 25, PAGE_STATE)
     except AssertionError as e:
