@@ -136,5 +136,12 @@ extension MediaEngine {
         }
         // Its own slots keep their SSRCs and numbering; the new page's
         // decoders need keyframes, asked for once DTLS is up (`requestKeyframes(around:)`).
+        // A new page shares nothing yet: a share of the old one ends for its room.
+        if session.table.members[p.id]?.sharing == true {
+            let before = session.table
+            let changed = session.table.setSharing(p.id, false)
+            applySlotChanges(changed, in: session, from: before, now: now, except: nil)
+            publishSessionView(session, now: now)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CohortClient
 import CohortTestSupport
+import DTLS
 import RTP
 import SDP
 @testable import SFU
@@ -171,6 +172,27 @@ final class ScreenShareTests: XCTestCase {
         try perform(h, .remove(id(h, "p2")), by: "host")
         expectShared(by: nil, "the sharer was removed")
         XCTAssertEqual(h.engine.counters.isolationViolations, 0)
+    }
+
+    /// A reloaded page (an ICE restart with a new DTLS certificate: a new
+    /// peer connection) shares nothing: the old page's share ends for the room.
+    func testANewPeerConnectionEndsTheShare() throws {
+        let h = EngineHarness()
+        try h.join("host", role: .host, screen: true)
+        try h.join("p1", screen: true)
+        try perform(h, .setScreenSharing(true), by: "host")
+        XCTAssertEqual(screenSlot(h, "p1")?.participantId, id(h, "host"))
+        let host = try XCTUnwrap(h.clients["host"]?.client)
+        // Kept DTLS (a plain ICE restart): the share goes on.
+        let kept = try h.engine.restartICE(id(h, "host"), offer: host.restartICE(), now: h.clock.now)
+        try host.acceptRestart(answer: kept, now: h.clock.now)
+        h.run(for: .milliseconds(250))
+        XCTAssertEqual(screenSlot(h, "p1")?.participantId, id(h, "host"), "the same page still shares")
+        let answer = try h.engine.restartICE(id(h, "host"), offer: host.restartICE(certificate: try DTLSCertificate()), now: h.clock.now)
+        try host.acceptRestart(answer: answer, now: h.clock.now)
+        h.run(for: .milliseconds(250))
+        XCTAssertNil(screenSlot(h, "p1")?.participantId)
+        XCTAssertNil(h.events.views[id(h, "p1")]?.rooms.first?.screen)
     }
 
     func testOnlyHostsShareUntilAllowedAndOneShareARoom() throws {
