@@ -22,6 +22,12 @@ microphone only). The test checks that the web client then says so
 ("Screen sharing is not available here (NotFoundError)") and shares nothing.
 If a later Firefox can share headless, this check fails and should become
 a sharing check.
+
+Firefox as a sharer on a display: run on a private virtual X display
+(Xvfb, firefox.py) instead of headless, Firefox shares that display (1280x800,
+told from any camera and from Chromium's 16:9 screen by its shape); a
+Chromium participant sees it on the stage and loses it when Firefox stops.
+Screenshot: screen-share-from-firefox.png (the Chromium viewer's page).
 """
 
 from __future__ import annotations
@@ -36,9 +42,9 @@ from typing import AsyncIterator
 from chromium import Chromium
 from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
-from firefox import Firefox, PulseAudio, loopback_default_route
+from firefox import Firefox, PulseAudio, Xvfb, loopback_default_route
 from test_screen_share_chromium import SCREEN_RECEIVER, SCREEN_RGB, STAGE, green
-from webui import RESULTS
+from webui import RESULTS, screenshot
 
 PAGE_STATE = ("({status: document.getElementById('status').textContent, message: document.getElementById('message').textContent,"
               " room: window.cohort && cohort.state.room, slots: window.cohort && cohort.state.slots})")
@@ -59,14 +65,19 @@ async def open_client(browser, server: CohortServer, name: str, role: str = "par
     return page, await page.evaluate("cohort.state.participantId")
 
 
-async def sees_screen_of(page, who: str, what: str) -> None:
-    js = f"""(() => {{ const s = {STAGE}; return !!s && s.participant === {who!r} && !s.waiting && s.width * 9 === s.height * 16
-        && s.width >= 400 && s.rgb && Math.abs(s.rgb[1] - {SCREEN_RGB[1]}) < 40 && s; }})()"""
+# Chromium's fake display capture: 16:9 and green (test_screen_share_chromium.py).
+CHROMIUM_SCREEN = f"s.width * 9 === s.height * 16 && s.width >= 400 && s.rgb && Math.abs(s.rgb[1] - {SCREEN_RGB[1]}) < 40"
+# Firefox on the Xvfb display: the display itself, 1280x800 (16:10), unlike any camera (4:3) or Chromium's screen.
+XVFB_SCREEN = "s.width === 1280 && s.height === 800"
+
+
+async def sees_screen_of(page, who: str, what: str, shape: str = CHROMIUM_SCREEN) -> None:
+    js = f"""(() => {{ const s = {STAGE}; return !!s && s.participant === {who!r} && !s.waiting && {shape} && s; }})()"""
     try:
         shown = await page.wait_for(js, what, 25, PAGE_STATE)
     except AssertionError as e:
         raise AssertionError(f"{e}; stage {await page.evaluate(STAGE)}; screen slot {await page.evaluate(SCREEN_RECEIVER)}") from None
-    assert green(shown["rgb"]) and shown["stageWidth"] > 1.5 * shown["widestCamera"], shown
+    assert (shape != CHROMIUM_SCREEN or green(shown["rgb"])) and shown["stageWidth"] > 1.5 * shown["widestCamera"], shown
     before = (await page.evaluate(SCREEN_RECEIVER))["frames"]
     await asyncio.sleep(1.0)
     after = (await page.evaluate(SCREEN_RECEIVER))["frames"]
@@ -132,3 +143,26 @@ def test_firefox_sees_a_screen_share_and_cannot_share_headless() -> None:
                 assert kit_screen["packets"] == 0 and kit_screen["source"] is None, f"isolation: {kit_screen}"
 
     run(scenario(), timeout=240)
+
+
+def test_firefox_on_a_virtual_display_shares_its_screen() -> None:
+    """Firefox as the sharer, run on a private Xvfb display instead of
+    headless (firefox.Xvfb): its share (the 1280x800 display) reaches a
+    Chromium participant's stage and ends there when Firefox stops."""
+    async def scenario() -> None:
+        with CohortServer(web_root=WEB_ROOT) as server, Xvfb() as display, PulseAudio() as pulse, loopback_default_route():
+            async with Firefox(pulse=pulse, display=display.display) as fox_browser, Chromium() as chrome:
+                ada, ada_id = await open_client(fox_browser, server, "Ada", role="host")
+                sam, _ = await open_client(chrome, server, "Sam")
+                clicked = await fox_browser.send("script.evaluate", {
+                    "expression": "document.getElementById('share').click(), 'clicked'", "target": {"context": ada.context},
+                    "awaitPromise": False, "resultOwnership": "none", "userActivation": True})
+                assert clicked.get("type") == "success", clicked
+                await ada.wait_for("cohort.state.client.screenTrack !== null", "Firefox shares", 15, PAGE_STATE)
+                await sees_screen_of(sam, ada_id, "Sam sees Firefox's screen", shape=XVFB_SCREEN)
+                await screenshot(sam, "screen-share-from-firefox")
+                await ada.evaluate("document.getElementById('share').click(), true")
+                await stage_gone(sam, "Sam's stage goes away when Firefox stops")
+                assert await ada.evaluate("cohort.state.client.screenTrack === null")
+
+    run(scenario(), timeout=180)
