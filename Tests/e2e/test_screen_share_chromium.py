@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
+import time
 
 from chromium import Chromium, Page
 from cohort_server import WEB_ROOT, CohortServer
@@ -90,8 +92,15 @@ async def join(browser: Chromium, server: CohortServer, name: str, role: str = "
     return page, await page.evaluate("cohort.state.participantId")
 
 
-async def sees_screen_of(page: Page, who: str, what: str) -> dict:
-    """Waits until the stage shows ``who``'s screen with decoded green 16:9 frames."""
+# Seconds from a click on "Share screen" to the viewer's stage showing the
+# screen (polled every 0.1 s), per share; printed at the end.
+SHARE_TO_STAGE: list[float] = []
+
+
+async def sees_screen_of(page: Page, who: str, what: str, clicked: float | None = None) -> dict:
+    """Waits until the stage shows ``who``'s screen with decoded green 16:9
+    frames; with ``clicked`` (the monotonic time of the click on Share),
+    notes how long that took."""
     js = f"""(() => {{ const s = {STAGE}; return !!s && s.participant === {who!r} && !s.waiting && s.width * 9 === s.height * 16
         && s.width >= 400 && s.rgb && Math.abs(s.rgb[1] - {SCREEN_RGB[1]}) < 40 && s; }})()"""
     # Frames are rendered (and requestVideoFrameCallback fires) in the
@@ -104,6 +113,8 @@ async def sees_screen_of(page: Page, who: str, what: str) -> dict:
             return v && new Promise((resolve) => { const t = setTimeout(() => resolve({fired: false, paused: v.paused, gate: v.parentElement.gate}), 2000);
               v.requestVideoFrameCallback((n, m) => { clearTimeout(t); resolve({fired: true, rtp: m.rtpTimestamp, gate: v.parentElement.gate}); }); }); })()""")
         raise AssertionError(f"{e}; stage {await page.evaluate(STAGE)}; screen slot {await page.evaluate(SCREEN_RECEIVER)}; video {video}") from None
+    if clicked is not None:
+        SHARE_TO_STAGE.append(time.monotonic() - clicked)
     assert green(shown["rgb"]), shown
     # Decoding goes on: more frames a moment later.
     before = (await page.evaluate(SCREEN_RECEIVER))["frames"]
@@ -146,9 +157,10 @@ def test_screen_share_reaches_its_room_only_and_ends_cleanly() -> None:
                 assert await lee.evaluate("!document.getElementById('screen-allow').hidden"), "the host can let everyone share"
 
                 # 2. The host shares: Sam sees it large; Kit, in another room, nothing.
+                clicked = time.monotonic()
                 await click(lee, "#share")
                 await sharing(lee, True, "the host shares")
-                shown = await sees_screen_of(sam, lee_id, "Sam sees Lee's screen")
+                shown = await sees_screen_of(sam, lee_id, "Sam sees Lee's screen", clicked)
                 assert shown["stageWidth"] > 1.5 * shown["widestCamera"], f"the screen is shown large: {shown}"
                 assert "Lee" in shown["label"], shown
                 # axe-core finds nothing on the stage or the share controls.
@@ -168,8 +180,9 @@ def test_screen_share_reaches_its_room_only_and_ends_cleanly() -> None:
                 await stage_gone(sam, "Sam's stage goes away after the stop button")
 
                 # 4. Stop by the browser: the capture track ends.
+                clicked = time.monotonic()
                 await click(lee, "#share")
-                await sees_screen_of(sam, lee_id, "Sam sees Lee's second share")
+                await sees_screen_of(sam, lee_id, "Sam sees Lee's second share", clicked)
                 await lee.evaluate("cohort.state.client.screenTrack.dispatchEvent(new Event('ended')), true")
                 await sharing(lee, False, "the track's end stops the share")
                 await stage_gone(sam, "Sam's stage goes away when the track ends")
@@ -177,9 +190,10 @@ def test_screen_share_reaches_its_room_only_and_ends_cleanly() -> None:
                 # 5. Everyone may share; one share a room; taking the right back ends Sam's.
                 await click(lee, "#screen-allow")
                 await sharing(sam, False, "Sam gets a share button")
+                clicked = time.monotonic()
                 await click(sam, "#share")
                 await sharing(sam, True, "Sam shares")
-                await sees_screen_of(lee, sam_id, "Lee sees Sam's screen")
+                await sees_screen_of(lee, sam_id, "Lee sees Sam's screen", clicked)
                 await click(lee, "#share")
                 await wait(lee, "document.getElementById('message').textContent.includes('sharing a screen already')",
                            "the host is told someone shares already", 10)
@@ -190,8 +204,9 @@ def test_screen_share_reaches_its_room_only_and_ends_cleanly() -> None:
                 await stage_gone(lee, "Lee's stage goes away when the right is taken back")
 
                 # 6. The host shares and moves to Kit's room: the share stays behind, ended.
+                clicked = time.monotonic()
                 await click(lee, "#share")
-                await sees_screen_of(sam, lee_id, "Sam sees Lee's third share")
+                await sees_screen_of(sam, lee_id, "Sam sees Lee's third share", clicked)
                 await lee.evaluate("cohort.state.client.request('join-room', {room: 'r1'}).then(() => true)")
                 await stage_gone(sam, "Sam's stage goes away when the sharer moves")
                 await sharing(lee, False, "the moved host no longer shares")
@@ -200,8 +215,9 @@ def test_screen_share_reaches_its_room_only_and_ends_cleanly() -> None:
                 await wait(sam, "cohort.state.roster.some((p) => p.name === 'Lee')", "Lee back with Sam", 10)
 
                 # 7. The host shares and leaves.
+                clicked = time.monotonic()
                 await click(lee, "#share")
-                await sees_screen_of(sam, lee_id, "Sam sees Lee's last share")
+                await sees_screen_of(sam, lee_id, "Sam sees Lee's last share", clicked)
                 await click(lee, "#leave")
                 await stage_gone(sam, "Sam's stage goes away when the sharer leaves")
 
@@ -209,5 +225,7 @@ def test_screen_share_reaches_its_room_only_and_ends_cleanly() -> None:
                 kit_screen = await kit.evaluate(SCREEN_RECEIVER)
                 assert kit_screen["packets"] == 0 and kit_screen["source"] is None, f"isolation: {kit_screen}"
                 assert await kit.evaluate("document.getElementById('stage').hidden")
+                print(f"share click -> viewer's stage shows it: {[round(t, 2) for t in SHARE_TO_STAGE]} s"
+                      f" (median {statistics.median(SHARE_TO_STAGE):.2f} s)")
 
     run(scenario(), timeout=240)
