@@ -66,8 +66,14 @@ final class MessageCodecTests: XCTestCase {
     }
 
     func testScreenShareMessagesDecodeToTheirCommands() throws {
-        XCTAssertEqual(try decode(#"{"type":"screen-share","id":"1","sharing":true}"#).get(),
-                       .screenShare(SessionRequests.ScreenShare(id: "1", sharing: true)))
+        // The examples in docs/PROTOCOL.md "Screen sharing".
+        XCTAssertEqual(try decode(#"{"type":"screen-share","id":"12","sharing":true}"#).get(),
+                       .screenShare(SessionRequests.ScreenShare(id: "12", sharing: true)))
+        XCTAssertEqual(try decode(#"{"type":"screen-permission","id":"13","allowed":true}"#).get(),
+                       .screenPermission(SessionRequests.ScreenPermission(id: "13", allowed: true)))
+        let busy = SFUError.screenBusy("p-1")
+        XCTAssertEqual(encoded(.error(ErrorReply(id: "14", code: ErrorCode(busy.code), message: busy.message))),
+                       #"{"code":"screen-busy","id":"14","message":"p-1 is sharing a screen in this room; only one share at a time.","type":"error"}"#)
         XCTAssertEqual(try decode(#"{"type":"screen-permission","id":"2","allowed":false}"#).get(),
                        .screenPermission(SessionRequests.ScreenPermission(id: "2", allowed: false)))
         XCTAssertEqual(SignalingStateMachine.sessionCommand(.screenShare(.init(id: "1", sharing: true))), .setScreenSharing(true))
