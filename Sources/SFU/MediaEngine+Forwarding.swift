@@ -79,7 +79,7 @@ extension MediaEngine {
                               payload: packet[header.payloadRange], now: now,
                               level: audioLevel.map { -Double($0.level) })
         }
-        let refused = routes.refused[kind] ?? 0
+        let refused = routes.refused[kind]
         if refused > 0 { counters.isolationViolations += refused }
         let targets = routes.targets(kind)
         guard !targets.isEmpty else { return }

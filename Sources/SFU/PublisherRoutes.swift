@@ -31,7 +31,7 @@ struct PublisherRoutes {
     /// Targets the table listed but the isolation rule forbids, by kind.
     /// Never nonzero unless the table has a bug; each packet that would have
     /// reached one counts as an isolation violation.
-    let refused: [TrackKind: Int]
+    let refused: Refusals
     /// The mix of the publisher's room, if it has one; the publisher feeds
     /// it while it is among the mix's contributors.
     let mix: RoomMix?
@@ -56,7 +56,7 @@ extension MediaEngine {
             p.routes = nil
             return nil
         }
-        var refused: [TrackKind: Int] = [:]
+        var refused = Refusals()
         func resolve(_ kind: TrackKind) -> [ForwardingTarget] {
             var out: [ForwardingTarget] = []
             for target in table.targets(of: p.id, kind: kind) {
@@ -64,7 +64,7 @@ extension MediaEngine {
                 // Defence in depth for the isolation rule: the table only
                 // lists same-room targets; a violation here would be a bug.
                 guard table.mayReceive(sub.id, from: p.id, kind: kind) else {
-                    refused[kind, default: 0] += 1
+                    refused[kind] += 1
                     continue
                 }
                 let slots = sub.subscriber[kind]
@@ -80,5 +80,28 @@ extension MediaEngine {
                                 refused: refused, mix: mix)
         p.routes = r
         return r
+    }
+}
+
+/// Targets refused by the isolation rule, per kind: three counters read on
+/// every packet, so a plain struct rather than a dictionary.
+struct Refusals {
+    private var counts = (audio: 0, video: 0, screen: 0)
+
+    subscript(kind: TrackKind) -> Int {
+        get {
+            switch kind {
+            case .audio: counts.audio
+            case .video: counts.video
+            case .screen: counts.screen
+            }
+        }
+        set {
+            switch kind {
+            case .audio: counts.audio = newValue
+            case .video: counts.video = newValue
+            case .screen: counts.screen = newValue
+            }
+        }
     }
 }
