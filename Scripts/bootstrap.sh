@@ -16,7 +16,9 @@ if [ "$want_e2e" = 1 ]; then
   # firefox-esr and pulseaudio: the Firefox tests drive Firefox ESR over its
   # own WebDriver BiDi endpoint, and headless Firefox plays (and so runs its
   # AudioContext) only into a PulseAudio null sink each test run starts.
-  apt_packages+=(chromium iproute2 util-linux openssl python3-venv nftables coturn firefox-esr pulseaudio)
+  # xvfb: headless Firefox cannot capture a screen; the screen-share test
+  # runs it on a private virtual display instead.
+  apt_packages+=(chromium iproute2 util-linux openssl python3-venv nftables coturn firefox-esr pulseaudio xvfb)
 fi
 
 missing=()

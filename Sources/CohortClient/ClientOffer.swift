@@ -16,6 +16,11 @@ public struct ClientOffer: Sendable {
     public var videoSSRC: UInt32?
     /// Receive slots per kind.
     public var slots: Int
+    /// SSRC of our screen share, when the offer has a screen send section
+    /// (mid "s", `a=content:slides`).
+    public var screenSSRC: UInt32?
+    /// Whether the offer has the screen slot (mid "sv", `a=content:slides`).
+    public var screenSlot = false
     /// Whether video offers generic NACK and RTX (RFC 4585, RFC 4588).
     public var lossRepair = false
     /// SSRC of our video retransmissions, when `lossRepair` and we publish video.
@@ -54,6 +59,8 @@ public struct ClientOffer: Sendable {
         if audioSSRC != nil { m.append("a") }
         if videoSSRC != nil { m.append("v") }
         m += (0..<slots).map { "a\($0)" } + (0..<slots).map { "v\($0)" }
+        if screenSSRC != nil { m.append("s") }
+        if screenSlot { m.append("sv") }
         return m
     }
 
@@ -61,12 +68,13 @@ public struct ClientOffer: Sendable {
     public var sdp: String {
         var l = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0",
                  "a=group:BUNDLE " + mids.joined(separator: " "), "a=msid-semantic: WMS *"]
-        func section(kind: String, mid: String, direction: String, ssrc: UInt32?) {
+        func section(kind: String, mid: String, direction: String, ssrc: UInt32?, slides: Bool = false) {
             let pt = kind == "audio" ? Self.opusPayloadType : Self.vp8PayloadType
             let formats = kind == "video" && lossRepair ? "\(pt) \(Self.rtxPayloadType)" : "\(pt)"
             l += ["m=\(kind) 9 UDP/TLS/RTP/SAVPF \(formats)", "c=IN IP4 0.0.0.0", "a=mid:\(mid)",
                   "a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)", "a=fingerprint:\(fingerprint.sdpValue)",
                   "a=setup:actpass", "a=\(direction)", "a=rtcp-mux", "a=rtcp-rsize"]
+            if slides { l.append("a=content:slides") }
             if kind == "audio" {
                 l += ["a=rtpmap:\(pt) opus/48000/2", "a=fmtp:\(pt) minptime=10;useinbandfec=1",
                       "a=extmap:\(Self.audioLevelID) urn:ietf:params:rtp-hdrext:ssrc-audio-level"]
@@ -93,6 +101,8 @@ public struct ClientOffer: Sendable {
         if let v = videoSSRC { section(kind: "video", mid: "v", direction: "sendonly", ssrc: v) }
         for i in 0..<slots { section(kind: "audio", mid: "a\(i)", direction: "recvonly", ssrc: nil) }
         for i in 0..<slots { section(kind: "video", mid: "v\(i)", direction: "recvonly", ssrc: nil) }
+        if let s = screenSSRC { section(kind: "video", mid: "s", direction: "sendonly", ssrc: s, slides: true) }
+        if screenSlot { section(kind: "video", mid: "sv", direction: "recvonly", ssrc: nil, slides: true) }
         return l.joined(separator: "\r\n") + "\r\n"
     }
 }

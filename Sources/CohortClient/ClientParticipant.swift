@@ -83,8 +83,9 @@ public final class ClientParticipant {
     /// With `lossRepair` the offer negotiates generic NACK and RTX for video,
     /// and the client answers the server's NACKs for its video with RTX.
     /// With `transportWide` its own sections offer transport-wide congestion control.
+    /// With `screen` the offer also has a screen send section and the screen slot.
     public init(publishAudio: Bool, publishVideo: Bool, slots: Int, certificate: DTLSCertificate, lossRepair: Bool = false,
-                transportWide: Bool = false) {
+                transportWide: Bool = false, screen: Bool = false) {
         self.certificate = certificate
         var r = SystemRandomNumberGenerator()
         var offer = ClientOffer(ufrag: IceCredential.random(length: 8, using: &r),
@@ -94,6 +95,10 @@ public final class ClientParticipant {
                                 slots: slots)
         offer.lossRepair = lossRepair
         offer.transportWide = transportWide
+        if screen {
+            offer.screenSSRC = UInt32.random(in: 1...UInt32.max, using: &r)
+            offer.screenSlot = true
+        }
         if lossRepair && publishVideo { offer.videoRTXSSRC = UInt32.random(in: 1...UInt32.max, using: &r) }
         self.offer = offer
         tieBreaker = UInt64.random(in: 0...UInt64.max, using: &r)

@@ -260,6 +260,8 @@ public struct SignalingStateMachine: Sendable {
         case .deny(let m): return .deny(m.participantId)
         case .unban(let m): return .unban(m.participantId)
         case .hand(let m): return .setHandRaised(m.raised)
+        case .screenShare(let m): return .setScreenSharing(m.sharing)
+        case .screenPermission(let m): return .allowScreenSharing(m.allowed)
         case .chat(let m): return .chat(m.text)
         case .audioMode(let m): return .setMixedAudio(m.mode == .mix)
         }

@@ -38,7 +38,9 @@ public struct AnswerBuilder: Sendable {
     /// `sessionVersion` is the o= line's sess-id (named so for history) and
     /// `originVersion` its sess-version, which a later answer in the same
     /// session (an ICE restart) raises (RFC 3264 §8).
+    /// `screenSlotRTXSSRCs` likewise for the screen slot.
     public func answer(for plan: OfferPlan, slotSSRCs: [TrackKind: [UInt32]], videoSlotRTXSSRCs: [UInt32?] = [],
+                       screenSlotRTXSSRCs: [UInt32?] = [],
                        sessionVersion: UInt64, originVersion: UInt64 = 2) -> String {
         let ipv6 = candidateHost.contains(":")
         let addrType = ipv6 ? "IP6" : "IP4"
@@ -76,11 +78,12 @@ public struct AnswerBuilder: Sendable {
                 if let ssrc = slotSSRCs[kind]?[index] {
                     // Audio slot i and video slot i share a stream, so browsers synchronise them
                     // (RFC 8830); the server fills them with the same person when it can.
-                    let stream = "cohort-\(index)"
+                    // The screen slot is a stream of its own: nothing to synchronise it with.
+                    let stream = kind == .screen ? "cohort-screen" : "cohort-\(index)"
                     let track = "\(participantID)-\(kind.rawValue)-\(index)"
                     lines.append("a=msid:\(stream) \(track)")
-                    let rtx = kind == .video && slot.repair.rtxPayloadType != nil && index < videoSlotRTXSSRCs.count
-                        ? videoSlotRTXSSRCs[index] : nil
+                    let rtxSSRCs = kind == .screen ? screenSlotRTXSSRCs : kind == .video ? videoSlotRTXSSRCs : []
+                    let rtx = slot.repair.rtxPayloadType != nil && index < rtxSSRCs.count ? rtxSSRCs[index] : nil
                     if let rtx { lines.append("a=ssrc-group:FID \(ssrc) \(rtx)") }
                     for s in [ssrc, rtx].compactMap({ $0 }) {
                         lines.append("a=ssrc:\(s) cname:cohort")
@@ -97,7 +100,7 @@ public struct AnswerBuilder: Sendable {
                               transportWide: Bool = false) -> [String] {
         let formats = [pt] + (repair.rtxPayloadType.map { [$0] } ?? [])
         var l = [
-            "m=\(kind.rawValue) \(candidatePort) UDP/TLS/RTP/SAVPF \(formats.map(String.init).joined(separator: " "))",
+            "m=\(kind.media) \(candidatePort) UDP/TLS/RTP/SAVPF \(formats.map(String.init).joined(separator: " "))",
             "c=IN \(addrType) \(candidateHost)",
             "a=mid:\(mid)",
             "a=ice-ufrag:\(ufrag)",
@@ -112,7 +115,7 @@ public struct AnswerBuilder: Sendable {
         case .audio:
             l.append("a=rtpmap:\(pt) opus/48000/2")
             l.append("a=fmtp:\(pt) minptime=10;useinbandfec=1")
-        case .video:
+        case .video, .screen:
             l.append("a=rtpmap:\(pt) VP8/90000")
             // Generic NACK only where the client offered it: Cohort then
             // answers NACKs from its packet cache and NACKs the client's losses.
@@ -128,7 +131,7 @@ public struct AnswerBuilder: Sendable {
         // id the offer gave them (one per URI across the bundle).
         for uri in OfferPlan.forwardedExtensions where extensions.contains(uri) {
             guard let id = plan.extensionIDs[uri] else { continue }
-            if kind == .video && uri.hasSuffix("ssrc-audio-level") { continue }
+            if kind.isVideo && uri.hasSuffix("ssrc-audio-level") { continue }
             l.append("a=extmap:\(id) \(uri)")
         }
         // Transport-wide congestion control: on what the client publishes Cohort

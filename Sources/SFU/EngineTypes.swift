@@ -276,6 +276,8 @@ public struct EngineCounters: Sendable, Equatable {
     public var videoPacketsForwarded = 0
     /// Their bytes on the wire (SRTP included).
     public var videoBytesForwarded = 0
+    /// Of `videoPacketsForwarded`, the copies of screen shares.
+    public var screenPacketsForwarded = 0
     /// SRTCP compounds the engine sent (reports, NACK, PLI, FIR, BYE): RTCP is terminated, not forwarded.
     public var rtcpPacketsSent = 0
     /// Their bytes on the wire.

@@ -61,13 +61,23 @@ extension MediaEngine {
             wanted += cost
         }
         let audio = p.subscriber.audio.filter(\.isFilled).count * Self.audioStreamBitrate
+        // The screen share goes before every camera: after audio, its rate
+        // comes off the budget, and its slot is never paused (a worksheet the group
+        // cannot read is worse than a frozen face).
+        var screen = 0
+        if p.subscriber.screen.first?.isFilled == true,
+           case .publisher(let who)? = session.table.fill(of: p.id, kind: .screen, index: 0) {
+            screen = session.participants[who]?.screen?.bitrate.bitsPerSecond(now: now) ?? 0
+        }
         // Probing goes past what is needed by the allocator's headroom and
         // more: a probe that stops at the need can never lift a paused slot.
-        p.subscriber.bandwidth?.wanted = max(Int(Double(audio + wanted) * Self.probeHeadroom), 1)
+        p.subscriber.bandwidth?.wanted = max(Int(Double(audio + screen + wanted) * Self.probeHeadroom), 1)
         // The best estimate of the last 2 s: AIMD dips 10 % below the path at
         // every backoff, and jitter alone can cause one; only a shortfall that
         // lasts pauses video.
-        let budget = p.subscriber.recentBudget.record(estimator.target, now: now)
+        let estimate = p.subscriber.recentBudget.record(estimator.target, now: now)
+        // Audio first still: the share takes at most what audio leaves.
+        let budget = estimate - min(screen, max(0, estimate - audio))
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)
         var changed = false
         for (index, decision) in allocation.decisions {

@@ -29,24 +29,34 @@ extension MediaEngine {
             recordTransportArrival(p, sequence: sequence, now: now, transmits: &transmits)
         }
         var kind = p.publishedKind(ssrc: header.ssrc, payloadType: header.payloadType)
-        if kind == nil, p.video?.isRetransmission(ssrc: header.ssrc, payloadType: header.payloadType) == true {
-            // RFC 4588: the publisher resent a packet we NACKed; restore the original in place.
-            guard let primary = p.video?.ssrc, let payloadType = p.video?.payloadType,
-                  RTXPacket.unwrap(&packet, header: header, primarySSRC: primary, primaryPayloadType: payloadType) != nil
-            else { counters.rtxPaddingDropped += 1; return }
-            guard let original = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
-            header = original
-            kind = .video
-            counters.rtxReceived += 1
+        if kind == nil {
+            // Camera or screen share: no array or key path here, the path allocates nothing.
+            if p.video?.isRetransmission(ssrc: header.ssrc, payloadType: header.payloadType) == true {
+                kind = .video
+            } else if p.screen?.isRetransmission(ssrc: header.ssrc, payloadType: header.payloadType) == true {
+                kind = .screen
+            }
+            if let resent = kind {
+                // RFC 4588: the publisher resent a packet we NACKed; restore the original in place.
+                guard let primary = resent == .screen ? p.screen?.ssrc : p.video?.ssrc,
+                      let payloadType = resent == .screen ? p.screen?.payloadType : p.video?.payloadType,
+                      RTXPacket.unwrap(&packet, header: header, primarySSRC: primary, primaryPayloadType: payloadType) != nil
+                else { counters.rtxPaddingDropped += 1; return }
+                guard let original = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
+                header = original
+                counters.rtxReceived += 1
+            }
         }
         guard let kind else {
             counters.unexpectedStream += 1
             return
         }
-        let keyframe = kind == .video && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)
-        if kind == .video {
+        let keyframe = kind.isVideo && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)
+        if kind.isVideo {
             let repairDue = repairDeadline(of: p)
-            let admitted = admitVideo(p, packet: packet, header: header, keyframe: keyframe, now: now)
+            let admitted = kind == .screen
+                ? admitVideo(&p.screen, packet: packet, header: header, keyframe: keyframe, now: now)
+                : admitVideo(&p.video, packet: packet, header: header, keyframe: keyframe, now: now)
             // A gap or a keyframe moves its NACK and keyframe-request timers.
             if repairDeadline(of: p) != repairDue { reschedule(p) }
             guard admitted else { return }
@@ -69,7 +79,7 @@ extension MediaEngine {
                               payload: packet[header.payloadRange], now: now,
                               level: audioLevel.map { -Double($0.level) })
         }
-        let refused = kind == .audio ? routes.refused.audio : routes.refused.video
+        let refused = routes.refused[kind]
         if refused > 0 { counters.isolationViolations += refused }
         let targets = routes.targets(kind)
         guard !targets.isEmpty else { return }
@@ -110,6 +120,7 @@ extension MediaEngine {
             counters.audioPacketsForwarded += forwarded
             counters.audioBytesForwarded += bytes
         } else {
+            if kind == .screen { counters.screenPacketsForwarded += forwarded }
             counters.videoPacketsForwarded += forwarded
             counters.videoBytesForwarded += bytes
         }
@@ -119,28 +130,29 @@ extension MediaEngine {
     /// NACKs, drop a duplicate (a retransmission of something we have),
     /// note gaps to NACK upstream and keyframes that clear requests.
     /// Returns whether the packet goes on to the subscribers.
-    private func admitVideo(_ p: Participant, packet: [UInt8], header: RTPHeader, keyframe: Bool, now: Instant) -> Bool {
-        // Each step mutates `p.video` in place: a copy of the stream would
-        // copy its packet cache.
-        guard p.video != nil else { return false }
+    private func admitVideo(_ stream: inout PublishedStream?,
+                            packet: [UInt8], header: RTPHeader, keyframe: Bool, now: Instant) -> Bool {
+        // Each step mutates the stream (camera or screen) in place: a copy of
+        // the stream would copy its packet cache.
+        guard stream != nil else { return false }
         let sequence = header.sequenceNumber
-        if p.video?.cache?.insert(packet, sequence: sequence, now: now) == .duplicate {
+        if stream?.cache?.insert(packet, sequence: sequence, now: now) == .duplicate {
             counters.duplicatesDropped += 1
             return false
         }
-        p.video?.stats.record(sequence: sequence, timestamp: header.timestamp, now: now)
-        if let missing = p.video?.nacks?.missingCount {
-            let result = p.video?.nacks?.received(sequence: sequence, now: now)
-            let newlyMissing = max(0, (p.video?.nacks?.missingCount ?? 0) - missing)
+        stream?.stats.record(sequence: sequence, timestamp: header.timestamp, now: now)
+        if let missing = stream?.nacks?.missingCount {
+            let result = stream?.nacks?.received(sequence: sequence, now: now)
+            let newlyMissing = max(0, (stream?.nacks?.missingCount ?? 0) - missing)
             switch result {
             case .filled(nacked: true)?: counters.packetsRecovered += 1
-            case .restarted?: p.video?.keyframes.request(now: now)
-            case .new?: p.video?.noteArrival(newlyMissing: newlyMissing)
+            case .restarted?: stream?.keyframes.request(now: now)
+            case .new?: stream?.noteArrival(newlyMissing: newlyMissing)
             default: break
             }
         }
-        if keyframe { p.video?.keyframes.keyframeArrived(now: now) }
-        p.video?.bitrate.add(packet.count, now: now)
+        if keyframe { stream?.keyframes.keyframeArrived(now: now) }
+        stream?.bitrate.add(packet.count, now: now)
         return true
     }
 }

@@ -82,8 +82,8 @@ extension MediaEngine {
         return AnswerBuilder(ufrag: ufrag, password: password, fingerprint: configuration.certificate.fingerprint,
                              candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                              participantID: id, tcpCandidatePort: configuration.candidateTCPPort)
-            .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
-                    videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc },
+            .answer(for: plan, slotSSRCs: p.subscriber.slotSSRCs, videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc },
+                    screenSlotRTXSSRCs: p.subscriber.screen.map { $0.rtx?.ssrc },
                     sessionVersion: p.answerOrigin.id, originVersion: p.answerOrigin.version)
     }
 
@@ -120,6 +120,9 @@ extension MediaEngine {
         p.video = plan.video.map {
             PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
         }
+        p.screen = plan.screen.map {
+            PublishedStream(kind: .screen, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
+        }
         if p.transportFeedback != nil { p.transportFeedback = TransportFeedbackRecorder() }
         if p.subscriber.bandwidth != nil { p.subscriber.bandwidth = BandwidthEstimator(configuration: MediaEngine.downlinkEstimator) }
         let session = p.session
@@ -127,11 +130,18 @@ extension MediaEngine {
             for kind in TrackKind.allCases {
                 for index in other.subscriber[kind].indices {
                     guard case .publisher(p.id)? = session.table.fill(of: other.id, kind: kind, index: index) else { continue }
-                    other.subscriber[kind][index].rebase(filled: true, waitForKeyframe: kind == .video)
+                    other.subscriber[kind][index].rebase(filled: true, waitForKeyframe: kind.isVideo)
                 }
             }
         }
         // Its own slots keep their SSRCs and numbering; the new page's
         // decoders need keyframes, asked for once DTLS is up (`requestKeyframes(around:)`).
+        // A new page shares nothing yet: a share of the old one ends for its room.
+        if session.table.members[p.id]?.sharing == true {
+            let before = session.table
+            let changed = session.table.setSharing(p.id, false)
+            applySlotChanges(changed, in: session, from: before, now: now, except: nil)
+            publishSessionView(session, now: now)
+        }
     }
 }

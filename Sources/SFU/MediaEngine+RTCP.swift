@@ -33,6 +33,9 @@ extension MediaEngine {
                 if sr.ssrc == p.video?.ssrc {
                     p.video?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
                 }
+                if sr.ssrc == p.screen?.ssrc {
+                    p.screen?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
+                }
                 readReportBlocks(p, sr.reportBlocks, now: now)
             case .receiverReport(let rr):
                 readReportBlocks(p, rr.reportBlocks, now: now)
@@ -52,12 +55,12 @@ extension MediaEngine {
     /// routing table says fills it; the engine's deadline (the requester's,
     /// due at once) sends the PLI or FIR right after this batch.
     private func requestKeyframe(subscriber: Participant, slotSSRC: UInt32, now: Instant) {
-        guard let (kind, index) = subscriber.subscriber.slot(withSSRC: slotSSRC), kind == .video,
-              case .publisher(let who)? = subscriber.session.table.fill(of: subscriber.id, kind: .video, index: index),
-              let publisher = subscriber.session.participants[who], publisher.video != nil
+        guard let (kind, index) = subscriber.subscriber.slot(withSSRC: slotSSRC), kind.isVideo,
+              case .publisher(let who)? = subscriber.session.table.fill(of: subscriber.id, kind: kind, index: index),
+              let publisher = subscriber.session.participants[who], publisher[keyPath: Participant.videoStream(kind)] != nil
         else { return }
         counters.keyframeRequestsReceived += 1
-        publisher.requestKeyframe(now: now)
+        publisher.requestKeyframe(of: kind, now: now)
         reschedule(publisher)
     }
 
@@ -83,18 +86,25 @@ extension MediaEngine {
     /// §6.2.1, §6.3.1; RFC 5104 §4.3.1). Runs from the engine's timeout,
     /// whose deadline includes both.
     func sendRepairRequests(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
-        // `p.video` is mutated in place: a copy of the stream would copy its packet cache.
-        guard let ssrc = p.video?.ssrc, let srtp = p.srtp, let to = p.ice.selected else { return }
+        sendRepairRequests(p, for: \.video, now: now, transmits: &transmits)
+        sendRepairRequests(p, for: \.screen, now: now, transmits: &transmits)
+    }
+
+    /// The same for one of `p`'s video streams, the camera or the screen share.
+    private func sendRepairRequests(_ p: Participant, for stream: ReferenceWritableKeyPath<Participant, PublishedStream?>,
+                                    now: Instant, transmits: inout TransmitQueue) {
+        // The stream is mutated in place: a copy of it would copy its packet cache.
+        guard let ssrc = p[keyPath: stream]?.ssrc, let srtp = p.srtp, let to = p.ice.selected else { return }
         var packets: [any RTCPPacketWritable] = []
         var nack = false
-        if let lost = p.video?.nacks?.poll(now: now, rtt: p.roundTrip.smoothed), !lost.isEmpty {
+        if let lost = p[keyPath: stream]?.nacks?.poll(now: now, rtt: p.roundTrip.smoothed), !lost.isEmpty {
             packets.append(RTCPNack(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc, lostSequenceNumbers: lost))
             counters.nacksSent += 1
             counters.nackedPackets += lost.count
             nack = true
         }
-        if p.video?.nacks?.takeKeyframeNeed() == true { p.video?.keyframes.request(now: now) }
-        switch p.video?.keyframes.poll(now: now, rtt: p.roundTrip.smoothed) {
+        if p[keyPath: stream]?.nacks?.takeKeyframeNeed() == true { p[keyPath: stream]?.keyframes.request(now: now) }
+        switch p[keyPath: stream]?.keyframes.poll(now: now, rtt: p.roundTrip.smoothed) {
         case .pli?:
             packets.append(RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc))
             counters.pliSent += 1
@@ -108,7 +118,7 @@ extension MediaEngine {
         guard !packets.isEmpty else { return }
         // On a lossy uplink the NACK itself goes twice (`nacksTwice`), each
         // copy its own SRTCP packet.
-        let copies = nack && Self.nacksTwice(loss: p.video?.uplinkLoss ?? 0) ? 2 : 1
+        let copies = nack && Self.nacksTwice(loss: p[keyPath: stream]?.uplinkLoss ?? 0) ? 2 : 1
         let compound = RTCPCompound.build(packets)
         for _ in 0..<copies {
             var out = compound
@@ -182,6 +192,7 @@ extension MediaEngine {
         var blocks: [RTCPReportBlock] = []
         if let ssrc = p.audio?.ssrc, (p.audio?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.audio!.stats, now)) }
         if let ssrc = p.video?.ssrc, (p.video?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.video!.stats, now)) }
+        if let ssrc = p.screen?.ssrc, (p.screen?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.screen!.stats, now)) }
         var packets: [any RTCPPacketWritable] = []
         for kind in TrackKind.allCases {
             for (index, slot) in p.subscriber[kind].enumerated() {
@@ -219,7 +230,8 @@ extension MediaEngine {
         let slot = p.subscriber[kind][index]
         guard let last = slot.lastSent else { return nil }
         let other: TrackKind = kind == .audio ? .video : .audio
-        if case .publisher(let who)? = p.session.table.fill(of: p.id, kind: kind, index: index),
+        // A screen share has no partner stream to keep in sync with.
+        if kind != .screen, case .publisher(let who)? = p.session.table.fill(of: p.id, kind: kind, index: index),
            index < p.subscriber[other].count, p.session.table.fill(of: p.id, kind: other, index: index) == .publisher(who),
            slot.hasOffsets, p.subscriber[other][index].hasOffsets,
            let publisher = p.session.participants[who],

@@ -90,7 +90,8 @@ extension MediaEngine {
         case .admit(let id): action("admit", target(id))
         case .deny(let id): action("deny", target(id))
         case .unban(let id): action("unban", nil, id)
-        case .setHandRaised, .chat, .setMixedAudio: break
+        case .allowScreenSharing(let allowed): action(allowed ? "screen-share-allow" : "screen-share-disallow")
+        case .setHandRaised, .chat, .setMixedAudio, .setScreenSharing: break
         }
     }
 }

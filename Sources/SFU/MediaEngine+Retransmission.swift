@@ -26,9 +26,9 @@ extension MediaEngine {
     /// than the cache, are counted as misses.
     func answerNack(_ nack: RTCPNack, from sub: Participant, now: Instant, transmits: inout TransmitQueue) {
         counters.nacksReceived += 1
-        guard let (kind, index) = sub.subscriber.slot(withSSRC: nack.mediaSSRC), kind == .video,
-              case .publisher(let who)? = sub.session.table.fill(of: sub.id, kind: .video, index: index),
-              let publisher = sub.session.participants[who], publisher.video?.cache != nil,
+        guard let (kind, index) = sub.subscriber.slot(withSSRC: nack.mediaSSRC), kind.isVideo,
+              case .publisher(let who)? = sub.session.table.fill(of: sub.id, kind: kind, index: index),
+              let publisher = sub.session.participants[who], publisher[keyPath: Participant.videoStream(kind)]?.cache != nil,
               let srtp = sub.srtp, let destination = sub.ice.selected else {
             counters.retransmissionMisses += nack.lostSequenceNumbers.count
             return
@@ -37,19 +37,19 @@ extension MediaEngine {
         let remap = publisher.localExtensionIDs != sub.localExtensionIDs
             ? (publisher.extensionIndexByID, sub.localExtensionIDs) : nil
         for slotSequence in nack.lostSequenceNumbers {
-            guard let sourceSequence = sub.subscriber.video[index].sourceSequence(forSlotSequence: slotSequence),
-                  let original = publisher.video?.cache?.packet(sequence: sourceSequence, now: now),
+            guard let sourceSequence = sub.subscriber[kind][index].sourceSequence(forSlotSequence: slotSequence),
+                  let original = publisher[keyPath: Participant.videoStream(kind)]?.cache?.packet(sequence: sourceSequence, now: now),
                   let header = try? RTPHeader(parsing: original) else {
                 counters.retransmissionMisses += 1
                 continue
             }
-            guard sub.subscriber.video[index].resent.shouldResend(sequence: slotSequence, now: now, rtt: roundTrip) else {
+            guard sub.subscriber[kind][index].resent.shouldResend(sequence: slotSequence, now: now, rtt: roundTrip) else {
                 counters.retransmissionsSuppressed += 1
                 continue
             }
-            let slot = sub.subscriber.video[index]
+            let slot = sub.subscriber[kind][index]
             let timestamp = slot.slotTimestamp(forSourceTimestamp: header.timestamp)
-            let rtxSequence: UInt16? = slot.rtx == nil ? nil : sub.subscriber.video[index].nextRTXSequence()
+            let rtxSequence: UInt16? = slot.rtx == nil ? nil : sub.subscriber[kind][index].nextRTXSequence()
             if resend(original, header: header, slot: slot, sequence: slotSequence, timestamp: timestamp,
                       rtxSequence: rtxSequence, remap: remap, srtp: srtp, to: destination,
                       stamp: (sub, publisher.plan.transportWideID ?? 0), now: now, transmits: &transmits) {

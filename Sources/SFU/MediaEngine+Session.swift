@@ -175,6 +175,25 @@ extension MediaEngine {
         case .setHandRaised(let raised):
             model.hands.removeAll { $0 == actor }
             if raised { model.hands.append(actor) }
+        case .setScreenSharing(let sharing):
+            if sharing {
+                guard p.role.runsSession || model.participantsMayShare else { throw .screenShareNotAllowed }
+                guard p.screen != nil else {
+                    throw .invalidCommand("Your offer has no screen-share section (a=content:slides).")
+                }
+                if let room = table.members[actor]?.room, let other = table.sharer(in: room), other != actor {
+                    throw .screenBusy(other)
+                }
+            }
+            changed.formUnion(table.setSharing(actor, sharing))
+        case .allowScreenSharing(let allowed):
+            model.participantsMayShare = allowed
+            // Taking the right back stops the participants' shares at once.
+            if !allowed {
+                for (id, member) in table.members.sorted(by: { $0.key < $1.key }) where member.sharing {
+                    if session.participants[id]?.role.runsSession == false { changed.formUnion(table.setSharing(id, false)) }
+                }
+            }
         case .chat(let text):
             guard SessionCommand.isAcceptableText(text) else {
                 throw .invalidCommand("A chat line is 1 to \(SessionCommand.maxTextLength) characters and at most \(SessionCommand.maxTextBytes) bytes.")
@@ -291,18 +310,20 @@ extension MediaEngine {
         }
         for i in rooms.indices {
             rooms[i].listeners = table.members.filter { $0.value.listening == rooms[i].id }.map(\.key).sorted()
+            rooms[i].screen = table.sharer(in: rooms[i].id)
         }
         let closing = model.closingAt.map { Int(max(0, ($0 - now).nanoseconds + 999_999_999) / 1_000_000_000) }
         let openFor = model.open ? model.openedAt.map { Int(max(0, (now - $0).nanoseconds) / 1_000_000_000) } : nil
         let waiting = model.waiting.compactMap { id in
             session.participants[id].map { RosterMember(participantId: id, name: $0.name, role: $0.role, room: .waiting) }
         }
-        let base = SessionView(version: model.version, rooms: rooms, breakoutsOpen: model.open, closingInSeconds: closing,
+        var base = SessionView(version: model.version, rooms: rooms, breakoutsOpen: model.open, closingInSeconds: closing,
                                openForSeconds: openFor, assignments: model.assignments, waiting: [],
                                muted: table.members.filter { $0.value.audioMuted }.map(\.key).sorted(),
                                handsRaised: model.hands,
                                names: table.members.keys.filter { !model.waiting.contains($0) }
                                    .reduce(into: [:]) { $0[$1] = session.participants[$1]?.name })
+        base.participantsMayShare = model.participantsMayShare ? true : nil
         for id in table.members.keys.sorted() where only == nil || only == id {
             guard let p = session.participants[id] else { continue }
             var view = base

@@ -29,8 +29,13 @@ extension MediaEngine {
     /// path compares it before and after each video packet and reschedules
     /// only on a change.
     func repairDeadline(of p: Participant) -> Instant? {
-        guard p.srtp != nil, p.ice.selected != nil, p.video?.ssrc != nil else { return nil }
-        return Self.earlier(p.video?.keyframes.nextDeadline, p.video?.nacks?.nextDeadline)
+        guard p.srtp != nil, p.ice.selected != nil else { return nil }
+        var due: Instant?
+        if p.video?.ssrc != nil { due = Self.earlier(p.video?.keyframes.nextDeadline, p.video?.nacks?.nextDeadline) }
+        if p.screen?.ssrc != nil {
+            due = Self.earlier(due, Self.earlier(p.screen?.keyframes.nextDeadline, p.screen?.nacks?.nextDeadline))
+        }
+        return due
     }
 
     /// `session`'s earliest timer: a mixer's next frame, the end of a close

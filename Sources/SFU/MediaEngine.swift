@@ -91,7 +91,10 @@ public final class MediaEngine: DatagramEngine {
         nextSourceKey &+= 1
         p.answerOrigin.id = UInt64.random(in: 1...UInt64(Int64.max), using: &random)
         p.subject = request.subject
-        if !configuration.lossRepair { p.video?.cache = nil }
+        if !configuration.lossRepair {
+            p.video?.cache = nil
+            p.screen?.cache = nil
+        }
         if plan.dtlsServer {
             do {
                 p.dtls = try DTLSEndpoint(role: .server, certificate: configuration.certificate,
@@ -109,7 +112,8 @@ public final class MediaEngine: DatagramEngine {
         let before = session.table
         var table = session.table
         var changed = table.add(id, room: room, audioSlots: p.subscriber.audio.count,
-                                videoSlots: p.subscriber.video.count, receives: !waits, publishes: !waits)
+                                videoSlots: p.subscriber.video.count, screenSlots: p.subscriber.screen.count,
+                                receives: !waits, publishes: !waits)
         if request.mixedAudio && !p.subscriber.audio.isEmpty { changed.formUnion(table.setMixedAudio(id, true)) }
         session.table = table
         if waits { session.model.waiting.append(id) }
@@ -117,8 +121,8 @@ public final class MediaEngine: DatagramEngine {
         let answer = AnswerBuilder(ufrag: ufrag, password: ice.localPassword, fingerprint: configuration.certificate.fingerprint,
                                    candidateHost: configuration.candidateHost, candidatePort: configuration.candidatePort,
                                    participantID: id, tcpCandidatePort: configuration.candidateTCPPort)
-            .answer(for: plan, slotSSRCs: [.audio: p.subscriber.audio.map(\.ssrc), .video: p.subscriber.video.map(\.ssrc)],
-                    videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc }, sessionVersion: p.answerOrigin.id)
+            .answer(for: plan, slotSSRCs: p.subscriber.slotSSRCs, videoSlotRTXSSRCs: p.subscriber.video.map { $0.rtx?.ssrc },
+                    screenSlotRTXSSRCs: p.subscriber.screen.map { $0.rtx?.ssrc }, sessionVersion: p.answerOrigin.id)
         // Roster first, so clients know a name before a slot shows it.
         announceRoster(room: room, in: session)
         applySlotChanges(changed, in: session, from: before, now: now, except: id)
@@ -171,7 +175,7 @@ public final class MediaEngine: DatagramEngine {
                     out.append(SlotAssignment(mid: slot.mid, kind: .audio, participantId: nil, name: nil,
                                               isMix: true, room: room == member.room ? nil : room))
                 case .publisher(let who):
-                    let after = kind == .video ? p.subscriber.video[i].switchedAfter : nil
+                    let after = kind.isVideo ? p.subscriber[kind][i].switchedAfter : nil
                     out.append(SlotAssignment(mid: slot.mid, kind: kind, participantId: who,
                                               name: session.participants[who]?.name, after: after))
                 case nil:
@@ -214,8 +218,8 @@ public final class MediaEngine: DatagramEngine {
                 let old = before.fills(of: id, kind: kind)
                 for (i, fill) in session.table.fills(of: id, kind: kind).enumerated() where i < sub.subscriber[kind].count {
                     guard fill != (i < old.count ? old[i] : nil) else { continue }
-                    sub.subscriber[kind][i].rebase(filled: fill != nil, waitForKeyframe: kind == .video)
-                    if kind == .video, case .publisher(let who) = fill { session.participants[who]?.requestKeyframe(now: now) }
+                    sub.subscriber[kind][i].rebase(filled: fill != nil, waitForKeyframe: kind.isVideo)
+                    if case .publisher(let who) = fill { session.participants[who]?.requestKeyframe(of: kind, now: now) }
                 }
             }
             sub.subscriber.slotsVersion += 1
@@ -315,8 +319,11 @@ public final class MediaEngine: DatagramEngine {
     func requestKeyframes(around p: Participant, now: Instant) {
         timersChanged()
         p.requestKeyframe(now: now)
-        for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: .video) {
-            p.session.participants[who]?.requestKeyframe(now: now)
+        if p.session.table.members[p.id]?.sharing == true { p.requestKeyframe(of: .screen, now: now) }
+        for kind in [TrackKind.video, .screen] {
+            for case .publisher(let who)? in p.session.table.fills(of: p.id, kind: kind) {
+                p.session.participants[who]?.requestKeyframe(of: kind, now: now)
+            }
         }
     }
 

@@ -106,6 +106,8 @@ public struct OfferPlan: Sendable {
     public var audio: Publish? { publish(.audio) }
     /// The client's own video section, if any.
     public var video: Publish? { publish(.video) }
+    /// The client's screen-share send section, if any.
+    public var screen: Publish? { publish(.screen) }
 
     /// Receive slots of `kind`, by index.
     public func slots(_ kind: TrackKind) -> [Slot] {
@@ -130,7 +132,8 @@ public struct OfferPlan: Sendable {
     /// its numbers belong to one transport.
     public static let transportWideExtension = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
-    /// Analyses `offer`. At most `maxSlots` receive slots per kind are used.
+    /// Analyses `offer`. At most `maxSlots` receive slots per kind are used,
+    /// and one screen slot: a room shows one screen at a time.
     public init(offer: SessionDescription, maxSlots: Int) throws(SFUError) {
         let media = offer.mediaSections
         guard let first = media.first else { throw .invalidOffer("no media sections") }
@@ -153,7 +156,7 @@ public struct OfferPlan: Sendable {
 
         var ids: [String: UInt8] = [:]
         var sections: [Section] = []
-        var slotCount: [TrackKind: Int] = [.audio: 0, .video: 0]
+        var slotCount: [TrackKind: Int] = [.audio: 0, .video: 0, .screen: 0]
         var published: Set<TrackKind> = []
         var transportWideID: UInt8?
         for m in media {
@@ -174,7 +177,8 @@ public struct OfferPlan: Sendable {
                 kind = .audio
                 codec = m.codecs.first { $0.isNamed("opus") && $0.clockRate == 48_000 }
             case .video:
-                kind = .video
+                // RFC 4796 §5: `slides` marks the screen share, sent or received.
+                kind = m.attributeValue("content")?.split(separator: ",").contains("slides") == true ? .screen : .video
                 codec = m.codecs.first { $0.isNamed("VP8") && $0.clockRate == 90_000 }
             default:
                 reject("unsupported media \(m.kind)")
@@ -206,7 +210,7 @@ public struct OfferPlan: Sendable {
                 sections.append(.publish(kind, Publish(mid: mid, payloadType: codec.payloadType, ssrc: ssrc, repair: repair,
                                                        rtxSSRC: repair.rtxPayloadType == nil ? nil : ssrc.flatMap(m.rtxSSRC(for:)),
                                                        extensions: offered, transportWide: transportWide)))
-            } else if direction.receives && !direction.sends && slotCount[kind]! < maxSlots {
+            } else if direction.receives && !direction.sends && slotCount[kind]! < (kind == .screen ? 1 : maxSlots) {
                 sections.append(.slot(kind, index: slotCount[kind]!, Slot(mid: mid, payloadType: codec.payloadType,
                                                                          repair: repair, extensions: offered,
                                                                          transportWide: transportWide)))

@@ -40,9 +40,11 @@ final class Participant {
     var dtls: DTLSEndpoint?
     var srtp: SRTPContext?
 
-    /// What it publishes: its microphone and its camera, when offered.
+    /// What it publishes: its microphone, its camera and its screen share
+    /// (a second video section marked `a=content:slides`), when offered.
     var audio: PublishedStream?
     var video: PublishedStream?
+    var screen: PublishedStream?
     /// What it receives: its slots.
     var subscriber: Subscriber
 
@@ -84,6 +86,9 @@ final class Participant {
         self.video = plan.video.map {
             PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
         }
+        self.screen = plan.screen.map {
+            PublishedStream(kind: .screen, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
+        }
         func slots(_ kind: TrackKind, clockRate: UInt32) -> [SubscribedSlot] {
             plan.slots(kind).map { slot in
                 SubscribedSlot(ssrc: UInt32.random(in: 1...UInt32.max, using: &random), clockRate: clockRate,
@@ -93,7 +98,8 @@ final class Participant {
                                initialTimestamp: UInt32.random(in: 0...UInt32.max, using: &random))
             }
         }
-        self.subscriber = Subscriber(audio: slots(.audio, clockRate: 48_000), video: slots(.video, clockRate: 90_000))
+        self.subscriber = Subscriber(audio: slots(.audio, clockRate: 48_000), video: slots(.video, clockRate: 90_000),
+                                     screen: slots(.screen, clockRate: 90_000))
         var local = [UInt8](repeating: 0, count: OfferPlan.forwardedExtensions.count)
         var byID = [UInt8](repeating: 0, count: 16)
         for (i, uri) in OfferPlan.forwardedExtensions.enumerated() {
@@ -113,13 +119,29 @@ final class Participant {
     /// a slot switch, or a subscriber's PLI or FIR.
     func requestKeyframe(now: Instant) { video?.keyframes.request(now: now) }
 
+    /// Asks for a keyframe of the stream of `kind` (camera or screen share).
+    func requestKeyframe(of kind: TrackKind, now: Instant) {
+        switch kind {
+        case .audio: break
+        case .video: video?.keyframes.request(now: now)
+        case .screen: screen?.keyframes.request(now: now)
+        }
+    }
+
+    /// The video stream of `kind`, for code that mutates it in place
+    /// (`p[keyPath:]`): a copy of a stream would copy its packet cache.
+    static func videoStream(_ kind: TrackKind) -> ReferenceWritableKeyPath<Participant, PublishedStream?> {
+        kind == .screen ? \.screen : \.video
+    }
     /// The kind of a stream this participant publishes, learning the SSRC
     /// from the payload type the first time if SDP did not declare it.
     func publishedKind(ssrc: UInt32, payloadType: UInt8) -> TrackKind? {
         if audio?.ssrc == ssrc { return .audio }
         if video?.ssrc == ssrc { return .video }
+        if screen?.ssrc == ssrc { return .screen }
         if audio?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .audio }
         if video?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .video }
+        if screen?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .screen }
         return nil
     }
 }

@@ -64,10 +64,10 @@ struct PublishedStream {
         self.stats = ReceiveStatistics(clockRate: kind == .audio ? 48_000 : 90_000)
         self.repair = repair
         self.rtxSSRC = rtxSSRC
-        self.cache = kind == .video ? PacketCache() : nil
+        self.cache = kind.isVideo ? PacketCache() : nil
         // RFC 5104 §7.1: FIR for a peer that asked for it and not for PLI.
         self.keyframes = KeyframeRequester(useFIR: repair.fir && !repair.pli)
-        self.nacks = kind == .video && repair.nack ? NackGenerator(reorderDelay: .milliseconds(0)) : nil
+        self.nacks = kind.isVideo && repair.nack ? NackGenerator(reorderDelay: .milliseconds(0)) : nil
     }
 
     /// Notes a first transmission that arrived in order, after `newlyMissing` lost ones.

@@ -26,16 +26,24 @@ struct PublisherRoutes {
     let audio: [ForwardingTarget]
     /// Video targets.
     let video: [ForwardingTarget]
-    /// Targets the table listed but the isolation rule forbids, by kind
-    /// (audio, video). Never nonzero unless the table has a bug; each packet
-    /// that would have reached one counts as an isolation violation.
-    let refused: (audio: Int, video: Int)
+    /// Screen-share targets: the screen slots of the sharer's room.
+    let screen: [ForwardingTarget]
+    /// Targets the table listed but the isolation rule forbids, by kind.
+    /// Never nonzero unless the table has a bug; each packet that would have
+    /// reached one counts as an isolation violation.
+    let refused: Refusals
     /// The mix of the publisher's room, if it has one; the publisher feeds
     /// it while it is among the mix's contributors.
     let mix: RoomMix?
 
     /// The targets of `kind`.
-    func targets(_ kind: TrackKind) -> [ForwardingTarget] { kind == .audio ? audio : video }
+    func targets(_ kind: TrackKind) -> [ForwardingTarget] {
+        switch kind {
+        case .audio: audio
+        case .video: video
+        case .screen: screen
+        }
+    }
 }
 
 extension MediaEngine {
@@ -48,7 +56,7 @@ extension MediaEngine {
             p.routes = nil
             return nil
         }
-        var refused = (audio: 0, video: 0)
+        var refused = Refusals()
         func resolve(_ kind: TrackKind) -> [ForwardingTarget] {
             var out: [ForwardingTarget] = []
             for target in table.targets(of: p.id, kind: kind) {
@@ -56,7 +64,7 @@ extension MediaEngine {
                 // Defence in depth for the isolation rule: the table only
                 // lists same-room targets; a violation here would be a bug.
                 guard table.mayReceive(sub.id, from: p.id, kind: kind) else {
-                    if kind == .audio { refused.audio += 1 } else { refused.video += 1 }
+                    refused[kind] += 1
                     continue
                 }
                 let slots = sub.subscriber[kind]
@@ -66,10 +74,34 @@ extension MediaEngine {
             }
             return out
         }
-        let audio = resolve(.audio), video = resolve(.video)
+        let audio = resolve(.audio), video = resolve(.video), screen = resolve(.screen)
         let mix = table.members[p.id].flatMap { session.mixes[$0.room] }
-        let r = PublisherRoutes(generation: session.routingGeneration, audio: audio, video: video, refused: refused, mix: mix)
+        let r = PublisherRoutes(generation: session.routingGeneration, audio: audio, video: video, screen: screen,
+                                refused: refused, mix: mix)
         p.routes = r
         return r
+    }
+}
+
+/// Targets refused by the isolation rule, per kind: three counters read on
+/// every packet, so a plain struct rather than a dictionary.
+struct Refusals {
+    private var counts = (audio: 0, video: 0, screen: 0)
+
+    subscript(kind: TrackKind) -> Int {
+        get {
+            switch kind {
+            case .audio: counts.audio
+            case .video: counts.video
+            case .screen: counts.screen
+            }
+        }
+        set {
+            switch kind {
+            case .audio: counts.audio = newValue
+            case .video: counts.video = newValue
+            case .screen: counts.screen = newValue
+            }
+        }
     }
 }

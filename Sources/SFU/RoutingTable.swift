@@ -5,13 +5,22 @@ public typealias ParticipantID = String
 public enum TrackKind: String, Codable, Sendable, CaseIterable {
     /// Opus audio.
     case audio
-    /// Video (VP8).
+    /// Video (VP8): the camera.
     case video
+    /// A screen share (VP8): its own send section and its own receive slot
+    /// (marked `a=content:slides`, RFC 4796), filled by the one member of the
+    /// room who shares.
+    case screen
+
+    /// Whether the packets are video (VP8): the camera and the screen share.
+    public var isVideo: Bool { self != .audio }
+    /// The SDP media type of its sections (RFC 8866 §5.14).
+    public var media: String { isVideo ? "video" : "audio" }
 }
 
 /// What fills one receive slot: a publisher's track, or (audio only) a room's mix.
 public enum SlotFill: Hashable, Sendable {
-    /// The publisher's microphone or camera, by the slot's kind.
+    /// The publisher's microphone, camera or screen share, by the slot's kind.
     case publisher(ParticipantID)
     /// The mix of a room (the own room, or one a host listens in on).
     case mix(RoomID)
@@ -46,8 +55,19 @@ public struct RoutingTable: Sendable {
         /// Mixed audio mode: the participant hears its room as one mix (slot 0),
         /// so no forwarded audio goes into its slots.
         public var mixedAudio = false
+        /// Which sharer fills the screen slot (none, or one when the offer has one).
+        public var screenSlots: [ParticipantID?] = []
+        /// Whether the participant shares its screen with its room. Cleared
+        /// by a move: a share never follows its sharer into another room.
+        public var sharing = false
 
-        func slots(_ kind: TrackKind) -> [ParticipantID?] { kind == .audio ? audioSlots : videoSlots }
+        func slots(_ kind: TrackKind) -> [ParticipantID?] {
+            switch kind {
+            case .audio: audioSlots
+            case .video: videoSlots
+            case .screen: screenSlots
+            }
+        }
     }
 
     /// A subscriber and the slot index through which it receives a publisher.
@@ -63,6 +83,7 @@ public struct RoutingTable: Sendable {
     private var nextOrder = 0
     private var audioTargets: [ParticipantID: [Target]] = [:]
     private var videoTargets: [ParticipantID: [Target]] = [:]
+    private var screenTargets: [ParticipantID: [Target]] = [:]
 
     /// Creates an empty table.
     public init() {}
@@ -70,10 +91,11 @@ public struct RoutingTable: Sendable {
     /// Adds a participant to `room` with the given numbers of receive slots.
     /// Returns the participants whose slot maps changed.
     @discardableResult
-    public mutating func add(_ id: ParticipantID, room: RoomID, audioSlots: Int, videoSlots: Int,
+    public mutating func add(_ id: ParticipantID, room: RoomID, audioSlots: Int, videoSlots: Int, screenSlots: Int = 0,
                              receives: Bool = true, publishes: Bool = true) -> Set<ParticipantID> {
         members[id] = Member(room: room, order: nextOrder, audioSlots: Array(repeating: nil, count: audioSlots),
-                             videoSlots: Array(repeating: nil, count: videoSlots), receives: receives, publishes: publishes)
+                             videoSlots: Array(repeating: nil, count: videoSlots), receives: receives, publishes: publishes,
+                             screenSlots: Array(repeating: nil, count: min(screenSlots, 1)))
         nextOrder += 1
         return rebuild()
     }
@@ -90,6 +112,7 @@ public struct RoutingTable: Sendable {
     public mutating func move(_ id: ParticipantID, to room: RoomID) -> Set<ParticipantID> {
         guard members[id] != nil, members[id]?.room != room else { return [] }
         members[id]?.room = room
+        members[id]?.sharing = false
         // The mover always counts as changed: a mixed listener's mix changes room
         // even when none of its slots change.
         return rebuild().union([id])
@@ -101,13 +124,32 @@ public struct RoutingTable: Sendable {
         guard members[id] != nil else { return [] }
         members[id]?.receives = receives
         members[id]?.publishes = publishes
+        if !publishes { members[id]?.sharing = false }
         // A mixed listener's mix slot follows `receives` without any forwarded slot changing.
         return members[id]?.mixedAudio == true ? rebuild().union([id]) : rebuild()
     }
 
     /// The subscribers (and their slots) that receive `publisher`'s media of `kind`.
     public func targets(of publisher: ParticipantID, kind: TrackKind) -> [Target] {
-        (kind == .audio ? audioTargets : videoTargets)[publisher] ?? []
+        switch kind {
+        case .audio: audioTargets[publisher] ?? []
+        case .video: videoTargets[publisher] ?? []
+        case .screen: screenTargets[publisher] ?? []
+        }
+    }
+
+    /// Starts or stops `id`'s screen share. The caller checks the right to
+    /// share and that no one else in the room shares (`sharer(in:)`).
+    @discardableResult
+    public mutating func setSharing(_ id: ParticipantID, _ sharing: Bool) -> Set<ParticipantID> {
+        guard members[id] != nil, members[id]?.sharing != sharing else { return [] }
+        members[id]?.sharing = sharing
+        return rebuild()
+    }
+
+    /// The member of `room` who shares its screen, if any (at most one does).
+    public func sharer(in room: RoomID) -> ParticipantID? {
+        members.filter { $0.value.room == room && $0.value.sharing }.min { $0.value.order < $1.value.order }?.key
     }
 
     /// Members of `room`, in joining order.
@@ -203,6 +245,8 @@ public struct RoutingTable: Sendable {
         guard subscriber != publisher, let s = members[subscriber], let p = members[publisher],
               s.receives, p.publishes else { return false }
         if kind == .audio && (p.audioMuted || s.mixedAudio) { return false }
+        // A screen share reaches its own room only: no listen-in exception.
+        if kind == .screen { return p.sharing && s.room == p.room }
         if s.room == p.room { return true }
         return kind == .audio && s.listening == p.room
     }
@@ -222,18 +266,22 @@ public struct RoutingTable: Sendable {
             // A newcomer's audio goes to the index of its video where that is free: audio slot i and
             // video slot i share a media stream (msid), so browsers synchronise the same person's lips.
             let newAudio = Self.fill(m.audioSlots, eligible: audioEligible, preferred: { newVideo.firstIndex(of: $0) })
-            if newAudio != m.audioSlots || newVideo != m.videoSlots {
+            let newScreen = Self.fill(m.screenSlots, eligible: ordered.filter { mayReceive(sub, from: $0, kind: .screen) })
+            if newAudio != m.audioSlots || newVideo != m.videoSlots || newScreen != m.screenSlots {
                 m.audioSlots = newAudio
                 m.videoSlots = newVideo
+                m.screenSlots = newScreen
                 members[sub] = m
                 changed.insert(sub)
             }
         }
         audioTargets = [:]
         videoTargets = [:]
+        screenTargets = [:]
         for (sub, m) in members {
             for (i, p) in m.audioSlots.enumerated() { if let p { audioTargets[p, default: []].append(Target(subscriber: sub, slot: i)) } }
             for (i, p) in m.videoSlots.enumerated() { if let p { videoTargets[p, default: []].append(Target(subscriber: sub, slot: i)) } }
+            for (i, p) in m.screenSlots.enumerated() { if let p { screenTargets[p, default: []].append(Target(subscriber: sub, slot: i)) } }
         }
         return changed
     }

@@ -36,6 +36,11 @@ public enum SFUError: Error, Equatable, Sendable {
     /// The sender sent more commands (or chat and broadcast bytes) than its
     /// share; the text says which budget ran out.
     case rateLimited(String)
+    /// `screen-share` from a participant while a host has not allowed
+    /// participants to share (`screen-permission`). Code `forbidden`.
+    case screenShareNotAllowed
+    /// Someone else in the room shares already: one share per room at a time.
+    case screenBusy(ParticipantID)
 
     /// The protocol error code for this error.
     public var code: String {
@@ -48,7 +53,8 @@ public enum SFUError: Error, Equatable, Sendable {
         case .removedFromSession: return "removed"
         case .unknownParticipant: return "unknown-participant"
         case .internalFailure: return "internal"
-        case .forbidden, .notOwnTransport: return "forbidden"
+        case .forbidden, .notOwnTransport, .screenShareNotAllowed: return "forbidden"
+        case .screenBusy: return "screen-busy"
         case .unknownRoom: return "unknown-room"
         case .duplicateRoomName: return "duplicate-room-name"
         case .wrongRoomState: return "wrong-room-state"
@@ -77,6 +83,8 @@ public enum SFUError: Error, Equatable, Sendable {
         case .roomsClosing: return "The breakout rooms are closing; try again when everyone is back."
         case .invalidCommand(let why): return why
         case .rateLimited(let why): return why
+        case .screenShareNotAllowed: return "Only hosts and co-hosts may share their screen until a host allows everyone."
+        case .screenBusy(let id): return "\(id) is sharing a screen in this room; only one share at a time."
         }
     }
 }

@@ -38,11 +38,15 @@ public enum SessionCommand: Sendable, Equatable {
     case chat(String)
     /// The sender's own audio mode: forwarded streams or one mix (no renegotiation).
     case setMixedAudio(Bool)
+    /// The sender starts or stops sharing its screen with its room.
+    case setScreenSharing(Bool)
+    /// Whether participants (not only hosts and co-hosts) may share their screen.
+    case allowScreenSharing(Bool)
 
     /// Whether only a host (or co-host) may send it.
     public var requiresHost: Bool {
         switch self {
-        case .setHandRaised, .chat, .setMixedAudio: return false
+        case .setHandRaised, .chat, .setMixedAudio, .setScreenSharing: return false
         default: return true
         }
     }
@@ -86,6 +90,8 @@ public struct SessionView: Codable, Equatable, Sendable {
         public var members: [ParticipantID]
         /// Hosts listening in on it (the room is told).
         public var listeners: [ParticipantID]
+        /// Who shares a screen in it, if anyone.
+        public var screen: ParticipantID? = nil
     }
 
     /// Grows with every change.
@@ -113,6 +119,9 @@ public struct SessionView: Codable, Equatable, Sendable {
     /// People a host removed, who cannot join this session again until a
     /// host lets them (`unban`); for hosts only, empty for everyone else.
     public var removed: [RemovedPerson] = []
+    /// True when a host lets participants share their screen
+    /// (`screen-permission`); absent while only hosts and co-hosts may.
+    public var participantsMayShare: Bool? = nil
 
     /// A removed person: the participant id it had and its name.
     public struct RemovedPerson: Codable, Equatable, Sendable {

@@ -19,6 +19,8 @@ struct SessionModel: Sendable {
     var removed: [(identity: String, view: SessionView.RemovedPerson)] = []
     var version = 0
     var nextRoomNumber = 1
+    /// Whether participants may share their screen; hosts and co-hosts always may.
+    var participantsMayShare = false
 
     func room(_ id: RoomID) -> BreakoutRoom? { breakouts.first { $0.id == id } }
 

@@ -9,6 +9,9 @@ struct Subscriber {
     var audio: [SubscribedSlot]
     /// Video receive slots, in offer order.
     var video: [SubscribedSlot]
+    /// The screen-share slot (`a=content:slides`), if the offer has one:
+    /// filled by whoever shares in the room, kept dark until a keyframe.
+    var screen: [SubscribedSlot] = []
     /// Grows with each slot-map change, so clients can drop stale maps.
     var slotsVersion = 1
     /// The estimate of this participant's downlink, from its transport-wide
@@ -28,14 +31,30 @@ struct Subscriber {
 
     /// The slots of `kind`.
     subscript(kind: TrackKind) -> [SubscribedSlot] {
-        get { kind == .audio ? audio : video }
+        get {
+            switch kind {
+            case .audio: audio
+            case .video: video
+            case .screen: screen
+            }
+        }
         // In place, so that a slot can be rewritten per packet without copying the array.
-        _modify { if kind == .audio { yield &audio } else { yield &video } }
+        _modify {
+            switch kind {
+            case .audio: yield &audio
+            case .video: yield &video
+            case .screen: yield &screen
+            }
+        }
     }
+
+    /// Each slot's SSRC by kind, for the answer.
+    var slotSSRCs: [TrackKind: [UInt32]] { [.audio: audio.map(\.ssrc), .video: video.map(\.ssrc), .screen: screen.map(\.ssrc)] }
 
     /// Which slot of ours a subscriber's feedback names by its SSRC.
     func slot(withSSRC ssrc: UInt32) -> (kind: TrackKind, index: Int)? {
         if let i = video.firstIndex(where: { $0.ssrc == ssrc }) { return (.video, i) }
+        if let i = screen.firstIndex(where: { $0.ssrc == ssrc }) { return (.screen, i) }
         if let i = audio.firstIndex(where: { $0.ssrc == ssrc }) { return (.audio, i) }
         return nil
     }

@@ -560,7 +560,12 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
                 continue
             }
             guard let who = s.participantId else { continue }
-            map[s.mid] = SlotSource(participantId: who, track: s.kind == .audio ? .microphone : .camera, after: s.after)
+            let track: SlotTrack = switch s.kind {
+            case .audio: .microphone
+            case .video: .camera
+            case .screen: .screen
+            }
+            map[s.mid] = SlotSource(participantId: who, track: track, after: s.after)
         }
         return map
     }

@@ -12,6 +12,8 @@ final class ControlPlaneFuzzTests: XCTestCase {
         #"{"type":"assign","id":"3","assignments":{"p1":"r1"}}"#,
         #"{"type":"close-rooms","id":"4","countdown":30}"#,
         #"{"type":"chat","id":"5","text":"hello"}"#,
+        #"{"type":"screen-share","id":"6","sharing":true}"#,
+        #"{"type":"screen-permission","id":"7","allowed":false}"#,
     ]
 
     func testMessagesNeverTrap() {

@@ -53,12 +53,32 @@ final class MessageCodecTests: XCTestCase {
             (#"{"type":"join","id":"5","sdp":"v=0"}"#, .badMessage, "5"),
             (#"{"type":"join","id":"6","token":"t","sdp":"v=0","audioMode":"loud"}"#, .badMessage, "6"),
             (#"{"type":"leave"}"#, .badMessage, nil),
+            // Screen sharing (docs/PROTOCOL.md "Screen sharing"): the flag is required and a boolean.
+            (#"{"type":"screen-share","id":"7"}"#, .badMessage, "7"),
+            (#"{"type":"screen-share","id":"8","sharing":"yes"}"#, .badMessage, "8"),
+            (#"{"type":"screen-permission","id":"9","allowed":1}"#, .badMessage, "9"),
         ]
         for (json, code, id) in cases {
             guard case .failure(let reply) = decode(json) else { XCTFail("\(json) decoded"); continue }
             XCTAssertEqual(reply.code, code, json)
             XCTAssertEqual(reply.id, id, json)
         }
+    }
+
+    func testScreenShareMessagesDecodeToTheirCommands() throws {
+        // The examples in docs/PROTOCOL.md "Screen sharing".
+        XCTAssertEqual(try decode(#"{"type":"screen-share","id":"12","sharing":true}"#).get(),
+                       .screenShare(SessionRequests.ScreenShare(id: "12", sharing: true)))
+        XCTAssertEqual(try decode(#"{"type":"screen-permission","id":"13","allowed":true}"#).get(),
+                       .screenPermission(SessionRequests.ScreenPermission(id: "13", allowed: true)))
+        let busy = SFUError.screenBusy("p-1")
+        XCTAssertEqual(encoded(.error(ErrorReply(id: "14", code: ErrorCode(busy.code), message: busy.message))),
+                       #"{"code":"screen-busy","id":"14","message":"p-1 is sharing a screen in this room; only one share at a time.","type":"error"}"#)
+        XCTAssertEqual(try decode(#"{"type":"screen-permission","id":"2","allowed":false}"#).get(),
+                       .screenPermission(SessionRequests.ScreenPermission(id: "2", allowed: false)))
+        XCTAssertEqual(SignalingStateMachine.sessionCommand(.screenShare(.init(id: "1", sharing: true))), .setScreenSharing(true))
+        XCTAssertEqual(SignalingStateMachine.sessionCommand(.screenPermission(.init(id: "2", allowed: true))), .allowScreenSharing(true))
+        XCTAssertTrue(ClientMessage.knownTypes.isSuperset(of: ["screen-share", "screen-permission"]))
     }
 
     func testMissingFieldIsNamed() {

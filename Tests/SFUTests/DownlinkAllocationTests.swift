@@ -23,6 +23,8 @@ final class DownlinkAllocationTests: XCTestCase {
 
     private var frame = 0
     private var subSlots: [SlotAssignment] = []
+    /// Whether `run` also sends the host's screen share (as much as its camera).
+    private var sharing = false
 
     /// Every 10 ms one 360-byte video packet from each publisher (a keyframe
     /// start every 100th), every 20 ms an audio packet.
@@ -32,6 +34,10 @@ final class DownlinkAllocationTests: XCTestCase {
                 let c = h.clients[name]!.client
                 c.sendRTP(ssrc: c.offer.videoSSRC!, payloadType: ClientOffer.vp8PayloadType, timestamp: UInt32(frame) * 900,
                           marker: true, payload: [0x10, frame % 100 == 0 ? 0x00 : 0x01] + [UInt8](repeating: 7, count: 358))
+                if sharing, name == "host", let screen = c.offer.screenSSRC {
+                    c.sendRTP(ssrc: screen, payloadType: ClientOffer.vp8PayloadType, timestamp: UInt32(frame) * 900,
+                              marker: true, payload: [0x10, frame % 100 == 0 ? 0x00 : 0x01] + [UInt8](repeating: 8, count: 358))
+                }
                 if frame % 2 == 0 {
                     c.sendRTP(ssrc: c.offer.audioSSRC!, payloadType: ClientOffer.opusPayloadType, timestamp: UInt32(frame) * 480,
                               payload: [0xF8, 0xFF, 0xFE])
@@ -116,6 +122,30 @@ final class DownlinkAllocationTests: XCTestCase {
         XCTAssertEqual(first?.keyframe, true, "the resumed slot starts at a keyframe")
         XCTAssertGreaterThanOrEqual(sequences.count, 50)
         for (a, b) in zip(sequences, sequences.dropFirst()) { XCTAssertEqual(b, a &+ 1, "continuous numbering") }
+    }
+
+    /// With the same 500 kbit/s that kept the host's camera above, a screen
+    /// share goes first: both cameras pause, the screen slot keeps flowing.
+    func testAScreenShareGoesBeforeEveryCamera() throws {
+        let h = EngineHarness()
+        try h.join("host", slots: 2, role: .host, lossRepair: true, transportWide: true, screen: true)
+        try h.join("pat", slots: 2, lossRepair: true, transportWide: true)
+        subSlots = try h.join("sub", audio: false, video: false, slots: 2, lossRepair: true, transportWide: true, screen: true).slots
+        try h.engine.perform(.setScreenSharing(true), by: h.participantIDs["host"]!, now: h.clock.now)
+        sharing = true
+        run(h, seconds: 1.5)
+        let hostMid = try XCTUnwrap(mid(of: "host", h))
+        let patMid = try XCTUnwrap(mid(of: "pat", h))
+        allocate(h, budget: 500_000)
+        run(h, seconds: 2.1)
+        allocate(h, budget: 500_000)
+        XCTAssertEqual(Set(h.events.downlink.last?.1.pausedMids ?? []), [hostMid, patMid])
+        XCTAssertEqual(h.events.downlink.last?.1.suggestMixedAudio, false, "audio still fits")
+        let start = h.received["sub"]?.count ?? 0
+        run(h, seconds: 1)
+        let got = videoMids(h, since: start)
+        XCTAssertGreaterThanOrEqual(got["sv"] ?? 0, 90, "the screen share flows: \(got)")
+        XCTAssertEqual((got[hostMid] ?? 0) + (got[patMid] ?? 0), 0, "no camera: \(got)")
     }
 
     func testWhenAudioAloneDoesNotFitEveryVideoPausesAndMixIsSuggested() throws {

@@ -37,9 +37,10 @@ final class EngineHarness {
     @discardableResult
     func join(_ name: String, room: RoomID = .main, session: String = "s1", audio: Bool = true, video: Bool = true,
               slots: Int = 4, role: Role = .participant, mixed: Bool = false, lossRepair: Bool = false,
-              transportWide: Bool = false, identity: String? = nil, connect: Bool = true) throws -> JoinAnswer {
+              transportWide: Bool = false, identity: String? = nil, screen: Bool = false,
+              connect: Bool = true) throws -> JoinAnswer {
         let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate,
-                                       lossRepair: lossRepair, transportWide: transportWide)
+                                       lossRepair: lossRepair, transportWide: transportWide, screen: screen)
         let address = StunAddress("127.0.0.1:\(5000 + clients.count)")!
         clients[name] = (client, address)
         let answer = try engine.join(JoinRequest(sessionID: session, room: room, name: name, role: role,
@@ -112,6 +113,14 @@ final class EngineHarness {
     /// A datagram to the server from any address (a spoofer's).
     func inject(_ bytes: [UInt8], from address: StunAddress) {
         network.send(bytes, from: address.description, to: serverAddress.description, now: clock.now)
+    }
+
+    /// `name` sends one packet of its screen share whose payload names it (a keyframe start when asked).
+    func sendScreen(_ name: String, timestamp: UInt32, keyframe: Bool = false) {
+        guard let c = clients[name]?.client, let s = c.offer.screenSSRC else { return }
+        let header: [UInt8] = [0x10, keyframe ? 0x00 : 0x01]
+        c.sendRTP(ssrc: s, payloadType: ClientOffer.vp8PayloadType, timestamp: timestamp, marker: true,
+                  payload: header + Array("screen:\(name)".utf8))
     }
 
     /// RTP packets `name` received, by the mid of the slot they came through.

@@ -314,13 +314,14 @@ final class SessionCommandTests: XCTestCase {
 
     /// The isolation invariant under thousands of random command sequences:
     /// every forwarded packet's origin is the receiver's room, or (audio) the
-    /// room its host announced listening to.
+    /// room its host announced listening to; a screen share only ever its
+    /// own room, through the screen slot.
     func testRandomCommandSequencesNeverBreakIsolation() throws {
         let h = EngineHarness()
-        try h.join("h1", role: .host)
-        try h.join("h2", role: .coHost)
+        try h.join("h1", role: .host, screen: true)
+        try h.join("h2", role: .coHost, screen: true)
         let people = ["p1", "p2", "p3", "p4", "p5", "p6"]
-        for p in people { try h.join(p) }
+        for p in people { try h.join(p, screen: true) }
         let everyone = ["h1", "h2"] + people
         let id = { (n: String) in h.participantIDs[n]! }
         let name = Dictionary(uniqueKeysWithValues: everyone.map { (id($0), $0) })
@@ -328,6 +329,7 @@ final class SessionCommandTests: XCTestCase {
         var ts: UInt32 = 0
         var checked = 0
         var refused = 0
+        var screens = 0
         for step in 0..<2_000 {
             let actor = id(everyone[Int(random.next() % UInt64(everyone.count))])
             let target = id(people[Int(random.next() % UInt64(people.count))])
@@ -337,6 +339,7 @@ final class SessionCommandTests: XCTestCase {
                 .createRooms(names: ["R\(step % 3)"]), .assign([target: room]), .assignBalanced, .openRooms,
                 .move(target, to: room), .closeRooms(countdownSeconds: Int(random.next() % 2)), .listen(room),
                 .listen(nil), .joinRoom(room), .setMuted(target, random.next() % 2 == 0), .setHandRaised(true),
+                .setScreenSharing(random.next() % 3 != 0), .allowScreenSharing(random.next() % 2 == 0),
             ]
             do {
                 try h.engine.perform(commands[Int(random.next() % UInt64(commands.count))], by: actor, now: h.clock.now)
@@ -347,7 +350,10 @@ final class SessionCommandTests: XCTestCase {
             // Everyone speaks once; check every packet against placement at send time.
             let placement = h.engine.placement(session: "s1")
             for n in everyone { h.received[n] = [] }
-            for n in everyone { h.sendMedia(n, audioTimestamp: ts, keyframe: true) }
+            for n in everyone {
+                h.sendMedia(n, audioTimestamp: ts, keyframe: true)
+                h.sendScreen(n, timestamp: ts &* 2, keyframe: true)
+            }
             ts &+= 960
             h.run(for: .milliseconds(15))
             for receiver in everyone {
@@ -359,6 +365,11 @@ final class SessionCommandTests: XCTestCase {
                         guard let from = placement[id(sender)] else { return XCTFail("unknown sender \(text)") }
                         let audio = mid.hasPrefix("a")
                         XCTAssertNotEqual(sender, receiver)
+                        if text.contains("screen:") || mid == "sv" {
+                            XCTAssertTrue(text.contains("screen:") && mid == "sv" && from.room == mine.room,
+                                          "step \(step): \(receiver) in \(mine.room) got \(text) from \(from.room) via \(mid)")
+                            screens += 1
+                        }
                         XCTAssertTrue(from.room == mine.room || (audio && mine.listening == from.room),
                                       "step \(step): \(receiver) in \(mine.room) got \(text) from \(from.room) via \(mid) (\(name[id(sender)] ?? ""))")
                         checked += 1
@@ -369,6 +380,7 @@ final class SessionCommandTests: XCTestCase {
         }
         XCTAssertGreaterThan(checked, 1_000, "the test must actually see forwarded packets")
         XCTAssertGreaterThan(refused, 100, "and exercise refusals")
+        XCTAssertGreaterThan(screens, 100, "and see screen shares")
         XCTAssertEqual(h.engine.counters.isolationViolations, 0)
     }
 }

@@ -23,6 +23,13 @@ ESR 153 on Debian 12):
   route goes over ``lo`` and is removed again afterwards.
 * prefs: ``media.navigator.streams.fake`` gives a fake camera and a fake
   microphone (a sine of ``FIREFOX_FAKE_AUDIO_HZ``) without a prompt.
+
+Screen sharing needs a display: headless Firefox's ``getDisplayMedia``
+rejects with ``NotFoundError`` (after a user gesture; without one,
+``InvalidStateError``). ``Xvfb`` starts a private virtual X display, and
+``Firefox(display=...)`` runs the browser on it instead of headless; its
+``getDisplayMedia`` then captures that display ("Primary Monitor", the
+display's size) without a prompt (``media.navigator.permission.disabled``).
 """
 
 from __future__ import annotations
@@ -72,6 +79,48 @@ def firefox_binary() -> str:
     if not path:
         raise FileNotFoundError("firefox-esr not found (Scripts/bootstrap.sh --e2e installs it; or set FIREFOX)")
     return path
+
+
+class Xvfb:
+    """A private virtual X display (use ``with``): ``Xvfb :N`` on the first
+    free display number from 90, no TCP listener, in its own process group,
+    killed on exit. ``display`` is the DISPLAY value (":N")."""
+
+    def __init__(self, size: tuple[int, int] = (1280, 800), timeout: float = 10.0) -> None:
+        self.size = size
+        self.timeout = timeout
+        self.process: subprocess.Popen | None = None
+        self.display: str | None = None
+
+    def __enter__(self) -> "Xvfb":
+        binary = shutil.which("Xvfb")
+        if not binary:
+            raise FileNotFoundError("Xvfb not found (Scripts/bootstrap.sh --e2e installs the xvfb package)")
+        number = next(n for n in range(90, 200) if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"))
+        width, height = self.size
+        self.process = subprocess.Popen([binary, f":{number}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+        deadline = time.monotonic() + self.timeout
+        while not os.path.exists(f"/tmp/.X11-unix/X{number}"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"Xvfb :{number} did not start")
+            time.sleep(0.02)
+        self.display = f":{number}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            _kill_group(self.process)
+            self.process = None
+        # Killed, it leaves its socket and lock file behind: remove them.
+        if self.display:
+            number = self.display.lstrip(":")
+            for path in (f"/tmp/.X11-unix/X{number}", f"/tmp/.X{number}-lock"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)
+            self.display = None
 
 
 class PulseAudio:
@@ -194,8 +243,10 @@ class Firefox:
     """
 
     def __init__(self, *, pulse: PulseAudio | None = None, prefs: dict[str, Any] | None = None,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, display: str | None = None) -> None:
         self.pulse = pulse
+        # An X display (``Xvfb.display``) to run on instead of headless: screen sharing needs one.
+        self.display = display
         self.prefs = PREFS | (prefs or {})
         self.timeout = timeout
         self.process: subprocess.Popen | None = None
@@ -229,9 +280,12 @@ class Firefox:
         self.stderr_path = os.path.join(self.profile_dir, "stderr.log")
         env = dict(os.environ, MOZ_HEADLESS="1", HOME=self.profile_dir, MOZ_CRASHREPORTER_DISABLE="1")
         env.pop("DISPLAY", None)
+        if self.display:
+            env.pop("MOZ_HEADLESS")
+            env["DISPLAY"] = self.display
         if self.pulse is not None and self.pulse.server:
             env["PULSE_SERVER"] = self.pulse.server
-        args = [firefox_binary(), "--headless", "--no-remote", "--profile", self.profile_dir,
+        args = [firefox_binary(), *([] if self.display else ["--headless"]), "--no-remote", "--profile", self.profile_dir,
                 "--remote-debugging-port", "0", "about:blank"]
         with open(self.stderr_path, "wb") as err:
             # Own session → own process group: close() kills the whole tree.

@@ -167,7 +167,10 @@ def test_client_library_routes_requests_and_leaves() -> None:
                     for name, page in pages.items():
                         await wait_page(page, names_everyone(pid, others[name]), f"{name}'s routes name both others", 15)
                         routes = await page.evaluate("libTest.routes()")
-                        assert len(routes) == 24 and all(r["sameTrack"] and r["trackKind"] == r["kind"] for r in routes), routes
+                        # 12 audio and 12 video slots, and the screen slot (a video track of kind "screen")
+                        assert len(routes) == 25 and [r["kind"] for r in routes].count("screen") == 1, routes
+                        assert all(r["sameTrack"] and r["trackKind"] == ("video" if r["kind"] == "screen" else r["kind"])
+                                   for r in routes), routes
                         assert all(r["ssrc"] is not None for r in routes), f"{name}: a slot without the answer's SSRC: {routes}"
                         assert all(r["rtxSsrc"] is not None for r in routes if r["kind"] == "video"), routes
                         # the last `track` event of every slot says what routes() says

@@ -37,6 +37,10 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case unban(SessionRequests.Target)
     /// `hand` (docs/PROTOCOL.md).
     case hand(SessionRequests.Hand)
+    /// `screen-share` (docs/PROTOCOL.md).
+    case screenShare(SessionRequests.ScreenShare)
+    /// `screen-permission` (docs/PROTOCOL.md).
+    case screenPermission(SessionRequests.ScreenPermission)
     /// `chat` (docs/PROTOCOL.md).
     case chat(SessionRequests.Text)
     /// `audio-mode` (docs/PROTOCOL.md).
@@ -65,6 +69,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny: return "deny"
         case .unban: return "unban"
         case .hand: return "hand"
+        case .screenShare: return "screen-share"
+        case .screenPermission: return "screen-permission"
         case .chat: return "chat"
         case .audioMode: return "audio-mode"
         case .iceRestart: return "ice-restart"
@@ -92,6 +98,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny(let m): return m.id
         case .unban(let m): return m.id
         case .hand(let m): return m.id
+        case .screenShare(let m): return m.id
+        case .screenPermission(let m): return m.id
         case .chat(let m): return m.id
         case .audioMode(let m): return m.id
         case .iceRestart(let m): return m.id
@@ -99,7 +107,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode", "ice-restart"]
+    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode", "ice-restart", "screen-share", "screen-permission"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -126,6 +134,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case "deny": self = .deny(try SessionRequests.Target(from: decoder))
         case "unban": self = .unban(try SessionRequests.Target(from: decoder))
         case "hand": self = .hand(try SessionRequests.Hand(from: decoder))
+        case "screen-share": self = .screenShare(try SessionRequests.ScreenShare(from: decoder))
+        case "screen-permission": self = .screenPermission(try SessionRequests.ScreenPermission(from: decoder))
         case "chat": self = .chat(try SessionRequests.Text(from: decoder))
         case "audio-mode": self = .audioMode(try SessionRequests.SetAudioMode(from: decoder))
         case "ice-restart": self = .iceRestart(try IceRestartRequest(from: decoder))
@@ -157,6 +167,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny(let m): try m.encode(to: encoder)
         case .unban(let m): try m.encode(to: encoder)
         case .hand(let m): try m.encode(to: encoder)
+        case .screenShare(let m): try m.encode(to: encoder)
+        case .screenPermission(let m): try m.encode(to: encoder)
         case .chat(let m): try m.encode(to: encoder)
         case .audioMode(let m): try m.encode(to: encoder)
         case .iceRestart(let m): try m.encode(to: encoder)

@@ -31,6 +31,10 @@ public enum SessionRequests {
     public struct SetAudioMode: Codable, Equatable, Sendable { public var id: String; public var mode: AudioMode }
     /// `hand`: `{id, raised}`.
     public struct Hand: Codable, Equatable, Sendable { public var id: String; public var raised: Bool }
+    /// `screen-share`: `{id, sharing}`: the sender starts or stops sharing its screen.
+    public struct ScreenShare: Codable, Equatable, Sendable { public var id: String; public var sharing: Bool }
+    /// `screen-permission`: `{id, allowed}`: whether participants may share (a host command).
+    public struct ScreenPermission: Codable, Equatable, Sendable { public var id: String; public var allowed: Bool }
 }
 
 /// `ok`: a session command was carried out.

@@ -17,6 +17,7 @@ import { renderSession, stopCountdown, onSession, onSpeaking, onBroadcast, onCha
 import { wireHostPanel } from "./host.js";
 import { startPreview, takePreview, wirePrejoin, applySink } from "./prejoin.js";
 import { decorateTiles, startQuality, stopQuality, wireCallView, announceRosterChange } from "./call-view.js";
+import { renderScreen, wireScreenShare } from "./screen.js";
 
 const params = new URLSearchParams(location.search);
 
@@ -225,6 +226,7 @@ function onMessage(msg) {
 function listen(client) {
   const on = (type, handler) => client.addEventListener(type, (e) => { if (client === state.client) handler(e.detail); });
   on("open", () => { state.timing.wsOpen = performance.now(); });
+  on("screen", () => render());
   on("resume-token", ({ participantId, resumeToken }) => storeResume({ participantId, resumeToken, name: state.joinName }));
   on("joined", (reply) => {
     state.timing.joined = performance.now();
@@ -377,6 +379,7 @@ export function render() {
     tile.querySelector("video").setAttribute("aria-label", who ? `Video of ${name}` : "Empty");
   }
   decorateTiles();
+  renderScreen();
   const me = state.roster.find((p) => p.participantId === state.participantId);
   const self = document.querySelector(".tile.self .label");
   if (self && me) self.textContent = `${me.name} (you)`;
@@ -611,3 +614,4 @@ window.cohort = { state, join, leave, onMessage, request };
 wireSessionControls();
 wireHostPanel();
 wireCallView();
+wireScreenShare();

@@ -48,6 +48,8 @@
 //   error      an error not answering a request             [CohortError]
 //   close      the socket closed, not through close()       [{code, reason, joined}]
 //   icerestart an ICE restart started, finished or failed    [{reason, phase, code?}]
+//   screen     this client's own screen share started/ended  [{sharing, reason}] (reason:
+//              "started", "stopped", "server" (moved, right taken back), "left")
 //   message    every server message, after it was applied   [the message]
 //
 // Rooms are opaque strings: "main", a breakout room id, or whatever else the
@@ -176,7 +178,7 @@ export function parseAnswerSsrcs(sdp) {
 /**
  * @typedef {Object} SlotRoute  one receive slot: where it arrives and who fills it now
  * @property {string} mid the slot's SDP mid, the key of slot maps
- * @property {"audio"|"video"} kind
+ * @property {"audio"|"video"|"screen"} kind ("screen": the room's one screen-share slot)
  * @property {number} index position among the receive slots of its kind;
  *   audio slot i and video slot i are one media stream (lip sync)
  * @property {RTCRtpReceiver} receiver
@@ -456,6 +458,7 @@ export class CohortClient extends EventTarget {
   #resume = true; #resumeToken = null; #resumeGrace = 30; #reconnecting = false; #shutdownAnnounced = false;
   #autoIceRestart; #iceRestarts = null; #restarting = null; #unwatchNetwork = null;
   #pausedMids = Object.freeze([]);
+  #screenSender = null; #screenTrack = null; #screenMids = null;
 
   /**
    * @param {Object} [options]
@@ -588,20 +591,28 @@ export class CohortClient extends EventTarget {
       for (const kind of ["audio", "video"]) {
         for (let index = 0; index < this.#slotCount; index++) receive.push({ kind, index, transceiver: add(kind, kind, "recvonly") });
       }
+      // The screen share (docs/PROTOCOL.md "Screen sharing"): a send section,
+      // idle until shareScreen() puts a track on it (replaceTrack, no
+      // renegotiation), and the room's one screen slot. Both are marked
+      // `a=content:slides` (RFC 4796) in what the server gets.
+      const screenSend = add("video", "video", "sendonly");
+      this.#screenSender = screenSend.sender;
+      receive.push({ kind: "screen", index: 0, transceiver: add("video", "video", "recvonly") });
       // The offer is applied only after `joined`: its `iceServers` (TURN
       // with credentials made at join) must be in the configuration before
       // gathering starts, which setLocalDescription does. Until then each
       // slot's mid is read from the offer: its m-lines follow the transceivers.
       const offer = await pc.createOffer();
       const mids = offerMids(offer.sdp);
-      this.#routes = receive.map((r, i) => ({ ...r, mid: mids[2 + i] }));
+      this.#routes = receive.map((r, i) => ({ ...r, mid: mids[2 + i + (r.kind === "screen" ? 1 : 0)] }));
+      this.#screenMids = [mids[2 + 2 * this.#slotCount], mids[3 + 2 * this.#slotCount]];
 
       if (resume) return await this.#resumeWith(pc, offer, resume);
 
       let reply;
       for (let hops = 0; ; hops++) {
         await this.connect();
-        reply = await this.request("join", { token, name: name || undefined, sdp: offer.sdp, audioMode });
+        reply = await this.request("join", { token, name: name || undefined, sdp: this.#marked(offer.sdp), audioMode });
         if (reply.type !== "redirect") break;
         // The session lives on another node (docs/SCALE-OUT.md): the same join there.
         if (hops >= MAX_REDIRECTS) throw new CohortError("too-many-redirects", `more than ${MAX_REDIRECTS} redirects`);
@@ -679,6 +690,7 @@ export class CohortClient extends EventTarget {
           break;
         case "left":
           this.#joined = false;
+          if (this.#screenTrack) this.#endScreen("left");
           if (this.#unwatchNetwork) this.#unwatchNetwork();
           if (this.#pc) this.#pc.close();
           this.#emit("left", { reason: msg.reason });
@@ -715,7 +727,7 @@ export class CohortClient extends EventTarget {
         await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
         let reply;
         try {
-          reply = await this.request("ice-restart", { sdp: pc.localDescription.sdp });
+          reply = await this.request("ice-restart", { sdp: this.#marked(pc.localDescription.sdp) });
         } catch (err) {
           if (pc.signalingState === "have-local-offer") await pc.setLocalDescription({ type: "rollback" }).catch(() => {});
           throw err;
@@ -783,6 +795,7 @@ export class CohortClient extends EventTarget {
     if (this.#unwatchNetwork) this.#unwatchNetwork();
     this.#unwatchNetwork = null;
     this.#joined = false;
+    if (this.#screenTrack) this.#endScreen("left");
     const ws = this.#socket;
     this.#socket = null;
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code, reason);
@@ -865,7 +878,57 @@ export class CohortClient extends EventTarget {
       this.#sessionVersion = msg.version;
     }
     this.#session = msg;
+    // The server ended our share (a move to another room, a host taking the
+    // right back): stop sending and capturing.
+    if (this.#screenTrack && Array.isArray(msg.rooms)
+        && !msg.rooms.some((r) => r && r.screen === this.#participantId)) this.#endScreen("server");
     this.#emit("session", msg);
+  }
+
+  // The offer as the server gets it: the screen's send section and slot
+  // marked `a=content:slides` (RFC 4796 §5), right after their mids. The
+  // browser's own description stays as it made it.
+  #marked(sdp) {
+    if (!this.#screenMids) return sdp;
+    const marks = new Set(this.#screenMids.map((m) => `a=mid:${m}`));
+    return sdp.split("\r\n").flatMap((l) => (marks.has(l) ? [l, "a=content:slides"] : [l])).join("\r\n");
+  }
+
+  /** @type {MediaStreamTrack|null} the screen track this client shares now */
+  get screenTrack() { return this.#screenTrack; }
+
+  /**
+   * Shares a screen or window with this participant's room (docs/PROTOCOL.md
+   * "Screen sharing"): `screen-share`, then the track goes on the idle send
+   * section. Stops by itself when the track ends (the browser's own "Stop
+   * sharing") or when the server ends the share; emits `screen` with
+   * `{sharing, reason}` on each change. Rejects with CohortError
+   * (`forbidden`, `screen-busy`) and sends nothing then.
+   * @param {MediaStreamTrack} track e.g. from getDisplayMedia()
+   */
+  async shareScreen(track) {
+    if (!this.#screenSender) throw new Error("CohortClient.shareScreen: join first");
+    if (this.#screenTrack) await this.stopScreen();
+    await this.request("screen-share", { sharing: true });
+    this.#screenTrack = track;
+    await this.#screenSender.replaceTrack(track);
+    track.addEventListener("ended", () => { if (this.#screenTrack === track) this.stopScreen().catch(() => {}); });
+    this.#emit("screen", { sharing: true, reason: "started" });
+  }
+
+  /** Stops sharing (a no-op when not sharing). @returns {Promise<void>} */
+  async stopScreen() {
+    if (!this.#screenTrack) return;
+    this.#endScreen("stopped");
+    if (this.#joined) await this.request("screen-share", { sharing: false });
+  }
+
+  #endScreen(reason) {
+    const track = this.#screenTrack;
+    this.#screenTrack = null;
+    if (this.#screenSender) this.#screenSender.replaceTrack(null).catch(() => {});
+    if (track) track.stop();
+    this.#emit("screen", { sharing: false, reason });
   }
 
   // Every 2 s while the peer connection lives: one sample, and the video
@@ -920,7 +983,7 @@ export class CohortClient extends EventTarget {
     this.#applySlots(reply.slots, typeof reply.slotsVersion === "number" ? reply.slotsVersion : undefined);
     this.#keepResumeToken(reply);
     await pc.setLocalDescription(offer);
-    const restarted = await this.request("ice-restart", { sdp: offer.sdp });
+    const restarted = await this.request("ice-restart", { sdp: this.#marked(offer.sdp) });
     this.#ssrcs = parseAnswerSsrcs(restarted.sdp);
     this.#emit("joined", { ...reply, resumedAfterReload: true });
     await pc.setRemoteDescription({ type: "answer", sdp: restarted.sdp });
