@@ -41,7 +41,8 @@ final class MediaLoop<Engine: DatagramEngine>: @unchecked Sendable {
     private var sendEntries: UnsafeMutablePointer<cohort_send_entry>
     private var sendCapacity: Int
 
-    /// The engine's input is an array it only borrows: one reused for every datagram.
+    /// The engine's input, lent to it (it decrypts SRTP in place): one array
+    /// reused for every datagram, emptied before each.
     private var received: [UInt8] = []
     private(set) var transmits = TransmitQueue(reservingDatagrams: 1_024)
     private var armedDeadline: Instant?
@@ -168,7 +169,7 @@ final class MediaLoop<Engine: DatagramEngine>: @unchecked Sendable {
                 guard let source = Self.source(info) else { counters.unknownFamily += 1; continue }
                 received.removeAll(keepingCapacity: true)
                 received.append(contentsOf: UnsafeRawBufferPointer(start: buffers + i * Self.slotSize, count: Int(info.length)))
-                engine.receive(received, from: source, now: now, transmits: &transmits)
+                engine.receive(lending: &received, from: source, now: now, transmits: &transmits)
             }
             flush()
             busyNanoseconds &+= monotonicNow().nanoseconds &- now.nanoseconds

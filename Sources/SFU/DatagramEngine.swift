@@ -22,10 +22,23 @@ public protocol DatagramEngine: AnyObject {
     /// Handles one received datagram, appending any datagrams to send to
     /// `transmits`. `datagram` is only borrowed: the engine copies what it keeps.
     func receive(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue)
+    /// Handles one received datagram in the shell's buffer, which the
+    /// engine may change in place (decrypt, rewrite) and keep what it likes
+    /// of: the shell empties it before the next datagram. This saves the
+    /// copy `receive(_:)` makes of what it must change. By default, `receive(_:)`.
+    func receive(lending datagram: inout [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue)
     /// Handles timers that are due at `now`, appending datagrams to send.
     func handleTimeout(now: Instant, transmits: inout TransmitQueue)
     /// When `handleTimeout` must next be called, if ever.
     var nextDeadline: Instant? { get }
+}
+
+extension DatagramEngine {
+    /// Borrows: engines that change nothing in place need no more.
+    public func receive(lending datagram: inout [UInt8], from source: StunAddress, now: Instant,
+                        transmits: inout TransmitQueue) {
+        receive(datagram, from: source, now: now, transmits: &transmits)
+    }
 }
 
 /// What the UDP shell in front of an engine dropped on its own, before or

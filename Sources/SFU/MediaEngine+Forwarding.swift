@@ -4,23 +4,30 @@ import STUN
 import Wire
 
 extension MediaEngine {
-    /// SRTP from a publisher: decrypt, identify the stream, then one
-    /// rewritten and re-encrypted copy per subscriber slot that holds it.
-    ///
-    /// Steady state allocates nothing: the packet is decrypted in
-    /// `receiveScratch`, each copy is written, rewritten and encrypted in
-    /// place in `transmits`' reused storage, and the targets come from the
-    /// publisher's cached `PublisherRoutes`.
+    /// SRTP from a publisher, borrowed: copied into `receiveScratch` (a
+    /// uniquely referenced buffer, so SRTP works in place), then handled as
+    /// `receiveRTP(inPlace:)`. The media socket lends its buffer instead
+    /// (`receive(lending:)`), which saves this copy.
     func receiveRTP(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
-        guard let p = byAddress[source] else { counters.unknownSourceDropped += 1; return }
-        guard let srtp = p.srtp else { counters.mediaBeforeKeys += 1; return }
-        // Decrypt in a uniquely referenced buffer (so SRTP works in place)
-        // and give it back afterwards.
         var packet = receiveScratch
         receiveScratch = []
         defer { receiveScratch = packet }
         packet.removeAll(keepingCapacity: true)
         packet.append(contentsOf: datagram)
+        receiveRTP(inPlace: &packet, from: source, now: now, transmits: &transmits)
+    }
+
+    /// SRTP from a publisher in a buffer the engine may decrypt and rewrite
+    /// in place: decrypt, identify the stream, then one rewritten and
+    /// re-encrypted copy per subscriber slot that holds it.
+    ///
+    /// Steady state allocates nothing: the packet is decrypted where it
+    /// lies, each copy is written, rewritten and encrypted in place in
+    /// `transmits`' reused storage, and the targets come from the
+    /// publisher's cached `PublisherRoutes`.
+    func receiveRTP(inPlace packet: inout [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
+        guard let p = byAddress[source] else { counters.unknownSourceDropped += 1; return }
+        guard let srtp = p.srtp else { counters.mediaBeforeKeys += 1; return }
         do { try srtp.unprotectRTP(&packet) } catch { counters.srtpFailed += 1; return }
         guard var header = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
         // Every packet on the transport counts for congestion control,

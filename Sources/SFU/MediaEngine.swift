@@ -246,6 +246,20 @@ public final class MediaEngine: DatagramEngine {
         counters.datagramsOut += transmits.count - before
     }
 
+    /// Handles one datagram in the shell's own buffer: SRTP media, the bulk
+    /// of the traffic, is decrypted where it lies instead of in a copy.
+    public func receive(lending datagram: inout [UInt8], from source: StunAddress, now: Instant,
+                        transmits: inout TransmitQueue) {
+        guard PacketClass.classify(datagram) == .rtp else {
+            receive(datagram, from: source, now: now, transmits: &transmits)
+            return
+        }
+        counters.datagramsIn += 1
+        let before = transmits.count
+        receiveRTP(inPlace: &datagram, from: source, now: now, transmits: &transmits)
+        counters.datagramsOut += transmits.count - before
+    }
+
     private func receiveSTUN(_ datagram: [UInt8], from source: StunAddress, now: Instant, transmits: inout TransmitQueue) {
         guard let parsed = try? StunParsedMessage(parsing: datagram) else {
             counters.stunDropped += 1

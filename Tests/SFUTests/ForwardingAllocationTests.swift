@@ -159,7 +159,11 @@ private final class Setup {
         }
     }
 
-    /// Allocations while the engine takes round `round`'s packets, draining the queue as the shell would.
+    /// The shell's receive array, lent to the engine for each datagram (MediaLoop).
+    private var lent: [UInt8] = { var a = [UInt8](); a.reserveCapacity(2_048); return a }()
+
+    /// Allocations while the engine takes round `round`'s packets, lent as
+    /// the media socket lends them (decrypted in place), draining the queue as the shell would.
     func forward(round: Int, freshQueuePerPacket: Bool) -> Int {
         let now = h.clock.now
         let datagrams = rounds[round]
@@ -167,7 +171,9 @@ private final class Setup {
         // By index: iterating an array of arrays allocates in unoptimised builds.
         for i in datagrams.indices {
             if freshQueuePerPacket { transmits = TransmitQueue() }
-            h.engine.receive(datagrams[i], from: sender, now: now, transmits: &transmits)
+            lent.removeAll(keepingCapacity: true)
+            lent.append(contentsOf: datagrams[i])
+            h.engine.receive(lending: &lent, from: sender, now: now, transmits: &transmits)
             if transmits.count > 48 { transmits.removeAll() }
         }
         let count = cohort_malloc_counter_stop()
