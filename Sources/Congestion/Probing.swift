@@ -19,6 +19,8 @@ public struct ProbeCluster: Sendable, Equatable {
 /// at 3× and 6× the initial rate; while a probe comes back at 70 % of its
 /// rate or more, one at twice the result; and every 3 s, while the wanted
 /// rate is above the estimate, one at twice the estimate (or the wanted rate).
+/// A planned cluster that was never sent, or whose feedback never came
+/// whole, is forgotten after 2 s.
 struct Probing: Sendable {
     /// How long a probe lasts at its rate.
     let duration: TimeSpan
@@ -29,6 +31,8 @@ struct Probing: Sendable {
 
     private struct Pending: Sendable {
         var cluster: ProbeCluster
+        /// When it was planned: a cluster the sender never started expires from here.
+        var planned: Instant
         var sentPackets = 0
         var firstSent: Instant?
         var lastSent: Instant?
@@ -52,8 +56,12 @@ struct Probing: Sendable {
             started = true
             enqueue(3 * target, now: now)
             enqueue(6 * target, now: now)
-        } else if queue.isEmpty, pending.isEmpty, wanted > 1.2 * target,
+        } else if queue.isEmpty, pending.isEmpty, wanted > target,
                   let lastProbe, now - lastProbe >= Self.periodicInterval {
+            // Whenever more is wanted, however little: an SFU that paused a
+            // slot sends less than its estimate, so the estimate cannot grow
+            // by sending (`RateControl` stays near what gets through) and
+            // only a probe can show the room to resume it.
             enqueue(min(2 * target, wanted), now: now)
         }
         guard !queue.isEmpty else { return nil }
@@ -66,7 +74,7 @@ struct Probing: Sendable {
         let cluster = ProbeCluster(id: nextID, bitrate: rate, bytes: bytes, minimumPackets: Self.minimumPackets)
         nextID += 1
         queue.append(cluster)
-        pending.append(Pending(cluster: cluster))
+        pending.append(Pending(cluster: cluster, planned: now))
         lastProbe = now
     }
 
@@ -118,11 +126,10 @@ struct Probing: Sendable {
         }
     }
 
-    /// Forgets clusters whose packets were never all reported (feedback lost).
+    /// Forgets clusters whose packets were never all reported (feedback
+    /// lost), and clusters the sender never started (it had nothing to
+    /// send them on): either would otherwise hold back every later probe.
     mutating func expire(now: Instant) {
-        pending.removeAll { probe in
-            guard let lastSent = probe.lastSent else { return false }
-            return now - lastSent > .seconds(2)
-        }
+        pending.removeAll { probe in now - (probe.lastSent ?? probe.planned) > .seconds(2) }
     }
 }
