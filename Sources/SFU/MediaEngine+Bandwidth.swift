@@ -124,15 +124,20 @@ extension MediaEngine {
             p.subscriber.probe = nil
             return
         }
+        let size = Self.probePacketBytes + srtp.profile.rtpTagLength
+        // The cluster's bytes, and never fewer than the packets its result
+        // needs: a slow probe (a subscriber whose estimate fell to its
+        // audio) of 1 000 bytes in 276-byte packets would be 4, never
+        // measured, and the estimate could not climb back by probing.
+        let total = max(probe.cluster.bytes, probe.cluster.minimumPackets * size)
         let elapsed = max((now - probe.started).seconds, 0.001)
-        var owed = min(Int(Double(probe.cluster.bitrate) * elapsed / 8), probe.cluster.bytes) - probe.sentBytes
+        var owed = min(Int(Double(probe.cluster.bitrate) * elapsed / 8), total) - probe.sentBytes
         // At least the first packet at once; never more than the cluster.
-        if probe.sentBytes == 0 { owed = max(owed, Self.probePacketBytes) }
+        if probe.sentBytes == 0 { owed = max(owed, size) }
         var sent = probe.sentBytes
         let timestamp = p.subscriber.video[slotIndex].lastSent?.timestamp ?? 0
-        while owed > 0, sent < probe.cluster.bytes {
+        while owed > 0, sent < total {
             let sequence = p.subscriber.video[slotIndex].nextRTXSequence()
-            let size = Self.probePacketBytes + srtp.profile.rtpTagLength
             guard let transport = p.subscriber.bandwidth?.send(size: size, at: now, probeCluster: probe.cluster.id) else { break }
             var failed = false
             transmits.appendDatagram(to: destination, capacity: Self.probePacketBytes + SRTPContext.maximumTrailerLength) { out in
@@ -148,7 +153,7 @@ extension MediaEngine {
             sent += size
             owed -= size
         }
-        p.subscriber.probe = sent >= probe.cluster.bytes ? nil : (probe.cluster, probe.started, sent)
+        p.subscriber.probe = sent >= total ? nil : (probe.cluster, probe.started, sent)
     }
 
     /// A padding-only RTP packet (RFC 3550 §5.1, P set, no payload) with a

@@ -178,4 +178,23 @@ final class DownlinkAllocationTests: XCTestCase {
         XCTAssertGreaterThan(padding, 5)
         XCTAssertEqual(h.engine.counters.probePaddingSent, padding)
     }
+
+    /// A subscriber whose estimate fell to about its audio (every video
+    /// paused) climbs back only by probing, and a probe needs 5 packets to
+    /// be measured: slow probes must still send 5, though their bytes fill
+    /// fewer (150 kbit/s for 30 ms is 563 bytes, 1 000 at least: 4 packets
+    /// of 276; in the downlink test video stayed paused after the cap lifted).
+    func testSlowProbesStillSendEnoughPacketsToBeMeasured() throws {
+        let h = try call()
+        let sub = h.engine.participant(h.participantIDs["sub"]!)!
+        // Start-up probes at 3× and 6× of 50 kbit/s: 150 and 300 kbit/s.
+        sub.subscriber.bandwidth = BandwidthEstimator(configuration: .init(initial: 50_000, minimum: 20_000,
+                                                                            probeDuration: .milliseconds(30)))
+        h.clients["sub"]!.client.sendRTCP([RTCPTransportWideFeedback(
+            senderSSRC: 1, mediaSSRC: 0, baseSequenceNumber: 0, referenceTime: 0, feedbackPacketCount: 0,
+            packets: [.init(sequenceNumber: 0, status: .notReceived, receiveDelta: 0)])])
+        run(h, seconds: 0.5)
+        // One feedback starts one cluster (the next starts with the next feedback).
+        XCTAssertGreaterThanOrEqual(h.engine.counters.probePaddingSent, 5, "the 150 kbit/s cluster: 5 packets at least")
+    }
 }
