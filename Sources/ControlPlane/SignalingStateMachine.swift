@@ -260,6 +260,7 @@ public struct SignalingStateMachine: Sendable {
         case .deny(let m): return .deny(m.participantId)
         case .unban(let m): return .unban(m.participantId)
         case .hand(let m): return .setHandRaised(m.raised)
+        case .selfMute(let m): return .setSelfMuted(m.muted)
         case .screenShare(let m): return .setScreenSharing(m.sharing)
         case .screenPermission(let m): return .allowScreenSharing(m.allowed)
         case .chat(let m): return .chat(m.text)

@@ -175,6 +175,8 @@ extension MediaEngine {
         case .setHandRaised(let raised):
             model.hands.removeAll { $0 == actor }
             if raised { model.hands.append(actor) }
+        case .setSelfMuted(let muted):
+            if muted { model.microphoneOff.insert(actor) } else { model.microphoneOff.remove(actor) }
         case .setScreenSharing(let sharing):
             if sharing {
                 guard p.role.runsSession || model.participantsMayShare else { throw .screenShareNotAllowed }
@@ -324,6 +326,7 @@ extension MediaEngine {
                                names: table.members.keys.filter { !model.waiting.contains($0) }
                                    .reduce(into: [:]) { $0[$1] = session.participants[$1]?.name })
         base.participantsMayShare = model.participantsMayShare ? true : nil
+        base.microphoneOff = model.microphoneOff.isEmpty ? nil : model.microphoneOff.sorted()
         for id in table.members.keys.sorted() where only == nil || only == id {
             guard let p = session.participants[id] else { continue }
             var view = base

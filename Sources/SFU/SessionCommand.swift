@@ -34,6 +34,9 @@ public enum SessionCommand: Sendable, Equatable {
     case unban(ParticipantID)
     /// Raise or lower the sender's own hand.
     case setHandRaised(Bool)
+    /// The sender turned its own microphone off (true) or on: shown to the
+    /// others (`SessionView.microphoneOff`); the server changes no media.
+    case setSelfMuted(Bool)
     /// A chat line to the sender's own room; delivered, never stored.
     case chat(String)
     /// The sender's own audio mode: forwarded streams or one mix (no renegotiation).
@@ -46,7 +49,7 @@ public enum SessionCommand: Sendable, Equatable {
     /// Whether only a host (or co-host) may send it.
     public var requiresHost: Bool {
         switch self {
-        case .setHandRaised, .chat, .setMixedAudio, .setScreenSharing: return false
+        case .setHandRaised, .setSelfMuted, .chat, .setMixedAudio, .setScreenSharing: return false
         default: return true
         }
     }
@@ -122,6 +125,9 @@ public struct SessionView: Codable, Equatable, Sendable {
     /// True when a host lets participants share their screen
     /// (`screen-permission`); absent while only hosts and co-hosts may.
     public var participantsMayShare: Bool? = nil
+    /// Who turned their own microphone off (`self-mute`), sorted; absent
+    /// while nobody has.
+    public var microphoneOff: [ParticipantID]? = nil
 
     /// A removed person: the participant id it had and its name.
     public struct RemovedPerson: Codable, Equatable, Sendable {

@@ -14,6 +14,8 @@ struct SessionModel: Sendable {
     var openedAt: Instant?
     var waiting: [ParticipantID] = []
     var hands: [ParticipantID] = []
+    /// Who turned their own microphone off (`setSelfMuted`).
+    var microphoneOff: Set<ParticipantID> = []
     /// People removed by a host, by the identity of their token (`sub`, else
     /// the token itself): refused on joining this session again until unbanned.
     var removed: [(identity: String, view: SessionView.RemovedPerson)] = []
@@ -37,5 +39,6 @@ struct SessionModel: Sendable {
         assignments[id] = nil
         waiting.removeAll { $0 == id }
         hands.removeAll { $0 == id }
+        microphoneOff.remove(id)
     }
 }

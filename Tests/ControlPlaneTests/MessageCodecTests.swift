@@ -57,6 +57,8 @@ final class MessageCodecTests: XCTestCase {
             (#"{"type":"screen-share","id":"7"}"#, .badMessage, "7"),
             (#"{"type":"screen-share","id":"8","sharing":"yes"}"#, .badMessage, "8"),
             (#"{"type":"screen-permission","id":"9","allowed":1}"#, .badMessage, "9"),
+            (#"{"type":"self-mute","id":"10"}"#, .badMessage, "10"),
+            (#"{"type":"self-mute","id":"11","muted":"yes"}"#, .badMessage, "11"),
         ]
         for (json, code, id) in cases {
             guard case .failure(let reply) = decode(json) else { XCTFail("\(json) decoded"); continue }
@@ -79,6 +81,15 @@ final class MessageCodecTests: XCTestCase {
         XCTAssertEqual(SignalingStateMachine.sessionCommand(.screenShare(.init(id: "1", sharing: true))), .setScreenSharing(true))
         XCTAssertEqual(SignalingStateMachine.sessionCommand(.screenPermission(.init(id: "2", allowed: true))), .allowScreenSharing(true))
         XCTAssertTrue(ClientMessage.knownTypes.isSuperset(of: ["screen-share", "screen-permission"]))
+    }
+
+    func testSelfMuteDecodesToItsCommand() throws {
+        // The example in docs/PROTOCOL.md "Session commands".
+        XCTAssertEqual(try decode(#"{"type":"self-mute","id":"15","muted":true}"#).get(),
+                       .selfMute(SessionRequests.SelfMute(id: "15", muted: true)))
+        XCTAssertEqual(SignalingStateMachine.sessionCommand(.selfMute(.init(id: "1", muted: false))), .setSelfMuted(false))
+        XCTAssertFalse(SessionCommand.setSelfMuted(true).requiresHost)
+        XCTAssertTrue(ClientMessage.knownTypes.contains("self-mute"))
     }
 
     func testMissingFieldIsNamed() {

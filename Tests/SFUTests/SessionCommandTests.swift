@@ -167,6 +167,16 @@ final class SessionCommandTests: XCTestCase {
         try h.engine.perform(.setHandRaised(true), by: id("pat"), now: h.clock.now)
         settleViews(h)
         XCTAssertEqual(h.events.views[id("host")]?.handsRaised, [id("pat")])
+        XCTAssertNil(h.events.views[id("host")]?.microphoneOff, "nobody turned a microphone off")
+        // Self-mute is shown to the others; it changes no media (the client stops sending).
+        try h.engine.perform(.setSelfMuted(true), by: id("pat"), now: h.clock.now)
+        settleViews(h)
+        XCTAssertEqual(h.events.views[id("host")]?.microphoneOff, [id("pat")])
+        XCTAssertEqual(h.events.views[id("pat")]?.microphoneOff, [id("pat")])
+        try h.engine.perform(.setSelfMuted(false), by: id("pat"), now: h.clock.now)
+        settleViews(h)
+        XCTAssertNil(h.events.views[id("host")]?.microphoneOff)
+        try h.engine.perform(.setSelfMuted(true), by: id("pat"), now: h.clock.now)
         try h.engine.perform(.endSession, by: host(h), now: h.clock.now)
         XCTAssertTrue(h.events.removed.contains { $0.0 == id("pat") && $0.1 == .sessionEnded })
     }

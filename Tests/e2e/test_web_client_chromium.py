@@ -128,7 +128,12 @@ def test_prejoin_checks_devices_and_joins_with_camera_and_microphone_off() -> No
                         cam: document.getElementById('cam').getAttribute('aria-pressed'),
                         badges: document.querySelector('.tile.self .badges').textContent})""")
                     assert pressed == {"mic": "true", "cam": "true", "badges": "Microphone offCamera off"}, pressed
-                    # Bob gets black frames and silence from Ann ...
+                    # Bob is told Ann's microphone is off (`self-mute`, sent on joining with it off) ...
+                    def ann_mic_off(s) -> bool:  # noqa: ANN001
+                        sessions = [m for m in s.other if m.get("type") == "session"]
+                        return bool(sessions) and ann in sessions[-1].get("microphoneOff", [])
+                    await bob.signalling.wait_until(ann_mic_off, 10)
+                    # ... gets black frames and silence from Ann ...
                     await bob.signalling.wait_until(lambda s: len(s.mids_of(ann, "audio")) == 1 and len(s.mids_of(ann, "video")) == 1)
                     dark = await aiortc_luma(bob, ann, 15, lambda l: max(l) < 2)
                     [ann_audio] = bob.signalling.state.mids_of(ann, "audio")
@@ -146,6 +151,7 @@ def test_prejoin_checks_devices_and_joins_with_camera_and_microphone_off() -> No
                     lit = await aiortc_luma(bob, ann, 15, lambda l: min(l) > 4)
                     await bob.wait_until(lambda: ANN_HZ in bob.heard_tones(CANDIDATES, ann_audio, window_s=1.0), 10)
                     assert await page.evaluate("document.querySelector('.tile.self .badges').textContent") == ""
+                    await bob.signalling.wait_until(lambda s: not ann_mic_off(s), 10)
                     print(f"\npre-join: meter peak {peak:.2f}, off {silent:.3f}; Bob sees Ann's luma {dark} off, {lit} on")
                     assert page.exceptions == [], page.exceptions
                 finally:
@@ -249,6 +255,11 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                     await wait(pat, "document.getElementById('live').textContent.includes('Cy joined.')", "Cy's join announced", 10)
                     await host.signalling.request({"type": "hand", "raised": True})
                     await wait(pat, f"document.querySelector({tile + ' .badges'!r}).textContent.includes('Hand raised')", "host's hand shown", 5)
+                    # --- the host turns its own microphone off and on (`self-mute`): a badge, then none
+                    await host.signalling.request({"type": "self-mute", "muted": True})
+                    await wait(pat, f"document.querySelector({tile + ' .badges'!r}).textContent.includes('Microphone off')", "host's microphone off shown", 5)
+                    await host.signalling.request({"type": "self-mute", "muted": False})
+                    await wait(pat, f"!document.querySelector({tile + ' .badges'!r}).textContent.includes('Microphone off')", "host's microphone on shown", 5)
                     # --- speaking highlight and speaker view, from the server's `speaking`
                     await wait(pat, f"cohort.state.speaking.has({hid!r}) && document.querySelector({tile!r}).classList.contains('speaking')",
                                "host highlighted as speaking", 10)

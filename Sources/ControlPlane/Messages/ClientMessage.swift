@@ -37,6 +37,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case unban(SessionRequests.Target)
     /// `hand` (docs/PROTOCOL.md).
     case hand(SessionRequests.Hand)
+    /// `self-mute` (docs/PROTOCOL.md).
+    case selfMute(SessionRequests.SelfMute)
     /// `screen-share` (docs/PROTOCOL.md).
     case screenShare(SessionRequests.ScreenShare)
     /// `screen-permission` (docs/PROTOCOL.md).
@@ -69,6 +71,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny: return "deny"
         case .unban: return "unban"
         case .hand: return "hand"
+        case .selfMute: return "self-mute"
         case .screenShare: return "screen-share"
         case .screenPermission: return "screen-permission"
         case .chat: return "chat"
@@ -98,6 +101,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny(let m): return m.id
         case .unban(let m): return m.id
         case .hand(let m): return m.id
+        case .selfMute(let m): return m.id
         case .screenShare(let m): return m.id
         case .screenPermission(let m): return m.id
         case .chat(let m): return m.id
@@ -107,7 +111,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "chat", "audio-mode", "ice-restart", "screen-share", "screen-permission"]
+    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "self-mute", "chat", "audio-mode", "ice-restart", "screen-share", "screen-permission"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -134,6 +138,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case "deny": self = .deny(try SessionRequests.Target(from: decoder))
         case "unban": self = .unban(try SessionRequests.Target(from: decoder))
         case "hand": self = .hand(try SessionRequests.Hand(from: decoder))
+        case "self-mute": self = .selfMute(try SessionRequests.SelfMute(from: decoder))
         case "screen-share": self = .screenShare(try SessionRequests.ScreenShare(from: decoder))
         case "screen-permission": self = .screenPermission(try SessionRequests.ScreenPermission(from: decoder))
         case "chat": self = .chat(try SessionRequests.Text(from: decoder))
@@ -167,6 +172,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .deny(let m): try m.encode(to: encoder)
         case .unban(let m): try m.encode(to: encoder)
         case .hand(let m): try m.encode(to: encoder)
+        case .selfMute(let m): try m.encode(to: encoder)
         case .screenShare(let m): try m.encode(to: encoder)
         case .screenPermission(let m): try m.encode(to: encoder)
         case .chat(let m): try m.encode(to: encoder)

@@ -31,6 +31,8 @@ public enum SessionRequests {
     public struct SetAudioMode: Codable, Equatable, Sendable { public var id: String; public var mode: AudioMode }
     /// `hand`: `{id, raised}`.
     public struct Hand: Codable, Equatable, Sendable { public var id: String; public var raised: Bool }
+    /// `self-mute`: `{id, muted}`: the sender turned its own microphone off or on (shown to others).
+    public struct SelfMute: Codable, Equatable, Sendable { public var id: String; public var muted: Bool }
     /// `screen-share`: `{id, sharing}`: the sender starts or stops sharing its screen.
     public struct ScreenShare: Codable, Equatable, Sendable { public var id: String; public var sharing: Bool }
     /// `screen-permission`: `{id, allowed}`: whether participants may share (a host command).

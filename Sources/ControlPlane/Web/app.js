@@ -234,6 +234,10 @@ function listen(client) {
     // Who is here at joining is the baseline for "joined"/"left" lines.
     state.knownRoster = new Map(state.roster.map((p) => [p.participantId, p.name]));
     state.knownRosterRoom = client.room;
+    // Joined with the microphone off (pre-join switch, or kept across a
+    // rejoin): the others' tiles say so.
+    const [mic] = state.local ? state.local.getAudioTracks() : [];
+    if (!mic || !mic.enabled) tellMicrophone(client, true);
     const pc = client.peerConnection;
     pc.addEventListener("connectionstatechange", () => {
       if (client !== state.client) return;
@@ -573,7 +577,15 @@ function toggle(kind, button) {
   if (!track) return;
   track.enabled = !track.enabled;
   setToggle(button, track, kind === "audio" ? "microphone" : "camera");
+  if (kind === "audio" && state.client && state.joined) tellMicrophone(state.client, !track.enabled);
   render();
+}
+
+// `self-mute` (docs/PROTOCOL.md): others see "Microphone off" on our tile.
+// Only a label: the disabled track already sends silence. A refusal (e.g.
+// in the waiting room) changes nothing here.
+function tellMicrophone(client, muted) {
+  client.request("self-mute", { muted }).catch((err) => console.warn("self-mute", err.code || err.message));
 }
 
 function setToggle(button, track, what) {

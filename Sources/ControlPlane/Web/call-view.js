@@ -19,12 +19,13 @@ function featuredParticipant() {
 /** Badges and the featured tile; app.js render() calls it after labelling. */
 export function decorateTiles() {
   const session = state.session || {};
-  const muted = session.muted || [], hands = session.handsRaised || [];
+  const muted = session.muted || [], hands = session.handsRaised || [], micOff = session.microphoneOff || [];
   const speakerView = $("grid").classList.contains("speaker");
   const featured = speakerView ? featuredParticipant() : null;
   for (const tile of state.tiles.values()) {
     const who = tile.dataset.participant;
     setBadges(tile, who ? [
+      micOff.includes(who) && !muted.includes(who) && ["mic-off", "Microphone off"],
       muted.includes(who) && ["muted", "Muted by host"],
       hands.includes(who) && ["hand", "✋ Hand raised"],
     ] : []);
