@@ -51,7 +51,7 @@ from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
 from peer import AiortcParticipant
 from tones import present_tones
-from webui import axe_violations, drag_and_drop, emulate, layout_problems, press, screenshot, tab_order
+from webui import axe_violations, drag_and_drop, emulate, layout_problems, press, press_key, screenshot, tab_order
 
 TONES = {"host": 1130.0, "p1": 550.0, "p2": 770.0}
 CANDIDATES = sorted(TONES.values())
@@ -139,9 +139,8 @@ async def key_move(page: Page, participant: str, arrows: list[str], finish: str 
     card = f"#host-rooms .card[data-participant='{participant}']"
     assert await page.evaluate(f"(() => {{ const c = document.querySelector({json.dumps(card)}); if (!c) return false; c.focus();"
                                f" return document.activeElement === c; }})()"), f"cannot focus {card}"
-    codes = {"ArrowRight": 39, "ArrowLeft": 37, "ArrowDown": 40, "ArrowUp": 38, "Enter": 13, "Escape": 27}
     for key in [*arrows, finish]:
-        await press(page, key, key, codes[key])
+        await press_key(page, key)
 
 
 async def set_value(page: Page, selector: str, value: str, event: str = "input", timeout: float = 5.0) -> None:

@@ -1,8 +1,12 @@
 """Helpers for the tests that drive the server's own web client in headless
-Chromium (test_web_client_chromium.py, test_web_client_a11y_chromium.py):
-the page's state for failure messages, what a <video> shows (mean colour of
-a downscaled frame, sampled twice to see it move), clicks, axe-core runs and
-screenshots at device sizes through DevTools.
+Chromium (test_web_client_chromium.py, test_web_client_a11y_chromium.py)
+and Firefox (test_web_client_firefox.py): the page's state for failure
+messages, what a <video> shows (mean colour of a downscaled frame, sampled
+twice to see it move), clicks, axe-core runs and screenshots at device sizes.
+They take a chromium.Page or a firefox.FirefoxPage (page.evaluate and
+page.wait_for alike); device sizes, screenshots and key presses go through
+DevTools in Chromium and WebDriver BiDi in Firefox; the others (tab_order,
+press, drag_and_drop) are Chromium's only.
 """
 
 from __future__ import annotations
@@ -91,10 +95,15 @@ SIZES = {"desktop": (1280, 800, 1, False), "tablet": (768, 1024, 2, True), "phon
 
 
 async def emulate(page: Page, size: str) -> None:
+    """The viewport of ``size``; in Chromium also mobile and touch (BiDi
+    has no touch emulation: in Firefox only size and pixel ratio)."""
     width, height, scale, mobile = SIZES[size]
-    await page.send("Emulation.setDeviceMetricsOverride",
-                    {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile})
-    await page.send("Emulation.setTouchEmulationEnabled", {"enabled": mobile})
+    if isinstance(page, Page):
+        await page.send("Emulation.setDeviceMetricsOverride",
+                        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile})
+        await page.send("Emulation.setTouchEmulationEnabled", {"enabled": mobile})
+    else:
+        await page.set_viewport(width, height, scale)
     await asyncio.sleep(0.3)  # one layout and a few frames at the new size
 
 
@@ -104,10 +113,13 @@ async def screenshot(page: Page, name: str, top: bool = True) -> str:
     os.makedirs(RESULTS, exist_ok=True)
     if top:
         await page.evaluate("scrollTo(0, 0), true")
-    shot = await page.send("Page.captureScreenshot", {"format": "png"}, timeout=20)
+    if isinstance(page, Page):
+        png = base64.b64decode((await page.send("Page.captureScreenshot", {"format": "png"}, timeout=20))["data"])
+    else:
+        png = await page.screenshot_png()
     path = os.path.join(RESULTS, f"{name}.png")
     with open(path, "wb") as f:
-        f.write(base64.b64decode(shot["data"]))
+        f.write(png)
     return path
 
 
@@ -163,13 +175,25 @@ async def press(page: Page, key: str, code: str, vk: int) -> None:
     await page.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk})
 
 
-async def drag_and_drop(page: Page, source: str, target: str, timeout: float = 3.0) -> None:
-    """Drags ``source`` onto ``target`` with the mouse, as a person would:
-    a real press on the source, moves, and the browser's own drag and drop
-    (dragstart, dragenter, dragover, drop, dragend reach the page's
-    handlers). Headless Chromium has no OS drag loop, so DevTools intercepts
-    the drag once the mouse has started it (`Input.setInterceptDrags`) and
-    the test hands its data back at the target (`Input.dispatchDragEvent`)."""
+# DevTools' code and virtual key code of each key ``press_key`` presses.
+KEY_CODES = {"Enter": ("Enter", 13), "Escape": ("Escape", 27), "Tab": ("Tab", 9), " ": ("Space", 32),
+             "ArrowLeft": ("ArrowLeft", 37), "ArrowUp": ("ArrowUp", 38), "ArrowRight": ("ArrowRight", 39),
+             "ArrowDown": ("ArrowDown", 40)}
+
+
+async def press_key(page: Page, key: str) -> None:
+    """One real press of ``key`` (its DOM ``KeyboardEvent.key`` name) on the
+    focused element: DevTools key events in Chromium, BiDi key actions in Firefox."""
+    if isinstance(page, Page):
+        await press(page, key, *KEY_CODES[key])
+    else:
+        await page.press_key(key)
+
+
+async def drag_points(page: Page, source: str, target: str) -> list[float]:
+    """Scrolls ``source`` and ``target`` into view together and returns
+    [sx, sy, tx, ty]: a point to grab ``source`` by and one to drop it at
+    on ``target``, in viewport coordinates (either browser's)."""
     points = await page.evaluate(f"""(() => {{
         const s = document.querySelector({json.dumps(source)}), t = document.querySelector({json.dumps(target)});
         if (!s || !t) return null;
@@ -181,7 +205,17 @@ async def drag_and_drop(page: Page, source: str, target: str, timeout: float = 3
         return [a.left + Math.min(30, a.width / 2), a.top + Math.min(15, a.height / 2), b.left + b.width / 2, b.top + Math.min(20, b.height / 2)];
       }})()""")
     assert isinstance(points, list), f"drag {source} -> {target}: {points or 'missing'}"
-    sx, sy, tx, ty = points
+    return points
+
+
+async def drag_and_drop(page: Page, source: str, target: str, timeout: float = 3.0) -> None:
+    """Drags ``source`` onto ``target`` with the mouse, as a person would:
+    a real press on the source, moves, and the browser's own drag and drop
+    (dragstart, dragenter, dragover, drop, dragend reach the page's
+    handlers). Headless Chromium has no OS drag loop, so DevTools intercepts
+    the drag once the mouse has started it (`Input.setInterceptDrags`) and
+    the test hands its data back at the target (`Input.dispatchDragEvent`)."""
+    sx, sy, tx, ty = await drag_points(page, source, target)
     page.drag_data = None
     await page.send("Input.setInterceptDrags", {"enabled": True})
     try:
