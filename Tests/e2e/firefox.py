@@ -478,16 +478,6 @@ class FirefoxPage:
         await self.perform({"type": "key", "id": "keyboard", "actions": [
             {"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]})
 
-    async def mouse_drag(self, start: tuple[float, float], end: tuple[float, float], steps: int = 5) -> None:
-        """A left-button mouse drag in viewport coordinates: press at
-        ``start``, move there in ``steps``, release at ``end``."""
-        (sx, sy), (tx, ty) = start, end
-        moves = [{"type": "pointerMove", "x": round(sx + (tx - sx) * i / steps), "y": round(sy + (ty - sy) * i / steps),
-                  "duration": 50} for i in range(1, steps + 1)]
-        await self.perform({"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
-            {"type": "pointerMove", "x": round(sx), "y": round(sy)}, {"type": "pointerDown", "button": 0},
-            *moves, {"type": "pause", "duration": 100}, {"type": "pointerUp", "button": 0}]})
-
     async def set_viewport(self, width: int, height: int, scale: float) -> None:
         """The page's viewport size and device pixel ratio (no touch
         emulation: BiDi has none)."""

@@ -28,12 +28,20 @@ the mean colour of what a <video> draws and by aiortc's decoded luma.
    page shows the banner, rejoins by itself, hears a participant who
    joined the new server and is heard by it.
 4. The therapist panel with Firefox as the host (`&testTone=1130`): a
-   card moved with the keyboard (BiDi key actions: an arrow and Escape
-   sends nothing, arrows and Enter assign, and once the rooms are open
-   move, the aiortc participants then hear only their room-mates), a card
-   dragged onto a room by the mouse (BiDi pointer actions, the browser's
-   own HTML5 drag and drop), listen-in (pressed, named, and the page hears
-   that room's two tones; off again, nobody), mute from a card.
+   card planned into a room with its "Move to" list, another moved with
+   the keyboard (real key events, BiDi key actions: an arrow and Escape
+   send nothing, arrows and Enter assign, and once the rooms are open
+   move; the aiortc participants then hear only their room-mates),
+   listen-in (pressed, named, and the page hears that room's two tones;
+   off again, nobody), mute from a card.
+
+   Not driven in Firefox: HTML5 drag and drop of a card. Measured with
+   Firefox ESR 153, headless and on an Xvfb display alike: BiDi pointer
+   actions (press on the card, moves onto a column, release) start the
+   browser's own drag (dragstart, dragenter and dragover reach the page),
+   but the release drops nothing: no drop and no dragend, so the page
+   never sees where the card went. Chromium drives the drag
+   (test_host_panel_chromium.py, through DevTools' drag interception).
 
 Screenshots of each screen at desktop and phone sizes go to
 Tests/e2e/results/firefox-*.png (git-ignored).
@@ -54,7 +62,7 @@ from test_host_panel_chromium import (NAMES, PANEL, TONES, heard_now, key_move, 
                                       panel_members, set_value, wait_for)
 from test_host_panel_chromium import click as panel_click
 from test_web_client_chromium import GREEN, RED, aiortc_luma, near, page_tones, slot_track
-from webui import VIDEO_RGB, click, drag_points, emulate, screenshot, video_rgb, visible, wait
+from webui import VIDEO_RGB, click, emulate, screenshot, video_rgb, visible, wait
 
 FOX_HZ = FIREFOX_FAKE_AUDIO_HZ
 HOST_HZ = 770.0
@@ -114,11 +122,13 @@ def test_firefox_prejoin_and_joining_with_camera_and_microphone_off() -> None:
                     page = await browser.new_page(f"{server.base_url}#token={server.token('Ann')}")
                     await emulate(page, "desktop")
                     await wait(page, visible("#preview"), "pre-join screen", 10)
-                    # --- preview: pictures that move
+                    # --- preview: pictures that move. Firefox's fake camera is one colour
+                    # that slowly shifts, after a pure green first frame held for about a
+                    # second: the picture must change within a few seconds.
                     first = await wait(page, f"{VIDEO_RGB}('#preview')", "preview frame", 10)
-                    await asyncio.sleep(0.5)
-                    second = await video_rgb(page, "#preview")
-                    assert sum(first) / 3 > 30 and first != second, f"preview not live: {first} → {second}"
+                    second = await wait(page, f"(() => {{ const c = {VIDEO_RGB}('#preview'), f = {first};"
+                                              " return !!c && c.some((x, i) => Math.abs(x - f[i]) > 3) && c; })()", "preview moves", 6)
+                    assert sum(first) / 3 > 30, f"preview dark: {first} → {second}"
                     # --- meter: Firefox's fake microphone is a steady 1000 Hz sine
                     peak = await wait(page, "document.getElementById('mic-level').value > 0.05 && document.getElementById('mic-level').value",
                                       "level meter moves with the microphone", 5, interval=0.03)
@@ -163,7 +173,7 @@ def test_firefox_prejoin_and_joining_with_camera_and_microphone_off() -> None:
                     assert pressed == {"mic": "true", "cam": "true", "badges": "Microphone offCamera off"}, pressed
                     # Bob gets black frames and silence from Ann ...
                     await bob.signalling.wait_until(lambda s: len(s.mids_of(ann, "audio")) == 1 and len(s.mids_of(ann, "video")) == 1)
-                    dark = await aiortc_luma(bob, ann, 15, lambda l: max(l) < 2)
+                    dark = await aiortc_luma(bob, ann, 25, lambda l: max(l) < 2)
                     [ann_audio] = bob.signalling.state.mids_of(ann, "audio")
                     await bob.wait_until(lambda: bob.audio_seconds_by_mid().get(ann_audio, 0) > 1.5, 10)
                     assert FOX_HZ not in bob.heard_tones(CANDIDATES, ann_audio, window_s=1.0), "Ann's microphone was off"
@@ -284,7 +294,7 @@ def test_firefox_waiting_room_call_features_reconnect_and_removal() -> None:
                                      "Cy left this room."], lines
 
                     # --- the WebSocket drops: a banner, resumed by itself, the same call goes on
-                    await pat.evaluate("window.firstPc = cohort.state.pc; cohort.state.ws.close(4000, 'test'), true")
+                    await pat.evaluate("(window.firstPc = cohort.state.pc, cohort.state.ws.close(4000, 'test'), true)")
                     banner = await wait(pat, "document.getElementById('reconnecting').hidden ? null : "
                                              "[document.getElementById('reconnecting').getAttribute('role'), document.getElementById('reconnecting').textContent]",
                                         "reconnecting banner", 5, interval=0.02)
@@ -366,7 +376,7 @@ def test_firefox_rejoins_after_a_server_restart() -> None:
     run(scenario(), timeout=120)
 
 
-def test_firefox_host_panel_keyboard_drag_listen_in_and_mute() -> None:
+def test_firefox_host_panel_keyboard_moves_listen_in_and_mute() -> None:
     async def scenario() -> None:
         with CohortServer(web_root=WEB_ROOT) as server:
             async with firefox_ready() as browser:
@@ -404,11 +414,10 @@ def test_firefox_host_panel_keyboard_drag_listen_in_and_mute() -> None:
                     await wait_for("cards drawn in the rooms' columns", lambda: page.evaluate(
                         f"!!document.querySelector({card['p1']!r}) && !!document.querySelector(\"#host-rooms .room-column[data-room='r2']\")"), panel, 5)
 
-                    # --- before opening: the mouse drags p1's card onto Pairs A (BiDi pointer actions)
-                    sx, sy, tx, ty = await drag_points(page, card["p1"], "#host-rooms .room-column[data-room='r1'] h4")
-                    await page.mouse_drag((sx, sy), (tx, ty))
-                    await wait_for("p1 assigned by a mouse drag", *sessions_say(lambda s: s.get("assignments") == {pid["p1"]: "r1"}), 5)
-                    await wait_for("drag announced", lambda: page.evaluate(
+                    # --- before opening: p1 planned into Pairs A with its card's "Move to" list (no drag: see the module docstring)
+                    await set_value(page, f"{card['p1']} select", "r1", "change")
+                    await wait_for("p1 assigned from its list", *sessions_say(lambda s: s.get("assignments") == {pid["p1"]: "r1"}), 5)
+                    await wait_for("assignment announced", lambda: page.evaluate(
                         "document.getElementById('live').textContent.includes('Pat One will go to Pairs A when the rooms open.')"), panel, 3)
                     # --- the keyboard: an arrow then Escape sends nothing; two arrows and Enter assign p2 to Pairs B
                     version = latest_session(peers["p1"])["version"]

@@ -190,10 +190,13 @@ async def press_key(page: Page, key: str) -> None:
         await page.press_key(key)
 
 
-async def drag_points(page: Page, source: str, target: str) -> list[float]:
-    """Scrolls ``source`` and ``target`` into view together and returns
-    [sx, sy, tx, ty]: a point to grab ``source`` by and one to drop it at
-    on ``target``, in viewport coordinates (either browser's)."""
+async def drag_and_drop(page: Page, source: str, target: str, timeout: float = 3.0) -> None:
+    """Drags ``source`` onto ``target`` with the mouse, as a person would:
+    a real press on the source, moves, and the browser's own drag and drop
+    (dragstart, dragenter, dragover, drop, dragend reach the page's
+    handlers). Headless Chromium has no OS drag loop, so DevTools intercepts
+    the drag once the mouse has started it (`Input.setInterceptDrags`) and
+    the test hands its data back at the target (`Input.dispatchDragEvent`)."""
     points = await page.evaluate(f"""(() => {{
         const s = document.querySelector({json.dumps(source)}), t = document.querySelector({json.dumps(target)});
         if (!s || !t) return null;
@@ -205,17 +208,7 @@ async def drag_points(page: Page, source: str, target: str) -> list[float]:
         return [a.left + Math.min(30, a.width / 2), a.top + Math.min(15, a.height / 2), b.left + b.width / 2, b.top + Math.min(20, b.height / 2)];
       }})()""")
     assert isinstance(points, list), f"drag {source} -> {target}: {points or 'missing'}"
-    return points
-
-
-async def drag_and_drop(page: Page, source: str, target: str, timeout: float = 3.0) -> None:
-    """Drags ``source`` onto ``target`` with the mouse, as a person would:
-    a real press on the source, moves, and the browser's own drag and drop
-    (dragstart, dragenter, dragover, drop, dragend reach the page's
-    handlers). Headless Chromium has no OS drag loop, so DevTools intercepts
-    the drag once the mouse has started it (`Input.setInterceptDrags`) and
-    the test hands its data back at the target (`Input.dispatchDragEvent`)."""
-    sx, sy, tx, ty = await drag_points(page, source, target)
+    sx, sy, tx, ty = points
     page.drag_data = None
     await page.send("Input.setInterceptDrags", {"enabled": True})
     try:
