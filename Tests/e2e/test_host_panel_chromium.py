@@ -143,6 +143,30 @@ async def key_move(page: Page, participant: str, arrows: list[str], finish: str 
         await press_key(page, key)
 
 
+async def plan_p2_by_keyboard(page: Page, peers: dict[str, AiortcParticipant], pid: dict[str, str], describe) -> float:
+    """Before the rooms open, p1 already planned into Pairs A (r1): on p2's
+    card an arrow then Escape sends nothing (the cancel is announced); two
+    arrows and Enter plan p2 into Pairs B (r2): both participants' `session`
+    says so, the live region announces it and focus stays on the moved card.
+    Returns the seconds from the keys to the participants' `session`."""
+    version = latest_session(peers["p1"])["version"]
+    await key_move(page, pid["p2"], ["ArrowRight"], finish="Escape")
+    await wait_for("cancel announced", lambda: page.evaluate(
+        "document.getElementById('live').textContent.includes('Move cancelled; Pat Two stays in Main room.')"), describe, 3)
+    t = time.monotonic()
+    await key_move(page, pid["p2"], ["ArrowRight", "ArrowRight"])
+    await wait_for("p2 assigned by keyboard", lambda: all(latest_session(p).get("assignments") == {pid["p1"]: "r1", pid["p2"]: "r2"}
+                                                           for p in peers.values()),
+                   lambda: {n: latest_session(p) for n, p in peers.items()}, 5)
+    took = time.monotonic() - t
+    assert latest_session(peers["p1"])["version"] == version + 1, "Escape sent a command"
+    await wait_for("keyboard move announced, focus kept on the moved card", lambda: page.evaluate(
+        "document.getElementById('live').textContent.includes('Pat Two will go to Pairs B when the rooms open.')"
+        f" && document.activeElement.dataset.participant === '{pid['p2']}' && document.activeElement.closest('.room-column').dataset.room === 'r2'"),
+        describe, 3)
+    return took
+
+
 async def set_value(page: Page, selector: str, value: str, event: str = "input", timeout: float = 5.0) -> None:
     """Sets a form control's value as typing or choosing would, then fires
     ``event``; waits (the panel redraws when the page gets its `session`)
@@ -236,18 +260,7 @@ def test_host_panel_runs_breakout_rooms() -> None:
                     figures["drag → assign"] = time.monotonic() - t
                     await wait_for("drag announced", lambda: page.evaluate(
                         "document.getElementById('live').textContent.includes('Pat One will go to Pairs A when the rooms open.')"), panel, 3)
-                    version = latest_session(peers["p1"])["version"]
-                    await key_move(page, pid["p2"], ["ArrowRight"], finish="Escape")
-                    await wait_for("cancel announced", lambda: page.evaluate(
-                        "document.getElementById('live').textContent.includes('Move cancelled; Pat Two stays in Main room.')"), panel, 3)
-                    t = time.monotonic()
-                    await key_move(page, pid["p2"], ["ArrowRight", "ArrowRight"])
-                    await wait_for("p2 assigned by keyboard", *sessions_say("assign", lambda s: s.get("assignments") == {pid["p1"]: "r1", pid["p2"]: "r2"}), 5)
-                    figures["keys → assign"] = time.monotonic() - t
-                    assert latest_session(peers["p1"])["version"] == version + 1, "Escape sent a command"
-                    await wait_for("keyboard move announced, focus kept on the moved card", lambda: page.evaluate(
-                        f"document.getElementById('live').textContent.includes('Pat Two will go to Pairs B when the rooms open.')"
-                        f" && document.activeElement.dataset.participant === '{pid['p2']}' && document.activeElement.closest('.room-column').dataset.room === 'r2'"), panel, 3)
+                    figures["keys → assign"] = await plan_p2_by_keyboard(page, peers, pid, panel)
                     assert (await panel())["people"] == {pid["p1"]: "r1", pid["p2"]: "r2"}, await panel()
                     assert not latest_session(peers["p1"])["breakoutsOpen"]
                     # Planning moves nobody.

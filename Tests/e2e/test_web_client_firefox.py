@@ -59,7 +59,7 @@ from conftest import run
 from firefox import FIREFOX_FAKE_AUDIO_HZ, firefox_ready
 from peer import AiortcParticipant
 from test_host_panel_chromium import (NAMES, PANEL, TONES, heard_now, key_move, latest_session, members, page_heard,
-                                      panel_members, set_value, wait_for)
+                                      panel_members, plan_p2_by_keyboard, set_value, wait_for)
 from test_host_panel_chromium import click as panel_click
 from test_web_client_chromium import (GREEN, RED, check_gallery_and_speaker_view, check_removed_screen, check_waiting_screen,
                                       join_with_camera_and_microphone_off, near, page_tones, slot_track)
@@ -365,18 +365,8 @@ def test_firefox_host_panel_keyboard_moves_listen_in_and_mute() -> None:
                     await wait_for("p1 assigned from its list", *sessions_say(lambda s: s.get("assignments") == {pid["p1"]: "r1"}), 5)
                     await wait_for("assignment announced", lambda: page.evaluate(
                         "document.getElementById('live').textContent.includes('Pat One will go to Pairs A when the rooms open.')"), panel, 3)
-                    # --- the keyboard: an arrow then Escape sends nothing; two arrows and Enter assign p2 to Pairs B
-                    version = latest_session(peers["p1"])["version"]
-                    await key_move(page, pid["p2"], ["ArrowRight"], finish="Escape")
-                    await wait_for("cancel announced", lambda: page.evaluate(
-                        "document.getElementById('live').textContent.includes('Move cancelled; Pat Two stays in Main room.')"), panel, 3)
-                    await key_move(page, pid["p2"], ["ArrowRight", "ArrowRight"])
-                    await wait_for("p2 assigned by keyboard", *sessions_say(lambda s: s.get("assignments") == {pid["p1"]: "r1", pid["p2"]: "r2"}), 5)
-                    assert latest_session(peers["p1"])["version"] == version + 1, "Escape sent a command"
-                    await wait_for("keyboard move announced, focus kept on the moved card", lambda: page.evaluate(
-                        "document.getElementById('live').textContent.includes('Pat Two will go to Pairs B when the rooms open.')"
-                        f" && document.activeElement.dataset.participant === '{pid['p2']}' && document.activeElement.closest('.room-column').dataset.room === 'r2'"),
-                        panel, 3)
+                    # --- the keyboard: an arrow then Escape sends nothing; two arrows and Enter plan p2 into Pairs B
+                    await plan_p2_by_keyboard(page, peers, pid, panel)
 
                     # --- open: each alone, hearing nobody; then p2 moved into Pairs A by keyboard: they hear each other
                     await panel_click(page, "#open-rooms")
