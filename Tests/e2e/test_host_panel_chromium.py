@@ -121,15 +121,26 @@ PANEL = """({
 
 
 async def page_heard(page: Page, seconds: float = 0.6) -> set[float]:
-    """Tones the host's page receives now, over all its audio players
-    (what the therapist hears), each captured for ``seconds`` at once."""
-    captures = await page.evaluate(f"""Promise.all([...cohort.state.players.entries()].map(([mid, audio]) => {{
-        cohortTest.remote['probe' + mid] = audio.srcObject.getAudioTracks()[0];
-        return cohortTest.captureAudio('probe' + mid, {seconds});
-      }}))""", timeout=15)
+    """Tones the host's page receives now (what the therapist hears): each
+    audio slot that packets reach during the capture, captured for
+    ``seconds`` at once. A slot no packet reaches is left out: its receiver
+    plays the jitter buffer's concealment of the last sound, and in Firefox
+    ESR 153 that keeps a steady tone detectable for seconds (measured: a
+    slot emptied by a move, no packet for a second, both old tones found)."""
+    captures = await page.evaluate(f"""(async () => {{
+        const packets = async (mid) => {{ let n = 0; const t = cohort.state.pc.getTransceivers().find((x) => x.mid === mid);
+          (await t.receiver.getStats()).forEach((s) => {{ if (s.type === 'inbound-rtp') n = s.packetsReceived; }}); return n; }};
+        return Promise.all([...cohort.state.players.entries()].map(async ([mid, audio]) => {{
+          const before = await packets(mid);
+          cohortTest.remote['probe' + mid] = audio.srcObject.getAudioTracks()[0];
+          const capture = await cohortTest.captureAudio('probe' + mid, {seconds});
+          return (await packets(mid)) > before ? capture : null;
+        }}));
+      }})()""", timeout=15)
     heard: set[float] = set()
     for c in captures:
-        heard |= present_tones(np.asarray(c["samples"], dtype=np.float32), c["rate"], CANDIDATES, window_s=None)
+        if c is not None:
+            heard |= present_tones(np.asarray(c["samples"], dtype=np.float32), c["rate"], CANDIDATES, window_s=None)
     return heard
 
 

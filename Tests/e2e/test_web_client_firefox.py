@@ -71,6 +71,15 @@ CY_HZ = 1130.0
 CANDIDATES = [FOX_HZ, HOST_HZ, CY_HZ, 550.0, 440.0]
 SMALL_VIDEO = (160, 120, 10)
 
+# The host page's audio slots: who the slot map says fills each, and the
+# packets its receiver got in the last second (for failure messages).
+HOST_AUDIO = """(async () => {
+  const count = async () => Object.fromEntries(await Promise.all(cohort.state.pc.getTransceivers().filter((t) => t.mid && cohort.state.players.has(t.mid))
+    .map(async (t) => { let n = 0; (await t.receiver.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') n = s.packetsReceived; }); return [t.mid, n]; })));
+  const before = await count(); await new Promise((r) => setTimeout(r, 1000)); const after = await count();
+  return Object.fromEntries(Object.keys(after).map((m) => [m, {source: cohort.state.slots[m] || null, packets: after[m] - (before[m] || 0)}]));
+})()"""
+
 
 async def shots(page, screen: str, saved: list[str]) -> None:
     """Screenshots of the current screen at phone and desktop size (desktop last: the tests go on at it)."""
@@ -152,10 +161,11 @@ def test_firefox_prejoin_and_joining_with_camera_and_microphone_off() -> None:
                     await wait(page, f"{VIDEO_RGB}('#preview')", "preview frame from the chosen camera", 10)
                     await wait(page, "document.getElementById('mic-level').value > 0.05", "meter running again", 5, interval=0.03)
                     # --- speaker test: its <audio> plays a 440 Hz tone
+                    # (it plays for 2 s: checked playing first, then its tone)
                     await click(page, "#speaker-test")
+                    await wait(page, "!document.getElementById('speaker-test-audio').paused", "speaker test playing", 2, interval=0.02)
                     heard = await page_tones(page, "document.getElementById('speaker-test-audio').srcObject.getAudioTracks()[0]", 0.6)
                     assert heard == {440.0}, f"speaker test plays {heard}"
-                    assert await page.evaluate("!document.getElementById('speaker-test-audio').paused")
                     await shots(page, "prejoin", saved)
                     # A longer bound than Chromium's for judging the black frames (every fifth decoded frame, three of them).
                     silent, dark, lit = await join_with_camera_and_microphone_off(page, server, bob, peak, FOX_HZ, dark_timeout=25)
@@ -383,7 +393,8 @@ def test_firefox_host_panel_keyboard_moves_listen_in_and_mute() -> None:
 
                     # --- listen-in on Pairs A: pressed, named, and the page hears both tones; off: nobody
                     listen = "#host-rooms .room-column[data-room='r1'] button[data-action='listen']"
-                    assert await page_heard(page) == set(), "the host hears someone while alone in the main room"
+                    heard = await page_heard(page)
+                    assert heard == set(), ("the host hears someone while alone in the main room", heard, await page.evaluate(HOST_AUDIO))
                     await panel_click(page, listen)
                     await wait_for("host listens to r1", *sessions_say(lambda s: any(
                         r["id"] == "r1" and r["listeners"] == [pid["host"]] for r in s.get("rooms", []))), 5)
