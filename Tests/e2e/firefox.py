@@ -35,6 +35,7 @@ display's size) without a prompt (``media.navigator.permission.disabled``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -44,7 +45,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 from chromium import PAGE_LIB_PATH, BlankPageServer
 from conftest import non_loopback_addresses
@@ -68,6 +69,12 @@ def _kill_group(process: subprocess.Popen) -> None:
         process.wait(timeout=5)
     except subprocess.TimeoutExpired:
         pass
+
+# WebDriver's code points for named keys (WebDriver §17.4.2, "keyboard
+# actions"), by their DOM ``KeyboardEvent.key`` names.
+WEBDRIVER_KEYS = {"Tab": "\ue004", "Enter": "\ue007", "Escape": "\ue00c", "ArrowLeft": "\ue012", "ArrowUp": "\ue013",
+                  "ArrowRight": "\ue014", "ArrowDown": "\ue015"}
+
 
 class BiDiError(Exception):
     """A BiDi command failed, or the page threw."""
@@ -456,6 +463,36 @@ class FirefoxPage:
         """inbound-rtp and outbound-rtp stats, as chromium.Page's."""
         return await self.evaluate(f"cohortTest.statsSummary({pc})")
 
+    async def perform(self, *sources: dict) -> None:
+        """Real input (``input.performActions``: the browser dispatches
+        trusted events as for a person), then every key and button released."""
+        try:
+            await self.browser.send("input.performActions", {"context": self.context, "actions": list(sources)})
+        finally:
+            await self.browser.send("input.releaseActions", {"context": self.context})
+
+    async def press_key(self, key: str) -> None:
+        """One press of ``key`` (a DOM ``KeyboardEvent.key`` value: a
+        character or a name in ``WEBDRIVER_KEYS``) on the focused element."""
+        value = WEBDRIVER_KEYS.get(key, key)
+        await self.perform({"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": value}, {"type": "keyUp", "value": value}]})
+
+    async def set_viewport(self, width: int, height: int, scale: float) -> None:
+        """The page's viewport size and device pixel ratio (no touch
+        emulation: BiDi has none)."""
+        await self.browser.send("browsingContext.setViewport", {"context": self.context, "viewport": {
+            "width": width, "height": height}, "devicePixelRatio": scale})
+
+    async def screenshot_png(self) -> bytes:
+        """A PNG of the viewport."""
+        shot = await self.browser.send("browsingContext.captureScreenshot", {"context": self.context}, timeout=20)
+        return base64.b64decode(shot["data"])
+
+    async def bring_to_front(self) -> None:
+        """Make this the visible tab (a background tab renders no video frames)."""
+        await self.browser.send("browsingContext.activate", {"context": self.context})
+
     def _on_event(self, method: str, params: dict) -> None:
         if method == "log.entryAdded":
             text = params.get("text") or ""
@@ -463,3 +500,12 @@ class FirefoxPage:
                 self.exceptions.append(text)
             else:
                 self.console.append(text)
+
+
+@contextlib.asynccontextmanager
+async def firefox_ready(**kwargs: Any) -> AsyncIterator[Firefox]:
+    """One headless Firefox with its own PulseAudio, able to gather a
+    candidate (the module docstring says why both); ``kwargs`` go to ``Firefox``."""
+    with PulseAudio() as pulse, loopback_default_route():
+        async with Firefox(pulse=pulse, **kwargs) as fox:
+            yield fox

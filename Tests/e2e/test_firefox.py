@@ -24,16 +24,14 @@ loopback-only namespace, a default route over ``lo`` (firefox.py says why).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import statistics
 import time
-from typing import AsyncIterator
 
 import numpy as np
 from chromium import Chromium
 from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
-from firefox import FIREFOX_FAKE_AUDIO_HZ, Firefox, PulseAudio, loopback_default_route
+from firefox import FIREFOX_FAKE_AUDIO_HZ, firefox_ready
 from peer import AiortcParticipant
 from tones import dominant_frequency, present_tones
 
@@ -57,14 +55,6 @@ RECEIVED = """(async () => {
   }
   return out;
 })()"""
-
-
-@contextlib.asynccontextmanager
-async def firefox_ready() -> AsyncIterator[Firefox]:
-    """One Firefox with its own PulseAudio, able to gather a candidate."""
-    with PulseAudio() as pulse, loopback_default_route():
-        async with Firefox(pulse=pulse) as fox:
-            yield fox
 
 
 async def open_client(browser, server: CohortServer, name: str, extra: str = ""):

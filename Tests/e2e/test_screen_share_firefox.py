@@ -33,29 +33,17 @@ Screenshot: screen-share-from-firefox.png (the Chromium viewer's page).
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import json
-import os
-from typing import AsyncIterator
 
 from chromium import Chromium
 from cohort_server import WEB_ROOT, CohortServer
 from conftest import run
-from firefox import Firefox, PulseAudio, Xvfb, loopback_default_route
+from firefox import Firefox, PulseAudio, Xvfb, firefox_ready, loopback_default_route
 from test_screen_share_chromium import SCREEN_RECEIVER, SCREEN_RGB, STAGE, green
-from webui import RESULTS, screenshot
+from webui import screenshot
 
 PAGE_STATE = ("({status: document.getElementById('status').textContent, message: document.getElementById('message').textContent,"
               " room: window.cohort && cohort.state.room, slots: window.cohort && cohort.state.slots})")
-
-
-@contextlib.asynccontextmanager
-async def firefox_ready() -> AsyncIterator[Firefox]:
-    """One Firefox with its own PulseAudio, able to gather a candidate (firefox.py says why both)."""
-    with PulseAudio() as pulse, loopback_default_route():
-        async with Firefox(pulse=pulse) as fox:
-            yield fox
 
 
 async def open_client(browser, server: CohortServer, name: str, role: str = "participant"):
@@ -109,10 +97,7 @@ def test_firefox_sees_a_screen_share_and_cannot_share_headless() -> None:
                 await lee.evaluate("document.getElementById('share').click(), true")
                 await lee.wait_for("cohort.state.client.screenTrack !== null", "Lee shares", 10, PAGE_STATE)
                 await sees_screen_of(fox, lee_id, "Fox sees Lee's screen")
-                shot = await fox_browser.send("browsingContext.captureScreenshot", {"context": fox.context})
-                os.makedirs(RESULTS, exist_ok=True)
-                with open(os.path.join(RESULTS, "screen-share-firefox.png"), "wb") as f:
-                    f.write(base64.b64decode(shot["data"]))
+                await screenshot(fox, "screen-share-firefox", top=False)
 
                 # A breakout move of the viewer: the share stays in the host's room.
                 await request(lee, "move", {"participantId": fox_id, "room": "r1"})

@@ -73,6 +73,56 @@ async def aiortc_luma(peer: AiortcParticipant, participant: str, timeout: float,
         await asyncio.sleep(0.2)
 
 
+async def join_with_camera_and_microphone_off(page: Page, server: CohortServer, bob: AiortcParticipant, peak: float,
+                                             tone_hz: float, dark_timeout: float = 15) -> tuple[float, list[float], list[float]]:
+    """From the pre-join screen (its meter seen at ``peak``): camera and
+    microphone switched off (the preview says so, the meter falls silent),
+    Bob joins, then the page. Bob gets black frames and no ``tone_hz`` (the
+    page's microphone) while the page shows his red picture; both turned on
+    in the call, Bob sees light and hears ``tone_hz``. Returns the meter's
+    level when off and Bob's lumas of the page's video off and on."""
+    candidates = sorted({*CANDIDATES, tone_hz})
+    await page.evaluate("['prejoin-cam', 'prejoin-mic'].forEach((id) => document.getElementById(id).click()), true")
+    await wait(page, visible("#preview-off"), "preview says the camera is off", 3)
+    await asyncio.sleep(0.5)
+    silent = await page.evaluate("document.getElementById('mic-level').value")
+    assert silent < 0.01 and peak > 0.05, f"meter with the microphone off: {silent} (on: {peak})"
+
+    await bob.join_cohort(server.ws_url, server.token("Bob"), "Bob")
+    await click(page, "#join")
+    await wait(page, f"cohort.state.joined && {visible('#call')}", "Ann in the call", 20)
+    ann = await page.evaluate("cohort.state.participantId")
+    pressed = await page.evaluate("""({mic: document.getElementById('mic').getAttribute('aria-pressed'),
+        cam: document.getElementById('cam').getAttribute('aria-pressed'),
+        badges: document.querySelector('.tile.self .badges').textContent})""")
+    assert pressed == {"mic": "true", "cam": "true", "badges": "Microphone offCamera off"}, pressed
+    # Bob is told Ann's microphone is off (`self-mute`, sent on joining with it off) ...
+    def ann_mic_off(s) -> bool:  # noqa: ANN001
+        sessions = [m for m in s.other if m.get("type") == "session"]
+        return bool(sessions) and ann in sessions[-1].get("microphoneOff", [])
+    await bob.signalling.wait_until(ann_mic_off, 10)
+    # ... gets black frames and silence from Ann ...
+    await bob.signalling.wait_until(lambda s: len(s.mids_of(ann, "audio")) == 1 and len(s.mids_of(ann, "video")) == 1)
+    dark = await aiortc_luma(bob, ann, dark_timeout, lambda l: max(l) < 2)
+    [ann_audio] = bob.signalling.state.mids_of(ann, "audio")
+    await bob.wait_until(lambda: bob.audio_seconds_by_mid().get(ann_audio, 0) > 1.5, 10)
+    assert tone_hz not in bob.heard_tones(candidates, ann_audio, window_s=1.0), "Ann's microphone was off"
+    # ... and Ann sees Bob's red picture.
+    bob_tile = f"#grid .tile[data-participant='{bob.joined['participantId']}']"
+    await wait(page, f"(() => {{ const t = document.querySelector({bob_tile!r}); return !!t && !t.hidden && !t.classList.contains('waiting'); }})()",
+               "Bob's tile open", 10)
+    rgb = await video_rgb(page, f"{bob_tile} video")
+    assert near(rgb, RED), f"Bob's tile shows {rgb}"
+    # Turned on in the call: the picture and the tone reach Bob.
+    await click(page, "#cam")
+    await click(page, "#mic")
+    lit = await aiortc_luma(bob, ann, 15, lambda l: min(l) > 4)
+    await bob.wait_until(lambda: tone_hz in bob.heard_tones(candidates, ann_audio, window_s=1.0), 10, candidates=candidates)
+    assert await page.evaluate("document.querySelector('.tile.self .badges').textContent") == ""
+    await bob.signalling.wait_until(lambda s: not ann_mic_off(s), 10)
+    return silent, dark, lit
+
+
 def test_prejoin_checks_devices_and_joins_with_camera_and_microphone_off() -> None:
     async def scenario() -> None:
         with CohortServer(web_root=WEB_ROOT) as server:
@@ -113,45 +163,7 @@ def test_prejoin_checks_devices_and_joins_with_camera_and_microphone_off() -> No
                     heard = await page_tones(page, "document.getElementById('speaker-test-audio').srcObject.getAudioTracks()[0]", 0.6)
                     assert heard == {440.0}, f"speaker test plays {heard}"
                     assert await page.evaluate("!document.getElementById('speaker-test-audio').paused")
-                    # --- switch camera and microphone off before joining
-                    await page.evaluate("['prejoin-cam', 'prejoin-mic'].forEach((id) => document.getElementById(id).click()), true")
-                    await wait(page, visible("#preview-off"), "preview says the camera is off", 3)
-                    await asyncio.sleep(0.5)
-                    silent = await page.evaluate("document.getElementById('mic-level').value")
-                    assert silent < 0.01 and peak > 0.05, f"meter with the microphone off: {silent} (on: {peak})"
-
-                    await bob.join_cohort(server.ws_url, server.token("Bob"), "Bob")
-                    await click(page, "#join")
-                    await wait(page, f"cohort.state.joined && {visible('#call')}", "Ann in the call", 15)
-                    ann = await page.evaluate("cohort.state.participantId")
-                    pressed = await page.evaluate("""({mic: document.getElementById('mic').getAttribute('aria-pressed'),
-                        cam: document.getElementById('cam').getAttribute('aria-pressed'),
-                        badges: document.querySelector('.tile.self .badges').textContent})""")
-                    assert pressed == {"mic": "true", "cam": "true", "badges": "Microphone offCamera off"}, pressed
-                    # Bob is told Ann's microphone is off (`self-mute`, sent on joining with it off) ...
-                    def ann_mic_off(s) -> bool:  # noqa: ANN001
-                        sessions = [m for m in s.other if m.get("type") == "session"]
-                        return bool(sessions) and ann in sessions[-1].get("microphoneOff", [])
-                    await bob.signalling.wait_until(ann_mic_off, 10)
-                    # ... gets black frames and silence from Ann ...
-                    await bob.signalling.wait_until(lambda s: len(s.mids_of(ann, "audio")) == 1 and len(s.mids_of(ann, "video")) == 1)
-                    dark = await aiortc_luma(bob, ann, 15, lambda l: max(l) < 2)
-                    [ann_audio] = bob.signalling.state.mids_of(ann, "audio")
-                    await bob.wait_until(lambda: bob.audio_seconds_by_mid().get(ann_audio, 0) > 1.5, 10)
-                    assert ANN_HZ not in bob.heard_tones(CANDIDATES, ann_audio, window_s=1.0), "Ann's microphone was off"
-                    # ... and Ann sees Bob's red picture.
-                    bob_tile = f"#grid .tile[data-participant='{bob.joined['participantId']}']"
-                    await wait(page, f"(() => {{ const t = document.querySelector({bob_tile!r}); return !!t && !t.hidden && !t.classList.contains('waiting'); }})()",
-                               "Bob's tile open", 10)
-                    rgb = await video_rgb(page, f"{bob_tile} video")
-                    assert near(rgb, RED), f"Bob's tile shows {rgb}"
-                    # Turned on in the call: the picture and the beep reach Bob.
-                    await click(page, "#cam")
-                    await click(page, "#mic")
-                    lit = await aiortc_luma(bob, ann, 15, lambda l: min(l) > 4)
-                    await bob.wait_until(lambda: ANN_HZ in bob.heard_tones(CANDIDATES, ann_audio, window_s=1.0), 10)
-                    assert await page.evaluate("document.querySelector('.tile.self .badges').textContent") == ""
-                    await bob.signalling.wait_until(lambda s: not ann_mic_off(s), 10)
+                    silent, dark, lit = await join_with_camera_and_microphone_off(page, server, bob, peak, ANN_HZ)
                     print(f"\npre-join: meter peak {peak:.2f}, off {silent:.3f}; Bob sees Ann's luma {dark} off, {lit} on")
                     assert page.exceptions == [], page.exceptions
                 finally:
@@ -214,6 +226,51 @@ def test_prejoin_explains_bad_links_blocked_devices_and_a_missing_camera() -> No
     run(scenario(), timeout=90)
 
 
+async def check_waiting_screen(page: Page) -> None:
+    """The waiting room is its own screen, with focus on its heading, and
+    shows nothing of the others: no tile, no slot, nobody in the roster,
+    not the host's name."""
+    shown = await page.evaluate("""({call: document.getElementById('call').hidden, focus: document.activeElement.id,
+        remote: [...document.querySelectorAll('#grid .tile:not(.self)')].filter((t) => !t.hidden).length
+          + Object.keys(cohort.state.slots).length + cohort.state.roster.length - 1,
+        text: document.body.innerText})""")
+    assert shown["call"] and shown["remote"] == 0 and "Dr Host" not in shown["text"], shown
+    assert "waiting room" in shown["text"] and shown["focus"] == "waiting-heading", shown
+
+
+async def check_gallery_and_speaker_view(page: Page, tile: str, other_tile: str) -> None:
+    """Gallery: ``tile`` and ``other_tile`` alike in width; speaker view
+    (the toggle): a speaker the server named is featured, far wider than any
+    other tile; the toggle again: gallery."""
+    width = "document.querySelector({}).getBoundingClientRect().width"
+    gallery = await page.evaluate(f"[{width.format(repr(tile))}, {width.format(repr(other_tile))}]")
+    assert abs(gallery[0] - gallery[1]) < 2, f"gallery tiles differ: {gallery}"
+    await click(page, "#view-toggle")
+    featured = await wait(page, "(() => { const f = document.querySelector('#grid .tile.featured'); return f && f.dataset.participant; })()",
+                          "a featured speaker", 5)
+    assert featured in await page.evaluate("[...cohort.state.speaking]"), featured
+    big, small = await page.evaluate("""(() => { const t = [...document.querySelectorAll('#grid .tile')].filter((t) => !t.hidden);
+        const w = (x) => x.getBoundingClientRect().width;
+        return [w(t.find((x) => x.classList.contains('featured'))), Math.max(...t.filter((x) => !x.classList.contains('featured')).map(w))]; })()""")
+    assert big > 1.5 * small, f"speaker view: featured {big} px, other {small} px"
+    await click(page, "#view-toggle")
+    await wait(page, "!document.querySelector('#grid .tile.featured') && document.getElementById('grid').classList.contains('gallery')",
+               "gallery again", 3)
+
+
+async def check_removed_screen(page: Page) -> None:
+    """After a host's `remove`: the final screen, focus on its heading, no
+    call, no banner, Join disabled, and two seconds later still no rejoin."""
+    await wait(page, visible("#ended"), "the final screen", 10)
+    await asyncio.sleep(2)
+    ended = await page.evaluate("""({heading: document.getElementById('ended-heading').textContent, text: document.getElementById('ended-text').textContent,
+        client: cohort.state.client === null, rejoins: cohort.state.rejoins, banner: document.getElementById('reconnecting').hidden,
+        join: document.getElementById('join').disabled, focus: document.activeElement.id, screen: document.body.dataset.screen})""")
+    assert ended == {"heading": "You were removed from the session", "client": True, "rejoins": 0, "banner": True,
+                     "join": True, "focus": "ended-heading", "screen": "ended",
+                     "text": ended["text"]} and "removed you" in ended["text"], ended
+
+
 def test_waiting_room_call_features_and_final_screens() -> None:
     async def scenario() -> None:
         with CohortServer(web_root=WEB_ROOT, waiting_room=True) as server:
@@ -232,12 +289,7 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                     await pat.send("Page.bringToFront")
                     # --- waiting: its own screen, nothing of the others
                     await wait(pat, f"cohort.state.joined && {visible('#waiting-room')}", "Pat waits", 15)
-                    shown = await pat.evaluate("""({call: document.getElementById('call').hidden, focus: document.activeElement.id,
-                        remote: [...document.querySelectorAll('#grid .tile:not(.self)')].filter((t) => !t.hidden).length
-                          + Object.keys(cohort.state.slots).length + cohort.state.roster.length - 1,
-                        text: document.body.innerText})""")
-                    assert shown["call"] and shown["remote"] == 0 and "Dr Host" not in shown["text"], shown
-                    assert "waiting room" in shown["text"] and shown["focus"] == "waiting-heading", shown
+                    await check_waiting_screen(pat)
                     pid = {n: await wait(p, "cohort.state.joined && cohort.state.participantId", f"{n} joined", 15) for n, p in pages.items()}
                     for n in pages:
                         await host.signalling.request({"type": "admit", "participantId": pid[n]})
@@ -266,18 +318,7 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                     cy_tile = f"#grid .tile[data-participant='{cy.joined['participantId']}']"
                     await wait(pat, f"(() => {{ const t = document.querySelector({cy_tile!r}); return !!t && !t.hidden && !t.classList.contains('waiting'); }})()",
                                "Cy's tile open", 10)
-                    width = f"document.querySelector({{}}).getBoundingClientRect().width"
-                    gallery = await pat.evaluate(f"[{width.format(repr(tile))}, {width.format(repr(cy_tile))}]")
-                    assert abs(gallery[0] - gallery[1]) < 2, f"gallery tiles differ: {gallery}"
-                    await click(pat, "#view-toggle")
-                    featured = await wait(pat, "(() => { const f = document.querySelector('#grid .tile.featured'); return f && f.dataset.participant; })()",
-                                          "a featured speaker", 5)
-                    assert featured in await pat.evaluate("[...cohort.state.speaking]"), featured
-                    big, small = await pat.evaluate("""(() => { const t = [...document.querySelectorAll('#grid .tile')].filter((t) => !t.hidden);
-                        const w = (x) => x.getBoundingClientRect().width;
-                        return [w(t.find((x) => x.classList.contains('featured'))), Math.max(...t.filter((x) => !x.classList.contains('featured')).map(w))]; })()""")
-                    assert big > 1.5 * small, f"speaker view: featured {big} px, other {small} px"
-                    await click(pat, "#view-toggle")
+                    await check_gallery_and_speaker_view(pat, tile, cy_tile)
                     # --- connection quality from getStats (loopback: good, with a round trip)
                     quality = await wait(pat, "document.getElementById('quality').dataset.level !== 'unknown' && "
                                               "({...document.getElementById('quality').dataset, text: document.getElementById('quality').textContent})",
@@ -319,14 +360,7 @@ def test_waiting_room_call_features_and_final_screens() -> None:
                     await wait(pat, "document.getElementById('live').textContent.includes('You are now in Main room.')", "move back announced", 10)
                     # --- removed: a final screen, no rejoin
                     await host.signalling.request({"type": "remove", "participantId": pid["Pat"]})
-                    await wait(pat, visible("#ended"), "Pat's final screen", 10)
-                    await asyncio.sleep(2)
-                    ended = await pat.evaluate("""({heading: document.getElementById('ended-heading').textContent, text: document.getElementById('ended-text').textContent,
-                        client: cohort.state.client === null, rejoins: cohort.state.rejoins, banner: document.getElementById('reconnecting').hidden,
-                        join: document.getElementById('join').disabled, focus: document.activeElement.id, screen: document.body.dataset.screen})""")
-                    assert ended == {"heading": "You were removed from the session", "client": True, "rejoins": 0, "banner": True,
-                                     "join": True, "focus": "ended-heading", "screen": "ended",
-                                     "text": ended["text"]} and "removed you" in ended["text"], ended
+                    await check_removed_screen(pat)
                     # --- the session ends: Quinn's final screen
                     await host.signalling.request({"type": "end-session"})
                     quinn = pages["Quinn"]

@@ -1,8 +1,12 @@
 """Helpers for the tests that drive the server's own web client in headless
-Chromium (test_web_client_chromium.py, test_web_client_a11y_chromium.py):
-the page's state for failure messages, what a <video> shows (mean colour of
-a downscaled frame, sampled twice to see it move), clicks, axe-core runs and
-screenshots at device sizes through DevTools.
+Chromium (test_web_client_chromium.py, test_web_client_a11y_chromium.py)
+and Firefox (test_web_client_firefox.py): the page's state for failure
+messages, what a <video> shows (mean colour of a downscaled frame, sampled
+twice to see it move), clicks, axe-core runs and screenshots at device sizes.
+They take a chromium.Page or a firefox.FirefoxPage (page.evaluate and
+page.wait_for alike); device sizes, screenshots and key presses go through
+DevTools in Chromium and WebDriver BiDi in Firefox; the others (tab_order,
+press, drag_and_drop) are Chromium's only.
 """
 
 from __future__ import annotations
@@ -91,10 +95,15 @@ SIZES = {"desktop": (1280, 800, 1, False), "tablet": (768, 1024, 2, True), "phon
 
 
 async def emulate(page: Page, size: str) -> None:
+    """The viewport of ``size``; in Chromium also mobile and touch (BiDi
+    has no touch emulation: in Firefox only size and pixel ratio)."""
     width, height, scale, mobile = SIZES[size]
-    await page.send("Emulation.setDeviceMetricsOverride",
-                    {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile})
-    await page.send("Emulation.setTouchEmulationEnabled", {"enabled": mobile})
+    if isinstance(page, Page):
+        await page.send("Emulation.setDeviceMetricsOverride",
+                        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": mobile})
+        await page.send("Emulation.setTouchEmulationEnabled", {"enabled": mobile})
+    else:
+        await page.set_viewport(width, height, scale)
     await asyncio.sleep(0.3)  # one layout and a few frames at the new size
 
 
@@ -104,10 +113,13 @@ async def screenshot(page: Page, name: str, top: bool = True) -> str:
     os.makedirs(RESULTS, exist_ok=True)
     if top:
         await page.evaluate("scrollTo(0, 0), true")
-    shot = await page.send("Page.captureScreenshot", {"format": "png"}, timeout=20)
+    if isinstance(page, Page):
+        png = base64.b64decode((await page.send("Page.captureScreenshot", {"format": "png"}, timeout=20))["data"])
+    else:
+        png = await page.screenshot_png()
     path = os.path.join(RESULTS, f"{name}.png")
     with open(path, "wb") as f:
-        f.write(base64.b64decode(shot["data"]))
+        f.write(png)
     return path
 
 
@@ -161,6 +173,21 @@ async def press(page: Page, key: str, code: str, vk: int) -> None:
     if key in ("Enter", " "):
         await page.send("Input.dispatchKeyEvent", {"type": "char", "text": "\r" if key == "Enter" else " "})
     await page.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": key, "code": code, "windowsVirtualKeyCode": vk})
+
+
+# DevTools' code and virtual key code of each key ``press_key`` presses.
+KEY_CODES = {"Enter": ("Enter", 13), "Escape": ("Escape", 27), "Tab": ("Tab", 9), " ": ("Space", 32),
+             "ArrowLeft": ("ArrowLeft", 37), "ArrowUp": ("ArrowUp", 38), "ArrowRight": ("ArrowRight", 39),
+             "ArrowDown": ("ArrowDown", 40)}
+
+
+async def press_key(page: Page, key: str) -> None:
+    """One real press of ``key`` (its DOM ``KeyboardEvent.key`` name) on the
+    focused element: DevTools key events in Chromium, BiDi key actions in Firefox."""
+    if isinstance(page, Page):
+        await press(page, key, *KEY_CODES[key])
+    else:
+        await page.press_key(key)
 
 
 async def drag_and_drop(page: Page, source: str, target: str, timeout: float = 3.0) -> None:
