@@ -313,9 +313,19 @@ export function nameOf(participantId) {
   return entry ? entry.name : state.names.get(participantId) || "Participant";
 }
 
-function makeTile({ mid, track }) {
+function makeTile(route) {
+  makeVideoTile(route, "tile", $("grid"), true);
+}
+
+// One tile for a video slot (a camera in the grid, a screen on the stage):
+// hidden until filled; after each change of source it stays dark until a
+// frame of the new source renders: one whose RTP timestamp is newer than the
+// slot map's `after` (docs/PROTOCOL.md `slots`), so the previous person's
+// last frame never shows under the new name. Frames are drawn at opacity 0
+// meanwhile, so the browser keeps reporting them.
+export function makeVideoTile({ mid, track }, className, parent, withBadges) {
   const tile = document.createElement("figure");
-  tile.className = "tile";
+  tile.className = className;
   tile.dataset.mid = mid;
   tile.hidden = true;
   const video = document.createElement("video");
@@ -323,16 +333,14 @@ function makeTile({ mid, track }) {
   video.srcObject = new MediaStream([track]);
   const label = document.createElement("figcaption");
   label.className = "label";
-  const badges = document.createElement("div");
-  badges.className = "badges";
-  tile.append(video, label, badges);
-  $("grid").append(tile);
+  tile.append(video, label);
+  if (withBadges) {
+    const badges = document.createElement("div");
+    badges.className = "badges";
+    tile.append(badges);
+  }
+  parent.append(tile);
   state.tiles.set(mid, tile);
-  // A tile whose slot changed source stays dark until a frame of the new
-  // source renders: one whose RTP timestamp is newer than the slot map's
-  // `after` (docs/PROTOCOL.md `slots`), so the previous person's last frame
-  // never shows under the new name. Frames are drawn at opacity 0 meanwhile,
-  // so the browser keeps reporting them.
   if ("requestVideoFrameCallback" in video) {
     const onFrame = (_now, meta) => {
       if (tile.gate && isFrameOfCurrentSource(tile.gate.after, meta.rtpTimestamp)) openTile(tile);
@@ -340,6 +348,7 @@ function makeTile({ mid, track }) {
     };
     video.requestVideoFrameCallback(onFrame);
   }
+  return tile;
 }
 
 function openTile(tile) {

@@ -4,38 +4,16 @@
 // the stage: the room's shared screen shown large above the tiles. The
 // stage stays dark after each change of sharer until a frame of the new
 // one renders (as tiles do, docs/PROTOCOL.md `slots` `after`).
-import { state, $, showMessage, announce, nameOf, render, errorText } from "./app.js";
-import { isFrameOfCurrentSource, CohortError } from "./cohort-client.js";
+import { state, $, showMessage, announce, nameOf, render, errorText, makeVideoTile } from "./app.js";
+import { CohortError } from "./cohort-client.js";
 
 const SHARE_ERRORS = {
   "forbidden": "Only hosts can share their screen until a host lets everyone share.",
   "screen-busy": "Someone in your room is sharing a screen already. Ask them to stop first.",
 };
 
-function makeStageTile({ mid, track }) {
-  const tile = document.createElement("figure");
-  tile.className = "tile screen";
-  tile.dataset.mid = mid;
-  tile.hidden = true;
-  const video = document.createElement("video");
-  video.autoplay = true; video.playsInline = true; video.muted = true;
-  video.srcObject = new MediaStream([track]);
-  const label = document.createElement("figcaption");
-  label.className = "label";
-  tile.append(video, label);
-  $("stage").append(tile);
-  state.tiles.set(mid, tile);
-  if ("requestVideoFrameCallback" in video) {
-    const onFrame = (_now, meta) => {
-      if (tile.gate && isFrameOfCurrentSource(tile.gate.after, meta.rtpTimestamp)) {
-        tile.gate = null;
-        tile.classList.remove("waiting");
-      }
-      video.requestVideoFrameCallback(onFrame);
-    };
-    video.requestVideoFrameCallback(onFrame);
-  }
-  return tile;
+function makeStageTile(route) {
+  return makeVideoTile(route, "tile screen", $("stage"), false);
 }
 
 // The own share, previewed on the stage (the server sends nobody their own).
