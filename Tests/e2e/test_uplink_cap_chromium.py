@@ -40,11 +40,14 @@ STATS_JS = """
 (async () => {
   const report = await cohort.state.pc.getStats();
   const out = { inbound: {}, video: null, available: null };
+  // The camera's sender is the first video transceiver (the screen-share
+  // sender, added last, reports an outbound-rtp too, without a target).
+  const camera = cohort.state.pc.getTransceivers().find((t) => t.receiver.track.kind === "video").mid;
   report.forEach((s) => {
     if (s.type === "inbound-rtp") out.inbound[s.mid] = { kind: s.kind, packetsReceived: s.packetsReceived ?? 0,
       packetsLost: s.packetsLost ?? 0, framesDecoded: s.framesDecoded ?? 0, concealedSamples: s.concealedSamples ?? 0,
       totalSamplesReceived: s.totalSamplesReceived ?? 0, timestamp: s.timestamp };
-    else if (s.type === "outbound-rtp" && s.kind === "video") out.video = { targetBitrate: s.targetBitrate ?? null,
+    else if (s.type === "outbound-rtp" && s.mid === camera) out.video = { targetBitrate: s.targetBitrate ?? null,
       bytesSent: s.bytesSent, timestamp: s.timestamp, limit: s.qualityLimitationReason,
       size: `${s.frameWidth}x${s.frameHeight}` };
     else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") out.available = s.availableOutgoingBitrate ?? null;
