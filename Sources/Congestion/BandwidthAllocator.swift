@@ -15,9 +15,16 @@ import Wire
 /// 3. What is left raises slots one layer at a time, highest priority first,
 ///    never above the smallest layer that covers the tile's rendered size.
 /// 4. Hysteresis: keeping what a slot has needs the plain budget; resuming a
-///    paused slot or raising a layer needs `upgradeMargin` headroom and, for a
+///    paused slot or raising a layer needs the new total (audio and all video
+///    so far included) to leave `upgradeMargin` of the budget free and, for a
 ///    slot that went down, `upgradeHold` since then. So an estimate wobbling
 ///    around a threshold does not make tiles flap.
+/// 5. Backoff: a slot that goes down again within `upgradeProbation` of going
+///    up (the upgrade overfilled the link: an estimate a probe read a few
+///    per cent high, a resumed slot's keyframe) waits twice as long before
+///    the next upgrade, up to `maximumHold`; one that keeps an upgrade for
+///    the probation starts again from `upgradeHold`. Each failed try costs
+///    the subscriber a burst of loss, its audio included.
 public struct BandwidthAllocator: Sendable {
     /// How important a slot is to this subscriber.
     public enum Priority: Int, Sendable, Comparable {
@@ -91,9 +98,17 @@ public struct BandwidthAllocator: Sendable {
     public var upgradeMargin = 0.15
     /// A slot that went down stays down at least this long.
     public var upgradeHold = TimeSpan.seconds(2)
+    /// A slot that goes down this soon after going up failed its upgrade.
+    public var upgradeProbation = TimeSpan.seconds(10)
+    /// The longest a slot that failed upgrades is held down: short enough
+    /// that a link that came back is used within 10 s (issue 12).
+    public var maximumHold = TimeSpan.seconds(8)
 
     private var current: [Int: Decision] = [:]
-    private var lastDowngrade: [Int: Instant] = [:]
+    /// Per slot: when it last went down, and how long it is held from then.
+    private var lastDowngrade: [Int: (at: Instant, hold: TimeSpan)] = [:]
+    /// Per slot: when it last went up.
+    private var lastUpgrade: [Int: Instant] = [:]
 
     /// Creates an allocator with nothing decided.
     public init() {}
@@ -107,14 +122,15 @@ public struct BandwidthAllocator: Sendable {
         let suggestMix = remaining < 0
 
         func canUpgrade(_ slot: Slot) -> Bool {
-            guard let since = lastDowngrade[slot.id] else { return true }
-            return now - since >= upgradeHold
+            guard let down = lastDowngrade[slot.id] else { return true }
+            return now - down.at >= down.hold
         }
-        /// Whether `cost` more fits: plainly when the slot already had it, with
-        /// the margin when it is new to the slot.
+        /// Whether `cost` more fits: plainly when the slot already had it;
+        /// when it is new to the slot, with the margin over the new total.
         func fits(_ cost: Int, had: Bool, _ slot: Slot) -> Bool {
             if had { return cost <= remaining }
-            return canUpgrade(slot) && Double(cost) * (1 + upgradeMargin) <= Double(remaining)
+            let total = budget - remaining + cost
+            return canUpgrade(slot) && Double(total) * (1 + upgradeMargin) <= Double(budget)
         }
 
         // Lowest layers, in priority order; what doesn't fit pauses.
@@ -144,11 +160,28 @@ public struct BandwidthAllocator: Sendable {
             }
         }
 
-        for slot in ordered where current[slot.id] != nil && Self.rank(decisions[slot.id]) < Self.rank(current[slot.id]) {
-            lastDowngrade[slot.id] = now
+        for slot in ordered {
+            let before = Self.rank(current[slot.id]), after = Self.rank(decisions[slot.id])
+            if current[slot.id] != nil, after < before {
+                // Down again soon after going up: the upgrade failed; wait longer next time.
+                var hold = upgradeHold
+                if slot.renderedWidth != 0, let up = lastUpgrade[slot.id], now - up < upgradeProbation,
+                   let previous = lastDowngrade[slot.id] {
+                    hold = min(previous.hold * 2, maximumHold)
+                }
+                lastDowngrade[slot.id] = (now, hold)
+            } else if after > before {
+                lastUpgrade[slot.id] = now
+            } else if let up = lastUpgrade[slot.id], now - up >= upgradeProbation,
+                      lastDowngrade[slot.id].map({ $0.at < up }) ?? true {
+                // Kept for the probation: the next failure starts from the plain hold.
+                lastUpgrade[slot.id] = nil
+                lastDowngrade[slot.id] = nil
+            }
         }
         current = decisions
         lastDowngrade = lastDowngrade.filter { decisions[$0.key] != nil }
+        lastUpgrade = lastUpgrade.filter { decisions[$0.key] != nil }
         return Allocation(decisions: decisions, suggestMixedAudio: suggestMix, allocated: budget - remaining)
     }
 

@@ -25,8 +25,11 @@ extension MediaEngine {
     static let audioStreamBitrate = 56_000
     /// A stream measured below this is counted at this (a publisher ramping up).
     static let minimumVideoBitrate = 100_000
-    /// Probes aim this far above what the subscriber's streams need.
-    static let probeHeadroom = 1.15
+    /// Probes aim this far above what the subscriber's streams need: above
+    /// the allocator's 15 % headroom for resuming, since a probe reads at
+    /// most its own rate (a probe at exactly the resume threshold, read a
+    /// little under it, would never resume anything).
+    static let probeHeadroom = 1.3
     /// A subscriber's estimator: probes of 30 ms, since they are paced by
     /// the copies forwarded to the subscriber (every few milliseconds).
     static let downlinkEstimator = BandwidthEstimator.Configuration(probeDuration: .milliseconds(30))

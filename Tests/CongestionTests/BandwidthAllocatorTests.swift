@@ -24,24 +24,26 @@ final class BandwidthAllocatorTests: XCTestCase {
         let slots = [A.Slot(id: 0, layers: simulcast), A.Slot(id: 1, layers: simulcast),
                      A.Slot(id: 2, priority: .activeSpeaker, layers: simulcast),
                      A.Slot(id: 3, priority: .screenShare, layers: simulcast)]
-        // 600k: 120k audio, then 150k each for screen share, speaker, slot 0; slot 1 doesn't fit
-        // the remaining 30k; raising: screen share +200k does not fit 30k.
-        let result = allocator.allocate(budget: 600_000, audio: 120_000, slots: slots, now: t0)
+        // 660k: 120k audio, then 150k each for screen share, speaker, slot 0
+        // (570k, 15 % headroom: 655.5k); slot 1 would make 720k; raising the
+        // screen share +200k would make 770k.
+        let result = allocator.allocate(budget: 660_000, audio: 120_000, slots: slots, now: t0)
         XCTAssertEqual(result.decisions, [3: .layer(0), 2: .layer(0), 0: .layer(0), 1: .paused])
-        XCTAssertLessThanOrEqual(result.allocated, 600_000)
-        // 300k: only the screen share keeps video.
+        XCTAssertEqual(result.allocated, 570_000)
+        // 320k: only the screen share gets video (270k, 310.5k with headroom).
         var second = A()
-        XCTAssertEqual(second.allocate(budget: 300_000, audio: 120_000, slots: slots, now: t0).decisions,
+        XCTAssertEqual(second.allocate(budget: 320_000, audio: 120_000, slots: slots, now: t0).decisions,
                        [3: .layer(0), 2: .paused, 0: .paused, 1: .paused])
     }
 
     func testRaisesHighestPriorityFirst() {
         var allocator = A()
         let slots = [A.Slot(id: 0, layers: simulcast), A.Slot(id: 1, priority: .pinned, layers: simulcast)]
-        // 120k audio + 2×150k lowest = 420k; 1.5M leaves 1.08M. Each raise needs
-        // 15 % headroom: pinned +200k (230k), normal +200k, pinned +550k (632.5k of
-        // the 680k left); normal +550k no longer fits the 130k left.
-        let result = allocator.allocate(budget: 1_500_000, audio: 120_000, slots: slots, now: t0)
+        // 120k audio + 2×150k lowest = 420k. Each raise needs 15 % headroom over
+        // the new total: pinned +200k (620k, 713k with headroom), normal +200k
+        // (820k, 943k), pinned +550k (1.37M, 1.5755M of the 1.6M); normal +550k
+        // would make 1.92M.
+        let result = allocator.allocate(budget: 1_600_000, audio: 120_000, slots: slots, now: t0)
         XCTAssertEqual(result.decisions, [1: .layer(2), 0: .layer(1)])
         XCTAssertEqual(result.allocated, 120_000 + 900_000 + 350_000)
     }
@@ -104,5 +106,76 @@ final class BandwidthAllocatorTests: XCTestCase {
         // Keeping the top layer needs no headroom: exactly enough keeps it.
         XCTAssertEqual(allocator.allocate(budget: 940_000, audio: 40_000, slots: slots, now: t0 + .seconds(4)).decisions,
                        [0: .layer(2)])
+    }
+
+    /// Two 450k cameras and two audio streams (112k) on a 1 Mbit/s link: a
+    /// probe that reads the link a few per cent high (1.07M) must not resume
+    /// the second camera, whose 1.012M would overfill it; the headroom is
+    /// over the whole total, not the resumed slot's cost alone.
+    func testResumingNeedsHeadroomOverTheWholeTotal() {
+        var allocator = A()
+        let slots = [A.Slot(id: 0, layers: [A.Layer(bitrate: 450_000, width: 640)]),
+                     A.Slot(id: 1, layers: [A.Layer(bitrate: 450_000, width: 640)])]
+        XCTAssertEqual(allocator.allocate(budget: 3_000_000, audio: 112_000, slots: slots, now: t0).decisions,
+                       [0: .layer(0), 1: .layer(0)])
+        XCTAssertEqual(allocator.allocate(budget: 900_000, audio: 112_000, slots: slots, now: t0 + .seconds(1)).decisions,
+                       [0: .layer(0), 1: .paused])
+        for second in 4...20 {
+            XCTAssertEqual(allocator.allocate(budget: 1_070_000, audio: 112_000, slots: slots,
+                                              now: t0 + .seconds(Int64(second))).decisions, [0: .layer(0), 1: .paused])
+        }
+        // 1.012M × 1.15 = 1.1638M: this fits.
+        XCTAssertEqual(allocator.allocate(budget: 1_164_000, audio: 112_000, slots: slots, now: t0 + .seconds(21)).decisions,
+                       [0: .layer(0), 1: .layer(0)])
+    }
+
+    /// An estimate that reads high every few seconds and falls back once the
+    /// resumed slot overfills the link: each failed resume doubles the wait
+    /// before the next (2, 4, 8, 8 s), and a resume that holds for
+    /// the probation makes the next failure wait only the plain hold.
+    func testFailedUpgradesBackOff() {
+        var allocator = A()
+        let slots = [A.Slot(id: 0, layers: [A.Layer(bitrate: 400_000, width: 640)])]
+        let high = 1_000_000, low = 400_000
+        var now = t0
+        XCTAssertEqual(allocator.allocate(budget: high, audio: 50_000, slots: slots, now: now).decisions, [0: .layer(0)])
+        var resumes: [Int64] = []
+        var paused = false
+        // Every 250 ms for 120 s: the estimate is high until a resume, and
+        // falls 1 s after it (the overfilled link), then stays low for 1 s.
+        var fallAt: Instant? = now + .seconds(1)
+        var riseAt: Instant?
+        var budget = high
+        while now < t0 + .seconds(40) {
+            now = now + .milliseconds(250)
+            if let f = fallAt, now >= f { budget = low; fallAt = nil; riseAt = now + .seconds(1) }
+            if let r = riseAt, now >= r { budget = high; riseAt = nil }
+            let decision = allocator.allocate(budget: budget, audio: 50_000, slots: slots, now: now).decisions[0]
+            if paused, decision == .layer(0) {
+                resumes.append((now - t0).milliseconds)
+                fallAt = now + .seconds(1)
+            }
+            paused = decision == .paused
+        }
+        // Paused at 1 s; resumes 2 s later, then each wait doubles from the
+        // pause 1 s after each resume, up to 8 s: 3, 8 (4 s), 17 (8), 26 (8), 35 (8).
+        XCTAssertEqual(resumes, [3_000, 8_000, 17_000, 26_000, 35_000])
+
+        // A resume that holds for the probation (10 s) resets the backoff.
+        var kept = A()
+        now = t0
+        _ = kept.allocate(budget: high, audio: 50_000, slots: slots, now: now)
+        XCTAssertEqual(kept.allocate(budget: low, audio: 50_000, slots: slots, now: now + .seconds(1)).decisions, [0: .paused])
+        XCTAssertEqual(kept.allocate(budget: high, audio: 50_000, slots: slots, now: now + .seconds(3)).decisions, [0: .layer(0)])
+        XCTAssertEqual(kept.allocate(budget: low, audio: 50_000, slots: slots, now: now + .seconds(4)).decisions, [0: .paused])
+        // Failed once: held 4 s.
+        XCTAssertEqual(kept.allocate(budget: high, audio: 50_000, slots: slots, now: now + .seconds(7)).decisions, [0: .paused])
+        XCTAssertEqual(kept.allocate(budget: high, audio: 50_000, slots: slots, now: now + .seconds(8)).decisions, [0: .layer(0)])
+        for second in 9...19 {
+            XCTAssertEqual(kept.allocate(budget: high, audio: 50_000, slots: slots, now: now + .seconds(Int64(second))).decisions,
+                           [0: .layer(0)])
+        }
+        XCTAssertEqual(kept.allocate(budget: low, audio: 50_000, slots: slots, now: now + .seconds(20)).decisions, [0: .paused])
+        XCTAssertEqual(kept.allocate(budget: high, audio: 50_000, slots: slots, now: now + .seconds(22)).decisions, [0: .layer(0)])
     }
 }

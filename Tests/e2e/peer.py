@@ -115,6 +115,22 @@ class MidRecorder:
     # Audio only: (arrival monotonic s, pts in samples) of every decoded
     # frame, to find gaps (a lost packet shows as a pts jump).
     audio_timeline: list[tuple[float, int]] = field(default_factory=list)
+    # Audio only: (arrival monotonic s, RTP sequence number) of every packet
+    # the receiver took after SRTP, before aiortc's jitter buffer (which,
+    # after one lost packet, holds 16 packets, 320 ms, before it skips it:
+    # decoded frames show one loss as a 320 ms stall).
+    rtp_timeline: list[tuple[float, int]] = field(default_factory=list)
+
+    def watch_packets(self, receiver) -> None:
+        """Records the arrival of every RTP packet ``receiver`` handles."""
+        handle = receiver._handle_rtp_packet
+        timeline = self.rtp_timeline
+
+        async def recorded(packet, arrival_time_ms):
+            timeline.append((time.monotonic(), packet.sequence_number))
+            await handle(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = recorded
 
     async def consume(self, track: MediaStreamTrack) -> None:
         try:
@@ -169,6 +185,8 @@ class _RecordingPeer:
             if t.mid is None or track is None or t.mid in self.recorders:
                 continue
             recorder = MidRecorder(t.mid, t.kind)
+            if t.kind == "audio":
+                recorder.watch_packets(t.receiver)
             recorder.task = asyncio.create_task(recorder.consume(track), name=f"{self.name}-recv-{t.mid}")
             self.recorders[t.mid] = recorder
 

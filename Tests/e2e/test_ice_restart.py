@@ -9,8 +9,8 @@ address, and whatever reaches the old address is lost.  The server takes
 the new address only after a check from it that it verifies with its own
 (RFC 7675); aiortc checks consent every 4-6 s and does not nominate, so the
 gap is up to one consent round.  Measured at Bob (aiortc): the largest
-arrival gap in the slot carrying Ann's tone around each move; and at Ann,
-in Bob's slot.
+gap between arriving RTP packets in the slot carrying Ann's tone around
+each move; and at Ann, in Bob's slot.
 
 ICE restart (Chromium): Ann joins through the client library in headless
 Chromium and restarts ICE through it (``restartIce``: createOffer with
@@ -75,12 +75,23 @@ def metrics(server: CohortServer) -> dict[str, float]:
 
 
 def arrival_gap(timeline: list[tuple[float, int]], start: float, end: float) -> float:
-    """The longest time without a decoded audio frame in [start, end]
-    (window edges included), minus one frame: 0 for uninterrupted audio."""
+    """The longest time without an arriving audio packet in [start, end]
+    (window edges included), minus one packet time: 0 for uninterrupted
+    audio.  Packets, not decoded frames: aiortc's jitter buffer turns one
+    lost packet into a 320 ms stall of its output (two CI runs failed the
+    0.3 s bound below on exactly that, 300.5 and 301.3 ms), which says
+    nothing about whether the path carried media."""
     inside = [t for t, _ in timeline if start <= t <= end]
-    assert len(inside) >= 2, f"only {len(inside)} audio frames between {start:.2f} and {end:.2f}"
+    assert len(inside) >= 2, f"only {len(inside)} audio packets between {start:.2f} and {end:.2f}"
     gaps = [b - a for a, b in zip(inside, inside[1:])] + [inside[0] - start, end - inside[-1]]
     return max(0.0, max(gaps) - 0.020)
+
+
+def window_report(timeline: list[tuple[float, int]], start: float, end: float) -> str:
+    """Packets and sequence-number holes in [start, end], for failure messages."""
+    seqs = sorted({q for t, q in timeline if start <= t <= end})
+    holes = (seqs[-1] - seqs[0] + 1 - len(seqs)) if seqs else 0
+    return f"{len(seqs)} packets, {holes} missing, gap {arrival_gap(timeline, start, end) * 1000:.0f} ms"
 
 
 def p50_max(values: list[float]) -> str:
@@ -146,8 +157,8 @@ def test_address_change_without_restart_moves_media_within_a_consent_round() -> 
                                          12, candidates=CANDIDATES)
                     await asyncio.sleep(1.5)
                     end = time.monotonic()
-                    up.append(arrival_gap(bob.recorders[ann_at_bob].audio_timeline, moved_at - 0.5, end))
-                    down.append(arrival_gap(ann.recorders[bob_at_ann].audio_timeline, moved_at - 0.5, end))
+                    up.append(arrival_gap(bob.recorders[ann_at_bob].rtp_timeline, moved_at - 0.5, end))
+                    down.append(arrival_gap(ann.recorders[bob_at_ann].rtp_timeline, moved_at - 0.5, end))
                     # By content: each still hears the other's own tone in the other's slot.
                     assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}, bob.summary(CANDIDATES)
                     assert ann.heard_tones(CANDIDATES, bob_at_ann, window_s=1.0) == {TONES["bob"]}, ann.summary(CANDIDATES)
@@ -201,7 +212,7 @@ def test_ice_restart_from_chromium_keeps_dtls_and_slots_and_refuses_other_partic
                                         "(e) => libTest.restarts.push(e.detail.phase)); true")
                     await asyncio.sleep(3.0)
                     # The same measure over 3 s without a restart: what the path's jitter alone gives.
-                    baseline = arrival_gap(bob.recorders[ann_at_bob].audio_timeline, time.monotonic() - 3.0, time.monotonic())
+                    baseline = arrival_gap(bob.recorders[ann_at_bob].rtp_timeline, time.monotonic() - 3.0, time.monotonic())
                     before = metrics(server)
                     first = await page.evaluate(TRANSPORT)
                     assert first["dtls"] == "connected", first
@@ -226,7 +237,7 @@ def test_ice_restart_from_chromium_keeps_dtls_and_slots_and_refuses_other_partic
                         assert now["slotsVersion"] == state["slotsVersion"], "a restart changed the slot map"
                         state = now
                         await asyncio.sleep(2.0)
-                        gaps.append(arrival_gap(bob.recorders[ann_at_bob].audio_timeline, started - 0.5, time.monotonic()))
+                        gaps.append(arrival_gap(bob.recorders[ann_at_bob].rtp_timeline, started - 0.5, time.monotonic()))
                         assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}, bob.summary(CANDIDATES)
                     after = metrics(server)
                     assert await page.evaluate("libTest.restarts") == ["start", "done"] * RESTARTS, "only the test's restarts"
@@ -266,7 +277,8 @@ def test_ice_restart_from_chromium_keeps_dtls_and_slots_and_refuses_other_partic
                     assert refused['cohort_ice_restarts_total{stage="answered"}'] == after['cohort_ice_restarts_total{stage="answered"}']
                     mark = time.monotonic()
                     await asyncio.sleep(3.0)
-                    assert arrival_gap(bob.recorders[ann_at_bob].audio_timeline, mark, time.monotonic()) < 0.3
+                    timeline, end = bob.recorders[ann_at_bob].rtp_timeline, time.monotonic()
+                    assert arrival_gap(timeline, mark, end) < 0.3, window_report(timeline, mark, end)
                     assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}
                     final = await page.evaluate(TRANSPORT)
                     assert final["serverUfrag"] == state["serverUfrag"] and final["dtls"] == "connected", final
@@ -283,7 +295,8 @@ def test_ice_restart_from_chromium_keeps_dtls_and_slots_and_refuses_other_partic
                     assert rolled == ["internal", "stable", ["start", "failed"]], rolled
                     mark = time.monotonic()
                     await asyncio.sleep(2.0)
-                    assert arrival_gap(bob.recorders[ann_at_bob].audio_timeline, mark, time.monotonic()) < 0.3
+                    timeline, end = bob.recorders[ann_at_bob].rtp_timeline, time.monotonic()
+                    assert arrival_gap(timeline, mark, end) < 0.3, window_report(timeline, mark, end)
                     assert (await page.evaluate(TRANSPORT))["serverUfrag"] == state["serverUfrag"]
                     assert page.exceptions == [], page.exceptions
                 finally:
@@ -530,7 +543,7 @@ def test_network_change_chromium_restarts_ice_by_itself() -> None:
                                                          bob.recorders[ann_at_bob].audio_timeline[frames:]),
                                              25, candidates=CANDIDATES)
                         await asyncio.sleep(1.5)
-                        gaps.append(arrival_gap(bob.recorders[ann_at_bob].audio_timeline, cut_at - 0.5, time.monotonic()))
+                        gaps.append(arrival_gap(bob.recorders[ann_at_bob].rtp_timeline, cut_at - 0.5, time.monotonic()))
                         assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}, bob.summary(CANDIDATES)
                         events = (await page.evaluate("libTest.restarts"))[restarts:]
                         assert not any(p == "failed" for _, p, _ in events) and any(p == "done" for _, p, _ in events), events
@@ -588,7 +601,7 @@ def test_address_change_under_chromium_moves_media_without_restart() -> None:
                                                          bob.recorders[ann_at_bob].audio_timeline[frames:]),
                                              12, candidates=CANDIDATES)
                         await asyncio.sleep(1.5)
-                        gaps.append(arrival_gap(bob.recorders[ann_at_bob].audio_timeline, moved_at - 0.5, time.monotonic()))
+                        gaps.append(arrival_gap(bob.recorders[ann_at_bob].rtp_timeline, moved_at - 0.5, time.monotonic()))
                         assert bob.heard_tones(CANDIDATES, ann_at_bob, window_s=1.0) == {TONES["ann"]}, bob.summary(CANDIDATES)
                         restarted += len(await page.evaluate("libTest.restarts")) > restarts
                     after = metrics(server)
