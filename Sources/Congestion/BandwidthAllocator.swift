@@ -19,7 +19,9 @@ import Wire
 ///    so far included) to leave `upgradeMargin` of the budget free and, for a
 ///    slot that went down, `upgradeHold` since then. So an estimate wobbling
 ///    around a threshold does not make tiles flap.
-/// 5. Backoff: a slot that goes down again within `upgradeProbation` of going
+/// 5. A tile the client hides (rendered width 0) pauses without any hold:
+///    shown again, it resumes as soon as it fits.
+/// 6. Backoff: a slot that goes down again within `upgradeProbation` of going
 ///    up (the upgrade overfilled the link: an estimate a probe read a few
 ///    per cent high, a resumed slot's keyframe) waits twice as long before
 ///    the next upgrade, up to `maximumHold`; one that keeps an upgrade for
@@ -162,11 +164,15 @@ public struct BandwidthAllocator: Sendable {
 
         for slot in ordered {
             let before = Self.rank(current[slot.id]), after = Self.rank(decisions[slot.id])
-            if current[slot.id] != nil, after < before {
+            if slot.renderedWidth == 0 {
+                // Hidden by the client, not by the link: shown again, it
+                // resumes as soon as it fits.
+                lastDowngrade[slot.id] = nil
+                lastUpgrade[slot.id] = nil
+            } else if current[slot.id] != nil, after < before {
                 // Down again soon after going up: the upgrade failed; wait longer next time.
                 var hold = upgradeHold
-                if slot.renderedWidth != 0, let up = lastUpgrade[slot.id], now - up < upgradeProbation,
-                   let previous = lastDowngrade[slot.id] {
+                if let up = lastUpgrade[slot.id], now - up < upgradeProbation, let previous = lastDowngrade[slot.id] {
                     hold = min(previous.hold * 2, maximumHold)
                 }
                 lastDowngrade[slot.id] = (now, hold)

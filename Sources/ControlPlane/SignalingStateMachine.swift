@@ -265,6 +265,7 @@ public struct SignalingStateMachine: Sendable {
         case .screenPermission(let m): return .allowScreenSharing(m.allowed)
         case .chat(let m): return .chat(m.text)
         case .audioMode(let m): return .setMixedAudio(m.mode == .mix)
+        case .tileWidths(let m): return .setTileWidths(m.widths)
         }
     }
 

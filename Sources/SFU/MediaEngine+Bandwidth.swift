@@ -59,7 +59,8 @@ extension MediaEngine {
             let cost = max(rate, Self.minimumVideoBitrate)
             let priority: BandwidthAllocator.Priority = publisher.role.runsSession ? .pinned
                 : speaking.contains(who) ? .activeSpeaker : .normal
-            slots.append(.init(id: index, priority: priority, layers: [.init(bitrate: cost, width: 640)]))
+            slots.append(.init(id: index, priority: priority, layers: [.init(bitrate: cost, width: 640)],
+                               renderedWidth: p.subscriber.video[index].renderedWidth))
             publishers[index] = publisher
             wanted += cost
         }

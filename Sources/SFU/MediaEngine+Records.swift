@@ -91,7 +91,7 @@ extension MediaEngine {
         case .deny(let id): action("deny", target(id))
         case .unban(let id): action("unban", nil, id)
         case .allowScreenSharing(let allowed): action(allowed ? "screen-share-allow" : "screen-share-disallow")
-        case .setHandRaised, .setSelfMuted, .chat, .setMixedAudio, .setScreenSharing: break
+        case .setHandRaised, .setSelfMuted, .chat, .setMixedAudio, .setScreenSharing, .setTileWidths: break
         }
     }
 }

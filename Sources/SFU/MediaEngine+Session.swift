@@ -177,6 +177,20 @@ extension MediaEngine {
             if raised { model.hands.append(actor) }
         case .setSelfMuted(let muted):
             if muted { model.microphoneOff.insert(actor) } else { model.microphoneOff.remove(actor) }
+        case .setTileWidths(let widths):
+            let mids = p.plan.slots(.video).map(\.mid)
+            guard widths.count <= mids.count, widths.allSatisfy({ mids.contains($0.key) }) else {
+                throw .invalidCommand("Tile widths name only this participant's video slots (their mids).")
+            }
+            guard widths.values.allSatisfy({ (0...SessionCommand.maxTileWidth).contains($0) }) else {
+                throw .invalidCommand("A tile width is 0 to \(SessionCommand.maxTileWidth) device pixels.")
+            }
+            for (index, mid) in mids.enumerated() where index < p.subscriber.video.count {
+                if let width = widths[mid] { p.subscriber.video[index].renderedWidth = width }
+            }
+            // Decided at the next feedback, not after the allocation interval.
+            p.subscriber.nextAllocation = now
+            return
         case .setScreenSharing(let sharing):
             if sharing {
                 guard p.role.runsSession || model.participantsMayShare else { throw .screenShareNotAllowed }

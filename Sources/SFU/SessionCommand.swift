@@ -45,11 +45,15 @@ public enum SessionCommand: Sendable, Equatable {
     case setScreenSharing(Bool)
     /// Whether participants (not only hosts and co-hosts) may share their screen.
     case allowScreenSharing(Bool)
+    /// The widths, in device pixels, the sender renders its video slots'
+    /// tiles at, by mid (0: not shown): its downlink allocation pauses the
+    /// hidden ones (and, with simulcast, picks layers by them).
+    case setTileWidths([String: Int])
 
     /// Whether only a host (or co-host) may send it.
     public var requiresHost: Bool {
         switch self {
-        case .setHandRaised, .setSelfMuted, .chat, .setMixedAudio, .setScreenSharing: return false
+        case .setHandRaised, .setSelfMuted, .chat, .setMixedAudio, .setScreenSharing, .setTileWidths: return false
         default: return true
         }
     }
@@ -70,6 +74,8 @@ public enum SessionCommand: Sendable, Equatable {
     public static let maxRooms = 50
     /// Longest close countdown, in seconds.
     public static let maxCountdown = 300
+    /// Widest tile a client may report, in device pixels (an 8K screen).
+    public static let maxTileWidth = 7_680
 }
 
 /// A breakout room.

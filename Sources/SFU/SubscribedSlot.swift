@@ -38,6 +38,10 @@ public struct SubscribedSlot: Sendable {
     /// keyframe and continues its own numbering, so the subscriber sees a
     /// gap in time, not lost packets to NACK.
     public private(set) var isPaused = false
+    /// The width, in device pixels, the subscriber renders this slot's tile
+    /// at, if it said (`tile-widths`); 0: not shown (a hidden tab), and the
+    /// downlink allocation pauses the slot.
+    public var renderedWidth: Int?
     private var pendingKeyframe = false
     private var started = false
     private var needsBase = true

@@ -178,4 +178,17 @@ final class BandwidthAllocatorTests: XCTestCase {
         XCTAssertEqual(kept.allocate(budget: low, audio: 50_000, slots: slots, now: now + .seconds(20)).decisions, [0: .paused])
         XCTAssertEqual(kept.allocate(budget: high, audio: 50_000, slots: slots, now: now + .seconds(22)).decisions, [0: .layer(0)])
     }
+
+    /// A tile the client hides pauses at once and, shown again, resumes at
+    /// the next allocation: no hold, since the link did not fail it.
+    func testAHiddenTileResumesWithoutAHold() {
+        var allocator = A()
+        let shown = [A.Slot(id: 0, layers: simulcast, renderedWidth: 640)]
+        let hidden = [A.Slot(id: 0, layers: simulcast, renderedWidth: 0)]
+        XCTAssertEqual(allocator.allocate(budget: 2_000_000, audio: 40_000, slots: shown, now: t0).decisions, [0: .layer(2)])
+        XCTAssertEqual(allocator.allocate(budget: 2_000_000, audio: 40_000, slots: hidden, now: t0 + .milliseconds(250)).decisions,
+                       [0: .paused])
+        XCTAssertEqual(allocator.allocate(budget: 2_000_000, audio: 40_000, slots: shown, now: t0 + .milliseconds(500)).decisions,
+                       [0: .layer(2)])
+    }
 }

@@ -59,6 +59,9 @@ final class MessageCodecTests: XCTestCase {
             (#"{"type":"screen-permission","id":"9","allowed":1}"#, .badMessage, "9"),
             (#"{"type":"self-mute","id":"10"}"#, .badMessage, "10"),
             (#"{"type":"self-mute","id":"11","muted":"yes"}"#, .badMessage, "11"),
+            (#"{"type":"tile-widths","id":"12"}"#, .badMessage, "12"),
+            (#"{"type":"tile-widths","id":"13","widths":{"2":"wide"}}"#, .badMessage, "13"),
+            (#"{"type":"tile-widths","id":"14","widths":[640]}"#, .badMessage, "14"),
         ]
         for (json, code, id) in cases {
             guard case .failure(let reply) = decode(json) else { XCTFail("\(json) decoded"); continue }
@@ -90,6 +93,16 @@ final class MessageCodecTests: XCTestCase {
         XCTAssertEqual(SignalingStateMachine.sessionCommand(.selfMute(.init(id: "1", muted: false))), .setSelfMuted(false))
         XCTAssertFalse(SessionCommand.setSelfMuted(true).requiresHost)
         XCTAssertTrue(ClientMessage.knownTypes.contains("self-mute"))
+    }
+
+    func testTileWidthsDecodeToTheirCommand() throws {
+        // The example in docs/PROTOCOL.md "Session commands".
+        XCTAssertEqual(try decode(#"{"type":"tile-widths","id":"16","widths":{"2":640,"4":0}}"#).get(),
+                       .tileWidths(SessionRequests.TileWidths(id: "16", widths: ["2": 640, "4": 0])))
+        XCTAssertEqual(SignalingStateMachine.sessionCommand(.tileWidths(.init(id: "1", widths: ["2": 320]))),
+                       .setTileWidths(["2": 320]))
+        XCTAssertFalse(SessionCommand.setTileWidths([:]).requiresHost)
+        XCTAssertTrue(ClientMessage.knownTypes.contains("tile-widths"))
     }
 
     func testMissingFieldIsNamed() {

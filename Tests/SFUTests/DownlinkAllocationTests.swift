@@ -124,6 +124,37 @@ final class DownlinkAllocationTests: XCTestCase {
         for (a, b) in zip(sequences, sequences.dropFirst()) { XCTAssertEqual(b, a &+ 1, "continuous numbering") }
     }
 
+    /// `tile-widths`: a tile the client stops showing (width 0, a hidden tab)
+    /// pauses with room to spare, and resumes at the next allocation once
+    /// shown again (no hold: the link did not fail it); widths for mids that
+    /// are not the sender's video slots, or out of range, are refused.
+    func testAHiddenTilePausesAndResumesWhenShown() throws {
+        let h = try call()
+        let sub = h.participantIDs["sub"]!
+        let patMid = try XCTUnwrap(mid(of: "pat", h))
+        let hostMid = try XCTUnwrap(mid(of: "host", h))
+        allocate(h, budget: 5_000_000)
+        run(h, seconds: 0.5)
+        try h.engine.perform(.setTileWidths([patMid: 0, hostMid: 1_280]), by: sub, now: h.clock.now)
+        allocate(h, budget: 5_000_000)
+        XCTAssertEqual(h.events.downlink.last?.1, DownlinkState(pausedMids: [patMid], suggestMixedAudio: false))
+        var start = h.received["sub"]?.count ?? 0
+        run(h, seconds: 1)
+        XCTAssertEqual(videoMids(h, since: start)[patMid] ?? 0, 0, "nothing of the hidden tile")
+        XCTAssertGreaterThanOrEqual(videoMids(h, since: start)[hostMid] ?? 0, 90)
+
+        try h.engine.perform(.setTileWidths([patMid: 640]), by: sub, now: h.clock.now)
+        allocate(h, budget: 5_000_000)
+        XCTAssertEqual(h.events.downlink.last?.1, DownlinkState(pausedMids: [], suggestMixedAudio: false))
+        start = h.received["sub"]?.count ?? 0
+        run(h, seconds: 1.2)
+        XCTAssertGreaterThanOrEqual(videoMids(h, since: start)[patMid] ?? 0, 10, "shown again: flows from its next keyframe")
+
+        for bad: [String: Int] in [["nope": 100], [patMid: -1], [patMid: SessionCommand.maxTileWidth + 1]] {
+            XCTAssertThrowsError(try h.engine.perform(.setTileWidths(bad), by: sub, now: h.clock.now), "\(bad)")
+        }
+    }
+
     /// With the same 500 kbit/s that kept the host's camera above, a screen
     /// share goes first: both cameras pause, the screen slot keeps flowing.
     func testAScreenShareGoesBeforeEveryCamera() throws {

@@ -47,6 +47,8 @@ public enum ClientMessage: Codable, Equatable, Sendable {
     case chat(SessionRequests.Text)
     /// `audio-mode` (docs/PROTOCOL.md).
     case audioMode(SessionRequests.SetAudioMode)
+    /// `tile-widths` (docs/PROTOCOL.md): how wide the sender shows each video slot.
+    case tileWidths(SessionRequests.TileWidths)
     /// `ice-restart` (docs/PROTOCOL.md): new ICE credentials for the sender's own transport.
     case iceRestart(IceRestartRequest)
 
@@ -76,6 +78,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .screenPermission: return "screen-permission"
         case .chat: return "chat"
         case .audioMode: return "audio-mode"
+        case .tileWidths: return "tile-widths"
         case .iceRestart: return "ice-restart"
         }
     }
@@ -106,12 +109,13 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .screenPermission(let m): return m.id
         case .chat(let m): return m.id
         case .audioMode(let m): return m.id
+        case .tileWidths(let m): return m.id
         case .iceRestart(let m): return m.id
         }
     }
 
     /// All `type` values a client may send.
-    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "self-mute", "chat", "audio-mode", "ice-restart", "screen-share", "screen-permission"]
+    public static let knownTypes: Set<String> = ["join", "leave", "resume", "create-rooms", "assign", "open-rooms", "move", "broadcast", "close-rooms", "listen", "join-room", "mute", "remove", "end-session", "admit", "deny", "unban", "hand", "self-mute", "chat", "audio-mode", "ice-restart", "screen-share", "screen-permission", "tile-widths"]
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -143,6 +147,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case "screen-permission": self = .screenPermission(try SessionRequests.ScreenPermission(from: decoder))
         case "chat": self = .chat(try SessionRequests.Text(from: decoder))
         case "audio-mode": self = .audioMode(try SessionRequests.SetAudioMode(from: decoder))
+        case "tile-widths": self = .tileWidths(try SessionRequests.TileWidths(from: decoder))
         case "ice-restart": self = .iceRestart(try IceRestartRequest(from: decoder))
         default:
             throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown type \(type)")
@@ -177,6 +182,7 @@ public enum ClientMessage: Codable, Equatable, Sendable {
         case .screenPermission(let m): try m.encode(to: encoder)
         case .chat(let m): try m.encode(to: encoder)
         case .audioMode(let m): try m.encode(to: encoder)
+        case .tileWidths(let m): try m.encode(to: encoder)
         case .iceRestart(let m): try m.encode(to: encoder)
         }
     }

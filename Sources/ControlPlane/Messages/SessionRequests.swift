@@ -35,6 +35,9 @@ public enum SessionRequests {
     public struct SelfMute: Codable, Equatable, Sendable { public var id: String; public var muted: Bool }
     /// `screen-share`: `{id, sharing}`: the sender starts or stops sharing its screen.
     public struct ScreenShare: Codable, Equatable, Sendable { public var id: String; public var sharing: Bool }
+    /// `tile-widths`: `{id, widths: {mid: device pixels}}`: how wide the sender
+    /// shows each of its video slots' tiles (0: not shown).
+    public struct TileWidths: Codable, Equatable, Sendable { public var id: String; public var widths: [String: Int] }
     /// `screen-permission`: `{id, allowed}`: whether participants may share (a host command).
     public struct ScreenPermission: Codable, Equatable, Sendable { public var id: String; public var allowed: Bool }
 }
