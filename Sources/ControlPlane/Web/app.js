@@ -18,6 +18,7 @@ import { wireHostPanel } from "./host.js";
 import { startPreview, takePreview, wirePrejoin, applySink } from "./prejoin.js";
 import { decorateTiles, startQuality, stopQuality, wireCallView, announceRosterChange } from "./call-view.js";
 import { renderScreen, wireScreenShare } from "./screen.js";
+import { observeTile, scheduleTileWidths } from "./tile-widths.js";
 
 const params = new URLSearchParams(location.search);
 
@@ -238,6 +239,7 @@ function listen(client) {
     // rejoin): the others' tiles say so.
     const [mic] = state.local ? state.local.getAudioTracks() : [];
     if (!mic || !mic.enabled) tellMicrophone(client, true);
+    scheduleTileWidths();
     const pc = client.peerConnection;
     pc.addEventListener("connectionstatechange", () => {
       if (client !== state.client) return;
@@ -314,7 +316,7 @@ export function nameOf(participantId) {
 }
 
 function makeTile(route) {
-  makeVideoTile(route, "tile", $("grid"), true);
+  observeTile(makeVideoTile(route, "tile", $("grid"), true));
 }
 
 // One tile for a video slot (a camera in the grid, a screen on the stage):
