@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import shutil
 import statistics
@@ -327,7 +328,22 @@ def test_turn_over_tcp_from_a_network_that_drops_udp() -> None:
                         path = await page.evaluate("tcpTest.path()")
                         assert path["local"]["type"] == "relay" and path["local"]["relayProtocol"] == "tcp", path
                         assert path["remote"]["address"] == ns.server_ip and path["remote"]["port"] in server.media_ports, path
+                        # The server announced its ICE-TCP candidate to Chromium, so only
+                        # the network's rules kept it off that path.
+                        answer = await page.evaluate("tcpTest.client.peerConnection.remoteDescription.sdp")
+                        assert re.search(r"a=candidate:\S+ 1 tcp .* typ host tcptype passive", answer), \
+                            "the server's answer has no ICE-TCP candidate"
                         dropped = ns.dropped()
+                        if dropped.get("tcp", 0) == 0:
+                            # Chromium got through over TURN before it tried that
+                            # candidate (once in CI: {'udp': 34, 'tcp': 0}): show the
+                            # rule holds with a connection of our own from the namespace.
+                            try:
+                                ns.connect(ns.server_ip, server.media_ports[0], timeout=1.0).close()
+                                raise AssertionError("a TCP connection to the media port got through the block")
+                            except OSError:
+                                pass
+                            dropped = ns.dropped()
                         assert dropped.get("udp", 0) > 0 and dropped.get("tcp", 0) > 0, \
                             f"UDP and ICE-TCP were not both tried and dropped: the test proves nothing ({dropped})"
                         print(f"\nTURN path {path['local']} -> {path['remote']}; dropped in the client namespace: {dropped}")
