@@ -30,3 +30,42 @@ struct AckedRate: Sendable {
         bitsPerSecond = Double(bytes * 8) / span.seconds
     }
 }
+
+/// What a sender sent over the last quarter second, by send time, in
+/// 10 ms buckets of a fixed ring: called for every packet sent, so it never
+/// allocates after its creation.
+struct SentRate: Sendable {
+    static let bucket = TimeSpan.milliseconds(10)
+    static let buckets = 25
+
+    private var bytes: [Int]
+    /// The bucket number (time / bucket) each slot of `bytes` holds.
+    private var numbers: [Int64]
+    private var first: Int64?
+
+    init() {
+        bytes = Array(repeating: 0, count: Self.buckets)
+        numbers = Array(repeating: -1, count: Self.buckets)
+    }
+
+    mutating func add(_ size: Int, at now: Instant) {
+        let number = Int64(now.nanoseconds / UInt64(Self.bucket.nanoseconds))
+        if first == nil { first = number }
+        let i = Int(number % Int64(Self.buckets))
+        if numbers[i] != number {
+            numbers[i] = number
+            bytes[i] = 0
+        }
+        bytes[i] += size
+    }
+
+    /// Bits per second over the last quarter second; nil before half of one has passed.
+    func bitsPerSecond(now: Instant) -> Double? {
+        let number = Int64(now.nanoseconds / UInt64(Self.bucket.nanoseconds))
+        guard let first, number - first >= Int64(Self.buckets / 2) else { return nil }
+        var total = 0
+        for i in 0..<Self.buckets where numbers[i] > number - Int64(Self.buckets) && numbers[i] <= number { total += bytes[i] }
+        let span = Double(min(number - first + 1, Int64(Self.buckets))) * Self.bucket.seconds
+        return Double(total * 8) / span
+    }
+}

@@ -45,6 +45,8 @@ public struct BandwidthEstimator: Sendable {
     private var trend = DelayTrend()
     private var rateControl: RateControl
     private var acked = AckedRate()
+    /// What this sender sent over the last quarter second (by send time).
+    private var sentRate = SentRate()
     private var loss: LossBound
     private var probing: Probing
     private var recent = RecentOutcomes()
@@ -86,6 +88,7 @@ public struct BandwidthEstimator: Sendable {
     /// sequence number.
     public mutating func send(size: Int, at now: Instant, probeCluster: Int? = nil) -> UInt16 {
         if let probeCluster { probing.sent(cluster: probeCluster, at: now) }
+        sentRate.add(size, at: now)
         return history.send(size: size, at: now, probeCluster: probeCluster)
     }
 
@@ -127,7 +130,7 @@ public struct BandwidthEstimator: Sendable {
             // Over the loss bound too, unless the loss itself says otherwise.
             if loss.lossFraction < 0.1 { loss.raise(to: probeResult) }
         }
-        rateControl.update(usage, acked: acked.bitsPerSecond, now: now)
+        rateControl.update(usage, acked: acked.bitsPerSecond, sent: sentRate.bitsPerSecond(now: now), now: now)
         loss.update(target: rateControl.bitrate, acked: acked.bitsPerSecond, now: now)
     }
 }

@@ -76,10 +76,15 @@ extension MediaEngine {
         // Probing goes past what is needed by the allocator's headroom and
         // more: a probe that stops at the need can never lift a paused slot.
         p.subscriber.bandwidth?.wanted = max(Int(Double(audio + screen + wanted) * Self.probeHeadroom), 1)
-        // The best estimate of the last 2 s: AIMD dips 10 % below the path at
-        // every backoff, and jitter alone can cause one; only a shortfall that
-        // lasts pauses video.
-        let estimate = p.subscriber.recentBudget.record(estimator.target, now: now)
+        // The best of the last 2 s of the estimate and of what the subscriber
+        // got: AIMD dips 10 % below the path at every backoff, and jitter
+        // alone can cause one (a lossy, jittery path that carried 1.3 Mbit/s
+        // backed off to 0.98 and paused a camera; the additive climb back
+        // takes longer than 2 s); what did arrive is no guess. Only a
+        // shortfall that lasts pauses video; on a capped link the delivered
+        // rate is the cap.
+        let delivered = max(estimator.target, estimator.ackedBitrate ?? 0)
+        let estimate = p.subscriber.recentBudget.record(delivered, now: now)
         // Audio first still: the share takes at most what audio leaves.
         let budget = estimate - min(screen, max(0, estimate - audio))
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)

@@ -495,6 +495,8 @@ final class MediaRelay: SignalingDelegate, MediaEngineDelegate, @unchecked Senda
     }
 
     func engine(downlinkChanged state: DownlinkState, participant: ParticipantID, session: String) {
+        logger.debug("downlink changed", metadata: ["participant": "\(participant)", "paused": "\(state.pausedMids)",
+                                                    "suggestMix": "\(state.suggestMixedAudio)"])
         connection(participant)?.send(.downlink(DownlinkEvent(paused: state.pausedMids,
                                                               suggestAudioMix: state.suggestMixedAudio)))
     }

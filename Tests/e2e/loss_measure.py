@@ -133,6 +133,8 @@ class Level:
     audio_buffer_ms: dict[tuple[str, str], float] = field(default_factory=dict)
     # receiver → the web client's video playout target at the end of the window (ms, None: the browser's)
     playout_targets: dict[str, float | None] = field(default_factory=dict)
+    # The server's downlink estimates and allocation changes over the level (debug log lines).
+    downlink_log: list[str] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -229,9 +231,11 @@ async def measure_level(browsers: list[Chromium], loss_percent: float, *, binary
                 # --- the window
                 mids = {name: await slot_mids(page) for name, page in pages.items()}
                 level.rtx_negotiated = True
+                cameras: dict[str, str] = {}
                 for name, page in pages.items():
                     sdp = await page.evaluate("cohort.state.pc.remoteDescription.sdp")
                     own = await page.evaluate("cohort.state.pc.getTransceivers().find((t) => t.sender.track && t.sender.track.kind === 'video').mid")
+                    cameras[name] = own
                     video = [mid for (_, track), mid in mids[name].items() if track == "camera"] + [own]
                     level.rtx_negotiated &= all("rtx/90000" in media_section(sdp, mid) for mid in video)
                 before = await asyncio.gather(*(read_stats(p) for p in pages.values()))
@@ -253,6 +257,7 @@ async def measure_level(browsers: list[Chromium], loss_percent: float, *, binary
                     if page in page.browser.pages:
                         page.browser.pages.remove(page)
         level.server = delta(server_after, server_before)
+        level.downlink_log = [l for l in server.log if "downlink estimate" in l or "downlink changed" in l]
         level.relay = {d: delta(relay_after[d], relay_before.get(d, {})) for d in ("up", "down")}
 
     for name, b, a in zip(pages, before, after):
@@ -282,11 +287,13 @@ async def measure_level(browsers: list[Chromium], loss_percent: float, *, binary
                 level.audio[(name, publisher)] = (int(d.get("concealedSamples", 0)), int(d.get("totalSamplesReceived", 0)))
                 level.audio_buffer_ms[(name, publisher)] = buffer_ms
         level.playout_targets[name] = a.get("playoutTarget")
-        outbound0 = {s["kind"]: s for s in b["outbound"]}
+        # The camera's sender by its mid: the screen-share sender (no track
+        # unless sharing) reports a video outbound-rtp too.
+        outbound0 = {s["mid"]: s for s in b["outbound"]}
         for s1 in a["outbound"]:
-            if s1["kind"] != "video":
+            if s1["mid"] != cameras[name]:
                 continue
-            s0 = outbound0.get("video", {})
+            s0 = outbound0.get(s1["mid"], {})
             d = delta(s1, s0)
             d["seconds"] = (s1["timestamp"] - s0["timestamp"]) / 1000 if s0 else window
             d["size"] = f"{s1.get('frameWidth')}x{s1.get('frameHeight')}"
@@ -335,4 +342,6 @@ def details(level: Level) -> str:
         lines.append(f"  {r} <- {p} audio: concealed {c}/{n} ({c / n * 100 if n else float('nan'):.2f} %), "
                      f"buffer {level.audio_buffer_ms.get((r, p), float('nan')):.0f} ms")
     lines.append(f"  playout targets: {level.playout_targets}")
+    if level.server.get("videoSlotsPaused"):
+        lines += ["  downlink (server log):"] + [f"    {l[l.find('cohort:') + 8:]}" for l in level.downlink_log[-40:]]
     return "\n".join(lines)
