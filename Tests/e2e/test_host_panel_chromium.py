@@ -547,7 +547,7 @@ def test_host_panel_waiting_room_balance_join_and_remove() -> None:
                     await click(page, "#host-rooms .room-column[data-room='r1'] button[data-action='join-room']")
                     await wait_for("host joined Room 1", *said("p1", lambda s: members(s).get("r1") == sorted([pid["p1"], pid["host"]])), 5)
                     await wait_for("panel: host is in Room 1", lambda: page.evaluate(
-                        "document.querySelector(\"#host-rooms .room-column[data-room='r1'] .tag.here\").textContent === 'You are here'"
+                        "document.querySelector(\"#host-rooms .room-column[data-room='r1'] .tag.here\")?.textContent === 'You are here'"
                         f" && !!document.querySelector(\"#host-rooms .room-column[data-room='r1'] .card[data-participant='{pid['host']}']\")"), panel, 5)
 
                     # Remove asks first, in a dialog: Cancel (by keyboard: Escape) keeps p1, Remove removes.

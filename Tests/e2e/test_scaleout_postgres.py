@@ -354,8 +354,14 @@ def test_postgres_stopped_mid_run_keeps_calls_and_refuses_new_sessions() -> None
         finally:
             print("\nSCALE-OUT OUTAGE FIGURES", figures)
         # The records of the joins made while the database was down are written after.
-        wait_for(lambda: int(pg.psql("SELECT count(*) FROM event WHERE session = 's6' AND kind = 'join'",
-                                     "cohort")[0][0]) == 2, 10, "joins after the outage recorded")
+        def joins_recorded() -> int:
+            return int(pg.psql("SELECT count(*) FROM event WHERE session = 's6' AND kind = 'join'", "cohort")[0][0])
+        try:
+            wait_for(lambda: joins_recorded() == 2, 10, "joins after the outage recorded")
+        except AssertionError as e:
+            # What the writers said (once a second at most while failing), for the next diagnosis.
+            said = [f"{n.name}: {l}" for n in nodes for l in n.log if "records" in l][-20:]
+            raise AssertionError(f"{e}: {joins_recorded()} join rows for s6; " + "\n".join(said)) from None
 
 
 def test_load_harness_thirty_sessions_through_random_nodes() -> None:
