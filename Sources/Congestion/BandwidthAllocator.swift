@@ -16,7 +16,7 @@ import Wire
 ///    never above the smallest layer that covers the tile's rendered size.
 /// 4. Hysteresis: keeping what a slot has needs the plain budget; resuming a
 ///    paused slot or raising a layer needs the new total (audio and all video
-///    so far included) to leave `upgradeMargin` of the budget free and, for a
+///    so far included) times 1 + `upgradeMargin` to fit the budget and, for a
 ///    slot that went down, `upgradeHold` since then. So an estimate wobbling
 ///    around a threshold does not make tiles flap.
 /// 5. A tile the client hides (rendered width 0) pauses without any hold:
