@@ -28,6 +28,12 @@ public struct ClientOffer: Sendable {
     /// Whether every section offers transport-wide congestion control
     /// (the extension at `transportWideID` and `transport-cc` feedback).
     public var transportWide = false
+    /// Simulcast layers of our video, lowest first (RFC 8853): offered as
+    /// `a=rid` send lines and `a=simulcast:send`, with the RtpStreamId
+    /// extension at `ridID` (and RepairedRtpStreamId at `repairedRIDID` with
+    /// `lossRepair`); their SSRCs are not declared (as Chrome does), so the
+    /// server learns them from the extension. Empty: one encoding.
+    public var simulcast: [(rid: String, ssrc: UInt32)] = []
 
     /// Payload type of Opus in our offers.
     public static let opusPayloadType: UInt8 = 111
@@ -41,6 +47,9 @@ public struct ClientOffer: Sendable {
     public static let transportWideID: UInt8 = 3
     /// Payload type of RTX for VP8 (apt=96) when `lossRepair`.
     public static let rtxPayloadType: UInt8 = 97
+    /// Header-extension ids of RtpStreamId and RepairedRtpStreamId (RFC 8852) with `simulcast`.
+    public static let ridID: UInt8 = 4
+    public static let repairedRIDID: UInt8 = 5
 
     /// Creates an offer description.
     public init(ufrag: String, password: String, fingerprint: DTLSFingerprint,
@@ -90,7 +99,13 @@ public struct ClientOffer: Sendable {
                 l += ["a=rtcp-fb:\(pt) transport-cc",
                       "a=extmap:\(Self.transportWideID) http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"]
             }
-            if let ssrc {
+            if kind == "video" && direction == "sendonly" && !simulcast.isEmpty {
+                l.append("a=extmap:\(Self.ridID) urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")
+                if lossRepair { l.append("a=extmap:\(Self.repairedRIDID) urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id") }
+                l += simulcast.map { "a=rid:\($0.rid) send" }
+                l.append("a=simulcast:send " + simulcast.map(\.rid).joined(separator: ";"))
+                l.append("a=msid:cohort-client \(mid)")
+            } else if let ssrc {
                 l += ["a=msid:cohort-client \(mid)", "a=ssrc:\(ssrc) cname:cohort-client"]
                 if kind == "video", let rtx = videoRTXSSRC {
                     l += ["a=ssrc-group:FID \(ssrc) \(rtx)", "a=ssrc:\(rtx) cname:cohort-client"]

@@ -84,8 +84,12 @@ public final class ClientParticipant {
     /// and the client answers the server's NACKs for its video with RTX.
     /// With `transportWide` its own sections offer transport-wide congestion control.
     /// With `screen` the offer also has a screen send section and the screen slot.
+    /// With `simulcast` rids (lowest first) its video is offered as that many
+    /// simulcast layers, each on its own SSRC (`offer.simulcast`; the last,
+    /// top layer's is `offer.videoSSRC`); `sendRTP` on a layer's SSRC
+    /// adds its RtpStreamId.
     public init(publishAudio: Bool, publishVideo: Bool, slots: Int, certificate: DTLSCertificate, lossRepair: Bool = false,
-                transportWide: Bool = false, screen: Bool = false) {
+                transportWide: Bool = false, screen: Bool = false, simulcast: [String] = []) {
         self.certificate = certificate
         var r = SystemRandomNumberGenerator()
         var offer = ClientOffer(ufrag: IceCredential.random(length: 8, using: &r),
@@ -100,6 +104,11 @@ public final class ClientParticipant {
             offer.screenSlot = true
         }
         if lossRepair && publishVideo { offer.videoRTXSSRC = UInt32.random(in: 1...UInt32.max, using: &r) }
+        if publishVideo && !simulcast.isEmpty {
+            offer.simulcast = simulcast.dropLast().map { ($0, UInt32.random(in: 1...UInt32.max, using: &r)) }
+                + [(simulcast.last!, offer.videoSSRC!)]
+            offer.videoRTXSSRC = nil
+        }
         self.offer = offer
         tieBreaker = UInt64.random(in: 0...UInt64.max, using: &r)
     }
@@ -304,6 +313,9 @@ public final class ClientParticipant {
         var builder = RTPPacketBuilder(payloadType: payloadType, sequenceNumber: seq, timestamp: timestamp, ssrc: ssrc)
         builder.marker = marker
         builder.extensions = extensions
+        if let layer = offer.simulcast.first(where: { $0.ssrc == ssrc }) {
+            builder.extensions.append(RTPHeaderExtensionValue(id: ClientOffer.ridID, data: Array(layer.rid.utf8)))
+        }
         guard var packet = try? builder.build(payload: payload) else { return }
         if offer.videoRTXSSRC != nil && ssrc == offer.videoSSRC {
             sentVideo[seq] = packet

@@ -71,6 +71,7 @@ public struct AnswerBuilder: Sendable {
                 lines += mediaSection(kind: kind, mid: p.mid, payloadType: p.payloadType, repair: p.repair,
                                       extensions: p.extensions, direction: "recvonly", plan: plan, addrType: addrType,
                                       transportWide: p.transportWide)
+                lines += simulcastLines(p, plan: plan)
             case .slot(let kind, let index, let slot):
                 lines += mediaSection(kind: kind, mid: slot.mid, payloadType: slot.payloadType, repair: slot.repair,
                                       extensions: slot.extensions, direction: "sendonly", plan: plan, addrType: addrType,
@@ -93,6 +94,23 @@ public struct AnswerBuilder: Sendable {
             }
         }
         return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// RFC 8853 §5.3: a published section's simulcast, answered as
+    /// receive-direction rids in the offer's order, with the RtpStreamId
+    /// extension (and RepairedRtpStreamId, when offered with RTX) that tells
+    /// the layers' SSRCs apart. Nothing for a SIM group (RFC 5576 needs no
+    /// answer) or without simulcast.
+    private func simulcastLines(_ p: OfferPlan.Publish, plan: OfferPlan) -> [String] {
+        let rids = p.simulcast.map(\.rid)
+        guard !rids.isEmpty, !rids.contains(""), let ridID = plan.ridID else { return [] }
+        var l = ["a=extmap:\(ridID) \(OfferPlan.ridExtension)"]
+        if let repaired = plan.repairedRIDID, p.repair.rtxPayloadType != nil {
+            l.append("a=extmap:\(repaired) \(OfferPlan.repairedRIDExtension)")
+        }
+        l += rids.map { "a=rid:\($0) recv" }
+        l.append("a=simulcast:recv " + rids.joined(separator: ";"))
+        return l
     }
 
     private func mediaSection(kind: TrackKind, mid: String, payloadType pt: UInt8, repair: OfferPlan.Repair,

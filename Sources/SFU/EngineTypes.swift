@@ -266,6 +266,9 @@ public struct EngineCounters: Sendable, Equatable {
     public var retransmissionMisses = 0
     /// NACKed packets not resent because they went to that subscriber less than one round trip ago.
     public var retransmissionsSuppressed = 0
+    /// Retransmissions not sent because they would exceed the subscriber's
+    /// share for repair (`Subscriber.repairAllowance`, a downlink with an estimate).
+    public var retransmissionsOverBudget = 0
     /// Mixed Opus frames sent to mixed listeners.
     public var mixedFramesSent = 0
     /// Forwarded audio copies; `rtpForwarded` is audio plus video.
@@ -296,6 +299,13 @@ public struct EngineCounters: Sendable, Equatable {
     /// Video slots paused, and resumed, by subscribers' downlink allocation.
     public var videoSlotsPaused = 0
     public var videoSlotsResumed = 0
+    /// Simulcast: packets of an unknown SSRC whose RtpStreamId (or, for
+    /// RTX, RepairedRtpStreamId) names no offered layer, or that carry none
+    /// and so cannot be placed; dropped.
+    public var simulcastUnknownRID = 0
+    public var simulcastMissingRID = 0
+    /// Simulcast layer switches made by video slots at a keyframe.
+    public var layerSwitches = 0
     /// Padding packets sent to probe subscribers' downlinks.
     public var probePaddingSent = 0
     /// Participants kept after their peer closed DTLS (`keepsClosedMedia`).

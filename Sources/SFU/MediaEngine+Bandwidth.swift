@@ -25,6 +25,16 @@ extension MediaEngine {
     static let audioStreamBitrate = 56_000
     /// A stream measured below this is counted at this (a publisher ramping up).
     static let minimumVideoBitrate = 100_000
+    /// The same for a simulcast layer (the lowest runs at 30-100 kbit/s).
+    static let minimumLayerBitrate = 30_000
+    /// A simulcast layer is counted at this much over its measured rate: the
+    /// 1 s mean leaves out the encoder's overshoot and the keyframe each
+    /// switch asks for, and a layer that only just fits overfills a narrow
+    /// link's queue (audio is lost with it).
+    static let layerMargin = 1.25
+    /// A layer's width before its first keyframe says: the top layer's,
+    /// halved per layer below (the web client's 4/2/1 scaling).
+    static let defaultWidth = 640
     /// Probes aim this far above what the subscriber's streams need: above
     /// the allocator's 15 % headroom for resuming, since a probe reads at
     /// most its own rate (a probe at exactly the resume threshold, read a
@@ -50,19 +60,32 @@ extension MediaEngine {
         let speaking = session.table.members[p.id].flatMap { session.speakers[$0.room] } ?? []
         var slots: [BandwidthAllocator.Slot] = []
         var publishers: [Int: Participant] = [:]
-        var wanted = 0
+        // Per slot, the publisher's layer behind each of the allocator's layers.
+        var layerIndices: [Int: [Int]] = [:]
         for index in p.subscriber.video.indices where p.subscriber.video[index].isFilled {
             guard case .publisher(let who)? = session.table.fill(of: p.id, kind: .video, index: index),
-                  let publisher = session.participants[who], publisher.video != nil else { continue }
-            let rate = publisher.video?.bitrate.bitsPerSecond(now: now) ?? 0
-            guard rate > 0 else { continue }
-            let cost = max(rate, Self.minimumVideoBitrate)
+                  let publisher = session.participants[who], let top = publisher.video?.topLayer(now: now) else { continue }
+            let simulcast = publisher.video?.isSimulcast ?? false
+            var layers: [BandwidthAllocator.Layer] = []
+            var indices: [Int] = []
+            for i in 0...top {
+                guard let at = publisher.video?.layers[i].lastArrival, now - at <= .seconds(1),
+                      let rate = publisher.video?.layers[i].bitrate.bitsPerSecond(now: now), rate > 0 else { continue }
+                // Costs rise with the layer (a layer ramping up is counted above the one below).
+                let floor = simulcast ? Self.minimumLayerBitrate : Self.minimumVideoBitrate
+                let measured = simulcast ? Int(Double(rate) * Self.layerMargin) : rate
+                let cost = max(measured, floor, (layers.last?.bitrate ?? 0) + 1)
+                let width = publisher.video?.layers[i].width ?? Self.defaultWidth >> (top - i)
+                layers.append(.init(bitrate: cost, width: width))
+                indices.append(i)
+            }
+            guard !layers.isEmpty else { continue }
             let priority: BandwidthAllocator.Priority = publisher.role.runsSession ? .pinned
                 : speaking.contains(who) ? .activeSpeaker : .normal
-            slots.append(.init(id: index, priority: priority, layers: [.init(bitrate: cost, width: 640)],
+            slots.append(.init(id: index, priority: priority, layers: layers,
                                renderedWidth: p.subscriber.video[index].renderedWidth))
             publishers[index] = publisher
-            wanted += cost
+            layerIndices[index] = indices
         }
         let audio = p.subscriber.audio.filter(\.isFilled).count * Self.audioStreamBitrate
         // The screen share goes before every camera: after audio, its rate
@@ -71,11 +94,8 @@ extension MediaEngine {
         var screen = 0
         if p.subscriber.screen.first?.isFilled == true,
            case .publisher(let who)? = session.table.fill(of: p.id, kind: .screen, index: 0) {
-            screen = session.participants[who]?.screen?.bitrate.bitsPerSecond(now: now) ?? 0
+            screen = session.participants[who]?.screen?.layers[0].bitrate.bitsPerSecond(now: now) ?? 0
         }
-        // Probing goes past what is needed by the allocator's headroom and
-        // more: a probe that stops at the need can never lift a paused slot.
-        p.subscriber.bandwidth?.wanted = max(Int(Double(audio + screen + wanted) * Self.probeHeadroom), 1)
         // The best of the last 2 s of the estimate and of what the subscriber
         // got: AIMD dips 10 % below the path at every backoff, and jitter
         // alone can cause one (a lossy, jittery path that carried 1.3 Mbit/s
@@ -88,8 +108,48 @@ extension MediaEngine {
         // Audio first still: the share takes at most what audio leaves.
         let budget = estimate - min(screen, max(0, estimate - audio))
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)
+        // Probing goes one step past what was chosen (a paused slot's lowest
+        // layer, a layered slot's next layer) plus the allocator's headroom
+        // and more: a probe that stops at the need can never lift a slot, and
+        // one that aims at every top layer at once floods a narrow link.
+        var wanted = audio + screen
+        for slot in slots {
+            switch allocation.decisions[slot.id] {
+            case .layer(let index)?: wanted += slot.layers[min(index + 1, slot.layers.count - 1)].bitrate
+            case .paused?, nil: wanted += slot.layers[0].bitrate
+            }
+        }
+        p.subscriber.bandwidth?.wanted = max(Int(Double(wanted) * Self.probeHeadroom), 1)
         var changed = false
-        for (index, decision) in allocation.decisions {
+        var requested = false
+        // A simulcast slot moves up or resumes one at a time, and only while
+        // the current estimate (not just the best of the last 2 s) carries
+        // the allocation: each costs a keyframe burst, and two at once
+        // overfill a narrow link's queue, audio with it. Single-layer slots
+        // resume as the allocator says (its own hysteresis and backoff):
+        // held back one by one, two paused slots came back 10.2 s after a
+        // cap was lifted (test_downlink_cap_chromium's bound is 10 s).
+        var raising = p.subscriber.video.contains { $0.isRaising || $0.awaitsKeyframe }
+        let current = estimator.target
+        for (index, decision) in allocation.decisions.sorted(by: { $0.key < $1.key }) {
+            if case .layer(let chosen) = decision, let indices = layerIndices[index], indices.count > 1 {
+                let layer = indices[chosen]
+                let slot = p.subscriber.video[index]
+                let up = slot.isPaused || (slot.layer.map { layer > $0 } ?? false) && slot.targetLayer != layer
+                if up {
+                    guard !raising, current >= allocation.allocated else { continue }
+                    raising = true
+                }
+            }
+            if case .layer(let chosen) = decision, let layer = layerIndices[index]?[chosen],
+               p.subscriber.video[index].targetLayer != layer {
+                // The slot moves at the layer's next keyframe: ask for one now.
+                p.subscriber.video[index].targetLayer = layer
+                if p.subscriber.video[index].layer != layer, !p.subscriber.video[index].isPaused {
+                    publishers[index]?.requestKeyframe(now: now, layer: layer)
+                    requested = true
+                }
+            }
             let pause = decision == .paused
             guard p.subscriber.video[index].isPaused != pause else { continue }
             p.subscriber.video[index].setPaused(pause)
@@ -98,7 +158,7 @@ extension MediaEngine {
                 counters.videoSlotsPaused += 1
             } else {
                 counters.videoSlotsResumed += 1
-                publishers[index]?.requestKeyframe(now: now)
+                publishers[index]?.requestKeyframe(now: now, layer: p.subscriber.video[index].targetLayer)
             }
         }
         // A slot whose publisher stopped sending is not decided: it resumes,
@@ -107,7 +167,7 @@ extension MediaEngine {
             p.subscriber.video[index].setPaused(false)
             changed = true
         }
-        if changed { timersChanged() }  // resumed slots asked their publishers for keyframes
+        if changed || requested { timersChanged() }  // resumed slots asked their publishers for keyframes
         if changed || allocation.suggestMixedAudio != p.subscriber.suggestedMix {
             p.subscriber.suggestedMix = allocation.suggestMixedAudio
             let mids = p.plan.slots(.video).map(\.mid)

@@ -35,42 +35,22 @@ extension MediaEngine {
         if let id = p.plan.transportWideID, let sequence = header.transportSequenceNumber(id: id, in: packet) {
             recordTransportArrival(p, sequence: sequence, now: now, transmits: &transmits)
         }
-        var kind = p.publishedKind(ssrc: header.ssrc, payloadType: header.payloadType)
-        if kind == nil {
-            // Camera or screen share: no array or key path here, the path allocates nothing.
-            if p.video?.isRetransmission(ssrc: header.ssrc, payloadType: header.payloadType) == true {
-                kind = .video
-            } else if p.screen?.isRetransmission(ssrc: header.ssrc, payloadType: header.payloadType) == true {
-                kind = .screen
-            }
-            if let resent = kind {
-                // RFC 4588: the publisher resent a packet we NACKed; restore the original in place.
-                guard let primary = resent == .screen ? p.screen?.ssrc : p.video?.ssrc,
-                      let payloadType = resent == .screen ? p.screen?.payloadType : p.video?.payloadType,
-                      RTXPacket.unwrap(&packet, header: header, primarySSRC: primary, primaryPayloadType: payloadType) != nil
-                else { counters.rtxPaddingDropped += 1; return }
-                guard let original = try? RTPHeader(parsing: packet) else { counters.malformedMedia += 1; return }
-                header = original
-                counters.rtxReceived += 1
-            }
-        }
-        guard let kind else {
-            counters.unexpectedStream += 1
-            return
-        }
+        guard let (kind, layer) = identifyStream(of: p, packet: &packet, header: &header) else { return }
         let keyframe = kind.isVideo && VP8Keyframe.isKeyframeStart(packet, payload: header.payloadRange)
+        var top = 0
         if kind.isVideo {
             let repairDue = repairDeadline(of: p)
             let admitted = kind == .screen
-                ? admitVideo(&p.screen, packet: packet, header: header, keyframe: keyframe, now: now)
-                : admitVideo(&p.video, packet: packet, header: header, keyframe: keyframe, now: now)
+                ? admitVideo(&p.screen, layer: layer, packet: packet, header: header, keyframe: keyframe, now: now)
+                : admitVideo(&p.video, layer: layer, packet: packet, header: header, keyframe: keyframe, now: now)
             // A gap or a keyframe moves its NACK and keyframe-request timers.
             if repairDeadline(of: p) != repairDue { reschedule(p) }
             guard admitted else { return }
+            top = kind == .screen ? 0 : p.video?.topLayer(now: now) ?? layer
         }
         var audioLevel: RTPAudioLevel?
         if kind == .audio {
-            p.audio?.stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
+            p.audio?.layers[0].stats.record(sequence: header.sequenceNumber, timestamp: header.timestamp, now: now)
             // localExtensionIDs[0] is the RFC 6464 audio level (OfferPlan.forwardedExtensions).
             let levelID = p.localExtensionIDs[0]
             if levelID != 0, let level = header.audioLevel(id: levelID, in: packet) {
@@ -93,9 +73,20 @@ extension MediaEngine {
         let payloadBytes = header.payloadRange.count
         var forwarded = 0
         var bytes = 0
+        let descriptor = kind.isVideo ? VP8Descriptor(packet, payload: header.payloadRange) : nil
+        var wantsKeyframe = false
         for target in targets {
             let sub = target.subscriber
             guard let subSRTP = sub.srtp, let destination = sub.ice.selected else { continue }
+            if kind == .video {
+                // Simulcast: only the slot's layer passes, and a keyframe of the layer it aims at moves it there.
+                let switches = sub.subscriber.video[target.slot].layerSwitches
+                guard sub.subscriber.video[target.slot].admit(layer: layer, top: top, isKeyframe: keyframe) else {
+                    if sub.subscriber.video[target.slot].awaitsLayer(top: top) == layer { wantsKeyframe = true }
+                    continue
+                }
+                if sub.subscriber.video[target.slot].layerSwitches != switches { counters.layerSwitches += 1 }
+            }
             let slotSSRC = sub.subscriber[kind][target.slot].ssrc
             guard let rewritten = sub.subscriber[kind][target.slot].rewrite(
                 sequence: header.sequenceNumber, timestamp: header.timestamp, isKeyframe: keyframe,
@@ -108,6 +99,11 @@ extension MediaEngine {
                                                    payloadType: target.payloadType,
                                                    remap: target.remapsExtensions
                                                        ? (p.extensionIndexByID, sub.localExtensionIDs) : nil)
+                if let descriptor, descriptor.pictureIDOffset != nil || descriptor.tl0Offset != nil {
+                    let ids = sub.subscriber[kind][target.slot].rewritePicture(descriptor)
+                    descriptor.write(pictureID: ids.pictureID, tl0PicIdx: ids.tl0PicIdx, into: out,
+                                     payload: header.payloadRange.lowerBound)
+                }
                 length = stampTransportWide(for: sub, out, length: length, original: packet, header: header,
                                             originalID: p.plan.transportWideID ?? 0, now: now)
                 do {
@@ -122,6 +118,12 @@ extension MediaEngine {
             if failed { counters.srtpFailed += 1 } else { forwarded += 1 }
             if sub.subscriber.probe != nil { sendProbe(sub, now: now, transmits: &transmits) }
         }
+        if wantsKeyframe, kind == .video, p.video?.layers[layer].keyframes.isOutstanding == false,
+           p.video?.layers[layer].keyframes.isWaiting == false {
+            // A slot waits to switch to this layer: ask it for a keyframe (coalesced, rate-limited).
+            p.requestKeyframe(now: now, layer: layer)
+            reschedule(p)
+        }
         counters.rtpForwarded += forwarded
         if kind == .audio {
             counters.audioPacketsForwarded += forwarded
@@ -133,33 +135,41 @@ extension MediaEngine {
         }
     }
 
-    /// The video ladder before forwarding: cache the packet for subscribers'
-    /// NACKs, drop a duplicate (a retransmission of something we have),
-    /// note gaps to NACK upstream and keyframes that clear requests.
-    /// Returns whether the packet goes on to the subscribers.
-    private func admitVideo(_ stream: inout PublishedStream?,
-                            packet: [UInt8], header: RTPHeader, keyframe: Bool, now: Instant) -> Bool {
-        // Each step mutates the stream (camera or screen) in place: a copy of
-        // the stream would copy its packet cache.
-        guard stream != nil else { return false }
+    /// The video ladder before forwarding, for one layer: cache the packet
+    /// for subscribers' NACKs, drop a duplicate (a retransmission of
+    /// something we have), note gaps to NACK upstream and keyframes that
+    /// clear requests. Returns whether the packet goes on to the subscribers.
+    private func admitVideo(_ stream: inout PublishedStream?, layer: Int, packet: [UInt8], header: RTPHeader,
+                            keyframe: Bool, now: Instant) -> Bool {
+        // Each step mutates the layer of the stream (camera or screen) in
+        // place: a copy would copy its packet cache.
+        guard let count = stream?.layers.count, layer < count else { return false }
         let sequence = header.sequenceNumber
-        if stream?.cache?.insert(packet, sequence: sequence, now: now) == .duplicate {
+        if stream?.layers[layer].cache?.insert(packet, sequence: sequence, now: now) == .duplicate {
             counters.duplicatesDropped += 1
             return false
         }
-        stream?.stats.record(sequence: sequence, timestamp: header.timestamp, now: now)
-        if let missing = stream?.nacks?.missingCount {
-            let result = stream?.nacks?.received(sequence: sequence, now: now)
-            let newlyMissing = max(0, (stream?.nacks?.missingCount ?? 0) - missing)
+        stream?.layers[layer].stats.record(sequence: sequence, timestamp: header.timestamp, now: now)
+        if let missing = stream?.layers[layer].nacks?.missingCount {
+            let result = stream?.layers[layer].nacks?.received(sequence: sequence, now: now)
+            let newlyMissing = max(0, (stream?.layers[layer].nacks?.missingCount ?? 0) - missing)
             switch result {
             case .filled(nacked: true)?: counters.packetsRecovered += 1
-            case .restarted?: stream?.keyframes.request(now: now)
-            case .new?: stream?.noteArrival(newlyMissing: newlyMissing)
+            case .restarted?: stream?.layers[layer].keyframes.request(now: now)
+            case .new?: stream?.layers[layer].noteArrival(newlyMissing: newlyMissing)
             default: break
             }
         }
-        if keyframe { stream?.keyframes.keyframeArrived(now: now) }
-        stream?.bitrate.add(packet.count, now: now)
+        if keyframe {
+            stream?.layers[layer].keyframes.keyframeArrived(now: now)
+            if let d = VP8Descriptor(packet, payload: header.payloadRange),
+               let width = VP8Descriptor.keyframeWidth(packet, at: header.payloadRange.lowerBound + d.length,
+                                                       end: header.payloadRange.upperBound) {
+                stream?.layers[layer].width = width
+            }
+        }
+        stream?.layers[layer].bitrate.add(packet.count, now: now)
+        stream?.layers[layer].lastArrival = now
         return true
     }
 }

@@ -117,12 +117,8 @@ extension MediaEngine {
     /// over too, as on a source switch: new offsets, video from a keyframe.
     func newPeerConnection(_ p: Participant, plan: OfferPlan, now: Instant) {
         p.audio = plan.audio.map { PublishedStream(kind: .audio, payloadType: $0.payloadType, ssrc: $0.ssrc) }
-        p.video = plan.video.map {
-            PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
-        }
-        p.screen = plan.screen.map {
-            PublishedStream(kind: .screen, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
-        }
+        p.video = plan.video.map { PublishedStream(kind: .video, $0) }
+        p.screen = plan.screen.map { PublishedStream(kind: .screen, $0) }
         if p.transportFeedback != nil { p.transportFeedback = TransportFeedbackRecorder() }
         if p.subscriber.bandwidth != nil { p.subscriber.bandwidth = BandwidthEstimator(configuration: MediaEngine.downlinkEstimator) }
         let session = p.session

@@ -100,10 +100,13 @@ extension MediaEngine {
             for p in session.participants.values {
                 if p.srtp != nil { s.mediaConnected += 1 }
                 for (kind, stream) in [(TrackKind.audio, p.audio), (.video, p.video)] {
-                    guard let stats = stream?.stats, stats.expected > 0 else { continue }
+                  for layer in stream?.layers ?? [] {
+                    let stats = layer.stats
+                    guard stats.expected > 0 else { continue }
                     let loss = max(0, Double(stats.cumulativeLost)) / Double(stats.expected)
                     s.quality[.init(.uplink, kind), default: StreamQuality()]
                         .add(loss: min(1, loss), jitter: Double(stats.jitter) / Double(stats.clockRate))
+                  }
                 }
                 for kind in TrackKind.allCases {
                     for slot in p.subscriber[kind] where slot.isFilled {

@@ -55,7 +55,7 @@ extension MediaEngine {
             for new in keys.subtracting(mix.contributors) {
                 // The publisher's stream jitter is already known (RFC 3550
                 // receive statistics): the new buffer starts at that delay.
-                let jitter = contributors[new]?.audio.map { TimeSpan(nanoseconds: Int64($0.stats.jitter) * 1_000_000 / 48) }
+                let jitter = contributors[new]?.audio.map { TimeSpan(nanoseconds: Int64($0.layers[0].stats.jitter) * 1_000_000 / 48) }
                 try? mix.mixer.addContributor(new, expectedJitter: jitter ?? .milliseconds(0))
             }
             mix.contributors = keys

@@ -27,14 +27,15 @@ extension MediaEngine {
             case .nack(let nack):
                 answerNack(nack, from: p, now: now, transmits: &transmits)
             case .senderReport(let sr):
-                if sr.ssrc == p.audio?.ssrc {
-                    p.audio?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
+                if sr.ssrc == p.audio?.layers[0].ssrc {
+                    p.audio?.layers[0].stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
                 }
-                if sr.ssrc == p.video?.ssrc {
-                    p.video?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
+                if let layer = p.video?.layer(ssrc: sr.ssrc) {
+                    p.video?.layers[layer].stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp,
+                                                                    now: now)
                 }
-                if sr.ssrc == p.screen?.ssrc {
-                    p.screen?.stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
+                if sr.ssrc == p.screen?.layers[0].ssrc {
+                    p.screen?.layers[0].stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
                 }
                 readReportBlocks(p, sr.reportBlocks, now: now)
             case .receiverReport(let rr):
@@ -52,15 +53,16 @@ extension MediaEngine {
     }
 
     /// A subscriber's PLI or FIR for one of its slots goes to whoever the
-    /// routing table says fills it; the engine's deadline (the requester's,
-    /// due at once) sends the PLI or FIR right after this batch.
+    /// routing table says fills it, for the simulcast layer the slot
+    /// receives (or, before it has one, every layer); the engine's deadline
+    /// (the requester's, due at once) sends the PLI or FIR right after this batch.
     private func requestKeyframe(subscriber: Participant, slotSSRC: UInt32, now: Instant) {
         guard let (kind, index) = subscriber.subscriber.slot(withSSRC: slotSSRC), kind.isVideo,
               case .publisher(let who)? = subscriber.session.table.fill(of: subscriber.id, kind: kind, index: index),
               let publisher = subscriber.session.participants[who], publisher[keyPath: Participant.videoStream(kind)] != nil
         else { return }
         counters.keyframeRequestsReceived += 1
-        publisher.requestKeyframe(of: kind, now: now)
+        publisher.requestKeyframe(of: kind, now: now, layer: kind == .video ? subscriber.subscriber.video[index].layer : nil)
         reschedule(publisher)
     }
 
@@ -90,35 +92,43 @@ extension MediaEngine {
         sendRepairRequests(p, for: \.screen, now: now, transmits: &transmits)
     }
 
-    /// The same for one of `p`'s video streams, the camera or the screen share.
+    /// The same for one of `p`'s video streams, the camera (each simulcast
+    /// layer) or the screen share.
     private func sendRepairRequests(_ p: Participant, for stream: ReferenceWritableKeyPath<Participant, PublishedStream?>,
                                     now: Instant, transmits: inout TransmitQueue) {
-        // The stream is mutated in place: a copy of it would copy its packet cache.
-        guard let ssrc = p[keyPath: stream]?.ssrc, let srtp = p.srtp, let to = p.ice.selected else { return }
+        // The stream's layers are mutated in place: a copy would copy their packet caches.
+        guard let count = p[keyPath: stream]?.layers.count, let srtp = p.srtp, let to = p.ice.selected else { return }
         var packets: [any RTCPPacketWritable] = []
         var nack = false
-        if let lost = p[keyPath: stream]?.nacks?.poll(now: now, rtt: p.roundTrip.smoothed), !lost.isEmpty {
-            packets.append(RTCPNack(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc, lostSequenceNumbers: lost))
-            counters.nacksSent += 1
-            counters.nackedPackets += lost.count
-            nack = true
-        }
-        if p[keyPath: stream]?.nacks?.takeKeyframeNeed() == true { p[keyPath: stream]?.keyframes.request(now: now) }
-        switch p[keyPath: stream]?.keyframes.poll(now: now, rtt: p.roundTrip.smoothed) {
-        case .pli?:
-            packets.append(RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc))
-            counters.pliSent += 1
-        case .fir(let sequence)?:
-            packets.append(RTCPFullIntraRequest(senderSSRC: p.feedbackSSRC,
-                                                entries: [.init(ssrc: ssrc, sequenceNumber: sequence)]))
-            counters.firSent += 1
-        case nil:
-            break
+        var loss = 0.0
+        for layer in 0..<count {
+            guard let ssrc = p[keyPath: stream]?.layers[layer].ssrc else { continue }
+            if let lost = p[keyPath: stream]?.layers[layer].nacks?.poll(now: now, rtt: p.roundTrip.smoothed), !lost.isEmpty {
+                packets.append(RTCPNack(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc, lostSequenceNumbers: lost))
+                counters.nacksSent += 1
+                counters.nackedPackets += lost.count
+                nack = true
+                loss = max(loss, p[keyPath: stream]?.layers[layer].uplinkLoss ?? 0)
+            }
+            if p[keyPath: stream]?.layers[layer].nacks?.takeKeyframeNeed() == true {
+                p[keyPath: stream]?.layers[layer].keyframes.request(now: now)
+            }
+            switch p[keyPath: stream]?.layers[layer].keyframes.poll(now: now, rtt: p.roundTrip.smoothed) {
+            case .pli?:
+                packets.append(RTCPPictureLossIndication(senderSSRC: p.feedbackSSRC, mediaSSRC: ssrc))
+                counters.pliSent += 1
+            case .fir(let sequence)?:
+                packets.append(RTCPFullIntraRequest(senderSSRC: p.feedbackSSRC,
+                                                    entries: [.init(ssrc: ssrc, sequenceNumber: sequence)]))
+                counters.firSent += 1
+            case nil:
+                break
+            }
         }
         guard !packets.isEmpty else { return }
         // On a lossy uplink the NACK itself goes twice (`nacksTwice`), each
         // copy its own SRTCP packet.
-        let copies = nack && Self.nacksTwice(loss: p[keyPath: stream]?.uplinkLoss ?? 0) ? 2 : 1
+        let copies = nack && Self.nacksTwice(loss: loss) ? 2 : 1
         let compound = RTCPCompound.build(packets)
         for _ in 0..<copies {
             var out = compound
@@ -139,7 +149,7 @@ extension MediaEngine {
         p.transportFeedback?.record(sequence, at: now)
         guard let due = p.transportFeedback?.nextFeedback, due <= now,
               let srtp = p.srtp, let to = p.ice.selected else { return }
-        let mediaSSRC = p.video?.ssrc ?? p.audio?.ssrc ?? 0
+        let mediaSSRC = p.video?.layers[0].ssrc ?? p.audio?.layers[0].ssrc ?? 0
         guard let feedback = p.transportFeedback?.feedback(now: now, senderSSRC: p.feedbackSSRC, mediaSSRC: mediaSSRC)
         else { return }
         for packet in feedback {
@@ -190,9 +200,16 @@ extension MediaEngine {
     func sendReports(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         guard let srtp = p.srtp, let to = p.ice.selected else { return }
         var blocks: [RTCPReportBlock] = []
-        if let ssrc = p.audio?.ssrc, (p.audio?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.audio!.stats, now)) }
-        if let ssrc = p.video?.ssrc, (p.video?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.video!.stats, now)) }
-        if let ssrc = p.screen?.ssrc, (p.screen?.stats.received ?? 0) > 0 { blocks.append(reportBlock(ssrc, &p.screen!.stats, now)) }
+        if let ssrc = p.audio?.layers[0].ssrc, (p.audio?.layers[0].stats.received ?? 0) > 0 {
+            blocks.append(reportBlock(ssrc, &p.audio!.layers[0].stats, now))
+        }
+        for layer in p.video?.layers.indices ?? 0..<0 {
+            guard let ssrc = p.video?.layers[layer].ssrc, (p.video?.layers[layer].stats.received ?? 0) > 0 else { continue }
+            blocks.append(reportBlock(ssrc, &p.video!.layers[layer].stats, now))
+        }
+        if let ssrc = p.screen?.layers[0].ssrc, (p.screen?.layers[0].stats.received ?? 0) > 0 {
+            blocks.append(reportBlock(ssrc, &p.screen!.layers[0].stats, now))
+        }
         var packets: [any RTCPPacketWritable] = []
         for kind in TrackKind.allCases {
             for (index, slot) in p.subscriber[kind].enumerated() {
@@ -235,9 +252,9 @@ extension MediaEngine {
            index < p.subscriber[other].count, p.session.table.fill(of: p.id, kind: other, index: index) == .publisher(who),
            slot.hasOffsets, p.subscriber[other][index].hasOffsets,
            let publisher = p.session.participants[who],
-           let own = (kind == .audio ? publisher.audio : publisher.video)?.stats,
+           let own = Self.reportingStats(publisher, kind: kind, layer: p.subscriber.video[index].layer),
            let report = own.lastSenderReportTimes, let at = own.lastSenderReportAt,
-           (kind == .audio ? publisher.video : publisher.audio)?.stats.lastSenderReportTimes != nil {
+           Self.reportingStats(publisher, kind: other, layer: p.subscriber.video[index].layer)?.lastSenderReportTimes != nil {
             let elapsed = UInt64(max(0, (now - at).nanoseconds))
             let ntp = report.ntp &+ (elapsed / 1_000_000_000) << 32 &+ (elapsed % 1_000_000_000) << 32 / 1_000_000_000
             let rtp = slot.slotTimestamp(forSourceTimestamp: report.rtp)
@@ -247,6 +264,14 @@ extension MediaEngine {
         let elapsed = max(0, (now - last.at).nanoseconds)
         let rtp = last.timestamp &+ UInt32(truncatingIfNeeded: Int64(slot.clockRate) * elapsed / 1_000_000_000)
         return (ntpTimestamp(now), rtp)
+    }
+
+    /// The receive statistics whose sender reports time a slot of `kind`:
+    /// the audio's, or the video layer the slot forwards.
+    static func reportingStats(_ publisher: Participant, kind: TrackKind, layer: Int?) -> ReceiveStatistics? {
+        guard kind == .video else { return publisher.audio?.layers[0].stats }
+        guard let video = publisher.video, let layer, layer < video.layers.count else { return nil }
+        return video.layers[layer].stats
     }
 
     private func reportBlock(_ ssrc: UInt32, _ stats: inout ReceiveStatistics, _ now: Instant) -> RTCPReportBlock {

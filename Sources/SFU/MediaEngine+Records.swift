@@ -53,10 +53,10 @@ extension MediaEngine {
         nextFlowSample = now + Self.flowSampleInterval
         for session in sessions.values {
             for p in session.participants.values {
-                if let received = p.audio?.stats.received, let change = p.audio?.flow.sample(received: received, now: now) {
+                if let received = p.audio?.layers[0].stats.received, let change = p.audio?.flow.sample(received: received, now: now) {
                     record(.flow(recordPerson(p), .audio, change.flowing), session: session, at: change.at)
                 }
-                if let received = p.video?.stats.received, let change = p.video?.flow.sample(received: received, now: now) {
+                if let received = p.video.map({ UInt64($0.received) }), let change = p.video?.flow.sample(received: received, now: now) {
                     record(.flow(recordPerson(p), .video, change.flowing), session: session, at: change.at)
                 }
             }

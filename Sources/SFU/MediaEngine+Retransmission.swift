@@ -28,7 +28,10 @@ extension MediaEngine {
         counters.nacksReceived += 1
         guard let (kind, index) = sub.subscriber.slot(withSSRC: nack.mediaSSRC), kind.isVideo,
               case .publisher(let who)? = sub.session.table.fill(of: sub.id, kind: kind, index: index),
-              let publisher = sub.session.participants[who], publisher[keyPath: Participant.videoStream(kind)]?.cache != nil,
+              let publisher = sub.session.participants[who],
+              let layer = kind == .screen ? 0 : sub.subscriber.video[index].layer,
+              let layers = publisher[keyPath: Participant.videoStream(kind)]?.layers.count, layer < layers,
+              publisher[keyPath: Participant.videoStream(kind)]?.layers[layer].cache != nil,
               let srtp = sub.srtp, let destination = sub.ice.selected else {
             counters.retransmissionMisses += nack.lostSequenceNumbers.count
             return
@@ -38,13 +41,18 @@ extension MediaEngine {
             ? (publisher.extensionIndexByID, sub.localExtensionIDs) : nil
         for slotSequence in nack.lostSequenceNumbers {
             guard let sourceSequence = sub.subscriber[kind][index].sourceSequence(forSlotSequence: slotSequence),
-                  let original = publisher[keyPath: Participant.videoStream(kind)]?.cache?.packet(sequence: sourceSequence, now: now),
+                  let original = publisher[keyPath: Participant.videoStream(kind)]?.layers[layer].cache?
+                      .packet(sequence: sourceSequence, now: now),
                   let header = try? RTPHeader(parsing: original) else {
                 counters.retransmissionMisses += 1
                 continue
             }
             guard sub.subscriber[kind][index].resent.shouldResend(sequence: slotSequence, now: now, rtt: roundTrip) else {
                 counters.retransmissionsSuppressed += 1
+                continue
+            }
+            guard spendRepairAllowance(sub, bytes: original.count, now: now) else {
+                counters.retransmissionsOverBudget += 1
                 continue
             }
             let slot = sub.subscriber[kind][index]
@@ -58,6 +66,23 @@ extension MediaEngine {
                 counters.srtpFailed += 1
             }
         }
+    }
+
+    /// The share of a subscriber's downlink estimate that retransmissions may use.
+    static let repairShare = 0.25
+
+    /// Whether `bytes` more of retransmissions fit `sub`'s allowance (always,
+    /// without a settled downlink estimate); spends them if so.
+    private func spendRepairAllowance(_ sub: Participant, bytes: Int, now: Instant) -> Bool {
+        guard let estimator = sub.subscriber.bandwidth, estimator.isSettled(now: now) else { return true }
+        let estimate = estimator.target
+        let perSecond = Int(Double(estimate) * Self.repairShare / 8)
+        let elapsed = sub.subscriber.repairRefilledAt.map { max(0, (now - $0).seconds) } ?? 1
+        sub.subscriber.repairAllowance = min(perSecond, sub.subscriber.repairAllowance + Int(Double(perSecond) * elapsed))
+        sub.subscriber.repairRefilledAt = now
+        guard sub.subscriber.repairAllowance >= bytes else { return false }
+        sub.subscriber.repairAllowance -= bytes
+        return true
     }
 
     /// Writes one retransmission of `original` for `slot` into `transmits`:
@@ -80,6 +105,14 @@ extension MediaEngine {
             } else {
                 length = ForwardedPacket.write(original, header: header, into: out, ssrc: slot.ssrc, sequence: sequence,
                                                timestamp: timestamp, payloadType: slot.payloadType, remap: remap)
+            }
+            // Its VP8 picture id and TL0PICIDX as the first copy had them
+            // (after a layer or source switch they are the slot's, not the
+            // publisher's). An RTX payload starts with the 2-byte OSN.
+            if let d = VP8Descriptor(original, payload: header.payloadRange), d.pictureIDOffset != nil || d.tl0Offset != nil {
+                let ids = slot.retransmittedPicture(d)
+                d.write(pictureID: ids.pictureID, tl0PicIdx: ids.tl0PicIdx, into: out,
+                        payload: header.payloadRange.lowerBound + (slot.rtx != nil && rtxSequence != nil ? 2 : 0))
             }
             // A retransmission is on the transport like any copy: it gets the
             // subscriber's next transport-wide number (the header comes first

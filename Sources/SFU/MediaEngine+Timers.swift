@@ -30,12 +30,7 @@ extension MediaEngine {
     /// only on a change.
     func repairDeadline(of p: Participant) -> Instant? {
         guard p.srtp != nil, p.ice.selected != nil else { return nil }
-        var due: Instant?
-        if p.video?.ssrc != nil { due = Self.earlier(p.video?.keyframes.nextDeadline, p.video?.nacks?.nextDeadline) }
-        if p.screen?.ssrc != nil {
-            due = Self.earlier(due, Self.earlier(p.screen?.keyframes.nextDeadline, p.screen?.nacks?.nextDeadline))
-        }
-        return due
+        return Self.earlier(p.video?.repairDeadline, p.screen?.repairDeadline)
     }
 
     /// `session`'s earliest timer: a mixer's next frame, the end of a close

@@ -92,8 +92,8 @@ public final class MediaEngine: DatagramEngine {
         p.answerOrigin.id = UInt64.random(in: 1...UInt64(Int64.max), using: &random)
         p.subject = request.subject
         if !configuration.lossRepair {
-            p.video?.cache = nil
-            p.screen?.cache = nil
+            if let count = p.video?.layers.count { for i in 0..<count { p.video?.layers[i].cache = nil } }
+            p.screen?.layers[0].cache = nil
         }
         if plan.dtlsServer {
             do {

@@ -26,6 +26,28 @@ public struct OfferPlan: Sendable {
         /// then accepts both, and Cohort sends the client transport feedback
         /// on what it publishes, so that the client's own estimator works.
         public var transportWide = false
+        /// The simulcast layers (RFC 8853), lowest first: from `a=simulcast`
+        /// send rids with `a=rid` send lines when the RtpStreamId extension
+        /// was offered too (the answer then accepts them), or from an
+        /// `a=ssrc-group:SIM`; empty without simulcast.
+        public var simulcast: [SimulcastLayer] = []
+    }
+
+    /// One simulcast layer a client offered to send.
+    public struct SimulcastLayer: Sendable, Equatable {
+        /// Its rid (empty for a layer of a SIM group).
+        public var rid: String
+        /// Its SSRC, when the SIM group named it.
+        public var ssrc: UInt32?
+        /// Its retransmission SSRC, when an FID group named it.
+        public var rtxSSRC: UInt32?
+
+        /// Creates a layer.
+        public init(rid: String, ssrc: UInt32? = nil, rtxSSRC: UInt32? = nil) {
+            self.rid = rid
+            self.ssrc = ssrc
+            self.rtxSSRC = rtxSSRC
+        }
     }
 
     /// Loss repair a client offered for a video codec, which the answer accepts.
@@ -91,6 +113,10 @@ public struct OfferPlan: Sendable {
     /// The id of the transport-wide sequence number extension (bundle-wide),
     /// when any section offered transport-wide congestion control.
     public var transportWideID: UInt8?
+    /// The ids of the RtpStreamId and RepairedRtpStreamId extensions (RFC
+    /// 8852 §3, bundle-wide), when a published section offered rid simulcast.
+    public var ridID: UInt8?
+    public var repairedRIDID: UInt8?
     /// Whether a section the client publishes on negotiated it (feedback to the client).
     public var transportWideUplink: Bool {
         sections.contains { if case .publish(_, let p) = $0 { return p.transportWide } else { return false } }
@@ -132,8 +158,16 @@ public struct OfferPlan: Sendable {
     /// its numbers belong to one transport.
     public static let transportWideExtension = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
+    /// RFC 8852 §3.1, §3.2: the rid of a simulcast layer, and of the layer a
+    /// retransmission repairs. Read on what clients publish, never forwarded.
+    public static let ridExtension = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
+    public static let repairedRIDExtension = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id"
+    /// At most this many simulcast layers are accepted.
+    public static let maxSimulcastLayers = 4
+
     /// Analyses `offer`. At most `maxSlots` receive slots per kind are used,
-    /// and one screen slot: a room shows one screen at a time.
+    /// and one screen slot: a room shows one screen at a time. Only the
+    /// camera is taken as simulcast; a screen share is one encoding.
     public init(offer: SessionDescription, maxSlots: Int) throws(SFUError) {
         let media = offer.mediaSections
         guard let first = media.first else { throw .invalidOffer("no media sections") }
@@ -159,6 +193,8 @@ public struct OfferPlan: Sendable {
         var slotCount: [TrackKind: Int] = [.audio: 0, .video: 0, .screen: 0]
         var published: Set<TrackKind> = []
         var transportWideID: UInt8?
+        var ridID: UInt8?
+        var repairedRIDID: UInt8?
         for m in media {
             let mid = m.mid
             let refusedLine = "\(m.media.kind.rawValue) 0 \(m.media.proto) \(m.media.formats.first ?? "0")"
@@ -207,9 +243,19 @@ public struct OfferPlan: Sendable {
             if direction.sends && !published.contains(kind) {
                 published.insert(kind)
                 let ssrc = m.primarySSRCs.first
-                sections.append(.publish(kind, Publish(mid: mid, payloadType: codec.payloadType, ssrc: ssrc, repair: repair,
-                                                       rtxSSRC: repair.rtxPayloadType == nil ? nil : ssrc.flatMap(m.rtxSSRC(for:)),
-                                                       extensions: offered, transportWide: transportWide)))
+                var publish = Publish(mid: mid, payloadType: codec.payloadType, ssrc: ssrc, repair: repair,
+                                      rtxSSRC: repair.rtxPayloadType == nil ? nil : ssrc.flatMap(m.rtxSSRC(for:)),
+                                      extensions: offered, transportWide: transportWide)
+                if kind == .video {
+                    let layers = Self.simulcast(of: m, ids: (ridID, repairedRIDID), rtx: repair.rtxPayloadType != nil)
+                    publish.simulcast = layers.layers
+                    if layers.byRID {
+                        ridID = layers.ids.rid
+                        repairedRIDID = layers.ids.repaired
+                    }
+                    if !layers.layers.isEmpty { publish.ssrc = layers.layers[0].ssrc; publish.rtxSSRC = layers.layers[0].rtxSSRC }
+                }
+                sections.append(.publish(kind, publish))
             } else if direction.receives && !direction.sends && slotCount[kind]! < (kind == .screen ? 1 : maxSlots) {
                 sections.append(.slot(kind, index: slotCount[kind]!, Slot(mid: mid, payloadType: codec.payloadType,
                                                                          repair: repair, extensions: offered,
@@ -222,6 +268,8 @@ public struct OfferPlan: Sendable {
         self.sections = sections
         self.extensionIDs = ids
         self.transportWideID = transportWideID
+        self.ridID = ridID
+        self.repairedRIDID = repairedRIDID
         if sections.allSatisfy({ if case .rejected = $0 { return true } else { return false } }) {
             throw .invalidOffer("no Opus audio or VP8 video section")
         }
@@ -242,6 +290,37 @@ public struct OfferPlan: Sendable {
                 return section
             }
         }
+    }
+
+    /// The simulcast layers a published video section offers (RFC 8853):
+    /// the first rid of each `a=simulcast` send stream that has an `a=rid`
+    /// send line, when the section offers the RtpStreamId extension (one-byte
+    /// id, the same across the bundle; RepairedRtpStreamId too if offered
+    /// and RTX is used); else the SSRCs of an `a=ssrc-group:SIM` with their
+    /// FID twins. Fewer than two layers, or more than `maxSimulcastLayers`,
+    /// is no simulcast.
+    static func simulcast(of m: MediaDescription, ids known: (rid: UInt8?, repaired: UInt8?), rtx: Bool)
+        -> (layers: [SimulcastLayer], byRID: Bool, ids: (rid: UInt8?, repaired: UInt8?)) {
+        func oneByteID(_ uri: String, known: UInt8?) -> UInt8? {
+            guard let ext = m.extMaps.first(where: { $0.uri == uri }), ext.id > 0, ext.id < 15,
+                  known == nil || known == UInt8(ext.id) else { return nil }
+            return UInt8(ext.id)
+        }
+        if let simulcast = m.simulcast, let ridID = oneByteID(ridExtension, known: known.rid) {
+            let sendRIDs = Set(m.rids.filter { $0.direction == .send }.map(\.id))
+            var seen: Set<String> = []
+            let rids = simulcast.sendRIDs.filter { sendRIDs.contains($0) && seen.insert($0).inserted }
+            if (2...maxSimulcastLayers).contains(rids.count) {
+                let repaired = rtx ? oneByteID(repairedRIDExtension, known: known.repaired) : nil
+                return (rids.map { SimulcastLayer(rid: $0) }, true, (ridID, repaired))
+            }
+        }
+        if let group = m.ssrcGroups.first(where: { $0.semantics == "SIM" }),
+           (2...maxSimulcastLayers).contains(group.ssrcs.count), Set(group.ssrcs).count == group.ssrcs.count {
+            let layers = group.ssrcs.map { SimulcastLayer(rid: "", ssrc: $0, rtxSSRC: rtx ? m.rtxSSRC(for: $0) : nil) }
+            return (layers, false, (nil, nil))
+        }
+        return ([], false, (nil, nil))
     }
 
     /// The repair a section offers for `codec`: its `rtx` twin and its feedback types.

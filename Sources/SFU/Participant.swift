@@ -83,12 +83,8 @@ final class Participant {
         self.sourceKey = sourceKey
         self.feedbackSSRC = UInt32.random(in: 1...UInt32.max, using: &random)
         self.audio = plan.audio.map { PublishedStream(kind: .audio, payloadType: $0.payloadType, ssrc: $0.ssrc) }
-        self.video = plan.video.map {
-            PublishedStream(kind: .video, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
-        }
-        self.screen = plan.screen.map {
-            PublishedStream(kind: .screen, payloadType: $0.payloadType, ssrc: $0.ssrc, repair: $0.repair, rtxSSRC: $0.rtxSSRC)
-        }
+        self.video = plan.video.map { PublishedStream(kind: .video, $0) }
+        self.screen = plan.screen.map { PublishedStream(kind: .screen, $0) }
         func slots(_ kind: TrackKind, clockRate: UInt32) -> [SubscribedSlot] {
             plan.slots(kind).map { slot in
                 SubscribedSlot(ssrc: UInt32.random(in: 1...UInt32.max, using: &random), clockRate: clockRate,
@@ -116,15 +112,24 @@ final class Participant {
     }
 
     /// Asks for a keyframe of the camera, if it has one: a new subscriber,
-    /// a slot switch, or a subscriber's PLI or FIR.
-    func requestKeyframe(now: Instant) { video?.keyframes.request(now: now) }
+    /// a slot switch (every simulcast layer: the slot takes whichever it
+    /// aims at), or a subscriber's PLI or FIR (`layer`: the one it receives).
+    func requestKeyframe(now: Instant, layer: Int? = nil) {
+        guard video != nil else { return }
+        if let layer, layer < video!.layers.count {
+            video?.layers[layer].keyframes.request(now: now)
+        } else {
+            video?.requestKeyframes(now: now)
+        }
+    }
 
-    /// Asks for a keyframe of the stream of `kind` (camera or screen share).
-    func requestKeyframe(of kind: TrackKind, now: Instant) {
+    /// Asks for a keyframe of the stream of `kind` (camera or screen share;
+    /// `layer` as for `requestKeyframe(now:layer:)`).
+    func requestKeyframe(of kind: TrackKind, now: Instant, layer: Int? = nil) {
         switch kind {
         case .audio: break
-        case .video: video?.keyframes.request(now: now)
-        case .screen: screen?.keyframes.request(now: now)
+        case .video: requestKeyframe(now: now, layer: layer)
+        case .screen: screen?.requestKeyframes(now: now)
         }
     }
 
@@ -132,16 +137,5 @@ final class Participant {
     /// (`p[keyPath:]`): a copy of a stream would copy its packet cache.
     static func videoStream(_ kind: TrackKind) -> ReferenceWritableKeyPath<Participant, PublishedStream?> {
         kind == .screen ? \.screen : \.video
-    }
-    /// The kind of a stream this participant publishes, learning the SSRC
-    /// from the payload type the first time if SDP did not declare it.
-    func publishedKind(ssrc: UInt32, payloadType: UInt8) -> TrackKind? {
-        if audio?.ssrc == ssrc { return .audio }
-        if video?.ssrc == ssrc { return .video }
-        if screen?.ssrc == ssrc { return .screen }
-        if audio?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .audio }
-        if video?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .video }
-        if screen?.claims(ssrc: ssrc, payloadType: payloadType) == true { return .screen }
-        return nil
     }
 }

@@ -43,6 +43,18 @@ public struct SubscribedSlot: Sendable {
     /// downlink allocation pauses the slot.
     public var renderedWidth: Int?
     private var pendingKeyframe = false
+    /// The simulcast layer of the current source being forwarded (0 for a
+    /// publisher without simulcast); nil until the first keyframe after a
+    /// rebase or a resume.
+    public private(set) var layer: Int?
+    /// The layer the subscriber's downlink allocation chose; the slot moves
+    /// there at that layer's next keyframe (`admit`). `Int.max`: the highest
+    /// the publisher sends.
+    public var targetLayer = Int.max
+    /// Layer switches made at a keyframe (not counting the first layer of a source).
+    public private(set) var layerSwitches = 0
+    /// VP8 picture id and TL0PICIDX continuity across sources and layers.
+    private var pictures = VP8PictureContinuity()
     private var started = false
     private var needsBase = true
     private var seqOffset: UInt16 = 0
@@ -109,6 +121,7 @@ public struct SubscribedSlot: Sendable {
         switchedAfter = started ? lastOutTs : nil
         needsBase = true
         pendingKeyframe = waitForKeyframe && filled
+        layer = nil
     }
 
     /// Pauses or resumes the slot (see `isPaused`).
@@ -118,7 +131,52 @@ public struct SubscribedSlot: Sendable {
         if !paused {
             needsBase = true
             pendingKeyframe = isFilled
+            layer = nil
         }
+    }
+
+    /// Whether a packet of layer `incoming` of the slot's source is the
+    /// slot's to forward. The current layer's packets are, until a keyframe
+    /// of the layer the slot aims at (`targetLayer`, no higher than `top`,
+    /// the highest the publisher is sending) arrives: from that packet on,
+    /// the slot forwards the new layer, continuing its own sequence numbers,
+    /// timestamps and VP8 picture ids, so the decoder starts cleanly on a
+    /// keyframe and sees one stream.
+    public mutating func admit(layer incoming: Int, top: Int, isKeyframe: Bool) -> Bool {
+        if incoming == layer { return true }
+        guard incoming == Swift.min(targetLayer, top), isKeyframe, isFilled, !isPaused else { return false }
+        if layer != nil {
+            needsBase = true
+            layerSwitches += 1
+        }
+        layer = incoming
+        return true
+    }
+
+    /// Whether the slot waits for a keyframe of the layer it aims at (a
+    /// keyframe request to that layer is due).
+    public func awaitsLayer(top: Int) -> Int? {
+        let aim = Swift.min(targetLayer, top)
+        guard isFilled, !isPaused, layer != aim else { return nil }
+        return aim
+    }
+
+    /// Whether the slot waits for a keyframe of a higher layer than it forwards.
+    public var isRaising: Bool {
+        guard let layer, isFilled, !isPaused, targetLayer != Int.max else { return false }
+        return targetLayer > layer
+    }
+
+    /// The VP8 picture id and TL0PICIDX to send for a packet of the current
+    /// source just rewritten by `rewrite` (which set the base on a switch).
+    public mutating func rewritePicture(_ descriptor: VP8Descriptor) -> (pictureID: UInt16, tl0PicIdx: UInt8) {
+        pictures.rewrite(descriptor)
+    }
+
+    /// The VP8 picture id and TL0PICIDX for a retransmission of a packet of
+    /// the current source (as `rewritePicture` gave its first copy).
+    public func retransmittedPicture(_ descriptor: VP8Descriptor) -> (pictureID: UInt16, tl0PicIdx: UInt8) {
+        pictures.mapped(descriptor)
     }
 
     /// The rewritten sequence number and timestamp for a packet of the
@@ -132,6 +190,7 @@ public struct SubscribedSlot: Sendable {
         }
         if needsBase {
             needsBase = false
+            pictures.rebase()
             unwrapper = SequenceUnwrapper()
             firstInExt = unwrapper.unwrap(sequence)
             highestInExt = firstInExt

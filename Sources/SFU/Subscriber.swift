@@ -24,6 +24,13 @@ struct Subscriber {
     var nextAllocation: Instant = .zero
     /// The probe being sent, if any: RTX padding on a video slot's RTX SSRC.
     var probe: (cluster: ProbeCluster, started: Instant, sentBytes: Int)?
+    /// Bytes of retransmissions the subscriber may still be sent: refilled
+    /// at `MediaEngine.repairShare` of its estimate, up to one second's
+    /// worth. On a link already short, answering every NACK in full sends
+    /// more than the link carries and loses more (audio with it); a frame
+    /// left unrepaired costs a keyframe request instead.
+    var repairAllowance = 0
+    var repairRefilledAt: Instant?
     /// Whether the client was last told that mixed audio would fit better.
     var suggestedMix = false
     /// The highest estimate of the last 2 s, what the allocation shares.

@@ -2,6 +2,7 @@ import SFU
 import Tokens
 import XCTest
 @testable import ControlPlane
+import SFU
 
 /// The wire format, pinned byte for byte: these strings are the examples in docs/PROTOCOL.md.
 final class MessageCodecTests: XCTestCase {

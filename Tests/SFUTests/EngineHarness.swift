@@ -37,10 +37,11 @@ final class EngineHarness {
     @discardableResult
     func join(_ name: String, room: RoomID = .main, session: String = "s1", audio: Bool = true, video: Bool = true,
               slots: Int = 4, role: Role = .participant, mixed: Bool = false, lossRepair: Bool = false,
-              transportWide: Bool = false, identity: String? = nil, screen: Bool = false,
+              transportWide: Bool = false, identity: String? = nil, screen: Bool = false, simulcast: [String] = [],
               connect: Bool = true) throws -> JoinAnswer {
         let client = ClientParticipant(publishAudio: audio, publishVideo: video, slots: slots, certificate: Self.certificate,
-                                       lossRepair: lossRepair, transportWide: transportWide, screen: screen)
+                                       lossRepair: lossRepair, transportWide: transportWide, screen: screen,
+                                       simulcast: simulcast)
         let address = StunAddress("127.0.0.1:\(5000 + clients.count)")!
         clients[name] = (client, address)
         let answer = try engine.join(JoinRequest(sessionID: session, room: room, name: name, role: role,

@@ -36,6 +36,14 @@ final class ForwardingAllocationTests: XCTestCase {
         try assertNoAllocationsOfItsOwn(try Setup(video: true), "video")
     }
 
+    /// Simulcast video with 15-bit picture ids and TL0PICIDX: each copy also
+    /// passes its slot's layer check and has its VP8 descriptor rewritten,
+    /// still without an allocation.
+    func testSimulcastForwardingWithPictureIDRewriteAllocatesNoMoreThanSRTPItself() throws {
+        let setup = try Setup(video: true, simulcast: true)
+        try assertNoAllocationsOfItsOwn(setup, "simulcast video")
+    }
+
     /// Subscribers that negotiated transport-cc: each copy is also stamped
     /// with the subscriber's transport-wide number (an extension element
     /// added) and noted in its send history, still without an allocation.
@@ -99,12 +107,12 @@ private final class Setup {
     /// Audio only, or (`video`) video only with NACK and RTX negotiated;
     /// with `transportWide` everyone negotiates transport-cc; with `mixed`
     /// one listener hears the room's mix.
-    init(video: Bool, mixed: Bool = false, transportWide: Bool = false) throws {
+    init(video: Bool, mixed: Bool = false, transportWide: Bool = false, simulcast: Bool = false) throws {
         let h = EngineHarness()
         let names = ["ann", "bob", "cy", "dee"]
         for name in names {
             try h.join(name, audio: !video, video: video, mixed: mixed && name == "dee", lossRepair: video,
-                       transportWide: transportWide)
+                       transportWide: transportWide, simulcast: simulcast && name == "ann" ? ["q", "h", "f"] : [])
         }
         subscribers = mixed ? 2 : ForwardingAllocationTests.subscribers
         var ts: UInt32 = 0
@@ -118,7 +126,14 @@ private final class Setup {
         var rounds: [[[UInt8]]] = []
         for _ in 0..<4 {
             for _ in 0..<ForwardingAllocationTests.packets {
-                if video {
+                if simulcast {
+                    // The top layer (`offer.videoSSRC`), its descriptor with a 15-bit picture id and TL0PICIDX.
+                    let picture = UInt16(truncatingIfNeeded: ts / 960) & 0x7FFF
+                    ann.client.sendRTP(ssrc: ann.client.offer.videoSSRC!, payloadType: ClientOffer.vp8PayloadType,
+                                       timestamp: ts, marker: true,
+                                       payload: [0x90, 0xC0, 0x80 | UInt8(picture >> 8), UInt8(picture & 0xFF),
+                                                 UInt8(truncatingIfNeeded: picture), 0x01] + [UInt8](repeating: 0x5A, count: 94))
+                } else if video {
                     ann.client.sendRTP(ssrc: ann.client.offer.videoSSRC!, payloadType: ClientOffer.vp8PayloadType,
                                        timestamp: ts, marker: true, payload: [0x10, 0x01] + [UInt8](repeating: 0x5A, count: 98))
                 } else {

@@ -59,6 +59,17 @@
  * hears everyone. The server fills at most its `maxSlots` (16) per kind. */
 export const DEFAULT_SLOTS = 12;
 
+/**
+ * The camera's simulcast layers (docs/BANDWIDTH.md): quarter, half and full
+ * resolution, lowest first as the server expects them; it forwards each
+ * subscriber the layer its downlink and tile size call for.
+ */
+export const SIMULCAST_ENCODINGS = Object.freeze([
+  Object.freeze({ rid: "q", scaleResolutionDownBy: 4 }),
+  Object.freeze({ rid: "h", scaleResolutionDownBy: 2 }),
+  Object.freeze({ rid: "f", scaleResolutionDownBy: 1 }),
+]);
+
 /** Redirects a `join` follows in a row (docs/PROTOCOL.md `redirect`): one
  * is the rule; more mean the directory changed under the join. */
 export const MAX_REDIRECTS = 3;
@@ -459,6 +470,7 @@ export class CohortClient extends EventTarget {
   #autoIceRestart; #iceRestarts = null; #restarting = null; #unwatchNetwork = null;
   #pausedMids = Object.freeze([]);
   #screenSender = null; #screenTrack = null; #screenMids = null;
+  #simulcast = false;
 
   /**
    * @param {Object} [options]
@@ -473,9 +485,12 @@ export class CohortClient extends EventTarget {
    *   call, media untouched, within the server's grace period (default true)
    * @param {boolean} [options.iceRestart] restart ICE by itself when the connection is
    *   lost or the network changes (IceRestartPolicy; default true)
+   * @param {boolean} [options.simulcast] send the camera as three simulcast layers
+   *   (SIMULCAST_ENCODINGS). Default false for now: the server does not pace yet, and a
+   *   layer switch's keyframe burst costs a capped receiver audio (docs/BANDWIDTH.md)
    */
   constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true, resume = true,
-    iceRestart = true } = {}) {
+    iceRestart = true, simulcast = false } = {}) {
     super();
     const u = new URL(url || defaultUrl());
     if (session != null) u.searchParams.set("session", session);
@@ -486,6 +501,7 @@ export class CohortClient extends EventTarget {
     if (adaptivePlayout) this.#playout = new RepairPlayout();
     this.#resume = resume;
     this.#autoIceRestart = iceRestart;
+    this.#simulcast = simulcast;
   }
 
   /** @type {string|null} the token for the next `resume` (a secret: keep it in this tab only) */
@@ -580,13 +596,14 @@ export class CohortClient extends EventTarget {
       const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", ...this.#rtcConfiguration });
       this.#pc = pc;
       const streams = [stream || new MediaStream([audio, video].filter(Boolean))];
-      const add = (trackOrKind, kind, direction) => {
-        const t = pc.addTransceiver(trackOrKind, direction === "recvonly" ? { direction } : { direction, streams });
+      const add = (trackOrKind, kind, direction, extra = {}) => {
+        const t = pc.addTransceiver(trackOrKind, direction === "recvonly" ? { direction } : { direction, streams, ...extra });
         preferCohortCodecs(t, kind);
         return t;
       };
       add(audio || "audio", "audio", audio ? "sendonly" : "inactive");
-      add(video || "video", "video", video ? "sendonly" : "inactive");
+      add(video || "video", "video", video ? "sendonly" : "inactive",
+        video && this.#simulcast ? { sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) } : {});
       const receive = [];
       for (const kind of ["audio", "video"]) {
         for (let index = 0; index < this.#slotCount; index++) receive.push({ kind, index, transceiver: add(kind, kind, "recvonly") });
