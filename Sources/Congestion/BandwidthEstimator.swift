@@ -62,6 +62,9 @@ public struct BandwidthEstimator: Sendable {
     public var ackedBitrate: Int? { acked.bitsPerSecond.map { Int($0) } }
     /// The loss fraction over the last second of feedback.
     public var lossFraction: Double { loss.lossFraction }
+    /// Whether the path loses more than a tenth of what is sent: it is full
+    /// now, not dipping (`RateControl.lossyFraction`).
+    public var isLossy: Bool { loss.lossFraction > RateControl.lossyFraction }
     /// Bytes sent and not yet reported received.
     public var bytesInFlight: Int { history.bytesInFlight }
 
@@ -99,6 +102,14 @@ public struct BandwidthEstimator: Sendable {
     }
 
     private var firstFeedback: Instant?
+    /// The estimate grows no further than this many times `wanted` (probes
+    /// still find more when more is wanted): an estimate far above anything
+    /// sent is untested, and when the path then narrows it comes down from
+    /// there (a 4 Mbit/s estimate over 1.1 Mbit/s of media took over 2 s to
+    /// reach a link capped at 1 Mbit/s; audio was lost meanwhile).
+    static let wantedCeiling = 1.5
+    /// The last probe measured: the rate it was sent at and what it showed (for logs).
+    public private(set) var lastProbe: (bitrate: Int, result: Int)?
 
     /// Whether the estimate has had `settleTime` of feedback: before that it
     /// is the initial guess, which nothing should be paused for.
@@ -116,6 +127,7 @@ public struct BandwidthEstimator: Sendable {
             recent.add(outcome)
             if outcome.probeCluster != nil, let span = probing.reported(outcome) {
                 let result = recent.rate(over: span)
+                lastProbe = (span.cluster.bitrate, Int(result))
                 probing.measured(result, for: span.cluster, wanted: Double(wanted), now: now)
                 probeResult = max(probeResult ?? 0, result)
             }
@@ -130,7 +142,9 @@ public struct BandwidthEstimator: Sendable {
             // Over the loss bound too, unless the loss itself says otherwise.
             if loss.lossFraction < 0.1 { loss.raise(to: probeResult) }
         }
-        rateControl.update(usage, acked: acked.bitsPerSecond, sent: sentRate.bitsPerSecond(now: now), now: now)
+        rateControl.update(usage, acked: acked.bitsPerSecond, sent: sentRate.bitsPerSecond(now: now),
+                           lossy: isLossy,
+                           ceiling: Self.wantedCeiling * Double(wanted), now: now)
         loss.update(target: rateControl.bitrate, acked: acked.bitsPerSecond, now: now)
     }
 }
@@ -154,18 +168,27 @@ struct RecentOutcomes: Sendable {
 
     /// The smaller of the rate sent during the probe's send span and the
     /// rate received during its arrival span (each excluding the packet that
-    /// opens the span, whose bytes went before it).
+    /// opens the span, whose bytes went before it), and never more than the
+    /// probe's own rate: a path shows at most what was asked of it.
+    ///
+    /// The arrival span is at least as long as the send span. A narrow
+    /// link stretches arrivals, never squeezes them; arrivals closer
+    /// together than they were sent are a queue or jitter letting a clump
+    /// go at once (a relay with 10 ms of jitter did: one clump read as
+    /// 9 Mbit/s on a 1 Mbit/s link, and the estimate jumped there).
     func rate(over span: Probing.Span) -> Double {
+        let sendSpan = span.sent.upperBound - span.sent.lowerBound
+        let arrivedEnd = max(span.arrived.upperBound, span.arrived.lowerBound + sendSpan)
         var sent = 0
         var received = 0
         for outcome in outcomes[head...] {
             if outcome.sent > span.sent.lowerBound, outcome.sent <= span.sent.upperBound { sent += outcome.size }
-            if let arrived = outcome.arrived, arrived > span.arrived.lowerBound, arrived <= span.arrived.upperBound {
+            if let arrived = outcome.arrived, arrived > span.arrived.lowerBound, arrived <= arrivedEnd {
                 received += outcome.size
             }
         }
-        let sendRate = Double(sent * 8) / (span.sent.upperBound - span.sent.lowerBound).seconds
-        let receiveRate = Double(received * 8) / (span.arrived.upperBound - span.arrived.lowerBound).seconds
-        return min(sendRate, receiveRate)
+        let sendRate = Double(sent * 8) / sendSpan.seconds
+        let receiveRate = Double(received * 8) / (arrivedEnd - span.arrived.lowerBound).seconds
+        return min(sendRate, receiveRate, Double(span.cluster.bitrate))
     }
 }

@@ -49,9 +49,16 @@ struct RateControl: Sendable {
     private var probed: (rate: Double, at: Instant)?
     static let probeValidity = TimeSpan.seconds(1)
 
+    /// Loss above this share means the path is full, not that a burst
+    /// passed: the application-limited cut does not apply.
+    static let lossyFraction = 0.1
+
     /// `acked`: what the receiver got over the last quarter second; `sent`:
-    /// what the sender sent over the same span.
-    mutating func update(_ usage: BandwidthUsage, acked: Double?, sent: Double? = nil, now: Instant) {
+    /// what the sender sent over the same span; `lossy`: the path loses more
+    /// than `lossyFraction`.
+    /// `ceiling`: the increase stops there (a lower rate already reached is kept).
+    mutating func update(_ usage: BandwidthUsage, acked: Double?, sent: Double? = nil, lossy: Bool = false,
+                         ceiling: Double? = nil, now: Instant) {
         switch usage {
         case .overusing: state = .decrease
         case .underusing: state = .hold
@@ -76,6 +83,7 @@ struct RateControl: Sendable {
             }
             // Never run far ahead of what the sender actually manages to send.
             if let acked { next = min(next, max(bitrate, 1.5 * acked + 10_000)) }
+            if let ceiling { next = min(next, max(bitrate, ceiling)) }
             bitrate = min(next, range.upperBound)
         case .decrease:
             if let lastDecrease, now - lastDecrease < Self.decreaseInterval { break }
@@ -90,8 +98,13 @@ struct RateControl: Sendable {
             // estimates 142 kbit/s, video frozen 9.9 % of the window). Cut
             // the estimate by 15 % instead: repeated overuse still brings it
             // down within about a second, where the sent rate stops being
-            // under half of it.
-            if let sent, sent < Self.appLimitedShare * bitrate { next = max(next, Self.appLimitedBackoff * bitrate) }
+            // under half of it. Not while the path loses over a tenth: then it
+            // is full (a link capped below an estimate that had run ahead of
+            // the sender: cut 15 % at a time, a 3.1 Mbit/s estimate took
+            // seconds to reach a 1 Mbit/s link, and audio was lost meanwhile).
+            if let sent, sent < Self.appLimitedShare * bitrate, !lossy {
+                next = max(next, Self.appLimitedBackoff * bitrate)
+            }
             if next < bitrate { bitrate = max(next, range.lowerBound) }
             lastDecrease = now
             if let bounds = capacityBounds, delivered < bounds.lowerBound { capacity = nil }   // the path shrank

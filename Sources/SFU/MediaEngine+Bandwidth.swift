@@ -104,7 +104,10 @@ extension MediaEngine {
         // shortfall that lasts pauses video; on a capped link the delivered
         // rate is the cap.
         let delivered = max(estimator.target, estimator.ackedBitrate ?? 0)
-        let estimate = p.subscriber.recentBudget.record(delivered, now: now)
+        let recent = p.subscriber.recentBudget.record(delivered, now: now)
+        // A path that loses over a tenth is full now, and audio is being
+        // lost with the video: no 2 s of grace.
+        let estimate = estimator.isLossy ? delivered : recent
         // Audio first still: the share takes at most what audio leaves.
         let budget = estimate - min(screen, max(0, estimate - audio))
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)

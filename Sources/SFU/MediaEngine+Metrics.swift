@@ -130,9 +130,14 @@ public struct DownlinkEstimate: Sendable, CustomStringConvertible {
     public var acked: Int?
     /// Loss over the last second of feedback.
     public var loss: Double
+    /// What the allocation would use, which probes aim at.
+    public var wanted = 0
+    /// The last probe's rate and result, bits per second.
+    public var lastProbe: (bitrate: Int, result: Int)?
 
     public var description: String {
         "\(participant): target \(target / 1_000) kbit/s, acked \(acked.map { "\($0 / 1_000)" } ?? "-") kbit/s, loss \(Int(loss * 100)) %"
+            + ", wanted \(wanted / 1_000) kbit/s" + (lastProbe.map { ", last probe \($0.bitrate / 1_000) -> \($0.result / 1_000) kbit/s" } ?? "")
     }
 }
 
@@ -142,7 +147,8 @@ extension MediaEngine {
         sessions.values.flatMap { session in
             session.participants.values.compactMap { p in
                 p.subscriber.bandwidth.map {
-                    DownlinkEstimate(participant: p.id, target: $0.target, acked: $0.ackedBitrate, loss: $0.lossFraction)
+                    DownlinkEstimate(participant: p.id, target: $0.target, acked: $0.ackedBitrate, loss: $0.lossFraction,
+                                     wanted: $0.wanted, lastProbe: $0.lastProbe)
                 }
             }
         }

@@ -29,7 +29,9 @@ and the qdisc are removed at the end, also after a failure.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import sys
 import time
 
 from chromium import Chromium, Page
@@ -205,6 +207,8 @@ def test_simulcast_layers_follow_a_capped_subscribers_link() -> None:
                                 failures.append(f"{n} gets {other} at {row.get('layer')} {row.get('fps', 0):.1f} fps "
                                                 f"at cal's cap {cap // 1000} kbit/s")
             finally:
+                if sys.exc_info()[0] is not None:
+                    print("server log, last lines:\n" + "\n".join(server.log[-40:]))
                 await asyncio.gather(*(b.close() for b in browsers.values()), return_exceptions=True)
                 cap_link(ns.host_link, 0)
 
@@ -222,6 +226,9 @@ def test_simulcast_layers_follow_a_capped_subscribers_link() -> None:
             print(f"{cap // 1000} kbit/s: cal's audio packets lost/received " +
                   ", ".join(f"{o} {r.get('audio_lost')}/{r.get('audio_packets')}" for o, r in cal.items()))
         print(f"cal back at the top layer {recovered_s if recovered_s is not None else float('nan'):.1f} s after the cap was lifted")
+        if failures and os.environ.get("COHORT_E2E_LOG"):
+            with open(os.environ["COHORT_E2E_LOG"], "w") as f:
+                f.write("\n".join(server.log))
         if failures:
             from loss_measure import engine_counters
             c = engine_counters(server.log)
