@@ -62,3 +62,42 @@ final class ProbingTests: XCTestCase {
         XCTAssertEqual(later?.bitrate, 600_000, "a periodic probe at twice the estimate within 6 s")
     }
 }
+
+/// What a probe shows (`RecentOutcomes.rate(over:)`).
+final class ProbeRateTests: XCTestCase {
+    private let start = Instant.zero + .seconds(10)
+
+    /// 20 packets of 1 000 bytes sent 1 ms apart (8 Mbit/s asked of a 1 Mbit/s
+    /// link) that a jittery relay let arrive within 2 ms: arrivals closer
+    /// together than the sends are a clump, not capacity. The span counted
+    /// is at least the send span, and the result at most the probe's rate.
+    func testAClumpOfArrivalsShowsNoMoreThanWasSent() {
+        var recent = RecentOutcomes()
+        let cluster = ProbeCluster(id: 1, bitrate: 2_000_000, bytes: 20_000, minimumPackets: 5)
+        for i in 0..<20 {
+            recent.add(PacketOutcome(sent: start + .milliseconds(Int64(i)), arrived: .microseconds(50_000 + Int64(i) * 100),
+                                     size: 1_000, probeCluster: 1))
+        }
+        let span = Probing.Span(cluster: cluster, sent: start...(start + .milliseconds(19)),
+                                arrived: TimeSpan.microseconds(50_000)...TimeSpan.microseconds(51_900))
+        let rate = recent.rate(over: span)
+        XCTAssertLessThanOrEqual(rate, 2_000_000, "never above the probe's own rate")
+        XCTAssertEqual(rate, 2_000_000, accuracy: 1)
+        let slow = ProbeCluster(id: 2, bitrate: 20_000_000, bytes: 20_000, minimumPackets: 5)
+        let unclamped = recent.rate(over: Probing.Span(cluster: slow, sent: span.sent, arrived: span.arrived))
+        XCTAssertEqual(unclamped, 19.0 * 8_000 / 0.019, accuracy: 1, "what was sent (8 Mbit/s), not the clump's 80")
+    }
+
+    /// Arrivals stretched by a narrow link are measured as they came.
+    func testStretchedArrivalsShowTheLink() {
+        var recent = RecentOutcomes()
+        let cluster = ProbeCluster(id: 1, bitrate: 8_000_000, bytes: 20_000, minimumPackets: 5)
+        for i in 0..<20 {
+            recent.add(PacketOutcome(sent: start + .milliseconds(Int64(i)), arrived: .milliseconds(50 + Int64(i) * 8),
+                                     size: 1_000, probeCluster: 1))
+        }
+        let span = Probing.Span(cluster: cluster, sent: start...(start + .milliseconds(19)),
+                                arrived: TimeSpan.milliseconds(50)...TimeSpan.milliseconds(202))
+        XCTAssertEqual(recent.rate(over: span), 19.0 * 8_000 / 0.152, accuracy: 1, "1 Mbit/s")
+    }
+}

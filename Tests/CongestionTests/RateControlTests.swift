@@ -37,6 +37,33 @@ final class RateControlTests: XCTestCase {
         XCTAssertLessThanOrEqual(steps, 9, "\(steps) decreases")
     }
 
+    /// Application-limited but losing over a tenth: the path is full, not
+    /// passing a burst, so the cut is to 90 % of what got through.
+    func testOveruseOnALossyPathCutsInFullEvenWhenApplicationLimited() {
+        var rc = RateControl(initial: 3_000_000, range: 50_000...20_000_000)
+        rc.update(.overusing, acked: 980_000, sent: 1_200_000, lossy: true, now: start)
+        XCTAssertEqual(rc.bitrate, 882_000, accuracy: 1)
+        var limited = RateControl(initial: 3_000_000, range: 50_000...20_000_000)
+        limited.update(.overusing, acked: 980_000, sent: 1_200_000, lossy: false, now: start)
+        XCTAssertEqual(limited.bitrate, 2_550_000, accuracy: 1, "the same without loss: 15 %")
+    }
+
+    /// The increase stops at the ceiling (what is wanted, with room), and a
+    /// rate already above it is kept, not cut.
+    func testIncreaseStopsAtTheCeiling() {
+        var rc = RateControl(initial: 1_000_000, range: 50_000...20_000_000)
+        var now = start
+        for _ in 0..<100 {
+            rc.update(.normal, acked: 2_000_000, sent: 2_000_000, ceiling: 1_500_000, now: now)
+            now = now + .milliseconds(100)
+        }
+        XCTAssertEqual(rc.bitrate, 1_500_000, accuracy: 1)
+        var above = RateControl(initial: 2_000_000, range: 50_000...20_000_000)
+        above.update(.normal, acked: 2_000_000, sent: 2_000_000, ceiling: 1_500_000, now: start)
+        above.update(.normal, acked: 2_000_000, sent: 2_000_000, ceiling: 1_500_000, now: start + .seconds(1))
+        XCTAssertEqual(above.bitrate, 2_000_000, accuracy: 1)
+    }
+
     func testSentRateCoversTheLastQuarterSecond() {
         var rate = SentRate()
         XCTAssertNil(rate.bitsPerSecond(now: start))

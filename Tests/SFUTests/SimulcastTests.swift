@@ -213,6 +213,12 @@ final class SimulcastTests: XCTestCase {
         XCTAssertEqual(c.rewrite(descriptor(16, 3)).pictureID, 0x7FFF, "a reordered packet maps back, and sets nothing back")
         c.rebase()
         XCTAssertEqual(c.rewrite(descriptor(100, 9)).pictureID, 2)
+        // A retransmission of a packet of the current source carries the ids
+        // its first copy had, and moves nothing.
+        XCTAssertEqual(c.rewrite(descriptor(101, 9)).pictureID, 3)
+        XCTAssertEqual(c.mapped(descriptor(100, 9)).pictureID, 2)
+        XCTAssertEqual(c.mapped(descriptor(100, 9)).tl0PicIdx, c.rewrite(descriptor(102, 9)).tl0PicIdx)
+        XCTAssertEqual(c.rewrite(descriptor(103, 10)).pictureID, 5)
     }
 
     // MARK: Helpers
