@@ -102,12 +102,13 @@ public struct BandwidthEstimator: Sendable {
     }
 
     private var firstFeedback: Instant?
-    /// The estimate grows no further than this many times `wanted` (probes
-    /// still find more when more is wanted): an estimate far above anything
-    /// sent is untested, and when the path then narrows it comes down from
-    /// there (a 4 Mbit/s estimate over 1.1 Mbit/s of media took over 2 s to
-    /// reach a link capped at 1 Mbit/s; audio was lost meanwhile).
-    static let wantedCeiling = 1.5
+    /// Where the estimate stops growing by itself (probes still lift it),
+    /// nil for no limit: the most the receiver could use, with room. An
+    /// estimate far above anything sent is untested, and when the path then
+    /// narrows it comes down from there (a 4 Mbit/s estimate over 1.1 Mbit/s
+    /// of media took over 2 s to reach a link capped at 1 Mbit/s; audio was
+    /// lost meanwhile).
+    public var ceiling: Int?
     /// The last probe measured: the rate it was sent at and what it showed (for logs).
     public private(set) var lastProbe: (bitrate: Int, result: Int)?
 
@@ -144,7 +145,7 @@ public struct BandwidthEstimator: Sendable {
         }
         rateControl.update(usage, acked: acked.bitsPerSecond, sent: sentRate.bitsPerSecond(now: now),
                            lossy: isLossy,
-                           ceiling: Self.wantedCeiling * Double(wanted), now: now)
+                           ceiling: ceiling.map(Double.init), now: now)
         loss.update(target: rateControl.bitrate, acked: acked.bitsPerSecond, now: now)
     }
 }

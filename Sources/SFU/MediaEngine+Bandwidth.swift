@@ -40,6 +40,8 @@ extension MediaEngine {
     /// most its own rate (a probe at exactly the resume threshold, read a
     /// little under it, would never resume anything).
     static let probeHeadroom = 1.3
+    /// The estimate's ceiling over what all top layers take.
+    static let estimateCeiling = 1.5
     /// A subscriber's estimator: probes of 30 ms, since they are paced by
     /// the copies forwarded to the subscriber (every few milliseconds).
     static let downlinkEstimator = BandwidthEstimator.Configuration(probeDuration: .milliseconds(30))
@@ -123,6 +125,10 @@ extension MediaEngine {
             }
         }
         p.subscriber.bandwidth?.wanted = max(Int(Double(wanted) * Self.probeHeadroom), 1)
+        // The estimate grows by itself to what every slot's top layer would
+        // take, with room (`BandwidthEstimator.ceiling`), not beyond.
+        let most = slots.reduce(audio + screen) { $0 + ($1.layers.last?.bitrate ?? 0) }
+        p.subscriber.bandwidth?.ceiling = Int(Double(most) * Self.estimateCeiling)
         var changed = false
         var requested = false
         // A simulcast slot moves up or resumes one at a time, and only while
