@@ -67,37 +67,30 @@ final class ProbingTests: XCTestCase {
 final class ProbeRateTests: XCTestCase {
     private let start = Instant.zero + .seconds(10)
 
-    /// 20 packets of 1 000 bytes sent 1 ms apart (8 Mbit/s asked of a 1 Mbit/s
-    /// link) that a jittery relay let arrive within 2 ms: arrivals closer
-    /// together than the sends are a clump, not capacity. The span counted
-    /// is at least the send span, and the result at most the probe's rate.
-    func testAClumpOfArrivalsShowsNoMoreThanWasSent() {
+    /// 20 probe packets of 1 000 bytes sent 1 ms apart, the i-th arriving at
+    /// `arrival(i)`; the span of cluster 1 at `bitrate` over them.
+    private func probe(bitrate: Int, arrival: (Int64) -> TimeSpan) -> (RecentOutcomes, Probing.Span) {
         var recent = RecentOutcomes()
-        let cluster = ProbeCluster(id: 1, bitrate: 2_000_000, bytes: 20_000, minimumPackets: 5)
-        for i in 0..<20 {
-            recent.add(PacketOutcome(sent: start + .milliseconds(Int64(i)), arrived: .microseconds(50_000 + Int64(i) * 100),
-                                     size: 1_000, probeCluster: 1))
+        for i in Int64(0)..<20 {
+            recent.add(PacketOutcome(sent: start + .milliseconds(i), arrived: arrival(i), size: 1_000, probeCluster: 1))
         }
-        let span = Probing.Span(cluster: cluster, sent: start...(start + .milliseconds(19)),
-                                arrived: TimeSpan.microseconds(50_000)...TimeSpan.microseconds(51_900))
-        let rate = recent.rate(over: span)
-        XCTAssertLessThanOrEqual(rate, 2_000_000, "never above the probe's own rate")
-        XCTAssertEqual(rate, 2_000_000, accuracy: 1)
-        let slow = ProbeCluster(id: 2, bitrate: 20_000_000, bytes: 20_000, minimumPackets: 5)
-        let unclamped = recent.rate(over: Probing.Span(cluster: slow, sent: span.sent, arrived: span.arrived))
-        XCTAssertEqual(unclamped, 19.0 * 8_000 / 0.019, accuracy: 1, "what was sent (8 Mbit/s), not the clump's 80")
+        let cluster = ProbeCluster(id: 1, bitrate: bitrate, bytes: 20_000, minimumPackets: 5)
+        return (recent, Probing.Span(cluster: cluster, sent: start...(start + .milliseconds(19)), arrived: arrival(0)...arrival(19)))
     }
 
-    /// Arrivals stretched by a narrow link are measured as they came.
+    /// 8 Mbit/s sent that a jittery relay let arrive within 1.9 ms: arrivals
+    /// closer together than the sends are a clump, not capacity, and the
+    /// result is never above the probe's own rate.
+    func testAClumpOfArrivalsShowsNoMoreThanWasSent() {
+        let (recent, span) = probe(bitrate: 2_000_000) { .microseconds(50_000 + $0 * 100) }
+        XCTAssertEqual(recent.rate(over: span), 2_000_000, accuracy: 1, "never above the probe's own rate")
+        let (fast, fastSpan) = probe(bitrate: 20_000_000) { .microseconds(50_000 + $0 * 100) }
+        XCTAssertEqual(fast.rate(over: fastSpan), 19.0 * 8_000 / 0.019, accuracy: 1, "what was sent (8 Mbit/s), not the clump's 80")
+    }
+
+    /// Arrivals stretched by a narrow link are measured as they came: 1 Mbit/s.
     func testStretchedArrivalsShowTheLink() {
-        var recent = RecentOutcomes()
-        let cluster = ProbeCluster(id: 1, bitrate: 8_000_000, bytes: 20_000, minimumPackets: 5)
-        for i in 0..<20 {
-            recent.add(PacketOutcome(sent: start + .milliseconds(Int64(i)), arrived: .milliseconds(50 + Int64(i) * 8),
-                                     size: 1_000, probeCluster: 1))
-        }
-        let span = Probing.Span(cluster: cluster, sent: start...(start + .milliseconds(19)),
-                                arrived: TimeSpan.milliseconds(50)...TimeSpan.milliseconds(202))
-        XCTAssertEqual(recent.rate(over: span), 19.0 * 8_000 / 0.152, accuracy: 1, "1 Mbit/s")
+        let (recent, span) = probe(bitrate: 8_000_000) { .milliseconds(50 + $0 * 8) }
+        XCTAssertEqual(recent.rate(over: span), 19.0 * 8_000 / 0.152, accuracy: 1)
     }
 }
