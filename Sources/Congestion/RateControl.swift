@@ -56,7 +56,8 @@ struct RateControl: Sendable {
     /// `acked`: what the receiver got over the last quarter second; `sent`:
     /// what the sender sent over the same span; `lossy`: the path loses more
     /// than `lossyFraction`.
-    /// `ceiling`: the increase stops there (a lower rate already reached is kept).
+    /// `ceiling`: the rate is never above it (the start-up probes, before
+    /// the receiver's needs are known, may have left it far higher).
     mutating func update(_ usage: BandwidthUsage, acked: Double?, sent: Double? = nil, lossy: Bool = false,
                          ceiling: Double? = nil, now: Instant) {
         switch usage {
@@ -83,7 +84,6 @@ struct RateControl: Sendable {
             }
             // Never run far ahead of what the sender actually manages to send.
             if let acked { next = min(next, max(bitrate, 1.5 * acked + 10_000)) }
-            if let ceiling { next = min(next, max(bitrate, ceiling)) }
             bitrate = min(next, range.upperBound)
         case .decrease:
             if let lastDecrease, now - lastDecrease < Self.decreaseInterval { break }
@@ -111,6 +111,7 @@ struct RateControl: Sendable {
             updateCapacity(delivered)
             state = .hold
         }
+        if let ceiling { bitrate = max(min(bitrate, ceiling), range.lowerBound) }
     }
 
     /// Three deviations either side of the capacity, in bit/s.

@@ -106,10 +106,17 @@ extension MediaEngine {
         // shortfall that lasts pauses video; on a capped link the delivered
         // rate is the cap.
         let delivered = max(estimator.target, estimator.ackedBitrate ?? 0)
-        let recent = p.subscriber.recentBudget.record(delivered, now: now)
         // A path that loses over a tenth is full now, and audio is being
-        // lost with the video: no 2 s of grace.
-        let estimate = estimator.isLossy ? delivered : recent
+        // lost with the video: no 2 s of grace, and the highs from before
+        // it filled are forgotten (kept, they resumed a camera 3 s after a
+        // cap paused it, and its keyframe cost audio).
+        let estimate: Int
+        if estimator.isLossy {
+            p.subscriber.recentBudget.reset(to: delivered, now: now)
+            estimate = delivered
+        } else {
+            estimate = p.subscriber.recentBudget.record(delivered, now: now)
+        }
         // Audio first still: the share takes at most what audio leaves.
         let budget = estimate - min(screen, max(0, estimate - audio))
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)

@@ -84,4 +84,11 @@ struct RecentMaximum: Sendable {
         for sample in samples where now - sample.at <= span { best = max(best, sample.value) }
         return best
     }
+
+    /// Forgets every sample but `value` at `now`: the ones before are stale.
+    mutating func reset(to value: Int, now: Instant) {
+        samples.removeAll(keepingCapacity: true)
+        next = 0
+        samples.append((now, value))
+    }
 }
