@@ -132,8 +132,8 @@ extension MediaEngine {
             }
         }
         p.subscriber.bandwidth?.wanted = max(Int(Double(wanted) * Self.probeHeadroom), 1)
-        // The estimate grows by itself to what every slot's top layer would
-        // take, with room (`BandwidthEstimator.ceiling`), not beyond.
+        // The estimate is never above what every slot's top layer would
+        // take, with room (`BandwidthEstimator.ceiling`).
         let most = slots.reduce(audio + screen) { $0 + ($1.layers.last?.bitrate ?? 0) }
         p.subscriber.bandwidth?.ceiling = Int(Double(most) * Self.estimateCeiling)
         var changed = false
