@@ -32,7 +32,10 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Sample this process's CPU and memory (the server, when not started with --server-binary).")
     var serverPID: Int32?
 
-    @Option(help: "Token secret of the running server (or env COHORT_SECRET). Generated with --server-binary.")
+    /// `.unconditional`: a secret may begin with `-` (one random URL-safe
+    /// secret in 64 does), and must still be read as the value.
+    @Option(parsing: .unconditional,
+            help: "Token secret of the running server (or env COHORT_SECRET). Generated with --server-binary.")
     var secret: String?
 
     @Option(help: "Harness event loops (threads).")

@@ -8,7 +8,9 @@ struct TokenCommand: ParsableCommand {
         commandName: "token",
         abstract: "Print a signed join token (JWT, HS256) for one participant.")
 
-    @Option(help: ArgumentHelp("The server's token secret, at least 32 bytes. Env COHORT_SECRET.", valueName: "secret"))
+    /// `.unconditional`: a secret may begin with `-`, as `serve` allows.
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("The server's token secret, at least 32 bytes. Env COHORT_SECRET.", valueName: "secret"))
     var secret: String?
 
     @Option(help: ArgumentHelp("Therapy session id (claim sid).", valueName: "id"))

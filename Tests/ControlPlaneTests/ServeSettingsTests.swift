@@ -209,6 +209,14 @@ final class ServeSettingsTests: XCTestCase {
         XCTAssertThrowsError(try fromEnv.resolvedSecret(environment: [:]))
         XCTAssertThrowsError(try TokenCommand.parse(["--secret", secret32, "--session", "g", "--name", "N", "--role", "admin", "--sub", "u1"]).claims(now: 0))
     }
+
+    /// A random URL-safe secret begins with `-` once in 64; it is still the
+    /// value of `--secret` (CI once failed on such a secret given to the load test).
+    func testTokenCommandTakesASecretThatBeginsWithADash() throws {
+        let dashed = "-" + secret32
+        let command = try TokenCommand.parse(["--secret", dashed, "--session", "g", "--name", "N", "--sub", "u1"])
+        XCTAssertEqual(try command.resolvedSecret(environment: [:]), dashed)
+    }
 }
 
 /// `--records` and `--records-retention-days`.

@@ -32,6 +32,7 @@ import asyncio
 import glob
 import json
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -440,7 +441,9 @@ LOADTEST = os.environ.get("COHORT_LOADTEST_BINARY", os.path.join(ROOT, ".build",
 @pytest.mark.parametrize("how", ["sigterm", "sigkill"])
 def test_load_test_participants_rejoin_after_a_server_restart(how: str) -> None:
     results = tempfile.mkdtemp(prefix="cohort-lt-restart-")
-    server = CohortServer()
+    # A secret that begins with "-", as one random URL-safe secret in 64 does:
+    # the harness once read it as a flag and never ran (CI, session 10).
+    server = CohortServer(secret="-" + secrets.token_urlsafe(32))
     server.__enter__()
     again: CohortServer | None = None
     harness = None
