@@ -55,6 +55,10 @@ public struct BandwidthEstimator: Sendable {
     /// What the sender would like to send, e.g. the top layers of every slot
     /// a subscriber sees; probing stops there.
     public var wanted: Int
+    /// The most the sender could use (every slot's top layer, with room),
+    /// when more than `wanted`: a probe chain that found `wanted` carried
+    /// goes on doubling up to this (`Probing.measured`). Nil: `wanted`.
+    public var useful: Int?
 
     /// The delay detector's current reading.
     public var usage: BandwidthUsage { trend.usage }
@@ -129,7 +133,8 @@ public struct BandwidthEstimator: Sendable {
             if outcome.probeCluster != nil, let span = probing.reported(outcome) {
                 let result = recent.rate(over: span)
                 lastProbe = (span.cluster.bitrate, Int(result))
-                probing.measured(result, for: span.cluster, wanted: Double(wanted), now: now)
+                probing.measured(result, for: span.cluster, wanted: Double(wanted),
+                                 useful: Double(useful ?? wanted), now: now)
                 probeResult = max(probeResult ?? 0, result)
             }
             guard let arrived = outcome.arrived else { continue }

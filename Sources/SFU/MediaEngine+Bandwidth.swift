@@ -136,6 +136,10 @@ extension MediaEngine {
         // take, with room (`BandwidthEstimator.ceiling`).
         let most = slots.reduce(audio + screen) { $0 + ($1.layers.last?.bitrate ?? 0) }
         p.subscriber.bandwidth?.ceiling = Int(Double(most) * Self.estimateCeiling)
+        // A probe that found all of `wanted` carried goes on toward every
+        // top layer: after a lifted cap, one probe chain finds the room for
+        // all of them instead of one step per periodic probe.
+        p.subscriber.bandwidth?.useful = Int(Double(most) * Self.probeHeadroom)
         var changed = false
         var requested = false
         // A simulcast slot moves up or resumes one at a time, and only while

@@ -70,6 +70,41 @@ final class BandwidthEstimatorTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(simulation.meanTarget(from: 15, to: 20), 0.9 * 3_000_000, describe(simulation))
     }
 
+    /// An SFU wants one step past what it chose (a paused tile's lowest
+    /// layer, the next layer of a shown one), so probes once climbed one
+    /// step per periodic probe, every 3 s: after a lifted cap, simulcast
+    /// tiles took 6-10 s to reach their top layer. A probe that found all
+    /// of `wanted` carried now goes on doubling toward `useful`.
+    func testALinkThatOpensUpIsFoundInOneProbeChain() {
+        var estimator = BandwidthEstimator()
+        estimator.useful = 1_500_000
+        estimator.ceiling = 2_000_000
+        var simulation = BottleneckSimulation(linkRate: 300_000, estimator: estimator, seed: 8)
+        simulation.queueLimit = .milliseconds(100)
+        simulation.wantedFromTarget = { min(Int(Double($0) * 1.3), 1_500_000) }
+        simulation.run(for: .seconds(10))
+        XCTAssertLessThan(simulation.meanTarget(from: 8, to: 10), 400_000, describe(simulation))
+        simulation.linkRate = 3_000_000
+        simulation.run(for: .seconds(4))
+        // The next periodic probe comes within 3 s of the lift; its chain
+        // reaches what would be useful within a second of it.
+        XCTAssertGreaterThanOrEqual(simulation.meanTarget(from: 13.5, to: 14), 0.9 * 1_500_000, describe(simulation))
+    }
+
+    /// A probe at `wanted` that comes back at 70-90 % of it (a link a little
+    /// short of it) ends the chain: it once planned the same probe again at
+    /// every feedback, 172 probes in 20 s.
+    func testAProbeShortOfWhatIsWantedIsNotRepeatedAtOnce() {
+        var estimator = BandwidthEstimator()
+        estimator.wanted = 390_000
+        var simulation = BottleneckSimulation(linkRate: 300_000, estimator: estimator, seed: 8)
+        simulation.queueLimit = .milliseconds(100)
+        simulation.fixedSendRate = 200_000
+        simulation.run(for: .seconds(20))
+        // Two at start-up, then at most one every 3 s.
+        XCTAssertLessThanOrEqual(simulation.probes.count, 2 + 7, "\(simulation.probes)")
+    }
+
     func testStaysWithinItsRange() {
         var simulation = BottleneckSimulation(
             linkRate: 30_000,

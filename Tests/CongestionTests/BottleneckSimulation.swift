@@ -19,6 +19,9 @@ struct BottleneckSimulation {
     var packetSize = 1_200
     /// Media at this rate whatever the estimate (nil: at the estimate).
     var fixedSendRate: Double?
+    /// Sets `wanted` from the estimate every 250 ms, as an SFU's allocation
+    /// does (one step past what it chose); nil leaves `wanted` alone.
+    var wantedFromTarget: ((Int) -> Int)?
 
     private(set) var estimator: BandwidthEstimator
     private var recorder = TransportFeedbackRecorder()
@@ -34,6 +37,8 @@ struct BottleneckSimulation {
     private(set) var samples: [(time: Double, target: Int)] = []
     private(set) var sentPackets = 0
     private(set) var droppedPackets = 0
+    /// Probe clusters started, with when (seconds) and their rates.
+    private(set) var probes: [(time: Double, bitrate: Int)] = []
     private let start: Instant
 
     init(linkRate: Double, estimator: BandwidthEstimator, seed: UInt64) {
@@ -62,6 +67,9 @@ struct BottleneckSimulation {
     }
 
     private mutating func step(now: Instant) {
+        if let wantedFromTarget, (now - start).milliseconds % 250 == 0 {
+            estimator.wanted = wantedFromTarget(estimator.target)
+        }
         // Media at the estimate.
         mediaCredit += (fixedSendRate ?? Double(min(estimator.target, estimator.wanted))) / 1_000
         while mediaCredit >= Double(packetSize * 8) {
@@ -72,6 +80,7 @@ struct BottleneckSimulation {
         if probe == nil, let cluster = estimator.probe(now: now) {
             let size = min(packetSize, max(cluster.bytes / cluster.minimumPackets, 100))
             probe = (cluster, 0, now, size)
+            probes.append(((now - start).seconds, cluster.bitrate))
         }
         while var current = probe, current.next <= now {
             transmit(size: current.size, cluster: current.cluster.id, now: current.next)
