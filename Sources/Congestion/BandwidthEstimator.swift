@@ -113,6 +113,16 @@ public struct BandwidthEstimator: Sendable {
     /// of media took over 2 s to reach a link capped at 1 Mbit/s; audio was
     /// lost meanwhile).
     public var ceiling: Int?
+    /// What the path carried when it last fell short of a probe, with
+    /// `pathLimitMargin`: the estimate does not grow past it by itself
+    /// (`RateControl.update(increaseLimit:)`) until a probe shows more or
+    /// `pathLimitValidity` passes. Left to grow while nothing congested it
+    /// (an SFU sending less than its estimate: a paused tile), the estimate
+    /// of a 300 kbit/s link rose to 400-440 kbit/s between probes that had
+    /// read 245-292, a tile resumed, and its keyframe cost 2 % of the audio.
+    private var pathLimit: (bitrate: Double, at: Instant)?
+    static let pathLimitMargin = 1.1
+    static let pathLimitValidity = TimeSpan.seconds(6)
     /// The last probe measured: the rate it was sent at and what it showed (for logs).
     public private(set) var lastProbe: (bitrate: Int, result: Int)?
 
@@ -131,7 +141,16 @@ public struct BandwidthEstimator: Sendable {
             loss.add(received: outcome.arrived != nil)
             recent.add(outcome)
             if outcome.probeCluster != nil, let span = probing.reported(outcome) {
-                let result = recent.rate(over: span)
+                let rates = recent.rates(over: span)
+                let asked = min(rates.sent, Double(span.cluster.bitrate))
+                let result = min(rates.received, asked)
+                if rates.received < Probing.continueRatio * asked {
+                    // The path, not the sender, fell short of the probe:
+                    // it carries about what arrived.
+                    pathLimit = (rates.received * Self.pathLimitMargin, now)
+                } else if let limit = pathLimit, result > limit.bitrate {
+                    pathLimit = nil
+                }
                 lastProbe = (span.cluster.bitrate, Int(result))
                 probing.measured(result, for: span.cluster, wanted: Double(wanted),
                                  useful: Double(useful ?? wanted), now: now)
@@ -148,8 +167,9 @@ public struct BandwidthEstimator: Sendable {
             // Over the loss bound too, unless the loss itself says otherwise.
             if loss.lossFraction < 0.1 { loss.raise(to: probeResult) }
         }
+        if let limit = pathLimit, now - limit.at > Self.pathLimitValidity { pathLimit = nil }
         rateControl.update(usage, acked: acked.bitsPerSecond, sent: sentRate.bitsPerSecond(now: now),
-                           lossy: isLossy,
+                           lossy: isLossy, increaseLimit: pathLimit?.bitrate,
                            ceiling: ceiling.map(Double.init), now: now)
         loss.update(target: rateControl.bitrate, acked: acked.bitsPerSecond, now: now)
     }
@@ -183,6 +203,13 @@ struct RecentOutcomes: Sendable {
     /// go at once (a relay with 10 ms of jitter did: one clump read as
     /// 9 Mbit/s on a 1 Mbit/s link, and the estimate jumped there).
     func rate(over span: Probing.Span) -> Double {
+        let rates = rates(over: span)
+        return min(rates.sent, rates.received, Double(span.cluster.bitrate))
+    }
+
+    /// The rates `rate(over:)` takes the smaller of: sent during the send
+    /// span, received during the arrival span.
+    func rates(over span: Probing.Span) -> (sent: Double, received: Double) {
         let sendSpan = span.sent.upperBound - span.sent.lowerBound
         let arrivedEnd = max(span.arrived.upperBound, span.arrived.lowerBound + sendSpan)
         var sent = 0
@@ -195,6 +222,6 @@ struct RecentOutcomes: Sendable {
         }
         let sendRate = Double(sent * 8) / sendSpan.seconds
         let receiveRate = Double(received * 8) / (arrivedEnd - span.arrived.lowerBound).seconds
-        return min(sendRate, receiveRate, Double(span.cluster.bitrate))
+        return (sendRate, receiveRate)
     }
 }

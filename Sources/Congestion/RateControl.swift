@@ -56,10 +56,12 @@ struct RateControl: Sendable {
     /// `acked`: what the receiver got over the last quarter second; `sent`:
     /// what the sender sent over the same span; `lossy`: the path loses more
     /// than `lossyFraction`.
-    /// `ceiling`: the rate is never above it (the start-up probes, before
-    /// the receiver's needs are known, may have left it far higher).
+    /// `increaseLimit`: the increase stops there (a probe found the path
+    /// carries about that much); a rate already above it is left to the
+    /// decrease. `ceiling`: the rate is never above it (the start-up probes,
+    /// before the receiver's needs are known, may have left it far higher).
     mutating func update(_ usage: BandwidthUsage, acked: Double?, sent: Double? = nil, lossy: Bool = false,
-                         ceiling: Double? = nil, now: Instant) {
+                         increaseLimit: Double? = nil, ceiling: Double? = nil, now: Instant) {
         switch usage {
         case .overusing: state = .decrease
         case .underusing: state = .hold
@@ -84,6 +86,7 @@ struct RateControl: Sendable {
             }
             // Never run far ahead of what the sender actually manages to send.
             if let acked { next = min(next, max(bitrate, 1.5 * acked + 10_000)) }
+            if let increaseLimit { next = min(next, max(bitrate, increaseLimit)) }
             bitrate = min(next, range.upperBound)
         case .decrease:
             if let lastDecrease, now - lastDecrease < Self.decreaseInterval { break }

@@ -105,6 +105,24 @@ final class BandwidthEstimatorTests: XCTestCase {
         XCTAssertLessThanOrEqual(simulation.probes.count, 2 + 7, "\(simulation.probes)")
     }
 
+    /// An SFU sending less than its estimate (a tile paused) with keyframe
+    /// bursts: nothing congests the path between them, and the estimate of
+    /// a 300 kbit/s link grew to 390 kbit/s, enough to resume the tile into
+    /// loss. The periodic probes (at 450 kbit/s) show what the path carries;
+    /// the estimate does not grow past that by itself.
+    func testAProbeThePathFellShortOfBoundsTheIncrease() {
+        var estimator = BandwidthEstimator()
+        estimator.wanted = 450_000
+        var simulation = BottleneckSimulation(linkRate: 300_000, estimator: estimator, seed: 8)
+        simulation.queueLimit = .milliseconds(100)
+        simulation.fixedSendRate = 200_000
+        simulation.burst = (.seconds(2), 12_000)
+        simulation.run(for: .seconds(20))
+        let highest = simulation.samples.filter { $0.time >= 5 }.map(\.target).max() ?? 0
+        XCTAssertLessThanOrEqual(highest, 345_000, describe(simulation))
+        XCTAssertGreaterThanOrEqual(simulation.meanTarget(from: 5, to: 20), 240_000, describe(simulation))
+    }
+
     func testStaysWithinItsRange() {
         var simulation = BottleneckSimulation(
             linkRate: 30_000,

@@ -19,6 +19,9 @@ struct BottleneckSimulation {
     var packetSize = 1_200
     /// Media at this rate whatever the estimate (nil: at the estimate).
     var fixedSendRate: Double?
+    /// A burst of `bytes` at once every `every` on top of the media (an
+    /// SFU forwarding keyframes).
+    var burst: (every: TimeSpan, bytes: Int)?
     /// Sets `wanted` from the estimate every 250 ms, as an SFU's allocation
     /// does (one step past what it chose); nil leaves `wanted` alone.
     var wantedFromTarget: ((Int) -> Int)?
@@ -75,6 +78,9 @@ struct BottleneckSimulation {
         while mediaCredit >= Double(packetSize * 8) {
             mediaCredit -= Double(packetSize * 8)
             transmit(size: packetSize, cluster: nil, now: now)
+        }
+        if let burst, (now - start).milliseconds % burst.every.milliseconds == 0 {
+            for _ in 0..<(burst.bytes / packetSize) { transmit(size: packetSize, cluster: nil, now: now) }
         }
         // Probes on top, paced at their own rate.
         if probe == nil, let cluster = estimator.probe(now: now) {
