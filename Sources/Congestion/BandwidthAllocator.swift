@@ -18,7 +18,8 @@ import Wire
 ///    paused slot or raising a layer needs the new total (audio and all video
 ///    so far included) times 1 + `upgradeMargin` to fit the budget and, for a
 ///    slot that went down, `upgradeHold` since then. So an estimate wobbling
-///    around a threshold does not make tiles flap.
+///    around a threshold does not make tiles flap. A simulcast slot resumes
+///    only if the budget also carries its keyframe (`keyframeDrain`).
 /// 5. A tile the client hides (rendered width 0) pauses without any hold:
 ///    shown again, it resumes as soon as it fits.
 /// 6. Backoff: a slot that goes down again within `upgradeProbation` of going
@@ -44,11 +45,14 @@ public struct BandwidthAllocator: Sendable {
         public var bitrate: Int
         /// Its frame width in pixels.
         public var width: Int
+        /// The size of its last keyframe, bytes (0: not known).
+        public var keyframeBytes: Int
 
         /// Creates a layer.
-        public init(bitrate: Int, width: Int) {
+        public init(bitrate: Int, width: Int, keyframeBytes: Int = 0) {
             self.bitrate = bitrate
             self.width = width
+            self.keyframeBytes = keyframeBytes
         }
     }
 
@@ -98,6 +102,15 @@ public struct BandwidthAllocator: Sendable {
 
     /// Resuming or raising needs this much headroom over the new total.
     public var upgradeMargin = 0.15
+    /// ...and, to resume a simulcast slot, room left over the new total to
+    /// carry its lowest layer's keyframe, which the slot starts with, within
+    /// this time: a burst the link's queue cannot hold is lost, audio with
+    /// it (a 160x120 tile resumed on a 300 kbit/s link with 70 kbit/s to
+    /// spare lost 23 % of a second's packets; the average rate fitted).
+    /// Not for raises or single-layer slots: their keyframes (15-30 kB at
+    /// 640 wide) would ask more room than the estimate's ceiling leaves on
+    /// a clear link, and they would never come back.
+    public var keyframeDrain = TimeSpan.milliseconds(250)
     /// A slot that went down stays down at least this long.
     public var upgradeHold = TimeSpan.seconds(2)
     /// A slot that goes down this soon after going up failed its upgrade.
@@ -128,18 +141,23 @@ public struct BandwidthAllocator: Sendable {
             return now - down.at >= down.hold
         }
         /// Whether `cost` more fits: plainly when the slot already had it;
-        /// when it is new to the slot, with the margin over the new total.
-        func fits(_ cost: Int, had: Bool, _ slot: Slot) -> Bool {
+        /// when it is new to the slot, with the margin over the new total
+        /// and room for the new layer's keyframe (`keyframeDrain`).
+        func fits(_ cost: Int, had: Bool, _ slot: Slot, keyframeBytes: Int) -> Bool {
             if had { return cost <= remaining }
             let total = budget - remaining + cost
+            let spare = Double(budget - total) * keyframeDrain.seconds
             return canUpgrade(slot) && Double(total) * (1 + upgradeMargin) <= Double(budget)
+                && Double(keyframeBytes * 8) <= spare
         }
 
         // Lowest layers, in priority order; what doesn't fit pauses.
         for slot in ordered {
             let previous = current[slot.id]
             let had = previous != nil && previous != .paused
-            if slot.renderedWidth == 0 || suggestMix || !fits(slot.layers[0].bitrate, had: had, slot) {
+            if slot.renderedWidth == 0 || suggestMix
+                || !fits(slot.layers[0].bitrate, had: had, slot,
+                         keyframeBytes: slot.layers.count > 1 ? slot.layers[0].keyframeBytes : 0) {
                 decisions[slot.id] = .paused
                 continue
             }
@@ -155,7 +173,7 @@ public struct BandwidthAllocator: Sendable {
                 let cost = slot.layers[index + 1].bitrate - slot.layers[index].bitrate
                 var had = false
                 if case .layer(let before) = current[slot.id], before > index { had = true }
-                guard fits(cost, had: had, slot) else { continue }
+                guard fits(cost, had: had, slot, keyframeBytes: 0) else { continue }
                 decisions[slot.id] = .layer(index + 1)
                 remaining -= cost
                 raised = true

@@ -124,7 +124,9 @@ public struct BandwidthEstimator: Sendable {
     static let pathLimitMargin = 1.1
     static let pathLimitValidity = TimeSpan.seconds(6)
     /// The last probe measured: the rate it was sent at and what it showed (for logs).
-    public private(set) var lastProbe: (bitrate: Int, result: Int)?
+    public private(set) var lastProbe: (bitrate: Int, sent: Int, result: Int)?
+    /// Where the increase stops now, if a probe found the path short of it (for logs).
+    public var increaseLimit: Int? { pathLimit.map { Int($0.bitrate) } }
 
     /// Whether the estimate has had `settleTime` of feedback: before that it
     /// is the initial guess, which nothing should be paused for.
@@ -147,14 +149,33 @@ public struct BandwidthEstimator: Sendable {
                 if rates.received < Probing.continueRatio * asked {
                     // The path, not the sender, fell short of the probe:
                     // it carries about what arrived.
-                    pathLimit = (rates.received * Self.pathLimitMargin, now)
-                } else if let limit = pathLimit, result > limit.bitrate {
+                    // The lower of this and a limit still valid: a reading
+                    // is a few packets, and on a busy receiver one came back
+                    // at 409 kbit/s on a 300 kbit/s link.
+                    var limit = rates.received * Self.pathLimitMargin
+                    if let previous = pathLimit, now - previous.at <= Self.pathLimitValidity {
+                        limit = min(limit, previous.bitrate)
+                    }
+                    pathLimit = (limit, now)
+                    // And the rate comes down to it: a lower probe of the
+                    // chain read high (400 kbit/s on that link) and lifted
+                    // it, or the delay-based rate is above the estimate (the
+                    // loss bound holding it down) and recovering there would
+                    // pass the limit. The allocation's 2 s memory rides out
+                    // one low reading on a clear path.
+                    rateControl.cap(at: limit)
+                } else if rates.received >= Probing.carriedRatio * asked {
                     pathLimit = nil
                 }
-                lastProbe = (span.cluster.bitrate, Int(result))
+                // A probe read at 70-90 % of what was sent leaves the limit
+                // as it was, and lifts the estimate no higher: a 30 ms probe
+                // on a narrow link is a few packets, and one more or less in
+                // the window (a 300 kbit/s link read 400 of 498) lifted the
+                // estimate, resumed a tile, and lost audio.
+                lastProbe = (span.cluster.bitrate, Int(rates.sent), Int(result))
                 probing.measured(result, for: span.cluster, wanted: Double(wanted),
                                  useful: Double(useful ?? wanted), now: now)
-                probeResult = max(probeResult ?? 0, result)
+                probeResult = max(probeResult ?? 0, min(result, pathLimit?.bitrate ?? result))
             }
             guard let arrived = outcome.arrived else { continue }
             acked.add(arrived: arrived, size: outcome.size)

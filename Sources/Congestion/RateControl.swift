@@ -44,6 +44,11 @@ struct RateControl: Sendable {
         probed = (value, now)
     }
 
+    /// Lowers the rate to `value` if it is above it.
+    mutating func cap(at value: Double) {
+        bitrate = min(bitrate, max(value, range.lowerBound))
+    }
+
     /// The last probe's measurement: for a second it counts as delivered,
     /// since the acked rate still averages arrivals from before the jump.
     private var probed: (rate: Double, at: Instant)?

@@ -78,7 +78,7 @@ extension MediaEngine {
                 let measured = simulcast ? Int(Double(rate) * Self.layerMargin) : rate
                 let cost = max(measured, floor, (layers.last?.bitrate ?? 0) + 1)
                 let width = publisher.video?.layers[i].width ?? Self.defaultWidth >> (top - i)
-                layers.append(.init(bitrate: cost, width: width))
+                layers.append(.init(bitrate: cost, width: width, keyframeBytes: publisher.video?.layers[i].keyframeBytes ?? 0))
                 indices.append(i)
             }
             guard !layers.isEmpty else { continue }

@@ -49,6 +49,21 @@ struct PublishedStream {
         /// The frame width of the layer's last keyframe (RFC 6386 §9.1), for
         /// the allocator's rendered-size cap.
         var width: Int?
+        /// The bytes of the layer's last keyframe (counted while it arrives:
+        /// the packets with its RTP timestamp), for the allocator: a slot
+        /// that resumes or moves to this layer starts with one.
+        private(set) var keyframeBytes = 0
+        private var keyframeTimestamp: UInt32?
+
+        /// Counts a packet toward the keyframe it belongs to, if any.
+        mutating func noteFrameBytes(_ count: Int, timestamp: UInt32, keyframe: Bool) {
+            if keyframe {
+                keyframeTimestamp = timestamp
+                keyframeBytes = count
+            } else if timestamp == keyframeTimestamp {
+                keyframeBytes += count
+            }
+        }
 
         init(kind: TrackKind, rid: String, ssrc: UInt32?, rtxSSRC: UInt32?, repair: OfferPlan.Repair) {
             self.rid = Array(rid.utf8)

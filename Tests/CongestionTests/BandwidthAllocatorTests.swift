@@ -112,6 +112,29 @@ final class BandwidthAllocatorTests: XCTestCase {
     /// probe that reads the link a few per cent high (1.07M) must not resume
     /// the second camera, whose 1.012M would overfill it; the headroom is
     /// over the whole total, not the resumed slot's cost alone.
+    /// A simulcast slot resumes with its lowest layer's keyframe: on a
+    /// 300 kbit/s link with 70 kbit/s to spare a 4 kB keyframe is 460 ms of
+    /// the spare, and the queue drops it, audio with it. It waits until the
+    /// spare carries the keyframe within `keyframeDrain` (250 ms: 128 kbit/s).
+    func testASimulcastSlotResumesOnlyWhereItsKeyframeFits() {
+        var allocator = A()
+        let layers = [A.Layer(bitrate: 100_000, width: 160, keyframeBytes: 4_000),
+                      A.Layer(bitrate: 300_000, width: 320, keyframeBytes: 9_000)]
+        let slots = [A.Slot(id: 0, layers: layers)]
+        // 112k + 100k = 212k; × 1.15 = 244k fits 283k, but 71k × 0.25 s = 17.75 kbit < 32 kbit.
+        XCTAssertEqual(allocator.allocate(budget: 283_000, audio: 112_000, slots: slots, now: t0).decisions, [0: .paused])
+        // 128k to spare: 32 kbit in 250 ms.
+        XCTAssertEqual(allocator.allocate(budget: 340_000, audio: 112_000, slots: slots, now: t0 + .seconds(3)).decisions,
+                       [0: .layer(0)])
+        // Kept on the plain budget, keyframe or not.
+        XCTAssertEqual(allocator.allocate(budget: 215_000, audio: 112_000, slots: slots, now: t0 + .seconds(4)).decisions,
+                       [0: .layer(0)])
+        // A single-layer slot is not held to it (its keyframes are large; it would never come back).
+        var single = A()
+        let camera = [A.Slot(id: 0, layers: [A.Layer(bitrate: 100_000, width: 640, keyframeBytes: 30_000)])]
+        XCTAssertEqual(single.allocate(budget: 283_000, audio: 112_000, slots: camera, now: t0).decisions, [0: .layer(0)])
+    }
+
     func testResumingNeedsHeadroomOverTheWholeTotal() {
         var allocator = A()
         let slots = [A.Slot(id: 0, layers: [A.Layer(bitrate: 450_000, width: 640)]),
