@@ -166,14 +166,18 @@ public struct BandwidthEstimator: Sendable {
                     rateControl.cap(at: limit)
                 } else if rates.received >= Probing.carriedRatio * asked {
                     pathLimit = nil
+                } else if let limit = pathLimit {
+                    // A probe read at 70-90 % of what was sent keeps the
+                    // limit as it was (and valid from now), and lifts the
+                    // estimate no higher: a 30 ms probe on a narrow link is
+                    // a few packets, and one more or less in the window (a
+                    // 300 kbit/s link read 400 of 498, then 478 of 582 once
+                    // the limit had expired) lifted the estimate, resumed a
+                    // tile, and lost audio.
+                    pathLimit = (limit.bitrate, now)
                 }
-                // A probe read at 70-90 % of what was sent leaves the limit
-                // as it was, and lifts the estimate no higher: a 30 ms probe
-                // on a narrow link is a few packets, and one more or less in
-                // the window (a 300 kbit/s link read 400 of 498) lifted the
-                // estimate, resumed a tile, and lost audio.
                 lastProbe = (span.cluster.bitrate, Int(rates.sent), Int(result))
-                probing.measured(result, for: span.cluster, wanted: Double(wanted),
+                probing.measured(result, sent: rates.sent, for: span.cluster, wanted: Double(wanted),
                                  useful: Double(useful ?? wanted), now: now)
                 probeResult = max(probeResult ?? 0, min(result, pathLimit?.bitrate ?? result))
             }

@@ -131,12 +131,18 @@ struct Probing: Sendable {
     /// one measured. A probe at `wanted` that came back at 70-90 % of it
     /// once planned the same probe again at every feedback (172 probes in
     /// 20 s on a 300 kbit/s link with 390 kbit/s wanted).
-    mutating func measured(_ result: Double, for cluster: ProbeCluster, wanted: Double, useful: Double, now: Instant) {
+    ///
+    /// `sent`: the rate the probe actually went out at. A sender that
+    /// paces with the packets it forwards may fall behind the cluster's
+    /// rate (1 214 of 1 664 kbit/s); what then arrived is judged against
+    /// what was sent, and the chain doubles from there.
+    mutating func measured(_ result: Double, sent: Double, for cluster: ProbeCluster, wanted: Double, useful: Double,
+                           now: Instant) {
         // Only the highest probe so far leads further up: the two start-up
         // probes must not each start a chain.
         let higher = pending.contains { $0.cluster.bitrate > cluster.bitrate }
         let rate = Double(cluster.bitrate)
-        guard !higher, result >= Self.continueRatio * rate else { return }
+        guard !higher, result >= Self.continueRatio * min(rate, sent) else { return }
         let goal = result >= Self.carriedRatio * wanted ? max(useful, wanted) : wanted
         let next = min(2 * result, goal)
         if next > Self.climbRatio * rate, result < goal {

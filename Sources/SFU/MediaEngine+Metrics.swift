@@ -136,11 +136,13 @@ public struct DownlinkEstimate: Sendable, CustomStringConvertible {
     public var lastProbe: (bitrate: Int, sent: Int, result: Int)?
     /// Where a probe the path fell short of stops the estimate's increase.
     public var increaseLimit: Int?
+    /// Per filled video slot: its layer, and the layer it waits to move to (for logs).
+    public var slots = ""
 
     public var description: String {
         "\(participant): target \(target / 1_000) kbit/s, acked \(acked.map { "\($0 / 1_000)" } ?? "-") kbit/s, loss \(Int(loss * 100)) %"
             + ", wanted \(wanted / 1_000) kbit/s" + (lastProbe.map { ", last probe \($0.bitrate / 1_000) (sent at \($0.sent / 1_000)) -> \($0.result / 1_000) kbit/s" } ?? "")
-            + (increaseLimit.map { ", increase limit \($0 / 1_000) kbit/s" } ?? "")
+            + (increaseLimit.map { ", increase limit \($0 / 1_000) kbit/s" } ?? "") + (slots.isEmpty ? "" : ", slots \(slots)")
     }
 }
 
@@ -151,7 +153,13 @@ extension MediaEngine {
             session.participants.values.compactMap { p in
                 p.subscriber.bandwidth.map {
                     DownlinkEstimate(participant: p.id, target: $0.target, acked: $0.ackedBitrate, loss: $0.lossFraction,
-                                     wanted: $0.wanted, lastProbe: $0.lastProbe, increaseLimit: $0.increaseLimit)
+                                     wanted: $0.wanted, lastProbe: $0.lastProbe, increaseLimit: $0.increaseLimit,
+                                     slots: p.subscriber.video.indices.filter { p.subscriber.video[$0].isFilled }.map { i in
+                                         let slot = p.subscriber.video[i]
+                                         let layer = slot.isPaused ? "paused" : slot.layer.map(String.init) ?? "-"
+                                         let target = slot.targetLayer == Int.max ? "" : "->\(slot.targetLayer)"
+                                         return "\(i):\(layer)\(target)"
+                                     }.joined(separator: " "))
                 }
             }
         }
