@@ -70,6 +70,16 @@ export const SIMULCAST_ENCODINGS = Object.freeze([
   Object.freeze({ rid: "f", scaleResolutionDownBy: 1 }),
 ]);
 
+/**
+ * Whether this browser sends simulcast unless told otherwise: Chromium-based
+ * browsers (and Safari, whose libwebrtc is Chrome's) do; Firefox does not,
+ * since its rid-based simulcast is not verified end to end against Cohort yet
+ * (docs/BANDWIDTH.md) and one layer is what it sent before.
+ */
+export function simulcastByDefault() {
+  return !(typeof navigator !== "undefined" && /Firefox\//.test(navigator.userAgent || ""));
+}
+
 /** Redirects a `join` follows in a row (docs/PROTOCOL.md `redirect`): one
  * is the rule; more mean the directory changed under the join. */
 export const MAX_REDIRECTS = 3;
@@ -486,11 +496,12 @@ export class CohortClient extends EventTarget {
    * @param {boolean} [options.iceRestart] restart ICE by itself when the connection is
    *   lost or the network changes (IceRestartPolicy; default true)
    * @param {boolean} [options.simulcast] send the camera as three simulcast layers
-   *   (SIMULCAST_ENCODINGS). Default false for now: the server does not pace yet, and a
-   *   layer switch's keyframe burst costs a capped receiver audio (docs/BANDWIDTH.md)
+   *   (SIMULCAST_ENCODINGS), so that the server can give each receiver the layer its
+   *   downlink and tile call for (docs/BANDWIDTH.md). Default: on, except in Firefox
+   *   (simulcastByDefault)
    */
   constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true, resume = true,
-    iceRestart = true, simulcast = false } = {}) {
+    iceRestart = true, simulcast = simulcastByDefault() } = {}) {
     super();
     const u = new URL(url || defaultUrl());
     if (session != null) u.searchParams.set("session", session);
