@@ -128,6 +128,15 @@ public struct BandwidthAllocator: Sendable {
     /// Creates an allocator with nothing decided.
     public init() {}
 
+    /// Forgets every slot's hold and backoff: the link they were earned on
+    /// is gone (a probe found it several times wider). Kept, a tile that
+    /// failed to resume on a 300 kbit/s link stayed paused up to 8 s after
+    /// the cap was lifted.
+    public mutating func forgetHolds() {
+        lastDowngrade = [:]
+        lastUpgrade = [:]
+    }
+
     /// Decides every slot for `budget` bits per second, with `audio` bits
     /// per second reserved first.
     public mutating func allocate(budget: Int, audio: Int, slots: [Slot], now: Instant) -> Allocation {

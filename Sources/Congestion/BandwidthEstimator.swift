@@ -122,6 +122,13 @@ public struct BandwidthEstimator: Sendable {
     /// read 245-292, a tile resumed, and its keyframe cost 2 % of the audio.
     private var pathLimit: (bitrate: Double, at: Instant)?
     static let pathLimitMargin = 1.1
+    /// A probe carried in full at this many times the limit: the narrow
+    /// link is gone (a cap lifted).
+    static let linkGrowth = 2.0
+    /// How many times a probe showed the narrow link gone (`linkGrowth`):
+    /// holds earned by failed tries on it no longer apply
+    /// (`BandwidthAllocator.forgetHolds`).
+    public private(set) var linkGrowths = 0
     static let pathLimitValidity = TimeSpan.seconds(6)
     /// The last probe measured: the rate it was sent at and what it showed (for logs).
     public private(set) var lastProbe: (bitrate: Int, sent: Int, result: Int)?
@@ -165,6 +172,7 @@ public struct BandwidthEstimator: Sendable {
                     // one low reading on a clear path.
                     rateControl.cap(at: limit)
                 } else if rates.received >= Probing.carriedRatio * asked {
+                    if let limit = pathLimit, result >= Self.linkGrowth * limit.bitrate { linkGrowths += 1 }
                     pathLimit = nil
                 } else if let limit = pathLimit {
                     // A probe read at 70-90 % of what was sent keeps the

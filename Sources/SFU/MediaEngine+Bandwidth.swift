@@ -32,6 +32,8 @@ extension MediaEngine {
     /// switch asks for, and a layer that only just fits overfills a narrow
     /// link's queue (audio is lost with it).
     static let layerMargin = 1.25
+    /// How long a keyframe stays in a layer's measured rate (`BitrateMeter`: 1-1.5 s).
+    static let keyframeWindow = TimeSpan.seconds(1)
     /// A layer's width before its first keyframe says: the top layer's,
     /// halved per layer below (the web client's 4/2/1 scaling).
     static let defaultWidth = 640
@@ -72,7 +74,15 @@ extension MediaEngine {
             var indices: [Int] = []
             for i in 0...top {
                 guard let at = publisher.video?.layers[i].lastArrival, now - at <= .seconds(1),
-                      let rate = publisher.video?.layers[i].bitrate.bitsPerSecond(now: now), rate > 0 else { continue }
+                      var rate = publisher.video?.layers[i].bitrate.bitsPerSecond(now: now), rate > 0 else { continue }
+                // A simulcast layer's rate without the keyframe in its window:
+                // a switch asks for one, and counted in the cost it dropped the
+                // slot it had just raised (back at the top 10 s after a lifted
+                // cap instead of 5). The margin below stays for the overshoot.
+                if simulcast, let keyframe = publisher.video?.layers[i].keyframeArrival, now - keyframe < Self.keyframeWindow,
+                   let bytes = publisher.video?.layers[i].keyframeBytes {
+                    rate = max(rate - bytes * 8, rate / 3)
+                }
                 // Costs rise with the layer (a layer ramping up is counted above the one below).
                 let floor = simulcast ? Self.minimumLayerBitrate : Self.minimumVideoBitrate
                 let measured = simulcast ? Int(Double(rate) * Self.layerMargin) : rate
@@ -119,6 +129,10 @@ extension MediaEngine {
         }
         // Audio first still: the share takes at most what audio leaves.
         let budget = estimate - min(screen, max(0, estimate - audio))
+        if estimator.linkGrowths != p.subscriber.linkGrowths {
+            p.subscriber.linkGrowths = estimator.linkGrowths
+            p.subscriber.allocator.forgetHolds()
+        }
         let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)
         // Probing goes one step past what was chosen (a paused slot's lowest
         // layer, a layered slot's next layer) plus the allocator's headroom

@@ -169,7 +169,7 @@ extension MediaEngine {
             }
         }
         stream?.layers[layer].bitrate.add(packet.count, now: now)
-        stream?.layers[layer].noteFrameBytes(packet.count, timestamp: header.timestamp, keyframe: keyframe)
+        stream?.layers[layer].noteFrameBytes(packet.count, timestamp: header.timestamp, keyframe: keyframe, now: now)
         stream?.layers[layer].lastArrival = now
         return true
     }

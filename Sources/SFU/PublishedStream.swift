@@ -53,13 +53,16 @@ struct PublishedStream {
         /// the packets with its RTP timestamp), for the allocator: a slot
         /// that resumes or moves to this layer starts with one.
         private(set) var keyframeBytes = 0
+        /// When the last keyframe began to arrive.
+        private(set) var keyframeArrival: Instant?
         private var keyframeTimestamp: UInt32?
 
         /// Counts a packet toward the keyframe it belongs to, if any.
-        mutating func noteFrameBytes(_ count: Int, timestamp: UInt32, keyframe: Bool) {
+        mutating func noteFrameBytes(_ count: Int, timestamp: UInt32, keyframe: Bool, now: Instant) {
             if keyframe {
                 keyframeTimestamp = timestamp
                 keyframeBytes = count
+                keyframeArrival = now
             } else if timestamp == keyframeTimestamp {
                 keyframeBytes += count
             }

@@ -20,6 +20,8 @@ struct Subscriber {
     var bandwidth: BandwidthEstimator?
     /// Shares `bandwidth` among the video slots (`MediaEngine.allocateDownlink`).
     var allocator = BandwidthAllocator()
+    /// The estimator's `linkGrowths` when the allocator last heard of them.
+    var linkGrowths = 0
     /// When the allocation may next run.
     var nextAllocation: Instant = .zero
     /// The probe being sent, if any: RTX padding on a video slot's RTX SSRC.

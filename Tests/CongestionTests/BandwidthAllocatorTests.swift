@@ -202,6 +202,20 @@ final class BandwidthAllocatorTests: XCTestCase {
         XCTAssertEqual(kept.allocate(budget: high, audio: 50_000, slots: slots, now: now + .seconds(22)).decisions, [0: .layer(0)])
     }
 
+    /// A probe found the narrow link gone: holds earned on it are forgotten.
+    func testForgetHoldsEndsAHold() {
+        var allocator = A()
+        let slots = [A.Slot(id: 0, layers: [A.Layer(bitrate: 400_000, width: 640)])]
+        XCTAssertEqual(allocator.allocate(budget: 1_000_000, audio: 50_000, slots: slots, now: t0).decisions, [0: .layer(0)])
+        XCTAssertEqual(allocator.allocate(budget: 400_000, audio: 50_000, slots: slots, now: t0 + .seconds(1)).decisions,
+                       [0: .paused])
+        XCTAssertEqual(allocator.allocate(budget: 3_000_000, audio: 50_000, slots: slots,
+                                          now: t0 + .milliseconds(1_500)).decisions, [0: .paused], "held")
+        allocator.forgetHolds()
+        XCTAssertEqual(allocator.allocate(budget: 3_000_000, audio: 50_000, slots: slots,
+                                          now: t0 + .milliseconds(1_750)).decisions, [0: .layer(0)])
+    }
+
     /// A tile the client hides pauses at once and, shown again, resumes at
     /// the next allocation: no hold, since the link did not fail it.
     func testAHiddenTileResumesWithoutAHold() {
