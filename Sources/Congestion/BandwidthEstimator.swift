@@ -129,6 +129,8 @@ public struct BandwidthEstimator: Sendable {
     /// holds earned by failed tries on it no longer apply
     /// (`BandwidthAllocator.forgetHolds`).
     public private(set) var linkGrowths = 0
+    /// The limit a clean probe last cleared, until a probe shows twice it.
+    private var clearedLimit: Double?
     static let pathLimitValidity = TimeSpan.seconds(6)
     /// The last probe measured: the rate it was sent at and what it showed (for logs).
     public private(set) var lastProbe: (bitrate: Int, sent: Int, result: Int)?
@@ -164,6 +166,7 @@ public struct BandwidthEstimator: Sendable {
                         limit = min(limit, previous.bitrate)
                     }
                     pathLimit = (limit, now)
+                    clearedLimit = nil
                     // And the rate comes down to it: a lower probe of the
                     // chain read high (400 kbit/s on that link) and lifted
                     // it, or the delay-based rate is above the estimate (the
@@ -172,8 +175,13 @@ public struct BandwidthEstimator: Sendable {
                     // one low reading on a clear path.
                     rateControl.cap(at: limit)
                 } else if rates.received >= Probing.carriedRatio * asked {
-                    if let limit = pathLimit, result >= Self.linkGrowth * limit.bitrate { linkGrowths += 1 }
+                    // The chain that follows may show the link grown: count it once.
+                    if let limit = pathLimit { clearedLimit = limit.bitrate }
                     pathLimit = nil
+                    if let cleared = clearedLimit, result >= Self.linkGrowth * cleared {
+                        linkGrowths += 1
+                        clearedLimit = nil
+                    }
                 } else if let limit = pathLimit {
                     // A probe read at 70-90 % of what was sent keeps the
                     // limit as it was (and valid from now), and lifts the
