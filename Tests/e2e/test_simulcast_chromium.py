@@ -1,8 +1,8 @@
 """Simulcast with per-subscriber layers (issue 12, point 3 and the simulcast
 parts of 4 and 5): three headless Chromium participants, each the server's
 web client sending its fake camera as three VP8 simulcast layers (rids
-q/h/f, 160, 320 and 640 wide: the client's default in Chromium) and a
-distinct test tone. Cal's browser runs
+q/h/f, 160, 320 and 640 wide: ``SIMULCAST_ENCODINGS``, turned on by the
+test, since the client's default is still off) and a distinct test tone. Cal's browser runs
 in its own network namespace (``netns.ClientNamespace``: a veth pair, the
 server's address on the test's side, nothing routed anywhere else), and
 ``tc tbf`` on the test's end of that veth caps what the server sends cal at
@@ -44,6 +44,19 @@ RECOVER_WITHIN = 10.0
 TOP_WIDTH = 640
 # libwebrtc sends fewer layers than asked for below 960x540 unless this trial is off.
 FLAGS = ["--force-fieldtrials=WebRTC-LegacySimulcastLayerLimit/Disabled/"]
+
+SIMULCAST_JS = """
+(async () => {
+  const { SIMULCAST_ENCODINGS } = await import("/cohort-client.js");
+  const add = RTCPeerConnection.prototype.addTransceiver;
+  RTCPeerConnection.prototype.addTransceiver = function (trackOrKind, init = {}) {
+    if (typeof trackOrKind !== "string" && trackOrKind.kind === "video" && init.direction === "sendonly")
+      init = { ...init, sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })) };
+    return add.call(this, trackOrKind, init);
+  };
+  return SIMULCAST_ENCODINGS.length === 3;
+})()
+"""
 
 STATS_JS = """
 (async () => {
@@ -124,6 +137,10 @@ def test_simulcast_layers_follow_a_capped_subscribers_link() -> None:
                     pages[name] = await browsers[name].new_page(f"{server.base_url}?testTone={hz}#token=" + server.token(name))
                     await pages[name].wait_for("window.cohort && !document.getElementById('join').disabled", "ready", 20,
                                                "document.body.innerText")
+                # The web client's layers (SIMULCAST_ENCODINGS) on the app's camera: the
+                # app makes its CohortClient with the defaults, where simulcast is off.
+                for p in pages.values():
+                    assert await p.evaluate(SIMULCAST_JS), "could not turn simulcast on"
                 await asyncio.gather(*(p.evaluate("document.getElementById('join').click(), true") for p in pages.values()))
                 pid = {n: await wait_page(p, "cohort.state.joined && cohort.state.participantId", f"{n} joined", 25)
                        for n, p in pages.items()}
@@ -136,8 +153,7 @@ def test_simulcast_layers_follow_a_capped_subscribers_link() -> None:
                         break
                     assert time.monotonic() < deadline, f"not everyone decodes the top layer: {top}"
                     await asyncio.sleep(0.5)
-                # Every publisher sends three layers: the web client offers them by
-                # default. Within 10 s: Chrome may hold one back while its send-side
+                # Every publisher sends three layers, within 10 s: Chrome may hold one back while its send-side
                 # estimate ramps up (once 1 s after the start was not enough).
                 deadline = time.monotonic() + 10
                 while True:
