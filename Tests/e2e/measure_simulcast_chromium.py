@@ -1,4 +1,10 @@
-"""Simulcast with per-subscriber layers (issue 12, point 3 and the simulcast
+"""Not in the suite (its name does not start with ``test_``): run it by name.
+It met its bounds in 19 of 22 local runs of session 11 (all 6 after the
+last changes), but its one fresh-clone CI run failed before the test proper:
+a page still showed "Not connected" with Join disabled after 20 s. It joins the suite as ``test_simulcast_chromium.py`` once that is
+fixed and a CI run passes with it (issue 12).
+
+Simulcast with per-subscriber layers (issue 12, point 3 and the simulcast
 parts of 4 and 5): three headless Chromium participants, each the server's
 web client sending its fake camera as three VP8 simulcast layers (rids
 q/h/f, 160, 320 and 640 wide: ``SIMULCAST_ENCODINGS``, turned on by the
