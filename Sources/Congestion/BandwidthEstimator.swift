@@ -152,9 +152,9 @@ public struct BandwidthEstimator: Sendable {
             loss.add(received: outcome.arrived != nil)
             recent.add(outcome)
             if outcome.probeCluster != nil, let span = probing.reported(outcome) {
-                let rates = recent.rates(over: span)
-                let asked = min(rates.sent, Double(span.cluster.bitrate))
-                let result = min(rates.received, asked)
+                let rates = recent.reading(over: span)
+                let asked = rates.asked
+                let result = rates.result
                 if rates.received < Probing.continueRatio * asked {
                     // The path, not the sender, fell short of the probe:
                     // it carries about what arrived.
@@ -233,24 +233,18 @@ struct RecentOutcomes: Sendable {
         }
     }
 
-    /// The smaller of the rate sent during the probe's send span and the
-    /// rate received during its arrival span (each excluding the packet that
-    /// opens the span, whose bytes went before it), and never more than the
-    /// probe's own rate: a path shows at most what was asked of it.
+    /// The rate sent during the probe's send span and the rate received
+    /// during its arrival span (each excluding the packet that opens the
+    /// span, whose bytes went before it); its `result` is the smaller, and
+    /// never more than the probe's own rate: a path shows at most what was
+    /// asked of it.
     ///
     /// The arrival span is at least as long as the send span. A narrow
     /// link stretches arrivals, never squeezes them; arrivals closer
     /// together than they were sent are a queue or jitter letting a clump
     /// go at once (a relay with 10 ms of jitter did: one clump read as
     /// 9 Mbit/s on a 1 Mbit/s link, and the estimate jumped there).
-    func rate(over span: Probing.Span) -> Double {
-        let rates = rates(over: span)
-        return min(rates.sent, rates.received, Double(span.cluster.bitrate))
-    }
-
-    /// The rates `rate(over:)` takes the smaller of: sent during the send
-    /// span, received during the arrival span.
-    func rates(over span: Probing.Span) -> (sent: Double, received: Double) {
+    func reading(over span: Probing.Span) -> ProbeReading {
         let sendSpan = span.sent.upperBound - span.sent.lowerBound
         let arrivedEnd = max(span.arrived.upperBound, span.arrived.lowerBound + sendSpan)
         var sent = 0
@@ -263,6 +257,19 @@ struct RecentOutcomes: Sendable {
         }
         let sendRate = Double(sent * 8) / sendSpan.seconds
         let receiveRate = Double(received * 8) / (arrivedEnd - span.arrived.lowerBound).seconds
-        return (sendRate, receiveRate)
+        return ProbeReading(sent: sendRate, received: receiveRate, bitrate: Double(span.cluster.bitrate))
     }
+}
+
+/// What a probe showed: the rate sent during its send span, the rate
+/// received during its arrival span, and the rate it was planned at.
+struct ProbeReading: Sendable {
+    var sent: Double
+    var received: Double
+    var bitrate: Double
+    /// What the path was asked to carry: the planned rate, or less when the
+    /// sender fell behind it.
+    var asked: Double { min(sent, bitrate) }
+    /// What the probe shows the path carries: never more than was asked.
+    var result: Double { min(received, asked) }
 }

@@ -14,6 +14,13 @@ final class BandwidthEstimatorTests: XCTestCase {
         }.joined(separator: ", ")
     }
 
+    /// A 300 kbit/s link with a 100 ms queue, as the end-to-end tests cap one.
+    private func narrowLink(_ estimator: BandwidthEstimator) -> BottleneckSimulation {
+        var simulation = BottleneckSimulation(linkRate: 300_000, estimator: estimator, seed: 8)
+        simulation.queueLimit = .milliseconds(100)
+        return simulation
+    }
+
     /// Each whole second's mean target in `seconds` is within 10 % of `rate`.
     private func assertEverySecond(of simulation: BottleneckSimulation, in seconds: Range<Int>, within10PercentOf rate: Double,
                                    line: UInt = #line) {
@@ -79,8 +86,7 @@ final class BandwidthEstimatorTests: XCTestCase {
         var estimator = BandwidthEstimator()
         estimator.useful = 1_500_000
         estimator.ceiling = 2_000_000
-        var simulation = BottleneckSimulation(linkRate: 300_000, estimator: estimator, seed: 8)
-        simulation.queueLimit = .milliseconds(100)
+        var simulation = narrowLink(estimator)
         simulation.wantedFromTarget = { min(Int(Double($0) * 1.3), 1_500_000) }
         simulation.run(for: .seconds(10))
         XCTAssertLessThan(simulation.meanTarget(from: 8, to: 10), 400_000, describe(simulation))
@@ -97,8 +103,7 @@ final class BandwidthEstimatorTests: XCTestCase {
     func testAProbeShortOfWhatIsWantedIsNotRepeatedAtOnce() {
         var estimator = BandwidthEstimator()
         estimator.wanted = 390_000
-        var simulation = BottleneckSimulation(linkRate: 300_000, estimator: estimator, seed: 8)
-        simulation.queueLimit = .milliseconds(100)
+        var simulation = narrowLink(estimator)
         simulation.fixedSendRate = 200_000
         simulation.run(for: .seconds(20))
         // Two at start-up, then at most one every 3 s.
@@ -113,8 +118,7 @@ final class BandwidthEstimatorTests: XCTestCase {
     func testAProbeThePathFellShortOfBoundsTheIncrease() {
         var estimator = BandwidthEstimator()
         estimator.wanted = 450_000
-        var simulation = BottleneckSimulation(linkRate: 300_000, estimator: estimator, seed: 8)
-        simulation.queueLimit = .milliseconds(100)
+        var simulation = narrowLink(estimator)
         simulation.fixedSendRate = 200_000
         simulation.burst = (.seconds(2), 12_000)
         simulation.run(for: .seconds(20))

@@ -63,7 +63,7 @@ final class ProbingTests: XCTestCase {
     }
 }
 
-/// What a probe shows (`RecentOutcomes.rate(over:)`).
+/// What a probe shows (`RecentOutcomes.reading(over:).result`).
 final class ProbeRateTests: XCTestCase {
     private let start = Instant.zero + .seconds(10)
 
@@ -83,14 +83,14 @@ final class ProbeRateTests: XCTestCase {
     /// result is never above the probe's own rate.
     func testAClumpOfArrivalsShowsNoMoreThanWasSent() {
         let (recent, span) = probe(bitrate: 2_000_000) { .microseconds(50_000 + $0 * 100) }
-        XCTAssertEqual(recent.rate(over: span), 2_000_000, accuracy: 1, "never above the probe's own rate")
+        XCTAssertEqual(recent.reading(over: span).result, 2_000_000, accuracy: 1, "never above the probe's own rate")
         let (fast, fastSpan) = probe(bitrate: 20_000_000) { .microseconds(50_000 + $0 * 100) }
-        XCTAssertEqual(fast.rate(over: fastSpan), 19.0 * 8_000 / 0.019, accuracy: 1, "what was sent (8 Mbit/s), not the clump's 80")
+        XCTAssertEqual(fast.reading(over: fastSpan).result, 19.0 * 8_000 / 0.019, accuracy: 1, "what was sent (8 Mbit/s), not the clump's 80")
     }
 
     /// Arrivals stretched by a narrow link are measured as they came: 1 Mbit/s.
     func testStretchedArrivalsShowTheLink() {
         let (recent, span) = probe(bitrate: 8_000_000) { .milliseconds(50 + $0 * 8) }
-        XCTAssertEqual(recent.rate(over: span), 19.0 * 8_000 / 0.152, accuracy: 1)
+        XCTAssertEqual(recent.reading(over: span).result, 19.0 * 8_000 / 0.152, accuracy: 1)
     }
 }
