@@ -215,6 +215,7 @@ class Chromium:
         self.pages.append(page)
         await page.send("Runtime.enable")
         await page.send("Page.enable")
+        await page.send("Log.enable")  # network and loader errors (a module that failed to load) reach `console`
         await page.navigate(url or self.blank.url)
         return page
 
@@ -350,6 +351,9 @@ class Page:
         elif method == "Runtime.consoleAPICalled":
             args = params.get("args", [])
             self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
+        elif method == "Log.entryAdded":
+            entry = params.get("entry", {})
+            self.console.append(f"[{entry.get('source')} {entry.get('level')}] {entry.get('text', '')} {entry.get('url', '')}".rstrip())
         elif method == "Input.dragIntercepted":
             self.drag_data = params.get("data")
         elif method == "Runtime.exceptionThrown":

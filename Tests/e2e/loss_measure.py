@@ -48,7 +48,7 @@ STATS_JS = """
       "pauseCount", "totalPausesDuration", "nackCount", "pliCount", "firCount", "retransmittedPacketsReceived",
       "concealedSamples", "totalSamplesReceived", "frameWidth", "frameHeight", "jitterBufferDelay",
       "jitterBufferEmittedCount"]));
-    else if (s.type === "outbound-rtp") out.outbound.push(pick(s, ["mid", "kind", "ssrc", "timestamp", "packetsSent",
+    else if (s.type === "outbound-rtp") out.outbound.push(pick(s, ["mid", "rid", "kind", "ssrc", "timestamp", "packetsSent",
       "framesEncoded", "keyFramesEncoded", "retransmittedPacketsSent", "nackCount", "pliCount", "firCount",
       "frameWidth", "frameHeight", "qualityLimitationReason", "targetBitrate"]));
     else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") out.rtt = s.currentRoundTripTime ?? null;
@@ -288,17 +288,30 @@ async def measure_level(browsers: list[Chromium], loss_percent: float, *, binary
                 level.audio_buffer_ms[(name, publisher)] = buffer_ms
         level.playout_targets[name] = a.get("playoutTarget")
         # The camera's sender by its mid: the screen-share sender (no track
-        # unless sharing) reports a video outbound-rtp too.
-        outbound0 = {s["mid"]: s for s in b["outbound"]}
+        # unless sharing) reports a video outbound-rtp too. With simulcast the
+        # camera reports one outbound-rtp per layer (rid): each layer is its own
+        # stream with its own keyframes, so the sender's keyframe count is its
+        # busiest layer's; frames, size and limit are the top layer's; RTX,
+        # NACKs and PLIs are summed.
+        outbound0 = {s["ssrc"]: s for s in b["outbound"]}
+        layers = []
         for s1 in a["outbound"]:
             if s1["mid"] != cameras[name]:
                 continue
-            s0 = outbound0.get(s1["mid"], {})
+            s0 = outbound0.get(s1["ssrc"], {})
             d = delta(s1, s0)
             d["seconds"] = (s1["timestamp"] - s0["timestamp"]) / 1000 if s0 else window
             d["size"] = f"{s1.get('frameWidth')}x{s1.get('frameHeight')}"
+            d["width"] = s1.get("frameWidth") or 0
             d["limit"] = s1.get("qualityLimitationReason")
-            level.senders[name] = d
+            layers.append(d)
+        if layers:
+            top = dict(max(layers, key=lambda d: d["width"]))
+            top["keyFramesEncoded"] = max(d.get("keyFramesEncoded", 0) for d in layers)
+            for key in ("retransmittedPacketsSent", "nackCount", "pliCount"):
+                top[key] = sum(d.get(key, 0) for d in layers)
+            top["layers"] = len(layers)
+            level.senders[name] = top
     log(f"  {loss_percent:g} %: media up {level.setup_seconds:.1f} s after the clicks; window {window:g} s")
     return level
 
@@ -335,7 +348,7 @@ def details(level: Level) -> str:
                      f"lost {t.lost}/{t.received + t.lost}, nack {t.nacks}, rtx {t.rtx}, pli {t.plis}, keyframes {t.keyframes}, "
                      f"buffer {t.buffer_ms:.0f} ms")
     for p, d in sorted(level.senders.items()):
-        lines.append(f"  {p} sends {d['size']} ({d['limit']}): {d.get('framesEncoded', 0) / d['seconds']:.1f} fps, "
+        lines.append(f"  {p} sends {d['size']} ({d['limit']}, {d['layers']} layer(s)): {d.get('framesEncoded', 0) / d['seconds']:.1f} fps, "
                      f"keyframes {d.get('keyFramesEncoded', 0)}, rtx {d.get('retransmittedPacketsSent', 0)}, "
                      f"nacks in {d.get('nackCount', 0)}, plis in {d.get('pliCount', 0)}")
     for (r, p), (c, n) in sorted(level.audio.items()):

@@ -298,7 +298,7 @@ LOGIC = """
   // The loss-adaptive playout delay: samples are running totals every 2 s.
   const rp = new L.RepairPlayout({ quietMs: 20000 });
   const steps = [
-    { nacks: 0, packets: 0, rttMs: 90, now: 0 },          // first sample: nothing to compare
+    { nacks: 0, packets: 0, rttMs: 90, now: 0 },          // first sample, judged against zero: clean
     { nacks: 0, packets: 120, rttMs: 90, now: 2000 },     // clean
     { nacks: 0, packets: 240, rttMs: null, now: 4000 },   // clean, no round trip yet
     { nacks: 3, packets: 360, rttMs: 90, now: 6000 },     // 2.5 % NACKed: lossy -> 2 x 90 + 40
@@ -310,6 +310,8 @@ LOGIC = """
     { nacks: 5, packets: 200100, rttMs: 20, now: 28001 }, // quiet for more than 20 s: back to the browser's
   ];
   out.playout = steps.map((x) => rp.update(x));
+  // A call that starts lossy: the first sample (totals since the start) raises the delay.
+  out.playoutFirst = new L.RepairPlayout().update({ nacks: 4, packets: 150, rttMs: 90, now: 2000 });
   // A token for another session: the join rejects and the client is closed.
   const other = libTest.watch(new L.CohortClient({ session: 'another-session' }));
   try { await other.join({ token: TOKEN }); out.wrongSession = 'joined'; }
@@ -355,6 +357,7 @@ def test_client_library_logic() -> None:
                 assert out["requestClosed"] == "ConnectionError", out["requestClosed"]
                 assert out["playout"] == [None, None, None, 220, 220, 400, 120, 120, 120, None], \
                     f"RepairPlayout targets: {out['playout']}"
+                assert out["playoutFirst"] == 220, f"RepairPlayout's first sample, lossy: {out['playoutFirst']}"
                 assert page.exceptions == [], page.exceptions
 
     run(scenario(), timeout=60)

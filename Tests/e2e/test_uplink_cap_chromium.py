@@ -44,14 +44,22 @@ STATS_JS = """
   let selected = null;
   // The camera's sender is the first video transceiver (the screen-share
   // sender, added last, reports an outbound-rtp too, without a target).
+  // With simulcast it reports one outbound-rtp per layer (rid): the sender's
+  // target and bytes are their sums; a layer Chrome does not send has no target.
   const camera = cohort.state.pc.getTransceivers().find((t) => t.receiver.track.kind === "video").mid;
   report.forEach((s) => {
     if (s.type === "inbound-rtp") out.inbound[s.mid] = { kind: s.kind, packetsReceived: s.packetsReceived ?? 0,
       packetsLost: s.packetsLost ?? 0, framesDecoded: s.framesDecoded ?? 0, concealedSamples: s.concealedSamples ?? 0,
       totalSamplesReceived: s.totalSamplesReceived ?? 0, timestamp: s.timestamp };
-    else if (s.type === "outbound-rtp" && s.mid === camera) out.video = { targetBitrate: s.targetBitrate ?? null,
-      bytesSent: s.bytesSent, timestamp: s.timestamp, limit: s.qualityLimitationReason,
-      size: `${s.frameWidth}x${s.frameHeight}` };
+    else if (s.type === "outbound-rtp" && s.mid === camera) {
+      const v = out.video ??= { targetBitrate: null, bytesSent: 0, timestamp: 0, limit: [], size: [], layers: 0 };
+      if (s.targetBitrate != null) v.targetBitrate = (v.targetBitrate ?? 0) + s.targetBitrate;
+      v.bytesSent += s.bytesSent ?? 0;
+      v.timestamp = Math.max(v.timestamp, s.timestamp);
+      v.layers += 1;
+      v.limit.push(s.qualityLimitationReason);
+      v.size.push(`${s.rid ? s.rid + " " : ""}${s.frameWidth ?? 0}x${s.frameHeight ?? 0}`);
+    }
     else if (s.type === "candidate-pair") pairs[s.id] = s;
     else if (s.type === "transport") selected = s.selectedCandidatePairId;
   });
@@ -125,8 +133,8 @@ def test_a_capped_publisher_adapts_to_transport_feedback() -> None:
             concealed = mic["concealedSamples"] / max(mic["totalSamplesReceived"], 1)
             fps = cam["framesDecoded"] / WINDOW
             print(f"  {name}: video target {(video['targetBitrate'] or 0) / 1000:.0f} kbit/s, sent {sent / 1000:.0f} kbit/s, "
-                  f"available {(after[name]['available'] or 0) / 1000:.0f} kbit/s, {video['size']}, "
-                  f"limited by {video['limit']}; {other} lost {lost:.1%} of its video, concealed {concealed:.2%} of its audio, "
+                  f"available {(after[name]['available'] or 0) / 1000:.0f} kbit/s, {video['layers']} layer(s) "
+                  f"{', '.join(video['size'])}, limited by {'/'.join(video['limit'])}; {other} lost {lost:.1%} of its video, concealed {concealed:.2%} of its audio, "
                   f"{fps:.1f} fps")
             if video["targetBitrate"] is None or video["targetBitrate"] > CAP:
                 failures.append(f"{name}'s video target {video['targetBitrate']} is missing or above the {CAP} cap")

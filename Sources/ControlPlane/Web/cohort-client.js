@@ -70,6 +70,16 @@ export const SIMULCAST_ENCODINGS = Object.freeze([
   Object.freeze({ rid: "f", scaleResolutionDownBy: 1 }),
 ]);
 
+/**
+ * Whether this browser sends simulcast unless told otherwise: Chromium-based
+ * browsers (and Safari, whose libwebrtc is Chrome's) do; Firefox does not,
+ * since its rid-based simulcast is not verified end to end against Cohort yet
+ * (docs/BANDWIDTH.md) and one layer is what it sent before.
+ */
+export function simulcastByDefault() {
+  return !(typeof navigator !== "undefined" && /Firefox\//.test(navigator.userAgent || ""));
+}
+
 /** Redirects a `join` follows in a row (docs/PROTOCOL.md `redirect`): one
  * is the rule; more mean the directory changed under the join. */
 export const MAX_REDIRECTS = 3;
@@ -230,7 +240,10 @@ function preferCohortCodecs(transceiver, kind) {
  * without it, 0.3 % with it, for about 100 ms of added delay (docs/LOSS.md).
  *
  * Pure: `update` takes one sample of the receivers' counters and returns the
- * target in milliseconds, or null for the browser's own.
+ * target in milliseconds, or null for the browser's own. The first sample is
+ * judged against zero (the counters start with the call), so a call that
+ * starts on a lossy link gets its delay at the first sample, 2 s in, instead
+ * of repairing with the browser's short buffer until the second.
  */
 export class RepairPlayout {
   /** NACKed packets per received packet above which the link counts as lossy. */
@@ -252,9 +265,8 @@ export class RepairPlayout {
    * @returns {number|null} the target to apply, ms
    */
   update({ nacks, packets, rttMs, now }) {
-    const last = this.#last;
+    const last = this.#last ?? { nacks: 0, packets: 0 };
     this.#last = { nacks, packets };
-    if (!last) return this.#target;
     const nacked = Math.max(0, nacks - last.nacks), received = Math.max(0, packets - last.packets);
     if (nacked > 0 && nacked >= RepairPlayout.lossyRatio * Math.max(received, 1)) this.#lossyAt = now;
     if (now - this.#lossyAt > this.quietMs) {
@@ -487,12 +499,11 @@ export class CohortClient extends EventTarget {
    *   lost or the network changes (IceRestartPolicy; default true)
    * @param {boolean} [options.simulcast] send the camera as three simulcast layers
    *   (SIMULCAST_ENCODINGS), so that the server can give each receiver the layer its
-   *   downlink and tile call for (docs/BANDWIDTH.md). Default false for now: with it on,
-   *   the loss and uplink-cap tests, written for one layer, failed in CI (their stats
-   *   read one outbound stream)
+   *   downlink and tile call for (docs/BANDWIDTH.md). Default: on, except in Firefox
+   *   (simulcastByDefault)
    */
   constructor({ url, session, slots = DEFAULT_SLOTS, rtcConfiguration = {}, adaptivePlayout = true, resume = true,
-    iceRestart = true, simulcast = false } = {}) {
+    iceRestart = true, simulcast = simulcastByDefault() } = {}) {
     super();
     const u = new URL(url || defaultUrl());
     if (session != null) u.searchParams.set("session", session);
