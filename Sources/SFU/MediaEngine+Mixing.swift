@@ -100,9 +100,17 @@ extension MediaEngine {
                   let out = sub.subscriber.audio[slot].rewrite(sequence: sequence, timestamp: frame.timestamp,
                                                               isKeyframe: false, payloadBytes: frame.payload.count,
                                                               now: now) else { continue }
-            let builder = RTPPacketBuilder(payloadType: sub.subscriber.audio[slot].payloadType,
+            var builder = RTPPacketBuilder(payloadType: sub.subscriber.audio[slot].payloadType,
                                            sequenceNumber: out.sequence, timestamp: out.timestamp,
                                            ssrc: sub.subscriber.audio[slot].ssrc)
+            // Numbered like a forwarded copy, so that the listener's estimate
+            // counts its mixed audio too (12 + 8 + payload + tag bytes on the wire).
+            if let id = sub.plan.transportWideID, sub.subscriber.bandwidth != nil {
+                let size = 20 + frame.payload.count + srtp.profile.rtpTagLength
+                let number = sub.subscriber.bandwidth!.send(size: size, at: now)
+                builder.extensions = [RTPHeaderExtensionValue(id: id, data: [UInt8(number >> 8), UInt8(truncatingIfNeeded: number)])]
+                counters.transportWideStamped += 1
+            }
             guard var packet = try? builder.build(payload: frame.payload) else { continue }
             packet.reserveCapacity(packet.count + SRTPContext.maximumTrailerLength)
             do { try srtp.protectRTP(&packet) } catch { counters.srtpFailed += 1; continue }

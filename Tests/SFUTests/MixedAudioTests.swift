@@ -79,6 +79,39 @@ final class MixedAudioTests: XCTestCase {
         XCTAssertGreaterThan(h.engine.counters.mixedFramesSent, 60)
     }
 
+    /// A mixed listener that negotiated transport-cc: its mixed frames carry
+    /// its own transport-wide numbers, in one sequence with its forwarded
+    /// video, and its estimate counts them as sent.
+    func testMixedAudioIsNumberedForTheListenersEstimate() throws {
+        let h = EngineHarness()
+        try h.join("ann")
+        try h.join("bob")
+        try h.join("cy", mixed: true, transportWide: true)
+        let tones = ["ann": ToneSource(440), "bob": ToneSource(660)]
+        var ts: UInt32 = 0
+        h.received["cy"] = []
+        let ann = h.clients["ann"]!.client
+        for index in 0..<50 {
+            ann.sendRTP(ssrc: ann.offer.videoSSRC!, payloadType: ClientOffer.vp8PayloadType, timestamp: UInt32(index) * 1_800,
+                        marker: true, payload: [0x10, index == 0 ? 0x00 : 0x01] + Array("video:ann".utf8))
+            run(h, tones, frames: 1, ts: &ts)
+        }
+        var all: [UInt16] = []
+        for case .rtp(_, let header, let packet) in h.received["cy"] ?? [] {
+            guard let number = header.transportSequenceNumber(id: ClientOffer.transportWideID, in: packet) else {
+                return XCTFail("a packet without cy's transport-wide number: \(header)")
+            }
+            all.append(number)
+        }
+        let byMid = h.rtpByMid("cy")
+        XCTAssertGreaterThan(byMid["a0"]?.count ?? 0, 40, "about 50 mixed frames")
+        XCTAssertGreaterThan(all.count - (byMid["a0"]?.count ?? 0), 40, "and ann's video, in the same sequence")
+        for (a, b) in zip(all, all.dropFirst()) { XCTAssertEqual(b, a &+ 1) }
+        // Only cy numbers its packets: every mixed frame sent and ann's 50 video copies to it
+        // (the last frame may still be on the way).
+        XCTAssertEqual(h.engine.counters.transportWideStamped, h.engine.counters.mixedFramesSent + 50)
+    }
+
     /// Everyone mixed: each hears a mix-minus of itself.
     func testEveryoneMixedHearsOthersNotItself() throws {
         let h = EngineHarness()
