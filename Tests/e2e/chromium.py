@@ -285,6 +285,28 @@ class Page:
         # started while `Input.setInterceptDrags` is on; webui.drag_and_drop).
         self.drag_data: dict | None = None
         self._load = asyncio.Event()
+        self._fail_left = 0
+        self._fail_reason = "ConnectionReset"
+        self.failed_requests: list[str] = []
+
+    async def fail_requests(self, url_pattern: str, times: int, reason: str = "ConnectionReset") -> None:
+        """The next ``times`` requests whose URL matches ``url_pattern`` (a
+        DevTools wildcard pattern) fail with ``reason`` (a Network.ErrorReason);
+        later ones go through. Lasts across navigations of this tab."""
+        self._fail_left = times
+        self._fail_reason = reason
+        self.failed_requests = []
+        await self.send("Fetch.enable", {"patterns": [{"urlPattern": url_pattern}]})
+
+    def _request_paused(self, params: dict) -> None:
+        if self._fail_left > 0:
+            self._fail_left -= 1
+            self.failed_requests.append(params["request"]["url"])
+            reply = self.send("Fetch.failRequest", {"requestId": params["requestId"], "errorReason": self._fail_reason})
+        else:
+            reply = self.send("Fetch.continueRequest", {"requestId": params["requestId"]})
+        task = asyncio.get_running_loop().create_task(reply)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a closed tab may not answer
 
     async def send(self, method: str, params: dict | None = None, timeout: float | None = None) -> dict:
         """A DevTools command in this tab's session."""
@@ -351,6 +373,8 @@ class Page:
         elif method == "Runtime.consoleAPICalled":
             args = params.get("args", [])
             self.console.append(" ".join(str(a.get("value", a.get("description", ""))) for a in args))
+        elif method == "Fetch.requestPaused":
+            self._request_paused(params)
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
             self.console.append(f"[{entry.get('source')} {entry.get('level')}] {entry.get('text', '')} {entry.get('url', '')}".rstrip())

@@ -49,9 +49,16 @@ class ClientNamespace:
             _run("ip", "netns", "add", self.name)
             _run("ip", "link", "add", self.host_link, "type", "veth", "peer", "name", self.client_link)
             _run("ip", "link", "set", self.client_link, "netns", self.name)
+            # No IPv6 on the pair: a link-local address appears a second or two
+            # after the link comes up (duplicate address detection), and a
+            # browser already running in the test's namespace takes that as a
+            # network change and aborts its loads (net::ERR_NETWORK_CHANGED; once
+            # a page's module, so the web client never started).
+            inside = self.prefix
+            _run("sysctl", "-qw", f"net.ipv6.conf.{self.host_link}.disable_ipv6=1", check=False)
+            _run(*inside, "sysctl", "-qw", f"net.ipv6.conf.{self.client_link}.disable_ipv6=1", check=False)
             _run("ip", "addr", "add", f"{self.server_ip}/24", "dev", self.host_link)
             _run("ip", "link", "set", self.host_link, "up")
-            inside = self.prefix
             _run(*inside, "ip", "link", "set", "lo", "up")
             _run(*inside, "ip", "addr", "add", f"{self.client_ip}/24", "dev", self.client_link)
             _run(*inside, "ip", "link", "set", self.client_link, "up")

@@ -611,6 +611,8 @@ $("cam").onclick = () => toggle("video", $("cam"));
 $("leave").onclick = leave;
 $("waiting-leave").onclick = leave;
 $("join").onclick = () => join();
+// Every module arrived: the next failed load may reload by itself again (index.html).
+try { sessionStorage.removeItem("cohort-load-retries"); } catch { /* no storage */ }
 $("name").value = claimsFromToken(token || "").name || "";
 showScreen("prejoin");
 wirePrejoin();
