@@ -19,7 +19,9 @@ import Wire
 ///    so far included) times 1 + `upgradeMargin` to fit the budget and, for a
 ///    slot that went down, `upgradeHold` since then. So an estimate wobbling
 ///    around a threshold does not make tiles flap. A simulcast slot resumes
-///    only if the budget also carries its keyframe (`keyframeDrain`).
+///    only if the budget also carries its keyframe (`keyframeDrain`); on a
+///    path known to be narrow (`narrowPath`: a probe fell short of it), a
+///    raise must carry the raised layer's keyframe the same way.
 /// 5. A tile the client hides (rendered width 0) pauses without any hold:
 ///    shown again, it resumes as soon as it fits.
 /// 6. Backoff: a slot that goes down again within `upgradeProbation` of going
@@ -138,8 +140,14 @@ public struct BandwidthAllocator: Sendable {
     }
 
     /// Decides every slot for `budget` bits per second, with `audio` bits
-    /// per second reserved first.
-    public mutating func allocate(budget: Int, audio: Int, slots: [Slot], now: Instant) -> Allocation {
+    /// per second reserved first. `narrowPath`: the path fell short of a
+    /// probe lately (the estimator's increase limit), so a raise's keyframe
+    /// is checked like a resume's (a tile resumed and raised to 320 wide in
+    /// one decision on a 300 kbit/s link, and the next feedback reported 16 %
+    /// loss); elsewhere raises are not, since top-layer keyframes (15-30 kB)
+    /// would never pass and a clear link's tiles would stay low.
+    public mutating func allocate(budget: Int, audio: Int, slots: [Slot], now: Instant,
+                                  narrowPath: Bool = false) -> Allocation {
         let ordered = slots.filter { !$0.layers.isEmpty }.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) }
         var decisions: [Int: Decision] = [:]
         var remaining = budget - audio
@@ -182,7 +190,8 @@ public struct BandwidthAllocator: Sendable {
                 let cost = slot.layers[index + 1].bitrate - slot.layers[index].bitrate
                 var had = false
                 if case .layer(let before) = current[slot.id], before > index { had = true }
-                guard fits(cost, had: had, slot, keyframeBytes: 0) else { continue }
+                guard fits(cost, had: had, slot, keyframeBytes: narrowPath ? slot.layers[index + 1].keyframeBytes : 0)
+                else { continue }
                 decisions[slot.id] = .layer(index + 1)
                 remaining -= cost
                 raised = true

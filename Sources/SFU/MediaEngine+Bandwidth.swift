@@ -133,7 +133,8 @@ extension MediaEngine {
             p.subscriber.linkGrowths = estimator.linkGrowths
             p.subscriber.allocator.forgetHolds()
         }
-        let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now)
+        let allocation = p.subscriber.allocator.allocate(budget: budget, audio: audio, slots: slots, now: now,
+                                                         narrowPath: estimator.increaseLimit != nil)
         // Probing goes one step past what was chosen (a paused slot's lowest
         // layer, a layered slot's next layer) plus the allocator's headroom
         // and more: a probe that stops at the need can never lift a slot, and

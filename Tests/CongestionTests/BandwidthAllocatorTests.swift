@@ -135,6 +135,24 @@ final class BandwidthAllocatorTests: XCTestCase {
         XCTAssertEqual(single.allocate(budget: 283_000, audio: 112_000, slots: camera, now: t0).decisions, [0: .layer(0)])
     }
 
+    /// On a path a probe found narrow, a raise must carry the raised layer's
+    /// keyframe within `keyframeDrain`, like a resume; elsewhere it need not
+    /// (a clear link's top layers would never come back).
+    func testOnANarrowPathARaiseCarriesItsKeyframe() {
+        let layers = [A.Layer(bitrate: 70_000, width: 160, keyframeBytes: 2_000),
+                      A.Layer(bitrate: 130_000, width: 320, keyframeBytes: 7_000)]
+        let slots = [A.Slot(id: 0, layers: layers)]
+        // 112k + 130k = 242k × 1.15 = 278k fits 285k, but 43k × 0.25 s = 10.75 kbit < 56 kbit.
+        var narrow = A()
+        XCTAssertEqual(narrow.allocate(budget: 285_000, audio: 112_000, slots: slots, now: t0, narrowPath: true).decisions,
+                       [0: .layer(0)])
+        // 343k to spare: 85.75 kbit in 250 ms.
+        XCTAssertEqual(narrow.allocate(budget: 585_000, audio: 112_000, slots: slots, now: t0 + .seconds(1),
+                                       narrowPath: true).decisions, [0: .layer(1)])
+        var clear = A()
+        XCTAssertEqual(clear.allocate(budget: 285_000, audio: 112_000, slots: slots, now: t0).decisions, [0: .layer(1)])
+    }
+
     func testResumingNeedsHeadroomOverTheWholeTotal() {
         var allocator = A()
         let slots = [A.Slot(id: 0, layers: [A.Layer(bitrate: 450_000, width: 640)]),
