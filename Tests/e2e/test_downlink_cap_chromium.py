@@ -29,6 +29,7 @@ from chromium import Chromium, Page
 from cohort_server import BINARY, WEB_ROOT, CohortServer
 from conftest import run
 from impair_relay import LISTEN_HOST, RelayProcess
+from slot_window import concealed_fraction, slot_windows
 from test_call_chromium import wait_page
 
 NAMES = {"ann": 440, "bea": 660, "cal": 880}
@@ -70,23 +71,13 @@ async def stats(page: Page) -> dict:
 
 def window(before: dict, after: dict, pid: dict[str, str], name: str) -> dict:
     """Per other participant: video fps and kbit/s, audio concealed fraction, over the window."""
-    out = {}
-    for other in NAMES:
-        if other == name:
-            continue
-        row = {}
-        for mid, (who, track) in after["slots"].items():
-            if who != pid[other] or mid not in after["inbound"]:
-                continue
-            a, b = after["inbound"][mid], before["inbound"].get(mid, {})
-            seconds = (a["timestamp"] - b.get("timestamp", a["timestamp"] - WINDOW * 1000)) / 1000
-            if track == "camera":
-                row["fps"] = (a["frames"] - b.get("frames", 0)) / seconds
-                row["kbps"] = (a["bytes"] - b.get("bytes", 0)) * 8 / seconds / 1000
-            elif track == "microphone":
-                samples = a["samples"] - b.get("samples", 0)
-                row["concealed"] = (a["concealed"] - b.get("concealed", 0)) / samples if samples else 1.0
-        out[other] = row
+    out: dict[str, dict] = {other: {} for other in NAMES if other != name}
+    for other, _, track, a, b, seconds in slot_windows(before, after, pid, NAMES, name, WINDOW):
+        if track == "camera":
+            out[other]["fps"] = (a["frames"] - b.get("frames", 0)) / seconds
+            out[other]["kbps"] = (a["bytes"] - b.get("bytes", 0)) * 8 / seconds / 1000
+        elif track == "microphone":
+            out[other]["concealed"] = concealed_fraction(a, b)
     return out
 
 

@@ -34,6 +34,7 @@ from chromium import Chromium, Page
 from cohort_server import BINARY, WEB_ROOT, CohortServer
 from conftest import run
 from netns import ClientNamespace
+from slot_window import concealed_fraction, slot_windows
 from test_call_chromium import wait_page
 
 NAMES = {"ann": 440, "bea": 660, "cal": 880}
@@ -77,26 +78,16 @@ async def stats(page: Page) -> dict:
 
 def window(before: dict, after: dict, pid: dict[str, str], name: str) -> dict:
     """Per other participant over the window: video layer, fps, freezes, kbit/s; audio concealed fraction."""
-    out = {}
-    for other in NAMES:
-        if other == name:
-            continue
-        row = {}
-        for mid, (who, track) in after["slots"].items():
-            if who != pid[other] or mid not in after["inbound"]:
-                continue
-            a, b = after["inbound"][mid], before["inbound"].get(mid, {})
-            seconds = (a["timestamp"] - b.get("timestamp", a["timestamp"] - WINDOW * 1000)) / 1000
-            kbps = (a["bytes"] - b.get("bytes", 0)) * 8 / seconds / 1000
-            if track == "camera":
-                row.update(layer=f"{a['width']}x{a['height']}", width=a["width"], fps=(a["frames"] - b.get("frames", 0)) / seconds,
-                           freezes=a["freezes"] - b.get("freezes", 0), frozen=a["frozen"] - b.get("frozen", 0),
-                           paused=mid in after["paused"], video_kbps=kbps)
-            elif track == "microphone":
-                samples = a["samples"] - b.get("samples", 0)
-                row.update(concealed=(a["concealed"] - b.get("concealed", 0)) / samples if samples else 1.0, audio_kbps=kbps,
-                           audio_lost=a["lost"] - b.get("lost", 0), audio_packets=a["packets"] - b.get("packets", 0))
-        out[other] = row
+    out: dict[str, dict] = {other: {} for other in NAMES if other != name}
+    for other, mid, track, a, b, seconds in slot_windows(before, after, pid, NAMES, name, WINDOW):
+        kbps = (a["bytes"] - b.get("bytes", 0)) * 8 / seconds / 1000
+        if track == "camera":
+            out[other].update(layer=f"{a['width']}x{a['height']}", width=a["width"], fps=(a["frames"] - b.get("frames", 0)) / seconds,
+                              freezes=a["freezes"] - b.get("freezes", 0), frozen=a["frozen"] - b.get("frozen", 0),
+                              paused=mid in after["paused"], video_kbps=kbps)
+        elif track == "microphone":
+            out[other].update(concealed=concealed_fraction(a, b), audio_kbps=kbps,
+                              audio_lost=a["lost"] - b.get("lost", 0), audio_packets=a["packets"] - b.get("packets", 0))
     return out
 
 
