@@ -152,16 +152,15 @@ public struct BandwidthEstimator: Sendable {
             loss.add(received: outcome.arrived != nil)
             recent.add(outcome)
             if outcome.probeCluster != nil, let span = probing.reported(outcome) {
-                let rates = recent.reading(over: span)
-                let asked = rates.asked
-                let result = rates.result
-                if rates.received < Probing.continueRatio * asked {
+                let reading = recent.reading(over: span)
+                let result = reading.result
+                if reading.received < Probing.continueRatio * reading.asked {
                     // The path, not the sender, fell short of the probe:
                     // it carries about what arrived.
                     // The lower of this and a limit still valid: a reading
                     // is a few packets, and on a busy receiver one came back
                     // at 409 kbit/s on a 300 kbit/s link.
-                    var limit = rates.received * Self.pathLimitMargin
+                    var limit = reading.received * Self.pathLimitMargin
                     if let previous = pathLimit, now - previous.at <= Self.pathLimitValidity {
                         limit = min(limit, previous.bitrate)
                     }
@@ -174,7 +173,7 @@ public struct BandwidthEstimator: Sendable {
                     // pass the limit. The allocation's 2 s memory rides out
                     // one low reading on a clear path.
                     rateControl.cap(at: limit)
-                } else if rates.received >= Probing.carriedRatio * asked {
+                } else if reading.received >= Probing.carriedRatio * reading.asked {
                     // The chain that follows may show the link grown: count it once.
                     if let limit = pathLimit { clearedLimit = limit.bitrate }
                     pathLimit = nil
@@ -192,8 +191,8 @@ public struct BandwidthEstimator: Sendable {
                     // tile, and lost audio.
                     pathLimit = (limit.bitrate, now)
                 }
-                lastProbe = (span.cluster.bitrate, Int(rates.sent), Int(result))
-                probing.measured(result, sent: rates.sent, for: span.cluster, wanted: Double(wanted),
+                lastProbe = (span.cluster.bitrate, Int(reading.sent), Int(result))
+                probing.measured(result, sent: reading.sent, for: span.cluster, wanted: Double(wanted),
                                  useful: Double(useful ?? wanted), now: now)
                 probeResult = max(probeResult ?? 0, min(result, pathLimit?.bitrate ?? result))
             }

@@ -181,16 +181,25 @@ extension MediaEngine {
     /// its estimator; returns the copy's length. Nothing allocates.
     func stampTransportWide(for sub: Participant, _ out: UnsafeMutableRawBufferPointer, length: Int, original: [UInt8],
                             header: RTPHeader, originalID: UInt8, now: Instant) -> Int {
-        guard sub.subscriber.bandwidth != nil, let id = sub.plan.transportWideID,
-              ForwardedPacket.canStampTransportWide(header) else { return length }
+        guard ForwardedPacket.canStampTransportWide(header) else { return length }
         // The size noted is the copy's after stamping and encryption, give or
         // take the 4 bytes of an element rewritten in place rather than added.
         let growth = header.hasExtension ? 4 : 8
+        guard let (id, sequence) = nextTransportWide(for: sub, unprotectedSize: length + growth, now: now) else { return length }
+        return ForwardedPacket.stampTransportWide(out, length: length, original: original, header: header,
+                                                  originalID: originalID, id: id, sequence: sequence)
+    }
+
+    /// The subscriber's extension id and next transport-wide sequence number
+    /// for a packet of `unprotectedSize` bytes about to be encrypted and sent,
+    /// noted in its estimator; nil when it did not negotiate transport-cc.
+    /// Forwarded copies, retransmissions and mixed audio are numbered here;
+    /// probe padding notes its probe cluster with its own send.
+    func nextTransportWide(for sub: Participant, unprotectedSize: Int, now: Instant) -> (id: UInt8, sequence: UInt16)? {
+        guard sub.subscriber.bandwidth != nil, let id = sub.plan.transportWideID else { return nil }
         let tag = sub.srtp?.profile.rtpTagLength ?? 16
-        let sequence = sub.subscriber.bandwidth!.send(size: length + growth + tag, at: now)
-        let stamped = ForwardedPacket.stampTransportWide(out, length: length, original: original, header: header,
-                                                         originalID: originalID, id: id, sequence: sequence)
+        let sequence = sub.subscriber.bandwidth!.send(size: unprotectedSize + tag, at: now)
         counters.transportWideStamped += 1
-        return stamped
+        return (id, sequence)
     }
 }

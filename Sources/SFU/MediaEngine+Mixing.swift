@@ -104,12 +104,10 @@ extension MediaEngine {
                                            sequenceNumber: out.sequence, timestamp: out.timestamp,
                                            ssrc: sub.subscriber.audio[slot].ssrc)
             // Numbered like a forwarded copy, so that the listener's estimate
-            // counts its mixed audio too (12 + 8 + payload + tag bytes on the wire).
-            if let id = sub.plan.transportWideID, sub.subscriber.bandwidth != nil {
-                let size = 20 + frame.payload.count + srtp.profile.rtpTagLength
-                let number = sub.subscriber.bandwidth!.send(size: size, at: now)
+            // counts its mixed audio too (a 12-byte header and one 8-byte extension block).
+            if let (id, number) = nextTransportWide(for: sub, unprotectedSize: 12 + ForwardedPacket.transportWideGrowth
+                                                        + frame.payload.count, now: now) {
                 builder.extensions = [RTPHeaderExtensionValue(id: id, data: [UInt8(number >> 8), UInt8(truncatingIfNeeded: number)])]
-                counters.transportWideStamped += 1
             }
             guard var packet = try? builder.build(payload: frame.payload) else { continue }
             packet.reserveCapacity(packet.count + SRTPContext.maximumTrailerLength)

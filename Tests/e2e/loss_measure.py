@@ -48,7 +48,7 @@ STATS_JS = """
       "pauseCount", "totalPausesDuration", "nackCount", "pliCount", "firCount", "retransmittedPacketsReceived",
       "concealedSamples", "totalSamplesReceived", "frameWidth", "frameHeight", "jitterBufferDelay",
       "jitterBufferEmittedCount"]));
-    else if (s.type === "outbound-rtp") out.outbound.push(pick(s, ["mid", "rid", "kind", "ssrc", "timestamp", "packetsSent",
+    else if (s.type === "outbound-rtp") out.outbound.push(pick(s, ["mid", "kind", "ssrc", "timestamp", "packetsSent",
       "framesEncoded", "keyFramesEncoded", "retransmittedPacketsSent", "nackCount", "pliCount", "firCount",
       "frameWidth", "frameHeight", "qualityLimitationReason", "targetBitrate"]));
     else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") out.rtt = s.currentRoundTripTime ?? null;
