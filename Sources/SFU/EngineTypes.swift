@@ -296,6 +296,11 @@ public struct EngineCounters: Sendable, Equatable {
     public var transportFeedbackReceived = 0
     /// Copies stamped with a subscriber's transport-wide sequence number.
     public var transportWideStamped = 0
+    /// Video copies a subscriber's pacer held because its budget was spent
+    /// (`Pacer`), and copies it could not hold (its ring full, or the wait
+    /// over `Pacer.maximumDelay`) and dropped: the subscriber sees a gap.
+    public var pacedCopiesHeld = 0
+    public var pacedCopiesDropped = 0
     /// Video slots paused, and resumed, by subscribers' downlink allocation.
     public var videoSlotsPaused = 0
     public var videoSlotsResumed = 0

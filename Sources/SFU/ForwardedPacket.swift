@@ -52,7 +52,8 @@ enum ForwardedPacket {
 
     /// Stamps the copy in `out` (`length` bytes, written from `original`,
     /// whose header is `header`) with the subscriber's transport-wide sequence
-    /// number under the subscriber's extension id; returns the new length
+    /// number under the subscriber's extension id; returns the new length,
+    /// and where the number's two bytes are (a held copy's is given later)
     /// (draft-holmer-rmcat-transport-wide-cc-extensions-01 §2, RFC 8285).
     /// The publisher's own transport-wide element (`originalID`), when there
     /// is one, is rewritten in place; otherwise an element is added at the
@@ -62,7 +63,7 @@ enum ForwardedPacket {
     /// stamped (`canStampTransportWide`). `out` must hold
     /// `length + transportWideGrowth` bytes.
     static func stampTransportWide(_ out: UnsafeMutableRawBufferPointer, length: Int, original: [UInt8], header: RTPHeader,
-                                   originalID: UInt8, id: UInt8, sequence: UInt16) -> Int {
+                                   originalID: UInt8, id: UInt8, sequence: UInt16) -> (length: Int, sequenceAt: Int) {
         precondition(out.count >= length + transportWideGrowth, "no room to stamp the copy")
         let high = UInt8(sequence >> 8)
         let low = UInt8(truncatingIfNeeded: sequence)
@@ -72,25 +73,25 @@ enum ForwardedPacket {
                 out[range.lowerBound - 1] = id << 4 | 1
                 out[range.lowerBound] = high
                 out[range.lowerBound + 1] = low
-                return length
+                return (length, range.lowerBound)
             }
             let at = header.extensionRange.upperBound
             makeRoom(4, at: at, in: out, length: length)
             (out[at], out[at + 1], out[at + 2], out[at + 3]) = (id << 4 | 1, high, low, 0)
             growExtension(out, header: header)
-            return length + 4
+            return (length + 4, at + 1)
         case .twoByte?:
             if originalID != 0, let range = header.extensionElement(id: originalID, in: original), range.count == 2 {
                 out[range.lowerBound - 2] = id
                 out[range.lowerBound] = high
                 out[range.lowerBound + 1] = low
-                return length
+                return (length, range.lowerBound)
             }
             let at = header.extensionRange.upperBound
             makeRoom(4, at: at, in: out, length: length)
             (out[at], out[at + 1], out[at + 2], out[at + 3]) = (id, 2, high, low)
             growExtension(out, header: header)
-            return length + 4
+            return (length + 4, at + 2)
         case nil:
             precondition(!header.hasExtension, "an opaque header extension cannot be stamped")
             let at = header.payloadRange.lowerBound
@@ -98,7 +99,7 @@ enum ForwardedPacket {
             (out[at], out[at + 1], out[at + 2], out[at + 3]) = (0xBE, 0xDE, 0x00, 0x01)
             (out[at + 4], out[at + 5], out[at + 6], out[at + 7]) = (id << 4 | 1, high, low, 0)
             out[0] |= 0x10   // X
-            return length + 8
+            return (length + 8, at + 5)
         }
     }
 

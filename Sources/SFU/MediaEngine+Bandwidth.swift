@@ -127,6 +127,8 @@ extension MediaEngine {
         } else {
             estimate = p.subscriber.recentBudget.record(delivered, now: now)
         }
+        // What is sent to the subscriber leaves at a little over this (`Pacer`).
+        p.subscriber.pacer.rate = Int(Double(estimate) * Pacer.factor)
         // Audio first still: the share takes at most what audio leaves.
         let budget = estimate - min(screen, max(0, estimate - audio))
         if estimator.linkGrowths != p.subscriber.linkGrowths {

@@ -91,21 +91,24 @@ extension MediaEngine {
             guard let rewritten = sub.subscriber[kind][target.slot].rewrite(
                 sequence: header.sequenceNumber, timestamp: header.timestamp, isKeyframe: keyframe,
                 payloadBytes: payloadBytes, now: now) else { continue }
+            var pictureIDs: (pictureID: UInt16, tl0PicIdx: UInt8)?
+            if let descriptor, descriptor.pictureIDOffset != nil || descriptor.tl0Offset != nil {
+                pictureIDs = sub.subscriber[kind][target.slot].rewritePicture(descriptor)
+            }
+            let copy = CopyPlan(ssrc: slotSSRC, sequence: rewritten.sequence, timestamp: rewritten.timestamp,
+                                payloadType: target.payloadType, pictureIDs: pictureIDs,
+                                remap: target.remapsExtensions ? (p.extensionIndexByID, sub.localExtensionIDs) : nil,
+                                originalID: p.plan.transportWideID ?? 0)
+            if kind.isVideo, sub.subscriber.pacer.mustHold(now: now) {
+                hold(copy, of: packet, header: header, descriptor: descriptor, for: sub, isScreen: kind == .screen, now: now)
+                continue
+            }
             var failed = false
             transmits.appendDatagram(to: destination, capacity: packet.count + SRTPContext.maximumTrailerLength
                                                                + ForwardedPacket.transportWideGrowth) { out in
-                var length = ForwardedPacket.write(packet, header: header, into: out, ssrc: slotSSRC,
-                                                   sequence: rewritten.sequence, timestamp: rewritten.timestamp,
-                                                   payloadType: target.payloadType,
-                                                   remap: target.remapsExtensions
-                                                       ? (p.extensionIndexByID, sub.localExtensionIDs) : nil)
-                if let descriptor, descriptor.pictureIDOffset != nil || descriptor.tl0Offset != nil {
-                    let ids = sub.subscriber[kind][target.slot].rewritePicture(descriptor)
-                    descriptor.write(pictureID: ids.pictureID, tl0PicIdx: ids.tl0PicIdx, into: out,
-                                     payload: header.payloadRange.lowerBound)
-                }
+                var length = Self.write(copy, of: packet, header: header, descriptor: descriptor, into: out)
                 length = stampTransportWide(for: sub, out, length: length, original: packet, header: header,
-                                            originalID: p.plan.transportWideID ?? 0, now: now)
+                                            originalID: copy.originalID, now: now)
                 do {
                     let sent = try subSRTP.protectRTP(out, length: length)
                     bytes += sent
@@ -115,7 +118,10 @@ extension MediaEngine {
                     return nil
                 }
             }
-            if failed { counters.srtpFailed += 1 } else { forwarded += 1 }
+            if failed { counters.srtpFailed += 1 } else {
+                forwarded += 1
+                noteSent(transmits.entries[transmits.count - 1].length, to: sub, now: now)
+            }
             if sub.subscriber.probe != nil { sendProbe(sub, now: now, transmits: &transmits) }
         }
         if wantsKeyframe, kind == .video, p.video?.layers[layer].keyframes.isOutstanding == false,
@@ -187,7 +193,7 @@ extension MediaEngine {
         let growth = header.hasExtension ? 4 : 8
         guard let (id, sequence) = nextTransportWide(for: sub, unprotectedSize: length + growth, now: now) else { return length }
         return ForwardedPacket.stampTransportWide(out, length: length, original: original, header: header,
-                                                  originalID: originalID, id: id, sequence: sequence)
+                                                  originalID: originalID, id: id, sequence: sequence).length
     }
 
     /// The subscriber's extension id and next transport-wide sequence number

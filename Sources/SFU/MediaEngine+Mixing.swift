@@ -113,6 +113,7 @@ extension MediaEngine {
             packet.reserveCapacity(packet.count + SRTPContext.maximumTrailerLength)
             do { try srtp.protectRTP(&packet) } catch { counters.srtpFailed += 1; continue }
             transmits.append(packet, to: to)
+            noteSent(packet.count, to: sub, now: now)
             counters.mixedFramesSent += 1
         }
     }

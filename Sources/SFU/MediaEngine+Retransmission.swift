@@ -62,6 +62,7 @@ extension MediaEngine {
                       rtxSequence: rtxSequence, remap: remap, srtp: srtp, to: destination,
                       stamp: (sub, publisher.plan.transportWideID ?? 0), now: now, transmits: &transmits) {
                 counters.retransmissionsSent += 1
+                noteSent(transmits.entries[transmits.count - 1].length, to: sub, now: now)
             } else {
                 counters.srtpFailed += 1
             }

@@ -18,6 +18,9 @@ struct Subscriber {
     /// feedback on the copies we send it, each stamped with a sequence number
     /// from here (nil unless its receive slots negotiated transport-cc).
     var bandwidth: BandwidthEstimator?
+    /// Paces what is sent at a little over the allocation's estimate; holds
+    /// nothing until the allocation first runs.
+    var pacer = Pacer()
     /// Shares `bandwidth` among the video slots (`MediaEngine.allocateDownlink`).
     var allocator = BandwidthAllocator()
     /// The estimator's `linkGrowths` when the allocator last heard of them.

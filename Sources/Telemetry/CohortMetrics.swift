@@ -79,6 +79,8 @@ public final class CohortMetrics: MetricsSource {
         ("cohort_dropped_total", [("reason", "simulcast-unknown-rid")], \.simulcastUnknownRID),
         ("cohort_dropped_total", [("reason", "simulcast-missing-rid")], \.simulcastMissingRID),
         ("cohort_layer_switches_total", [], \.layerSwitches),
+        ("cohort_paced_copies_held_total", [], \.pacedCopiesHeld),
+        ("cohort_dropped_total", [("reason", "pacer-full")], \.pacedCopiesDropped),
         ("cohort_retransmissions_over_budget_total", [], \.retransmissionsOverBudget),
         ("cohort_ice_restarts_total", [("stage", "answered")], \.iceRestartsAnswered),
         ("cohort_ice_restarts_total", [("stage", "completed")], \.iceRestartsCompleted),

@@ -1,7 +1,7 @@
 import CohortClient
 import CohortMallocCounter
 import RTP
-import SFU
+@testable import SFU
 import SRTP
 import STUN
 import Wire
@@ -51,6 +51,18 @@ final class ForwardingAllocationTests: XCTestCase {
         let setup = try Setup(video: false, transportWide: true)
         try assertNoAllocationsOfItsOwn(setup, "audio stamped")
         XCTAssertGreaterThanOrEqual(setup.h.engine.counters.transportWideStamped, 3 * Self.packets * Self.subscribers)
+    }
+
+    /// Video to subscribers whose pacers hold most of it (`Pacer`: each
+    /// packet costs a little more of the budget than the time until the
+    /// next): copies are written into the pacers' rings, then numbered,
+    /// encrypted and queued as they are released, still without an
+    /// allocation once the rings exist.
+    func testPacedVideoAllocatesNoMoreThanSRTPItself() throws {
+        let setup = try Setup(video: true, transportWide: true, paced: true)
+        try assertNoAllocationsOfItsOwn(setup, "paced video")
+        XCTAssertEqual(setup.h.engine.counters.pacedCopiesHeld, 3 * Self.packets * Self.subscribers, "every copy was held")
+        XCTAssertEqual(setup.h.engine.counters.pacedCopiesDropped, 0)
     }
 
     /// Audio in a room with a mixer (one listener hears the mix): each
@@ -107,7 +119,14 @@ private final class Setup {
     /// Audio only, or (`video`) video only with NACK and RTX negotiated;
     /// with `transportWide` everyone negotiates transport-cc; with `mixed`
     /// one listener hears the room's mix.
-    init(video: Bool, mixed: Bool = false, transportWide: Bool = false, simulcast: Bool = false) throws {
+    /// With `paced`, each subscriber's pacer runs at `pacingRate`, its
+    /// budget spent when a round begins, and the packets come 1 ms apart,
+    /// each copy (136 bytes) a little over 1 ms of the rate: every copy is
+    /// held, and about 45 wait at the end of a round, then are released.
+    let paced: Bool
+    static let pacingRate = 1_050_000
+
+    init(video: Bool, mixed: Bool = false, transportWide: Bool = false, simulcast: Bool = false, paced: Bool = false) throws {
         let h = EngineHarness()
         let names = ["ann", "bob", "cy", "dee"]
         for name in names {
@@ -149,6 +168,14 @@ private final class Setup {
             rounds.append(ann.client.poll().datagrams)
         }
         self.h = h
+        self.paced = paced
+        if paced {
+            for name in names.dropFirst() {
+                let p = h.engine.participant(h.participantIDs[name]!)!
+                p.subscriber.pacer.rate = Self.pacingRate
+                pacedSubscribers.append(p)
+            }
+        }
         self.sender = ann.address
         self.rounds = rounds
         forwardedBefore = h.engine.counters.rtpForwarded
@@ -174,14 +201,17 @@ private final class Setup {
         }
     }
 
+    private var pacedSubscribers: [Participant] = []
+
     /// The shell's receive array, lent to the engine for each datagram (MediaLoop).
     private var lent: [UInt8] = { var a = [UInt8](); a.reserveCapacity(2_048); return a }()
 
     /// Allocations while the engine takes round `round`'s packets, lent as
     /// the media socket lends them (decrypted in place), draining the queue as the shell would.
     func forward(round: Int, freshQueuePerPacket: Bool) -> Int {
-        let now = h.clock.now
+        var now = h.clock.now + .seconds(Int64(2 * round))
         let datagrams = rounds[round]
+        for p in pacedSubscribers { p.subscriber.pacer.noteSent(Self.pacingRate * 30 / 8_000, now: now) }
         cohort_malloc_counter_start()
         // By index: iterating an array of arrays allocates in unoptimised builds.
         for i in datagrams.indices {
@@ -189,7 +219,18 @@ private final class Setup {
             lent.removeAll(keepingCapacity: true)
             lent.append(contentsOf: datagrams[i])
             h.engine.receive(lending: &lent, from: sender, now: now, transmits: &transmits)
+            if paced {
+                for p in 0..<pacedSubscribers.count { h.engine.releasePaced(pacedSubscribers[p], now: now, transmits: &transmits) }
+                now = now + .milliseconds(1)
+            }
             if transmits.count > 48 { transmits.removeAll() }
+        }
+        // What the pacers still hold leaves at their rate, over the next 200 ms.
+        for step in 1...40 where paced {
+            for p in 0..<pacedSubscribers.count {
+                h.engine.releasePaced(pacedSubscribers[p], now: now + .milliseconds(Int64(5 * step)), transmits: &transmits)
+            }
+            transmits.removeAll()
         }
         let count = cohort_malloc_counter_stop()
         transmits.removeAll()

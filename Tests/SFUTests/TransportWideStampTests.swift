@@ -15,8 +15,12 @@ final class TransportWideStampTests: XCTestCase {
         let length = out.withUnsafeMutableBytes { raw -> Int in
             let written = ForwardedPacket.write(packet, header: header, into: raw, ssrc: 0x1111, sequence: 5, timestamp: 6,
                                                 payloadType: 96, remap: nil)
-            return ForwardedPacket.stampTransportWide(raw, length: written, original: packet, header: header,
-                                                      originalID: originalID, id: id, sequence: sequence)
+            let stamped = ForwardedPacket.stampTransportWide(raw, length: written, original: packet, header: header,
+                                                             originalID: originalID, id: id, sequence: sequence)
+            // The pacer numbers a held copy at this offset when it leaves.
+            XCTAssertEqual(raw.load(fromByteOffset: stamped.sequenceAt, as: UInt8.self), UInt8(sequence >> 8))
+            XCTAssertEqual(raw.load(fromByteOffset: stamped.sequenceAt + 1, as: UInt8.self), UInt8(sequence & 0xFF))
+            return stamped.length
         }
         XCTAssertEqual(out[length], 0xAA, "nothing written past the copy")
         return Array(out[..<length])
