@@ -218,8 +218,17 @@ extension MediaEngine {
     /// running one: RTX padding on the first video slot that negotiated RTX,
     /// each packet stamped with the subscriber's transport-wide number and
     /// the probe's cluster, at the probe's rate as far as calls allow (they
-    /// come with the copies forwarded to `p` and with its feedback).
+    /// come with the copies forwarded to `p` and with its feedback). Probe
+    /// bytes count against `p`'s pacer budget, and probes go only while the
+    /// pacer holds nothing.
     func sendProbe(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
+        // Probes go only while the pacer holds nothing: on top of a keyframe
+        // still draining they overfill a narrow link's queue. One running
+        // when copies are held is given up (the estimator lets it expire).
+        guard p.subscriber.pacer.isEmpty else {
+            p.subscriber.probe = nil
+            return
+        }
         if p.subscriber.probe == nil, let cluster = p.subscriber.bandwidth?.probe(now: now) {
             p.subscriber.probe = (cluster, now, 0)
         }
@@ -255,6 +264,8 @@ extension MediaEngine {
                 }
             }
             if failed { counters.srtpFailed += 1; break }
+            // Over the estimate by design, but paid for: video waits after it.
+            noteSent(transmits.entries[transmits.count - 1].length, to: p, now: now)
             counters.probePaddingSent += 1
             sent += size
             owed -= size

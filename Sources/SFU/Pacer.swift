@@ -5,10 +5,11 @@ import Wire
 /// What the server sends one subscriber leaves at most at `rate`, a little
 /// over the estimate its downlink allocation shared, so that a keyframe (a
 /// resume, a layer switch) crosses a narrow link at the link's rate instead
-/// of overfilling its queue in one burst, audio with it. Audio, mixed audio
-/// and retransmissions are never held but count against the budget
-/// (`noteSent`); probe padding is neither held nor counted (it is meant to
-/// go over the estimate); RTCP is not counted.
+/// of overfilling its queue in one burst, audio with it. Audio, mixed audio,
+/// retransmissions and probe padding are never held but count against the
+/// budget (`noteSent`: a probe goes over the estimate by design, and the
+/// video after it waits), and probes go only while nothing is held;
+/// RTCP is not counted.
 ///
 /// A video copy that would leave early is held, in clear and without its
 /// transport-wide number, which it gets with its encryption when it is

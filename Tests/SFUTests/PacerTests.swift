@@ -141,11 +141,12 @@ final class PacedForwardingTests: XCTestCase {
         let spread = (video.last!.at - video.first!.at).seconds
         XCTAssertGreaterThan(spread, 0.9 * Double(bytes * 8) / 500_000, "paced, not a burst")
         XCTAssertLessThan(spread, Pacer.maximumDelay.seconds)
-        // Never more than the rate over any 100 ms, the 20 ms burst and one
-        // copy aside (probe padding, RTX, is meant to go over it and is not paced).
-        let paced = arrivals.filter { $0.header.payloadType != ClientOffer.rtxPayloadType }
+        // No probe starts while copies are held (probe padding is RTX).
+        let probes = arrivals.filter { $0.header.payloadType == ClientOffer.rtxPayloadType }
+        XCTAssertFalse(probes.contains { $0.at > video.first!.at && $0.at < video.last!.at }, "a probe on top of the keyframe")
+        // Never more than the rate over any 100 ms, the 20 ms burst and one copy aside.
         for first in video {
-            let window = paced.filter { $0.at >= first.at && $0.at < first.at + .milliseconds(100) }
+            let window = arrivals.filter { $0.at >= first.at && $0.at < first.at + .milliseconds(100) }
             let sent = window.reduce(0) { $0 + $1.packet.count + 16 }
             XCTAssertLessThanOrEqual(sent, (500_000 / 8) * 120 / 1_000 + 1_100, "over the rate at \(first.at)")
         }
