@@ -217,14 +217,17 @@ extension MediaEngine {
     /// Starts a probe the estimator asks for, and sends what is owed of the
     /// running one: RTX padding on the first video slot that negotiated RTX,
     /// each packet stamped with the subscriber's transport-wide number and
-    /// the probe's cluster, at the probe's rate as far as calls allow (they
-    /// come with the copies forwarded to `p` and with its feedback). Probe
+    /// the probe's cluster, at the probe's rate (`probeDeadline`: on `p`'s
+    /// timer, and with the copies forwarded to it and its feedback). Probe
     /// bytes count against `p`'s pacer budget, and probes go only while the
     /// pacer holds nothing.
     func sendProbe(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         // Probes go only while the pacer holds nothing: on top of a keyframe
         // still draining they overfill a narrow link's queue. One running
         // when copies are held is given up (the estimator lets it expire).
+        // Its timer moves with every packet, and goes when it ends.
+        let wasProbing = p.subscriber.probe != nil
+        defer { if wasProbing || p.subscriber.probe != nil { reschedule(p) } }
         guard p.subscriber.pacer.isEmpty else {
             p.subscriber.probe = nil
             return
@@ -245,8 +248,7 @@ extension MediaEngine {
         // audio) of 1 000 bytes in 276-byte packets would be 4, never
         // measured, and the estimate could not climb back by probing.
         let total = max(probe.cluster.bytes, probe.cluster.minimumPackets * size)
-        let elapsed = max((now - probe.started).seconds, 0.001)
-        var owed = min(Int(Double(probe.cluster.bitrate) * elapsed / 8), total) - probe.sentBytes
+        var owed = min(Self.probeCredit(probe.cluster.bitrate, elapsed: now - probe.started), total) - probe.sentBytes
         // At least the first packet at once; never more than the cluster.
         if probe.sentBytes == 0 { owed = max(owed, size) }
         var sent = probe.sentBytes
@@ -263,7 +265,11 @@ extension MediaEngine {
                     return nil
                 }
             }
-            if failed { counters.srtpFailed += 1; break }
+            if failed {
+                counters.srtpFailed += 1
+                sent = total  // given up: its timer must not stay due
+                break
+            }
             // Over the estimate by design, but paid for: video waits after it.
             noteSent(transmits.entries[transmits.count - 1].length, to: p, now: now)
             counters.probePaddingSent += 1
@@ -271,6 +277,25 @@ extension MediaEngine {
             owed -= size
         }
         p.subscriber.probe = sent >= total ? nil : (probe.cluster, probe.started, sent)
+    }
+
+    /// When the running probe's next packet is due, nil when none runs: its
+    /// packets leave on `p`'s timer at the cluster's rate, not in bursts with
+    /// the copies forwarded to `p` (a 613 kbit/s cluster left at 1342 kbit/s
+    /// that way, and lost a fifth of a 300 kbit/s link's packets, audio with it).
+    func probeDeadline(of p: Participant) -> Instant? {
+        // `sendProbe` owes the next packet once the credit passes what was sent.
+        guard let probe = p.subscriber.probe, probe.cluster.bitrate > 0 else { return nil }
+        let bits = Int64(probe.sentBytes + 1) * 8_000_000_000
+        let rate = Int64(probe.cluster.bitrate)
+        return probe.started + TimeSpan(nanoseconds: (bits + rate - 1) / rate)
+    }
+
+    /// The bytes a probe at `bitrate` may have sent `elapsed` after it
+    /// started (at least 1 ms's worth), in whole numbers, so that its timer
+    /// (`probeDeadline`) and what it owes agree to the byte.
+    static func probeCredit(_ bitrate: Int, elapsed: TimeSpan) -> Int {
+        Int(max(elapsed.nanoseconds, 1_000_000) * Int64(bitrate) / 8_000_000_000)
     }
 
     /// A padding-only RTP packet (RFC 3550 §5.1, P set, no payload) with a

@@ -16,13 +16,14 @@ extension MediaEngine {
     /// A deadline may have moved outside the receive path: rebuild before it is next read.
     func timersChanged() { timersStale = true }
 
-    /// `p`'s earliest timer, its pacer's next release included. A keyframe
+    /// `p`'s earliest timer, its pacer's next release and its probe's next
+    /// packet included. A keyframe
     /// request is due at once, NACK retries at their spacing; only once they
     /// can be sent (`sendRepairRequests`), or the deadline would stay in the
     /// past and the loop would spin on it.
     func deadline(of p: Participant) -> Instant? {
         Self.earlier(Self.earlier(Self.earlier(p.dtls?.nextDeadline, p.ice.nextDeadline), repairDeadline(of: p)),
-                     p.subscriber.pacer.nextRelease)
+                     Self.earlier(p.subscriber.pacer.nextRelease, probeDeadline(of: p)))
     }
 
     /// When `p`'s next keyframe request or NACK is due, once they can be
@@ -125,6 +126,7 @@ extension MediaEngine {
             return
         }
         releasePaced(p, now: now, transmits: &transmits)
+        if p.subscriber.probe != nil { sendProbe(p, now: now, transmits: &transmits) }
         sendRepairRequests(p, now: now, transmits: &transmits)
         if onTick && p.nextReport <= now {
             p.nextReport = now + .seconds(1)

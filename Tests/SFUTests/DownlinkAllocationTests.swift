@@ -228,4 +228,51 @@ final class DownlinkAllocationTests: XCTestCase {
         // One feedback starts one cluster (the next starts with the next feedback).
         XCTAssertGreaterThanOrEqual(h.engine.counters.probePaddingSent, 5, "the 150 kbit/s cluster: 5 packets at least")
     }
+
+    /// A probe's padding leaves on the subscriber's timer at the cluster's
+    /// rate, not in bursts with the copies forwarded to it (a 613 kbit/s
+    /// cluster once left at 1342 kbit/s that way and overfilled a narrow
+    /// link's queue).
+    func testProbePaddingLeavesAtTheClustersRate() throws {
+        let h = try call()
+        let sub = h.engine.participant(h.participantIDs["sub"]!)!
+        sub.subscriber.bandwidth = BandwidthEstimator(configuration: .init(initial: 100_000, minimum: 20_000,
+                                                                            probeDuration: .milliseconds(30)))
+        h.clients["sub"]!.client.sendRTCP([RTCPTransportWideFeedback(
+            senderSSRC: 1, mediaSSRC: 0, baseSequenceNumber: 0, referenceTime: 0, feedbackPacketCount: 0,
+            packets: [.init(sequenceNumber: 0, status: .notReceived, receiveDelta: 0)])])
+        h.received["sub"] = []
+        var padding: [(at: Instant, bitrate: Int)] = []
+        var bitrate = 0
+        for step in 0..<200 {
+            if step % 10 == 0 {
+                for name in ["host", "pat"] {
+                    let c = h.clients[name]!.client
+                    // A frame of three packets at once, as a browser's pacer might send it.
+                    for i in 0..<3 {
+                        c.sendRTP(ssrc: c.offer.videoSSRC!, payloadType: ClientOffer.vp8PayloadType,
+                                  timestamp: UInt32(frame) * 900, marker: i == 2,
+                                  payload: [i == 0 ? 0x10 : 0x00, 0x01] + [UInt8](repeating: 7, count: 200))
+                    }
+                }
+                frame += 1
+            }
+            h.run(for: .milliseconds(1))
+            if let cluster = sub.subscriber.probe?.cluster { bitrate = cluster.bitrate }
+            for case .rtp(_, let header, _) in h.received["sub"] ?? [] where header.payloadType == ClientOffer.rtxPayloadType {
+                padding.append((h.clock.now, bitrate))
+            }
+            h.received["sub"] = []
+        }
+        XCTAssertGreaterThanOrEqual(padding.count, 5, "the first start-up cluster: 5 packets at least")
+        let size = MediaEngine.probePacketBytes + 16
+        var spaced = 0
+        for (a, b) in zip(padding, padding.dropFirst()) where b.bitrate == a.bitrate && b.at - a.at < .milliseconds(100) {
+            // Within a cluster: at least one packet's time at its rate apart (the harness's 1 ms steps aside).
+            let interval = Double(size * 8) / Double(a.bitrate)
+            XCTAssertGreaterThanOrEqual((b.at - a.at).seconds, interval - 0.001, "padding in a burst at \(b.at)")
+            spaced += 1
+        }
+        XCTAssertGreaterThanOrEqual(spaced, 4)
+    }
 }
