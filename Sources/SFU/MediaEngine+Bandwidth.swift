@@ -168,7 +168,17 @@ extension MediaEngine {
         // cap was lifted (test_downlink_cap_chromium's bound is 10 s).
         var raising = p.subscriber.video.contains { $0.isRaising || $0.awaitsKeyframe }
         let current = estimator.target
-        for (index, decision) in allocation.decisions.sorted(by: { $0.key < $1.key }) {
+        for (index, chosenDecision) in allocation.decisions.sorted(by: { $0.key < $1.key }) {
+            var decision = chosenDecision
+            // A simulcast slot resumes at its lowest layer, whatever the
+            // budget allows: a pause means the link fell short, and a probe
+            // read through a shaper's burst can overstate what came back (a
+            // 300 kbit/s link read 497, a tile resumed at 320 wide, the next
+            // feedback read 24 % loss). Raises follow at later allocations.
+            if case .layer(let chosen) = decision, chosen > 0, p.subscriber.video[index].isPaused,
+               (layerIndices[index]?.count ?? 0) > 1 {
+                decision = .layer(0)
+            }
             if case .layer(let chosen) = decision, let indices = layerIndices[index], indices.count > 1 {
                 let layer = indices[chosen]
                 let slot = p.subscriber.video[index]

@@ -159,6 +159,33 @@ final class SimulcastTests: XCTestCase {
         XCTAssertTrue(slot(h).isPaused, "a tile not shown gets nothing")
     }
 
+    /// A paused simulcast slot resumes at its lowest layer even with room for
+    /// the top one, and goes up at a later allocation, once that keyframe came.
+    func testAPausedSlotResumesAtItsLowestLayerThenGoesUp() throws {
+        let (h, _) = try call()
+        let sub = try XCTUnwrap(h.participantIDs["sub"])
+        allocate(h, budget: 3_000_000)
+        run(h, frames: 60)
+        try h.engine.perform(.setTileWidths(["v0": 0]), by: sub, now: h.clock.now)
+        allocate(h, budget: 3_000_000)
+        XCTAssertTrue(slot(h).isPaused)
+        run(h, frames: 30)
+        try h.engine.perform(.setTileWidths(["v0": 1_280]), by: sub, now: h.clock.now)
+        allocate(h, budget: 3_000_000)
+        XCTAssertFalse(slot(h).isPaused)
+        XCTAssertEqual(slot(h).targetLayer, 0, "resumed at q, not at f")
+        let start = h.received["sub"]?.count ?? 0
+        run(h, frames: 60)
+        XCTAssertEqual(slot(h).layer, 0, "q's keyframe arrived")
+        allocate(h, budget: 3_000_000)
+        XCTAssertEqual(slot(h).targetLayer, 2, "then up")
+        run(h, frames: 60)
+        let got = layersReceived(h, since: start)
+        XCTAssertEqual(got.first?.layer, 0)
+        XCTAssertEqual(got.last?.layer, 2)
+        assertContinuous(got)
+    }
+
     // MARK: VP8 payload descriptor
 
     func testDescriptorVectors() throws {
