@@ -128,7 +128,7 @@ extension MediaEngine {
             estimate = p.subscriber.recentBudget.record(delivered, now: now)
         }
         // What is sent to the subscriber leaves at a little over this (`Pacer`).
-        p.subscriber.pacer.rate = Int(Double(estimate) * Pacer.factor)
+        p.subscriber.pacer.rate = Pacer.rate(estimate: estimate, narrowPath: estimator.increaseLimit != nil)
         // Audio first still: the share takes at most what audio leaves.
         let budget = estimate - min(screen, max(0, estimate - audio))
         if estimator.linkGrowths != p.subscriber.linkGrowths {

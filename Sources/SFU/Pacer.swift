@@ -2,8 +2,8 @@ import Wire
 
 /// A subscriber's send pacer (issue 12, "audio first"; docs/BANDWIDTH.md).
 ///
-/// What the server sends one subscriber leaves at most at `rate`, a little
-/// over the estimate its downlink allocation shared, so that a keyframe (a
+/// What the server sends one subscriber leaves at most at `rate`, at or a
+/// little over the estimate its downlink allocation shared, so that a keyframe (a
 /// resume, a layer switch) crosses a narrow link at the link's rate instead
 /// of overfilling its queue in one burst, audio with it. Audio, mixed audio,
 /// retransmissions and probe padding are never held but count against the
@@ -31,8 +31,17 @@ struct Pacer {
         var isScreen = false
     }
 
-    /// The pacing rate over the allocation's estimate.
+    /// The pacing rate over the allocation's estimate, on a path not known
+    /// to be narrow (`rate(estimate:narrowPath:)`).
     static let factor = 1.25
+
+    /// The pacing rate for an allocation's estimate: `factor` over it, or
+    /// the estimate itself on a path a probe found narrow (the estimator's
+    /// increase limit), where the estimate is what the link was measured to
+    /// carry and anything faster waits in the link's queue, audio behind it.
+    static func rate(estimate: Int, narrowPath: Bool) -> Int {
+        narrowPath ? estimate : Int(Double(estimate) * factor)
+    }
     /// What may leave at once after a quiet spell: 20 ms at the rate (a
     /// small frame is not held at all).
     static let burst = TimeSpan.milliseconds(20)

@@ -27,6 +27,11 @@ final class PacerTests: XCTestCase {
         XCTAssertNil(pacer.nextRelease)
     }
 
+    func testTheRateIsTheEstimateOnANarrowPathAndAboveItElsewhere() {
+        XCTAssertEqual(Pacer.rate(estimate: 280_000, narrowPath: true), 280_000)
+        XCTAssertEqual(Pacer.rate(estimate: 280_000, narrowPath: false), 350_000)
+    }
+
     func testCopiesLeaveInOrderAtTheRate() {
         var pacer = Pacer()
         pacer.rate = 800_000  // 100 bytes a millisecond
