@@ -192,6 +192,8 @@ def test_sigterm_ends_media_with_bye_and_tells_every_client() -> None:
         try:
             ann, bob = await join(server, "ann"), await join(server, "bob")
             b = bob.joined["participantId"]
+            # Bob's join returns before ann's slot map that names him arrives (a CI run read it empty).
+            await ann.signalling.wait_until(lambda s: len(s.mids_of(b, "audio")) == 1, timeout=10)
             [slot] = ann.signalling.state.mids_of(b, "audio")
             await ann.wait_until(lambda: ann.heard_tones([TONES["bob"]], slot) == {TONES["bob"]}, timeout=15,
                                  candidates=[TONES["bob"]])
