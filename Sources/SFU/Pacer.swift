@@ -42,6 +42,7 @@ struct Pacer {
     static func rate(estimate: Int, narrowPath: Bool) -> Int {
         narrowPath ? estimate : Int(Double(estimate) * factor)
     }
+
     /// What may leave at once after a quiet spell: 20 ms at the rate (a
     /// small frame is not held at all).
     static let burst = TimeSpan.milliseconds(20)
@@ -49,7 +50,7 @@ struct Pacer {
     /// is worse than a gap the subscriber repairs.
     static let maximumDelay = TimeSpan.milliseconds(500)
     /// Ring slots, each `slotBytes`: any forwarded RTP copy, the
-    /// transport-wide element added, fits (a larger one is not held).
+    /// transport-wide element added, fits (a larger one is dropped).
     static let capacity = 64
     static let slotBytes = 1_536
 
@@ -58,7 +59,7 @@ struct Pacer {
     /// When the next byte may leave: the budget is spent up to here.
     private(set) var nextSendAt: Instant = .zero
     private var storage: [UInt8] = []
-    private var ring = [Held](repeating: Held(), count: 0)
+    private var ring: [Held] = []
     private var head = 0
     /// Held copies, and their bytes.
     private(set) var count = 0
