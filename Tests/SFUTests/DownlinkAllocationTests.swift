@@ -217,16 +217,22 @@ final class DownlinkAllocationTests: XCTestCase {
     /// of 276; in the downlink test video stayed paused after the cap lifted).
     func testSlowProbesStillSendEnoughPacketsToBeMeasured() throws {
         let h = try call()
-        let sub = h.engine.participant(h.participantIDs["sub"]!)!
         // Start-up probes at 3× and 6× of 50 kbit/s: 150 and 300 kbit/s.
-        sub.subscriber.bandwidth = BandwidthEstimator(configuration: .init(initial: 50_000, minimum: 20_000,
+        startProbing(h, initial: 50_000)
+        run(h, seconds: 0.5)
+        // One feedback starts one cluster (the next starts with the next feedback).
+        XCTAssertGreaterThanOrEqual(h.engine.counters.probePaddingSent, 5, "the 150 kbit/s cluster: 5 packets at least")
+    }
+
+    /// A fresh estimator for `sub` starting at `initial`, with 30 ms probes,
+    /// and one feedback from it, which starts its first start-up probe.
+    private func startProbing(_ h: EngineHarness, initial: Int) {
+        let sub = h.engine.participant(h.participantIDs["sub"]!)!
+        sub.subscriber.bandwidth = BandwidthEstimator(configuration: .init(initial: initial, minimum: 20_000,
                                                                             probeDuration: .milliseconds(30)))
         h.clients["sub"]!.client.sendRTCP([RTCPTransportWideFeedback(
             senderSSRC: 1, mediaSSRC: 0, baseSequenceNumber: 0, referenceTime: 0, feedbackPacketCount: 0,
             packets: [.init(sequenceNumber: 0, status: .notReceived, receiveDelta: 0)])])
-        run(h, seconds: 0.5)
-        // One feedback starts one cluster (the next starts with the next feedback).
-        XCTAssertGreaterThanOrEqual(h.engine.counters.probePaddingSent, 5, "the 150 kbit/s cluster: 5 packets at least")
     }
 
     /// A probe's padding leaves on the subscriber's timer at the cluster's
@@ -236,11 +242,7 @@ final class DownlinkAllocationTests: XCTestCase {
     func testProbePaddingLeavesAtTheClustersRate() throws {
         let h = try call()
         let sub = h.engine.participant(h.participantIDs["sub"]!)!
-        sub.subscriber.bandwidth = BandwidthEstimator(configuration: .init(initial: 100_000, minimum: 20_000,
-                                                                            probeDuration: .milliseconds(30)))
-        h.clients["sub"]!.client.sendRTCP([RTCPTransportWideFeedback(
-            senderSSRC: 1, mediaSSRC: 0, baseSequenceNumber: 0, referenceTime: 0, feedbackPacketCount: 0,
-            packets: [.init(sequenceNumber: 0, status: .notReceived, receiveDelta: 0)])])
+        startProbing(h, initial: 100_000)  // start-up probes at 300 and 600 kbit/s
         h.received["sub"] = []
         var padding: [(at: Instant, bitrate: Int)] = []
         var bitrate = 0
