@@ -127,7 +127,7 @@ extension MediaEngine {
         } else {
             estimate = p.subscriber.recentBudget.record(delivered, now: now)
         }
-        // What is sent to the subscriber leaves at a little over this (`Pacer`).
+        // What is sent to the subscriber leaves at or a little over this (`Pacer`).
         p.subscriber.pacer.rate = Pacer.rate(estimate: estimate, narrowPath: estimator.increaseLimit != nil)
         // Audio first still: the share takes at most what audio leaves.
         let budget = estimate - min(screen, max(0, estimate - audio))
@@ -232,12 +232,12 @@ extension MediaEngine {
     /// bytes count against `p`'s pacer budget, and probes go only while the
     /// pacer holds nothing.
     func sendProbe(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
-        // Probes go only while the pacer holds nothing: on top of a keyframe
-        // still draining they overfill a narrow link's queue. One running
-        // when copies are held is given up (the estimator lets it expire).
         // Its timer moves with every packet, and goes when it ends.
         let wasProbing = p.subscriber.probe != nil
         defer { if wasProbing || p.subscriber.probe != nil { reschedule(p) } }
+        // Probes go only while the pacer holds nothing: on top of a keyframe
+        // still draining they overfill a narrow link's queue. One running
+        // when copies are held is given up (the estimator lets it expire).
         guard p.subscriber.pacer.isEmpty else {
             p.subscriber.probe = nil
             return

@@ -196,13 +196,19 @@ extension MediaEngine {
                                                   originalID: originalID, id: id, sequence: sequence).length
     }
 
+    /// The extension id under which `sub`'s copies carry its transport-wide
+    /// number: nil unless it negotiated transport-cc and has an estimator.
+    func transportWideID(for sub: Participant) -> UInt8? {
+        sub.subscriber.bandwidth != nil ? sub.plan.transportWideID : nil
+    }
+
     /// The subscriber's extension id and next transport-wide sequence number
     /// for a packet of `unprotectedSize` bytes about to be encrypted and sent,
     /// noted in its estimator; nil when it did not negotiate transport-cc.
     /// Forwarded copies, retransmissions and mixed audio are numbered here;
     /// probe padding notes its probe cluster with its own send.
     func nextTransportWide(for sub: Participant, unprotectedSize: Int, now: Instant) -> (id: UInt8, sequence: UInt16)? {
-        guard sub.subscriber.bandwidth != nil, let id = sub.plan.transportWideID else { return nil }
+        guard let id = transportWideID(for: sub) else { return nil }
         let tag = sub.srtp?.profile.rtpTagLength ?? 16
         let sequence = sub.subscriber.bandwidth!.send(size: unprotectedSize + tag, at: now)
         counters.transportWideStamped += 1

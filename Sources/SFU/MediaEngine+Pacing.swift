@@ -38,8 +38,7 @@ extension MediaEngine {
     func hold(_ copy: CopyPlan, of packet: [UInt8], header: RTPHeader, descriptor: VP8Descriptor?, for sub: Participant,
               isScreen: Bool, now: Instant) {
         let wasEmpty = sub.subscriber.pacer.isEmpty
-        let transportID: UInt8? = sub.subscriber.bandwidth != nil && ForwardedPacket.canStampTransportWide(header)
-            ? sub.plan.transportWideID : nil
+        let transportID = ForwardedPacket.canStampTransportWide(header) ? transportWideID(for: sub) : nil
         let held = sub.subscriber.pacer.hold(capacity: packet.count + ForwardedPacket.transportWideGrowth,
                                              isScreen: isScreen, now: now) { out in
             let length = Self.write(copy, of: packet, header: header, descriptor: descriptor, into: out)
