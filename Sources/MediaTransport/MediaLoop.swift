@@ -9,9 +9,11 @@ import Wire
 
 /// One UDP socket and its `DatagramEngine` on a thread of their own.
 ///
-/// The thread waits in `epoll_wait` on three descriptors: the socket, an
-/// eventfd that other threads write to after queueing a command, and a
-/// timerfd armed for the engine's next deadline. Datagrams arrive by
+/// The thread waits in `epoll_pwait2` on two descriptors, the socket and an
+/// eventfd that other threads write to after queueing a command, until the
+/// engine's next deadline (the wait's own timeout, in nanoseconds: a timerfd
+/// cost a `timerfd_settime` whenever the deadline moved and a `read` each
+/// time it fired, and a pacer moves it every few packets). Datagrams arrive by
 /// `recvmmsg` straight into one receive buffer, are handed to the engine
 /// with the time read once per batch, and the engine's transmit queue goes
 /// out by `sendmmsg` with one iovec per datagram pointing into the queue's
@@ -29,7 +31,6 @@ final class MediaLoop<Engine: DatagramEngine>: @unchecked Sendable {
     private let family: Int32
     private let epollFD: Int32
     private let eventFD: Int32
-    private let timerFD: Int32
     private let batchSize: Int
     private let logger: Logger
 
@@ -45,7 +46,8 @@ final class MediaLoop<Engine: DatagramEngine>: @unchecked Sendable {
     /// reused for every datagram, emptied before each.
     private var received: [UInt8] = []
     private(set) var transmits = TransmitQueue(reservingDatagrams: 1_024)
-    private var armedDeadline: Instant?
+    /// The engine's next deadline, read after every flush.
+    private var deadline: Instant?
     /// Transmits to ICE-TCP connections, handed to `tcpSink` after each flush.
     private var tcpOut: [(connection: UInt32, bytes: [UInt8])] = []
     /// Receives the ICE-TCP transmits of a flush (on this thread).
@@ -65,14 +67,12 @@ final class MediaLoop<Engine: DatagramEngine>: @unchecked Sendable {
     /// when the thread has stopped and closed its descriptors.
     init(fd: Int32, engine: Engine, batchSize: Int, name: String, finished: EventLoopPromise<Void>, logger: Logger) throws {
         var eventFD: Int32 = -1
-        var timerFD: Int32 = -1
-        let epollFD = cohort_loop_create(fd, &eventFD, &timerFD)
+        let epollFD = cohort_loop_create(fd, &eventFD)
         guard epollFD >= 0 else { throw IOError(errnoCode: -epollFD, reason: "epoll for the media socket") }
         self.fd = fd
         self.family = cohort_udp_family(fd)
         self.epollFD = epollFD
         self.eventFD = eventFD
-        self.timerFD = timerFD
         self.engine = engine
         self.batchSize = batchSize
         self.logger = logger
@@ -114,22 +114,21 @@ final class MediaLoop<Engine: DatagramEngine>: @unchecked Sendable {
 
     private func run() {
         while running {
-            let ready = cohort_loop_wait(epollFD, fd, eventFD, timerFD, -1)
+            let ready = cohort_loop_wait(epollFD, fd, eventFD, deadline.map { max($0.nanoseconds, 1) } ?? 0)
             if ready & COHORT_READY_UDP != 0 { receiveBatches() }
-            if ready & COHORT_READY_TIMER != 0 {
-                cohort_loop_clear(timerFD)
-                armedDeadline = nil
+            if let deadline {
                 let started = monotonicNow()
-                engine.handleTimeout(now: started, transmits: &transmits)
-                flush()
-                busyNanoseconds &+= monotonicNow().nanoseconds &- started.nanoseconds
+                if started >= deadline {
+                    engine.handleTimeout(now: started, transmits: &transmits)
+                    flush()
+                    busyNanoseconds &+= monotonicNow().nanoseconds &- started.nanoseconds
+                }
             }
             if ready & COHORT_READY_EVENT != 0 {
                 cohort_loop_clear(eventFD)
                 runCommands()
             }
         }
-        cohort_close(timerFD)
         cohort_close(eventFD)
         cohort_close(epollFD)
         cohort_close(fd)
@@ -189,7 +188,7 @@ final class MediaLoop<Engine: DatagramEngine>: @unchecked Sendable {
         try body(engine, monotonicNow(), &transmits)
     }
 
-    /// Sends the transmit queue and re-arms the timer for the engine's next deadline.
+    /// Sends the transmit queue and reads the engine's next deadline.
     private func flush() {
         if !transmits.isEmpty {
             // Indexed, not a local copy of `entries`: a second reference
@@ -228,14 +227,7 @@ final class MediaLoop<Engine: DatagramEngine>: @unchecked Sendable {
                 tcpOut.removeAll(keepingCapacity: true)
             }
         }
-        armTimer()
-    }
-
-    private func armTimer() {
-        let deadline = engine.nextDeadline
-        guard deadline != armedDeadline else { return }
-        armedDeadline = deadline
-        cohort_timer_set(timerFD, deadline.map { max($0.nanoseconds, 1) } ?? 0)
+        deadline = engine.nextDeadline
     }
 
     private static func source(_ info: cohort_datagram_info) -> StunAddress? {

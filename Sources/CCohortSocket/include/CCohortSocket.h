@@ -1,5 +1,5 @@
-// The media socket's system calls (recvmmsg, sendmmsg, epoll, eventfd,
-// timerfd), wrapped so that Swift sees plain structs and integers: these
+// The media socket's system calls (recvmmsg, sendmmsg, epoll_pwait2,
+// eventfd), wrapped so that Swift sees plain structs and integers: these
 // need _GNU_SOURCE, which the Glibc module is not built with.
 #ifndef CCOHORT_SOCKET_H
 #define CCOHORT_SOCKET_H
@@ -57,22 +57,19 @@ int cohort_udp_receive(int fd, cohort_udp_io *io, uint8_t *buffers, size_t slot_
 unsigned cohort_udp_send(int fd, int socket_family, cohort_udp_io *io, const uint8_t *base,
                          const cohort_send_entry *entries, unsigned count, unsigned *errors, unsigned *dropped);
 
-/// An epoll set watching `udp_fd`, a new eventfd and a new timerfd
-/// (CLOCK_MONOTONIC). Returns the epoll descriptor, or -errno.
-int cohort_loop_create(int udp_fd, int *event_fd, int *timer_fd);
+/// An epoll set watching `udp_fd` and a new eventfd. Returns the epoll
+/// descriptor, or -errno.
+int cohort_loop_create(int udp_fd, int *event_fd);
 #define COHORT_READY_UDP 1
 #define COHORT_READY_EVENT 2
-#define COHORT_READY_TIMER 4
-/// Waits (forever when `timeout_ms` < 0) and returns a mask of COHORT_READY_*,
-/// 0 on timeout or signal.
-int cohort_loop_wait(int epoll_fd, int udp_fd, int event_fd, int timer_fd, int timeout_ms);
+/// Waits until a descriptor is ready or the absolute CLOCK_MONOTONIC time
+/// `deadline_ns` (forever when 0; not at all when it has passed) and returns
+/// a mask of COHORT_READY_*, 0 on timeout or signal.
+int cohort_loop_wait(int epoll_fd, int udp_fd, int event_fd, uint64_t deadline_ns);
 /// Wakes the loop (eventfd write).
 void cohort_loop_wake(int event_fd);
-/// Consumes an eventfd's or timerfd's count.
+/// Consumes an eventfd's count.
 void cohort_loop_clear(int fd);
-/// Arms the timerfd for the absolute CLOCK_MONOTONIC time `deadline_ns`
-/// (0 disarms).
-void cohort_timer_set(int timer_fd, uint64_t deadline_ns);
 /// Closes a descriptor.
 void cohort_close(int fd);
 
