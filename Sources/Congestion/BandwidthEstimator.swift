@@ -121,7 +121,7 @@ public struct BandwidthEstimator: Sendable {
     /// of a 300 kbit/s link rose to 400-440 kbit/s between probes that had
     /// read 245-292, a tile resumed, and its keyframe cost 2 % of the audio.
     private var pathLimit: (bitrate: Double, at: Instant)?
-    static let pathLimitMargin = 1.1
+    static let pathLimitMargin = 1.05
     /// A probe carried in full at this many times the limit: the narrow
     /// link is gone (a cap lifted).
     static let linkGrowth = 2.0
@@ -208,6 +208,7 @@ public struct BandwidthEstimator: Sendable {
             if loss.lossFraction < 0.1 { loss.raise(to: probeResult) }
         }
         if let limit = pathLimit, now - limit.at > Self.pathLimitValidity { pathLimit = nil }
+        probing.onNarrowPath = pathLimit != nil
         rateControl.update(usage, acked: acked.bitsPerSecond, sent: sentRate.bitsPerSecond(now: now),
                            lossy: isLossy, increaseLimit: pathLimit?.bitrate,
                            ceiling: ceiling.map(Double.init), now: now)

@@ -115,6 +115,26 @@ final class BandwidthEstimatorTests: XCTestCase {
     /// a 300 kbit/s link grew to 390 kbit/s, enough to resume the tile into
     /// loss. The periodic probes (at 450 kbit/s) show what the path carries;
     /// the estimate does not grow past that by itself.
+    /// A 300 kbit/s link shaped as the end-to-end tests shape one (`tc tbf`
+    /// with a 1 600-byte burst and 100 ms of queue), carrying 110 kbit/s of
+    /// audio while the tiles are paused and 600 wanted: a probe every 3 s,
+    /// 30 ms long as the SFU's. The bucket refills between them and lets
+    /// each probe's head through at the probe's rate; read over the whole
+    /// probe that showed room that is not there (up to 1.5 × the link, and a
+    /// tile resumed into it), read over its tail it does not.
+    func testAShapersBurstIsNotReadAsRoom() {
+        var estimator = BandwidthEstimator(configuration: .init(probeDuration: .milliseconds(30)))
+        estimator.wanted = 600_000
+        var simulation = narrowLink(estimator)
+        simulation.bucketBytes = 1_600
+        simulation.packetSize = 276
+        simulation.fixedSendRate = 110_000
+        simulation.run(for: .seconds(40))
+        let highest = simulation.samples.filter { $0.time >= 5 }.map(\.target).max() ?? 0
+        XCTAssertGreaterThanOrEqual(simulation.probes.count, 10, "probes every 3 s")
+        XCTAssertLessThanOrEqual(highest, 345_000, describe(simulation))
+    }
+
     func testAProbeThePathFellShortOfBoundsTheIncrease() {
         var estimator = BandwidthEstimator()
         estimator.wanted = 450_000

@@ -13,6 +13,10 @@ struct BottleneckSimulation {
     var linkRate: Double
     /// Queue depth in time at the current rate; arrivals beyond it are dropped.
     var queueLimit = TimeSpan.milliseconds(150)
+    /// A token bucket's depth in bytes, as `tc tbf`'s `burst`: after a quiet
+    /// spell this much leaves at once, over the rate (0: none, every packet
+    /// takes its serialization time).
+    var bucketBytes = 0
     /// Random loss on the link, 0...1.
     var randomLoss = 0.0
     var propagation = TimeSpan.milliseconds(20)
@@ -31,6 +35,8 @@ struct BottleneckSimulation {
     private var random: SeededRandom
     private let clock = ManualClock()
     private var linkFreeAt = Instant.zero
+    /// Tokens in the bucket, in bits, when the last packet left (`linkFreeAt`).
+    private var tokens = 0.0
     private var inFlight: [(arrival: Instant, seq: UInt16)] = []
     private var feedbackInFlight: [(arrival: Instant, packet: RTCPTransportWideFeedback)] = []
     private var mediaCredit = 0.0
@@ -120,13 +126,18 @@ struct BottleneckSimulation {
             droppedPackets += 1
             return
         }
-        let serialization = TimeSpan(nanoseconds: Int64(Double(size * 8) / linkRate * 1e9))
         let startService = max(now, linkFreeAt)
+        let bits = Double(size * 8)
+        // The bucket fills at the link's rate while the link is idle.
+        let level = min(Double(bucketBytes * 8), tokens + linkRate * (startService - linkFreeAt).seconds)
+        let wait = level >= bits ? TimeSpan(nanoseconds: 0) : TimeSpan(nanoseconds: Int64((bits - level) / linkRate * 1e9))
+        let serialization = bucketBytes == 0 ? TimeSpan(nanoseconds: Int64(bits / linkRate * 1e9)) : wait
         if startService - now > queueLimit {
             droppedPackets += 1
             return
         }
         linkFreeAt = startService + serialization
+        tokens = bucketBytes == 0 ? 0 : max(0, level - bits)
         inFlight.append((linkFreeAt + propagation, seq))
     }
 }
