@@ -208,7 +208,7 @@ public struct BandwidthEstimator: Sendable {
             if loss.lossFraction < 0.1 { loss.raise(to: probeResult) }
         }
         if let limit = pathLimit, now - limit.at > Self.pathLimitValidity { pathLimit = nil }
-        probing.onNarrowPath = pathLimit != nil
+        probing.narrowPathLimit = pathLimit?.bitrate
         rateControl.update(usage, acked: acked.bitsPerSecond, sent: sentRate.bitsPerSecond(now: now),
                            lossy: isLossy, increaseLimit: pathLimit?.bitrate,
                            ceiling: ceiling.map(Double.init), now: now)

@@ -25,15 +25,21 @@ public struct ProbeCluster: Sendable, Equatable {
 struct Probing: Sendable {
     /// How long a probe lasts at its rate.
     let duration: TimeSpan
-    /// Whether the path is known narrow (a probe fell short of it lately):
-    /// probes then last `narrowPathLengthening` times `duration`. A shaper's
-    /// token bucket (`tc tbf`'s burst) refills while a narrow link idles
-    /// between probes and lets a short probe through whole at its rate: a
-    /// 30 ms probe at 600 kbit/s with 110 of media fits in a 300 kbit/s
-    /// link with a 1 600-byte burst, and showed room that was not there.
-    /// A longer one outlasts the bucket and is stretched by the link.
-    var onNarrowPath = false
+    /// The increase limit while the path is known narrow (a probe fell
+    /// short of it lately), nil otherwise. Probes then last
+    /// `narrowPathLengthening` times `duration`, at most at
+    /// `narrowPathRate` times the limit. A shaper's token bucket (`tc tbf`'s
+    /// burst) refills while a narrow link idles between probes and lets a
+    /// short probe through whole at its rate: a 30 ms probe at 600 kbit/s
+    /// with 110 of media fits in a 300 kbit/s link with a 1 600-byte burst,
+    /// and showed room that was not there. A longer one outlasts the bucket
+    /// and is stretched by the link. Its rate is bounded because its
+    /// excess over the link queues for twice as long: a 60 ms probe at
+    /// 1.3 Mbit/s on a 600 kbit/s link (limit 505) overflowed a 100 ms queue
+    /// and cost 1.8 % of the audio.
+    var narrowPathLimit: Double?
     static let narrowPathLengthening: Int64 = 2
+    static let narrowPathRate = 2.0
     static let minimumPackets = 5
     static let periodicInterval = TimeSpan.seconds(3)
     /// A probe result must reach this share of its rate to continue upward.
@@ -83,8 +89,8 @@ struct Probing: Sendable {
     }
 
     private mutating func enqueue(_ bitrate: Double, now: Instant) {
-        let rate = Int(bitrate)
-        let milliseconds = Int(duration.milliseconds * (onNarrowPath ? Self.narrowPathLengthening : 1))
+        let rate = Int(min(bitrate, narrowPathLimit.map { $0 * Self.narrowPathRate } ?? bitrate))
+        let milliseconds = Int(duration.milliseconds * (narrowPathLimit != nil ? Self.narrowPathLengthening : 1))
         let bytes = max(rate / 8 * milliseconds / 1_000, Self.minimumPackets * 200)
         let cluster = ProbeCluster(id: nextID, bitrate: rate, bytes: bytes, minimumPackets: Self.minimumPackets)
         nextID += 1

@@ -16,6 +16,26 @@ final class ProbingTests: XCTestCase {
         return now
     }
 
+    /// On a path known narrow a probe lasts twice as long (it must outlast
+    /// a shaper's burst) and goes at most at twice the limit (its excess
+    /// queues for twice as long); off it, as before.
+    func testOnANarrowPathProbesAreLongerAndAtMostTwiceTheLimit() {
+        var probing = Probing(duration: .milliseconds(30))
+        let now = afterStartUp(&probing, target: 300_000, wanted: 2_000_000)
+        let clean = ProbeCluster(id: 1_000, bitrate: 500_000, bytes: 1_875, minimumPackets: 5)
+        probing.narrowPathLimit = 300_000
+        probing.measured(500_000, sent: 500_000, for: clean, wanted: 2_000_000, useful: 2_000_000, now: now)
+        let narrow = probing.due(target: 300_000, wanted: 2_000_000, now: now)
+        XCTAssertEqual(narrow?.bitrate, 600_000, "twice the limit, not twice the result (1 Mbit/s)")
+        XCTAssertEqual(narrow?.bytes, 600_000 / 8 * 60 / 1_000, "60 ms at its rate")
+        var off = Probing(duration: .milliseconds(30))
+        let then = afterStartUp(&off, target: 300_000, wanted: 2_000_000)
+        off.measured(500_000, sent: 500_000, for: clean, wanted: 2_000_000, useful: 2_000_000, now: then)
+        let wide = off.due(target: 300_000, wanted: 2_000_000, now: then)
+        XCTAssertEqual(wide?.bitrate, 1_000_000)
+        XCTAssertEqual(wide?.bytes, 1_000_000 / 8 * 30 / 1_000, "30 ms at its rate")
+    }
+
     /// An SFU that paused a slot sends less than its estimate, so only a
     /// probe can lift it: probes come every 3 s while anything more is
     /// wanted, even a little (the rule once needed 20 % more, and a
