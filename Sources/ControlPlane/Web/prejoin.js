@@ -149,8 +149,8 @@ function applySwitches() {
 // The level meter: refreshed ten times a second with the loudest 1024-sample
 // RMS block of the last 8192 samples (about 170 ms, so consecutive refreshes
 // overlap and a short sound between two of them is never missed; a 1024-sample
-// window read every 100 ms saw only a fifth of the time and could miss a
-// 20 ms beep for seconds).
+// window read every 100 ms saw only a fifth of the time and could miss
+// Chromium's short fake beep for seconds).
 function startMeter(track) {
   stopMeter();
   $("mic-level").value = 0;
