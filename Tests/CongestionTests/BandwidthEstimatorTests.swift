@@ -110,18 +110,13 @@ final class BandwidthEstimatorTests: XCTestCase {
         XCTAssertLessThanOrEqual(simulation.probes.count, 2 + 7, "\(simulation.probes)")
     }
 
-    /// An SFU sending less than its estimate (a tile paused) with keyframe
-    /// bursts: nothing congests the path between them, and the estimate of
-    /// a 300 kbit/s link grew to 390 kbit/s, enough to resume the tile into
-    /// loss. The periodic probes (at 450 kbit/s) show what the path carries;
-    /// the estimate does not grow past that by itself.
     /// A 300 kbit/s link shaped as the end-to-end tests shape one (`tc tbf`
     /// with a 1 600-byte burst and 100 ms of queue), carrying 110 kbit/s of
-    /// audio while the tiles are paused and 600 wanted: a probe every 3 s,
-    /// 30 ms long as the SFU's. The bucket refills between them and lets
-    /// each probe's head through at the probe's rate; read over the whole
-    /// probe that showed room that is not there (up to 1.5 × the link, and a
-    /// tile resumed into it), read over its tail it does not.
+    /// audio while the tiles are paused and 600 wanted, probes 30 ms long
+    /// as the SFU's. The bucket refills between probes, and a 30 ms probe
+    /// fits in it and the link whole: read as room that is not there (the
+    /// estimate reached 600, and a tile resumed into it). Probes twice as
+    /// long once the path is known narrow outlast the bucket.
     func testAShapersBurstIsNotReadAsRoom() {
         var estimator = BandwidthEstimator(configuration: .init(probeDuration: .milliseconds(30)))
         estimator.wanted = 600_000
@@ -135,6 +130,11 @@ final class BandwidthEstimatorTests: XCTestCase {
         XCTAssertLessThanOrEqual(highest, 345_000, describe(simulation))
     }
 
+    /// An SFU sending less than its estimate (a tile paused) with keyframe
+    /// bursts: nothing congests the path between them, and the estimate of
+    /// a 300 kbit/s link grew to 390 kbit/s, enough to resume the tile into
+    /// loss. The periodic probes (at 450 kbit/s) show what the path carries;
+    /// the estimate does not grow past that by itself.
     func testAProbeThePathFellShortOfBoundsTheIncrease() {
         var estimator = BandwidthEstimator()
         estimator.wanted = 450_000

@@ -128,16 +128,17 @@ struct BottleneckSimulation {
         }
         let startService = max(now, linkFreeAt)
         let bits = Double(size * 8)
-        // The bucket fills at the link's rate while the link is idle.
+        // The bucket fills at the link's rate while the link is idle; a
+        // packet leaves once it holds the packet's bits (without a bucket,
+        // after its serialization time).
         let level = min(Double(bucketBytes * 8), tokens + linkRate * (startService - linkFreeAt).seconds)
-        let wait = level >= bits ? TimeSpan(nanoseconds: 0) : TimeSpan(nanoseconds: Int64((bits - level) / linkRate * 1e9))
-        let serialization = bucketBytes == 0 ? TimeSpan(nanoseconds: Int64(bits / linkRate * 1e9)) : wait
+        let serialization = TimeSpan(nanoseconds: Int64(max(0, bits - level) / linkRate * 1e9))
         if startService - now > queueLimit {
             droppedPackets += 1
             return
         }
         linkFreeAt = startService + serialization
-        tokens = bucketBytes == 0 ? 0 : max(0, level - bits)
+        tokens = max(0, level - bits)
         inFlight.append((linkFreeAt + propagation, seq))
     }
 }
