@@ -134,6 +134,10 @@ public struct BandwidthEstimator: Sendable {
     static let pathLimitValidity = TimeSpan.seconds(6)
     /// The last probe measured: the rate it was sent at and what it showed (for logs).
     public private(set) var lastProbe: (bitrate: Int, sent: Int, result: Int)?
+    /// The last few probes measured, oldest first (for logs): when, the
+    /// rate planned, sent and received, and the increase limit after it.
+    public private(set) var recentProbes: [ProbeRecord] = []
+    static let recentProbesKept = 6
     /// Where the increase stops now, if a probe found the path short of it (for logs).
     public var increaseLimit: Int? { pathLimit.map { Int($0.bitrate) } }
 
@@ -192,6 +196,9 @@ public struct BandwidthEstimator: Sendable {
                     pathLimit = (limit.bitrate, now)
                 }
                 lastProbe = (span.cluster.bitrate, Int(reading.sent), Int(result))
+                if recentProbes.count == Self.recentProbesKept { recentProbes.removeFirst() }
+                recentProbes.append(ProbeRecord(at: now, bitrate: span.cluster.bitrate, sent: Int(reading.sent),
+                                                received: Int(reading.received), limit: pathLimit.map { Int($0.bitrate) }))
                 probing.measured(result, sent: reading.sent, for: span.cluster, wanted: Double(wanted),
                                  useful: Double(useful ?? wanted), now: now)
                 probeResult = max(probeResult ?? 0, min(result, pathLimit?.bitrate ?? result))
@@ -258,6 +265,21 @@ struct RecentOutcomes: Sendable {
         let sendRate = Double(sent * 8) / sendSpan.seconds
         let receiveRate = Double(received * 8) / (arrivedEnd - span.arrived.lowerBound).seconds
         return ProbeReading(sent: sendRate, received: receiveRate, bitrate: Double(span.cluster.bitrate))
+    }
+}
+
+/// One measured probe, for logs.
+public struct ProbeRecord: Sendable, CustomStringConvertible {
+    public var at: Instant
+    public var bitrate: Int
+    public var sent: Int
+    public var received: Int
+    /// The increase limit after it, bits per second.
+    public var limit: Int?
+
+    public var description: String {
+        "\(at.milliseconds % 1_000_000) ms \(bitrate / 1_000)/\(sent / 1_000)->\(received / 1_000)"
+            + (limit.map { " lim \($0 / 1_000)" } ?? "")
     }
 }
 

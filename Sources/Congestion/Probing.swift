@@ -26,20 +26,30 @@ struct Probing: Sendable {
     /// How long a probe lasts at its rate.
     let duration: TimeSpan
     /// The increase limit while the path is known narrow (a probe fell
-    /// short of it lately), nil otherwise. Probes then last
-    /// `narrowPathLengthening` times `duration`, at most at
-    /// `narrowPathRate` times the limit. A shaper's token bucket (`tc tbf`'s
-    /// burst) refills while a narrow link idles between probes and lets a
-    /// short probe through whole at its rate: a 30 ms probe at 600 kbit/s
-    /// with 110 of media fits in a 300 kbit/s link with a 1 600-byte burst,
-    /// and showed room that was not there. A longer one outlasts the bucket
-    /// and is stretched by the link. Its rate is bounded because its
-    /// excess over the link queues for twice as long: a 60 ms probe at
-    /// 1.3 Mbit/s on a 600 kbit/s link (limit 505) overflowed a 100 ms queue
-    /// and cost 1.8 % of the audio.
+    /// short of it lately), nil otherwise. Probes then go at most at
+    /// `narrowPathRate` times the limit, and last longer than `duration`
+    /// as far as what they queue over the limit stays within
+    /// `narrowPathExcessBytes`, at most `narrowPathLengthening` times it.
+    /// A shaper's token bucket (`tc tbf`'s burst) refills while a narrow
+    /// link idles between probes and lets a short probe through whole at
+    /// its rate: a 30 ms probe at 600 kbit/s with 110 of media fits in a
+    /// 300 kbit/s link with a 1 600-byte burst, and showed room that was
+    /// not there. A longer one outlasts the bucket and is stretched by the
+    /// link. But what a probe queues over the link costs audio when the
+    /// queue is full: a 60 ms probe at 1.3 Mbit/s on a 600 kbit/s link
+    /// (limit 505) overflowed a 100 ms queue and cost 1.8 % of the audio,
+    /// and a 60 ms probe at twice a limit near 1 Mbit/s queues 7.5 kB in a
+    /// 12.5 kB queue beside the video (a CI run concealed 1.3 % at
+    /// 1 Mbit/s). A bucket is bytes, so the lengthening is too: at twice a
+    /// 300 kbit/s limit the probe lasts 60 ms, at twice 1 Mbit/s 30 ms as
+    /// off a narrow path. (Bounding the rate instead, at 1.5 times the
+    /// limit or 2 400 bytes over it, let the bucket hide the link, and on a
+    /// wide link read 70-90 % and held the limit below it.)
     var narrowPathLimit: Double?
     static let narrowPathLengthening: Int64 = 2
     static let narrowPathRate = 2.0
+    /// 1.5 times a 1 600-byte burst.
+    static let narrowPathExcessBytes = 2_400
     static let minimumPackets = 5
     static let periodicInterval = TimeSpan.seconds(3)
     /// A probe result must reach this share of its rate to continue upward.
@@ -90,7 +100,11 @@ struct Probing: Sendable {
 
     private mutating func enqueue(_ bitrate: Double, now: Instant) {
         let rate = Int(min(bitrate, narrowPathLimit.map { $0 * Self.narrowPathRate } ?? bitrate))
-        let milliseconds = Int(duration.milliseconds * (narrowPathLimit != nil ? Self.narrowPathLengthening : 1))
+        var milliseconds = Int(duration.milliseconds)
+        if let limit = narrowPathLimit {
+            let fits = Int(min(Double(Self.narrowPathExcessBytes * 8_000) / max(Double(rate) - limit, 1), 1e6))
+            milliseconds = max(milliseconds, min(fits, milliseconds * Int(Self.narrowPathLengthening)))
+        }
         let bytes = max(rate / 8 * milliseconds / 1_000, Self.minimumPackets * 200)
         let cluster = ProbeCluster(id: nextID, bitrate: rate, bytes: bytes, minimumPackets: Self.minimumPackets)
         nextID += 1

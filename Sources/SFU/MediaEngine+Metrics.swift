@@ -1,3 +1,4 @@
+import Congestion
 import Wire
 
 /// What one engine reports to a metrics scrape: aggregate counts only,
@@ -136,6 +137,8 @@ public struct DownlinkEstimate: Sendable, CustomStringConvertible {
     public var lastProbe: (bitrate: Int, sent: Int, result: Int)?
     /// Where a probe the path fell short of stops the estimate's increase.
     public var increaseLimit: Int?
+    /// The last few probes measured (for logs).
+    public var recentProbes: [ProbeRecord] = []
     /// Per filled video slot: its layer, and the layer it waits to move to (for logs).
     public var slots = ""
 
@@ -143,6 +146,7 @@ public struct DownlinkEstimate: Sendable, CustomStringConvertible {
         "\(participant): target \(target / 1_000) kbit/s, acked \(acked.map { "\($0 / 1_000)" } ?? "-") kbit/s, loss \(Int(loss * 100)) %"
             + ", wanted \(wanted / 1_000) kbit/s" + (lastProbe.map { ", last probe \($0.bitrate / 1_000) (sent at \($0.sent / 1_000)) -> \($0.result / 1_000) kbit/s" } ?? "")
             + (increaseLimit.map { ", increase limit \($0 / 1_000) kbit/s" } ?? "") + (slots.isEmpty ? "" : ", slots \(slots)")
+            + (recentProbes.isEmpty ? "" : ", probes \(recentProbes.map(\.description).joined(separator: "; "))")
     }
 }
 
@@ -153,7 +157,7 @@ extension MediaEngine {
             session.participants.values.compactMap { p in
                 p.subscriber.bandwidth.map {
                     DownlinkEstimate(participant: p.id, target: $0.target, acked: $0.ackedBitrate, loss: $0.lossFraction,
-                                     wanted: $0.wanted, lastProbe: $0.lastProbe, increaseLimit: $0.increaseLimit,
+                                     wanted: $0.wanted, lastProbe: $0.lastProbe, increaseLimit: $0.increaseLimit, recentProbes: $0.recentProbes,
                                      slots: p.subscriber.video.indices.filter { p.subscriber.video[$0].isFilled }.map { i in
                                          let slot = p.subscriber.video[i]
                                          let layer = slot.isPaused ? "paused" : slot.layer.map(String.init) ?? "-"

@@ -16,10 +16,12 @@ final class ProbingTests: XCTestCase {
         return now
     }
 
-    /// On a path known narrow a probe lasts twice as long (it must outlast
-    /// a shaper's burst) and goes at most at twice the limit (its excess
-    /// queues for twice as long); off it, as before.
-    func testOnANarrowPathProbesAreLongerAndAtMostTwiceTheLimit() {
+    /// On a path known narrow a probe goes at most at twice the limit, and
+    /// lasts longer (it must outlast a shaper's burst) while what it queues
+    /// over the limit stays within 2 400 bytes, at most twice as long: at
+    /// twice a 1 Mbit/s limit a 60 ms probe would queue 7.5 kB. Off a
+    /// narrow path, as before.
+    func testOnANarrowPathProbesAreLongerWhileTheyQueueAtMostAFewKilobytes() {
         var probing = Probing(duration: .milliseconds(30))
         let now = afterStartUp(&probing, target: 300_000, wanted: 2_000_000)
         let clean = ProbeCluster(id: 1_000, bitrate: 500_000, bytes: 1_875, minimumPackets: 5)
@@ -28,6 +30,14 @@ final class ProbingTests: XCTestCase {
         let narrow = probing.due(target: 300_000, wanted: 2_000_000, now: now)
         XCTAssertEqual(narrow?.bitrate, 600_000, "twice the limit, not twice the result (1 Mbit/s)")
         XCTAssertEqual(narrow?.bytes, 600_000 / 8 * 60 / 1_000, "60 ms at its rate")
+        var wider = Probing(duration: .milliseconds(30))
+        let later = afterStartUp(&wider, target: 1_000_000, wanted: 4_000_000)
+        let carried = ProbeCluster(id: 1_000, bitrate: 1_500_000, bytes: 5_625, minimumPackets: 5)
+        wider.narrowPathLimit = 1_000_000
+        wider.measured(1_500_000, sent: 1_500_000, for: carried, wanted: 4_000_000, useful: 4_000_000, now: later)
+        let excess = wider.due(target: 1_000_000, wanted: 4_000_000, now: later)
+        XCTAssertEqual(excess?.bitrate, 2_000_000, "twice the limit")
+        XCTAssertEqual(excess?.bytes, 2_000_000 / 8 * 30 / 1_000, "30 ms: it would queue 2 400 bytes in 19 ms")
         var off = Probing(duration: .milliseconds(30))
         let then = afterStartUp(&off, target: 300_000, wanted: 2_000_000)
         off.measured(500_000, sent: 500_000, for: clean, wanted: 2_000_000, useful: 2_000_000, now: then)
