@@ -177,7 +177,9 @@ public struct BandwidthEstimator: Sendable {
                     // pass the limit. The allocation's 2 s memory rides out
                     // one low reading on a clear path.
                     rateControl.cap(at: limit)
-                } else if reading.received >= Probing.carriedRatio * reading.asked {
+                } else if reading.received >= Probing.carriedRatio * reading.sent {
+                    // Carried: everything sent meanwhile arrived, not just
+                    // the probe's own rate (`ProbeReading.asked`).
                     // The chain that follows may show the link grown: count it once.
                     if let limit = pathLimit { clearedLimit = limit.bitrate }
                     pathLimit = nil
@@ -289,8 +291,16 @@ struct ProbeReading: Sendable {
     var sent: Double
     var received: Double
     var bitrate: Double
-    /// What the path was asked to carry: the planned rate, or less when the
-    /// sender fell behind it.
+    /// What the probe asked of the path: its planned rate, or less when the
+    /// sender fell behind it. A path fell short of a probe when it carried
+    /// under 70 % of this, but carried it only when 90 % of everything sent
+    /// meanwhile arrived: media forwarded beside a probe goes through the
+    /// same link (a 605 kbit/s probe sent with 823 kbit/s in all on a
+    /// 600 kbit/s link received 606, read as carried, cleared the increase
+    /// limit, and tiles resumed into 6 % loss). Short readings stay judged
+    /// against the probe alone: against everything sent, clean paths read
+    /// short 12 more times in 443 probes of the simulcast and downlink
+    /// tests (a media burst in a 30 ms span), each a false limit.
     var asked: Double { min(sent, bitrate) }
     /// What the probe shows the path carries: never more than was asked.
     var result: Double { min(received, asked) }

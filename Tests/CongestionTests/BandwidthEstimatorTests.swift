@@ -130,6 +130,26 @@ final class BandwidthEstimatorTests: XCTestCase {
         XCTAssertLessThanOrEqual(highest, 345_000, describe(simulation))
     }
 
+    /// A probe on a 600 kbit/s `tbf`-like link (1 600-byte burst) with
+    /// 250 kbit/s of media beside it: the path carries about the probe's
+    /// own rate, but not the media on top. Read against the probe alone
+    /// that was "carried", cleared the increase limit, and the estimate
+    /// climbed to 770 kbit/s (tiles resumed into loss in the simulcast
+    /// test); read against everything sent, it stays within 5 % of the link.
+    func testMediaBesideAProbeCountsInWhetherThePathCarriedIt() {
+        var estimator = BandwidthEstimator(configuration: .init(probeDuration: .milliseconds(30)))
+        estimator.wanted = 1_200_000
+        var simulation = BottleneckSimulation(linkRate: 600_000, estimator: estimator, seed: 8)
+        simulation.queueLimit = .milliseconds(100)
+        simulation.bucketBytes = 1_600
+        simulation.packetSize = 276
+        simulation.fixedSendRate = 250_000
+        simulation.run(for: .seconds(40))
+        let highest = simulation.samples.filter { $0.time >= 5 }.map(\.target).max() ?? 0
+        XCTAssertGreaterThanOrEqual(simulation.probes.count, 10, "probes every 3 s")
+        XCTAssertLessThanOrEqual(highest, 640_000, describe(simulation))
+    }
+
     /// An SFU sending less than its estimate (a tile paused) with keyframe
     /// bursts: nothing congests the path between them, and the estimate of
     /// a 300 kbit/s link grew to 390 kbit/s, enough to resume the tile into

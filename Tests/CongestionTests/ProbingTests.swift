@@ -18,7 +18,7 @@ final class ProbingTests: XCTestCase {
 
     /// On a path known narrow a probe goes at most at twice the limit, and
     /// lasts longer (it must outlast a shaper's burst) while what it queues
-    /// over the limit stays within 2 400 bytes, at most twice as long: at
+    /// over the limit stays within 4 000 bytes, at most twice as long: at
     /// twice a 1 Mbit/s limit a 60 ms probe would queue 7.5 kB. Off a
     /// narrow path, as before.
     func testOnANarrowPathProbesAreLongerWhileTheyQueueAtMostAFewKilobytes() {
@@ -37,7 +37,7 @@ final class ProbingTests: XCTestCase {
         wider.measured(1_500_000, sent: 1_500_000, for: carried, wanted: 4_000_000, useful: 4_000_000, now: later)
         let excess = wider.due(target: 1_000_000, wanted: 4_000_000, now: later)
         XCTAssertEqual(excess?.bitrate, 2_000_000, "twice the limit")
-        XCTAssertEqual(excess?.bytes, 2_000_000 / 8 * 30 / 1_000, "30 ms: it would queue 2 400 bytes in 19 ms")
+        XCTAssertEqual(excess?.bytes, 2_000_000 / 8 * 32 / 1_000, "32 ms: it queues 4 000 bytes in them")
         var off = Probing(duration: .milliseconds(30))
         let then = afterStartUp(&off, target: 300_000, wanted: 2_000_000)
         off.measured(500_000, sent: 500_000, for: clean, wanted: 2_000_000, useful: 2_000_000, now: then)
