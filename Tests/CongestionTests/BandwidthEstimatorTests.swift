@@ -118,16 +118,9 @@ final class BandwidthEstimatorTests: XCTestCase {
     /// estimate reached 600, and a tile resumed into it). Probes twice as
     /// long once the path is known narrow outlast the bucket.
     func testAShapersBurstIsNotReadAsRoom() {
-        var estimator = BandwidthEstimator(configuration: .init(probeDuration: .milliseconds(30)))
-        estimator.wanted = 600_000
-        var simulation = narrowLink(estimator)
-        simulation.bucketBytes = 1_600
-        simulation.packetSize = 276
-        simulation.fixedSendRate = 110_000
-        simulation.run(for: .seconds(40))
-        let highest = simulation.samples.filter { $0.time >= 5 }.map(\.target).max() ?? 0
+        let simulation = shapedLink(rate: 300_000, media: 110_000, wanted: 600_000)
         XCTAssertGreaterThanOrEqual(simulation.probes.count, 10, "probes every 3 s")
-        XCTAssertLessThanOrEqual(highest, 345_000, describe(simulation))
+        XCTAssertLessThanOrEqual(highestTarget(after: 5, in: simulation), 345_000, describe(simulation))
     }
 
     /// A probe on a 600 kbit/s `tbf`-like link (1 600-byte burst) with
@@ -137,17 +130,28 @@ final class BandwidthEstimatorTests: XCTestCase {
     /// climbed to 770 kbit/s (tiles resumed into loss in the simulcast
     /// test); read against everything sent, it stays within 5 % of the link.
     func testMediaBesideAProbeCountsInWhetherThePathCarriedIt() {
+        let simulation = shapedLink(rate: 600_000, media: 250_000, wanted: 1_200_000)
+        XCTAssertGreaterThanOrEqual(simulation.probes.count, 10, "probes every 3 s")
+        XCTAssertLessThanOrEqual(highestTarget(after: 5, in: simulation), 640_000, describe(simulation))
+    }
+
+    /// 40 s of a link shaped as the end-to-end tests' `tc tbf` (1 600-byte
+    /// burst, 100 ms of queue) carrying `media` in 276-byte packets, with
+    /// the SFU's 30 ms probes.
+    private func shapedLink(rate: Double, media: Double, wanted: Int) -> BottleneckSimulation {
         var estimator = BandwidthEstimator(configuration: .init(probeDuration: .milliseconds(30)))
-        estimator.wanted = 1_200_000
-        var simulation = BottleneckSimulation(linkRate: 600_000, estimator: estimator, seed: 8)
+        estimator.wanted = wanted
+        var simulation = BottleneckSimulation(linkRate: rate, estimator: estimator, seed: 8)
         simulation.queueLimit = .milliseconds(100)
         simulation.bucketBytes = 1_600
         simulation.packetSize = 276
-        simulation.fixedSendRate = 250_000
+        simulation.fixedSendRate = media
         simulation.run(for: .seconds(40))
-        let highest = simulation.samples.filter { $0.time >= 5 }.map(\.target).max() ?? 0
-        XCTAssertGreaterThanOrEqual(simulation.probes.count, 10, "probes every 3 s")
-        XCTAssertLessThanOrEqual(highest, 640_000, describe(simulation))
+        return simulation
+    }
+
+    private func highestTarget(after seconds: Double, in simulation: BottleneckSimulation) -> Int {
+        simulation.samples.filter { $0.time >= seconds }.map(\.target).max() ?? 0
     }
 
     /// An SFU sending less than its estimate (a tile paused) with keyframe

@@ -22,28 +22,26 @@ final class ProbingTests: XCTestCase {
     /// twice a 1 Mbit/s limit a 60 ms probe would queue 7.5 kB. Off a
     /// narrow path, as before.
     func testOnANarrowPathProbesAreLongerWhileTheyQueueAtMostAFewKilobytes() {
-        var probing = Probing(duration: .milliseconds(30))
-        let now = afterStartUp(&probing, target: 300_000, wanted: 2_000_000)
-        let clean = ProbeCluster(id: 1_000, bitrate: 500_000, bytes: 1_875, minimumPackets: 5)
-        probing.narrowPathLimit = 300_000
-        probing.measured(500_000, sent: 500_000, for: clean, wanted: 2_000_000, useful: 2_000_000, now: now)
-        let narrow = probing.due(target: 300_000, wanted: 2_000_000, now: now)
+        let narrow = probeAfterCarried(500_000, target: 300_000, limit: 300_000)
         XCTAssertEqual(narrow?.bitrate, 600_000, "twice the limit, not twice the result (1 Mbit/s)")
         XCTAssertEqual(narrow?.bytes, 600_000 / 8 * 60 / 1_000, "60 ms at its rate")
-        var wider = Probing(duration: .milliseconds(30))
-        let later = afterStartUp(&wider, target: 1_000_000, wanted: 4_000_000)
-        let carried = ProbeCluster(id: 1_000, bitrate: 1_500_000, bytes: 5_625, minimumPackets: 5)
-        wider.narrowPathLimit = 1_000_000
-        wider.measured(1_500_000, sent: 1_500_000, for: carried, wanted: 4_000_000, useful: 4_000_000, now: later)
-        let excess = wider.due(target: 1_000_000, wanted: 4_000_000, now: later)
+        let excess = probeAfterCarried(1_500_000, target: 1_000_000, limit: 1_000_000)
         XCTAssertEqual(excess?.bitrate, 2_000_000, "twice the limit")
         XCTAssertEqual(excess?.bytes, 2_000_000 / 8 * 32 / 1_000, "32 ms: it queues 4 000 bytes in them")
-        var off = Probing(duration: .milliseconds(30))
-        let then = afterStartUp(&off, target: 300_000, wanted: 2_000_000)
-        off.measured(500_000, sent: 500_000, for: clean, wanted: 2_000_000, useful: 2_000_000, now: then)
-        let wide = off.due(target: 300_000, wanted: 2_000_000, now: then)
+        let wide = probeAfterCarried(500_000, target: 300_000, limit: nil)
         XCTAssertEqual(wide?.bitrate, 1_000_000)
         XCTAssertEqual(wide?.bytes, 1_000_000 / 8 * 30 / 1_000, "30 ms at its rate")
+    }
+
+    /// The probe planned after one at `rate` came back whole, with
+    /// `limit` as the narrow path's limit (2 Mbit/s and more wanted).
+    private func probeAfterCarried(_ rate: Int, target: Double, limit: Double?) -> ProbeCluster? {
+        var probing = Probing(duration: .milliseconds(30))
+        let now = afterStartUp(&probing, target: target, wanted: 4_000_000)
+        let carried = ProbeCluster(id: 1_000, bitrate: rate, bytes: rate / 8 * 30 / 1_000, minimumPackets: 5)
+        probing.narrowPathLimit = limit
+        probing.measured(Double(rate), sent: Double(rate), for: carried, wanted: 4_000_000, useful: 4_000_000, now: now)
+        return probing.due(target: target, wanted: 4_000_000, now: now)
     }
 
     /// An SFU that paused a slot sends less than its estimate, so only a
