@@ -28,12 +28,31 @@ struct RecordsCommand: ParsableCommand {
                                    valueName: "path|url"))
         var records: String?
 
+        @Option(name: .customLong("config"), help: ArgumentHelp(
+            "The server's --config file, whose `records` is used when neither --records nor COHORT_RECORDS is given. Env COHORT_CONFIG.",
+            valueName: "path"))
+        var config: String?
+
+        /// The database `cohort serve` with the same flags, environment and
+        /// config file writes to: --records, then COHORT_RECORDS, then the
+        /// config file's `records`, then the default.
+        func recordsLocation(environment: [String: String]) throws -> String {
+            var file: ConfigFile?
+            if let path = config ?? environment["COHORT_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
+                do { file = try ConfigFile.load(path: path) } catch { throw ValidationError(error.description) }
+            }
+            var inputs = ServeInputs(flags: ServeFlags(records.map { ["records": $0] } ?? [:]), environment: environment, file: file)
+            guard let location = inputs.text("records"), location.lowercased() != "off" else {
+                throw ValidationError("records are off in this configuration: give --records")
+            }
+            return location
+        }
+
         func run(_ report: RecordsExport.Report) throws {
             guard let format = RecordsExport.Format(rawValue: format) else {
                 throw ValidationError("--format is csv or json")
             }
-            let env = ProcessInfo.processInfo.environment["COHORT_RECORDS"].flatMap { $0.isEmpty ? nil : $0 }
-            let path = records ?? env ?? ServeSettings.defaultRecords
+            let path = try recordsLocation(environment: ProcessInfo.processInfo.environment)
             do {
                 let store = try RecordsDatabase.openExisting(path)
                 let text = try RecordsExport.render(report, session: session, from: from, to: to, format: format, store: store)

@@ -231,6 +231,29 @@ final class ConfigFileTests: XCTestCase {
             .resolve(environment: [:])) { XCTAssertTrue("\($0)".contains("cannot read it"), "\($0)") }
     }
 
+    /// `cohort records` reads the database the server writes to: the same
+    /// --config file and variables, in the same order.
+    func testRecordsExportFindsTheDatabaseAsServeDoes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("c.yaml").path, off = dir.appendingPathComponent("off.yaml").path
+        try "records: /var/lib/cohort/records.sqlite\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "records: off\n".write(toFile: off, atomically: true, encoding: .utf8)
+        func location(_ arguments: [String], _ environment: [String: String]) throws -> String {
+            try RecordsCommand.Attendance.parse(["--session", "s"] + arguments).options.recordsLocation(environment: environment)
+        }
+        XCTAssertEqual(try location([], [:]), ServeSettings.defaultRecords)
+        XCTAssertEqual(try location(["--config", file], [:]), "/var/lib/cohort/records.sqlite")
+        XCTAssertEqual(try location([], ["COHORT_CONFIG": file]), "/var/lib/cohort/records.sqlite")
+        XCTAssertEqual(try location(["--config", file], ["COHORT_RECORDS": "env.sqlite"]), "env.sqlite")
+        XCTAssertEqual(try location(["--config", file, "--records", "flag.sqlite"], ["COHORT_RECORDS": "env.sqlite"]), "flag.sqlite")
+        XCTAssertThrowsError(try location(["--config", off], [:])) { XCTAssertTrue("\($0)".contains("records are off"), "\($0)") }
+        XCTAssertThrowsError(try location(["--config", dir.appendingPathComponent("missing.yaml").path], [:])) {
+            XCTAssertTrue("\($0)".contains("cannot read it"), "\($0)")
+        }
+    }
+
     func testEnvironmentVariableNamesComeFromTheTable() {
         XCTAssertEqual(ServeOption.named("joins-per-address-per-minute")?.environmentVariable, "COHORT_JOINS_PER_ADDRESS_PER_MINUTE")
         XCTAssertEqual(Set(ServeOption.all.map(\.name)).count, ServeOption.all.count, "no option twice")
