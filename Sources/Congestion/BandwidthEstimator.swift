@@ -200,7 +200,9 @@ public struct BandwidthEstimator: Sendable {
                 lastProbe = (span.cluster.bitrate, Int(reading.sent), Int(result))
                 if recentProbes.count == Self.recentProbesKept { recentProbes.removeFirst() }
                 recentProbes.append(ProbeRecord(at: now, bitrate: span.cluster.bitrate, sent: Int(reading.sent),
-                                                received: Int(reading.received), limit: pathLimit.map { Int($0.bitrate) }))
+                                                received: Int(reading.received), limit: pathLimit.map { Int($0.bitrate) },
+                                                span: span.arrived.upperBound - span.arrived.lowerBound,
+                                                largestGap: span.largestGap))
                 probing.measured(result, sent: reading.sent, for: span.cluster, wanted: Double(wanted),
                                  useful: Double(useful ?? wanted), now: now)
                 probeResult = max(probeResult ?? 0, min(result, pathLimit?.bitrate ?? result))
@@ -278,10 +280,14 @@ public struct ProbeRecord: Sendable, CustomStringConvertible {
     public var received: Int
     /// The increase limit after it, bits per second.
     public var limit: Int?
+    /// How long its packets took to arrive, first to last.
+    public var span: TimeSpan
+    /// The longest wait between two of its arrivals.
+    public var largestGap: TimeSpan
 
     public var description: String {
         "\(at.milliseconds % 1_000_000) ms \(bitrate / 1_000)/\(sent / 1_000)->\(received / 1_000)"
-            + (limit.map { " lim \($0 / 1_000)" } ?? "")
+            + " over \(span.milliseconds) ms, gap \(largestGap.milliseconds)" + (limit.map { " lim \($0 / 1_000)" } ?? "")
     }
 }
 

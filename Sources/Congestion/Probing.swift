@@ -70,6 +70,9 @@ struct Probing: Sendable {
         var lastSent: Instant?
         var firstArrived: TimeSpan?
         var lastArrived: TimeSpan?
+        /// The longest wait between two of its packets' arrivals, in the
+        /// order they are reported (for logs).
+        var largestGap = TimeSpan(nanoseconds: 0)
         var receivedPackets = 0
         var reported = 0
     }
@@ -129,6 +132,9 @@ struct Probing: Sendable {
         var cluster: ProbeCluster
         var sent: ClosedRange<Instant>
         var arrived: ClosedRange<TimeSpan>
+        /// The longest wait between two arrivals (for logs): a receiver
+        /// that stalled shows one wait most of the span long.
+        var largestGap = TimeSpan(nanoseconds: 0)
     }
 
     /// Takes a reported probe packet; returns its cluster's spans once every
@@ -139,6 +145,9 @@ struct Probing: Sendable {
         pending[index].reported += 1
         if let arrived = outcome.arrived {
             pending[index].receivedPackets += 1
+            if let previous = pending[index].lastArrived, arrived - previous > pending[index].largestGap {
+                pending[index].largestGap = arrived - previous
+            }
             pending[index].firstArrived = min(pending[index].firstArrived ?? arrived, arrived)
             pending[index].lastArrived = max(pending[index].lastArrived ?? arrived, arrived)
         }
@@ -149,7 +158,8 @@ struct Probing: Sendable {
               let firstSent = probe.firstSent, let lastSent = probe.lastSent,
               let firstArrived = probe.firstArrived, let lastArrived = probe.lastArrived,
               lastSent > firstSent, lastArrived > firstArrived else { return nil }
-        return Span(cluster: probe.cluster, sent: firstSent...lastSent, arrived: firstArrived...lastArrived)
+        return Span(cluster: probe.cluster, sent: firstSent...lastSent, arrived: firstArrived...lastArrived,
+                    largestGap: probe.largestGap)
     }
 
     /// Plans the next probe from a measured one: twice as high while the
