@@ -135,7 +135,8 @@ public struct BandwidthEstimator: Sendable {
     /// The last probe measured: the rate it was sent at and what it showed (for logs).
     public private(set) var lastProbe: (bitrate: Int, sent: Int, result: Int)?
     /// The last few probes measured, oldest first (for logs): when, the
-    /// rate planned, sent and received, and the increase limit after it.
+    /// rate planned, sent and received, how long the arrivals took and
+    /// their longest wait, and the increase limit after it.
     public private(set) var recentProbes: [ProbeRecord] = []
     static let recentProbesKept = 6
     /// Where the increase stops now, if a probe found the path short of it (for logs).

@@ -70,8 +70,8 @@ struct Probing: Sendable {
         var lastSent: Instant?
         var firstArrived: TimeSpan?
         var lastArrived: TimeSpan?
-        /// The longest wait between two of its packets' arrivals, in the
-        /// order they are reported (for logs).
+        /// The longest wait between two of its packets' arrivals (for
+        /// logs): from the latest arrival so far to the next later one.
         var largestGap = TimeSpan(nanoseconds: 0)
         var receivedPackets = 0
         var reported = 0
