@@ -13,6 +13,13 @@ struct ConfigFile: Equatable, Sendable {
     /// The value of each key, as text (a YAML list is joined with commas).
     var values: [String: String]
 
+    /// The file `--config` names, else `COHORT_CONFIG` (empty: unset), read
+    /// and checked; nil when neither names one. `serve` and `records` alike.
+    static func load(flag: String?, environment: [String: String]) throws(ConfigFileError) -> ConfigFile? {
+        guard let path = flag ?? environment["COHORT_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        return try load(path: path)
+    }
+
     /// Reads and checks `path`.
     static func load(path: String) throws(ConfigFileError) -> ConfigFile {
         let text: String

@@ -37,10 +37,8 @@ struct RecordsCommand: ParsableCommand {
         /// config file writes to: --records, then COHORT_RECORDS, then the
         /// config file's `records`, then the default.
         func recordsLocation(environment: [String: String]) throws -> String {
-            var file: ConfigFile?
-            if let path = config ?? environment["COHORT_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
-                do { file = try ConfigFile.load(path: path) } catch { throw ValidationError(error.description) }
-            }
+            let file: ConfigFile?
+            do { file = try ConfigFile.load(flag: config, environment: environment) } catch { throw ValidationError(error.description) }
             var inputs = ServeInputs(flags: ServeFlags(records.map { ["records": $0] } ?? [:]), environment: environment, file: file)
             guard let location = inputs.text("records"), location.lowercased() != "off" else {
                 throw ValidationError("records are off in this configuration: give --records")

@@ -51,10 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
     /// The settings from flags, environment and the --config file, and the
     /// inputs that know where each came from.
     func resolve(environment: [String: String]) throws(SettingsError) -> (ServeSettings, ServeInputs) {
-        var file: ConfigFile?
-        if let path = config ?? environment["COHORT_CONFIG"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            do { file = try ConfigFile.load(path: path) } catch { throw .config(error) }
-        }
+        let file: ConfigFile?
+        do { file = try ConfigFile.load(flag: config, environment: environment) } catch { throw .config(error) }
         let flags: ServeFlags
         do { flags = try self.flags() } catch { throw .flags(error) }
         var inputs = ServeInputs(flags: flags, environment: environment, file: file)

@@ -217,8 +217,7 @@ final class ConfigFileTests: XCTestCase {
 
     /// COHORT_CONFIG names the file when --config does not; --config wins.
     func testConfigFileFromFlagOrEnvironment() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = dir.appendingPathComponent("a.yaml").path, b = dir.appendingPathComponent("b.yaml").path
         try "max-connections: 11\n".write(toFile: a, atomically: true, encoding: .utf8)
@@ -234,8 +233,7 @@ final class ConfigFileTests: XCTestCase {
     /// `cohort records` reads the database the server writes to: the same
     /// --config file and variables, in the same order.
     func testRecordsExportFindsTheDatabaseAsServeDoes() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("c.yaml").path, off = dir.appendingPathComponent("off.yaml").path
         try "records: /var/lib/cohort/records.sqlite\n".write(toFile: file, atomically: true, encoding: .utf8)
@@ -252,6 +250,13 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertThrowsError(try location(["--config", dir.appendingPathComponent("missing.yaml").path], [:])) {
             XCTAssertTrue("\($0)".contains("cannot read it"), "\($0)")
         }
+    }
+
+    /// A new empty directory for a test's files; the caller removes it.
+    private func temporaryDirectory() throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
     }
 
     func testEnvironmentVariableNamesComeFromTheTable() {
