@@ -132,8 +132,6 @@ public struct BandwidthEstimator: Sendable {
     /// The limit a clean probe last cleared, until a probe shows twice it.
     private var clearedLimit: Double?
     static let pathLimitValidity = TimeSpan.seconds(6)
-    /// The last probe measured: the rate it was sent at and what it showed (for logs).
-    public private(set) var lastProbe: (bitrate: Int, sent: Int, result: Int)?
     /// The last few probes measured, oldest first (for logs): when, the
     /// rate planned, sent and received, how long the arrivals took and
     /// their longest wait, and the increase limit after it.
@@ -198,7 +196,6 @@ public struct BandwidthEstimator: Sendable {
                     // tile, and lost audio.
                     pathLimit = (limit.bitrate, now)
                 }
-                lastProbe = (span.cluster.bitrate, Int(reading.sent), Int(result))
                 if recentProbes.count == Self.recentProbesKept { recentProbes.removeFirst() }
                 recentProbes.append(ProbeRecord(at: now, bitrate: span.cluster.bitrate, sent: Int(reading.sent),
                                                 received: Int(reading.received), limit: pathLimit.map { Int($0.bitrate) },

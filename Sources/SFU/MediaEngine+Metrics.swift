@@ -133,8 +133,6 @@ public struct DownlinkEstimate: Sendable, CustomStringConvertible {
     public var loss: Double
     /// What the allocation would use, which probes aim at.
     public var wanted = 0
-    /// The last probe's rate, the rate it was sent at and its result, bits per second.
-    public var lastProbe: (bitrate: Int, sent: Int, result: Int)?
     /// Where a probe the path fell short of stops the estimate's increase.
     public var increaseLimit: Int?
     /// The last few probes measured (for logs).
@@ -144,7 +142,7 @@ public struct DownlinkEstimate: Sendable, CustomStringConvertible {
 
     public var description: String {
         "\(participant): target \(target / 1_000) kbit/s, acked \(acked.map { "\($0 / 1_000)" } ?? "-") kbit/s, loss \(Int(loss * 100)) %"
-            + ", wanted \(wanted / 1_000) kbit/s" + (lastProbe.map { ", last probe \($0.bitrate / 1_000) (sent at \($0.sent / 1_000)) -> \($0.result / 1_000) kbit/s" } ?? "")
+            + ", wanted \(wanted / 1_000) kbit/s"
             + (increaseLimit.map { ", increase limit \($0 / 1_000) kbit/s" } ?? "") + (slots.isEmpty ? "" : ", slots \(slots)")
             + (recentProbes.isEmpty ? "" : ", probes \(recentProbes.map(\.description).joined(separator: "; "))")
     }
@@ -157,7 +155,7 @@ extension MediaEngine {
             session.participants.values.compactMap { p in
                 p.subscriber.bandwidth.map {
                     DownlinkEstimate(participant: p.id, target: $0.target, acked: $0.ackedBitrate, loss: $0.lossFraction,
-                                     wanted: $0.wanted, lastProbe: $0.lastProbe, increaseLimit: $0.increaseLimit, recentProbes: $0.recentProbes,
+                                     wanted: $0.wanted, increaseLimit: $0.increaseLimit, recentProbes: $0.recentProbes,
                                      slots: p.subscriber.video.indices.filter { p.subscriber.video[$0].isFilled }.map { i in
                                          let slot = p.subscriber.video[i]
                                          let layer = slot.isPaused ? "paused" : slot.layer.map(String.init) ?? "-"
