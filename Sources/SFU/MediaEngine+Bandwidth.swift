@@ -217,11 +217,69 @@ extension MediaEngine {
         if changed || requested { timersChanged() }  // resumed slots asked their publishers for keyframes
         if changed || allocation.suggestMixedAudio != p.subscriber.suggestedMix {
             p.subscriber.suggestedMix = allocation.suggestMixedAudio
-            let mids = p.plan.slots(.video).map(\.mid)
-            let paused = p.subscriber.video.indices.filter { p.subscriber.video[$0].isPaused && $0 < mids.count }.map { mids[$0] }
-            delegate?.engine(downlinkChanged: DownlinkState(pausedMids: paused, suggestMixedAudio: allocation.suggestMixedAudio),
-                             participant: p.id, session: session.id)
+            tellDownlink(p)
         }
+    }
+
+    /// Tells `p`'s client which of its video slots are paused and whether
+    /// mixed audio is suggested (`MediaEngineDelegate.engine(downlinkChanged:)`).
+    private func tellDownlink(_ p: Participant) {
+        let mids = p.plan.slots(.video).map(\.mid)
+        let paused = p.subscriber.video.indices.filter { p.subscriber.video[$0].isPaused && $0 < mids.count }.map { mids[$0] }
+        delegate?.engine(downlinkChanged: DownlinkState(pausedMids: paused, suggestMixedAudio: p.subscriber.suggestedMix),
+                         participant: p.id, session: p.session.id)
+    }
+
+    /// A subscriber without transport-cc has no estimate to share, but its
+    /// tiles still say what is worth sending (issue 12, point 3b): each
+    /// simulcast slot aims at the smallest layer that covers the tile the
+    /// client renders (the highest the publisher sends when the client did
+    /// not say, or no layer is wide enough), and a tile not shown (width 0)
+    /// pauses. Runs when the client sends `tile-widths` and with its RTCP
+    /// reports (layer widths are learnt at keyframes, a slot changes
+    /// source), at most every `allocationInterval`. A subscriber with
+    /// transport-cc is decided by `allocateDownlink`, widths included.
+    func fitLayersToTiles(_ p: Participant, now: Instant) {
+        guard p.subscriber.bandwidth == nil, now >= p.subscriber.nextAllocation else { return }
+        p.subscriber.nextAllocation = now + Self.allocationInterval
+        var changed = false
+        var requested = false
+        for index in p.subscriber.video.indices where p.subscriber.video[index].isFilled {
+            guard case .publisher(let who)? = p.session.table.fill(of: p.id, kind: .video, index: index),
+                  let publisher = p.session.participants[who], let stream = publisher.video,
+                  let top = stream.topLayer(now: now) else { continue }
+            let width = p.subscriber.video[index].renderedWidth
+            var target = Int.max
+            if let width, stream.isSimulcast {
+                for i in 0..<top {
+                    guard let at = stream.layers[i].lastArrival, now - at <= .seconds(1) else { continue }
+                    if (stream.layers[i].width ?? Self.defaultWidth >> (top - i)) >= width {
+                        target = i
+                        break
+                    }
+                }
+            }
+            let pause = width == 0
+            if p.subscriber.video[index].targetLayer != target {
+                p.subscriber.video[index].targetLayer = target
+                if !pause, !p.subscriber.video[index].isPaused, p.subscriber.video[index].layer != min(target, top) {
+                    publisher.requestKeyframe(now: now, layer: min(target, top))
+                    requested = true
+                }
+            }
+            guard p.subscriber.video[index].isPaused != pause else { continue }
+            p.subscriber.video[index].setPaused(pause)
+            changed = true
+            if pause {
+                counters.videoSlotsPaused += 1
+            } else {
+                counters.videoSlotsResumed += 1
+                publisher.requestKeyframe(now: now, layer: stream.isSimulcast ? min(target, top) : nil)
+                requested = true
+            }
+        }
+        if changed || requested { timersChanged() }
+        if changed { tellDownlink(p) }
     }
 
     /// Starts a probe the estimator asks for, and sends what is owed of the

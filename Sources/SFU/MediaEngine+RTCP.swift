@@ -38,8 +38,10 @@ extension MediaEngine {
                     p.screen?.layers[0].stats.recordSenderReport(ntpTimestamp: sr.ntpTimestamp, rtpTimestamp: sr.rtpTimestamp, now: now)
                 }
                 readReportBlocks(p, sr.reportBlocks, now: now)
+                fitLayersToTiles(p, now: now)
             case .receiverReport(let rr):
                 readReportBlocks(p, rr.reportBlocks, now: now)
+                fitLayersToTiles(p, now: now)
             case .transportWideFeedback(let feedback):
                 // On the copies we sent it: its downlink estimate, then what it gets.
                 p.subscriber.bandwidth?.receive(feedback, now: now)

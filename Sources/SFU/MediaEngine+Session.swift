@@ -188,8 +188,10 @@ extension MediaEngine {
             for (index, mid) in mids.enumerated() where index < p.subscriber.video.count {
                 if let width = widths[mid] { p.subscriber.video[index].renderedWidth = width }
             }
-            // Decided at the next feedback, not after the allocation interval.
+            // Decided at the next feedback, not after the allocation interval;
+            // without transport-cc, now.
             p.subscriber.nextAllocation = now
+            fitLayersToTiles(p, now: now)
             return
         case .setScreenSharing(let sharing):
             if sharing {

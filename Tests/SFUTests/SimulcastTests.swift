@@ -159,6 +159,45 @@ final class SimulcastTests: XCTestCase {
         XCTAssertTrue(slot(h).isPaused, "a tile not shown gets nothing")
     }
 
+    /// A subscriber without transport-cc (aiortc, an older app) has no
+    /// downlink estimate, but its tile widths still pick the layer, at once,
+    /// and a hidden tile still pauses.
+    func testWithoutTransportCCTheRenderedWidthStillPicksTheLayer() throws {
+        let (h, _) = try call(transportWide: false)
+        let sub = try XCTUnwrap(h.participantIDs["sub"])
+        XCTAssertNil(h.engine.participant(sub)?.subscriber.bandwidth)
+        XCTAssertEqual(slot(h).layer, 2, "the top layer while the client has not said")
+        let asked = keyframeRequests(h, layer: 0)
+        try h.engine.perform(.setTileWidths(["v0": 150]), by: sub, now: h.clock.now)
+        XCTAssertEqual(slot(h).targetLayer, 0, "q (160 wide) covers a 150-pixel tile")
+        XCTAssertEqual(keyframeRequests(h, layer: 0), asked + 1, "and q's keyframe is asked for")
+        var start = h.received["sub"]?.count ?? 0
+        run(h, frames: 60)
+        var got = layersReceived(h, since: start)
+        XCTAssertEqual(got.first?.layer, 2)
+        XCTAssertEqual(got.last?.layer, 0, "moved to q at its keyframe")
+        assertContinuous(got)
+
+        try h.engine.perform(.setTileWidths(["v0": 0]), by: sub, now: h.clock.now)
+        XCTAssertTrue(slot(h).isPaused, "a tile not shown gets nothing")
+        XCTAssertEqual(h.engine.counters.videoSlotsPaused, 1)
+        start = h.received["sub"]?.count ?? 0
+        run(h, frames: 30)
+        XCTAssertTrue(layersReceived(h, since: start).isEmpty)
+
+        // Shown wider than any layer: the top layer, once the allocation
+        // interval since the last decision has passed (the frames above).
+        try h.engine.perform(.setTileWidths(["v0": 1_280]), by: sub, now: h.clock.now)
+        XCTAssertFalse(slot(h).isPaused)
+        XCTAssertEqual(slot(h).targetLayer, Int.max)
+        start = h.received["sub"]?.count ?? 0
+        run(h, frames: 60)
+        got = layersReceived(h, since: start)
+        XCTAssertEqual(got.first?.layer, 2)
+        XCTAssertTrue(got.first?.keyframe ?? false, "resumed at f's keyframe")
+        XCTAssertEqual(Set(got.map(\.layer)), [2])
+    }
+
     /// A paused simulcast slot resumes at its lowest layer even with room for
     /// the top one, and goes up at a later allocation, once that keyframe came.
     func testAPausedSlotResumesAtItsLowestLayerThenGoesUp() throws {
@@ -251,12 +290,12 @@ final class SimulcastTests: XCTestCase {
     // MARK: Helpers
 
     /// `pub` publishes three layers (no audio), `sub` receives with one
-    /// video slot and transport-cc; one second of media, every layer's
+    /// video slot and (unless told not to) transport-cc; one second of media, every layer's
     /// first frame a keyframe.
-    private func call() throws -> (EngineHarness, [SlotAssignment]) {
+    private func call(transportWide: Bool = true) throws -> (EngineHarness, [SlotAssignment]) {
         let h = EngineHarness()
         try h.join("pub", audio: false, slots: 1, transportWide: true, simulcast: Self.rids)
-        let slots = try h.join("sub", audio: false, video: false, slots: 1, transportWide: true).slots
+        let slots = try h.join("sub", audio: false, video: false, slots: 1, transportWide: transportWide).slots
         run(h, frames: 100)
         return (h, slots)
     }
