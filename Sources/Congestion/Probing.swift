@@ -194,8 +194,12 @@ struct Probing: Sendable {
 
     /// Forgets clusters whose packets were never all reported (feedback
     /// lost), and clusters the sender never started (it had nothing to
-    /// send them on): either would otherwise hold back every later probe.
+    /// send them on, or its pacer held video whenever it could have):
+    /// either would otherwise hold back every later probe. One never
+    /// started leaves the queue too: sent later, at a rate planned for
+    /// another moment, its packets would be measured by nobody.
     mutating func expire(now: Instant) {
         pending.removeAll { probe in now - (probe.lastSent ?? probe.planned) > .seconds(2) }
+        queue.removeAll { cluster in !pending.contains { $0.cluster.id == cluster.id } }
     }
 }

@@ -287,19 +287,22 @@ extension MediaEngine {
     /// each packet stamped with the subscriber's transport-wide number and
     /// the probe's cluster, at the probe's rate (`probeDeadline`: on `p`'s
     /// timer, and with the copies forwarded to it and its feedback). Probe
-    /// bytes count against `p`'s pacer budget, and probes go only while the
-    /// pacer holds nothing.
+    /// bytes count against `p`'s pacer budget, and probes start only while
+    /// the pacer holds nothing.
     func sendProbe(_ p: Participant, now: Instant, transmits: inout TransmitQueue) {
         // Its timer moves with every packet, and goes when it ends.
         let wasProbing = p.subscriber.probe != nil
         defer { if wasProbing || p.subscriber.probe != nil { reschedule(p) } }
-        // Probes go only while the pacer holds nothing: on top of a keyframe
-        // still draining they overfill a narrow link's queue. One running
-        // when copies are held is given up (the estimator lets it expire).
-        guard p.subscriber.pacer.isEmpty else {
-            p.subscriber.probe = nil
-            return
-        }
+        // Probes start only while the pacer holds nothing: on top of a
+        // keyframe still draining they overfill a narrow link's queue. One
+        // running goes on when copies are held: its own bytes spent the
+        // budget, so video waits behind it and the link sees the probe's
+        // rate, not more. (Given up at the first held copy, a probe with
+        // video flowing seldom finished: after a lifted cap two chained
+        // probes were lost that way, the estimate climbed by its additive
+        // increase alone, and tiles were not back at their top layer 10 s
+        // later.)
+        guard p.subscriber.probe != nil || p.subscriber.pacer.isEmpty else { return }
         if p.subscriber.probe == nil, let cluster = p.subscriber.bandwidth?.probe(now: now) {
             p.subscriber.probe = (cluster, now, 0)
         }

@@ -89,6 +89,22 @@ final class ProbingTests: XCTestCase {
         }
         XCTAssertEqual(later?.bitrate, 600_000, "a periodic probe at twice the estimate within 6 s")
     }
+
+    /// A planned cluster the sender never took within 2 s (its pacer held
+    /// video at every chance) is forgotten whole: not sent later, when
+    /// nobody would measure it, but replaced by the next periodic probe.
+    func testAClusterNeverTakenLeavesTheQueue() {
+        var probing = Probing(duration: .milliseconds(30))
+        var now = start
+        XCTAssertEqual(probing.due(target: 300_000, wanted: 2_000_000, now: now)?.bitrate, 900_000)
+        // The 1.8 Mbit/s start-up cluster stays planned, never taken.
+        now = now + .milliseconds(2_100)
+        probing.expire(now: now)
+        XCTAssertNil(probing.due(target: 300_000, wanted: 2_000_000, now: now), "the old cluster is gone")
+        now = now + .milliseconds(1_000)
+        probing.expire(now: now)
+        XCTAssertEqual(probing.due(target: 300_000, wanted: 2_000_000, now: now)?.bitrate, 600_000, "a periodic probe instead")
+    }
 }
 
 /// What a probe shows (`RecentOutcomes.reading(over:).result`).
