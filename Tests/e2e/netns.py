@@ -31,13 +31,19 @@ def _run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 class ClientNamespace:
     """Use as a context manager; ``prefix`` runs a command inside."""
 
-    def __init__(self, server_ip: str = "10.231.7.1", client_ip: str = "10.231.7.2") -> None:
-        tag = f"{os.getpid() % 100000}"
+    def __init__(self, server_ip: str = "10.231.7.1", client_ip: str = "10.231.7.2", *, suffix: str = "",
+                 default_route: bool = False) -> None:
+        # ``suffix`` tells apart several namespaces of one test (one letter: link names stay within 15 characters).
+        tag = f"{os.getpid() % 100000}{suffix}"
         self.name = f"cohort-e2e-{tag}"
         self.host_link = f"vcs{tag}"
         self.client_link = f"vcc{tag}"
         self.server_ip = server_ip
         self.client_ip = client_ip
+        # With ``default_route`` the client reaches every address of the test's namespace through its pair
+        # (a server listening on another namespace's pair), and still nothing beyond: the test's namespace
+        # forwards nothing.
+        self.default_route = default_route
 
     @property
     def prefix(self) -> list[str]:
@@ -62,6 +68,8 @@ class ClientNamespace:
             _run(*inside, "ip", "link", "set", "lo", "up")
             _run(*inside, "ip", "addr", "add", f"{self.client_ip}/24", "dev", self.client_link)
             _run(*inside, "ip", "link", "set", self.client_link, "up")
+            if self.default_route:
+                _run(*inside, "ip", "route", "add", "default", "via", self.server_ip)
         except BaseException:
             self._cleanup()
             raise

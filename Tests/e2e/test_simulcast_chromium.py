@@ -2,13 +2,14 @@
 parts of 4 and 5): three headless Chromium participants, each the server's
 web client sending its fake camera as three VP8 simulcast layers (rids
 q/h/f, 160, 320 and 640 wide: ``SIMULCAST_ENCODINGS``, the web client's
-default in Chromium) and a distinct test tone. Cal's browser runs
-in its own network namespace (``netns.ClientNamespace``: a veth pair, the
-server's address on the test's side, nothing routed anywhere else), and
-``tc tbf`` on the test's end of that veth caps what the server sends cal at
-600 kbit/s, then 300 kbit/s, then not at all (netem is missing on this
-kernel; tbf is not). Ann and bea share the test's namespace with the server
-and stay uncapped.
+default in Chromium) and a distinct test tone. Each browser runs
+in its own network namespace (``netns.ClientNamespace``: a veth pair into
+the test's namespace, which holds the server, nothing routed anywhere
+else; the server listens on cal's pair, and ann's and bea's namespaces
+reach it through their own pairs), and ``tc tbf`` on the test's end of
+cal's veth caps what the server sends cal at 600 kbit/s, then 300 kbit/s,
+then not at all (netem is missing on this kernel; tbf is not). Ann's and
+bea's links stay uncapped.
 
 Per step the table gives cal's received bitrate and, per video it receives,
 the layer it decodes (inbound-rtp frameWidth × frameHeight), framesPerSecond,
@@ -105,16 +106,18 @@ def cap_link(device: str, rate: int) -> None:
 
 def test_simulcast_layers_follow_a_capped_subscribers_link() -> None:
     async def scenario() -> None:
-        with ClientNamespace(server_ip="10.231.9.1", client_ip="10.231.9.2") as ns, \
+        with ClientNamespace(server_ip="10.231.9.1", client_ip="10.231.9.2", suffix="c") as ns, \
+                ClientNamespace(server_ip="10.231.10.1", client_ip="10.231.10.2", suffix="a", default_route=True) as ann_ns, \
+                ClientNamespace(server_ip="10.231.11.1", client_ip="10.231.11.2", suffix="b", default_route=True) as bea_ns, \
                 CohortServer(web_root=WEB_ROOT, host=ns.server_ip, log_level="debug", binary=BINARY) as server:
             origin = server.base_url.rstrip("/")
             secure = f"--unsafely-treat-insecure-origin-as-secure={origin}"
-            browsers = {
-                "ann": Chromium(extra_args=[*FLAGS, secure]),
-                "bea": Chromium(extra_args=[*FLAGS, secure]),
-                "cal": Chromium(extra_args=[*FLAGS, secure], prefix=ns.prefix,
-                                connect_devtools=lambda port: ns.connect("127.0.0.1", port), timeout=30),
-            }
+
+            def browser(space: ClientNamespace) -> Chromium:
+                return Chromium(extra_args=[*FLAGS, secure], prefix=space.prefix,
+                                connect_devtools=lambda port: space.connect("127.0.0.1", port), timeout=30)
+
+            browsers = {"ann": browser(ann_ns), "bea": browser(bea_ns), "cal": browser(ns)}
             pages: dict[str, Page] = {}
             try:
                 await asyncio.gather(*(b.start() for b in browsers.values()))
