@@ -197,15 +197,9 @@ extension MediaEngine {
                     requested = true
                 }
             }
-            let pause = decision == .paused
-            guard p.subscriber.video[index].isPaused != pause else { continue }
-            p.subscriber.video[index].setPaused(pause)
-            changed = true
-            if pause {
-                counters.videoSlotsPaused += 1
-            } else {
-                counters.videoSlotsResumed += 1
-                publishers[index]?.requestKeyframe(now: now, layer: p.subscriber.video[index].targetLayer)
+            if setPaused(decision == .paused, slot: index, of: p, publisher: publishers[index],
+                         layer: p.subscriber.video[index].targetLayer, now: now) {
+                changed = true
             }
         }
         // A slot whose publisher stopped sending is not decided: it resumes,
@@ -267,19 +261,29 @@ extension MediaEngine {
                     requested = true
                 }
             }
-            guard p.subscriber.video[index].isPaused != pause else { continue }
-            p.subscriber.video[index].setPaused(pause)
-            changed = true
-            if pause {
-                counters.videoSlotsPaused += 1
-            } else {
-                counters.videoSlotsResumed += 1
-                publisher.requestKeyframe(now: now, layer: stream.isSimulcast ? min(target, top) : nil)
-                requested = true
+            if setPaused(pause, slot: index, of: p, publisher: publisher, layer: stream.isSimulcast ? min(target, top) : nil,
+                         now: now) {
+                changed = true
             }
         }
         if changed || requested { timersChanged() }
         if changed { tellDownlink(p) }
+    }
+
+    /// Pauses or resumes `p`'s video slot `index`, counting it; a resumed
+    /// slot asks `publisher` for a keyframe of `layer` (nil or past the
+    /// last: every layer), where it starts. False when nothing changed.
+    private func setPaused(_ pause: Bool, slot index: Int, of p: Participant, publisher: Participant?, layer: Int?,
+                           now: Instant) -> Bool {
+        guard p.subscriber.video[index].isPaused != pause else { return false }
+        p.subscriber.video[index].setPaused(pause)
+        if pause {
+            counters.videoSlotsPaused += 1
+        } else {
+            counters.videoSlotsResumed += 1
+            publisher?.requestKeyframe(now: now, layer: layer)
+        }
+        return true
     }
 
     /// Starts a probe the estimator asks for, and sends what is owed of the
