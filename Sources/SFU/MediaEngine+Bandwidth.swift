@@ -73,7 +73,7 @@ extension MediaEngine {
             var layers: [BandwidthAllocator.Layer] = []
             var indices: [Int] = []
             for i in 0...top {
-                guard let at = publisher.video?.layers[i].lastArrival, now - at <= .seconds(1),
+                guard publisher.video?.isSending(layer: i, now: now) == true,
                       var rate = publisher.video?.layers[i].bitrate.bitsPerSecond(now: now), rate > 0 else { continue }
                 // A simulcast layer's rate without the keyframe in its window:
                 // a switch asks for one, and counted in the cost it dropped the
@@ -87,7 +87,7 @@ extension MediaEngine {
                 let floor = simulcast ? Self.minimumLayerBitrate : Self.minimumVideoBitrate
                 let measured = simulcast ? Int(Double(rate) * Self.layerMargin) : rate
                 let cost = max(measured, floor, (layers.last?.bitrate ?? 0) + 1)
-                let width = publisher.video?.layers[i].width ?? Self.defaultWidth >> (top - i)
+                let width = publisher.video.map { Self.width(of: $0, layer: i, top: top) } ?? Self.defaultWidth
                 layers.append(.init(bitrate: cost, width: width, keyframeBytes: publisher.video?.layers[i].keyframeBytes ?? 0))
                 indices.append(i)
             }
@@ -215,6 +215,12 @@ extension MediaEngine {
         }
     }
 
+    /// Layer `i`'s width, from its keyframes, or before the first one the
+    /// top layer's `defaultWidth` halved per layer below.
+    static func width(of stream: PublishedStream, layer i: Int, top: Int) -> Int {
+        stream.layers[i].width ?? defaultWidth >> (top - i)
+    }
+
     /// Tells `p`'s client which of its video slots are paused and whether
     /// mixed audio is suggested (`MediaEngineDelegate.engine(downlinkChanged:)`).
     private func tellDownlink(_ p: Participant) {
@@ -246,8 +252,7 @@ extension MediaEngine {
             var target = Int.max
             if let width, stream.isSimulcast {
                 for i in 0..<top {
-                    guard let at = stream.layers[i].lastArrival, now - at <= .seconds(1) else { continue }
-                    if (stream.layers[i].width ?? Self.defaultWidth >> (top - i)) >= width {
+                    if stream.isSending(layer: i, now: now), Self.width(of: stream, layer: i, top: top) >= width {
                         target = i
                         break
                     }

@@ -170,10 +170,16 @@ struct PublishedStream {
     func topLayer(now: Instant) -> Int? {
         var i = layers.count - 1
         while i >= 0 {
-            if let at = layers[i].lastArrival, now - at <= .seconds(1) { return i }
+            if isSending(layer: i, now: now) { return i }
             i -= 1
         }
         return nil
+    }
+
+    /// Whether layer `i` arrived within the last second: only such layers
+    /// are chosen for a slot.
+    func isSending(layer i: Int, now: Instant) -> Bool {
+        layers[i].lastArrival.map { now - $0 <= .seconds(1) } ?? false
     }
 
     /// When the next keyframe request or NACK of any layer with a known
