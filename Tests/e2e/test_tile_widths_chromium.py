@@ -110,8 +110,11 @@ def test_without_transport_cc_the_tile_width_still_picks_the_simulcast_layer() -
                 async def wait_width(width: int, what: str, timeout: float) -> float:
                     started = time.monotonic()
                     frames = recorder().video_frames if recorder() else 0
-                    await bob.wait_until(lambda: recorder() is not None and recorder().video_frames > frames + 5
-                                         and (recorder().video_size or (0, 0))[0] == width, timeout=timeout)
+                    try:
+                        await bob.wait_until(lambda: recorder() is not None and recorder().video_frames > frames + 5
+                                             and (recorder().video_size or (0, 0))[0] == width, timeout=timeout)
+                    except AssertionError as e:
+                        raise AssertionError(f"{what} ({width} wide) not decoded within {timeout} s: {e}") from None
                     return time.monotonic() - started
 
                 # Chrome turns its top layer on as its estimate grows.
