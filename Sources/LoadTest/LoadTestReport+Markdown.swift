@@ -63,7 +63,8 @@ extension LoadTestReport {
         md.append("## Server")
         md.append("")
         md.append("CPU mean \(opt(serverCPUMeanPercent, "%.1f"))% / peak \(opt(serverCPUPeakPercent, "%.1f"))% of one core, "
-                  + "RSS peak \(opt(serverRSSPeakMiB, "%.1f")) MiB, CPU per delivered packet \(opt(serverCPUMicrosecondsPerPacket, "%.2f")) µs.")
+                  + "RSS peak \(opt(serverRSSPeakMiB, "%.1f")) MiB, CPU per delivered packet \(opt(serverCPUMicrosecondsPerPacket, "%.2f")) µs "
+                  + "(\(opt(serverSteadyCPUMicrosecondsPerPacket, "%.2f")) µs once everyone was connected).")
         md.append("")
         md.append("## Harness")
         md.append("")

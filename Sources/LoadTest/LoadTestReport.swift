@@ -38,6 +38,12 @@ public struct LoadTestReport: Codable, Sendable {
     public var streams: StreamTotals
     /// Server CPU per forwarded RTP packet, µs (nil without server sampling).
     public var serverCPUMicrosecondsPerPacket: Double?
+    /// The same over the seconds in which every participant was connected
+    /// at both ends of the sample (joins' ICE and DTLS work left out): what
+    /// forwarding costs, as `Scripts/loadtest-baseline.sh` compares it with
+    /// the C relay, which counts from its first packet. Nil with fewer than
+    /// three such seconds.
+    public var serverSteadyCPUMicrosecondsPerPacket: Double?
     /// The harness's own CPU per RTP packet it received, µs (its sending
     /// included): what a received packet costs the load generator.
     public var harnessCPUMicrosecondsPerPacket: Double?
@@ -89,6 +95,7 @@ public struct LoadTestReport: Codable, Sendable {
             let cpuSeconds = cpu.reduce(0, +) / 100
             let received = Double(s[.rtpReceived])
             serverCPUMicrosecondsPerPacket = received > 0 ? cpuSeconds / received * 1e6 : nil
+            serverSteadyCPUMicrosecondsPerPacket = Self.steadyCPUPerPacket(timeSeries, participants: scenario.totalParticipants)
         }
         let harnessCPUSeconds = timeSeries.map(\.harnessCPUPercent).reduce(0, +) / 100
         let received = Double(s[.rtpReceived])
@@ -115,3 +122,22 @@ public struct LoadTestReport: Codable, Sendable {
         return try e.encode(self)
     }
 }
+
+extension LoadTestReport {
+    /// Server CPU µs per packet the harness received, over the samples whose
+    /// second began and ended with every participant connected (each sample
+    /// weighted by its own length).
+    static func steadyCPUPerPacket(_ series: [SecondSample], participants: Int) -> Double? {
+        var cpuSeconds = 0.0, packets = 0.0, seconds = 0
+        for (previous, sample) in zip(series, series.dropFirst())
+        where previous.connected >= participants && sample.connected >= participants {
+            guard let cpu = sample.serverCPUPercent else { continue }
+            let length = sample.t - previous.t
+            cpuSeconds += cpu / 100 * length
+            packets += sample.packetsInPerSecond * length
+            seconds += 1
+        }
+        return seconds >= 3 && packets > 0 ? cpuSeconds / packets * 1e6 : nil
+    }
+}
+

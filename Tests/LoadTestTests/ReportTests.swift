@@ -64,6 +64,24 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(lossy.serverCPUMicrosecondsPerPacket ?? 0, 1.5 / 1_000 * 1e6, accuracy: 1e-6)
     }
 
+    func testSteadyCPUPerPacketLeavesOutTheJoins() {
+        // Two participants: joining during the first two seconds (busy with
+        // DTLS, few packets), then both connected for four 1-second samples
+        // and one half-second sample.
+        func sample(_ t: Double, _ connected: Int, pps: Double, cpu: Double) -> SecondSample {
+            SecondSample(t: t, connected: connected, packetsOutPerSecond: 0, packetsInPerSecond: pps,
+                         latencyP95Ms: 0, pacingP99Ms: 0, serverCPUPercent: cpu, serverRSSMiB: nil, harnessCPUPercent: 0)
+        }
+        let series = [sample(1, 1, pps: 10, cpu: 50), sample(2, 2, pps: 500, cpu: 20),
+                      sample(3, 2, pps: 1_000, cpu: 1), sample(4, 2, pps: 1_000, cpu: 1),
+                      sample(5, 2, pps: 1_000, cpu: 1), sample(5.5, 2, pps: 1_000, cpu: 2)]
+        // 3 × 10 ms + 0.5 × 20 ms over 3 500 packets; the second that ended
+        // at t = 2 began with one participant, so it is left out.
+        XCTAssertEqual(LoadTestReport.steadyCPUPerPacket(series, participants: 2) ?? 0, 0.04 / 3_500 * 1e6, accuracy: 1e-9)
+        XCTAssertNil(LoadTestReport.steadyCPUPerPacket(Array(series.prefix(4)), participants: 2), "fewer than three steady seconds")
+        XCTAssertNil(LoadTestReport.steadyCPUPerPacket(series, participants: 3), "never everyone connected")
+    }
+
     func testJSONAndMarkdownAndSVG() throws {
         let (report, stats) = sampleReport()
         let json = try JSONSerialization.jsonObject(with: report.json()) as? [String: Any]

@@ -16,6 +16,13 @@
  *       ROOMS*SIZE participants, one UDP socket each on 127.0.0.1, each
  *       sending AUDIO_PPS packets/s of 100 bytes and VIDEO_PPS packets/s of
  *       VIDEO_BYTES, and receiving (and unprotecting) what the relay sends.
+ *       It sends the way Cohort's load harness does (LoopDriver): every
+ *       2 ms it sends what is due, and each participant's audio and video
+ *       start at a random phase of their period (seeded, so every run is
+ *       alike). Relays wake once per batch of arrivals, and on loopback a
+ *       wakeup costs more than a packet, so both relays must see arrivals
+ *       bunched alike: spread evenly, 10 audio senders woke the relay
+ *       500 times a second, the harness's ticks about 370 times.
  *
  * Participant p is in room p / SIZE; its SSRC is 0x10000 + p, which is how
  * the relay tells senders apart (the RTP header is not encrypted) and learns
@@ -183,21 +190,26 @@ static int load(int port, int rooms, int size, double seconds, int audio_pps, in
     struct pollfd *pfd = calloc(n, sizeof *pfd);
     struct sockaddr_in relay_addr = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     double start = now_s();
+    srand(1);
     for (int p = 0; p < n; p++) {
         fd[p] = udp_socket(0);
         out[p] = make_session(p, 0, 1);
         in[p] = make_session(p, 1, 0);
         pfd[p] = (struct pollfd){.fd = fd[p], .events = POLLIN};
-        /* Spread the senders over one audio period. */
-        next_a[p] = start + (double)p / n / (audio_pps ? audio_pps : 1);
-        next_v[p] = start + (double)p / n / (video_pps ? video_pps : 1);
+        /* A random phase within one period, as joins at random times give. */
+        next_a[p] = start + rand() / (RAND_MAX + 1.0) / (audio_pps ? audio_pps : 1);
+        next_v[p] = start + rand() / (RAND_MAX + 1.0) / (video_pps ? video_pps : 1);
     }
+    const double tick = 0.002;
+    double next_tick = start;
     unsigned long long sent = 0, received = 0, bad = 0;
     uint8_t buf[MTU];
     if (video_bytes > 1100) video_bytes = 1100;
     while (now_s() - start < seconds) {
         double t = now_s();
-        for (int p = 0; p < n; p++) {
+        int due = t >= next_tick;
+        while (next_tick <= t) next_tick += tick;
+        for (int p = 0; due && p < n; p++) {
             for (int kind = 0; kind < 2; kind++) {
                 double *next = kind ? &next_v[p] : &next_a[p];
                 int pps = kind ? video_pps : audio_pps;
@@ -219,7 +231,10 @@ static int load(int port, int rooms, int size, double seconds, int audio_pps, in
                 sent++;
             }
         }
-        int ready = poll(pfd, n, 1);
+        double wait = next_tick - now_s();
+        if (wait < 0) wait = 0;
+        struct timespec timeout = {.tv_sec = 0, .tv_nsec = (long)(wait * 1e9)};
+        int ready = ppoll(pfd, n, &timeout, NULL);
         for (int p = 0; ready > 0 && p < n; p++) {
             if (!(pfd[p].revents & POLLIN)) continue;
             for (;;) {
