@@ -13,9 +13,6 @@ final class LibSRTPSession {
     enum Direction {
         /// Packets we protect and send (`ssrc_any_outbound`).
         case outbound
-        /// Packets we protect and send, of this one SSRC only
-        /// (`ssrc_specific`): the session holds that one stream.
-        case outboundSSRC(UInt32)
         /// Packets we receive and unprotect (`ssrc_any_inbound`).
         case inbound
     }
@@ -45,10 +42,6 @@ final class LibSRTPSession {
             // yields the same ciphertext and reveals nothing; without this
             // flag libsrtp refuses it as a sender-side replay.
             policy.allow_repeat_tx = 1
-        case .outboundSSRC(let ssrc):
-            policy.ssrc.type = ssrc_specific
-            policy.ssrc.value = ssrc   // host order: libsrtp converts it
-            policy.allow_repeat_tx = 1   // as for .outbound
         case .inbound:
             policy.ssrc.type = ssrc_any_inbound
             policy.allow_repeat_tx = 0

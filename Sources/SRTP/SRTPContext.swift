@@ -4,16 +4,10 @@ import Wire
 /// SRTP and SRTCP protection for one DTLS-SRTP association (RFC 3711,
 /// RFC 5764, RFC 7714), over libsrtp2.
 ///
-/// Outbound, any SSRC may be protected, so one context serves every source
-/// forwarded to a subscriber: SRTP of each SSRC goes through a libsrtp
-/// session of its own (created on its first packet, `ssrc_specific`), found
-/// by a dictionary lookup. libsrtp looks a packet's stream up in its
-/// session's list one entry at a time; a subscriber's one session held a
-/// stream per slot (audio, video, retransmission: 27 in a room of 10), and
-/// that search was 6 % of the server's CPU forwarding audio and video
-/// (issue 17). SRTCP, a few packets a second, keeps one session whose
-/// streams libsrtp creates per SSRC. Inbound, any SSRC is accepted and gets
-/// its own stream once its first packet authenticates.
+/// Outbound, any SSRC may be protected: libsrtp creates a stream (rollover
+/// counter, replay state) per SSRC on its first packet, so one context serves
+/// every source forwarded to a subscriber. Inbound, any SSRC is accepted and
+/// gets its own stream once its first packet authenticates.
 ///
 /// Threading: not `Sendable`. A context belongs to the event loop of the
 /// session that owns the peer's transport; create it there (when DTLS
@@ -41,13 +35,7 @@ public final class SRTPContext {
 
     /// The negotiated protection profile.
     public let profile: SRTPProtectionProfile
-    /// SRTCP we send (a stream per SSRC inside).
     private let outbound: LibSRTPSession
-    /// SRTP we send: a session per SSRC.
-    private var outboundRTP: [UInt32: LibSRTPSession] = [:]
-    /// The outbound master key and salt, for the sessions of new SSRCs;
-    /// zeroed in `deinit`.
-    private var outboundKey: [UInt8], outboundSalt: [UInt8]
     private let inbound: LibSRTPSession
 
     /// Creates a context from master keys and salts given directly:
@@ -56,15 +44,8 @@ public final class SRTPContext {
                 outboundKey: [UInt8], outboundSalt: [UInt8],
                 inboundKey: [UInt8], inboundSalt: [UInt8]) throws(SRTPError) {
         self.profile = profile
-        self.outboundKey = outboundKey
-        self.outboundSalt = outboundSalt
         outbound = try LibSRTPSession(profile: profile, key: outboundKey, salt: outboundSalt, direction: .outbound)
         inbound = try LibSRTPSession(profile: profile, key: inboundKey, salt: inboundSalt, direction: .inbound)
-    }
-
-    deinit {
-        for i in outboundKey.indices { outboundKey[i] = 0 }
-        for i in outboundSalt.indices { outboundSalt[i] = 0 }
     }
 
     /// Creates a context from DTLS-SRTP keying material (RFC 5764 §4.2). As
@@ -96,18 +77,7 @@ public final class SRTPContext {
         guard PacketCheck.rtpHeaderLength(UnsafeRawBufferPointer(buffer), length: length) != nil else {
             throw .malformedPacket
         }
-        let ssrc = UInt32(bigEndian: UnsafeRawBufferPointer(buffer).loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        return try call(srtp_protect, outboundSession(ssrc), buffer, length, capacityNeeded: length + Self.maximumTrailerLength)
-    }
-
-    /// The session that protects SRTP of `ssrc`, made on its first packet.
-    @inline(__always)
-    private func outboundSession(_ ssrc: UInt32) throws(SRTPError) -> LibSRTPSession {
-        if let session = outboundRTP[ssrc] { return session }
-        let session = try LibSRTPSession(profile: profile, key: outboundKey, salt: outboundSalt,
-                                         direction: .outboundSSRC(ssrc))
-        outboundRTP[ssrc] = session
-        return session
+        return try call(srtp_protect, outbound, buffer, length, capacityNeeded: length + Self.maximumTrailerLength)
     }
 
     /// Verifies and decrypts the SRTP packet in `buffer[0..<length]` in
@@ -166,11 +136,7 @@ public final class SRTPContext {
     /// A later packet of `ssrc` starts a new stream with rollover counter 0,
     /// so only do this for an SSRC that will never be sent again.
     @discardableResult
-    public func removeOutboundStream(ssrc: UInt32) -> Bool {
-        let rtp = outboundRTP.removeValue(forKey: ssrc) != nil
-        let rtcp = outbound.removeStream(ssrc: ssrc)
-        return rtp || rtcp
-    }
+    public func removeOutboundStream(ssrc: UInt32) -> Bool { outbound.removeStream(ssrc: ssrc) }
 
     // MARK: - libsrtp call
 

@@ -212,36 +212,6 @@ final class SRTPContextTests: XCTestCase {
         }
     }
 
-    /// Each outbound SSRC has a session of its own (issue 17): 30 sources
-    /// interleaved across a sequence-number wrap keep their own rollover
-    /// counters, and SRTCP of the same SSRCs still protects alongside.
-    func testManyOutboundSourcesInterleavedAcrossAWrap() throws {
-        for profile in profiles {
-            let (server, client) = try pair(profile)
-            let ssrcs = (0..<30).map { UInt32(0x1000 + $0 * 7) }
-            for step in 0..<12 {
-                for (i, ssrc) in ssrcs.enumerated() {
-                    // Each source wraps at a different step.
-                    let sequence = UInt16(truncatingIfNeeded: 65_530 + i % 6 + step)
-                    let plain = TestPacket.rtp(ssrc: ssrc, sequence: sequence, payload: TestPacket.payload(40 + i))
-                    var packet = plain
-                    try server.protectRTP(&packet)
-                    try client.unprotectRTP(&packet)
-                    XCTAssertEqual(packet, plain, "\(profile) ssrc \(ssrc) step \(step)")
-                }
-            }
-            for ssrc in ssrcs.prefix(3) {
-                var report = TestPacket.rtcp(ssrc: ssrc)
-                let plain = report
-                try server.protectRTCP(&report)
-                try client.unprotectRTCP(&report)
-                XCTAssertEqual(report, plain, "\(profile) SRTCP of \(ssrc)")
-            }
-            XCTAssertTrue(server.removeOutboundStream(ssrc: ssrcs[5]))
-            XCTAssertFalse(server.removeOutboundStream(ssrc: 0xdead))
-        }
-    }
-
     func testRemovedInboundStreamStartsAfresh() throws {
         let (server, client) = try pair(.aes128CmHmacSha1_80)
         var packet = TestPacket.rtp(ssrc: 0x55, sequence: 1, payload: [1, 2, 3])
