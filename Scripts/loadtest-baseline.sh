@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Compares Cohort's server CPU per forwarded packet with an ideal fan-out in C
 # (loadtest/baseline/sfu_baseline.c: recvmmsg/sendmmsg, one libsrtp2 unprotect
-# per incoming packet and one protect per outgoing copy, AES-128-GCM, fixed
-# keys, no DTLS) under the same packet load: the sessions, room size, audio
+# per incoming packet and one protect per outgoing copy, AES-256-GCM as
+# Cohort and its harness negotiate, fixed keys, no DTLS) under the same packet load: the sessions, room size, audio
 # and video packet rates and sizes of each scenario.
 #
 #   Scripts/loadtest-baseline.sh                  baseline-audio-10 and baseline-av-10

@@ -6,8 +6,11 @@
  *   then per other member of the room: copy, one SRTP protect (the
  *   receiver's key) -> sendmmsg the batch.
  *
- * AEAD_AES_128_GCM (RFC 7714) with fixed keys, no ICE, no DTLS, no RTCP, no
+ * AEAD_AES_256_GCM (RFC 7714) with fixed keys, no ICE, no DTLS, no RTCP, no
  * slot rewriting: its CPU per forwarded packet is a floor for Cohort's.
+ * AES-256, because that is what Cohort and its load harness negotiate
+ * (SRTPProtectionProfile.serverPreference puts it first); SFU_BASELINE_AES=128
+ * in the environment of both commands uses AEAD_AES_128_GCM instead.
  *
  *   sfu_baseline relay PORT ROOMS SIZE SECONDS
  *       forwards for SECONDS, then prints one JSON line with its counters
@@ -49,8 +52,12 @@
 #define MTU 1500
 #define MAX_PARTICIPANTS 4096
 #define SSRC_BASE 0x10000u
-/* SRTP_AEAD_AES_128_GCM: 16-byte key + 12-byte salt (RFC 7714 §12). */
-#define KEY_LEN 28
+/* Master key + 12-byte salt (RFC 7714 §12): 32 + 12 for AES-256, 16 + 12 for AES-128. */
+#define KEY_LEN 44
+static int aes128(void) {
+    const char *v = getenv("SFU_BASELINE_AES");
+    return v && strcmp(v, "128") == 0;
+}
 
 static double now_s(void) {
     struct timespec t;
@@ -75,8 +82,13 @@ static srtp_t make_session(int participant, int direction, int outbound) {
     make_key(key, participant, direction);
     srtp_policy_t policy;
     memset(&policy, 0, sizeof policy);
-    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+    if (aes128()) {
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+    } else {
+        srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtp);
+        srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtcp);
+    }
     policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
     policy.key = key;
     policy.window_size = 1024;
