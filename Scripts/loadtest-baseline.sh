@@ -2,8 +2,9 @@
 # Compares Cohort's server CPU per forwarded packet with an ideal fan-out in C
 # (loadtest/baseline/sfu_baseline.c: recvmmsg/sendmmsg, one libsrtp2 unprotect
 # per incoming packet and one protect per outgoing copy, AES-256-GCM as
-# Cohort and its harness negotiate, fixed keys, no DTLS) under the same packet load: the sessions, room size, audio
-# and video packet rates and sizes of each scenario.
+# Cohort and its harness negotiate, fixed keys, no DTLS) under the same
+# packet load: the sessions, room size, audio and video packet rates and
+# sizes of each scenario, sent on the harness's 2 ms tick.
 #
 #   Scripts/loadtest-baseline.sh                  baseline-audio-10 and baseline-av-10
 #   Scripts/loadtest-baseline.sh SCENARIO...      those scenarios (names or JSON paths)
@@ -12,10 +13,11 @@
 # For each scenario it runs ROUNDS rounds of the baseline, then
 # Scripts/loadtest.sh SCENARIO (release), printing both figures and their
 # ratio; at the end a table of the medians, their ratio and each round's
-# ratio (one run varies by ±15 % on a shared machine). Loopback only; every run is bounded (the scenario's
-# duration, at most 30 s, plus fixed slack). COHORT_BIN=path measures that
-# server binary instead of the fresh build (see Scripts/loadtest.sh). Exit status: 0 when every
-# Cohort run passed its checks, 1 otherwise. Run as root, it raises its own
+# ratio (single rounds of one build ranged 0.9-1.6x on a quiet 2-core
+# machine). Loopback only; every run is bounded (the scenario's duration, at
+# most 30 s, plus fixed slack). COHORT_BIN=path measures that server binary
+# instead of the fresh build (see Scripts/loadtest.sh). Exit status: 0 when
+# every Cohort run passed its checks, 1 otherwise. Run as root, it raises its own
 # session's scheduling priority (autogroup) as Scripts/loadtest-capacity.sh
 # does, so that builds elsewhere on the machine disturb the figures less.
 set -euo pipefail
@@ -31,10 +33,8 @@ if [ $# -eq 0 ]; then set -- baseline-audio-10 baseline-av-10; fi
 # Scripts/loadtest-capacity.sh does: otherwise every datagram the relay sends
 # wakes the load on the relay's own core, and the relay is charged for being
 # switched out in the middle of its sendmmsg (on a 2-core machine that was
-# about a third of Cohort's samples, finish_task_switch under sendmmsg).
-# The C load generator never sleeps longer than 1 ms, Cohort's harness does,
-# so unpinned the two relays were not measured alike. SERVER_CPUS= and
-# HARNESS_CPUS= (empty) run unpinned.
+# about a third of both relays' samples, finish_task_switch under sendmmsg).
+# SERVER_CPUS= and HARNESS_CPUS= (empty) run unpinned.
 export SERVER_CPUS=${SERVER_CPUS-0} HARNESS_CPUS=${HARNESS_CPUS-1}
 relay_pin=() load_pin=()
 [ -n "$SERVER_CPUS" ] && relay_pin=(taskset -c "$SERVER_CPUS")
@@ -67,6 +67,7 @@ dur = min(30, s.get("durationSeconds", 10))
 print(s.get("sessions", 1), s.get("participantsPerSession", 4), dur, audio, vpps, vbytes)
 PY
   )
+  name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$file")
   for round in $(seq 1 "$rounds"); do
     port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     echo "== $scenario round $round/$rounds baseline: $rooms rooms of $size, ${seconds}s, audio $audio_pps pkt/s, video $video_pps pkt/s of $video_bytes bytes per participant" >&2
@@ -79,7 +80,6 @@ PY
 
     echo "== $scenario round $round/$rounds Cohort: Scripts/loadtest.sh $scenario --duration $seconds" >&2
     Scripts/loadtest.sh "$scenario" --duration "$seconds" --quiet || status=1
-    name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "$file")
     report=$(ls -1d loadtest/results/*-"$name" | tail -1)/report.json
     python3 - "$out/relay.json" "$report" "$out/rounds-$name" <<'PY'
 import json, sys

@@ -140,4 +140,3 @@ extension LoadTestReport {
         return seconds >= 3 && packets > 0 ? cpuSeconds / packets * 1e6 : nil
     }
 }
-
